@@ -1,0 +1,32 @@
+import type { InboundCall } from '../call/engine.ts';
+
+/** A service reachable by dialling a number. */
+export type CallHandler = (call: InboundCall) => Promise<void>;
+
+/**
+ * Routes an inbound call by its Request-URI user part (SPEC §2). Numbers are
+ * compared as dialled, and also with a leading '+' added or removed, since
+ * trunks differ in how they present E.164.
+ */
+export class NumberRouter {
+  private readonly exact = new Map<string, CallHandler>();
+  private fallback: ((number: string) => Promise<CallHandler | undefined>) | undefined;
+
+  add(number: string, handler: CallHandler): void {
+    this.exact.set(number, handler);
+  }
+
+  /** A lookup for numbers kept elsewhere (hotlines in the directory). */
+  setFallback(fn: (number: string) => Promise<CallHandler | undefined>): void {
+    this.fallback = fn;
+  }
+
+  async resolve(number: string): Promise<CallHandler | undefined> {
+    const variants = [number, number.startsWith('+') ? number.slice(1) : `+${number}`];
+    for (const v of variants) {
+      const h = this.exact.get(v) ?? (await this.fallback?.(v));
+      if (h) return h;
+    }
+    return undefined;
+  }
+}

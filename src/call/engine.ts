@@ -1,0 +1,268 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../util/clock.ts';
+import type { MediaClock } from '../media/media-clock.ts';
+import type { PortPool } from '../media/port-pool.ts';
+import { RtpSession } from '../media/rtp/session.ts';
+import { bridge as bridgeMedia, type Bridge } from '../media/bridge.ts';
+import type { SipUri } from '../sip/message/types.ts';
+import type { Endpoint } from '../sip/transport/transport.ts';
+import type { IncomingInvite, InviteOutcome, UserAgent } from '../sip/user-agent.ts';
+import { Leg } from './leg.ts';
+import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
+
+/** Where an outbound call goes: the URI to put on the request line and the hop to send it to. */
+export interface DialTarget {
+  uri: SipUri;
+  destination: Endpoint;
+}
+
+export type DialResult =
+  | { kind: 'answered'; leg: Leg }
+  | { kind: 'busy' | 'no_answer' | 'rejected' | 'failed' | 'cancelled'; status: number; reason: string };
+
+export interface Dialing {
+  /** Absent when no media port could be had: the result is then already a failure. */
+  leg: Leg | undefined;
+  result: Promise<DialResult>;
+  /** Abandons the attempt (CANCEL); the result then resolves as cancelled. */
+  cancel(): void;
+}
+
+export interface DialOptions {
+  target: DialTarget;
+  /** Caller id shown to the called phone. */
+  callerId: { user: string; displayName?: string };
+  /** Ring timeout; on expiry we CANCEL and resolve no_answer. */
+  timeoutMs: number;
+  /** 180/183: the far end rings; `early` is true when its early media now flows on the leg. */
+  onProgress?: (early: boolean) => void;
+}
+
+export interface InboundCall {
+  leg: Leg;
+  invite: IncomingInvite;
+  /** The number dialled (Request-URI user). */
+  called: string;
+  /** The caller id presented (From user). */
+  caller: string;
+  /** 200 OK with our answer; resolves false if the caller left before the ACK. */
+  answer(): Promise<boolean>;
+  ring(): void;
+  reject(status: number, reason?: string): void;
+}
+
+export interface CallEngineOptions {
+  ua: UserAgent;
+  pool: PortPool;
+  mediaClock: MediaClock;
+  clock: Clock;
+  logger: Logger;
+  /** Address RTP binds to and that goes into our SDP. */
+  rtpHost: string;
+  codecs?: AudioCodec[];
+}
+
+/**
+ * Turns SIP sessions into legs and back: answers inbound INVITEs with SDP,
+ * places outbound calls with typed results, and bridges legs. Knows nothing
+ * of queues or menus; the application gets inbound calls through onInbound.
+ */
+export class CallEngine {
+  onInbound: ((call: InboundCall) => void) | null = null;
+  readonly legs = new Set<Leg>();
+  private readonly log: Logger;
+  private readonly codecs: AudioCodec[];
+
+  constructor(private readonly opts: CallEngineOptions) {
+    this.log = opts.logger;
+    this.codecs = opts.codecs ?? ['PCMU', 'PCMA'];
+  }
+
+  get activeLegs(): number {
+    return this.legs.size;
+  }
+
+  private async openRtp(): Promise<RtpSession> {
+    return RtpSession.open({ host: this.opts.rtpHost, pool: this.opts.pool, clock: this.opts.mediaClock, logger: this.log });
+  }
+
+  private track(leg: Leg): Leg {
+    this.legs.add(leg);
+    leg.on('ended', () => this.legs.delete(leg));
+    return leg;
+  }
+
+  private localMedia(rtp: RtpSession): { host: string; port: number; codecs: AudioCodec[]; sessionId: number } {
+    return { host: this.opts.rtpHost, port: rtp.localPort, codecs: this.codecs, sessionId: Math.floor(Math.random() * 1e9) };
+  }
+
+  /** Handles one INVITE from the UA: media first, then the application decides. */
+  async handleInvite(invite: IncomingInvite): Promise<void> {
+    const offer = invite.offer;
+    // Refuse an offer we cannot answer before taking any port (RFC 3264 §6: 488).
+    if (offer !== undefined) {
+      const probe = answerOffer(offer, { host: this.opts.rtpHost, port: 9, codecs: this.codecs, sessionId: 0, sessionVersion: 0 });
+      if (!probe.ok) return invite.reject(probe.status, probe.reason);
+    }
+    let rtp: RtpSession;
+    try {
+      rtp = await this.openRtp();
+    } catch (err) {
+      this.log.warn({ err }, 'no RTP port for an inbound call');
+      return invite.reject(503, 'No Media Ports');
+    }
+    if (invite.state !== 'pending') {
+      rtp.close(); // cancelled while we were binding
+      return;
+    }
+    const caller = invite.caller.user;
+    const leg = this.track(new Leg('inbound', rtp, this.localMedia(rtp), caller, invite.calledUser, this.opts.clock, this.log));
+    invite.onCancel = () => leg.end('cancelled');
+    const call: InboundCall = {
+      leg,
+      invite,
+      called: invite.calledUser,
+      caller,
+      ring: () => invite.provisional(180),
+      reject: (status, reason) => {
+        invite.reject(status, reason);
+        leg.end('rejected');
+      },
+      answer: async () => {
+        if (leg.state !== 'ringing') return false;
+        let sdp: string;
+        if (offer !== undefined) {
+          const answer = answerOffer(offer, leg.localMedia());
+          if (!answer.ok) {
+            call.reject(answer.status, answer.reason);
+            return false;
+          }
+          leg.applyMedia(answer.media);
+          sdp = answer.sdp;
+        } else {
+          // §13.2.1 / RFC 3264: no offer in the INVITE → we offer in the 200, answer comes in the ACK.
+          sdp = buildOffer(leg.localMedia());
+        }
+        const accepted = await invite.accept(sdp);
+        if (!accepted) {
+          leg.end(leg.state === 'ringing' ? 'no_ack' : (leg.endReason ?? 'remote_hangup'));
+          return false;
+        }
+        if (offer === undefined) {
+          const media = accepted.ack.body.length ? readAnswer(accepted.ack.body.toString('utf8'), leg.localMedia()) : undefined;
+          if (!media) {
+            void accepted.session.bye();
+            leg.end('failed');
+            return false;
+          }
+          leg.applyMedia(media);
+        }
+        if (leg.state !== 'ringing') return false;
+        leg.attach(accepted.session);
+        return true;
+      },
+    };
+    if (!this.onInbound) return call.reject(404, 'Not Found');
+    this.onInbound(call);
+  }
+
+  /** Places an outbound call. Never throws: every failure is a typed result. */
+  async dial(opts: DialOptions): Promise<Dialing> {
+    let rtp: RtpSession;
+    try {
+      rtp = await this.openRtp();
+    } catch (err) {
+      this.log.warn({ err }, 'no RTP port for an outbound call');
+      return { leg: undefined, result: Promise.resolve({ kind: 'failed', status: 503, reason: 'No Media Ports' }), cancel: () => {} };
+    }
+    const number = opts.target.uri.user ?? '';
+    const leg = this.track(new Leg('outbound', rtp, this.localMedia(rtp), number, opts.callerId.user, this.opts.clock, this.log));
+    const out = this.opts.ua.invite({
+      requestUri: opts.target.uri,
+      destination: opts.target.destination,
+      fromUser: opts.callerId.user,
+      fromDisplayName: opts.callerId.displayName,
+      sdp: buildOffer(leg.localMedia()),
+    });
+    let timedOut = false;
+    const timer = leg.setTimer(() => {
+      timedOut = true;
+      out.cancel();
+    }, opts.timeoutMs);
+    let early = false;
+    out.onProvisional = (_status, sdp) => {
+      if (sdp && !early) {
+        const media = readAnswer(sdp, leg.localMedia());
+        if (media) {
+          leg.applyMedia(media);
+          early = true;
+        }
+      }
+      opts.onProgress?.(early);
+    };
+    const result = out.result.then((o: InviteOutcome): DialResult => {
+      leg.clearTimer(timer);
+      if (o.kind === 'answered') {
+        const media = o.sdp ? readAnswer(o.sdp, leg.localMedia()) : leg.media;
+        if (!media || leg.state === 'ended') {
+          void o.session.bye();
+          leg.end('failed');
+          return { kind: 'failed', status: 488, reason: 'No usable answer' };
+        }
+        leg.applyMedia(media);
+        leg.attach(o.session);
+        return { kind: 'answered', leg };
+      }
+      leg.end(o.kind === 'cancelled' ? 'cancelled' : 'failed');
+      if (o.kind === 'cancelled' && timedOut) return { kind: 'no_answer', status: 408, reason: 'Ring timeout' };
+      return o;
+    });
+    return {
+      leg,
+      result,
+      cancel: () => {
+        if (leg.state === 'ringing') out.cancel();
+      },
+    };
+  }
+
+  /** Connects two legs' media. Ends when either leg ends or unbridge is called. */
+  bridge(a: Leg, b: Leg): LegBridge {
+    return new LegBridge(a, b);
+  }
+
+  /** Ends every leg (shutdown). */
+  async hangupAll(): Promise<void> {
+    await Promise.all([...this.legs].map((leg) => leg.hangup('shutdown')));
+  }
+}
+
+/** A media bridge between two legs that tears itself down when either leg ends. */
+export class LegBridge {
+  private media: Bridge | undefined;
+  private readonly offs: (() => void)[] = [];
+
+  constructor(
+    readonly a: Leg,
+    readonly b: Leg,
+  ) {
+    a.silence();
+    b.silence();
+    this.media = bridgeMedia(a.rtp, b.rtp);
+    this.offs.push(
+      a.on('ended', () => this.unbridge()),
+      b.on('ended', () => this.unbridge()),
+    );
+  }
+
+  get active(): boolean {
+    return this.media !== undefined;
+  }
+
+  unbridge(): void {
+    if (!this.media) return;
+    this.media.unbridge();
+    this.media = undefined;
+    for (const off of this.offs) off();
+  }
+}

@@ -1,0 +1,175 @@
+import sdpTransform from 'sdp-transform';
+
+/**
+ * SDP offer/answer for one audio stream (RFC 3264, RFC 4566), parsed and
+ * written with sdp-transform. We speak PCMU (0) and PCMA (8), plus RFC 4733
+ * telephone-event at whatever payload type the offerer picked.
+ */
+export type AudioCodec = 'PCMU' | 'PCMA';
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+export interface MediaParams {
+  codec: AudioCodec;
+  payloadType: number;
+  /** The telephone-event payload type both sides use, if negotiated. */
+  dtmfPayloadType: number | undefined;
+  remoteHost: string;
+  remotePort: number;
+  /** The far end's direction attribute (sendonly/inactive = it holds us). */
+  direction: Direction;
+}
+
+export interface LocalMedia {
+  host: string;
+  port: number;
+  /** Codecs in our order of preference. */
+  codecs: AudioCodec[];
+  sessionId: number;
+  sessionVersion: number;
+}
+
+const STATIC_PT: Record<AudioCodec, number> = { PCMU: 0, PCMA: 8 };
+const DEFAULT_DTMF_PT = 101;
+
+export type AnswerResult = { ok: true; sdp: string; media: MediaParams } | { ok: false; status: 488 | 400; reason: string };
+
+function origin(local: LocalMedia): sdpTransform.SessionDescription['origin'] {
+  return {
+    username: 'agentline',
+    sessionId: local.sessionId,
+    sessionVersion: local.sessionVersion,
+    netType: 'IN',
+    ipVer: local.host.includes(':') ? 6 : 4,
+    address: local.host,
+  };
+}
+
+function describe(local: LocalMedia, codecs: { codec: AudioCodec; pt: number }[], dtmfPt: number | undefined, direction: Direction): string {
+  const rtp: { payload: number; codec: string; rate?: number }[] = codecs.map((c) => ({ payload: c.pt, codec: c.codec, rate: 8000 }));
+  const fmtp: { payload: number; config: string }[] = [];
+  if (dtmfPt !== undefined) {
+    rtp.push({ payload: dtmfPt, codec: 'telephone-event', rate: 8000 });
+    fmtp.push({ payload: dtmfPt, config: '0-16' });
+  }
+  const session: sdpTransform.SessionDescription = {
+    version: 0,
+    origin: origin(local),
+    name: 'AgentLine',
+    connection: { version: local.host.includes(':') ? 6 : 4, ip: local.host },
+    timing: { start: 0, stop: 0 },
+    media: [
+      {
+        type: 'audio',
+        port: local.port,
+        protocol: 'RTP/AVP',
+        payloads: rtp.map((r) => r.payload).join(' '),
+        rtp,
+        fmtp,
+        ptime: 20,
+        direction,
+      },
+    ],
+  };
+  return sdpTransform.write(session);
+}
+
+/** Our offer: every codec we speak and telephone-event 101. */
+export function buildOffer(local: LocalMedia): string {
+  return describe(
+    local,
+    local.codecs.map((codec) => ({ codec, pt: STATIC_PT[codec] })),
+    DEFAULT_DTMF_PT,
+    'sendrecv',
+  );
+}
+
+interface ParsedAudio {
+  host: string;
+  port: number;
+  /** Audio payloads in the offerer's order, with their codec name if we know it. */
+  formats: { pt: number; codec: AudioCodec | undefined }[];
+  dtmfPt: number | undefined;
+  direction: Direction;
+}
+
+function parseAudio(text: string): ParsedAudio | undefined {
+  let session: sdpTransform.SessionDescription;
+  try {
+    session = sdpTransform.parse(text);
+  } catch {
+    return undefined;
+  }
+  const audio = session.media?.find((m) => m.type === 'audio' && m.port !== 0);
+  if (!audio) return undefined;
+  const ip = audio.connection?.ip ?? session.connection?.ip;
+  if (!ip || typeof audio.port !== 'number') return undefined;
+  const rtpmap = new Map<number, string>();
+  for (const r of audio.rtp ?? []) rtpmap.set(r.payload, `${r.codec.toUpperCase()}/${r.rate ?? 8000}`);
+  const formats: ParsedAudio['formats'] = [];
+  let dtmfPt: number | undefined;
+  for (const p of String(audio.payloads ?? '').trim().split(/\s+/)) {
+    const pt = Number(p);
+    if (!Number.isInteger(pt)) continue;
+    const name = rtpmap.get(pt);
+    if (name === 'TELEPHONE-EVENT/8000') {
+      dtmfPt ??= pt;
+      continue;
+    }
+    // Static types may come without an rtpmap line (RFC 3551 §6).
+    const codec =
+      name === 'PCMU/8000' || (name === undefined && pt === 0)
+        ? 'PCMU'
+        : name === 'PCMA/8000' || (name === undefined && pt === 8)
+          ? 'PCMA'
+          : undefined;
+    formats.push({ pt, codec });
+  }
+  const dir = (audio.direction ?? session.direction ?? 'sendrecv') as Direction;
+  // An old-style hold (RFC 2543) puts 0.0.0.0 in c=.
+  const direction: Direction = ip === '0.0.0.0' ? 'inactive' : dir;
+  return { host: ip, port: audio.port, formats, dtmfPt, direction };
+}
+
+const mirror: Record<Direction, Direction> = {
+  sendrecv: 'sendrecv',
+  sendonly: 'recvonly',
+  recvonly: 'sendonly',
+  inactive: 'inactive',
+};
+
+/** RFC 3264 §6: answer an offer, choosing the first of the offerer's codecs we speak. */
+export function answerOffer(offer: string, local: LocalMedia): AnswerResult {
+  const parsed = parseAudio(offer);
+  if (!parsed) return { ok: false, status: 488, reason: 'No usable audio stream' };
+  const chosen = parsed.formats.find((f) => f.codec !== undefined && local.codecs.includes(f.codec));
+  if (!chosen?.codec) return { ok: false, status: 488, reason: 'No common codec' };
+  const sdp = describe(local, [{ codec: chosen.codec, pt: chosen.pt }], parsed.dtmfPt, mirror[parsed.direction]);
+  return {
+    ok: true,
+    sdp,
+    media: {
+      codec: chosen.codec,
+      payloadType: chosen.pt,
+      dtmfPayloadType: parsed.dtmfPt,
+      remoteHost: parsed.host,
+      remotePort: parsed.port,
+      direction: parsed.direction,
+    },
+  };
+}
+
+/** Reads the answer to our offer (RFC 3264 §7). */
+export function readAnswer(answer: string, local: LocalMedia): MediaParams | undefined {
+  const parsed = parseAudio(answer);
+  if (!parsed) return undefined;
+  const chosen = parsed.formats.find((f) => f.codec !== undefined && local.codecs.includes(f.codec));
+  if (!chosen?.codec) return undefined;
+  return {
+    codec: chosen.codec,
+    payloadType: chosen.pt,
+    dtmfPayloadType: parsed.dtmfPt,
+    remoteHost: parsed.host,
+    remotePort: parsed.port,
+    direction: parsed.direction,
+  };
+}

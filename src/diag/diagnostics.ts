@@ -1,0 +1,31 @@
+import type { InboundCall } from '../call/engine.ts';
+import type { Sounds, Language } from '../call/sounds.ts';
+
+/** Numbers operators call to check a line: kept in every deployment. */
+export const DIAG_READBACK = '9000';
+export const DIAG_ECHO = '9001';
+
+export const digitPromptId = (d: string): string | undefined => (/^[0-9]$/.test(d) ? `digit_${d}` : undefined);
+
+/**
+ * 9000: "enter digits and press hash", then reads them back digit by digit.
+ * Shows that prompts, RFC 4733 / INFO digits and the player all work.
+ */
+export async function readbackTest(call: InboundCall, sounds: Sounds, lang: Language): Promise<void> {
+  const { leg } = call;
+  if (!(await call.answer())) return;
+  await leg.play(sounds.prompts(lang, ['enter_digits']), { bargeIn: true });
+  const got = await leg.collect({ max: 20, terminator: '#', firstDigitTimeoutMs: 10_000, interDigitTimeoutMs: 5_000 });
+  if (got.reason === 'hangup') return;
+  const ids = [...got.digits].map(digitPromptId).filter((x): x is string => x !== undefined);
+  await leg.play(sounds.prompts(lang, ['you_entered', ...ids]));
+  await leg.play(sounds.prompts(lang, ['goodbye']));
+  await leg.hangup();
+}
+
+/** 9001: everything the caller sends comes straight back (audio path and latency check). */
+export async function echoTest(call: InboundCall): Promise<void> {
+  const { leg } = call;
+  if (!(await call.answer())) return;
+  leg.rtp.onAudio = (payload, codec, session) => session.sendRelayed(payload, codec);
+}

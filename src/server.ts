@@ -1,0 +1,140 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/config.ts';
+import { SystemClock, type Clock } from './util/clock.ts';
+import { UdpTransport } from './sip/transport/udp.ts';
+import { TcpTransport } from './sip/transport/tcp.ts';
+import { SipStack } from './sip/stack.ts';
+import type { TimerConfig } from './sip/transaction/timers.ts';
+import { UserAgent } from './sip/user-agent.ts';
+import { MediaClock } from './media/media-clock.ts';
+import { PortPool } from './media/port-pool.ts';
+import { CallEngine } from './call/engine.ts';
+import { Sounds } from './call/sounds.ts';
+import { NumberRouter } from './app/router.ts';
+import { DIAG_ECHO, DIAG_READBACK, echoTest, readbackTest } from './diag/diagnostics.ts';
+import { buildHttpApp } from './http/app.ts';
+import type { FastifyInstance } from 'fastify';
+
+export const DEFAULT_PROMPT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'prompts');
+
+export interface ServerDeps {
+  clock?: Clock;
+  logger?: Logger;
+  /** Shorter SIP timers for tests. */
+  sipTimers?: TimerConfig;
+}
+
+/**
+ * The composition root: builds every layer, wires them together and owns
+ * their lifetime. Nothing here is global; several servers can run in one
+ * process (the tests do).
+ */
+export class Server {
+  readonly clock: Clock;
+  readonly log: Logger;
+  stack!: SipStack;
+  ua!: UserAgent;
+  engine!: CallEngine;
+  pool!: PortPool;
+  mediaClock!: MediaClock;
+  sounds!: Sounds;
+  router = new NumberRouter();
+  http!: FastifyInstance;
+  private udp!: UdpTransport;
+  private tcp!: TcpTransport;
+  private stopping = false;
+
+  constructor(
+    readonly config: Config,
+    private readonly deps: ServerDeps = {},
+  ) {
+    this.clock = deps.clock ?? new SystemClock();
+    this.log = deps.logger ?? pino({ level: config.logLevel, base: undefined });
+  }
+
+  get sipPort(): number {
+    return this.udp.local.port;
+  }
+
+  get httpPort(): number {
+    const addr = this.http.server.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /** Where we are reachable: the listen address, or --advertise when listening on all interfaces. */
+  get advertisedHost(): string {
+    if (this.config.advertise) return this.config.advertise;
+    const h = this.config.sipHost;
+    return h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    this.udp = await UdpTransport.listen(config.sipHost, config.sipPort);
+    // TCP on the same port as UDP (RFC 3261 §18): take the port UDP got when 0 was asked.
+    this.tcp = await TcpTransport.listen(config.sipHost, this.udp.local.port);
+    this.stack = new SipStack({
+      transports: [this.udp, this.tcp],
+      clock: this.clock,
+      timers: this.deps.sipTimers,
+      logger: this.log.child({ layer: 'sip' }),
+      advertisedHost: this.advertisedHost,
+    });
+    this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);
+    this.mediaClock = new MediaClock();
+    this.sounds = new Sounds(config.promptDir ?? DEFAULT_PROMPT_DIR);
+    this.sounds.preload('ru', ['enter_digits', 'you_entered', 'goodbye']);
+    this.ua = new UserAgent({
+      stack: this.stack,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'ua' }),
+      delegate: {
+        onInvite: (invite) => void this.engine.handleInvite(invite),
+      },
+    });
+    this.engine = new CallEngine({
+      ua: this.ua,
+      pool: this.pool,
+      mediaClock: this.mediaClock,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'call' }),
+      rtpHost: this.advertisedHost,
+    });
+    this.engine.onInbound = (call) => void this.route(call);
+    this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
+    this.router.add(DIAG_ECHO, (call) => echoTest(call));
+    this.http = await buildHttpApp({ server: this, logger: this.log.child({ layer: 'http' }) });
+    await this.http.listen({ host: config.httpHost ?? (config.sipHost === '0.0.0.0' ? '0.0.0.0' : config.sipHost), port: config.httpPort });
+    this.log.info({ sip: this.udp.local, http: this.httpPort }, 'AgentLine listening');
+  }
+
+  get ready(): boolean {
+    return !this.stopping && this.http.server.listening;
+  }
+
+  private async route(call: Parameters<NonNullable<CallEngine['onInbound']>>[0]): Promise<void> {
+    try {
+      const handler = await this.router.resolve(call.called);
+      if (!handler) return call.reject(404, 'Not Found');
+      await handler(call);
+    } catch (err) {
+      this.log.error({ err, called: call.called }, 'call handler failed');
+      if (call.leg.state === 'ringing') call.reject(500, 'Server Internal Error');
+      else await call.leg.hangup();
+    }
+  }
+
+  /** SIGTERM: refuse new calls (503), end live ones with BYE, close sockets. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.ua.refuseNewCalls = true;
+    const byes = Promise.all([this.engine.hangupAll(), this.ua.hangupAll()]);
+    await Promise.race([byes, new Promise((r) => setTimeout(r, 2000))]);
+    await this.http.close();
+    await this.stack.close();
+    this.mediaClock.stop();
+  }
+}

@@ -1,0 +1,292 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../util/clock.ts';
+import { buildBadRequest } from './message/build.ts';
+import { canonicalName, formatVia, getHeader, getHeaderValues, parseCSeq, parseVia } from './message/headers.ts';
+import { parseMessage } from './message/parse.ts';
+import { serializeMessage } from './message/serialize.ts';
+import type { HeaderField, SipMessage, SipRequest, SipResponse, Via } from './message/types.ts';
+import { ClientTransaction, type ClientTxUser } from './transaction/client.ts';
+import { ServerTransaction } from './transaction/server.ts';
+import { DEFAULT_TIMERS, type TimerConfig } from './transaction/timers.ts';
+import type { Endpoint, Transport, TransportName } from './transport/transport.ts';
+
+const MAGIC = 'z9hG4bK';
+export const MAX_MESSAGE_BYTES = 65536;
+
+export interface IncomingRequest {
+  request: SipRequest;
+  source: Endpoint;
+  /** Absent for an ACK to a 2xx, which is its own transaction-less request (§17). */
+  tx: ServerTransaction | undefined;
+}
+
+export interface StackCounters {
+  received: number;
+  sent: number;
+  dropped: number;
+  badRequests: number;
+  retransmissionsAbsorbed: number;
+  requestsByMethod: Map<string, number>;
+  responsesByStatus: Map<number, number>;
+}
+
+export interface SipStackOptions {
+  transports: Transport[];
+  clock: Clock;
+  timers?: TimerConfig;
+  logger: Logger;
+  /** The address we write into Via and Contact; defaults to the transport's local address. */
+  advertisedHost?: string;
+}
+
+/**
+ * The transport and transaction layers of RFC 3261 (§17, §18): frames and parses
+ * messages, stamps Via with received/rport (§18.2.1, RFC 3581), matches
+ * transactions, absorbs retransmissions, and hands the transaction user (the UA
+ * core) new requests and stray responses. It never throws from a socket handler.
+ */
+export class SipStack {
+  readonly timers: TimerConfig;
+  readonly counters: StackCounters = {
+    received: 0,
+    sent: 0,
+    dropped: 0,
+    badRequests: 0,
+    retransmissionsAbsorbed: 0,
+    requestsByMethod: new Map(),
+    responsesByStatus: new Map(),
+  };
+  onRequest: ((incoming: IncomingRequest) => void) | null = null;
+  /** Responses no client transaction owns: 2xx retransmissions to an INVITE. */
+  onStrayResponse: ((res: SipResponse, from: Endpoint) => void) | null = null;
+
+  private readonly transports = new Map<TransportName, Transport>();
+  private readonly serverTxs = new Map<string, ServerTransaction>();
+  private readonly clientTxs = new Map<string, ClientTransaction>();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: SipStackOptions) {
+    this.clock = opts.clock;
+    this.log = opts.logger;
+    this.timers = opts.timers ?? DEFAULT_TIMERS;
+    for (const t of opts.transports) {
+      this.transports.set(t.name, t);
+      t.onData = (data, from) => this.receive(data, from);
+      t.onError = (err, peer) => {
+        this.counters.dropped++;
+        this.log.debug({ err: err.message, peer }, 'transport error');
+      };
+    }
+  }
+
+  /** Host and port to put in our Via and Contact for a transport. */
+  localAddress(transport: TransportName): { host: string; port: number } {
+    const t = this.transports.get(transport) ?? [...this.transports.values()][0];
+    if (!t) throw new Error('no transport');
+    const host = this.opts.advertisedHost ?? t.local.address;
+    return { host, port: t.local.port };
+  }
+
+  hasTransport(name: TransportName): boolean {
+    return this.transports.has(name);
+  }
+
+  get activeTransactions(): number {
+    return this.serverTxs.size + this.clientTxs.size;
+  }
+
+  newBranch(): string {
+    return MAGIC + randomBytes(8).toString('hex');
+  }
+
+  /** Starts a client transaction. The request's top Via must carry our branch. */
+  sendRequest(req: SipRequest, to: Endpoint, user: ClientTxUser): ClientTransaction {
+    const via = topVia(req);
+    const key = clientKey(via?.params.get('branch') ?? '', req.method);
+    const tx = new ClientTransaction(key, req, to, user, {
+      clock: this.clock,
+      timers: this.timers,
+      send: (m, dest) => this.send(m, dest),
+      buildAck: buildNon2xxAck,
+      onTerminated: (t) => {
+        if (this.clientTxs.get(t.key) === t) this.clientTxs.delete(t.key);
+      },
+    });
+    this.clientTxs.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  /** Sends without a transaction: ACK for a 2xx, 2xx retransmissions. */
+  send(msg: SipMessage, to: Endpoint): void {
+    const t = this.transports.get(to.transport);
+    if (!t) {
+      this.counters.dropped++;
+      return;
+    }
+    this.counters.sent++;
+    if (msg.kind === 'response') bump(this.counters.responsesByStatus, msg.status);
+    t.send(serializeMessage(msg), to);
+  }
+
+  /** A server transaction whose INVITE a CANCEL names (§9.2). */
+  findInviteFor(cancel: SipRequest, source: Endpoint): ServerTransaction | undefined {
+    return this.serverTxs.get(serverKey(cancel, source, 'INVITE'));
+  }
+
+  private receive(data: Buffer, from: Endpoint): void {
+    try {
+      this.counters.received++;
+      if (data.length > MAX_MESSAGE_BYTES) {
+        this.counters.dropped++;
+        return;
+      }
+      const parsed = parseMessage(data);
+      if (!parsed.ok) {
+        if (parsed.request && parsed.request.method !== 'ACK') {
+          const res = buildBadRequest(parsed.request, parsed.error);
+          if (res) {
+            this.counters.badRequests++;
+            this.send(res, responseTargetFor(res, from));
+            return;
+          }
+        }
+        this.counters.dropped++;
+        this.log.debug({ from, error: parsed.error }, 'unparseable message dropped');
+        return;
+      }
+      const msg = parsed.message;
+      if (msg.kind === 'request') this.receiveRequest(msg, from);
+      else this.receiveResponse(msg, from);
+    } catch (err) {
+      // A bug in a handler must not take the process down with it.
+      this.counters.dropped++;
+      this.log.error({ err, from }, 'error while handling a SIP message');
+    }
+  }
+
+  private receiveRequest(req: SipRequest, from: Endpoint): void {
+    bump(this.counters.requestsByMethod, req.method);
+    if (!stampVia(req, from)) {
+      this.counters.dropped++;
+      return;
+    }
+    const method = req.method === 'ACK' ? 'INVITE' : req.method;
+    const key = serverKey(req, from, method);
+    const existing = this.serverTxs.get(key);
+    if (existing) {
+      this.counters.retransmissionsAbsorbed += req.method === 'ACK' ? 0 : 1;
+      existing.receive(req);
+      return;
+    }
+    if (req.method === 'ACK') {
+      this.onRequest?.({ request: req, source: from, tx: undefined });
+      return;
+    }
+    const tx = new ServerTransaction(key, req, from, responseTargetFor(req, from), {
+      clock: this.clock,
+      timers: this.timers,
+      send: (res, to) => this.send(res, to),
+      onTerminated: (t) => {
+        if (this.serverTxs.get(t.key) === t) this.serverTxs.delete(t.key);
+      },
+    });
+    this.serverTxs.set(key, tx);
+    this.onRequest?.({ request: req, source: from, tx });
+  }
+
+  private receiveResponse(res: SipResponse, from: Endpoint): void {
+    bump(this.counters.responsesByStatus, res.status);
+    const via = topVia(res);
+    const cseq = parseCSeq(getHeader(res, 'cseq') ?? '');
+    if (!via || !cseq) {
+      this.counters.dropped++;
+      return;
+    }
+    const tx = this.clientTxs.get(clientKey(via.params.get('branch') ?? '', cseq.method));
+    if (tx) tx.receive(res);
+    else this.onStrayResponse?.(res, from);
+  }
+
+  async close(): Promise<void> {
+    for (const tx of [...this.serverTxs.values()]) tx.destroy();
+    for (const tx of [...this.clientTxs.values()]) tx.destroy();
+    await Promise.all([...this.transports.values()].map((t) => t.close()));
+  }
+}
+
+function bump<K>(map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+export function topVia(msg: SipMessage): Via | undefined {
+  const v = getHeader(msg, 'via');
+  return v === undefined ? undefined : parseVia(v);
+}
+
+function clientKey(branch: string, method: string): string {
+  return `${branch}|${method === 'ACK' ? 'INVITE' : method}`;
+}
+
+/** §17.2.3: branch + sent-by + method, or the RFC 2543 fallback without a magic cookie. */
+function serverKey(req: SipRequest, from: Endpoint, method: string): string {
+  const via = topVia(req);
+  const branch = via?.params.get('branch') ?? '';
+  if (via && branch.startsWith(MAGIC)) return `${branch}|${via.host}:${via.port ?? ''}|${method}`;
+  const fromTag = /;\s*tag=([^;>\s]+)/i.exec(getHeader(req, 'from') ?? '')?.[1] ?? '';
+  const cseq = parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? '';
+  return `2543|${getHeader(req, 'call-id') ?? ''}|${fromTag}|${cseq}|${method}|${from.address}:${from.port}`;
+}
+
+/**
+ * §18.2.1 and RFC 3581: records where a request really came from in its top
+ * Via, so that responses follow it. Splits comma-joined Via lines so that the
+ * top one can be rewritten. Returns false when there is no usable Via.
+ */
+function stampVia(req: SipRequest, from: Endpoint): boolean {
+  const vias = getHeaderValues(req, 'via');
+  const top = vias[0] !== undefined ? parseVia(vias[0]) : undefined;
+  if (!top) return false;
+  if (top.host !== from.address) top.params.set('received', from.address);
+  if (top.params.has('rport')) top.params.set('rport', String(from.port));
+  const first = req.headers.findIndex((h) => canonicalName(h.name) === 'via');
+  const rest: HeaderField[] = req.headers.filter((h) => canonicalName(h.name) !== 'via');
+  const exploded: HeaderField[] = [
+    { name: 'Via', value: formatVia(top) },
+    ...vias.slice(1).map((value) => ({ name: 'Via', value })),
+  ];
+  rest.splice(first, 0, ...exploded);
+  req.headers = rest;
+  return true;
+}
+
+/**
+ * §18.2.2 and RFC 3581 §4: reliable transports answer on the connection the
+ * request came from; UDP answers the source address (never a host named in the
+ * message), at the source port when rport was asked for, else the sent-by port.
+ */
+function responseTargetFor(msg: SipMessage, from: Endpoint): Endpoint {
+  if (from.transport !== 'udp') return from;
+  const via = topVia(msg);
+  const port = via?.params.has('rport') ? from.port : (via?.port ?? 5060);
+  return { transport: 'udp', address: from.address, port };
+}
+
+/** §17.1.1.3: the ACK for a non-2xx final response, inside the INVITE transaction. */
+function buildNon2xxAck(req: SipRequest, res: SipResponse): SipRequest {
+  const pick = (name: string): HeaderField[] =>
+    req.headers.filter((h) => canonicalName(h.name) === name);
+  const cseq = parseCSeq(getHeader(req, 'cseq') ?? '');
+  const headers: HeaderField[] = [
+    ...pick('via').slice(0, 1),
+    ...pick('route'),
+    ...pick('max-forwards'),
+    ...pick('from'),
+    { name: 'To', value: getHeader(res, 'to') ?? getHeader(req, 'to') ?? '' },
+    ...pick('call-id'),
+    { name: 'CSeq', value: `${cseq?.seq ?? 1} ACK` },
+  ];
+  return { kind: 'request', method: 'ACK', uri: req.uri, rawUri: req.rawUri, version: 'SIP/2.0', headers, body: Buffer.alloc(0) };
+}

@@ -1,0 +1,154 @@
+import type { Clock, TimerHandle } from '../../util/clock.ts';
+import type { SipRequest, SipResponse } from '../message/types.ts';
+import type { Endpoint } from '../transport/transport.ts';
+import type { TimerConfig } from './timers.ts';
+
+/**
+ * Client transactions, RFC 3261 §17.1: the INVITE machine (§17.1.1, timers A,
+ * B, D) and the non-INVITE machine (§17.1.2, timers E, F, K).
+ */
+export type ClientTxState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+const ALLOWED: Record<ClientTxState, readonly ClientTxState[]> = {
+  calling: ['proceeding', 'completed', 'terminated'],
+  trying: ['proceeding', 'completed', 'terminated'],
+  proceeding: ['completed', 'terminated'],
+  completed: ['terminated'],
+  terminated: [],
+};
+
+export interface ClientTxEnv {
+  clock: Clock;
+  timers: TimerConfig;
+  send(req: SipRequest, to: Endpoint): void;
+  /** Builds the ACK for a non-2xx final response (§17.1.1.3). */
+  buildAck(req: SipRequest, res: SipResponse): SipRequest;
+  onTerminated(tx: ClientTransaction): void;
+}
+
+export interface ClientTxUser {
+  onResponse(res: SipResponse): void;
+  /** Timer B or F fired: no final response (treated as 408). */
+  onTimeout(): void;
+}
+
+export class ClientTransaction {
+  state: ClientTxState;
+  private retransmitTimer: TimerHandle | undefined; // A or E
+  private timeoutTimer: TimerHandle | undefined; // B or F
+  private waitTimer: TimerHandle | undefined; // D or K
+  private interval: number;
+  private ack: SipRequest | undefined;
+  readonly isInvite: boolean;
+
+  constructor(
+    readonly key: string,
+    readonly request: SipRequest,
+    readonly destination: Endpoint,
+    private readonly user: ClientTxUser,
+    private readonly env: ClientTxEnv,
+  ) {
+    this.isInvite = request.method === 'INVITE';
+    this.state = this.isInvite ? 'calling' : 'trying';
+    this.interval = env.timers.t1;
+  }
+
+  private get reliable(): boolean {
+    return this.destination.transport !== 'udp';
+  }
+
+  start(): void {
+    const { clock, timers } = this.env;
+    this.env.send(this.request, this.destination);
+    if (!this.reliable) this.retransmitTimer = clock.setTimeout(() => this.retransmit(), this.interval);
+    this.timeoutTimer = clock.setTimeout(() => {
+      if (this.state === 'completed' || this.state === 'terminated') return;
+      this.transition('terminated');
+      this.user.onTimeout();
+    }, 64 * timers.t1);
+  }
+
+  private retransmit(): void {
+    if (this.state === 'completed' || this.state === 'terminated') return;
+    // §17.1.1.2: an INVITE stops retransmitting once a provisional response arrives.
+    if (this.isInvite && this.state !== 'calling') return;
+    this.env.send(this.request, this.destination);
+    this.interval = this.isInvite ? 2 * this.interval : Math.min(2 * this.interval, this.env.timers.t2);
+    // §17.1.2.2: in Proceeding a non-INVITE retransmits every T2.
+    if (!this.isInvite && this.state === 'proceeding') this.interval = this.env.timers.t2;
+    this.retransmitTimer = this.env.clock.setTimeout(() => this.retransmit(), this.interval);
+  }
+
+  receive(res: SipResponse): void {
+    const { status } = res;
+    switch (this.state) {
+      case 'calling':
+      case 'trying':
+      case 'proceeding':
+        if (status < 200) {
+          if (this.state !== 'proceeding') this.transition('proceeding');
+          this.user.onResponse(res);
+          return;
+        }
+        if (this.isInvite && status < 300) {
+          // §17.1.1.2: 2xx goes to the TU, which ACKs it end to end.
+          this.transition('terminated');
+          this.user.onResponse(res);
+          return;
+        }
+        if (this.isInvite) {
+          this.ack = this.env.buildAck(this.request, res);
+          this.env.send(this.ack, this.destination);
+        }
+        this.transition('completed');
+        this.user.onResponse(res);
+        return;
+      case 'completed':
+        // Retransmitted final response: re-ACK it (INVITE), otherwise absorb.
+        if (this.isInvite && this.ack && status >= 300) this.env.send(this.ack, this.destination);
+        return;
+      case 'terminated':
+        return;
+    }
+  }
+
+  transportError(): void {
+    if (this.state === 'terminated') return;
+    this.transition('terminated');
+    this.user.onTimeout();
+  }
+
+  private transition(to: ClientTxState): void {
+    if (!ALLOWED[this.state].includes(to)) return;
+    this.state = to;
+    const { clock, timers } = this.env;
+    if (to === 'proceeding' && !this.isInvite && !this.reliable) {
+      clock.clearTimeout(this.retransmitTimer);
+      this.interval = timers.t2;
+      this.retransmitTimer = clock.setTimeout(() => this.retransmit(), this.interval);
+    }
+    if (to === 'completed') {
+      this.clearTimers();
+      // Timer D (INVITE: 64·T1, which is the 32 s minimum at the default T1) or K
+      // (T4); zero on reliable transports.
+      const wait = this.reliable ? 0 : this.isInvite ? 64 * timers.t1 : timers.t4;
+      this.waitTimer = clock.setTimeout(() => this.transition('terminated'), wait);
+    }
+    if (to === 'terminated') {
+      this.clearTimers();
+      this.env.onTerminated(this);
+    }
+  }
+
+  private clearTimers(): void {
+    const { clock } = this.env;
+    clock.clearTimeout(this.retransmitTimer);
+    clock.clearTimeout(this.timeoutTimer);
+    clock.clearTimeout(this.waitTimer);
+    this.retransmitTimer = this.timeoutTimer = this.waitTimer = undefined;
+  }
+
+  destroy(): void {
+    if (this.state !== 'terminated') this.transition('terminated');
+  }
+}

@@ -1,0 +1,628 @@
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { buildResponse } from './message/build.ts';
+import { canonicalName, getHeader, getHeaderValues, parseCSeq, parseNameAddr, tagOf } from './message/headers.ts';
+import type { HeaderField, SipRequest, SipResponse, SipUri } from './message/types.ts';
+import { formatUri } from './message/uri.ts';
+import { checkRequest } from './message/validate.ts';
+import { Dialog, dialogId, newCallId, newTag } from './dialog/dialog.ts';
+import type { IncomingRequest, SipStack } from './stack.ts';
+import type { ServerTransaction } from './transaction/server.ts';
+import { hostForUri, type Endpoint } from './transport/transport.ts';
+
+/** Methods we implement. Anything else gets 405 with this list (§8.2.1). */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'REGISTER'];
+const CONTENT_TYPES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf'];
+const SDP = 'application/sdp';
+
+/** What an established dialog tells the layer that owns it. */
+export interface DialogUser {
+  onBye(): void;
+  /** A re-INVITE (e.g. the phone holds us). Return the SDP answer, or a failure status. */
+  onReinvite(offer: string | undefined): { sdp: string } | { status: number; reason?: string };
+  onInfo(contentType: string, body: Buffer): void;
+}
+
+export interface UaDelegate {
+  onInvite(invite: IncomingInvite): void;
+  onRegister?(req: SipRequest, source: Endpoint): SipResponse;
+}
+
+export type SessionState = 'confirmed' | 'terminating' | 'terminated';
+
+/** An established INVITE dialog usage, UAS or UAC side. */
+export class InviteSession {
+  state: SessionState = 'confirmed';
+  user: DialogUser | null = null;
+  /** Our last 2xx to an INVITE, retransmitted until its ACK (§13.3.1.4). */
+  pending2xx: { res: SipResponse; timer: TimerHandle | undefined; interval: number; started: number } | undefined;
+  /** Our ACK to the peer's 2xx, resent if the 2xx is retransmitted. */
+  lastAck: SipRequest | undefined;
+  inviteSeq = 0;
+
+  constructor(
+    readonly ua: UserAgent,
+    readonly dialog: Dialog,
+    readonly role: 'uas' | 'uac',
+  ) {}
+
+  /** Ends the call (§15.1.1). Resolves once the BYE is answered or timed out. */
+  bye(): Promise<void> {
+    if (this.state !== 'confirmed') return Promise.resolve();
+    this.state = 'terminating';
+    return new Promise((resolve) => {
+      const req = this.ua.inDialogRequest(this, 'BYE');
+      this.ua.stack.sendRequest(req, this.dialog.flow, {
+        onResponse: (res) => {
+          if (res.status >= 200) resolve();
+        },
+        onTimeout: () => resolve(),
+      });
+      this.ua.endSession(this);
+    });
+  }
+
+  info(contentType: string, body: string): void {
+    if (this.state !== 'confirmed') return;
+    const req = this.ua.inDialogRequest(this, 'INFO', [{ name: 'Content-Type', value: contentType }], Buffer.from(body));
+    this.ua.stack.sendRequest(req, this.dialog.flow, { onResponse: () => {}, onTimeout: () => {} });
+  }
+}
+
+export type IncomingInviteState = 'pending' | 'early' | 'accepted' | 'confirmed' | 'rejected' | 'cancelled';
+
+/** An INVITE we received and have not finished answering (UAS, §13.3). */
+export class IncomingInvite {
+  state: IncomingInviteState = 'pending';
+  readonly localTag = newTag();
+  onCancel: (() => void) | null = null;
+  session: InviteSession | undefined;
+  private ackWaiter: ((ok: { ack: SipRequest } | undefined) => void) | undefined;
+
+  constructor(
+    readonly ua: UserAgent,
+    readonly request: SipRequest,
+    readonly source: Endpoint,
+    readonly tx: ServerTransaction,
+  ) {}
+
+  get offer(): string | undefined {
+    return this.request.body.length ? this.request.body.toString('utf8') : undefined;
+  }
+
+  get callId(): string {
+    return getHeader(this.request, 'call-id') ?? '';
+  }
+
+  /** The caller's identity: the From URI user and display name. */
+  get caller(): { user: string; displayName: string | undefined } {
+    const from = parseNameAddr(getHeader(this.request, 'from') ?? '');
+    return { user: from?.uri.user ?? '', displayName: from?.displayName };
+  }
+
+  get calledUser(): string {
+    return this.request.uri.user ?? '';
+  }
+
+  provisional(status: 180 | 183, sdp?: string): void {
+    if (this.state !== 'pending' && this.state !== 'early') return;
+    this.state = 'early';
+    this.tx.respond(this.ua.response(this.request, status, this.localTag, sdp));
+  }
+
+  reject(status: number, reason?: string, headers: HeaderField[] = []): void {
+    if (this.state !== 'pending' && this.state !== 'early') return;
+    this.state = 'rejected';
+    this.ua.forgetInvite(this);
+    const res = buildResponse(this.request, status, { reason, toTag: this.localTag, headers });
+    this.tx.respond(res);
+  }
+
+  /**
+   * Sends 200 OK with our SDP and waits for the ACK. The dialog exists from the
+   * 200 on (a BYE may overtake the ACK). Resolves with the session, or
+   * undefined when the ACK never came (we then hang up) or the call was cancelled.
+   */
+  accept(sdp: string): Promise<{ session: InviteSession; ack: SipRequest } | undefined> {
+    if (this.state !== 'pending' && this.state !== 'early') return Promise.resolve(undefined);
+    this.state = 'accepted';
+    this.ua.forgetInvite(this);
+    const res = this.ua.response(this.request, 200, this.localTag, sdp);
+    const session = this.ua.createUasSession(this, res);
+    this.session = session;
+    this.tx.respond(res);
+    return new Promise((resolve) => {
+      this.ackWaiter = (r) => resolve(r ? { session, ack: r.ack } : undefined);
+      this.ua.startRetransmit2xx(session, res, (ack) => {
+        this.state = 'confirmed';
+        this.ackWaiter?.(ack ? { ack } : undefined);
+        this.ackWaiter = undefined;
+      });
+    });
+  }
+
+  /** A CANCEL arrived (§9.2): answer 487 unless we already answered. */
+  cancelled(): void {
+    if (this.state !== 'pending' && this.state !== 'early') return;
+    this.state = 'cancelled';
+    this.ua.forgetInvite(this);
+    this.tx.respond(buildResponse(this.request, 487, { toTag: this.localTag }));
+    this.onCancel?.();
+  }
+}
+
+export type InviteOutcome =
+  | { kind: 'answered'; session: InviteSession; sdp: string | undefined; status: number }
+  | { kind: 'busy' | 'rejected' | 'no_answer' | 'failed' | 'cancelled'; status: number; reason: string };
+
+export interface OutgoingInviteOptions {
+  requestUri: SipUri;
+  /** Where to send it: the trunk or a registered contact's source address. */
+  destination: Endpoint;
+  fromUser: string;
+  fromDisplayName?: string;
+  toUri?: SipUri;
+  sdp?: string;
+  headers?: HeaderField[];
+  /** For an INVITE without SDP: answers the offer of the 2xx; the answer goes in the ACK. */
+  answerLateOffer?: (offer: string) => string | undefined;
+}
+
+export type OutgoingInviteState = 'calling' | 'early' | 'answered' | 'failed' | 'cancelling' | 'cancelled';
+
+/** An INVITE we sent (UAC, §13.2). */
+export class OutgoingInvite {
+  state: OutgoingInviteState = 'calling';
+  onProvisional: ((status: number, sdp: string | undefined) => void) | null = null;
+  readonly result: Promise<InviteOutcome>;
+  private settle!: (o: InviteOutcome) => void;
+  private gotProvisional = false;
+  private cancelWanted = false;
+
+  constructor(
+    readonly ua: UserAgent,
+    readonly request: SipRequest,
+    readonly destination: Endpoint,
+    readonly answerLateOffer?: (offer: string) => string | undefined,
+  ) {
+    this.result = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  get callId(): string {
+    return getHeader(this.request, 'call-id') ?? '';
+  }
+
+  start(): void {
+    this.ua.stack.sendRequest(this.request, this.destination, {
+      onResponse: (res) => this.onResponse(res),
+      onTimeout: () => this.finish({ kind: this.cancelWanted ? 'cancelled' : 'no_answer', status: 408, reason: 'Request Timeout' }),
+    });
+  }
+
+  /** §9.1: CANCEL only after a provisional response; before that, remember to. */
+  cancel(): void {
+    if (this.state !== 'calling' && this.state !== 'early') return;
+    this.cancelWanted = true;
+    this.state = 'cancelling';
+    if (this.gotProvisional) this.sendCancel();
+  }
+
+  private sendCancel(): void {
+    const pick = (name: string): HeaderField[] => this.request.headers.filter((h) => canonicalName(h.name) === name);
+    const cseq = parseCSeq(getHeader(this.request, 'cseq') ?? '');
+    const cancel: SipRequest = {
+      ...this.request,
+      method: 'CANCEL',
+      headers: [
+        ...pick('via').slice(0, 1),
+        ...pick('route'),
+        { name: 'Max-Forwards', value: '70' },
+        ...pick('from'),
+        ...pick('to'),
+        ...pick('call-id'),
+        { name: 'CSeq', value: `${cseq?.seq ?? 1} CANCEL` },
+      ],
+      body: Buffer.alloc(0),
+    };
+    this.ua.stack.sendRequest(cancel, this.destination, { onResponse: () => {}, onTimeout: () => {} });
+  }
+
+  private onResponse(res: SipResponse): void {
+    const sdp = res.body.length && (getHeader(res, 'content-type') ?? '').toLowerCase().startsWith(SDP) ? res.body.toString('utf8') : undefined;
+    if (res.status < 200) {
+      if (res.status === 100) return;
+      const first = !this.gotProvisional;
+      this.gotProvisional = true;
+      if (this.cancelWanted && first) {
+        this.sendCancel();
+        return;
+      }
+      if (this.state === 'calling') this.state = 'early';
+      this.onProvisional?.(res.status, sdp);
+      return;
+    }
+    if (res.status < 300) {
+      const ackBody = sdp !== undefined && this.request.body.length === 0 ? this.answerLateOffer?.(sdp) : undefined;
+      const session = this.ua.createUacSession(this, res, ackBody);
+      if (this.cancelWanted) {
+        // The 200 crossed our CANCEL: confirm and end the call at once (§9.1).
+        void session.bye();
+        this.finish({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
+        return;
+      }
+      this.state = 'answered';
+      this.settle({ kind: 'answered', session, sdp, status: res.status });
+      return;
+    }
+    if (this.cancelWanted) return this.finish({ kind: 'cancelled', status: res.status, reason: res.reason });
+    const kind = res.status === 486 || res.status === 600 ? 'busy' : res.status === 480 || res.status === 408 ? 'no_answer' : res.status === 603 || res.status === 403 ? 'rejected' : 'failed';
+    this.finish({ kind, status: res.status, reason: res.reason });
+  }
+
+  private finish(o: InviteOutcome): void {
+    if (this.state === 'answered' || this.state === 'failed' || this.state === 'cancelled') return;
+    this.state = o.kind === 'cancelled' ? 'cancelled' : 'failed';
+    this.settle(o);
+  }
+}
+
+export interface UserAgentOptions {
+  stack: SipStack;
+  clock: Clock;
+  logger: Logger;
+  delegate: UaDelegate;
+  userAgent?: string;
+}
+
+/**
+ * The UA core (RFC 3261 §8, §12–§15): routes requests to dialogs or to the
+ * delegate, answers what needs no application (OPTIONS, CANCEL, stray BYE),
+ * and builds and tracks our own INVITEs.
+ */
+export class UserAgent {
+  readonly stack: SipStack;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly sessions = new Map<string, InviteSession>();
+  private readonly invitesByTx = new Map<ServerTransaction, IncomingInvite>();
+  private readonly serverName: string;
+  /** Refuse new calls with 503 (shutdown). */
+  refuseNewCalls = false;
+
+  constructor(private readonly opts: UserAgentOptions) {
+    this.stack = opts.stack;
+    this.clock = opts.clock;
+    this.log = opts.logger;
+    this.serverName = opts.userAgent ?? 'AgentLine';
+    this.stack.onRequest = (incoming) => this.onRequest(incoming);
+    this.stack.onStrayResponse = (res) => this.onStrayResponse(res);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  get allSessions(): InviteSession[] {
+    return [...this.sessions.values()];
+  }
+
+  contactFor(transport: Endpoint['transport'], user = 'agentline'): string {
+    const { host, port } = this.stack.localAddress(transport);
+    const tp = transport === 'udp' ? '' : `;transport=${transport}`;
+    return `<sip:${user}@${hostForUri(host)}:${port}${tp}>`;
+  }
+
+  viaFor(transport: Endpoint['transport']): string {
+    const { host, port } = this.stack.localAddress(transport);
+    return `SIP/2.0/${transport.toUpperCase()} ${hostForUri(host)}:${port};branch=${this.stack.newBranch()};rport`;
+  }
+
+  response(req: SipRequest, status: number, toTag: string | undefined, sdp?: string, extra: HeaderField[] = []): SipResponse {
+    const headers: HeaderField[] = [...extra];
+    if (status < 300 && status > 100 && req.method === 'INVITE') {
+      headers.push({ name: 'Contact', value: this.contactFor(transportOfVia(req)) });
+      for (const rr of getHeaderValues(req, 'record-route')) headers.push({ name: 'Record-Route', value: rr });
+    }
+    if (status >= 200 && status < 300) {
+      headers.push({ name: 'Allow', value: ALLOWED_METHODS.join(', ') });
+    }
+    headers.push({ name: 'Server', value: this.serverName });
+    return buildResponse(req, status, {
+      toTag,
+      headers,
+      body: sdp === undefined ? undefined : Buffer.from(sdp),
+      contentType: sdp === undefined ? undefined : SDP,
+    });
+  }
+
+  inDialogRequest(session: InviteSession, method: string, extra: HeaderField[] = [], body?: Buffer): SipRequest {
+    return session.dialog.createRequest(method, this.viaFor(session.dialog.flow.transport), extra, body);
+  }
+
+  /** Places a call (§13.2.1). */
+  invite(opts: OutgoingInviteOptions): OutgoingInvite {
+    const transport = opts.destination.transport;
+    const { host } = this.stack.localAddress(transport);
+    const display = opts.fromDisplayName ? `"${opts.fromDisplayName.replace(/["\\]/g, '')}" ` : '';
+    const headers: HeaderField[] = [
+      { name: 'Via', value: this.viaFor(transport) },
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: `${display}<sip:${opts.fromUser}@${hostForUri(host)}>;tag=${newTag()}` },
+      { name: 'To', value: `<${formatUri(opts.toUri ?? opts.requestUri)}>` },
+      { name: 'Call-ID', value: newCallId() },
+      { name: 'CSeq', value: '1 INVITE' },
+      { name: 'Contact', value: this.contactFor(transport) },
+      { name: 'Allow', value: ALLOWED_METHODS.join(', ') },
+      { name: 'User-Agent', value: this.serverName },
+      ...(opts.headers ?? []),
+    ];
+    if (opts.sdp !== undefined) headers.push({ name: 'Content-Type', value: SDP });
+    const req: SipRequest = {
+      kind: 'request',
+      method: 'INVITE',
+      uri: opts.requestUri,
+      rawUri: formatUri(opts.requestUri),
+      version: 'SIP/2.0',
+      headers,
+      body: Buffer.from(opts.sdp ?? ''),
+    };
+    const out = new OutgoingInvite(this, req, opts.destination, opts.answerLateOffer);
+    out.start();
+    return out;
+  }
+
+  createUasSession(invite: IncomingInvite, res: SipResponse): InviteSession {
+    const req = invite.request;
+    const from = parseNameAddr(getHeader(req, 'from') ?? '');
+    const to = parseNameAddr(getHeader(req, 'to') ?? '');
+    const contact = parseNameAddr(getHeader(req, 'contact') ?? '');
+    const dialog = new Dialog({
+      callId: invite.callId,
+      localTag: invite.localTag,
+      remoteTag: tagOf(getHeader(req, 'from') ?? '') ?? '',
+      localUri: to ? `<${formatUri(to.uri)}>` : '<sip:agentline@invalid>',
+      remoteUri: from ? `<${formatUri(from.uri)}>` : '<sip:anonymous@invalid>',
+      remoteTarget: contact?.uri ?? from?.uri ?? req.uri,
+      routeSet: getHeaderValues(req, 'record-route'),
+      localSeq: Math.floor(Math.random() * 10000),
+      remoteSeq: parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 0,
+      flow: invite.tx.responseTarget,
+      contact: getHeader(res, 'contact') ?? this.contactFor(invite.source.transport),
+    });
+    const session = new InviteSession(this, dialog, 'uas');
+    this.sessions.set(dialog.id, session);
+    return session;
+  }
+
+  createUacSession(out: OutgoingInvite, res: SipResponse, ackBody?: string): InviteSession {
+    const req = out.request;
+    const contact = parseNameAddr(getHeader(res, 'contact') ?? '');
+    const to = getHeader(res, 'to') ?? '';
+    const toAddr = parseNameAddr(to);
+    const fromAddr = parseNameAddr(getHeader(req, 'from') ?? '');
+    const cseq = parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 1;
+    const id = dialogId(out.callId, tagOf(getHeader(req, 'from') ?? '') ?? '', tagOf(to) ?? '');
+    const existing = this.sessions.get(id);
+    if (existing) return existing;
+    const dialog = new Dialog({
+      callId: out.callId,
+      localTag: tagOf(getHeader(req, 'from') ?? '') ?? '',
+      remoteTag: tagOf(to) ?? '',
+      localUri: fromAddr ? `<${formatUri(fromAddr.uri)}>` : '<sip:agentline@invalid>',
+      remoteUri: toAddr ? `<${formatUri(toAddr.uri)}>` : `<${formatUri(req.uri)}>`,
+      remoteTarget: contact?.uri ?? req.uri,
+      // §12.1.2: the UAC's route set is the Record-Route of the 2xx, reversed.
+      routeSet: getHeaderValues(res, 'record-route').reverse(),
+      localSeq: cseq,
+      remoteSeq: 0,
+      flow: out.destination,
+      contact: getHeader(req, 'contact') ?? this.contactFor(out.destination.transport),
+    });
+    const session = new InviteSession(this, dialog, 'uac');
+    session.inviteSeq = cseq;
+    this.sessions.set(dialog.id, session);
+    this.sendAck(session, cseq, ackBody);
+    return session;
+  }
+
+  private sendAck(session: InviteSession, seq: number, body?: string): void {
+    const extra: HeaderField[] = body === undefined ? [] : [{ name: 'Content-Type', value: SDP }];
+    const ack = session.dialog.createRequest('ACK', this.viaFor(session.dialog.flow.transport), extra, body === undefined ? undefined : Buffer.from(body));
+    setHeaderValue(ack.headers, 'CSeq', `${seq} ACK`);
+    session.lastAck = ack;
+    this.stack.send(ack, session.dialog.flow);
+  }
+
+  endSession(session: InviteSession): void {
+    session.state = 'terminated';
+    if (session.pending2xx) this.clock.clearTimeout(session.pending2xx.timer);
+    session.pending2xx = undefined;
+    this.sessions.delete(session.dialog.id);
+    // A BYE that overtook the ACK: whoever waits for the ACK learns the call is gone.
+    const waiting = this.ackListeners.get(session);
+    this.ackListeners.delete(session);
+    waiting?.(undefined);
+  }
+
+  /** An incoming INVITE got its final answer: CANCEL can no longer find it. */
+  forgetInvite(invite: IncomingInvite): void {
+    this.invitesByTx.delete(invite.tx);
+  }
+
+  /** §13.3.1.4: resend our 2xx at T1, 2T1 … T2 until the ACK, give up after 64·T1. */
+  startRetransmit2xx(session: InviteSession, res: SipResponse, done: (ack: SipRequest | undefined) => void): void {
+    const { t1, t2 } = this.stack.timers;
+    const reliable = session.dialog.flow.transport !== 'udp';
+    const started = this.clock.now();
+    const state: NonNullable<InviteSession['pending2xx']> = { res, timer: undefined, interval: t1, started };
+    session.pending2xx = state;
+    const tick = (): void => {
+      if (session.pending2xx !== state) return;
+      if (this.clock.now() - started >= 64 * t1) {
+        session.pending2xx = undefined;
+        this.ackListeners.delete(session);
+        this.log.info({ callId: session.dialog.callId }, 'no ACK for 2xx: ending the call');
+        done(undefined);
+        void session.bye();
+        return;
+      }
+      if (!reliable) this.stack.send(res, session.dialog.flow);
+      state.interval = reliable ? 64 * t1 : Math.min(2 * state.interval, t2);
+      state.timer = this.clock.setTimeout(tick, state.interval);
+    };
+    state.timer = this.clock.setTimeout(tick, reliable ? 64 * t1 : t1);
+    this.ackListeners.set(session, done);
+  }
+
+  private readonly ackListeners = new Map<InviteSession, (ack: SipRequest | undefined) => void>();
+
+  private onRequest({ request: req, source, tx }: IncomingRequest): void {
+    if (req.method === 'ACK') return this.onAck(req);
+    if (!tx) return;
+    const problem = checkRequest(req, { methods: ALLOWED_METHODS, extensions: [], contentTypes: CONTENT_TYPES });
+    if (problem) {
+      tx.respond(buildResponse(req, problem.status, { reason: problem.reason, headers: problem.headers }));
+      return;
+    }
+    const toTag = tagOf(getHeader(req, 'to') ?? '');
+    if (toTag) return this.onInDialog(req, tx, toTag);
+    switch (req.method) {
+      case 'INVITE':
+        return this.onInvite(req, source, tx);
+      case 'CANCEL':
+        return this.onCancel(req, source, tx);
+      case 'OPTIONS':
+        return tx.respond(this.optionsResponse(req));
+      case 'REGISTER':
+        if (this.opts.delegate.onRegister) return tx.respond(this.opts.delegate.onRegister(req, source));
+        return tx.respond(this.methodNotAllowed(req));
+      case 'BYE':
+      case 'INFO':
+        return tx.respond(buildResponse(req, 481));
+      default:
+        return tx.respond(this.methodNotAllowed(req));
+    }
+  }
+
+  private methodNotAllowed(req: SipRequest): SipResponse {
+    return buildResponse(req, 405, { headers: [{ name: 'Allow', value: ALLOWED_METHODS.join(', ') }] });
+  }
+
+  private optionsResponse(req: SipRequest): SipResponse {
+    return this.response(req, 200, newTag(), undefined, [
+      { name: 'Accept', value: CONTENT_TYPES.join(', ') },
+      { name: 'Supported', value: '' },
+    ]);
+  }
+
+  private onInvite(req: SipRequest, source: Endpoint, tx: ServerTransaction): void {
+    if (this.refuseNewCalls) {
+      tx.respond(buildResponse(req, 503, { headers: [{ name: 'Retry-After', value: '30' }] }));
+      return;
+    }
+    tx.respond(buildResponse(req, 100));
+    const invite = new IncomingInvite(this, req, source, tx);
+    this.invitesByTx.set(tx, invite);
+    try {
+      this.opts.delegate.onInvite(invite);
+    } catch (err) {
+      this.log.error({ err }, 'INVITE handler failed');
+      invite.reject(500, 'Server Internal Error');
+    }
+  }
+
+  private onCancel(req: SipRequest, source: Endpoint, tx: ServerTransaction): void {
+    const inviteTx = this.stack.findInviteFor(req, source);
+    const invite = inviteTx ? this.invitesByTx.get(inviteTx) : undefined;
+    if (!inviteTx || !invite) {
+      tx.respond(buildResponse(req, 481));
+      return;
+    }
+    tx.respond(buildResponse(req, 200, { toTag: invite.localTag }));
+    invite.cancelled();
+  }
+
+  private findSession(req: SipRequest, toTag: string): InviteSession | undefined {
+    const callId = getHeader(req, 'call-id') ?? '';
+    const fromTag = tagOf(getHeader(req, 'from') ?? '') ?? '';
+    return this.sessions.get(dialogId(callId, toTag, fromTag));
+  }
+
+  private onInDialog(req: SipRequest, tx: ServerTransaction, toTag: string): void {
+    const session = this.findSession(req, toTag);
+    if (!session || session.state === 'terminated') {
+      if (req.method === 'OPTIONS') return tx.respond(this.optionsResponse(req));
+      return tx.respond(buildResponse(req, 481));
+    }
+    const seq = parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 0;
+    // §12.2.2: a lower CSeq than the last one is out of order.
+    if (seq < session.dialog.remoteSeq && req.method !== 'CANCEL') return tx.respond(buildResponse(req, 500, { reason: 'Out of Order' }));
+    session.dialog.remoteSeq = Math.max(seq, session.dialog.remoteSeq);
+    const contact = parseNameAddr(getHeader(req, 'contact') ?? '');
+    switch (req.method) {
+      case 'BYE':
+        tx.respond(this.response(req, 200, undefined));
+        this.endSession(session);
+        session.user?.onBye();
+        return;
+      case 'INFO': {
+        tx.respond(this.response(req, 200, undefined));
+        session.user?.onInfo(getHeader(req, 'content-type') ?? '', req.body);
+        return;
+      }
+      case 'INVITE': {
+        if (session.pending2xx) return tx.respond(buildResponse(req, 491));
+        if (contact) session.dialog.remoteTarget = contact.uri;
+        const offer = req.body.length ? req.body.toString('utf8') : undefined;
+        const answer = session.user?.onReinvite(offer) ?? { status: 488 };
+        if ('status' in answer) return tx.respond(buildResponse(req, answer.status, { reason: answer.reason }));
+        const res = this.response(req, 200, undefined, answer.sdp);
+        tx.respond(res);
+        this.startRetransmit2xx(session, res, () => {});
+        return;
+      }
+      case 'OPTIONS':
+        return tx.respond(this.optionsResponse(req));
+      default:
+        return tx.respond(this.methodNotAllowed(req));
+    }
+  }
+
+  private onAck(ack: SipRequest): void {
+    const toTag = tagOf(getHeader(ack, 'to') ?? '');
+    if (!toTag) return;
+    const session = this.findSession(ack, toTag);
+    if (!session?.pending2xx) return;
+    this.clock.clearTimeout(session.pending2xx.timer);
+    session.pending2xx = undefined;
+    const done = this.ackListeners.get(session);
+    this.ackListeners.delete(session);
+    done?.(ack);
+  }
+
+  private onStrayResponse(res: SipResponse): void {
+    // A retransmitted 2xx to our INVITE: the ACK was lost, send it again (§13.2.2.4).
+    const cseq = parseCSeq(getHeader(res, 'cseq') ?? '');
+    if (!cseq || cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
+    const callId = getHeader(res, 'call-id') ?? '';
+    const fromTag = tagOf(getHeader(res, 'from') ?? '') ?? '';
+    const toTag = tagOf(getHeader(res, 'to') ?? '') ?? '';
+    const session = this.sessions.get(dialogId(callId, fromTag, toTag));
+    if (session?.lastAck) this.stack.send(session.lastAck, session.dialog.flow);
+  }
+
+  /** Ends every call (shutdown): BYE to each confirmed session. */
+  async hangupAll(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.bye()));
+  }
+}
+
+function transportOfVia(req: SipRequest): Endpoint['transport'] {
+  const v = getHeader(req, 'via') ?? '';
+  return /^SIP\/2\.0\/TCP/i.test(v.trim()) ? 'tcp' : 'udp';
+}
+
+function setHeaderValue(headers: HeaderField[], name: string, value: string): void {
+  const h = headers.find((x) => x.name.toLowerCase() === name.toLowerCase());
+  if (h) h.value = value;
+}

@@ -1,0 +1,129 @@
+import { decodeFrame, encodeFrame, type Codec } from '../../src/media/codec/g711.ts';
+import { readWav } from '../../src/media/wav.ts';
+import { goertzelPower } from '../../src/media/goertzel.ts';
+
+const fingerprints = new Map<string, Buffer>();
+
+/**
+ * The bytes by which a prompt is recognised: the prompt file encoded with the
+ * call's codec exactly as the server's player encodes it, cut to the loudest
+ * 100 ms (silence is the same in every prompt and would match anywhere).
+ */
+function fingerprint(file: string, codec: Codec): Buffer {
+  const key = `${codec}:${file}`;
+  const cached = fingerprints.get(key);
+  if (cached) return cached;
+  const samples = readWav(file);
+  const encoded = Buffer.alloc(samples.length);
+  encodeFrame(codec, samples, encoded, 0);
+  const win = 800;
+  let best = 0;
+  let bestEnergy = -1;
+  for (let start = 0; start + win <= samples.length; start += 80) {
+    let e = 0;
+    for (let i = start; i < start + win; i += 4) e += Math.abs(samples[i] ?? 0);
+    if (e > bestEnergy) {
+      bestEnergy = e;
+      best = start;
+    }
+  }
+  const fp = encoded.subarray(best, Math.min(best + win, encoded.length));
+  fingerprints.set(key, fp);
+  return fp;
+}
+
+/** Everything a test phone hears on one call: raw G.711 bytes and decoded samples. */
+export class AudioRecorder {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private joined: Buffer | undefined;
+  private waiters = new Set<() => void>();
+
+  constructor(readonly codec: Codec) {}
+
+  push(payload: Buffer, _codec: Codec): void {
+    this.chunks.push(Buffer.from(payload));
+    this.bytes += payload.length;
+    this.joined = undefined;
+    for (const w of this.waiters) w();
+  }
+
+  get raw(): Buffer {
+    this.joined ??= Buffer.concat(this.chunks, this.bytes);
+    return this.joined;
+  }
+
+  /** Milliseconds of audio received so far. */
+  get durationMs(): number {
+    return this.bytes / 8;
+  }
+
+  samples(fromMs = 0): Int16Array {
+    const raw = this.raw.subarray(Math.floor(fromMs * 8));
+    const out = new Int16Array(raw.length);
+    decodeFrame(this.codec, raw, out);
+    return out;
+  }
+
+  /** Forget what was heard so far (to assert on what comes next). */
+  clear(): void {
+    this.chunks = [];
+    this.bytes = 0;
+    this.joined = undefined;
+  }
+
+  heardPrompt(file: string): boolean {
+    return this.raw.indexOf(fingerprint(file, this.codec)) >= 0;
+  }
+
+  /** Where in the recording (ms) a prompt was heard, or -1. */
+  promptAt(file: string): number {
+    const at = this.raw.indexOf(fingerprint(file, this.codec));
+    return at < 0 ? -1 : at / 8;
+  }
+
+  /** True when `freq` dominates at least `minMs` of 20 ms blocks of what was heard. */
+  heardTone(freq: number, minMs = 100, fromMs = 0): boolean {
+    const s = this.samples(fromMs);
+    let run = 0;
+    for (let off = 0; off + 160 <= s.length; off += 160) {
+      const block = s.subarray(off, off + 160);
+      let energy = 0;
+      for (const v of block) energy += v * v;
+      const p = goertzelPower(block, freq, 8000);
+      // The tone carries most of the block's energy (Parseval: p ≈ N/2·Σx² for a pure tone).
+      const isTone = energy > 160 * 200 * 200 && p > 0.3 * energy * 80;
+      run = isTone ? run + 20 : 0;
+      if (run >= minMs) return true;
+    }
+    return false;
+  }
+
+  /** Mean absolute level of the last `ms` of audio (0 = digital silence). */
+  level(ms: number): number {
+    const s = this.samples(Math.max(0, this.durationMs - ms));
+    let sum = 0;
+    for (const v of s) sum += Math.abs(v);
+    return s.length ? sum / s.length : 0;
+  }
+
+  waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const test = (): void => {
+        if (!check()) return;
+        done();
+        resolve();
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(test);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`did not hear ${what} within ${timeoutMs} ms (heard ${Math.round(this.durationMs)} ms of audio)`));
+      }, timeoutMs);
+      this.waiters.add(test);
+    });
+  }
+}
