@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '../util/errors.ts';
+import {
+  DEFAULT_COMPANY_SETTINGS,
+  destinationAllowed,
+  mergeCompanySettings,
+  parseCompanySettings,
+} from './company-settings.ts';
+
+describe('company settings (SPEC §7)', () => {
+  it('defaults', () => {
+    expect(parseCompanySettings({})).toEqual({
+      externalTransfer: 'release_on_answer',
+      announceNumber: 'stay_until_connected',
+      ringSeconds: 20,
+      wrapUpSeconds: 0,
+      breakMinutes: 15,
+      deliverTo: 'caller_id',
+      language: 'ru',
+      allowedDestinations: ['agents', '+7*'],
+      announceSeconds: 30,
+    });
+    expect(parseCompanySettings(undefined)).toEqual(DEFAULT_COMPANY_SETTINGS);
+  });
+
+  it('merges a valid patch and keeps the rest', () => {
+    const s = mergeCompanySettings(DEFAULT_COMPANY_SETTINGS, {
+      externalTransfer: 'consult',
+      wrapUpSeconds: 10,
+    });
+    expect(s).toEqual({ ...DEFAULT_COMPANY_SETTINGS, externalTransfer: 'consult', wrapUpSeconds: 10 });
+  });
+
+  it.each([
+    [{ externalTransfer: 'sometimes' }],
+    [{ ringSeconds: 0 }],
+    [{ ringSeconds: 2.5 }],
+    [{ breakMinutes: -1 }],
+    [{ language: 'de' }],
+    [{ allowedDestinations: ['anything'] }],
+    [{ unknownKey: 1 }],
+  ])('refuses %j with invalid_input', (patch) => {
+    let err: unknown;
+    try {
+      mergeCompanySettings(DEFAULT_COMPANY_SETTINGS, patch);
+    } catch (e) {
+      err = e;
+    }
+    expect(isAppError(err, 'invalid_input')).toBe(true);
+  });
+
+  it('matches destinations against patterns', () => {
+    const p = ['agents', '+7*', '+44XXXXXXXXXX'];
+    expect(destinationAllowed(p, '+79001234567', false)).toBe(true);
+    expect(destinationAllowed(p, '+7', false)).toBe(true);
+    expect(destinationAllowed(p, '+441234567890', false)).toBe(true);
+    expect(destinationAllowed(p, '+4412345678901', false)).toBe(false);
+    expect(destinationAllowed(p, '+12125550100', false)).toBe(false);
+    expect(destinationAllowed(p, '203', true)).toBe(true);
+    expect(destinationAllowed(['+7*'], '203', true)).toBe(false);
+    expect(destinationAllowed(['+7*'], '+7900abc', false)).toBe(false);
+    expect(destinationAllowed([], '+79001234567', true)).toBe(false);
+  });
+});

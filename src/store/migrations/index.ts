@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { m001Initial } from './001-initial.ts';
+
+/**
+ * Every migration, by name. Names sort in the order they run; never rename or
+ * edit a migration that has shipped — add a new one.
+ */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '001-initial': m001Initial,
+});
+
+/** A static provider (no folder scan: works the same under tsx, bundlers and tests). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

@@ -1,0 +1,120 @@
+import type { Kysely, Selectable } from 'kysely';
+import { AppError } from '../../util/errors.ts';
+import type {
+  AgentState,
+  AgentStateHistoryRow,
+  AgentStateRecord,
+  AgentStateStore,
+  StateHistoryQuery,
+  TransitionSource,
+} from '../store.ts';
+import type { AgentStateHistoryTable, Database } from './schema.ts';
+
+/** State of an agent with no row yet. */
+const INITIAL = {
+  state: 'logged_out' as AgentState,
+  since: 0,
+  reason: 'initial',
+  source: 'system' as TransitionSource,
+};
+
+export class SqliteAgentStateStore implements AgentStateStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async getAgentState(agentId: number): Promise<AgentStateRecord | null> {
+    const row = await this.db
+      .selectFrom('agents')
+      .leftJoin('agent_states', 'agent_states.agent_id', 'agents.id')
+      .select(['agents.id as agentId', 'state', 'since', 'reason', 'source'])
+      .where('agents.id', '=', agentId)
+      .executeTakeFirst();
+    return row ? toRecord(row) : null;
+  }
+
+  async listAgentStates(companyId?: number): Promise<AgentStateRecord[]> {
+    let q = this.db
+      .selectFrom('agents')
+      .leftJoin('agent_states', 'agent_states.agent_id', 'agents.id')
+      .select(['agents.id as agentId', 'state', 'since', 'reason', 'source']);
+    if (companyId !== undefined) q = q.where('agents.company_id', '=', companyId);
+    const rows = await q.orderBy('agents.id').execute();
+    return rows.map(toRecord);
+  }
+
+  /** Refuses (`AppError('conflict')`) when the stored state is not `change.from` — another writer got there first. */
+  async recordTransition(change: Omit<AgentStateHistoryRow, 'id'>): Promise<AgentStateHistoryRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const agent = await trx
+        .selectFrom('agents')
+        .leftJoin('agent_states', 'agent_states.agent_id', 'agents.id')
+        .select(['agents.id as agentId', 'state'])
+        .where('agents.id', '=', change.agentId)
+        .executeTakeFirst();
+      if (!agent) throw new AppError('not_found', `no agent ${change.agentId}`);
+      const current = (agent.state ?? INITIAL.state) as AgentState;
+      if (current !== change.from) {
+        throw new AppError('conflict', `agent ${change.agentId} is ${current}, not ${change.from}`);
+      }
+      const values = { state: change.to, since: change.at, reason: change.reason, source: change.source };
+      await trx
+        .insertInto('agent_states')
+        .values({ agent_id: change.agentId, ...values })
+        .onConflict((oc) => oc.column('agent_id').doUpdateSet(values))
+        .execute();
+      const row = await trx
+        .insertInto('agent_state_history')
+        .values({
+          agent_id: change.agentId,
+          at: change.at,
+          from_state: change.from,
+          to_state: change.to,
+          reason: change.reason,
+          source: change.source,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toHistory(row);
+    });
+  }
+
+  async listStateHistory(query: StateHistoryQuery = {}): Promise<AgentStateHistoryRow[]> {
+    let q = this.db.selectFrom('agent_state_history').selectAll();
+    if (query.agentId !== undefined) q = q.where('agent_id', '=', query.agentId);
+    if (query.since !== undefined) q = q.where('at', '>=', query.since);
+    if (query.until !== undefined) q = q.where('at', '<', query.until);
+    const dir = query.newestFirst ? 'desc' : 'asc';
+    q = q.orderBy('at', dir).orderBy('id', dir);
+    if (query.limit !== undefined) q = q.limit(query.limit);
+    const rows = await q.execute();
+    return rows.map(toHistory);
+  }
+}
+
+function toRecord(row: {
+  agentId: number;
+  state: string | null;
+  since: number | null;
+  reason: string | null;
+  source: string | null;
+}): AgentStateRecord {
+  if (row.state === null) return { agentId: row.agentId, ...INITIAL };
+  return {
+    agentId: row.agentId,
+    state: row.state as AgentState,
+    since: row.since ?? 0,
+    reason: row.reason ?? '',
+    source: (row.source ?? 'system') as TransitionSource,
+  };
+}
+
+function toHistory(row: Selectable<AgentStateHistoryTable>): AgentStateHistoryRow {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    at: row.at,
+    from: row.from_state as AgentState,
+    to: row.to_state as AgentState,
+    reason: row.reason,
+    source: row.source as TransitionSource,
+  };
+}

@@ -1,0 +1,584 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { AppError } from '../../util/errors.ts';
+import { mergeCompanySettings, parseCompanySettings } from '../company-settings.ts';
+import { dummyPinHash, hashPin, isPinFormatValid, verifyPinHash } from '../pin.ts';
+import { computeHa1 } from '../sip-credentials.ts';
+import type {
+  Agent,
+  AgentDepartment,
+  AgentFilter,
+  AgentPatch,
+  Company,
+  CompanySettings,
+  Department,
+  DepartmentPatch,
+  DirectoryStore,
+  DistributionStrategy,
+  NewAgent,
+  NewCompany,
+  NewDepartment,
+  NumberKind,
+  NumberRoute,
+  OverflowAction,
+  SipAccount,
+} from '../store.ts';
+import {
+  agentDepartmentsSchema,
+  contactSchema,
+  departmentFieldsSchema,
+  idSchema,
+  loginSchema,
+  nameSchema,
+  numberRouteSchema,
+  shortNumberSchema,
+  validate,
+} from '../validation.ts';
+import type { AgentsTable, CompaniesTable, Database, DepartmentsTable } from './schema.ts';
+import { mapDbError } from './errors.ts';
+
+const DEPARTMENT_DEFAULTS = {
+  strategy: 'longest_idle' as DistributionStrategy,
+  maxWaitSeconds: 600,
+  maxQueueLength: 50,
+  overflow: null as OverflowAction | null,
+  greeting: null as string | null,
+};
+
+export class SqliteDirectoryStore implements DirectoryStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  // --- companies -----------------------------------------------------------
+
+  async createCompany(input: NewCompany): Promise<Company> {
+    const name = validate(nameSchema, input.name, 'company name');
+    const settings = parseCompanySettings(input.settings ?? {});
+    const row = await this.db
+      .insertInto('companies')
+      .values({ name, settings: JSON.stringify(settings) })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+      .catch(mapDbError);
+    return toCompany(row);
+  }
+
+  async getCompany(id: number): Promise<Company | null> {
+    const row = await this.db.selectFrom('companies').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toCompany(row) : null;
+  }
+
+  async listCompanies(): Promise<Company[]> {
+    const rows = await this.db.selectFrom('companies').selectAll().orderBy('id').execute();
+    return rows.map(toCompany);
+  }
+
+  async renameCompany(id: number, name: string): Promise<Company> {
+    const valid = validate(nameSchema, name, 'company name');
+    const row = await this.db
+      .updateTable('companies')
+      .set({ name: valid })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw notFound('company', id);
+    return toCompany(row);
+  }
+
+  async updateCompanySettings(id: number, patch: Partial<CompanySettings>): Promise<Company> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('companies').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('company', id);
+      const settings = mergeCompanySettings(toCompany(current).settings, patch);
+      const row = await trx
+        .updateTable('companies')
+        .set({ settings: JSON.stringify(settings) })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toCompany(row);
+    });
+  }
+
+  async deleteCompany(id: number): Promise<void> {
+    const r = await this.db.deleteFrom('companies').where('id', '=', id).executeTakeFirst();
+    if (r.numDeletedRows === 0n) throw notFound('company', id);
+  }
+
+  // --- departments ---------------------------------------------------------
+
+  async createDepartment(input: NewDepartment): Promise<Department> {
+    const companyId = validate(idSchema, input.companyId, 'company id');
+    const d = validate(
+      departmentFieldsSchema,
+      { ...DEPARTMENT_DEFAULTS, ...stripUndefined(input) },
+      'department',
+    );
+    const row = await this.db
+      .insertInto('departments')
+      .values({
+        company_id: companyId,
+        code: d.code,
+        name: d.name,
+        strategy: d.strategy,
+        max_wait_seconds: d.maxWaitSeconds,
+        max_queue_length: d.maxQueueLength,
+        overflow: d.overflow ? JSON.stringify(d.overflow) : null,
+        greeting: d.greeting,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+      .catch(mapDbError);
+    return toDepartment(row);
+  }
+
+  async getDepartment(id: number): Promise<Department | null> {
+    const row = await this.db.selectFrom('departments').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toDepartment(row) : null;
+  }
+
+  async getDepartmentByCode(companyId: number, code: string): Promise<Department | null> {
+    const row = await this.db
+      .selectFrom('departments')
+      .selectAll()
+      .where('company_id', '=', companyId)
+      .where('code', '=', code)
+      .executeTakeFirst();
+    return row ? toDepartment(row) : null;
+  }
+
+  async listDepartments(companyId: number): Promise<Department[]> {
+    const rows = await this.db
+      .selectFrom('departments')
+      .selectAll()
+      .where('company_id', '=', companyId)
+      .orderBy('code')
+      .execute();
+    return rows.map(toDepartment);
+  }
+
+  async updateDepartment(id: number, patch: DepartmentPatch): Promise<Department> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('departments').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw notFound('department', id);
+      const current = toDepartment(row);
+      const d = validate(departmentFieldsSchema, { ...current, ...stripUndefined(patch) }, 'department');
+      const updated = await trx
+        .updateTable('departments')
+        .set({
+          code: d.code,
+          name: d.name,
+          strategy: d.strategy,
+          max_wait_seconds: d.maxWaitSeconds,
+          max_queue_length: d.maxQueueLength,
+          overflow: d.overflow ? JSON.stringify(d.overflow) : null,
+          greeting: d.greeting,
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+        .catch(mapDbError);
+      return toDepartment(updated);
+    });
+  }
+
+  async deleteDepartment(id: number): Promise<void> {
+    const r = await this.db.deleteFrom('departments').where('id', '=', id).executeTakeFirst();
+    if (r.numDeletedRows === 0n) throw notFound('department', id);
+  }
+
+  // --- agents --------------------------------------------------------------
+
+  async createAgent(input: NewAgent): Promise<Agent> {
+    const companyId = validate(idSchema, input.companyId, 'company id');
+    const login = validate(loginSchema, input.login, 'login');
+    const name = validate(nameSchema, input.name, 'agent name');
+    const shortNumber = validate(shortNumberSchema, input.shortNumber, 'short number');
+    const contact = validate(contactSchema, input.contact, 'contact');
+    const departments = validate(agentDepartmentsSchema, input.departments ?? [], 'departments');
+    if (!isPinFormatValid(input.pin)) throw new AppError('invalid_input', 'invalid PIN: 4–8 digits required');
+    const pinHash = await hashPin(input.pin);
+    const id = await this.db
+      .transaction()
+      .execute(async (trx) => {
+        const row = await trx
+          .insertInto('agents')
+          .values({
+            company_id: companyId,
+            login,
+            name,
+            short_number: shortNumber,
+            contact,
+            session_contact: null,
+            pin_hash: pinHash,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await writeMemberships(trx, row.id, companyId, departments);
+        return row.id;
+      })
+      .catch(mapDbError);
+    return this.mustGetAgent(id);
+  }
+
+  async getAgent(id: number): Promise<Agent | null> {
+    const row = await this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? ((await this.withDepartments([row]))[0] ?? null) : null;
+  }
+
+  async getAgentByLogin(login: string): Promise<Agent | null> {
+    const row = await this.db.selectFrom('agents').selectAll().where('login', '=', login).executeTakeFirst();
+    return row ? ((await this.withDepartments([row]))[0] ?? null) : null;
+  }
+
+  async getAgentByShortNumber(companyId: number, shortNumber: string): Promise<Agent | null> {
+    const row = await this.db
+      .selectFrom('agents')
+      .selectAll()
+      .where('company_id', '=', companyId)
+      .where('short_number', '=', shortNumber)
+      .executeTakeFirst();
+    return row ? ((await this.withDepartments([row]))[0] ?? null) : null;
+  }
+
+  async findAgentsByContact(contact: string): Promise<Agent[]> {
+    const rows = await this.db
+      .selectFrom('agents')
+      .selectAll()
+      .where('contact', '=', contact)
+      .orderBy('login')
+      .execute();
+    return this.withDepartments(rows);
+  }
+
+  async listAgents(filter: AgentFilter = {}): Promise<Agent[]> {
+    let q = this.db.selectFrom('agents').selectAll('agents');
+    if (filter.companyId !== undefined) q = q.where('agents.company_id', '=', filter.companyId);
+    if (filter.departmentId !== undefined) {
+      const departmentId = filter.departmentId;
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('agent_departments')
+            .select('agent_departments.agent_id')
+            .whereRef('agent_departments.agent_id', '=', 'agents.id')
+            .where('agent_departments.department_id', '=', departmentId),
+        ),
+      );
+    }
+    const rows = await q.orderBy('agents.login').execute();
+    return this.withDepartments(rows);
+  }
+
+  async updateAgent(id: number, patch: AgentPatch): Promise<Agent> {
+    const set: Partial<Pick<AgentsTable, 'name' | 'short_number' | 'contact'>> = {};
+    if (patch.name !== undefined) set.name = validate(nameSchema, patch.name, 'agent name');
+    if (patch.shortNumber !== undefined)
+      set.short_number = validate(shortNumberSchema, patch.shortNumber, 'short number');
+    if (patch.contact !== undefined) set.contact = validate(contactSchema, patch.contact, 'contact');
+    if (Object.keys(set).length > 0) {
+      const r = await this.db
+        .updateTable('agents')
+        .set(set)
+        .where('id', '=', id)
+        .executeTakeFirst()
+        .catch(mapDbError);
+      if (r.numUpdatedRows === 0n) throw notFound('agent', id);
+    }
+    return this.mustGetAgent(id);
+  }
+
+  async setAgentDepartments(id: number, departments: AgentDepartment[]): Promise<Agent> {
+    const valid = validate(agentDepartmentsSchema, departments, 'departments');
+    await this.db
+      .transaction()
+      .execute(async (trx) => {
+        const agent = await trx
+          .selectFrom('agents')
+          .select('company_id')
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (!agent) throw notFound('agent', id);
+        await trx.deleteFrom('agent_departments').where('agent_id', '=', id).execute();
+        await writeMemberships(trx, id, agent.company_id, valid);
+      })
+      .catch(mapDbError);
+    return this.mustGetAgent(id);
+  }
+
+  async setSessionContact(id: number, contact: string | null): Promise<void> {
+    const value = contact === null ? null : validate(contactSchema, contact, 'contact');
+    const r = await this.db
+      .updateTable('agents')
+      .set({ session_contact: value })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (r.numUpdatedRows === 0n) throw notFound('agent', id);
+  }
+
+  async deleteAgent(id: number): Promise<void> {
+    const r = await this.db.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
+    if (r.numDeletedRows === 0n) throw notFound('agent', id);
+  }
+
+  async verifyPin(login: string, pin: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('agents')
+      .select('pin_hash')
+      .where('login', '=', login)
+      .executeTakeFirst();
+    // Unknown login: spend the same work on a dummy hash, then refuse.
+    const ok = await verifyPinHash(pin, row?.pin_hash ?? (await dummyPinHash()));
+    return row !== undefined && ok;
+  }
+
+  async setPin(login: string, pin: string): Promise<void> {
+    if (!isPinFormatValid(pin)) throw new AppError('invalid_input', 'invalid PIN: 4–8 digits required');
+    const pinHash = await hashPin(pin);
+    const r = await this.db
+      .updateTable('agents')
+      .set({ pin_hash: pinHash })
+      .where('login', '=', login)
+      .executeTakeFirst();
+    if (r.numUpdatedRows === 0n) throw new AppError('not_found', `no agent with login ${login}`);
+  }
+
+  // --- numbers -------------------------------------------------------------
+
+  async putNumber(route: NumberRoute): Promise<NumberRoute> {
+    const r = validate(numberRouteSchema, route, 'number route');
+    await this.db
+      .transaction()
+      .execute(async (trx) => {
+        if (r.departmentId !== null) {
+          const dep = await trx
+            .selectFrom('departments')
+            .select('company_id')
+            .where('id', '=', r.departmentId)
+            .executeTakeFirst();
+          if (!dep) throw new AppError('invalid_reference', `no department ${r.departmentId}`);
+          if (dep.company_id !== r.companyId) {
+            throw new AppError(
+              'invalid_input',
+              `department ${r.departmentId} is not in company ${String(r.companyId)}`,
+            );
+          }
+        }
+        await trx
+          .insertInto('numbers')
+          .values({ number: r.number, kind: r.kind, company_id: r.companyId, department_id: r.departmentId })
+          .onConflict((oc) =>
+            oc
+              .column('number')
+              .doUpdateSet({ kind: r.kind, company_id: r.companyId, department_id: r.departmentId }),
+          )
+          .execute();
+      })
+      .catch(mapDbError);
+    return { number: r.number, kind: r.kind, companyId: r.companyId, departmentId: r.departmentId };
+  }
+
+  async getNumber(number: string): Promise<NumberRoute | null> {
+    const row = await this.db
+      .selectFrom('numbers')
+      .selectAll()
+      .where('number', '=', number)
+      .executeTakeFirst();
+    return row ? toNumber(row) : null;
+  }
+
+  async listNumbers(companyId?: number): Promise<NumberRoute[]> {
+    let q = this.db.selectFrom('numbers').selectAll();
+    if (companyId !== undefined) q = q.where('company_id', '=', companyId);
+    const rows = await q.orderBy('number').execute();
+    return rows.map(toNumber);
+  }
+
+  async deleteNumber(number: string): Promise<void> {
+    const r = await this.db.deleteFrom('numbers').where('number', '=', number).executeTakeFirst();
+    if (r.numDeletedRows === 0n) throw new AppError('not_found', `no number ${number}`);
+  }
+
+  // --- SIP accounts --------------------------------------------------------
+
+  async createSipAccount(
+    username: string,
+    password: string,
+    realm: string,
+    agentId: number | null = null,
+  ): Promise<SipAccount> {
+    if (!/^[A-Za-z0-9._~!$&'()*+,;=%-]{1,64}$/.test(username)) {
+      throw new AppError('invalid_input', 'invalid SIP username');
+    }
+    if (realm.length === 0 || realm.length > 255 || /[\s"]/.test(realm))
+      throw new AppError('invalid_input', 'invalid realm');
+    if (password.length < 6) throw new AppError('invalid_input', 'SIP password too short (6+ characters)');
+    const account: SipAccount = { username, realm, ...computeHa1(username, realm, password), agentId };
+    await this.db
+      .insertInto('sip_accounts')
+      .values({
+        username,
+        realm,
+        ha1_md5: account.ha1Md5,
+        ha1_sha256: account.ha1Sha256,
+        agent_id: agentId,
+      })
+      .onConflict((oc) =>
+        oc.columns(['username', 'realm']).doUpdateSet({
+          ha1_md5: account.ha1Md5,
+          ha1_sha256: account.ha1Sha256,
+          agent_id: agentId,
+        }),
+      )
+      .execute()
+      .catch(mapDbError);
+    return account;
+  }
+
+  async getSipAccount(username: string, realm: string): Promise<SipAccount | null> {
+    const row = await this.db
+      .selectFrom('sip_accounts')
+      .selectAll()
+      .where('username', '=', username)
+      .where('realm', '=', realm)
+      .executeTakeFirst();
+    return row ? toSipAccount(row) : null;
+  }
+
+  async listSipAccounts(): Promise<SipAccount[]> {
+    const rows = await this.db
+      .selectFrom('sip_accounts')
+      .selectAll()
+      .orderBy('username')
+      .orderBy('realm')
+      .execute();
+    return rows.map(toSipAccount);
+  }
+
+  async deleteSipAccount(username: string, realm: string): Promise<void> {
+    const r = await this.db
+      .deleteFrom('sip_accounts')
+      .where('username', '=', username)
+      .where('realm', '=', realm)
+      .executeTakeFirst();
+    if (r.numDeletedRows === 0n) throw new AppError('not_found', `no SIP account ${username}@${realm}`);
+  }
+
+  // --- helpers -------------------------------------------------------------
+
+  private async mustGetAgent(id: number): Promise<Agent> {
+    const a = await this.getAgent(id);
+    if (!a) throw notFound('agent', id);
+    return a;
+  }
+
+  private async withDepartments(rows: Selectable<AgentsTable>[]): Promise<Agent[]> {
+    if (rows.length === 0) return [];
+    const memberships = await this.db
+      .selectFrom('agent_departments')
+      .selectAll()
+      .where(
+        'agent_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('priority')
+      .orderBy('department_id')
+      .execute();
+    const byAgent = new Map<number, AgentDepartment[]>();
+    for (const m of memberships) {
+      const list = byAgent.get(m.agent_id) ?? [];
+      list.push({ departmentId: m.department_id, priority: m.priority });
+      byAgent.set(m.agent_id, list);
+    }
+    return rows.map((r) => ({
+      id: r.id,
+      companyId: r.company_id,
+      login: r.login,
+      name: r.name,
+      shortNumber: r.short_number,
+      contact: r.contact,
+      sessionContact: r.session_contact,
+      departments: byAgent.get(r.id) ?? [],
+    }));
+  }
+}
+
+async function writeMemberships(
+  trx: Transaction<Database>,
+  agentId: number,
+  companyId: number,
+  departments: AgentDepartment[],
+): Promise<void> {
+  if (departments.length === 0) return;
+  const ids = departments.map((d) => d.departmentId);
+  const found = await trx
+    .selectFrom('departments')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('company_id', '=', companyId)
+    .execute();
+  if (found.length !== ids.length) {
+    throw new AppError('invalid_reference', 'a department does not exist in the agent’s company');
+  }
+  await trx
+    .insertInto('agent_departments')
+    .values(
+      departments.map((d) => ({ agent_id: agentId, department_id: d.departmentId, priority: d.priority })),
+    )
+    .execute();
+}
+
+function toCompany(row: Selectable<CompaniesTable>): Company {
+  return { id: row.id, name: row.name, settings: parseCompanySettings(JSON.parse(row.settings)) };
+}
+
+function toDepartment(row: Selectable<DepartmentsTable>): Department {
+  return {
+    id: row.id,
+    companyId: row.company_id,
+    code: row.code,
+    name: row.name,
+    strategy: row.strategy as DistributionStrategy,
+    maxWaitSeconds: row.max_wait_seconds,
+    maxQueueLength: row.max_queue_length,
+    overflow: row.overflow === null ? null : (JSON.parse(row.overflow) as OverflowAction),
+    greeting: row.greeting,
+  };
+}
+
+function toNumber(row: {
+  number: string;
+  kind: string;
+  company_id: number | null;
+  department_id: number | null;
+}): NumberRoute {
+  return {
+    number: row.number,
+    kind: row.kind as NumberKind,
+    companyId: row.company_id,
+    departmentId: row.department_id,
+  };
+}
+
+function toSipAccount(row: {
+  username: string;
+  realm: string;
+  ha1_md5: string;
+  ha1_sha256: string;
+  agent_id: number | null;
+}): SipAccount {
+  return {
+    username: row.username,
+    realm: row.realm,
+    ha1Md5: row.ha1_md5,
+    ha1Sha256: row.ha1_sha256,
+    agentId: row.agent_id,
+  };
+}
+
+function notFound(what: string, id: number): AppError {
+  return new AppError('not_found', `no ${what} ${id}`);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,123 @@
+import type { Generated } from 'kysely';
+
+/** Row types of the SQLite database as Kysely sees them (see migrations/). */
+export interface CompaniesTable {
+  id: Generated<number>;
+  name: string;
+  settings: string; // JSON CompanySettings
+}
+
+export interface DepartmentsTable {
+  id: Generated<number>;
+  company_id: number;
+  code: string;
+  name: string;
+  strategy: string;
+  max_wait_seconds: number;
+  max_queue_length: number;
+  overflow: string | null; // JSON OverflowAction
+  greeting: string | null;
+}
+
+export interface AgentsTable {
+  id: Generated<number>;
+  company_id: number;
+  login: string;
+  name: string;
+  short_number: string;
+  contact: string;
+  session_contact: string | null;
+  pin_hash: string;
+}
+
+export interface AgentDepartmentsTable {
+  agent_id: number;
+  department_id: number;
+  priority: number;
+}
+
+export interface NumbersTable {
+  number: string;
+  kind: string;
+  company_id: number | null;
+  department_id: number | null;
+}
+
+export interface SipAccountsTable {
+  username: string;
+  realm: string;
+  ha1_md5: string;
+  ha1_sha256: string;
+  agent_id: number | null;
+}
+
+export interface AgentStatesTable {
+  agent_id: number;
+  state: string;
+  since: number;
+  reason: string;
+  source: string;
+}
+
+export interface AgentStateHistoryTable {
+  id: Generated<number>;
+  agent_id: number;
+  at: number;
+  from_state: string;
+  to_state: string;
+  reason: string;
+  source: string;
+}
+
+export interface CdrTable {
+  id: string;
+  company_id: number | null;
+  hotline: string | null;
+  caller_id: string | null;
+  department_id: number | null;
+  started_at: number;
+  queued_at: number | null;
+  answered_at: number | null;
+  ended_at: number | null;
+  agent_ids: string; // JSON number[]
+  transfers: number;
+  outcome: string | null;
+  talk_seconds: number;
+}
+
+export interface QueueEventsTable {
+  id: Generated<number>;
+  call_id: string;
+  company_id: number | null;
+  department_id: number | null;
+  at: number;
+  kind: string;
+  agent_id: number | null;
+  detail: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface LoginFailuresTable {
+  id: Generated<number>;
+  login: string;
+  at: number;
+}
+
+export interface Database {
+  companies: CompaniesTable;
+  departments: DepartmentsTable;
+  agents: AgentsTable;
+  agent_departments: AgentDepartmentsTable;
+  numbers: NumbersTable;
+  sip_accounts: SipAccountsTable;
+  agent_states: AgentStatesTable;
+  agent_state_history: AgentStateHistoryTable;
+  cdr: CdrTable;
+  queue_events: QueueEventsTable;
+  settings: SettingsTable;
+  login_failures: LoginFailuresTable;
+}

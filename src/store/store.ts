@@ -1,0 +1,365 @@
+/**
+ * Storage interfaces. The rest of AgentLine depends on these types only, never
+ * on SQLite: `sqlite/` implements them today, PostgreSQL can later.
+ *
+ * Conventions:
+ * - every method is async;
+ * - times are wall-clock milliseconds since the epoch (`Clock.wallNow()`);
+ * - a lookup that finds nothing returns `null`; an update or delete of a
+ *   missing row throws `AppError('not_found')`; a taken unique value throws
+ *   `AppError('conflict')`; a bad value throws `AppError('invalid_input')`;
+ *   a reference to a missing row throws `AppError('invalid_reference')`.
+ */
+
+// ---------------------------------------------------------------------------
+// Companies and settings (SPEC §7)
+
+export type ExternalTransferMode = 'disabled' | 'release_immediately' | 'release_on_answer' | 'consult';
+export type AnnounceNumberMode = 'disabled' | 'release_agent' | 'stay_until_connected';
+export type DeliverTo = 'caller_id' | 'profile';
+export type Language = 'ru' | 'en';
+
+export interface CompanySettings {
+  /** In-call `* 1`: how a transfer to an external number behaves. Default `release_on_answer`. */
+  externalTransfer: ExternalTransferMode;
+  /** In-call `* 3`: how announcing a number behaves. Default `stay_until_connected`. */
+  announceNumber: AnnounceNumberMode;
+  /** How long an offered agent (or a transfer target) may ring. Default 20. */
+  ringSeconds: number;
+  /** Wrap-up after a call before the agent is `ready` again. Default 0. */
+  wrapUpSeconds: number;
+  /** `temporarily_not_ready` returns to `ready` after this. Default 15. */
+  breakMinutes: number;
+  /** Where customer calls go after an IVR login: the number the agent called from, or the profile contact. */
+  deliverTo: DeliverTo;
+  /** Prompt language. Default `ru`. */
+  language: Language;
+  /**
+   * Toll-fraud protection for transfers and announced numbers. Each entry is
+   * `agents` (the company's own agents: short numbers and contacts) or a number
+   * pattern: optional `+`, digits, `X` for any one digit, optional trailing `*`
+   * for any further digits (`+7*`, `+7495XXXXXXX`). Default `['agents', '+7*']`.
+   */
+  allowedDestinations: string[];
+  /** Period of the queue position announcement. Default 30. */
+  announceSeconds: number;
+}
+
+export interface Company {
+  id: number;
+  name: string;
+  settings: CompanySettings;
+}
+
+export interface NewCompany {
+  name: string;
+  /** Missing settings take their defaults. */
+  settings?: Partial<CompanySettings>;
+}
+
+// ---------------------------------------------------------------------------
+// Departments
+
+export type DistributionStrategy = 'longest_idle' | 'round_robin' | 'priority';
+
+export type OverflowAction = { kind: 'department'; code: string } | { kind: 'hangup' };
+
+export interface Department {
+  id: number;
+  companyId: number;
+  /** Three digits, unique within the company (`101`). */
+  code: string;
+  name: string;
+  strategy: DistributionStrategy;
+  maxWaitSeconds: number;
+  maxQueueLength: number;
+  /** What happens past the limits or with nobody logged in; `null`: play `no_agents` and hang up. */
+  overflow: OverflowAction | null;
+  /** Prompt file or id played before queueing, if any. */
+  greeting: string | null;
+}
+
+export interface NewDepartment {
+  companyId: number;
+  code: string;
+  name: string;
+  strategy?: DistributionStrategy; // default longest_idle
+  maxWaitSeconds?: number; // default 600
+  maxQueueLength?: number; // default 50
+  overflow?: OverflowAction | null; // default null
+  greeting?: string | null; // default null
+}
+
+export type DepartmentPatch = Partial<Omit<NewDepartment, 'companyId'>>;
+
+// ---------------------------------------------------------------------------
+// Agents
+
+export interface AgentDepartment {
+  departmentId: number;
+  /** 1 is the most preferred; used by the `priority` strategy. */
+  priority: number;
+}
+
+export interface Agent {
+  id: number;
+  companyId: number;
+  /** Globally unique digits (`1001`). */
+  login: string;
+  name: string;
+  /** Company-local short number (transfer target), digits. */
+  shortNumber: string;
+  /** Profile contact: E.164 (`+79000000001`) or a SIP user (`sip:alice`). */
+  contact: string;
+  /** Contact for the current work session (the number the agent logged in from), if any. */
+  sessionContact: string | null;
+  departments: AgentDepartment[];
+}
+
+export interface NewAgent {
+  companyId: number;
+  login: string;
+  name: string;
+  shortNumber: string;
+  contact: string;
+  /** 4–8 digits; stored only as a salted hash. */
+  pin: string;
+  departments?: AgentDepartment[];
+}
+
+export type AgentPatch = Partial<Pick<Agent, 'name' | 'shortNumber' | 'contact'>>;
+
+export interface AgentFilter {
+  companyId?: number;
+  departmentId?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Numbers and SIP accounts
+
+export type NumberKind = 'service' | 'hotline';
+
+export interface NumberRoute {
+  /** The Request-URI user part it is matched against (`+74950000001`). */
+  number: string;
+  kind: NumberKind;
+  /** Null for the shared service number. */
+  companyId: number | null;
+  /** The department a hotline rings; null for the service number. */
+  departmentId: number | null;
+}
+
+export interface SipAccount {
+  username: string;
+  realm: string;
+  /** hex MD5(username:realm:password) (RFC 2617 / 3261 digest). */
+  ha1Md5: string;
+  /** hex SHA-256(username:realm:password) (RFC 7616). */
+  ha1Sha256: string;
+  agentId: number | null;
+}
+
+export interface DirectoryStore {
+  createCompany(input: NewCompany): Promise<Company>;
+  getCompany(id: number): Promise<Company | null>;
+  listCompanies(): Promise<Company[]>;
+  renameCompany(id: number, name: string): Promise<Company>;
+  /** Merges `patch` into the current settings, validates, stores; returns the result. */
+  updateCompanySettings(id: number, patch: Partial<CompanySettings>): Promise<Company>;
+  /** Deletes the company with its departments, agents, numbers. */
+  deleteCompany(id: number): Promise<void>;
+
+  createDepartment(input: NewDepartment): Promise<Department>;
+  getDepartment(id: number): Promise<Department | null>;
+  getDepartmentByCode(companyId: number, code: string): Promise<Department | null>;
+  listDepartments(companyId: number): Promise<Department[]>;
+  updateDepartment(id: number, patch: DepartmentPatch): Promise<Department>;
+  deleteDepartment(id: number): Promise<void>;
+
+  createAgent(input: NewAgent): Promise<Agent>;
+  getAgent(id: number): Promise<Agent | null>;
+  getAgentByLogin(login: string): Promise<Agent | null>;
+  getAgentByShortNumber(companyId: number, shortNumber: string): Promise<Agent | null>;
+  /** Agents whose profile contact equals `contact` exactly (the IVR asks only for the PIN when there is one). */
+  findAgentsByContact(contact: string): Promise<Agent[]>;
+  /** Ordered by login. */
+  listAgents(filter?: AgentFilter): Promise<Agent[]>;
+  updateAgent(id: number, patch: AgentPatch): Promise<Agent>;
+  /** Replaces the agent's department memberships. */
+  setAgentDepartments(id: number, departments: AgentDepartment[]): Promise<Agent>;
+  setSessionContact(id: number, contact: string | null): Promise<void>;
+  deleteAgent(id: number): Promise<void>;
+  /** False for an unknown login or a wrong PIN (same cost either way). */
+  verifyPin(login: string, pin: string): Promise<boolean>;
+  /** Checks the format (4–8 digits) only; weakness is the caller's policy (`isWeakPin`). */
+  setPin(login: string, pin: string): Promise<void>;
+
+  /** Inserts or replaces the route of `route.number`. */
+  putNumber(route: NumberRoute): Promise<NumberRoute>;
+  getNumber(number: string): Promise<NumberRoute | null>;
+  /** All numbers, or those of one company (the service number has none). */
+  listNumbers(companyId?: number): Promise<NumberRoute[]>;
+  deleteNumber(number: string): Promise<void>;
+
+  /** Stores both HA1 digests of the password (never the password). Replaces an existing account. */
+  createSipAccount(
+    username: string,
+    password: string,
+    realm: string,
+    agentId?: number | null,
+  ): Promise<SipAccount>;
+  getSipAccount(username: string, realm: string): Promise<SipAccount | null>;
+  listSipAccounts(): Promise<SipAccount[]>;
+  deleteSipAccount(username: string, realm: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// Agent state (SPEC §3)
+
+export type AgentState =
+  'logged_out' | 'ready' | 'offered' | 'busy' | 'wrap_up' | 'temporarily_not_ready' | 'not_ready';
+
+export type TransitionSource = 'ivr' | 'api' | 'system';
+
+export interface AgentStateRecord {
+  agentId: number;
+  state: AgentState;
+  /** When the agent entered `state`. */
+  since: number;
+  reason: string;
+  source: TransitionSource;
+}
+
+export interface AgentStateHistoryRow {
+  id: number;
+  agentId: number;
+  at: number;
+  from: AgentState;
+  to: AgentState;
+  reason: string;
+  source: TransitionSource;
+}
+
+export interface StateHistoryQuery {
+  agentId?: number;
+  /** Inclusive lower bound on `at`. */
+  since?: number;
+  /** Exclusive upper bound on `at`. */
+  until?: number;
+  /** Newest rows first when set; default oldest first. */
+  newestFirst?: boolean;
+  limit?: number;
+}
+
+export interface AgentStateStore {
+  /** The current state; an agent never seen is `logged_out` (since 0). Null for an unknown agent. */
+  getAgentState(agentId: number): Promise<AgentStateRecord | null>;
+  /** Current state of every agent (of one company when given). */
+  listAgentStates(companyId?: number): Promise<AgentStateRecord[]>;
+  /** Atomically sets the current state and appends a history row. */
+  recordTransition(change: Omit<AgentStateHistoryRow, 'id'>): Promise<AgentStateHistoryRow>;
+  listStateHistory(query?: StateHistoryQuery): Promise<AgentStateHistoryRow[]>;
+}
+
+// ---------------------------------------------------------------------------
+// Call records (SPEC §8) — minimal for now
+
+export type CallOutcome = 'answered' | 'abandoned' | 'overflow' | 'no_agents' | 'transferred' | 'failed';
+
+export interface Cdr {
+  /** The call's id (generated by the call layer). */
+  id: string;
+  companyId: number | null;
+  /** The dialled hotline number. */
+  hotline: string | null;
+  callerId: string | null;
+  departmentId: number | null;
+  startedAt: number;
+  /** First entered a queue. */
+  queuedAt: number | null;
+  /** First answered by an agent. */
+  answeredAt: number | null;
+  endedAt: number | null;
+  /** Agents who talked to the customer, in order. */
+  agentIds: number[];
+  transfers: number;
+  outcome: CallOutcome | null;
+  talkSeconds: number;
+}
+
+export type NewCdr = Pick<Cdr, 'id' | 'startedAt'> & Partial<Omit<Cdr, 'id' | 'startedAt'>>;
+export type CdrPatch = Partial<Omit<Cdr, 'id'>>;
+
+export interface CdrQuery {
+  companyId?: number;
+  /** Inclusive lower bound on `startedAt`. */
+  from?: number;
+  /** Exclusive upper bound on `startedAt`. */
+  to?: number;
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
+/**
+ * Queue log events, in the spirit of Asterisk's queue_log: `enter` the queue,
+ * `offer` to an agent, `no_answer` from them, `connect`ed, `complete_agent` /
+ * `complete_customer` (who hung up), `abandon` while waiting, `overflow` out of
+ * it, `transfer` elsewhere.
+ */
+export type QueueEventKind =
+  | 'enter'
+  | 'offer'
+  | 'no_answer'
+  | 'connect'
+  | 'complete_agent'
+  | 'complete_customer'
+  | 'abandon'
+  | 'overflow'
+  | 'transfer';
+
+export interface QueueEvent {
+  id: number;
+  callId: string;
+  companyId: number | null;
+  departmentId: number | null;
+  at: number;
+  kind: QueueEventKind;
+  agentId: number | null;
+  detail: string | null;
+}
+
+export type NewQueueEvent = Omit<QueueEvent, 'id' | 'agentId' | 'detail'> &
+  Partial<Pick<QueueEvent, 'agentId' | 'detail'>>;
+
+export interface CallRecordStore {
+  insertCdr(cdr: NewCdr): Promise<Cdr>;
+  updateCdr(id: string, patch: CdrPatch): Promise<Cdr>;
+  getCdr(id: string): Promise<Cdr | null>;
+  listCdr(query?: CdrQuery): Promise<Cdr[]>;
+  insertQueueEvent(event: NewQueueEvent): Promise<QueueEvent>;
+  listQueueEvents(callId: string): Promise<QueueEvent[]>;
+}
+
+// ---------------------------------------------------------------------------
+// Auth: key-value settings (admin token …) and login failures (SPEC §4 lockout)
+
+export interface AuthStore {
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+  deleteSetting(key: string): Promise<void>;
+  recordLoginFailure(login: string, at: number): Promise<void>;
+  /** Failures with `at >= sinceMs`. */
+  countLoginFailures(login: string, sinceMs: number): Promise<number>;
+  /** Failure times with `at >= sinceMs`, oldest first. */
+  listLoginFailures(login: string, sinceMs: number): Promise<number[]>;
+  clearLoginFailures(login: string): Promise<void>;
+}
+
+/** Everything a node needs from its database. */
+export interface Store {
+  directory: DirectoryStore;
+  agentStates: AgentStateStore;
+  calls: CallRecordStore;
+  auth: AuthStore;
+  close(): Promise<void>;
+}

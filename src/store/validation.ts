@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { AppError } from '../util/errors.ts';
+
+/** Input validators shared by every Store implementation. */
+
+export const E164 = /^\+[1-9][0-9]{6,14}$/;
+export const SIP_USER = /^sip:[A-Za-z0-9._~!$&'()*+,;=%-]+(@[A-Za-z0-9.:[\]-]+)?$/;
+
+export const contactSchema = z
+  .string()
+  .refine(
+    (s) => E164.test(s) || SIP_USER.test(s),
+    'an E.164 number (+79000000001) or a SIP user (sip:alice)',
+  );
+export const loginSchema = z.string().regex(/^[0-9]{1,12}$/, '1–12 digits');
+export const shortNumberSchema = z.string().regex(/^[0-9]{2,6}$/, '2–6 digits');
+export const departmentCodeSchema = z.string().regex(/^[0-9]{3}$/, 'exactly 3 digits');
+export const nameSchema = z.string().trim().min(1).max(200);
+export const idSchema = z.number().int().positive();
+
+export const agentDepartmentsSchema = z
+  .array(z.object({ departmentId: idSchema, priority: z.number().int().min(1).max(100) }))
+  .max(100)
+  .refine((a) => new Set(a.map((d) => d.departmentId)).size === a.length, 'a department appears twice');
+
+export const overflowSchema = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('department'), code: departmentCodeSchema }),
+    z.object({ kind: z.literal('hangup') }),
+  ])
+  .nullable();
+
+export const departmentFieldsSchema = z.object({
+  code: departmentCodeSchema,
+  name: nameSchema,
+  strategy: z.enum(['longest_idle', 'round_robin', 'priority']),
+  maxWaitSeconds: z.number().int().min(0).max(86_400),
+  maxQueueLength: z.number().int().min(0).max(10_000),
+  overflow: overflowSchema,
+  greeting: z.string().min(1).max(500).nullable(),
+});
+
+export const numberRouteSchema = z
+  .object({
+    number: z.string().regex(/^\+?[0-9]{2,20}$/, 'digits, optionally with a leading +'),
+    kind: z.enum(['service', 'hotline']),
+    companyId: idSchema.nullable(),
+    departmentId: idSchema.nullable(),
+  })
+  .refine((r) => r.kind === 'service' || (r.companyId !== null && r.departmentId !== null), {
+    message: 'a hotline needs a company and a department',
+  });
+
+/** Parses or throws `AppError('invalid_input')` naming `what`. */
+export function validate<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw new AppError('invalid_input', `invalid ${what}: ${z.prettifyError(r.error)}`, {
+      cause: r.error,
+      details: r.error.issues,
+    });
+  }
+  return r.data;
+}
