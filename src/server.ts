@@ -13,9 +13,22 @@ import { PortPool } from './media/port-pool.ts';
 import { CallEngine } from './call/engine.ts';
 import { Sounds } from './call/sounds.ts';
 import { NumberRouter } from './app/router.ts';
-import { DIAG_ECHO, DIAG_READBACK, echoTest, readbackTest } from './diag/diagnostics.ts';
+import { DIAG_ECHO, DIAG_READBACK, DIAG_RING, echoTest, readbackTest, ringTest } from './diag/diagnostics.ts';
 import { buildHttpApp } from './http/app.ts';
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { openSqliteStore } from './store/sqlite/open.ts';
+import { seedDemo } from './store/seed.ts';
+import type { Store } from './store/store.ts';
+import { AgentStateMachine } from './acd/agent-state.ts';
+import { DEFAULT_IVR_TIMINGS, ServiceIvrSession, type ServiceIvrTimings } from './ivr/service-menu/service-ivr.ts';
+import { PROMPT_IDS } from './ivr/prompts.ts';
+import { Acd } from './acd/acd.ts';
+import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
+import { Registrar } from './sip/registrar/registrar.ts';
+
+/** The digest realm of REGISTER challenges. */
+export const REALM = 'agentline';
 
 export const DEFAULT_PROMPT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'prompts');
 
@@ -24,6 +37,7 @@ export interface ServerDeps {
   logger?: Logger;
   /** Shorter SIP timers for tests. */
   sipTimers?: TimerConfig;
+  ivrTimings?: ServiceIvrTimings;
 }
 
 /**
@@ -42,6 +56,13 @@ export class Server {
   sounds!: Sounds;
   router = new NumberRouter();
   http!: FastifyInstance;
+  store!: Store;
+  agentStates!: AgentStateMachine;
+  adminToken!: string;
+  acd!: Acd;
+  registrar!: Registrar;
+  /** Agents in the service IVR right now: not offered customer calls. */
+  readonly agentsInMenu = new Set<number>();
   private udp!: UdpTransport;
   private tcp!: TcpTransport;
   private stopping = false;
@@ -72,6 +93,7 @@ export class Server {
 
   async start(): Promise<void> {
     const { config } = this;
+    await this.openStore();
     this.udp = await UdpTransport.listen(config.sipHost, config.sipPort);
     // TCP on the same port as UDP (RFC 3261 §18): take the port UDP got when 0 was asked.
     this.tcp = await TcpTransport.listen(config.sipHost, this.udp.local.port);
@@ -82,16 +104,24 @@ export class Server {
       logger: this.log.child({ layer: 'sip' }),
       advertisedHost: this.advertisedHost,
     });
+    this.registrar = new Registrar({
+      realm: REALM,
+      clock: this.clock,
+      credentials: (username) => this.sipCredentials.get(username),
+    });
+    await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);
     this.mediaClock = new MediaClock();
     this.sounds = new Sounds(config.promptDir ?? DEFAULT_PROMPT_DIR);
-    this.sounds.preload('ru', ['enter_digits', 'you_entered', 'goodbye']);
+    this.sounds.preload('ru', PROMPT_IDS);
+    this.sounds.preload('en', PROMPT_IDS);
     this.ua = new UserAgent({
       stack: this.stack,
       clock: this.clock,
       logger: this.log.child({ layer: 'ua' }),
       delegate: {
         onInvite: (invite) => void this.engine.handleInvite(invite),
+        onRegister: (req, source) => this.registrar.handle(req, source),
       },
     });
     this.engine = new CallEngine({
@@ -103,11 +133,78 @@ export class Server {
       rtpHost: this.advertisedHost,
     });
     this.engine.onInbound = (call) => void this.route(call);
+    this.acd = new Acd({
+      engine: this.engine,
+      store: this.store,
+      agentStates: this.agentStates,
+      sounds: this.sounds,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'acd' }),
+      resolver: new ContactResolver(parseTrunk(config.trunk), this.registrar),
+      inMenu: this.agentsInMenu,
+    });
     this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
     this.router.add(DIAG_ECHO, (call) => echoTest(call));
+    this.router.add(DIAG_RING, (call) => ringTest(call));
+    this.router.setFallback(async (number) => {
+      const route = await this.store.directory.getNumber(number);
+      if (route?.kind === 'service') return (call) => this.serviceIvr(call);
+      if (route?.kind === 'hotline') return (call) => this.acd.handleHotline(call, route);
+      return undefined;
+    });
     this.http = await buildHttpApp({ server: this, logger: this.log.child({ layer: 'http' }) });
     await this.http.listen({ host: config.httpHost ?? (config.sipHost === '0.0.0.0' ? '0.0.0.0' : config.sipHost), port: config.httpPort });
     this.log.info({ sip: this.udp.local, http: this.httpPort }, 'AgentLine listening');
+  }
+
+  /** Digest credentials of SIP agents, kept in memory so that REGISTER is answered synchronously. */
+  private readonly sipCredentials = new Map<string, { ha1Md5: string; ha1Sha256: string }>();
+
+  async loadSipCredentials(): Promise<void> {
+    this.sipCredentials.clear();
+    for (const a of await this.store.directory.listSipAccounts()) {
+      if (a.realm === REALM) this.sipCredentials.set(a.username, { ha1Md5: a.ha1Md5, ha1Sha256: a.ha1Sha256 });
+    }
+  }
+
+  private async openStore(): Promise<void> {
+    this.store = await openSqliteStore(this.config.db);
+    const seeded = await seedDemo(this.store);
+    if (seeded.seeded) this.log.info({ companyId: seeded.companyId }, 'seeded the demo company');
+    this.agentStates = new AgentStateMachine({
+      store: this.store.agentStates,
+      directory: this.store.directory,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'agents' }),
+    });
+    const recovery = await this.agentStates.recoverAfterRestart();
+    if (recovery.recovered.length) this.log.info({ agents: recovery.recovered }, 'agents back to ready after restart');
+    this.adminToken = await this.resolveAdminToken();
+  }
+
+  /** --admin-token, else the one stored, else a new one printed once (issue contract). */
+  private async resolveAdminToken(): Promise<string> {
+    if (this.config.adminToken) return this.config.adminToken;
+    const stored = await this.store.auth.getSetting('admin_token');
+    if (stored) return stored;
+    const token = randomBytes(18).toString('base64url');
+    await this.store.auth.setSetting('admin_token', token);
+    process.stdout.write(`AgentLine admin token (shown once): ${token}\n`);
+    return token;
+  }
+
+  private serviceIvr(call: Parameters<NonNullable<CallEngine['onInbound']>>[0]): Promise<void> {
+    return new ServiceIvrSession(call, {
+      directory: this.store.directory,
+      auth: this.store.auth,
+      agentStates: this.agentStates,
+      sounds: this.sounds,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'ivr' }),
+      timings: this.deps.ivrTimings ?? DEFAULT_IVR_TIMINGS,
+      defaultLanguage: 'ru',
+      inMenu: this.agentsInMenu,
+    }).run();
   }
 
   get ready(): boolean {
@@ -136,5 +233,8 @@ export class Server {
     await this.http.close();
     await this.stack.close();
     this.mediaClock.stop();
+    this.acd.close();
+    this.agentStates.close();
+    await this.store.close();
   }
 }

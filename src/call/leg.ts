@@ -71,6 +71,11 @@ export class Leg {
     return this.state === 'answered';
   }
 
+  /** Read through a getter so that checks after an await are not narrowed away. */
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
   get timerCount(): number {
     return this.timers.size;
   }

@@ -4,6 +4,8 @@ import type { Sounds, Language } from '../call/sounds.ts';
 /** Numbers operators call to check a line: kept in every deployment. */
 export const DIAG_READBACK = '9000';
 export const DIAG_ECHO = '9001';
+export const DIAG_RING = '9002';
+const RING_TEST_MS = 8_000;
 
 export const digitPromptId = (d: string): string | undefined => (/^[0-9]$/.test(d) ? `digit_${d}` : undefined);
 
@@ -28,4 +30,18 @@ export async function echoTest(call: InboundCall): Promise<void> {
   const { leg } = call;
   if (!(await call.answer())) return;
   leg.rtp.onAudio = (payload, codec, session) => session.sendRelayed(payload, codec);
+}
+
+/** 9002: rings for 8 s (180 Ringing), then behaves as the echo test: checks ringback and CANCEL handling. */
+export async function ringTest(call: InboundCall): Promise<void> {
+  call.ring();
+  const { leg } = call;
+  await new Promise<void>((resolve) => {
+    const timer = leg.setTimer(resolve, RING_TEST_MS);
+    leg.on('ended', () => {
+      leg.clearTimer(timer);
+      resolve();
+    });
+  });
+  if (leg.state === 'ringing') await echoTest(call);
 }

@@ -1,28 +1,28 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from '../server.ts';
+import { HttpError } from './errors.ts';
+import { requireBearer } from './auth.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { callRoutes } from './routes/calls.ts';
+import { isAppError } from '../util/errors.ts';
 
 export interface HttpDeps {
   server: Server;
   logger: Logger;
 }
 
-/** One error shape for every route: `{ "error": { "code", "message" } }`. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { HttpError };
 
 export async function buildHttpApp({ server, logger }: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true, bodyLimit: 1 << 20 });
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1 << 20 });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err instanceof HttpError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+    if (isAppError(err)) {
+      const status = APP_ERROR_STATUS[err.code] ?? 400;
+      return reply.status(status).send({ error: { code: err.code, message: err.message } });
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) logger.error({ err }, 'HTTP handler failed');
     return reply.status(status).send({ error: { code: status >= 500 ? 'internal' : 'bad_request', message: status >= 500 ? 'internal error' : err.message } });
@@ -34,5 +34,17 @@ export async function buildHttpApp({ server, logger }: HttpDeps): Promise<Fastif
     return { status: 'ok', sipPort: server.sipPort };
   });
 
+  requireBearer(app, () => server.adminToken);
+  agentRoutes(app, server.store, server.agentStates);
+  callRoutes(app, server);
   return app;
 }
+
+const APP_ERROR_STATUS: Record<string, number> = {
+  not_found: 404,
+  conflict: 409,
+  invalid_input: 400,
+  invalid_reference: 400,
+  invalid_transition: 409,
+  closed: 503,
+};

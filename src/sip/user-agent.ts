@@ -62,6 +62,23 @@ export class InviteSession {
     });
   }
 
+  /** Sends a re-INVITE with a new offer (e.g. hold); resolves with the final response. */
+  reinvite(sdp: string): Promise<SipResponse | undefined> {
+    if (this.state !== 'confirmed') return Promise.resolve(undefined);
+    const req = this.ua.inDialogRequest(this, 'INVITE', [{ name: 'Content-Type', value: SDP }], Buffer.from(sdp));
+    const seq = this.dialog.localSeq;
+    return new Promise((resolve) => {
+      this.ua.stack.sendRequest(req, this.dialog.flow, {
+        onResponse: (res) => {
+          if (res.status < 200) return;
+          if (res.status < 300) this.ua.ackReinvite(this, seq);
+          resolve(res);
+        },
+        onTimeout: () => resolve(undefined),
+      });
+    });
+  }
+
   info(contentType: string, body: string): void {
     if (this.state !== 'confirmed') return;
     const req = this.ua.inDialogRequest(this, 'INFO', [{ name: 'Content-Type', value: contentType }], Buffer.from(body));
@@ -423,6 +440,11 @@ export class UserAgent {
     this.sessions.set(dialog.id, session);
     this.sendAck(session, cseq, ackBody);
     return session;
+  }
+
+  /** ACK for the 2xx to our re-INVITE (§14.1: like the initial one, end to end). */
+  ackReinvite(session: InviteSession, seq: number): void {
+    this.sendAck(session, seq);
   }
 
   private sendAck(session: InviteSession, seq: number, body?: string): void {

@@ -178,7 +178,7 @@ export class TestPhone {
   }
 
   async close(): Promise<void> {
-    for (const c of this.calls) c.hangup();
+    await Promise.all(this.calls.map((c) => c.hangup()));
     await this.stack.close();
     this.mediaClock.stop();
   }
@@ -233,10 +233,12 @@ export class PhoneCall {
     this.rtp.setSource(source);
   }
 
-  hangup(): void {
-    if (this.state === 'ended') return;
-    void this.session.bye();
+  /** Sends BYE; resolves when it is answered (or timed out). */
+  hangup(): Promise<void> {
+    if (this.state === 'ended') return Promise.resolve();
+    const bye = this.session.bye();
     this.finish('local');
+    return bye;
   }
 
   private finish(by: 'remote' | 'local'): void {

@@ -5,13 +5,16 @@
  */
 
 export interface SipUri {
-  scheme: 'sip' | 'sips' | 'tel' | string;
+  /** Lower-case: 'sip', 'sips', 'tel', or another scheme (then see `opaque`). */
+  scheme: string;
   user?: string; // unescaped user part (for tel: the number)
   password?: string;
   host: string; // hostname, IPv4, or IPv6 reference WITHOUT brackets
   port?: number;
   params: Map<string, string | null>; // uri-parameters, names lower-cased
   headers: Map<string, string>; // ?headers part
+  /** Schemes other than sip/sips/tel: everything after "scheme:", unparsed (host is ''). */
+  opaque?: string;
 }
 
 export interface NameAddr {

@@ -1,0 +1,447 @@
+import type { Logger } from 'pino';
+import type { CallEngine, InboundCall } from '../call/engine.ts';
+import type { Leg } from '../call/leg.ts';
+import type { Sounds } from '../call/sounds.ts';
+import type { AgentStateMachine } from './agent-state.ts';
+import type { Clock } from '../util/clock.ts';
+import { isAppError } from '../util/errors.ts';
+import type { AgentState, Department, NumberRoute, QueueEventKind, Store } from '../store/store.ts';
+import { digitsToPromptIds } from '../ivr/prompts.ts';
+import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
+import { orderCandidates, type Candidate } from './strategies.ts';
+import type { ContactResolver } from './contact-resolver.ts';
+
+export interface AcdEvent {
+  at: number;
+  kind: QueueEventKind | 'ended';
+  callId: string;
+  companyId: number;
+  departmentId: number | null;
+  agentId: number | null;
+  detail: string | null;
+}
+
+export interface AcdDeps {
+  engine: CallEngine;
+  store: Store;
+  agentStates: AgentStateMachine;
+  sounds: Sounds;
+  clock: Clock;
+  logger: Logger;
+  resolver: ContactResolver;
+  /** Agents in the service IVR: not offered calls. */
+  inMenu: ReadonlySet<number>;
+}
+
+/**
+ * Automatic call distribution (SPEC §3, §6): hotline calls wait in their
+ * department's queue and are offered to one ready agent at a time by calling
+ * the agent's phone. Every queue event is written to the queue log and the CDR
+ * follows the call.
+ */
+export class Acd {
+  /** Waiting calls per department id, in queue order. */
+  private readonly queues = new Map<number, CustomerCall[]>();
+  private readonly calls = new Set<CustomerCall>();
+  /** Agents with a leg of ours: offered, talking, or a transfer target. */
+  private readonly engaged = new Set<number>();
+  private readonly lastOffered = new Map<number, number>();
+  private distributing: Promise<void> = Promise.resolve();
+  private distributeAgain = false;
+  private readonly listeners = new Set<(e: AcdEvent) => void>();
+  private readonly offState: () => void;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: AcdDeps) {
+    this.log = deps.logger;
+    // An agent who becomes ready may take a waiting call.
+    this.offState = deps.agentStates.onChange((change) => {
+      if (change.to === 'ready') this.schedule();
+    });
+  }
+
+  onEvent(fn: (e: AcdEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  get liveCalls(): readonly CustomerCall[] {
+    return [...this.calls];
+  }
+
+  waiting(departmentId: number): readonly CustomerCall[] {
+    return this.queues.get(departmentId) ?? [];
+  }
+
+  isEngaged(agentId: number): boolean {
+    return this.engaged.has(agentId);
+  }
+
+  /** Marks an agent as in one of our calls (a transfer target) or frees them. */
+  setEngaged(agentId: number, engaged: boolean): void {
+    if (engaged) this.engaged.add(agentId);
+    else {
+      this.engaged.delete(agentId);
+      this.schedule();
+    }
+  }
+
+  private now(): number {
+    return this.deps.clock.wallNow();
+  }
+
+  private async event(cc: CustomerCall, kind: QueueEventKind, agentId: number | null = null, detail: string | null = null): Promise<void> {
+    const e: AcdEvent = { at: this.now(), kind, callId: cc.id, companyId: cc.companyId, departmentId: cc.department.id, agentId, detail };
+    for (const fn of this.listeners) fn(e);
+    await this.deps.store.calls.insertQueueEvent({ callId: cc.id, companyId: cc.companyId, departmentId: cc.department.id, at: e.at, kind, agentId, detail });
+  }
+
+  // ── entry ──────────────────────────────────────────────────────────────
+  /** A call to a hotline number: answer, greet, queue. */
+  async handleHotline(call: InboundCall, route: NumberRoute): Promise<void> {
+    const { store } = this.deps;
+    const department = route.departmentId !== null ? await store.directory.getDepartment(route.departmentId) : null;
+    const company = route.companyId !== null ? await store.directory.getCompany(route.companyId) : null;
+    if (!department || !company) return call.reject(404, 'Not Found');
+    if (!(await call.answer())) return;
+    const cc = new CustomerCall(call.leg, company.id, call.called, call.caller, department, company.settings, this.now());
+    this.calls.add(cc);
+    await store.calls.insertCdr({ id: cc.id, startedAt: cc.startedAt, companyId: company.id, hotline: cc.hotline, callerId: cc.callerId, departmentId: department.id });
+    call.leg.on('ended', () => void this.onCustomerGone(cc));
+    if (department.greeting) {
+      await call.leg.play(this.deps.sounds.prompts(company.settings.language, [department.greeting]));
+    }
+    if (cc.state !== 'greeting') return;
+    await this.enqueue(cc, department);
+  }
+
+  /** Puts a call in a department's queue, or overflows it (SPEC §6). `head` for a call coming back. */
+  async enqueue(cc: CustomerCall, department: Department, head = false): Promise<void> {
+    if (cc.leg.ended) return;
+    cc.department = department;
+    cc.visited.add(department.id);
+    if (!(await this.anyoneLoggedIn(department.id))) return this.overflow(cc, 'no_agents');
+    const queue = this.queues.get(department.id) ?? [];
+    if (!head && queue.length >= department.maxQueueLength) return this.overflow(cc, 'queue_full');
+    if (cc.state === 'ended') return;
+    cc.transition('queued');
+    const now = this.now();
+    cc.enteredAt ??= now;
+    cc.queuedAt = now;
+    if (head) queue.unshift(cc);
+    else queue.push(cc);
+    this.queues.set(department.id, queue);
+    await this.deps.store.calls.updateCdr(cc.id, { departmentId: department.id, queuedAt: cc.enteredAt });
+    await this.event(cc, 'enter', null, head ? 'head' : null);
+    this.startWaiting(cc);
+    this.schedule();
+  }
+
+  private async anyoneLoggedIn(departmentId: number): Promise<boolean> {
+    const agents = await this.deps.store.directory.listAgents({ departmentId });
+    for (const a of agents) {
+      const s = await this.deps.agentStates.getState(a.id);
+      if (s.state !== 'logged_out') return true;
+    }
+    return false;
+  }
+
+  // ── waiting ────────────────────────────────────────────────────────────
+  private startWaiting(cc: CustomerCall): void {
+    const { leg } = cc;
+    leg.loop(this.deps.sounds.music());
+    this.stopTimers(cc);
+    const maxWait = cc.department.maxWaitSeconds * 1000;
+    if (maxWait > 0) cc.waitTimer = leg.setTimer(() => void this.overflow(cc, 'max_wait'), maxWait);
+    this.armAnnouncement(cc);
+  }
+
+  private armAnnouncement(cc: CustomerCall): void {
+    const period = cc.settings.announceSeconds * 1000;
+    if (period <= 0) return;
+    cc.announceTimer = cc.leg.setTimer(() => void this.announcePosition(cc), period);
+  }
+
+  /** "Your position in the queue is: N", then music again. */
+  private async announcePosition(cc: CustomerCall): Promise<void> {
+    if (!cc.waiting) return;
+    const position = (this.queues.get(cc.department.id) ?? []).indexOf(cc) + 1;
+    if (position > 0) {
+      const ids = ['queue_position', ...digitsToPromptIds(String(position))];
+      const outcome = await cc.leg.play(this.deps.sounds.prompts(cc.settings.language, ids));
+      if (outcome === 'done' && cc.waiting) cc.leg.loop(this.deps.sounds.music());
+    }
+    if (cc.waiting) this.armAnnouncement(cc);
+  }
+
+  private stopTimers(cc: CustomerCall): void {
+    cc.leg.clearTimer(cc.waitTimer);
+    cc.leg.clearTimer(cc.announceTimer);
+    cc.waitTimer = cc.announceTimer = undefined;
+  }
+
+  private removeFromQueue(cc: CustomerCall): void {
+    const q = this.queues.get(cc.department.id);
+    if (!q) return;
+    const i = q.indexOf(cc);
+    if (i >= 0) q.splice(i, 1);
+    if (q.length === 0) this.queues.delete(cc.department.id);
+  }
+
+  // ── overflow ───────────────────────────────────────────────────────────
+  private async overflow(cc: CustomerCall, why: 'no_agents' | 'queue_full' | 'max_wait'): Promise<void> {
+    if (cc.state === 'ended' || cc.state === 'connected') return;
+    this.withdrawOffer(cc, 'ready', 'call_overflowed');
+    this.stopTimers(cc);
+    this.removeFromQueue(cc);
+    await this.event(cc, 'overflow', null, why);
+    const target = cc.department.overflow;
+    if (target?.kind === 'department') {
+      const next = await this.deps.store.directory.getDepartmentByCode(cc.companyId, target.code);
+      if (next && !cc.visited.has(next.id)) {
+        await this.enqueue(cc, next);
+        return;
+      }
+    }
+    await this.finish(cc, why === 'no_agents' ? 'no_agents' : 'overflow');
+    await cc.leg.play(this.deps.sounds.prompts(cc.settings.language, ['no_agents']));
+    await cc.leg.hangup();
+  }
+
+  // ── distribution ───────────────────────────────────────────────────────
+  /** Runs a distribution pass soon; passes never overlap, so no agent gets two offers. */
+  schedule(): void {
+    this.distributeAgain = true;
+    this.distributing = this.distributing.then(async () => {
+      while (this.distributeAgain) {
+        this.distributeAgain = false;
+        try {
+          await this.distributeOnce();
+        } catch (err) {
+          this.log.error({ err }, 'distribution pass failed');
+        }
+      }
+    });
+  }
+
+  /** Settles once no distribution pass is running (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.distributing;
+  }
+
+  private async distributeOnce(): Promise<void> {
+    for (const [departmentId, queue] of this.queues) {
+      for (const cc of [...queue]) {
+        if (cc.state !== 'queued') continue;
+        const agentId = await this.pickAgent(departmentId, cc);
+        if (agentId === undefined) break; // nobody free in this department
+        await this.offer(cc, agentId);
+      }
+    }
+  }
+
+  private async pickAgent(departmentId: number, cc: CustomerCall): Promise<number | undefined> {
+    const agents = await this.deps.store.directory.listAgents({ departmentId });
+    const candidates: Candidate[] = [];
+    for (const a of agents) {
+      if (this.engaged.has(a.id) || this.deps.inMenu.has(a.id)) continue;
+      const s = await this.deps.agentStates.getState(a.id);
+      if (s.state !== 'ready') continue;
+      const priority = a.departments.find((d) => d.departmentId === departmentId)?.priority ?? 99;
+      candidates.push({ agentId: a.id, priority, readySince: s.since });
+    }
+    const ordered = orderCandidates(cc.department.strategy, candidates, this.lastOffered.get(departmentId));
+    return ordered[0]?.agentId;
+  }
+
+  /**
+   * Reserves the agent (offered) within the distribution pass, then rings
+   * their phone outside it, so that one slow phone never holds up the queue.
+   */
+  private async offer(cc: CustomerCall, agentId: number): Promise<void> {
+    const agent = await this.deps.store.directory.getAgent(agentId);
+    if (!agent || cc.state !== 'queued') return;
+    this.engaged.add(agentId);
+    this.lastOffered.set(cc.department.id, agentId);
+    try {
+      await this.deps.agentStates.transition(agentId, 'offered', { reason: `offer:${cc.id}`, source: 'system' });
+    } catch (err) {
+      this.engaged.delete(agentId);
+      if (isAppError(err, 'invalid_transition')) return;
+      throw err;
+    }
+    if (cc.state !== 'queued') {
+      this.engaged.delete(agentId);
+      await this.safeTransition(agentId, 'ready', 'offer_withdrawn');
+      return;
+    }
+    cc.transition('offering');
+    cc.offer = { agentId, dialing: undefined };
+    void this.ring(cc, agentId, agent.sessionContact ?? agent.contact, agent.login);
+  }
+
+  /** Calls the agent's phone with the customer's number as caller id. */
+  private async ring(cc: CustomerCall, agentId: number, contact: string, login: string): Promise<void> {
+    try {
+      await this.event(cc, 'offer', agentId);
+      const target = this.deps.resolver.resolve(contact);
+      if (!target) {
+        this.log.warn({ agent: login, contact }, 'no route to the agent phone');
+        return await this.offerFailed(cc, agentId, 'no_route');
+      }
+      const dialing = await this.deps.engine.dial({
+        target,
+        callerId: { user: cc.callerId || 'anonymous' },
+        timeoutMs: cc.settings.ringSeconds * 1000,
+      });
+      if (cc.offer?.agentId !== agentId || cc.state !== 'offering') {
+        // The customer left (or overflowed) while we were setting up the leg.
+        dialing.cancel();
+        return;
+      }
+      cc.offer.dialing = dialing;
+      const result = await dialing.result;
+      if (cc.offer?.agentId !== agentId) {
+        // Withdrawn meanwhile (customer hung up): make sure the agent leg goes too.
+        if (result.kind === 'answered') await result.leg.hangup();
+        return;
+      }
+      cc.offer = undefined;
+      if (result.kind !== 'answered') return await this.offerFailed(cc, agentId, result.kind);
+      await this.connect(cc, agentId, result.leg);
+    } catch (err) {
+      this.log.error({ err, callId: cc.id }, 'offer failed');
+      if (cc.offer?.agentId === agentId) await this.offerFailed(cc, agentId, 'error');
+    }
+  }
+
+  /** No answer, busy, rejected or failed: the agent takes a break and the call stays at the head. */
+  private async offerFailed(cc: CustomerCall, agentId: number, why: string): Promise<void> {
+    cc.offer = undefined;
+    this.engaged.delete(agentId);
+    await this.safeTransition(agentId, 'temporarily_not_ready', 'no_answer');
+    await this.event(cc, 'no_answer', agentId, why);
+    if (cc.state === 'offering') cc.transition('queued');
+    this.schedule();
+  }
+
+  /** Takes back a pending offer (customer gone, overflow): the agent phone stops ringing. */
+  private withdrawOffer(cc: CustomerCall, agentState: AgentState, reason: string): void {
+    const offer = cc.offer;
+    if (!offer) return;
+    cc.offer = undefined;
+    offer.dialing?.cancel();
+    this.engaged.delete(offer.agentId);
+    void this.safeTransition(offer.agentId, agentState, reason).then(() => this.schedule());
+  }
+
+  private async safeTransition(agentId: number, to: AgentState, reason: string): Promise<void> {
+    try {
+      await this.deps.agentStates.transition(agentId, to, { reason, source: 'system' });
+    } catch (err) {
+      if (!isAppError(err, 'invalid_transition')) this.log.error({ err, agentId, to }, 'agent transition failed');
+    }
+  }
+
+  // ── connected ──────────────────────────────────────────────────────────
+  private async connect(cc: CustomerCall, agentId: number, agentLeg: Leg): Promise<void> {
+    if (cc.leg.ended) {
+      await agentLeg.hangup();
+      return;
+    }
+    await this.safeTransition(agentId, 'busy', `call:${cc.id}`);
+    // Whisper: the agent hears which department the call is for (its code, digit by digit).
+    await agentLeg.play(this.deps.sounds.prompts(cc.settings.language, digitsToPromptIds(cc.department.code)));
+    if (cc.leg.ended || agentLeg.ended) {
+      await agentLeg.hangup();
+      await this.endAgent(agentId);
+      if (!cc.leg.ended) {
+        // The agent hung up during the whisper: back to the head of the queue.
+        cc.transition('queued');
+        this.schedule();
+      }
+      return;
+    }
+    this.stopTimers(cc);
+    this.removeFromQueue(cc);
+    cc.transition('connected');
+    const answeredAt = this.now();
+    cc.answeredAt ??= answeredAt;
+    cc.agentIds.push(agentId);
+    cc.connection = { agentId, leg: agentLeg, bridge: this.deps.engine.bridge(cc.leg, agentLeg), answeredAt };
+    await this.deps.store.calls.updateCdr(cc.id, { answeredAt: cc.answeredAt, agentIds: cc.agentIds });
+    await this.event(cc, 'connect', agentId, String(Math.round((answeredAt - (cc.enteredAt ?? answeredAt)) / 1000)));
+    agentLeg.on('ended', () => void this.onAgentGone(cc, agentLeg));
+  }
+
+  /** The agent hung up: the call is complete; the customer is released. */
+  private async onAgentGone(cc: CustomerCall, agentLeg: Leg): Promise<void> {
+    const conn = cc.connection;
+    if (!conn || conn.leg !== agentLeg || cc.state !== 'connected') return;
+    this.closeConnection(cc);
+    await this.event(cc, 'complete_agent', conn.agentId);
+    await this.endAgent(conn.agentId);
+    await this.finish(cc, 'answered');
+    await cc.leg.hangup();
+  }
+
+  private closeConnection(cc: CustomerCall): void {
+    const conn = cc.connection;
+    if (!conn) return;
+    conn.bridge.unbridge();
+    cc.talkMs += this.now() - conn.answeredAt;
+    cc.connection = undefined;
+  }
+
+  /** The agent's call is over: wrap-up (the state machine returns them to ready). */
+  private async endAgent(agentId: number): Promise<void> {
+    this.engaged.delete(agentId);
+    await this.safeTransition(agentId, 'wrap_up', 'call_ended');
+    this.schedule();
+  }
+
+  /** The customer's leg ended, in whatever state the call was. */
+  private async onCustomerGone(cc: CustomerCall): Promise<void> {
+    if (cc.state === 'ended') return;
+    this.stopTimers(cc);
+    if (cc.state === 'connected' && cc.connection) {
+      const conn = cc.connection;
+      this.closeConnection(cc);
+      await this.event(cc, 'complete_customer', conn.agentId);
+      await conn.leg.hangup();
+      await this.endAgent(conn.agentId);
+      return this.finish(cc, 'answered');
+    }
+    if (cc.waiting) {
+      this.withdrawOffer(cc, 'ready', 'customer_abandoned');
+      this.removeFromQueue(cc);
+      await this.event(cc, 'abandon', null, String(Math.round((this.now() - (cc.enteredAt ?? cc.startedAt)) / 1000)));
+      return this.finish(cc, cc.answeredAt ? 'answered' : 'abandoned');
+    }
+    return this.finish(cc, cc.answeredAt ? 'answered' : 'abandoned');
+  }
+
+  private async finish(cc: CustomerCall, outcome: CallOutcomeReason): Promise<void> {
+    if (cc.state === 'ended') return;
+    this.stopTimers(cc);
+    this.removeFromQueue(cc);
+    cc.transition('ended');
+    this.calls.delete(cc);
+    const endedAt = this.now();
+    await this.deps.store.calls.updateCdr(cc.id, {
+      endedAt,
+      outcome,
+      talkSeconds: Math.round(cc.talkMs / 1000),
+      agentIds: cc.agentIds,
+      transfers: cc.transfers,
+    });
+    for (const fn of this.listeners) {
+      fn({ at: endedAt, kind: 'ended', callId: cc.id, companyId: cc.companyId, departmentId: cc.department.id, agentId: null, detail: outcome });
+    }
+  }
+
+  close(): void {
+    this.offState();
+    for (const cc of this.calls) this.stopTimers(cc);
+  }
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { Leg } from '../call/leg.ts';
+import type { Dialing, LegBridge } from '../call/engine.ts';
+import type { CompanySettings, Department } from '../store/store.ts';
+import type { TimerHandle } from '../util/clock.ts';
+
+/**
+ * A customer's call from the hotline to its end (SPEC §6):
+ *
+ *   greeting → queued ⇄ offering → connected → ended
+ *                 └──── overflow / abandon ─────┘
+ *
+ * `queued` and `offering` both keep the customer in the queue with music; an
+ * offer that fails leaves the call where it was, at the head.
+ */
+export type CustomerCallState = 'greeting' | 'queued' | 'offering' | 'connected' | 'ended';
+
+export const CUSTOMER_CALL_TRANSITIONS: Record<CustomerCallState, readonly CustomerCallState[]> = {
+  greeting: ['queued', 'ended'],
+  queued: ['offering', 'queued', 'ended'],
+  offering: ['queued', 'connected', 'ended'],
+  connected: ['queued', 'ended'],
+  ended: [],
+};
+
+export type CallOutcomeReason = 'answered' | 'abandoned' | 'overflow' | 'no_agents' | 'failed' | 'transferred';
+
+export interface Offer {
+  agentId: number;
+  dialing: Dialing | undefined;
+}
+
+export interface Connection {
+  agentId: number;
+  leg: Leg;
+  bridge: LegBridge;
+  answeredAt: number;
+}
+
+export class CustomerCall {
+  readonly id = randomUUID();
+  state: CustomerCallState = 'greeting';
+  department: Department;
+  /** Wall ms the customer first entered any queue (kept across transfers for reporting). */
+  enteredAt: number | undefined;
+  /** Wall ms the call entered its current queue. */
+  queuedAt: number | undefined;
+  answeredAt: number | undefined;
+  readonly agentIds: number[] = [];
+  offer: Offer | undefined;
+  connection: Connection | undefined;
+  /** Departments this call has been queued in: an overflow never loops back. */
+  readonly visited = new Set<number>();
+  waitTimer: TimerHandle | undefined;
+  announceTimer: TimerHandle | undefined;
+  talkMs = 0;
+  transfers = 0;
+
+  constructor(
+    readonly leg: Leg,
+    readonly companyId: number,
+    readonly hotline: string,
+    readonly callerId: string,
+    department: Department,
+    public settings: CompanySettings,
+    readonly startedAt: number,
+  ) {
+    this.department = department;
+  }
+
+  transition(to: CustomerCallState): boolean {
+    if (!CUSTOMER_CALL_TRANSITIONS[this.state].includes(to)) return false;
+    this.state = to;
+    return true;
+  }
+
+  get waiting(): boolean {
+    return this.state === 'queued' || this.state === 'offering';
+  }
+}

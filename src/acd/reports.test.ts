@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { loggedInTime, summarize } from './reports.ts';
+import type { AgentStateHistoryRow, Cdr } from '../store/store.ts';
+
+const cdr = (p: Partial<Cdr>): Cdr => ({
+  id: Math.random().toString(),
+  companyId: 1,
+  hotline: '+7',
+  callerId: '1',
+  departmentId: 1,
+  startedAt: 0,
+  queuedAt: 0,
+  answeredAt: null,
+  endedAt: null,
+  agentIds: [],
+  transfers: 0,
+  outcome: null,
+  talkSeconds: 0,
+  ...p,
+});
+const row = (at: number, from: AgentStateHistoryRow['from'], to: AgentStateHistoryRow['to']): AgentStateHistoryRow => ({ id: at, agentId: 7, at, from, to, reason: '', source: 'ivr' });
+
+describe('summarize', () => {
+  it('computes service level, ASA, AHT and abandon rate', () => {
+    const s = summarize(
+      [
+        cdr({ queuedAt: 0, answeredAt: 10_000, outcome: 'answered', talkSeconds: 60, agentIds: [7] }),
+        cdr({ queuedAt: 0, answeredAt: 30_000, outcome: 'answered', talkSeconds: 120, agentIds: [7] }),
+        cdr({ queuedAt: 0, outcome: 'abandoned' }),
+        cdr({ queuedAt: null, outcome: 'no_agents' }),
+      ],
+      [row(0, 'logged_out', 'ready')],
+      0,
+      600_000,
+      [7],
+    );
+    expect(s.calls).toBe(4);
+    expect(s.serviceLevel).toBeCloseTo(1 / 3, 3);
+    expect(s.averageSpeedOfAnswer).toBe(20);
+    expect(s.averageHandleTime).toBe(90);
+    expect(s.abandonRate).toBeCloseTo(1 / 3, 3);
+    expect(s.noAgents).toBe(1);
+    expect(s.agents[0]).toMatchObject({ answered: 2, talkSeconds: 180, loggedInSeconds: 600, occupancy: 0.3 });
+  });
+
+  it('counts logged-in time inside the period only', () => {
+    const rows = [row(-1000, 'logged_out', 'ready'), row(5000, 'ready', 'logged_out'), row(8000, 'logged_out', 'ready')];
+    expect(loggedInTime(rows, 0, 10_000)).toBe(5000 + 2000);
+  });
+});

@@ -1,0 +1,276 @@
+import type { Logger } from 'pino';
+import type { InboundCall } from '../../call/engine.ts';
+import type { Leg } from '../../call/leg.ts';
+import type { Sounds } from '../../call/sounds.ts';
+import type { CollectResult } from '../../call/digits.ts';
+import type { AgentStateMachine } from '../../acd/agent-state.ts';
+import type { Agent, AgentState, AuthStore, DirectoryStore, Language } from '../../store/store.ts';
+import { isWeakPin, isPinFormatValid } from '../../store/pin.ts';
+import { loginLockedUntil } from '../../store/lockout.ts';
+import { isAppError } from '../../util/errors.ts';
+import type { Clock } from '../../util/clock.ts';
+import { stateToPromptId, type PromptId } from '../prompts.ts';
+
+/** Timeouts of the service IVR (SPEC §4); tests shorten them. */
+export interface ServiceIvrTimings {
+  /** Wait for the first key after a question. */
+  firstDigitMs: number;
+  /** Wait between keys (SPEC: 5 s). */
+  interDigitMs: number;
+  /** Wait for a menu key after the menu hint before repeating it. */
+  menuIdleMs: number;
+}
+
+export const DEFAULT_IVR_TIMINGS: ServiceIvrTimings = { firstDigitMs: 10_000, interDigitMs: 5_000, menuIdleMs: 8_000 };
+
+/** Failed attempts (unknown login, wrong PIN, no input) before the call ends. */
+export const MAX_ATTEMPTS = 3;
+/** Menu hints in a row without a key before the call ends. */
+export const MAX_IDLE_MENUS = 3;
+
+/** The phases a service-IVR call moves through; `transition` keeps to this table. */
+export type IvrPhase = 'identify_login' | 'identify_pin' | 'menu' | 'pin_new' | 'pin_repeat' | 'ending' | 'ended';
+
+const PHASES: Record<IvrPhase, readonly IvrPhase[]> = {
+  identify_login: ['identify_pin', 'ending', 'ended'],
+  identify_pin: ['identify_login', 'menu', 'ending', 'ended'],
+  menu: ['pin_new', 'ending', 'ended'],
+  pin_new: ['pin_repeat', 'menu', 'ending', 'ended'],
+  pin_repeat: ['menu', 'ending', 'ended'],
+  ending: ['ended'],
+  ended: [],
+};
+
+/** Menu keys and the state each one chooses (SPEC §4; 0 is ours, not the seed's). */
+const STATE_KEYS: Record<string, { to: AgentState; reason: string }> = {
+  '1': { to: 'logged_out', reason: 'ivr_logout' },
+  '3': { to: 'temporarily_not_ready', reason: 'ivr_break' },
+  '4': { to: 'not_ready', reason: 'ivr_not_ready' },
+  '0': { to: 'ready', reason: 'ivr_ready' },
+};
+
+export interface ServiceIvrDeps {
+  directory: DirectoryStore;
+  auth: AuthStore;
+  agentStates: AgentStateMachine;
+  sounds: Sounds;
+  clock: Clock;
+  logger: Logger;
+  timings: ServiceIvrTimings;
+  /** Language before we know the agent's company. */
+  defaultLanguage: Language;
+  /** Agents currently in the service IVR: never offered customer calls meanwhile. */
+  inMenu: Set<number>;
+}
+
+/**
+ * One call to the agents' service number: identification (caller id or login),
+ * PIN, then the status menu. SPEC §4 and seed section 1.
+ */
+export class ServiceIvrSession {
+  phase: IvrPhase = 'identify_login';
+  private lang: Language;
+  private attempts = 0;
+  private agent: Agent | undefined;
+  private readonly leg: Leg;
+
+  constructor(
+    private readonly call: InboundCall,
+    private readonly deps: ServiceIvrDeps,
+  ) {
+    this.leg = call.leg;
+    this.lang = deps.defaultLanguage;
+  }
+
+  private transition(to: IvrPhase): void {
+    if (to === this.phase) return;
+    if (!PHASES[this.phase].includes(to)) throw new Error(`service IVR: ${this.phase} → ${to}`);
+    this.phase = to;
+  }
+
+  private get gone(): boolean {
+    return this.leg.state === 'ended';
+  }
+
+  private say(ids: PromptId[], bargeIn = true): Promise<unknown> {
+    return this.leg.play(this.deps.sounds.prompts(this.lang, ids), { bargeIn });
+  }
+
+  private ask(ids: PromptId[], max = 16): Promise<CollectResult> {
+    const { timings } = this.deps;
+    return this.say(ids).then(() =>
+      this.leg.collect({ max, terminator: '#', firstDigitTimeoutMs: timings.firstDigitMs, interDigitTimeoutMs: timings.interDigitMs }),
+    );
+  }
+
+  async run(): Promise<void> {
+    if (!(await this.call.answer())) return;
+    try {
+      const agent = await this.identify();
+      if (!agent || this.gone) return;
+      this.agent = agent;
+      this.deps.inMenu.add(agent.id);
+      await this.login(agent);
+      await this.menu();
+    } finally {
+      if (this.agent) this.deps.inMenu.delete(this.agent.id);
+      if (!this.gone) await this.leg.hangup();
+      this.phase = 'ended';
+    }
+  }
+
+  /** Counts a failure; true when the caller still has attempts left. */
+  private async fail(prompt: PromptId | undefined): Promise<boolean> {
+    this.attempts++;
+    if (prompt) await this.say([prompt], false);
+    if (this.attempts >= MAX_ATTEMPTS) {
+      await this.goodbye();
+      return false;
+    }
+    return true;
+  }
+
+  private async goodbye(): Promise<void> {
+    if (this.phase !== 'ending' && this.phase !== 'ended') this.transition('ending');
+    if (!this.gone) await this.say(['goodbye'], false);
+  }
+
+  /** Caller id first (exactly one agent with that contact), else login id + PIN. */
+  private async identify(): Promise<Agent | undefined> {
+    const { directory } = this.deps;
+    const byCaller = this.call.caller ? await directory.findAgentsByContact(this.call.caller) : [];
+    const known = byCaller.length === 1 ? byCaller[0] : undefined;
+    while (!this.gone) {
+      let agent = known;
+      if (!agent) {
+        if (this.phase !== 'identify_login') this.transition('identify_login');
+        const login = await this.ask(['enter_login']);
+        if (login.reason === 'hangup') return undefined;
+        if (login.digits === '') {
+          if (!(await this.fail(undefined))) return undefined;
+          continue;
+        }
+        agent = (await directory.getAgentByLogin(login.digits)) ?? undefined;
+        if (!agent) {
+          if (!(await this.fail('unknown_login'))) return undefined;
+          continue;
+        }
+      }
+      await this.useCompanyLanguage(agent);
+      if (await this.isLocked(agent)) {
+        await this.say(['locked'], false);
+        await this.goodbye();
+        return undefined;
+      }
+      this.transition('identify_pin');
+      const pin = await this.ask(['enter_pin'], 8);
+      if (pin.reason === 'hangup') return undefined;
+      if (pin.digits !== '' && (await directory.verifyPin(agent.login, pin.digits))) {
+        await this.deps.auth.clearLoginFailures(agent.login);
+        return agent;
+      }
+      if (pin.digits !== '') await this.deps.auth.recordLoginFailure(agent.login, this.deps.clock.wallNow());
+      this.deps.logger.info({ login: agent.login }, 'service IVR: wrong PIN');
+      if (await this.isLocked(agent)) {
+        await this.say(['wrong_pin', 'locked'], false);
+        await this.goodbye();
+        return undefined;
+      }
+      if (!(await this.fail('wrong_pin'))) return undefined;
+      this.leg.flushDigits();
+    }
+    return undefined;
+  }
+
+  private async isLocked(agent: Agent): Promise<boolean> {
+    return (await loginLockedUntil(this.deps.auth, agent.login, this.deps.clock.wallNow())) !== null;
+  }
+
+  private async useCompanyLanguage(agent: Agent): Promise<void> {
+    const company = await this.deps.directory.getCompany(agent.companyId);
+    if (company) this.lang = company.settings.language;
+  }
+
+  /** SPEC §4: a successful login makes a logged-out agent ready and records the session contact. */
+  private async login(agent: Agent): Promise<void> {
+    const { directory, agentStates } = this.deps;
+    const company = await directory.getCompany(agent.companyId);
+    const contact = company?.settings.deliverTo === 'profile' || !this.call.caller ? agent.contact : this.call.caller;
+    await directory.setSessionContact(agent.id, contact);
+    const current = await agentStates.getState(agent.id);
+    if (current.state === 'logged_out') {
+      await agentStates.transition(agent.id, 'ready', { reason: 'ivr_login', source: 'ivr' });
+    }
+    this.deps.logger.info({ login: agent.login, contact }, 'service IVR: agent logged in');
+    this.transition('menu');
+    await this.say(['registered']);
+  }
+
+  private async menu(): Promise<void> {
+    let idle = 0;
+    while (!this.gone && this.phase === 'menu') {
+      await this.say(['main_menu']);
+      if (this.gone) return;
+      const key = await this.leg.collect({ max: 1, firstDigitTimeoutMs: this.deps.timings.menuIdleMs, interDigitTimeoutMs: 1 });
+      if (key.reason === 'hangup') return;
+      if (key.digits === '') {
+        if (++idle >= MAX_IDLE_MENUS) return this.goodbye();
+        continue;
+      }
+      idle = 0;
+      await this.onMenuKey(key.digits);
+    }
+  }
+
+  private async onMenuKey(key: string): Promise<void> {
+    const agent = this.agent;
+    if (!agent) return;
+    if (key === '*') {
+      // Leave the menu: the state stays as it is.
+      return this.goodbye();
+    }
+    if (key === '2') return this.changePin(agent);
+    const choice = STATE_KEYS[key];
+    if (!choice) {
+      await this.leg.play(this.deps.sounds.tone('error'));
+      return;
+    }
+    try {
+      await this.deps.agentStates.transition(agent.id, choice.to, { reason: choice.reason, source: 'ivr' });
+      if (choice.to === 'logged_out') await this.deps.directory.setSessionContact(agent.id, null);
+    } catch (err) {
+      if (!isAppError(err, 'invalid_transition')) throw err;
+      await this.leg.play(this.deps.sounds.tone('error'));
+    }
+    await this.sayState(agent);
+  }
+
+  private async sayState(agent: Agent): Promise<void> {
+    const { state } = await this.deps.agentStates.getState(agent.id);
+    const id = stateToPromptId(state);
+    await this.say(id ? ['state_is', id] : ['state_is']);
+  }
+
+  /** Key 2: new PIN, then again; refused with a reason when they differ or it is weak. */
+  private async changePin(agent: Agent): Promise<void> {
+    this.transition('pin_new');
+    const first = await this.ask(['new_pin'], 8);
+    if (first.reason === 'hangup') return;
+    if (!isPinFormatValid(first.digits) || isWeakPin(first.digits)) {
+      await this.say(['pin_weak'], false);
+      this.transition('menu');
+      return;
+    }
+    this.transition('pin_repeat');
+    const second = await this.ask(['repeat_pin'], 8);
+    if (second.reason === 'hangup') return;
+    if (second.digits !== first.digits) {
+      await this.say(['pin_mismatch'], false);
+    } else {
+      await this.deps.directory.setPin(agent.login, first.digits);
+      this.deps.logger.info({ login: agent.login }, 'service IVR: PIN changed');
+      await this.say(['pin_changed'], false);
+    }
+    this.transition('menu');
+  }
+}

@@ -1,0 +1,535 @@
+/**
+ * One RTP media stream (RFC 3550) with G.711 audio (RFC 3551) and RFC 4733 DTMF.
+ *
+ * The SIP layer opens a session, gives it the remote address and codec from SDP, and
+ * drives it with a FrameSource (prompts, tones), relaying (bridges), or DTMF. Media
+ * state only: no call logic here, so sessions can later move to worker threads.
+ *
+ * Sending. Own random SSRC, sequence number and timestamp origin. While a source is set
+ * (or DTMF is queued) the session is a member of the shared MediaClock and each 20 ms
+ * tick sends one packet. Timestamps follow wall time: +160 per tick within a talkspurt;
+ * at a talkspurt start (first packet after silence, a source change, DTMF, or relay
+ * silence) the timestamp is recomputed from the monotonic clock (8 per ms since the
+ * session opened) and the marker bit is set; timestamps never go backwards. With no
+ * source and no relaying nothing is sent and the session is not on the clock.
+ *
+ * Receiving. Malformed datagrams (too short, version ≠ 2, bad CSRC/extension/padding)
+ * are counted and dropped; RTCP multiplexed on the RTP port (PT 72-76, i.e. 200-204) is
+ * ignored. Audio is accepted on PT 0 (PCMU), PT 8 (PCMA) and the negotiated audio PT.
+ * Telephone-events are accepted on the negotiated `dtmfPayloadType` and also on PT 101
+ * and 96 unless that is the negotiated audio PT: sipp's pcaps always carry 101 and its
+ * `play_dtmf` always 96, whatever was negotiated (INTEROP.md). Telephone-events never
+ * reach `onAudio`. Other PTs (e.g. CN 13, sipp's no-op 97) are counted and dropped.
+ *
+ * Symmetric RTP (RFC 4961 style latching): every valid RTP packet whose source address
+ * differs from the current remote makes that source the new remote (`stats.remoteChanges`).
+ * `setRemote` with 0.0.0.0 / :: (SDP hold) means "no address": nothing is sent until a
+ * packet arrives.
+ *
+ * Hot path: no allocation of ours per packet (Node's dgram itself allocates a little per
+ * send and per message, and `onAudio` receives a subarray view), no JSON, no
+ * EventEmitter of ours: plain callback fields. Send buffers are a preallocated ring of 8
+ * slots (a slot is reused 8 packets later, long after the kernel has taken it); the UDP
+ * sockets use a synchronous address lookup for IP literals so a packet leaves inside
+ * `send()` without a DNS round trip through the event loop.
+ */
+
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
+import { AppError } from '../../util/errors.ts';
+import { type Codec, encodeFrame, transcodeInto } from '../codec/g711.ts';
+import { DtmfFrame, DtmfReceiver, DtmfSender, type DtmfSenderOptions } from '../dtmf/rfc4733.ts';
+import { FRAME_SIZE, type FrameSource } from '../frame-source.ts';
+import type { MediaClock, Tickable } from '../media-clock.ts';
+import type { PortPool } from '../port-pool.ts';
+import { RTP_HEADER_SIZE, rtpPayloadLength, rtpPayloadOffset, writeRtpHeader } from './packet.ts';
+
+export type { FrameSource } from '../frame-source.ts';
+
+/** Structural subset of pino's Logger. */
+export interface MediaLogger {
+  debug(obj: object, msg?: string): void;
+}
+
+export interface RtpSessionOptions {
+  /** Local address to bind (IPv4 or IPv6 literal; udp6 for IPv6). */
+  host: string;
+  pool: PortPool;
+  clock: MediaClock;
+  logger?: MediaLogger;
+  /** Monotonic ms for DTMF reports (default performance.now). */
+  now?: () => number;
+  /** Ports to try when binding fails with EADDRINUSE/EACCES (default min(capacity, 32)). */
+  bindAttempts?: number;
+  /** Tone/gap lengths for sendDtmf (default 100 ms tone, 60 ms gap). */
+  dtmf?: DtmfSenderOptions;
+}
+
+export interface CodecConfig {
+  codec: Codec;
+  /** PT we send audio with (0 PCMU, 8 PCMA normally). */
+  payloadType: number;
+  /** Negotiated telephone-event PT (any dynamic value); sendDtmf needs it. */
+  dtmfPayloadType?: number;
+}
+
+export interface RtpStats {
+  packetsSent: number;
+  /** Datagram bytes (header included). */
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  /** Not RTP v2, too short, or inconsistent CSRC/extension/padding. */
+  malformed: number;
+  /** Valid RTP with a payload type we do not handle. */
+  unknownPayloadType: number;
+  /** RTCP arriving on the RTP port. */
+  rtcpIgnored: number;
+  /** Telephone-event packets received (all, including repeats). */
+  dtmfPackets: number;
+  /** Relayed payloads not sent (no remote yet, DTMF in progress, too large). */
+  relayDropped: number;
+  /** Times symmetric RTP moved the remote address. */
+  remoteChanges: number;
+  /** Errors from callbacks or sockets caught in handlers. */
+  errors: number;
+  /** performance.now() of the last valid packet; 0 = none yet. */
+  lastReceivedAt: number;
+}
+
+const MAX_PAYLOAD = 480; // 60 ms of G.711
+const SLOT_SIZE = RTP_HEADER_SIZE + MAX_PAYLOAD;
+const SLOTS = 8;
+const RELAY_CONTINUOUS_MS = 100;
+
+const KIND_NONE = 0;
+const KIND_SOURCE = 1;
+const KIND_RELAY = 2;
+const KIND_DTMF = 3;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/** dgram lookup that answers IP literals synchronously (no nextTick per send). */
+function fastLookup(hostname: string, options: dns.LookupOneOptions, callback: LookupCallback): void {
+  const family = isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  dns.lookup(hostname, options, callback);
+}
+
+function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type, lookup: fastLookup as never });
+    const onError = (err: Error) => {
+      try {
+        socket.close();
+      } catch {
+        /* already closed */
+      }
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.bind({ port, address: host, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function isBindConflict(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EADDRINUSE' || code === 'EACCES';
+}
+
+export class RtpSession implements Tickable {
+  /** Every received audio packet; `payload` is a view valid only during the call. */
+  onAudio: ((payload: Buffer, codec: Codec, session: RtpSession) => void) | null = null;
+  /** Each DTMF digit once (RFC 4733), with now() of its first packet. */
+  onDtmf: ((digit: string, atMs: number) => void) | null = null;
+  /** The source returned false (it is cleared before this is called; set another here). */
+  onSourceEnd: (() => void) | null = null;
+
+  readonly localPort: number;
+  readonly localHost: string;
+  readonly ssrc: number;
+  readonly stats: RtpStats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    malformed: 0,
+    unknownPayloadType: 0,
+    rtcpIgnored: 0,
+    dtmfPackets: 0,
+    relayDropped: 0,
+    remoteChanges: 0,
+    errors: 0,
+    lastReceivedAt: 0,
+  };
+
+  private readonly rtp: dgram.Socket;
+  private readonly rtcp: dgram.Socket;
+  private readonly pool: PortPool;
+  private readonly clock: MediaClock;
+  private readonly logger: MediaLogger | undefined;
+  private readonly v6: boolean;
+  private readonly dtmfRx: DtmfReceiver;
+  private readonly dtmfTx: DtmfSender;
+
+  private remoteHost = '';
+  private remotePort = 0;
+  private codecName: Codec = 'PCMU';
+  private pt = 0;
+  private dtmfPt = -1;
+
+  private source: FrameSource | null = null;
+  private readonly pcm = new Int16Array(FRAME_SIZE);
+  private readonly slots: Buffer[] = [];
+  private slotIndex = 0;
+
+  private seq: number;
+  private readonly tsBase: number;
+  private readonly t0: number;
+  private tsLast = 0;
+  private tsLastEnd = 0;
+  private lastFrame = -1;
+  private lastSendMs = 0;
+  private lastKind = KIND_NONE;
+  private sentAny = false;
+  private forceMarker = false;
+  private dtmfTs = 0;
+  private closed = false;
+  private loggedMalformed = false;
+
+  private constructor(opts: RtpSessionOptions, rtp: dgram.Socket, rtcp: dgram.Socket, port: number) {
+    this.rtp = rtp;
+    this.rtcp = rtcp;
+    this.localPort = port;
+    this.localHost = opts.host;
+    this.pool = opts.pool;
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+    this.v6 = isIP(opts.host) === 6;
+    const rnd = randomBytes(10);
+    this.ssrc = rnd.readUInt32BE(0);
+    this.tsBase = rnd.readUInt32BE(4);
+    this.seq = rnd.readUInt16BE(8);
+    this.t0 = performance.now();
+    const slab = Buffer.allocUnsafeSlow(SLOT_SIZE * SLOTS);
+    for (let i = 0; i < SLOTS; i++) this.slots.push(slab.subarray(i * SLOT_SIZE, (i + 1) * SLOT_SIZE));
+    this.dtmfRx = new DtmfReceiver({ now: opts.now ?? (() => performance.now()) });
+    this.dtmfRx.onDigit = (digit, at) => this.onDtmf?.(digit, at);
+    this.dtmfTx = new DtmfSender(opts.dtmf);
+    rtp.on('message', this.onMessage);
+    rtp.on('error', this.onSocketError);
+    rtcp.on('error', this.onSocketError);
+  }
+
+  /**
+   * Binds RTP on an even port from the pool and RTCP on port+1 (bound, ignored). Ports
+   * that are taken by someone else are skipped. Rejects with AppError `ports_exhausted`.
+   */
+  static async open(opts: RtpSessionOptions): Promise<RtpSession> {
+    const type = isIP(opts.host) === 6 ? 'udp6' : 'udp4';
+    const attempts = opts.bindAttempts ?? Math.min(opts.pool.capacity, 32);
+    let lastErr: unknown;
+    for (let i = 0; i < attempts; i++) {
+      const port = opts.pool.acquire();
+      if (port === undefined) break;
+      let rtp: dgram.Socket | undefined;
+      try {
+        rtp = await bindSocket(type, opts.host, port);
+        const rtcp = await bindSocket(type, opts.host, port + 1);
+        return new RtpSession(opts, rtp, rtcp, port);
+      } catch (err) {
+        rtp?.close();
+        opts.pool.release(port); // goes to the back of the ring
+        lastErr = err;
+        if (!isBindConflict(err)) throw new AppError('ports_exhausted', `cannot bind RTP on ${opts.host}:${port}`, { cause: err });
+        opts.logger?.debug({ port, err }, 'RTP port busy, trying the next one');
+      }
+    }
+    throw new AppError('ports_exhausted', `no free RTP port on ${opts.host}`, { cause: lastErr });
+  }
+
+  // ---- configuration ----
+
+  /** Where we send (from SDP). 0.0.0.0 / :: = no address (hold). Latching may change it. */
+  setRemote(host: string, port: number): void {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError('invalid_input', `bad RTP port ${port}`);
+    if (host === '0.0.0.0' || host === '::' || port === 0) {
+      this.remoteHost = '';
+      this.remotePort = 0;
+      return;
+    }
+    this.remoteHost = this.v6 && isIP(host) === 4 ? `::ffff:${host}` : host;
+    this.remotePort = port;
+  }
+
+  /** The address we currently send to, or null. */
+  get remote(): { host: string; port: number } | null {
+    return this.remotePort === 0 ? null : { host: this.remoteHost, port: this.remotePort };
+  }
+
+  setCodec(config: CodecConfig): void {
+    this.codecName = config.codec;
+    this.pt = config.payloadType & 0x7f;
+    this.dtmfPt = config.dtmfPayloadType === undefined ? -1 : config.dtmfPayloadType & 0x7f;
+  }
+
+  get codec(): Codec {
+    return this.codecName;
+  }
+
+  get payloadType(): number {
+    return this.pt;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- outgoing audio ----
+
+  /** Plays a source (one frame per clock tick) or stops (null). Starts a new talkspurt. */
+  setSource(source: FrameSource | null): void {
+    if (this.closed) return;
+    if (source !== this.source) this.forceMarker = true;
+    this.source = source;
+    this.updateClock();
+  }
+
+  /** Sends a received payload now with our SSRC/seq/ts, transcoding to our codec. */
+  sendRelayed(payload: Buffer, codec: Codec): void {
+    const len = payload.length;
+    if (this.closed || this.remotePort === 0 || this.dtmfTx.active || len === 0 || len > MAX_PAYLOAD) {
+      this.stats.relayDropped++;
+      return;
+    }
+    const now = performance.now();
+    let ts: number;
+    let marker: boolean;
+    if (this.lastKind === KIND_RELAY && now - this.lastSendMs < RELAY_CONTINUOUS_MS) {
+      ts = this.tsLastEnd;
+      marker = false;
+    } else {
+      ts = this.talkspurtTs(now);
+      marker = true;
+    }
+    const buf = this.nextSlot();
+    transcodeInto(codec, this.codecName, payload, 0, len, buf, RTP_HEADER_SIZE);
+    this.emit(buf, this.pt, marker, ts, len);
+    this.tsLastEnd = (ts + len) >>> 0;
+    this.lastKind = KIND_RELAY;
+    this.lastSendMs = now;
+  }
+
+  /**
+   * Queues RFC 4733 events (0-9 * # A-D), sent on the media clock; audio from the
+   * source is paused and relayed audio dropped until the queue is done. Returns false
+   * (nothing queued) when closed or when no telephone-event PT was negotiated — the
+   * caller may fall back to SIP INFO. Throws AppError `invalid_input` for non-digits.
+   */
+  sendDtmf(digits: string): boolean {
+    if (this.closed || this.dtmfPt < 0) return false;
+    try {
+      this.dtmfTx.enqueue(digits);
+    } catch (err) {
+      throw new AppError('invalid_input', (err as Error).message, { cause: err });
+    }
+    this.updateClock();
+    return true;
+  }
+
+  /** DTMF digits still queued or being sent. */
+  get sendingDtmf(): boolean {
+    return this.dtmfTx.active;
+  }
+
+  /** MediaClock callback: one 20 ms frame. */
+  tick(): void {
+    if (this.closed) return;
+    const frame = this.clock.frame;
+    if (this.dtmfTx.active) {
+      const buf = this.nextSlot();
+      const r = this.dtmfTx.next(buf, RTP_HEADER_SIZE);
+      if (r === DtmfFrame.Event) {
+        const marker = this.dtmfTx.marker;
+        if (marker) this.dtmfTs = this.frameTs(frame);
+        if (this.remotePort !== 0) this.emit(buf, this.dtmfPt, marker, this.dtmfTs, 4);
+        const end = (this.dtmfTs + buf.readUInt16BE(RTP_HEADER_SIZE + 2)) >>> 0;
+        if (((end - this.tsLastEnd) | 0) > 0 || !this.sentAny) this.tsLastEnd = end;
+        this.tsLast = this.dtmfTs;
+        this.lastKind = KIND_DTMF;
+        this.lastFrame = frame;
+        this.sentAny = true;
+        return;
+      }
+      if (!this.dtmfTx.active) this.updateClock();
+    }
+    this.tickSource(frame);
+  }
+
+  private tickSource(frame: number): void {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const src = this.source;
+      if (src === null) return;
+      if (src.read(this.pcm)) {
+        this.sendFrame(frame);
+        return;
+      }
+      if (this.source === src) this.source = null;
+      this.forceMarker = true;
+      this.onSourceEnd?.();
+      if (this.source === null) {
+        this.updateClock();
+        return;
+      }
+    }
+  }
+
+  private sendFrame(frame: number): void {
+    const df = frame - this.lastFrame;
+    let ts: number;
+    let marker: boolean;
+    if (!this.forceMarker && this.lastKind === KIND_SOURCE && df >= 1 && df <= 3) {
+      ts = (this.tsLast + FRAME_SIZE * df) >>> 0;
+      marker = false;
+    } else {
+      ts = this.talkspurtTs(this.clock.tickTimeMs);
+      marker = true;
+    }
+    this.forceMarker = false;
+    if (this.remotePort !== 0) {
+      const buf = this.nextSlot();
+      encodeFrame(this.codecName, this.pcm, buf, RTP_HEADER_SIZE);
+      this.emit(buf, this.pt, marker, ts, FRAME_SIZE);
+    }
+    this.tsLast = ts;
+    this.tsLastEnd = (ts + FRAME_SIZE) >>> 0;
+    this.lastKind = KIND_SOURCE;
+    this.lastFrame = frame;
+    this.lastSendMs = this.clock.tickTimeMs;
+    this.sentAny = true;
+  }
+
+  /** Timestamp for a frame sent on this tick: continues a running stream, else wall time. */
+  private frameTs(frame: number): number {
+    const df = frame - this.lastFrame;
+    if (this.lastKind === KIND_SOURCE && df >= 1 && df <= 3) return (this.tsLast + FRAME_SIZE * df) >>> 0;
+    return this.talkspurtTs(this.clock.tickTimeMs);
+  }
+
+  /** Wall-clock timestamp (8 per ms since open), never before the end of the last packet. */
+  private talkspurtTs(nowMs: number): number {
+    let ts = (this.tsBase + Math.round((nowMs - this.t0) * 8)) >>> 0;
+    if (this.sentAny && ((ts - this.tsLastEnd) | 0) < 0) ts = this.tsLastEnd;
+    this.sentAny = true;
+    return ts;
+  }
+
+  private nextSlot(): Buffer {
+    const buf = this.slots[this.slotIndex]!;
+    this.slotIndex = (this.slotIndex + 1) % SLOTS;
+    return buf;
+  }
+
+  private emit(buf: Buffer, pt: number, marker: boolean, ts: number, payloadLen: number): void {
+    this.seq = (this.seq + 1) & 0xffff;
+    this.tsLast = ts;
+    writeRtpHeader(buf, 0, pt, marker, this.seq, ts, this.ssrc);
+    const len = RTP_HEADER_SIZE + payloadLen;
+    this.rtp.send(buf, 0, len, this.remotePort, this.remoteHost);
+    this.stats.packetsSent++;
+    this.stats.bytesSent += len;
+  }
+
+  private updateClock(): void {
+    if (!this.closed && (this.source !== null || this.dtmfTx.active)) this.clock.add(this);
+    else this.clock.remove(this);
+  }
+
+  // ---- incoming ----
+
+  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    try {
+      this.receive(msg, rinfo.address, rinfo.port);
+    } catch (err) {
+      this.stats.errors++;
+      this.logger?.debug({ err, localPort: this.localPort }, 'error in RTP handler');
+    }
+  };
+
+  private readonly onSocketError = (err: Error): void => {
+    this.stats.errors++;
+    this.logger?.debug({ err, localPort: this.localPort }, 'RTP socket error');
+  };
+
+  private receive(msg: Buffer, address: string, port: number): void {
+    if (this.closed) return;
+    const len = msg.length;
+    const off = rtpPayloadOffset(msg, len);
+    const plen = off < 0 ? -1 : rtpPayloadLength(msg, off, len);
+    if (plen < 0) {
+      this.stats.malformed++;
+      if (!this.loggedMalformed) {
+        this.loggedMalformed = true;
+        this.logger?.debug({ localPort: this.localPort, from: `${address}:${port}`, length: len }, 'malformed RTP dropped');
+      }
+      return;
+    }
+    const pt = msg[1]! & 0x7f;
+    if (pt >= 72 && pt <= 76) {
+      this.stats.rtcpIgnored++;
+      return;
+    }
+    const stats = this.stats;
+    stats.packetsReceived++;
+    stats.bytesReceived += len;
+    stats.lastReceivedAt = performance.now();
+    if (port !== this.remotePort || address !== this.remoteHost) {
+      this.remoteHost = address;
+      this.remotePort = port;
+      stats.remoteChanges++;
+      this.logger?.debug({ localPort: this.localPort, remote: `${address}:${port}` }, 'RTP remote latched');
+    }
+    if (pt === this.dtmfPt || ((pt === 101 || pt === 96) && pt !== this.pt)) {
+      stats.dtmfPackets++;
+      this.dtmfRx.feed(msg.readUInt32BE(8), (msg[2]! << 8) | msg[3]!, msg.readUInt32BE(4), msg, off, plen);
+      return;
+    }
+    let codec: Codec;
+    if (pt === this.pt) codec = this.codecName;
+    else if (pt === 0) codec = 'PCMU';
+    else if (pt === 8) codec = 'PCMA';
+    else {
+      stats.unknownPayloadType++;
+      return;
+    }
+    const cb = this.onAudio;
+    if (cb !== null && plen > 0) cb(msg.subarray(off, off + plen), codec, this);
+  }
+
+  // ---- teardown ----
+
+  /** Closes both sockets, returns the port to the pool, leaves the clock. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.source = null;
+    this.dtmfTx.clear();
+    this.clock.remove(this);
+    for (const s of [this.rtp, this.rtcp]) {
+      try {
+        s.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    this.pool.release(this.localPort);
+  }
+}

@@ -1,0 +1,103 @@
+import dgram from 'node:dgram';
+import { configSchema, type Config } from '../../src/config/config.ts';
+import { Server } from '../../src/server.ts';
+import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.ts';
+import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
+
+let rtpBase = 30000;
+
+export interface TestServerOptions extends Partial<Record<keyof Config, unknown>> {
+  ivrTimings?: ServiceIvrTimings;
+}
+
+export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
+
+/** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
+export async function startServer(o: TestServerOptions = {}): Promise<Server> {
+  const { ivrTimings, ...rest } = o;
+  const base = rtpBase;
+  rtpBase += 1000;
+  if (rtpBase > 40000) rtpBase = 30000;
+  const config = configSchema.parse({
+    sipHost: '127.0.0.1',
+    sipPort: 0,
+    httpPort: 0,
+    rtpPorts: `${base}-${base + 999}`,
+    db: ':memory:',
+    logLevel: process.env.TEST_LOG ?? 'silent',
+    adminToken: 'test-token-123',
+    ...rest,
+  });
+  const server = new Server(config, { sipTimers: { t1: 100, t2: 400, t4: 500 }, ivrTimings: ivrTimings ?? FAST_IVR });
+  await server.start();
+  return server;
+}
+
+export async function phone(opts: Partial<PhoneOptions> & { number: string }): Promise<TestPhone> {
+  return TestPhone.create(opts);
+}
+
+/** Polls until `check` holds or the time is up. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A bare UDP socket for raw SIP: sends bytes, collects the datagrams that come back. */
+export class RawSip {
+  readonly received: Buffer[] = [];
+  private constructor(readonly socket: dgram.Socket) {}
+
+  static async open(): Promise<RawSip> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    const raw = new RawSip(socket);
+    socket.on('message', (m) => raw.received.push(m));
+    return raw;
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  send(data: Buffer | string, port: number): void {
+    this.socket.send(typeof data === 'string' ? Buffer.from(data) : data, port, '127.0.0.1');
+  }
+
+  /** Waits for a response whose status line matches. */
+  async waitFor(re: RegExp, timeoutMs = 2000): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.received.map((b) => b.toString('latin1')).find((t) => re.test(t));
+      if (hit) return hit;
+      if (Date.now() > until) throw new Error(`no message matching ${re} (got ${this.received.length}: ${this.received.map((b) => b.toString('latin1').split('\r\n')[0]).join(' | ')})`);
+      await sleep(20);
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** A minimal request for raw tests, addressed to the server on loopback. */
+export function rawRequest(method: string, ruri: string, port: number, extra = '', body = '', callId = `raw-${Math.random()}`): string {
+  return (
+    `${method} ${ruri} SIP/2.0\r\n` +
+    `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK${Math.random().toString(36).slice(2)};rport\r\n` +
+    `Max-Forwards: 70\r\n` +
+    `From: <sip:raw@127.0.0.1>;tag=r1\r\n` +
+    `To: <${ruri}>\r\n` +
+    `Call-ID: ${callId}\r\n` +
+    `CSeq: 1 ${method}\r\n` +
+    extra +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+    body
+  );
+}
