@@ -12,6 +12,8 @@ import { hostForUri, type Endpoint } from './transport/transport.ts';
 
 /** Methods we implement. Anything else gets 405 with this list (§8.2.1). */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'REGISTER'];
+/** Methods defined by RFC 3261 and its extensions: anything else is not recognised. */
+const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'REFER', 'MESSAGE', 'UPDATE']);
 const CONTENT_TYPES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf'];
 const SDP = 'application/sdp';
 
@@ -526,7 +528,12 @@ export class UserAgent {
     }
   }
 
+  /**
+   * §8.2.1: a method we know of but do not do gets 405 with Allow; one we do
+   * not recognise at all gets 501 (§21.5.2).
+   */
   private methodNotAllowed(req: SipRequest): SipResponse {
+    if (!KNOWN_METHODS.has(req.method)) return buildResponse(req, 501);
     return buildResponse(req, 405, { headers: [{ name: 'Allow', value: ALLOWED_METHODS.join(', ') }] });
   }
 

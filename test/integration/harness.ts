@@ -3,18 +3,32 @@ import { configSchema, type Config } from '../../src/config/config.ts';
 import { Server } from '../../src/server.ts';
 import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.ts';
 import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
+import type { Clock } from '../../src/util/clock.ts';
+
+/** GET an admin API path with the test token. */
+export async function api<T = unknown>(server: Server, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+    ...init,
+    headers: { authorization: 'Bearer test-token-123', ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+export const SERVICE = '+79262951361';
 
 let rtpBase = 30000;
 
 export interface TestServerOptions extends Partial<Record<keyof Config, unknown>> {
   ivrTimings?: ServiceIvrTimings;
+  clock?: Clock;
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, ...rest } = o;
+  const { ivrTimings, clock, ...rest } = o;
   const base = rtpBase;
   rtpBase += 1000;
   if (rtpBase > 40000) rtpBase = 30000;
@@ -28,7 +42,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     adminToken: 'test-token-123',
     ...rest,
   });
-  const server = new Server(config, { sipTimers: { t1: 100, t2: 400, t4: 500 }, ivrTimings: ivrTimings ?? FAST_IVR });
+  const server = new Server(config, { clock, sipTimers: { t1: 100, t2: 400, t4: 500 }, ivrTimings: ivrTimings ?? FAST_IVR });
   await server.start();
   return server;
 }

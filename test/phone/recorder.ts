@@ -7,7 +7,9 @@ const fingerprints = new Map<string, Buffer>();
 /**
  * The bytes by which a prompt is recognised: the prompt file encoded with the
  * call's codec exactly as the server's player encodes it, cut to the loudest
- * 100 ms (silence is the same in every prompt and would match anywhere).
+ * 100 ms of its first second and a half (silence is the same in every prompt
+ * and would match anywhere; the start is what is heard first, even when a key
+ * interrupts a long prompt).
  */
 function fingerprint(file: string, codec: Codec): Buffer {
   const key = `${codec}:${file}`;
@@ -19,7 +21,8 @@ function fingerprint(file: string, codec: Codec): Buffer {
   const win = 800;
   let best = 0;
   let bestEnergy = -1;
-  for (let start = 0; start + win <= samples.length; start += 80) {
+  const searchEnd = Math.min(samples.length, 12_000);
+  for (let start = 0; start + win <= searchEnd; start += 80) {
     let e = 0;
     for (let i = start; i < start + win; i += 4) e += Math.abs(samples[i] ?? 0);
     if (e > bestEnergy) {

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeFrame, type Codec } from '../codec/g711.ts';
 import { writeTelephoneEvent } from '../dtmf/rfc4733.ts';
@@ -11,6 +12,7 @@ import { createRtpHeader, readRtpHeader, writeRtpHeader } from './packet.ts';
 import { RtpSession } from './session.ts';
 
 const HOST = '127.0.0.1';
+const hasIpv6Loopback = () => Object.values(networkInterfaces()).some((l) => l?.some((i) => i.address === '::1'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
@@ -219,6 +221,22 @@ describe('RtpSession', () => {
     await until(() => digits.length === 1);
     tx.close();
     expect(digits).toEqual(['9']);
+  });
+
+  it.skipIf(!hasIpv6Loopback())('works over IPv6 (::1)', async () => {
+    const mk = async () => {
+      const s = await RtpSession.open({ host: '::1', pool, clock });
+      s.setCodec({ codec: 'PCMU', payloadType: 0 });
+      open.push(s);
+      return s;
+    };
+    const [a, b] = await Promise.all([mk(), mk()]);
+    a.setRemote('::1', b.localPort);
+    const heard = listen(b);
+    a.setSource(new LoopPlayer(sine(1000)));
+    await until(() => heard.samples.length >= 1600);
+    expect(heard.tone([1000, 425])).toBe(1000);
+    expect(b.remote).toEqual({ host: '::1', port: a.localPort });
   });
 
   it('after close() every port is back and the clock has no timer', async () => {

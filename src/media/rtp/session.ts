@@ -231,7 +231,9 @@ export class RtpSession implements Tickable {
 
   /**
    * Binds RTP on an even port from the pool and RTCP on port+1 (bound, ignored). Ports
-   * that are taken by someone else are skipped. Rejects with AppError `ports_exhausted`.
+   * that are taken by someone else (EADDRINUSE/EACCES) are skipped. Rejects with AppError
+   * `ports_exhausted` (pool empty or every attempt taken) or `bind_failed` (other errors,
+   * e.g. an address not on this host).
    */
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
     const type = isIP(opts.host) === 6 ? 'udp6' : 'udp4';
@@ -249,7 +251,7 @@ export class RtpSession implements Tickable {
         rtp?.close();
         opts.pool.release(port); // goes to the back of the ring
         lastErr = err;
-        if (!isBindConflict(err)) throw new AppError('ports_exhausted', `cannot bind RTP on ${opts.host}:${port}`, { cause: err });
+        if (!isBindConflict(err)) throw new AppError('bind_failed', `cannot bind RTP on ${opts.host}:${port}`, { cause: err });
         opts.logger?.debug({ port, err }, 'RTP port busy, trying the next one');
       }
     }
@@ -329,8 +331,9 @@ export class RtpSession implements Tickable {
   }
 
   /**
-   * Queues RFC 4733 events (0-9 * # A-D), sent on the media clock; audio from the
-   * source is paused and relayed audio dropped until the queue is done. Returns false
+   * Queues RFC 4733 events (0-9 * # A-D), sent on the media clock: 100 ms tones, 60 ms
+   * gaps by default. The source is paused on frames that carry event packets (it plays
+   * in the gaps between digits); relayed audio is dropped until the queue is done. Returns false
    * (nothing queued) when closed or when no telephone-event PT was negotiated — the
    * caller may fall back to SIP INFO. Throws AppError `invalid_input` for non-digits.
    */

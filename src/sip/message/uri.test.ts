@@ -103,3 +103,11 @@ describe('parseUri', () => {
     }
   });
 });
+
+describe('lenient user parts', () => {
+  it('accepts a raw "#" and escapes it when formatting', () => {
+    const u = parseUri('sip:*21#@pbx.example');
+    expect(u?.user).toBe('*21#');
+    expect(u && formatUri(u)).toBe('sip:*21%23@pbx.example');
+  });
+});

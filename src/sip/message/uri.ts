@@ -38,12 +38,9 @@ function hasForbiddenChar(s: string, opaque: boolean): boolean {
     const c = s.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f) return true;
     if (c === 0x22 || c === 0x3c || c === 0x3e) return true; // " < >
-    if (
-      !opaque &&
-      (c === 0x5c || c === 0x5e || c === 0x60 || c === 0x7b || c === 0x7c || c === 0x7d || c === 0x23)
-    ) {
-      return true; // \ ^ ` { | } #
-    }
+    // \ ^ ` { | } (a raw "#" is accepted: phones send it for "*21#"-style users)
+    if (!opaque && (c === 0x5c || c === 0x5e || c === 0x60 || c === 0x7b || c === 0x7c || c === 0x7d))
+      return true;
   }
   return false;
 }
