@@ -349,6 +349,8 @@ export class Acd {
       await agentLeg.hangup();
       return;
     }
+    // The agent answered now: that ends the customer's wait (ASA), whisper included in talk time.
+    const answeredAt = this.now();
     await this.safeTransition(agentId, 'busy', `call:${cc.id}`);
     // Whisper: the agent hears which department the call is for (its code, digit by digit).
     await agentLeg.play(this.deps.sounds.prompts(cc.settings.language, digitsToPromptIds(cc.department.code)));
@@ -365,7 +367,6 @@ export class Acd {
     this.stopTimers(cc);
     this.removeFromQueue(cc);
     cc.transition('connected');
-    const answeredAt = this.now();
     cc.answeredAt ??= answeredAt;
     cc.agentIds.push(agentId);
     cc.connection = { agentId, leg: agentLeg, bridge: this.deps.engine.bridge(cc.leg, agentLeg), answeredAt };

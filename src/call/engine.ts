@@ -184,11 +184,17 @@ export class CallEngine {
       fromDisplayName: opts.callerId.displayName,
       sdp: buildOffer(leg.localMedia()),
     });
-    let timedOut = false;
-    const timer = leg.setTimer(() => {
-      timedOut = true;
+    // Giving up (ring timeout or cancel) settles at once and frees the media;
+    // the INVITE transaction finishes on its own (a 200 that crosses our
+    // CANCEL is ACKed and hung up by the UA).
+    let giveUp!: (r: DialResult) => void;
+    const abandoned = new Promise<DialResult>((resolve) => (giveUp = resolve));
+    const stop = (r: DialResult): void => {
       out.cancel();
-    }, opts.timeoutMs);
+      leg.end('cancelled');
+      giveUp(r);
+    };
+    const timer = leg.setTimer(() => stop({ kind: 'no_answer', status: 408, reason: 'Ring timeout' }), opts.timeoutMs);
     let early = false;
     out.onProvisional = (_status, sdp) => {
       if (sdp && !early) {
@@ -200,7 +206,7 @@ export class CallEngine {
       }
       opts.onProgress?.(early);
     };
-    const result = out.result.then((o: InviteOutcome): DialResult => {
+    const answered = out.result.then((o: InviteOutcome): DialResult => {
       leg.clearTimer(timer);
       if (o.kind === 'answered') {
         const media = o.sdp ? readAnswer(o.sdp, leg.localMedia()) : leg.media;
@@ -214,14 +220,13 @@ export class CallEngine {
         return { kind: 'answered', leg };
       }
       leg.end(o.kind === 'cancelled' ? 'cancelled' : 'failed');
-      if (o.kind === 'cancelled' && timedOut) return { kind: 'no_answer', status: 408, reason: 'Ring timeout' };
       return o;
     });
     return {
       leg,
-      result,
+      result: Promise.race([answered, abandoned]),
       cancel: () => {
-        if (leg.state === 'ringing') out.cancel();
+        if (leg.state === 'ringing') stop({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
       },
     };
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../util/clock.ts';
 import { buildBadRequest } from './message/build.ts';
-import { canonicalName, formatVia, getHeader, getHeaderValues, parseCSeq, parseVia } from './message/headers.ts';
+import { headerKey, formatVia, getHeader, getHeaderValues, parseCSeq, parseVia } from './message/headers.ts';
 import { parseMessage } from './message/parse.ts';
 import { serializeMessage } from './message/serialize.ts';
 import type { HeaderField, SipMessage, SipRequest, SipResponse, Via } from './message/types.ts';
@@ -251,8 +251,8 @@ function stampVia(req: SipRequest, from: Endpoint): boolean {
   if (!top) return false;
   if (top.host !== from.address) top.params.set('received', from.address);
   if (top.params.has('rport')) top.params.set('rport', String(from.port));
-  const first = req.headers.findIndex((h) => canonicalName(h.name) === 'via');
-  const rest: HeaderField[] = req.headers.filter((h) => canonicalName(h.name) !== 'via');
+  const first = req.headers.findIndex((h) => headerKey(h.name) === 'via');
+  const rest: HeaderField[] = req.headers.filter((h) => headerKey(h.name) !== 'via');
   const exploded: HeaderField[] = [
     { name: 'Via', value: formatVia(top) },
     ...vias.slice(1).map((value) => ({ name: 'Via', value })),
@@ -277,7 +277,7 @@ function responseTargetFor(msg: SipMessage, from: Endpoint): Endpoint {
 /** §17.1.1.3: the ACK for a non-2xx final response, inside the INVITE transaction. */
 function buildNon2xxAck(req: SipRequest, res: SipResponse): SipRequest {
   const pick = (name: string): HeaderField[] =>
-    req.headers.filter((h) => canonicalName(h.name) === name);
+    req.headers.filter((h) => headerKey(h.name) === name);
   const cseq = parseCSeq(getHeader(req, 'cseq') ?? '');
   const headers: HeaderField[] = [
     ...pick('via').slice(0, 1),

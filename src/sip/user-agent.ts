@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { buildResponse } from './message/build.ts';
-import { canonicalName, getHeader, getHeaderValues, parseCSeq, parseNameAddr, tagOf } from './message/headers.ts';
+import { headerKey, getHeader, getHeaderValues, parseCSeq, parseNameAddr, tagOf } from './message/headers.ts';
 import type { HeaderField, SipRequest, SipResponse, SipUri } from './message/types.ts';
 import { formatUri } from './message/uri.ts';
 import { checkRequest } from './message/validate.ts';
@@ -227,7 +227,7 @@ export class OutgoingInvite {
   }
 
   private sendCancel(): void {
-    const pick = (name: string): HeaderField[] => this.request.headers.filter((h) => canonicalName(h.name) === name);
+    const pick = (name: string): HeaderField[] => this.request.headers.filter((h) => headerKey(h.name) === name);
     const cseq = parseCSeq(getHeader(this.request, 'cseq') ?? '');
     const cancel: SipRequest = {
       ...this.request,

@@ -8,9 +8,11 @@ import { SystemClock, type TimerHandle } from '../../src/util/clock.ts';
 export class TestClock extends SystemClock {
   wallOffset = 0;
   compressLongTimers = false;
+  /** When set, the wall clock stands still at this time until moved (exact CDR figures). */
+  frozenWall: number | undefined;
 
   override wallNow(): number {
-    return super.wallNow() + this.wallOffset;
+    return this.frozenWall ?? super.wallNow() + this.wallOffset;
   }
 
   override setTimeout(fn: () => void, ms: number): TimerHandle {

@@ -147,7 +147,7 @@ export function dtmfPcap(digits: string, o: DtmfPcapOptions = {}): Buffer {
   header.writeUInt32LE(0, 12); // sigfigs
   header.writeUInt32LE(65535, 16); // snaplen
   header.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
-  const parts = [header];
+  const parts: Buffer[] = [header];
   const epochSec = 1_700_000_000;
   dtmfPackets(digits, o).forEach((p, i) => {
     const data = frame(p, pt, ssrc, volume, i + 1);
@@ -161,9 +161,23 @@ export function dtmfPcap(digits: string, o: DtmfPcapOptions = {}): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Writes the pcap for `digits` to `file`; returns how long it plays, ms. */
-export function writeDtmfPcap(file: string, digits: string, o: DtmfPcapOptions = {}): number {
+export interface WrittenPcap {
+  /** How long sipp takes to play it, ms. */
+  durationMs: number;
+  /** Sequence number and timestamp a continuation of this stream starts with. */
+  nextSeq: number;
+  nextTimestamp: number;
+}
+
+/** Writes the pcap for `digits` to `file`. */
+export function writeDtmfPcap(file: string, digits: string, o: DtmfPcapOptions = {}): WrittenPcap {
   writeFileSync(file, dtmfPcap(digits, o));
   const packets = dtmfPackets(digits, o);
-  return (packets.at(-1)?.atMs ?? 0) + FRAME_MS;
+  const last = packets.at(-1);
+  const gapMs = o.gapMs ?? 100;
+  return {
+    durationMs: (last?.atMs ?? 0) + FRAME_MS,
+    nextSeq: last ? (last.seq + 1) & 0xffff : (o.firstSeq ?? 1000),
+    nextTimestamp: last ? (last.timestamp + (last.duration + 3 * FRAME_MS * SAMPLES_PER_MS + gapMs * SAMPLES_PER_MS)) >>> 0 : (o.firstTimestamp ?? 160_000),
+  };
 }

@@ -5,6 +5,9 @@ import { TcpTransport } from '../../src/sip/transport/tcp.ts';
 import { SipStack } from '../../src/sip/stack.ts';
 import { UserAgent, type IncomingInvite, type InviteSession } from '../../src/sip/user-agent.ts';
 import { parseUri } from '../../src/sip/message/uri.ts';
+import { getHeaderValues } from '../../src/sip/message/headers.ts';
+import type { SipRequest, SipResponse } from '../../src/sip/message/types.ts';
+import { buildAuthorization, pickChallenge } from '../../src/sip/registrar/digest.ts';
 import type { Endpoint, TransportName } from '../../src/sip/transport/transport.ts';
 import { MediaClock } from '../../src/media/media-clock.ts';
 import { PortPool } from '../../src/media/port-pool.ts';
@@ -33,7 +36,7 @@ export interface PhoneOptions {
  */
 export class TestPhone {
   readonly calls: PhoneCall[] = [];
-  private incomingWaiters: ((inv: IncomingInvite) => void)[] = [];
+  private incomingWaiters: { to: string | undefined; resolve: (inv: IncomingInvite) => void }[] = [];
   private incomingQueue: IncomingInvite[] = [];
   /** When set, incoming calls get this answer automatically. */
   autoAnswer: 'answer' | 'busy' | 'reject' | 'ignore' | undefined;
@@ -137,27 +140,75 @@ export class TestPhone {
       default:
         break;
     }
-    const waiter = this.incomingWaiters.shift();
-    if (waiter) waiter(inv);
+    const i = this.incomingWaiters.findIndex((w) => w.to === undefined || w.to === inv.calledUser);
+    const waiter = i >= 0 ? this.incomingWaiters.splice(i, 1)[0] : undefined;
+    if (waiter) waiter.resolve(inv);
     else this.incomingQueue.push(inv);
     if (this.autoAnswer === 'answer') void this.answer(inv);
   }
 
-  /** The next INVITE this phone receives (it rings with 180 meanwhile). */
-  nextIncoming(timeoutMs = 10_000): Promise<IncomingInvite> {
-    const queued = this.incomingQueue.shift();
-    if (queued) return Promise.resolve(queued);
+  /**
+   * The next INVITE this phone receives, optionally only one for the number
+   * `to` (a phone playing the trunk gets every agent's calls).
+   */
+  nextIncoming(timeoutMs = 10_000, to?: string): Promise<IncomingInvite> {
+    const qi = this.incomingQueue.findIndex((inv) => to === undefined || inv.calledUser === to);
+    if (qi >= 0) return Promise.resolve(this.incomingQueue.splice(qi, 1)[0] as IncomingInvite);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.incomingWaiters = this.incomingWaiters.filter((w) => w !== waiter);
-        reject(new Error(`phone ${this.opts.number}: no incoming call within ${timeoutMs} ms`));
+        reject(new Error(`phone ${this.opts.number}: no incoming call${to ? ` for ${to}` : ''} within ${timeoutMs} ms`));
       }, timeoutMs);
-      const waiter = (inv: IncomingInvite): void => {
-        clearTimeout(t);
-        resolve(inv);
+      const waiter = {
+        to,
+        resolve: (inv: IncomingInvite): void => {
+          clearTimeout(t);
+          resolve(inv);
+        },
       };
       this.incomingWaiters.push(waiter);
     });
+  }
+
+  /** Calls that arrived and nobody has taken yet. */
+  get unclaimedIncoming(): readonly IncomingInvite[] {
+    return this.incomingQueue;
+  }
+
+  /**
+   * REGISTERs `user` at the server with digest authentication (RFC 3261 §22):
+   * first without credentials, then answering the challenge. Resolves with the final status.
+   */
+  async register(user: string, password: string, server: { port: number }, expires = 300): Promise<number> {
+    const send = (auth: string | undefined, cseq: number): Promise<SipResponse | undefined> =>
+      new Promise((resolve) => {
+        const ruri = `sip:127.0.0.1:${server.port}`;
+        const uri = parseUri(ruri);
+        if (!uri) return resolve(undefined);
+        const headers = [
+          { name: 'Via', value: this.ua.viaFor('udp') },
+          { name: 'Max-Forwards', value: '70' },
+          { name: 'From', value: `<sip:${user}@127.0.0.1>;tag=reg${cseq}` },
+          { name: 'To', value: `<sip:${user}@127.0.0.1>` },
+          { name: 'Call-ID', value: `reg-${user}-${this.sipPort}` },
+          { name: 'CSeq', value: `${cseq} REGISTER` },
+          { name: 'Contact', value: this.ua.contactFor('udp', user) },
+          { name: 'Expires', value: String(expires) },
+          ...(auth ? [{ name: 'Authorization', value: auth }] : []),
+        ];
+        const req: SipRequest = { kind: 'request', method: 'REGISTER', uri, rawUri: ruri, version: 'SIP/2.0', headers, body: Buffer.alloc(0) };
+        this.stack.sendRequest(req, { transport: 'udp', address: '127.0.0.1', port: server.port }, {
+          onResponse: (r) => r.status >= 200 && resolve(r),
+          onTimeout: () => resolve(undefined),
+        });
+      });
+    const first = await send(undefined, 1);
+    if (!first || first.status !== 401) return first?.status ?? 408;
+    const challenge = pickChallenge(getHeaderValues(first, 'www-authenticate'));
+    if (!challenge) return 401;
+    const auth = buildAuthorization(challenge, { username: user, password, method: 'REGISTER', uri: `sip:127.0.0.1:${server.port}` });
+    const second = await send(auth, 2);
+    return second?.status ?? 408;
   }
 
   async answer(inv: IncomingInvite): Promise<PhoneCall> {

@@ -1,0 +1,57 @@
+import type { Server } from '../../src/server.ts';
+import type { IncomingInvite } from '../../src/sip/user-agent.ts';
+import { TestPhone, type PhoneCall } from '../phone/phone.ts';
+import { eventually, phone, startServer, type TestServerOptions } from './harness.ts';
+
+export const SALES = '+74950000001';
+export const SUPPORT = '+74950000002';
+export const CONTACT: Record<string, string> = { '1001': '+79000000001', '1002': '+79000000002', '1003': '+79000000003', '1004': '+79000000004' };
+
+let trunkPort = 47000;
+
+/** A server whose trunk is a test phone: every call to an agent's number rings there. */
+export async function startWithTrunk(o: TestServerOptions = {}): Promise<{ server: Server; trunk: TestPhone }> {
+  const port = trunkPort++;
+  const trunk = await phone({ number: 'trunk', sipPort: port });
+  const server = await startServer({ trunk: `sip:127.0.0.1:${port}`, ...o });
+  return { server, trunk };
+}
+
+export async function agentId(server: Server, login: string): Promise<number> {
+  const a = await server.store.directory.getAgentByLogin(login);
+  if (!a) throw new Error(`no agent ${login}`);
+  return a.id;
+}
+
+/** Logs an agent in the way the service IVR does (its own flow is tested elsewhere). */
+export async function makeReady(server: Server, login: string): Promise<void> {
+  const id = await agentId(server, login);
+  await server.store.directory.setSessionContact(id, CONTACT[login] ?? null);
+  const s = await server.agentStates.getState(id);
+  if (s.state !== 'ready') await server.agentStates.transition(id, 'ready', { reason: 'test_login', source: 'api' });
+}
+
+export async function setState(server: Server, login: string, to: 'not_ready' | 'temporarily_not_ready' | 'logged_out' | 'ready'): Promise<void> {
+  await server.agentStates.transition(await agentId(server, login), to, { reason: 'test', source: 'api' });
+}
+
+export async function stateOf(server: Server, login: string): Promise<string> {
+  return (await server.agentStates.getState(await agentId(server, login))).state;
+}
+
+export async function waitState(server: Server, login: string, state: string, timeoutMs = 8000): Promise<void> {
+  await eventually(async () => (await stateOf(server, login)) === state, timeoutMs, `agent ${login} ${state}`);
+}
+
+/** Waits for the agent's phone to ring on the trunk and answers it. */
+export async function answerAgent(trunk: TestPhone, login: string, timeoutMs = 10_000): Promise<{ call: PhoneCall; invite: IncomingInvite }> {
+  const invite = await trunk.nextIncoming(timeoutMs, CONTACT[login]);
+  const call = await trunk.answer(invite);
+  return { call, invite };
+}
+
+/** Waits until the customer and this agent are bridged (after the whisper). */
+export async function waitConnected(server: Server, login: string, timeoutMs = 8000): Promise<void> {
+  const id = await agentId(server, login);
+  await eventually(() => server.acd.liveCalls.some((c) => c.state === 'connected' && c.connection?.agentId === id), timeoutMs, `${login} connected`);
+}

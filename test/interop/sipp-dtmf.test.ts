@@ -1,0 +1,81 @@
+/**
+ * The real sipp (package sip-tester) against an in-process server over loopback:
+ * DTMF as RFC 4733 events from pcaps this suite generates (dtmf-pcap.ts), played with
+ * sipp's play_pcap_audio (raw socket: needs root).
+ */
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from '../../src/server.ts';
+import { SERVICE, api, eventually, startServer } from '../integration/harness.ts';
+import { writeDtmfPcap } from './dtmf-pcap.ts';
+import { freePortBlock, isRoot, killAll, removeTempDirs, requireTool, runningCount, startSipp, tempDir, watchInbound } from './tools.ts';
+
+const NEEDS_ROOT = 'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
+
+interface AgentJson {
+  state: string;
+  contact: string;
+}
+
+describe('sipp: DTMF from generated pcaps', () => {
+  let sipp: string;
+  let server: Server | undefined;
+
+  beforeAll(() => {
+    sipp = requireTool('sipp', 'sip-tester');
+  });
+
+  afterEach(async () => {
+    await killAll();
+    await server?.stop();
+    server = undefined;
+  });
+
+  afterAll(() => {
+    removeTempDirs();
+    expect(runningCount()).toBe(0);
+  });
+
+  it('9000: "42#" as RFC 4733 events (PT 101) reaches the server, which reads it back and sends BYE', async (ctx) => {
+    ctx.skip(!isRoot(), NEEDS_ROOT);
+    server = await startServer();
+    const seen = watchInbound(server);
+    const dir = tempDir('sipp-9000');
+    writeDtmfPcap(path.join(dir, 'digits.pcap'), '42#');
+
+    const run = startSipp(sipp, { scenario: 'uac-dtmf-readback.xml', cwd: dir, remotePort: server.sipPort, service: '9000', portBase: await freePortBlock(8) });
+    const exit = await run.finish(35_000);
+
+    // Exit 0: the 200 carried PCMU and telephone-event, and the server's BYE came (answered 200).
+    expect(exit, run.report()).toEqual({ code: 0, signal: null, timedOut: false });
+    expect(seen.map((c) => c.called)).toEqual(['9000']);
+    expect(seen[0]?.digits.join(''), run.report()).toBe('42#');
+    const trace = run.messages();
+    expect(trace).toMatch(/m=audio \d+ RTP\/AVP 0 101[\s\S]*a=rtpmap:101 telephone-event\/8000/);
+    expect(trace).toMatch(/received[^\n]*\n+BYE sip:/);
+  }, 45_000);
+
+  it('service IVR: agent 1001 calls from +79000000001, types PIN 2580# then 3, and is temporarily not ready', async (ctx) => {
+    ctx.skip(!isRoot(), NEEDS_ROOT);
+    server = await startServer();
+    const seen = watchInbound(server);
+    expect((await api<AgentJson>(server, '/api/v1/agents/1001')).body.state).toBe('logged_out');
+
+    const dir = tempDir('sipp-ivr');
+    // One RTP stream across both pcaps: the menu key continues the PIN's SSRC, sequence and timeline.
+    const pin = writeDtmfPcap(path.join(dir, 'pin.pcap'), '2580#');
+    expect(pin.durationMs).toBeLessThan(3500); // the scenario pauses 3.5 s before the next play
+    writeDtmfPcap(path.join(dir, 'menu.pcap'), '3', { firstSeq: pin.nextSeq, firstTimestamp: pin.nextTimestamp + (3500 - pin.durationMs) * 8 });
+
+    const run = startSipp(sipp, { scenario: 'uac-service-ivr-break.xml', cwd: dir, remotePort: server.sipPort, service: SERVICE, portBase: await freePortBlock(8) });
+    const exit = await run.finish(35_000);
+
+    expect(exit, run.report()).toEqual({ code: 0, signal: null, timedOut: false });
+    expect(seen.map((c) => [c.called, c.caller])).toEqual([[SERVICE, '+79000000001']]);
+    expect(seen[0]?.digits.join(''), run.report()).toBe('2580#3');
+    const srv = server;
+    await eventually(async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'temporarily_not_ready', 3000, 'agent 1001 temporarily_not_ready');
+    const { body } = await api<AgentJson>(srv, '/api/v1/agents/1001');
+    expect(body).toMatchObject({ state: 'temporarily_not_ready', contact: '+79000000001' });
+  }, 45_000);
+});

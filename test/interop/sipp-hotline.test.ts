@@ -1,0 +1,111 @@
+/**
+ * Call distribution with two real sipp instances over loopback: one plays the trunk
+ * behind which agent 1001's phone sits (UAS), the other a customer calling the Sales
+ * hotline (UAC). The agent logs in first through the service IVR with the test phone.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from '../../src/server.ts';
+import { promptPath } from '../../src/ivr/prompts.ts';
+import type { TestPhone } from '../phone/phone.ts';
+import { SERVICE, api, eventually, phone, startServer } from '../integration/harness.ts';
+import { LOOPBACK, freePortBlock, killAll, removeTempDirs, requireTool, runningCount, startSipp, tempDir, waitUdpBound } from './tools.ts';
+
+const HOTLINE = '+74950000001';
+const CUSTOMER = '+79161234567'; // also checked by uas-agent-phone.xml
+const AGENT_PHONE = '+79000000001';
+
+interface AgentJson {
+  state: string;
+  contact: string;
+}
+
+interface CdrJson {
+  id: string;
+  hotline: string | null;
+  callerId: string | null;
+  agentIds: number[];
+  outcome: string | null;
+  answeredAt: string | null;
+  queuedAt: string | null;
+  endedAt: string | null;
+  talkSeconds: number;
+}
+
+describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
+  let sipp: string;
+  let server: Server | undefined;
+  let agentPhone: TestPhone | undefined;
+
+  beforeAll(() => {
+    sipp = requireTool('sipp', 'sip-tester');
+  });
+
+  afterEach(async () => {
+    await killAll();
+    await agentPhone?.close();
+    agentPhone = undefined;
+    await server?.stop();
+    server = undefined;
+  });
+
+  afterAll(() => {
+    removeTempDirs();
+    expect(runningCount()).toBe(0);
+  });
+
+  it('customer (sipp UAC) → +74950000001 → queue → INVITE to the trunk for +79000000001 (sipp UAS) → answered, CDR answered', async () => {
+    const uasPorts = await freePortBlock(8);
+    server = await startServer({ trunk: `sip:${LOOPBACK}:${uasPorts}` });
+    const srv = server;
+    const agent = await srv.store.directory.getAgentByLogin('1001');
+    expect(agent?.contact).toBe(AGENT_PHONE);
+
+    // Agent 1001 logs in from their phone (caller id known: PIN only), then hangs up.
+    agentPhone = await phone({ number: AGENT_PHONE });
+    const login = await agentPhone.call(SERVICE, { port: srv.sipPort });
+    await login.waitForPrompt(promptPath('ru', 'enter_pin'));
+    login.sendDtmf('2580#');
+    await login.waitForPrompt(promptPath('ru', 'registered'), 8000);
+    await login.hangup();
+    await eventually(() => srv.agentsInMenu.size === 0, 3000, 'agent out of the service IVR');
+    expect((await api<AgentJson>(srv, '/api/v1/agents/1001')).body).toMatchObject({ state: 'ready', contact: AGENT_PHONE });
+
+    const dir = tempDir('sipp-hotline');
+    const uas = startSipp(sipp, { scenario: 'uas-agent-phone.xml', cwd: dir, portBase: uasPorts, rtpEcho: true, name: 'agent-uas' });
+    await waitUdpBound(uas.sipPort, 5000, uas.proc);
+    const uac = startSipp(sipp, {
+      scenario: 'uac-customer-hotline.xml',
+      cwd: dir,
+      remotePort: srv.sipPort,
+      service: HOTLINE,
+      portBase: await freePortBlock(8),
+      // No echo on this side: two echoes on either end of the bridge would ping-pong packets forever.
+      name: 'customer-uac',
+    });
+    const [uacExit, uasExit] = await Promise.all([uac.finish(35_000), uas.finish(35_000)]);
+    const both = `${uac.report()}\n\n${uas.report()}`;
+
+    // The customer was answered and hung up cleanly; the agent phone got an INVITE for
+    // +79000000001 from +79161234567, answered it, and was released with BYE.
+    expect(uacExit, both).toEqual({ code: 0, signal: null, timedOut: false });
+    expect(uasExit, both).toEqual({ code: 0, signal: null, timedOut: false });
+
+    let cdr: CdrJson | undefined;
+    await eventually(
+      async () => {
+        const { body } = await api<{ calls: CdrJson[] }>(srv, '/api/v1/calls');
+        cdr = body.calls.find((c) => c.hotline === HOTLINE);
+        return cdr?.outcome != null;
+      },
+      3000,
+      'the CDR of the hotline call',
+    );
+    expect(cdr, both).toMatchObject({ hotline: HOTLINE, callerId: CUSTOMER, outcome: 'answered', agentIds: [agent!.id] });
+    expect(cdr?.answeredAt).toEqual(expect.any(String));
+    expect(Date.parse(cdr!.answeredAt!)).toBeGreaterThanOrEqual(Date.parse(cdr!.queuedAt!));
+    // Connected within a second or so of the 4 s the customer stayed: some talk time was counted.
+    expect(cdr!.talkSeconds).toBeGreaterThanOrEqual(2);
+    // Agent back to ready once the call is over (wrap-up 0 s).
+    await eventually(async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'ready', 3000, 'agent 1001 ready again');
+  }, 45_000);
+});
