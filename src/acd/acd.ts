@@ -9,6 +9,7 @@ import type { AgentState, Department, NumberRoute, QueueEventKind, Store } from 
 import { digitsToPromptIds } from '../ivr/prompts.ts';
 import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
+import { InCallSession, type InCallHooks } from '../ivr/agent-menu/in-call.ts';
 import type { ContactResolver } from './contact-resolver.ts';
 
 export interface AcdEvent {
@@ -31,6 +32,8 @@ export interface AcdDeps {
   resolver: ContactResolver;
   /** Agents in the service IVR: not offered calls. */
   inMenu: ReadonlySet<number>;
+  /** Shorter in-call menu timers (tests). */
+  inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
 }
 
 /**
@@ -90,23 +93,60 @@ export class Acd {
     return this.deps.clock.wallNow();
   }
 
-  private async event(cc: CustomerCall, kind: QueueEventKind, agentId: number | null = null, detail: string | null = null): Promise<void> {
-    const e: AcdEvent = { at: this.now(), kind, callId: cc.id, companyId: cc.companyId, departmentId: cc.department.id, agentId, detail };
+  private async event(
+    cc: CustomerCall,
+    kind: QueueEventKind,
+    agentId: number | null = null,
+    detail: string | null = null,
+  ): Promise<void> {
+    const e: AcdEvent = {
+      at: this.now(),
+      kind,
+      callId: cc.id,
+      companyId: cc.companyId,
+      departmentId: cc.department.id,
+      agentId,
+      detail,
+    };
     for (const fn of this.listeners) fn(e);
-    await this.deps.store.calls.insertQueueEvent({ callId: cc.id, companyId: cc.companyId, departmentId: cc.department.id, at: e.at, kind, agentId, detail });
+    await this.deps.store.calls.insertQueueEvent({
+      callId: cc.id,
+      companyId: cc.companyId,
+      departmentId: cc.department.id,
+      at: e.at,
+      kind,
+      agentId,
+      detail,
+    });
   }
 
   // ── entry ──────────────────────────────────────────────────────────────
   /** A call to a hotline number: answer, greet, queue. */
   async handleHotline(call: InboundCall, route: NumberRoute): Promise<void> {
     const { store } = this.deps;
-    const department = route.departmentId !== null ? await store.directory.getDepartment(route.departmentId) : null;
+    const department =
+      route.departmentId !== null ? await store.directory.getDepartment(route.departmentId) : null;
     const company = route.companyId !== null ? await store.directory.getCompany(route.companyId) : null;
     if (!department || !company) return call.reject(404, 'Not Found');
     if (!(await call.answer())) return;
-    const cc = new CustomerCall(call.leg, company.id, call.called, call.caller, department, company.settings, this.now());
+    const cc = new CustomerCall(
+      call.leg,
+      company.id,
+      call.called,
+      call.caller,
+      department,
+      company.settings,
+      this.now(),
+    );
     this.calls.add(cc);
-    await store.calls.insertCdr({ id: cc.id, startedAt: cc.startedAt, companyId: company.id, hotline: cc.hotline, callerId: cc.callerId, departmentId: department.id });
+    await store.calls.insertCdr({
+      id: cc.id,
+      startedAt: cc.startedAt,
+      companyId: company.id,
+      hotline: cc.hotline,
+      callerId: cc.callerId,
+      departmentId: department.id,
+    });
     call.leg.on('ended', () => void this.onCustomerGone(cc));
     if (department.greeting) {
       await call.leg.play(this.deps.sounds.prompts(company.settings.language, [department.greeting]));
@@ -264,7 +304,10 @@ export class Acd {
     this.engaged.add(agentId);
     this.lastOffered.set(cc.department.id, agentId);
     try {
-      await this.deps.agentStates.transition(agentId, 'offered', { reason: `offer:${cc.id}`, source: 'system' });
+      await this.deps.agentStates.transition(agentId, 'offered', {
+        reason: `offer:${cc.id}`,
+        source: 'system',
+      });
     } catch (err) {
       this.engaged.delete(agentId);
       if (isAppError(err, 'invalid_transition')) return;
@@ -339,7 +382,8 @@ export class Acd {
     try {
       await this.deps.agentStates.transition(agentId, to, { reason, source: 'system' });
     } catch (err) {
-      if (!isAppError(err, 'invalid_transition')) this.log.error({ err, agentId, to }, 'agent transition failed');
+      if (!isAppError(err, 'invalid_transition'))
+        this.log.error({ err, agentId, to }, 'agent transition failed');
     }
   }
 
@@ -349,11 +393,13 @@ export class Acd {
       await agentLeg.hangup();
       return;
     }
-    // The agent answered now: that ends the customer's wait (ASA), whisper included in talk time.
+    // The agent answered now: that ends the customer's wait (ASA).
     const answeredAt = this.now();
     await this.safeTransition(agentId, 'busy', `call:${cc.id}`);
     // Whisper: the agent hears which department the call is for (its code, digit by digit).
-    await agentLeg.play(this.deps.sounds.prompts(cc.settings.language, digitsToPromptIds(cc.department.code)));
+    await agentLeg.play(
+      this.deps.sounds.prompts(cc.settings.language, digitsToPromptIds(cc.department.code)),
+    );
     if (cc.leg.ended || agentLeg.ended) {
       await agentLeg.hangup();
       await this.endAgent(agentId);
@@ -369,29 +415,60 @@ export class Acd {
     cc.transition('connected');
     cc.answeredAt ??= answeredAt;
     cc.agentIds.push(agentId);
-    cc.connection = { agentId, leg: agentLeg, bridge: this.deps.engine.bridge(cc.leg, agentLeg), answeredAt };
     await this.deps.store.calls.updateCdr(cc.id, { answeredAt: cc.answeredAt, agentIds: cc.agentIds });
-    await this.event(cc, 'connect', agentId, String(Math.round((answeredAt - (cc.enteredAt ?? answeredAt)) / 1000)));
-    agentLeg.on('ended', () => void this.onAgentGone(cc, agentLeg));
+    await this.event(
+      cc,
+      'connect',
+      agentId,
+      String(Math.round((answeredAt - (cc.enteredAt ?? answeredAt)) / 1000)),
+    );
+    cc.inCall = new InCallSession(cc, agentId, agentLeg, this.inCallHooks);
   }
 
-  /** The agent hung up: the call is complete; the customer is released. */
-  private async onAgentGone(cc: CustomerCall, agentLeg: Leg): Promise<void> {
-    const conn = cc.connection;
-    if (!conn || conn.leg !== agentLeg || cc.state !== 'connected') return;
-    this.closeConnection(cc);
-    await this.event(cc, 'complete_agent', conn.agentId);
-    await this.endAgent(conn.agentId);
-    await this.finish(cc, 'answered');
-    await cc.leg.hangup();
+  /** What the in-call menu may do to the rest of the system. */
+  private get inCallHooks(): InCallHooks {
+    return (this.hooksCache ??= this.makeInCallHooks());
   }
 
-  private closeConnection(cc: CustomerCall): void {
-    const conn = cc.connection;
-    if (!conn) return;
-    conn.bridge.unbridge();
-    cc.talkMs += this.now() - conn.answeredAt;
-    cc.connection = undefined;
+  private hooksCache: InCallHooks | undefined;
+
+  private makeInCallHooks(): InCallHooks {
+    return {
+      engine: this.deps.engine,
+      sounds: this.deps.sounds,
+      resolver: this.deps.resolver,
+      directory: this.deps.store.directory,
+      clock: this.deps.clock,
+      logger: this.deps.logger.child({ layer: 'in-call' }),
+      menuTimeoutMs: this.deps.inCallTimings?.menuTimeoutMs,
+      announceChoiceMs: this.deps.inCallTimings?.announceChoiceMs,
+      settings: async (companyId) => {
+        const company = await this.deps.store.directory.getCompany(companyId);
+        if (!company) throw new Error(`company ${companyId} is gone`);
+        return company.settings;
+      },
+      releaseAgent: (agentId) => this.endAgent(agentId),
+      reserveAgent: async (agentId) => {
+        if (this.engaged.has(agentId) || this.deps.inMenu.has(agentId)) return false;
+        const s = await this.deps.agentStates.getState(agentId);
+        if (s.state !== 'ready') return false;
+        this.engaged.add(agentId);
+        await this.safeTransition(agentId, 'offered', 'transfer_offer');
+        return true;
+      },
+      settleReservedAgent: async (agentId, answered) => {
+        if (answered) return this.safeTransition(agentId, 'busy', 'transfer_answered');
+        this.engaged.delete(agentId);
+        await this.safeTransition(agentId, 'ready', 'transfer_not_answered');
+        this.schedule();
+      },
+      requeue: async (cc, department, head) => {
+        cc.inCall = undefined;
+        await this.enqueue(cc, department, head);
+      },
+      finish: (cc, outcome) => this.finish(cc, outcome),
+      record: (cc, kind, agentId, detail) => this.event(cc, kind, agentId, detail),
+    };
   }
 
   /** The agent's call is over: wrap-up (the state machine returns them to ready). */
@@ -403,20 +480,18 @@ export class Acd {
 
   /** The customer's leg ended, in whatever state the call was. */
   private async onCustomerGone(cc: CustomerCall): Promise<void> {
-    if (cc.state === 'ended') return;
+    // Connected calls are the in-call session's to end.
+    if (cc.state === 'ended' || cc.state === 'connected') return;
     this.stopTimers(cc);
-    if (cc.state === 'connected' && cc.connection) {
-      const conn = cc.connection;
-      this.closeConnection(cc);
-      await this.event(cc, 'complete_customer', conn.agentId);
-      await conn.leg.hangup();
-      await this.endAgent(conn.agentId);
-      return this.finish(cc, 'answered');
-    }
     if (cc.waiting) {
       this.withdrawOffer(cc, 'ready', 'customer_abandoned');
       this.removeFromQueue(cc);
-      await this.event(cc, 'abandon', null, String(Math.round((this.now() - (cc.enteredAt ?? cc.startedAt)) / 1000)));
+      await this.event(
+        cc,
+        'abandon',
+        null,
+        String(Math.round((this.now() - (cc.enteredAt ?? cc.startedAt)) / 1000)),
+      );
       return this.finish(cc, cc.answeredAt ? 'answered' : 'abandoned');
     }
     return this.finish(cc, cc.answeredAt ? 'answered' : 'abandoned');
@@ -437,7 +512,15 @@ export class Acd {
       transfers: cc.transfers,
     });
     for (const fn of this.listeners) {
-      fn({ at: endedAt, kind: 'ended', callId: cc.id, companyId: cc.companyId, departmentId: cc.department.id, agentId: null, detail: outcome });
+      fn({
+        at: endedAt,
+        kind: 'ended',
+        callId: cc.id,
+        companyId: cc.companyId,
+        departmentId: cc.department.id,
+        agentId: null,
+        detail: outcome,
+      });
     }
   }
 

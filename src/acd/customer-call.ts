@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Leg } from '../call/leg.ts';
-import type { Dialing, LegBridge } from '../call/engine.ts';
+import type { Dialing } from '../call/engine.ts';
+import type { InCallSession } from '../ivr/agent-menu/in-call.ts';
 import type { CompanySettings, Department } from '../store/store.ts';
 import type { TimerHandle } from '../util/clock.ts';
 
@@ -30,13 +31,6 @@ export interface Offer {
   dialing: Dialing | undefined;
 }
 
-export interface Connection {
-  agentId: number;
-  leg: Leg;
-  bridge: LegBridge;
-  answeredAt: number;
-}
-
 export class CustomerCall {
   readonly id = randomUUID();
   state: CustomerCallState = 'greeting';
@@ -48,7 +42,8 @@ export class CustomerCall {
   answeredAt: number | undefined;
   readonly agentIds: number[] = [];
   offer: Offer | undefined;
-  connection: Connection | undefined;
+  /** While connected: the agent's in-call menu and transfers. */
+  inCall: InCallSession | undefined;
   /** Departments this call has been queued in: an overflow never loops back. */
   readonly visited = new Set<number>();
   waitTimer: TimerHandle | undefined;

@@ -45,6 +45,7 @@ export class Leg {
   private readonly listeners: { [K in keyof LegEvents]: Set<LegEvents[K]> } = { dtmf: new Set(), ended: new Set() };
   private playing: { source: FrameSource; done: (o: PlayOutcome) => void; bargeIn: boolean } | undefined;
   private collecting: ((digit: string | undefined) => void) | undefined;
+  private digitHandler: ((digit: string) => void) | null = null;
   private readonly sdpVersion = { value: 1 };
 
   constructor(
@@ -182,12 +183,25 @@ export class Leg {
     if (this.state !== 'answered') return;
     this.log.debug({ leg: this.id, digit }, 'dtmf');
     for (const fn of this.listeners.dtmf) fn(digit, atMs);
+    if (this.digitHandler) {
+      this.digitHandler(digit);
+      return;
+    }
     if (this.collecting) {
       this.collecting(digit);
       return;
     }
     this.digitBuffer += digit;
     if (this.playing?.bargeIn) this.finishPlay('interrupted');
+  }
+
+  /**
+   * Hands every key to `fn` instead of the type-ahead buffer (an event-driven
+   * menu such as the in-call agent menu); null gives keys back to collect().
+   */
+  setDigitHandler(fn: ((digit: string) => void) | null): void {
+    this.digitHandler = fn;
+    this.digitBuffer = '';
   }
 
   /** Forgets type-ahead keys (e.g. before asking for a PIN again). */
@@ -258,5 +272,6 @@ export class Leg {
     for (const fn of this.listeners.ended) fn(reason);
     this.listeners.dtmf.clear();
     this.listeners.ended.clear();
+    this.digitHandler = null;
   }
 }

@@ -53,5 +53,5 @@ export async function answerAgent(trunk: TestPhone, login: string, timeoutMs = 1
 /** Waits until the customer and this agent are bridged (after the whisper). */
 export async function waitConnected(server: Server, login: string, timeoutMs = 8000): Promise<void> {
   const id = await agentId(server, login);
-  await eventually(() => server.acd.liveCalls.some((c) => c.state === 'connected' && c.connection?.agentId === id), timeoutMs, `${login} connected`);
+  await eventually(() => server.acd.liveCalls.some((c) => c.state === 'connected' && c.inCall?.currentAgentId === id), timeoutMs, `${login} connected`);
 }

@@ -10,7 +10,20 @@ import type { Server } from '../../src/server.ts';
 import { encodeWav, readWav } from '../../src/media/wav.ts';
 import { toneRatio } from '../../src/media/goertzel.ts';
 import { startServer } from '../integration/harness.ts';
-import { CtrlTcp, LOOPBACK, freePortBlock, killAll, removeTempDirs, requireTool, runningCount, sleep, spawnTool, tempDir, watchInbound, type ToolProcess } from './tools.ts';
+import {
+  CtrlTcp,
+  LOOPBACK,
+  freePortBlock,
+  killAll,
+  removeTempDirs,
+  requireTool,
+  runningCount,
+  sleep,
+  spawnTool,
+  tempDir,
+  watchInbound,
+  type ToolProcess,
+} from './tools.ts';
 
 const RATE = 8000;
 const TONE_HZ = 1000;
@@ -66,7 +79,10 @@ function baresipConfig(dir: string, ports: BaresipPorts, sourceWav: string, dump
   ].join('\n');
   writeFileSync(path.join(dir, 'config'), config);
   // regint=0: no REGISTER; PCMU only, so that both directions are G.711 μ-law.
-  writeFileSync(path.join(dir, 'accounts'), `<sip:interop@${LOOPBACK}>;regint=0;answermode=manual;audio_codecs=pcmu\n`);
+  writeFileSync(
+    path.join(dir, 'accounts'),
+    `<sip:interop@${LOOPBACK}>;regint=0;answermode=manual;audio_codecs=pcmu\n`,
+  );
   writeFileSync(path.join(dir, 'contacts'), '');
 }
 
@@ -118,7 +134,11 @@ describe('baresip: echo test', () => {
     baresipConfig(dir, { sip: base, ctrl: base + 4, rtpMin: base + 10, rtpMax: base + 19 }, wav, dumpDir);
 
     // -t: baresip quits by itself should the test lose control of it.
-    proc = spawnTool(baresip, ['-f', dir, '-4', '-n', LOOPBACK, '-t', '20'], { cwd: dir, timeoutMs: 25_000, name: 'baresip' });
+    proc = spawnTool(baresip, ['-f', dir, '-4', '-n', LOOPBACK, '-t', '20'], {
+      cwd: dir,
+      timeoutMs: 25_000,
+      name: 'baresip',
+    });
     const p = proc;
     ctrl = await CtrlTcp.connect(base + 4, 5000, p);
     const dialed = await ctrl.command('dial', `sip:9001@${LOOPBACK}:${server.sipPort}`);
@@ -141,7 +161,10 @@ describe('baresip: echo test', () => {
     const frames = toneFrames(received, TONE_HZ);
     const withTone = frames.filter(Boolean).length;
     // 2.5 s of call: at least 1.5 s (75 frames) of our tone must have come back.
-    expect(withTone, `${withTone}/${frames.length} received frames carry ${TONE_HZ} Hz`).toBeGreaterThanOrEqual(75);
+    expect(
+      withTone,
+      `${withTone}/${frames.length} received frames carry ${TONE_HZ} Hz`,
+    ).toBeGreaterThanOrEqual(75);
     // baresip's BYE ended the server's leg.
     expect(seen[0]?.ended).toBe(true);
   }, 30_000);

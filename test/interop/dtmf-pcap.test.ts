@@ -76,7 +76,9 @@ describe('RFC 4733 pcap generator (for sipp play_pcap_audio)', () => {
   });
 
   it('takes the payload type, SSRC and start values it is given, and refuses non-keys', () => {
-    const recs = readBack(dtmfPcap('3', { payloadType: 96, ssrc: 7, firstSeq: 65535, firstTimestamp: 0xffffff00 }));
+    const recs = readBack(
+      dtmfPcap('3', { payloadType: 96, ssrc: 7, firstSeq: 65535, firstTimestamp: 0xffffff00 }),
+    );
     expect(recs.map((r) => r.pt)).toEqual(Array(8).fill(96));
     expect(recs[0]!.ssrc).toBe(7);
     expect(recs.slice(0, 2).map((r) => r.seq)).toEqual([65535, 0]);

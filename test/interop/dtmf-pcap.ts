@@ -56,7 +56,8 @@ export interface RtpEventPacket {
 export function dtmfPackets(digits: string, o: DtmfPcapOptions = {}): RtpEventPacket[] {
   const toneMs = o.toneMs ?? 100;
   const gapMs = o.gapMs ?? 100;
-  if (toneMs % FRAME_MS || gapMs % FRAME_MS || (o.leadMs ?? 0) % FRAME_MS) throw new Error('times must be multiples of 20 ms');
+  if (toneMs % FRAME_MS || gapMs % FRAME_MS || (o.leadMs ?? 0) % FRAME_MS)
+    throw new Error('times must be multiples of 20 ms');
   let seq = o.firstSeq ?? 1000;
   let at = o.leadMs ?? 0;
   let ts = o.firstTimestamp ?? 160_000;
@@ -67,12 +68,28 @@ export function dtmfPackets(digits: string, o: DtmfPcapOptions = {}): RtpEventPa
     const start = ts;
     const frames = toneMs / FRAME_MS;
     for (let i = 1; i <= frames; i++) {
-      out.push({ atMs: at, seq: seq++ & 0xffff, timestamp: start >>> 0, marker: i === 1, event, end: false, duration: i * FRAME_MS * SAMPLES_PER_MS });
+      out.push({
+        atMs: at,
+        seq: seq++ & 0xffff,
+        timestamp: start >>> 0,
+        marker: i === 1,
+        event,
+        end: false,
+        duration: i * FRAME_MS * SAMPLES_PER_MS,
+      });
       at += FRAME_MS;
     }
     // The final duration, three times (RFC 4733 §2.5.1.4), on consecutive frames.
     for (let i = 0; i < 3; i++) {
-      out.push({ atMs: at, seq: seq++ & 0xffff, timestamp: start >>> 0, marker: false, event, end: true, duration: toneMs * SAMPLES_PER_MS });
+      out.push({
+        atMs: at,
+        seq: seq++ & 0xffff,
+        timestamp: start >>> 0,
+        marker: false,
+        event,
+        end: true,
+        duration: toneMs * SAMPLES_PER_MS,
+      });
       at += FRAME_MS;
     }
     at += gapMs;
@@ -178,6 +195,8 @@ export function writeDtmfPcap(file: string, digits: string, o: DtmfPcapOptions =
   return {
     durationMs: (last?.atMs ?? 0) + FRAME_MS,
     nextSeq: last ? (last.seq + 1) & 0xffff : (o.firstSeq ?? 1000),
-    nextTimestamp: last ? (last.timestamp + (last.duration + 3 * FRAME_MS * SAMPLES_PER_MS + gapMs * SAMPLES_PER_MS)) >>> 0 : (o.firstTimestamp ?? 160_000),
+    nextTimestamp: last
+      ? (last.timestamp + (last.duration + 3 * FRAME_MS * SAMPLES_PER_MS + gapMs * SAMPLES_PER_MS)) >>> 0
+      : (o.firstTimestamp ?? 160_000),
   };
 }

@@ -8,9 +8,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { SERVICE, api, eventually, startServer } from '../integration/harness.ts';
 import { writeDtmfPcap } from './dtmf-pcap.ts';
-import { freePortBlock, isRoot, killAll, removeTempDirs, requireTool, runningCount, startSipp, tempDir, watchInbound } from './tools.ts';
+import {
+  freePortBlock,
+  isRoot,
+  killAll,
+  removeTempDirs,
+  requireTool,
+  runningCount,
+  startSipp,
+  tempDir,
+  watchInbound,
+} from './tools.ts';
 
-const NEEDS_ROOT = 'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
+const NEEDS_ROOT =
+  'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
 
 interface AgentJson {
   state: string;
@@ -43,7 +54,13 @@ describe('sipp: DTMF from generated pcaps', () => {
     const dir = tempDir('sipp-9000');
     writeDtmfPcap(path.join(dir, 'digits.pcap'), '42#');
 
-    const run = startSipp(sipp, { scenario: 'uac-dtmf-readback.xml', cwd: dir, remotePort: server.sipPort, service: '9000', portBase: await freePortBlock(8) });
+    const run = startSipp(sipp, {
+      scenario: 'uac-dtmf-readback.xml',
+      cwd: dir,
+      remotePort: server.sipPort,
+      service: '9000',
+      portBase: await freePortBlock(8),
+    });
     const exit = await run.finish(35_000);
 
     // Exit 0: the 200 carried PCMU and telephone-event, and the server's BYE came (answered 200).
@@ -65,16 +82,29 @@ describe('sipp: DTMF from generated pcaps', () => {
     // One RTP stream across both pcaps: the menu key continues the PIN's SSRC, sequence and timeline.
     const pin = writeDtmfPcap(path.join(dir, 'pin.pcap'), '2580#');
     expect(pin.durationMs).toBeLessThan(3500); // the scenario pauses 3.5 s before the next play
-    writeDtmfPcap(path.join(dir, 'menu.pcap'), '3', { firstSeq: pin.nextSeq, firstTimestamp: pin.nextTimestamp + (3500 - pin.durationMs) * 8 });
+    writeDtmfPcap(path.join(dir, 'menu.pcap'), '3', {
+      firstSeq: pin.nextSeq,
+      firstTimestamp: pin.nextTimestamp + (3500 - pin.durationMs) * 8,
+    });
 
-    const run = startSipp(sipp, { scenario: 'uac-service-ivr-break.xml', cwd: dir, remotePort: server.sipPort, service: SERVICE, portBase: await freePortBlock(8) });
+    const run = startSipp(sipp, {
+      scenario: 'uac-service-ivr-break.xml',
+      cwd: dir,
+      remotePort: server.sipPort,
+      service: SERVICE,
+      portBase: await freePortBlock(8),
+    });
     const exit = await run.finish(35_000);
 
     expect(exit, run.report()).toEqual({ code: 0, signal: null, timedOut: false });
     expect(seen.map((c) => [c.called, c.caller])).toEqual([[SERVICE, '+79000000001']]);
     expect(seen[0]?.digits.join(''), run.report()).toBe('2580#3');
     const srv = server;
-    await eventually(async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'temporarily_not_ready', 3000, 'agent 1001 temporarily_not_ready');
+    await eventually(
+      async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'temporarily_not_ready',
+      3000,
+      'agent 1001 temporarily_not_ready',
+    );
     const { body } = await api<AgentJson>(srv, '/api/v1/agents/1001');
     expect(body).toMatchObject({ state: 'temporarily_not_ready', contact: '+79000000001' });
   }, 45_000);

@@ -8,7 +8,17 @@ import type { Server } from '../../src/server.ts';
 import { promptPath } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SERVICE, api, eventually, phone, startServer } from '../integration/harness.ts';
-import { LOOPBACK, freePortBlock, killAll, removeTempDirs, requireTool, runningCount, startSipp, tempDir, waitUdpBound } from './tools.ts';
+import {
+  LOOPBACK,
+  freePortBlock,
+  killAll,
+  removeTempDirs,
+  requireTool,
+  runningCount,
+  startSipp,
+  tempDir,
+  waitUdpBound,
+} from './tools.ts';
 
 const HOTLINE = '+74950000001';
 const CUSTOMER = '+79161234567'; // also checked by uas-agent-phone.xml
@@ -68,10 +78,19 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
     await login.waitForPrompt(promptPath('ru', 'registered'), 8000);
     await login.hangup();
     await eventually(() => srv.agentsInMenu.size === 0, 3000, 'agent out of the service IVR');
-    expect((await api<AgentJson>(srv, '/api/v1/agents/1001')).body).toMatchObject({ state: 'ready', contact: AGENT_PHONE });
+    expect((await api<AgentJson>(srv, '/api/v1/agents/1001')).body).toMatchObject({
+      state: 'ready',
+      contact: AGENT_PHONE,
+    });
 
     const dir = tempDir('sipp-hotline');
-    const uas = startSipp(sipp, { scenario: 'uas-agent-phone.xml', cwd: dir, portBase: uasPorts, rtpEcho: true, name: 'agent-uas' });
+    const uas = startSipp(sipp, {
+      scenario: 'uas-agent-phone.xml',
+      cwd: dir,
+      portBase: uasPorts,
+      rtpEcho: true,
+      name: 'agent-uas',
+    });
     await waitUdpBound(uas.sipPort, 5000, uas.proc);
     const uac = startSipp(sipp, {
       scenario: 'uac-customer-hotline.xml',
@@ -100,12 +119,21 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
       3000,
       'the CDR of the hotline call',
     );
-    expect(cdr, both).toMatchObject({ hotline: HOTLINE, callerId: CUSTOMER, outcome: 'answered', agentIds: [agent!.id] });
+    expect(cdr, both).toMatchObject({
+      hotline: HOTLINE,
+      callerId: CUSTOMER,
+      outcome: 'answered',
+      agentIds: [agent!.id],
+    });
     expect(cdr?.answeredAt).toEqual(expect.any(String));
     expect(Date.parse(cdr!.answeredAt!)).toBeGreaterThanOrEqual(Date.parse(cdr!.queuedAt!));
     // Connected within a second or so of the 4 s the customer stayed: some talk time was counted.
     expect(cdr!.talkSeconds).toBeGreaterThanOrEqual(2);
     // Agent back to ready once the call is over (wrap-up 0 s).
-    await eventually(async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'ready', 3000, 'agent 1001 ready again');
+    await eventually(
+      async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'ready',
+      3000,
+      'agent 1001 ready again',
+    );
   }, 45_000);
 });

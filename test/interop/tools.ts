@@ -17,7 +17,12 @@ import type { Server } from '../../src/server.ts';
 
 export const LOOPBACK = '127.0.0.1';
 
-export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'interop');
+export const FIXTURES = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'fixtures',
+  'interop',
+);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -29,7 +34,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * suite with that message instead of a spawn ENOENT.
  */
 export function requireTool(name: string, debianPackage: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'].filter(Boolean);
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'].filter(
+    Boolean,
+  );
   for (const dir of dirs) {
     const file = path.join(dir, name);
     try {
@@ -151,7 +158,11 @@ export interface SpawnOptions {
 
 /** Spawns `command` with no stdin and piped output; it is tracked until killAll(). */
 export function spawnTool(command: string, args: string[], o: SpawnOptions): ToolProcess {
-  const child = spawn(command, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: o.cwd,
+    env: o.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new ToolProcess(o.name ?? path.basename(command), child, o.timeoutMs);
 }
 
@@ -221,8 +232,12 @@ export async function freePortBlock(count: number): Promise<number> {
 export async function waitUdpBound(port: number, timeoutMs: number, proc?: ToolProcess): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (await udpFree(port)) {
-    if (proc && !proc.alive) throw new Error(`${proc.name} exited before binding UDP ${port}\n${proc.tail()}`);
-    if (Date.now() > until) throw new Error(`nothing bound UDP ${LOOPBACK}:${port} within ${timeoutMs} ms${proc ? `\n${proc.tail()}` : ''}`);
+    if (proc && !proc.alive)
+      throw new Error(`${proc.name} exited before binding UDP ${port}\n${proc.tail()}`);
+    if (Date.now() > until)
+      throw new Error(
+        `nothing bound UDP ${LOOPBACK}:${port} within ${timeoutMs} ms${proc ? `\n${proc.tail()}` : ''}`,
+      );
     await sleep(20);
   }
 }
@@ -317,8 +332,12 @@ export class CtrlTcp {
         });
       });
       if (socket) return new CtrlTcp(socket);
-      if (proc && !proc.alive) throw new Error(`${proc.name} exited before ctrl_tcp listened\n${proc.tail()}`);
-      if (Date.now() > until) throw new Error(`ctrl_tcp on ${LOOPBACK}:${port} not reachable within ${timeoutMs} ms${proc ? `\n${proc.tail()}` : ''}`);
+      if (proc && !proc.alive)
+        throw new Error(`${proc.name} exited before ctrl_tcp listened\n${proc.tail()}`);
+      if (Date.now() > until)
+        throw new Error(
+          `ctrl_tcp on ${LOOPBACK}:${port} not reachable within ${timeoutMs} ms${proc ? `\n${proc.tail()}` : ''}`,
+        );
       await sleep(50);
     }
   }
@@ -356,7 +375,11 @@ export class CtrlTcp {
       };
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`baresip ctrl_tcp: no ${what} within ${timeoutMs} ms; got ${this.messages.map((x) => x.type ?? `response ${x.token}`).join(', ')}`));
+        reject(
+          new Error(
+            `baresip ctrl_tcp: no ${what} within ${timeoutMs} ms; got ${this.messages.map((x) => x.type ?? `response ${x.token}`).join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.push(waiter);
     });
@@ -369,7 +392,9 @@ export class CtrlTcp {
   /** Sends a command; resolves with its response. */
   async command(command: string, params?: string, timeoutMs = 3000): Promise<CtrlMessage> {
     const token = String(this.nextToken++);
-    this.socket.write(netstring(JSON.stringify({ command, ...(params !== undefined ? { params } : {}), token })));
+    this.socket.write(
+      netstring(JSON.stringify({ command, ...(params !== undefined ? { params } : {}), token })),
+    );
     return this.waitFor((m) => m.response === true && m.token === token, timeoutMs, `response to ${command}`);
   }
 
@@ -456,17 +481,34 @@ export function startSipp(sipp: string, o: SippOptions): SippRun {
   const timeoutS = o.timeoutS ?? 30;
   const args = [
     ...(o.remotePort !== undefined ? [`${LOOPBACK}:${o.remotePort}`] : []),
-    '-sf', scenario,
+    '-sf',
+    scenario,
     ...(o.service !== undefined ? ['-s', o.service] : []),
-    '-m', '1',
+    '-m',
+    '1',
     '-nostdin',
-    '-timeout', String(timeoutS), '-timeout_error',
-    '-i', LOOPBACK, '-p', String(sipPort),
-    '-ci', LOOPBACK, '-cp', String(o.portBase + 1),
-    '-mi', LOOPBACK, '-mp', String(mediaPort),
+    '-timeout',
+    String(timeoutS),
+    '-timeout_error',
+    '-i',
+    LOOPBACK,
+    '-p',
+    String(sipPort),
+    '-ci',
+    LOOPBACK,
+    '-cp',
+    String(o.portBase + 1),
+    '-mi',
+    LOOPBACK,
+    '-mp',
+    String(mediaPort),
     ...(o.rtpEcho ? ['-rtp_echo'] : []),
-    '-trace_msg', '-message_file', msgFile,
-    '-trace_err', '-error_file', errFile,
+    '-trace_msg',
+    '-message_file',
+    msgFile,
+    '-trace_err',
+    '-error_file',
+    errFile,
   ];
   const proc = spawnTool(sipp, args, { cwd: o.cwd, timeoutMs: (timeoutS + 10) * 1000, name });
   const messages = (): string => readIfExists(msgFile);
@@ -478,6 +520,7 @@ export function startSipp(sipp: string, o: SippOptions): SippRun {
     messages,
     errors,
     finish: (ms) => proc.wait(ms),
-    report: () => `${proc.tail(25)}\n--- ${name} errors ---\n${errors()}\n--- ${name} SIP messages ---\n${messages()}`,
+    report: () =>
+      `${proc.tail(25)}\n--- ${name} errors ---\n${errors()}\n--- ${name} SIP messages ---\n${messages()}`,
   };
 }

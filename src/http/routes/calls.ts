@@ -59,7 +59,7 @@ export function callRoutes(app: FastifyInstance, server: Server): void {
         callerId: cc.callerId,
         department: cc.department.code,
         state: cc.state,
-        agentId: cc.connection?.agentId ?? cc.offer?.agentId ?? null,
+        agentId: cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null,
         waitingSeconds: cc.enteredAt !== undefined ? Math.round(((cc.answeredAt ?? now) - cc.enteredAt) / 1000) : 0,
         startedAt: iso(cc.startedAt),
       })),
