@@ -38,6 +38,7 @@ export interface ServerDeps {
   /** Shorter SIP timers for tests. */
   sipTimers?: TimerConfig;
   ivrTimings?: ServiceIvrTimings;
+  inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
 }
 
 /**
@@ -142,6 +143,7 @@ export class Server {
       logger: this.log.child({ layer: 'acd' }),
       resolver: new ContactResolver(parseTrunk(config.trunk), this.registrar),
       inMenu: this.agentsInMenu,
+      inCallTimings: this.deps.inCallTimings,
     });
     this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
     this.router.add(DIAG_ECHO, (call) => echoTest(call));

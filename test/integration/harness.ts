@@ -22,13 +22,14 @@ let rtpBase = 30000;
 export interface TestServerOptions extends Partial<Record<keyof Config, unknown>> {
   ivrTimings?: ServiceIvrTimings;
   clock?: Clock;
+  sipT1?: number;
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, clock, ...rest } = o;
+  const { ivrTimings, clock, sipT1, ...rest } = o;
   const base = rtpBase;
   rtpBase += 1000;
   if (rtpBase > 40000) rtpBase = 30000;
@@ -42,7 +43,13 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     adminToken: 'test-token-123',
     ...rest,
   });
-  const server = new Server(config, { clock, sipTimers: { t1: 100, t2: 400, t4: 500 }, ivrTimings: ivrTimings ?? FAST_IVR });
+  const t1 = sipT1 ?? 100;
+  const server = new Server(config, {
+    clock,
+    sipTimers: { t1, t2: 4 * t1, t4: 5 * t1 },
+    ivrTimings: ivrTimings ?? FAST_IVR,
+    inCallTimings: { menuTimeoutMs: 3000, announceChoiceMs: 2500 },
+  });
   await server.start();
   return server;
 }

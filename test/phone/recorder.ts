@@ -85,17 +85,22 @@ export class AudioRecorder {
     return at < 0 ? -1 : at / 8;
   }
 
-  /** True when `freq` dominates at least `minMs` of 20 ms blocks of what was heard. */
+  /**
+   * True when `freq` dominates at least `minMs` of what was heard. Windows of
+   * 40 ms (25 Hz resolution) hop by 20 ms, so that neighbouring tones (425 Hz
+   * ringback, 480 Hz error beep) are told apart.
+   */
   heardTone(freq: number, minMs = 100, fromMs = 0): boolean {
     const s = this.samples(fromMs);
+    const win = 320;
     let run = 0;
-    for (let off = 0; off + 160 <= s.length; off += 160) {
-      const block = s.subarray(off, off + 160);
+    for (let off = 0; off + win <= s.length; off += 160) {
+      const block = s.subarray(off, off + win);
       let energy = 0;
       for (const v of block) energy += v * v;
       const p = goertzelPower(block, freq, 8000);
-      // The tone carries most of the block's energy (Parseval: p ≈ N/2·Σx² for a pure tone).
-      const isTone = energy > 160 * 200 * 200 && p > 0.3 * energy * 80;
+      // A pure tone puts about N/2·Σx² into its bin (Parseval); demand a good share of that.
+      const isTone = energy > win * 200 * 200 && p > 0.3 * energy * (win / 2);
       run = isTone ? run + 20 : 0;
       if (run >= minMs) return true;
     }

@@ -176,7 +176,10 @@ export class InCallSession {
 
   private armMenuTimer(onTimeout: () => void): void {
     this.cc.leg.clearTimer(this.menuTimer);
-    this.menuTimer = this.cc.leg.setTimer(onTimeout, this.menuTimeout);
+    this.menuTimer = this.cc.leg.setTimer(() => {
+      this.log.debug({ state: this.state }, 'agent menu timeout');
+      onTimeout();
+    }, this.menuTimeout);
   }
 
   /** Back to talking with the agent (after 5, a timeout, or a failed transfer). */
@@ -380,6 +383,7 @@ export class InCallSession {
         await this.hooks.releaseAgent(targetAgentId);
       return;
     }
+    this.log.info({ purpose, mode, number, result: result.kind }, 'transfer dial result');
     if (result.kind !== 'answered') {
       await this.record('transfer', { type: purpose, to: number, mode, outcome: result.kind });
       this.cc.transfers = Math.max(0, this.cc.transfers - 1);
@@ -401,12 +405,12 @@ export class InCallSession {
   private async completeTransfer(): Promise<void> {
     const target = this.target;
     if (!target || target.leg.ended) return this.transferFailed();
-    this.target = undefined;
     this.transition('transferred');
     await this.releaseCurrentAgent();
     this.connect(this.cc.leg, target.leg);
     if (target.agentId !== undefined) {
       // A colleague took the call: they now have the in-call menu.
+      this.target = undefined;
       this.cc.agentIds.push(target.agentId);
       this.takeAgent(target.agentId, target.leg);
       this.transition('talking');
@@ -560,20 +564,20 @@ export class InCallSession {
   }
 
   private async targetGone(leg: Leg): Promise<void> {
-    if (this.state === 'ended') return;
-    if (this.target?.leg === leg) {
-      // Consultation target hung up: agent back with the customer.
-      const t = this.target;
-      this.target = undefined;
-      if (t.agentId !== undefined) await this.hooks.releaseAgent(t.agentId);
-      return this.transferFailed();
-    }
-    if (this.state === 'transferred' && leg !== this.agentLeg) {
+    const t = this.target;
+    if (this.state === 'ended' || t?.leg !== leg) return;
+    this.target = undefined;
+    if (this.state === 'transferred') {
+      // Customer and target talked; the target ended the call.
       await this.record('complete_agent', null, null);
       this.disconnect();
       await this.end('transferred');
       await this.cc.leg.hangup();
+      return;
     }
+    // Consultation target hung up: the agent is back with the customer.
+    if (t.agentId !== undefined) await this.hooks.releaseAgent(t.agentId);
+    return this.transferFailed();
   }
 
   private async customerGone(): Promise<void> {

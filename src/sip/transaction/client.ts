@@ -63,6 +63,8 @@ export class ClientTransaction {
     if (!this.reliable) this.retransmitTimer = clock.setTimeout(() => this.retransmit(), this.interval);
     this.timeoutTimer = clock.setTimeout(() => {
       if (this.state === 'completed' || this.state === 'terminated') return;
+      // §17.1.1.2: Timer B only runs in Calling; once the far end rings, the TU decides how long to wait.
+      if (this.isInvite && this.state !== 'calling') return;
       this.transition('terminated');
       this.user.onTimeout();
     }, 64 * timers.t1);
