@@ -137,33 +137,12 @@ const mirror: Record<Direction, Direction> = {
   inactive: 'inactive',
 };
 
-/** RFC 3264 §6: answer an offer, choosing the first of the offerer's codecs we speak. */
-export function answerOffer(offer: string, local: LocalMedia): AnswerResult {
-  const parsed = parseAudio(offer);
-  if (!parsed) return { ok: false, status: 488, reason: 'No usable audio stream' };
+/** The far end's stream as we will use it: the first of its codecs that we speak. */
+function negotiate(text: string, local: LocalMedia): MediaParams | 'no_audio' | 'no_codec' {
+  const parsed = parseAudio(text);
+  if (!parsed) return 'no_audio';
   const chosen = parsed.formats.find((f) => f.codec !== undefined && local.codecs.includes(f.codec));
-  if (!chosen?.codec) return { ok: false, status: 488, reason: 'No common codec' };
-  const sdp = describe(local, [{ codec: chosen.codec, pt: chosen.pt }], parsed.dtmfPt, mirror[parsed.direction]);
-  return {
-    ok: true,
-    sdp,
-    media: {
-      codec: chosen.codec,
-      payloadType: chosen.pt,
-      dtmfPayloadType: parsed.dtmfPt,
-      remoteHost: parsed.host,
-      remotePort: parsed.port,
-      direction: parsed.direction,
-    },
-  };
-}
-
-/** Reads the answer to our offer (RFC 3264 §7). */
-export function readAnswer(answer: string, local: LocalMedia): MediaParams | undefined {
-  const parsed = parseAudio(answer);
-  if (!parsed) return undefined;
-  const chosen = parsed.formats.find((f) => f.codec !== undefined && local.codecs.includes(f.codec));
-  if (!chosen?.codec) return undefined;
+  if (!chosen?.codec) return 'no_codec';
   return {
     codec: chosen.codec,
     payloadType: chosen.pt,
@@ -172,4 +151,19 @@ export function readAnswer(answer: string, local: LocalMedia): MediaParams | und
     remotePort: parsed.port,
     direction: parsed.direction,
   };
+}
+
+/** RFC 3264 §6: answer an offer, choosing the first of the offerer's codecs we speak. */
+export function answerOffer(offer: string, local: LocalMedia): AnswerResult {
+  const media = negotiate(offer, local);
+  if (media === 'no_audio') return { ok: false, status: 488, reason: 'No usable audio stream' };
+  if (media === 'no_codec') return { ok: false, status: 488, reason: 'No common codec' };
+  const sdp = describe(local, [{ codec: media.codec, pt: media.payloadType }], media.dtmfPayloadType, mirror[media.direction]);
+  return { ok: true, sdp, media };
+}
+
+/** Reads the answer to our offer (RFC 3264 §7). */
+export function readAnswer(answer: string, local: LocalMedia): MediaParams | undefined {
+  const media = negotiate(answer, local);
+  return typeof media === 'string' ? undefined : media;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config/config.ts';
 import { Server } from '../server.ts';
+import { runDemo } from './demo.ts';
 
 const USAGE = `usage: agentline start [--sip-host H] [--sip-port P] [--rtp-ports MIN-MAX] [--http-port P]
                        [--db FILE|:memory:] [--trunk sip:HOST:PORT] [--log-level L] [--admin-token T]
@@ -34,6 +35,10 @@ async function main(): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'demo':
+      await runDemo();
+      process.exit(0);
+      return;
     default:
       console.error(USAGE);
       process.exitCode = 2;

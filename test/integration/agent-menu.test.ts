@@ -141,6 +141,7 @@ describe('in-call agent menu', () => {
     agent.recorder.clear();
     agent.sendDtmf('2999');
     await agent.waitForTone(ERROR_HZ, 3000, 60);
+    const queuedBefore = (await server.store.calls.listCdr())[0]!.queuedAt;
     agent.sendDtmf('2102');
     expect(await agent.ended).toBe('remote');
     const { call: support } = await answerAgent(trunk, '1003');
@@ -151,7 +152,7 @@ describe('in-call agent menu', () => {
     const cdr = (await server.store.calls.listCdr())[0]!;
     expect(cdr.departmentId).toBe((await server.store.directory.getDepartmentByCode(1, '102'))!.id);
     // The original entry time is kept for reporting.
-    expect(cdr.queuedAt).toBe(cdr.startedAt);
+    expect(cdr.queuedAt).toBe(queuedBefore);
     expect(await transferRecords()).toEqual([{ type: 'department', to: '102', outcome: 'queued' }]);
     await customer.hangup();
     expect((await server.store.calls.getCdr(cdr.id))!.agentIds).toEqual([await agentId(server, '1001'), await agentId(server, '1003')]);
