@@ -3,8 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // Integration tests bind real UDP/TCP ports on loopback; keep files apart.
-    fileParallelism: false,
+    // Call-flow tests spend most of their time listening to prompts in real
+    // time: two files at once, each worker with its own port plan (test/integration/ports.ts).
+    pool: 'forks',
+    maxWorkers: 2,
+    minWorkers: 1,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -17,7 +17,7 @@ import { answerOffer, buildOffer, readAnswer, type AudioCodec } from '../call/sd
 import { AudioRecorder } from './recorder.ts';
 
 const quiet = pino({ level: process.env.PHONE_LOG ?? 'silent' });
-let nextPortBase = 42000;
+const PORTS_PER_PHONE = 40;
 
 export interface PhoneOptions {
   /** The phone's number: From user of its calls. */
@@ -38,6 +38,10 @@ export class TestPhone {
   readonly calls: PhoneCall[] = [];
   private incomingWaiters: { to: string | undefined; resolve: (inv: IncomingInvite) => void }[] = [];
   private incomingQueue: IncomingInvite[] = [];
+  /** RTP ports the phones of this process take, 40 per phone, in turn. */
+  static portRange = { min: 42000, max: 48999 };
+  private static nextPort = 42000;
+
   /** When set, incoming calls get this answer automatically. */
   autoAnswer: 'answer' | 'busy' | 'reject' | 'ignore' | undefined;
 
@@ -54,10 +58,11 @@ export class TestPhone {
     const udp = await UdpTransport.listen('127.0.0.1', opts.sipPort ?? 0);
     const tcp = await TcpTransport.listen('127.0.0.1', udp.local.port);
     const stack = new SipStack({ transports: [udp, tcp], clock, logger: quiet, timers: { t1: 100, t2: 400, t4: 500 } });
-    const base = nextPortBase;
-    nextPortBase += 40;
-    if (nextPortBase > 49000) nextPortBase = 42000;
-    const pool = new PortPool(base, base + 39);
+    const range = TestPhone.portRange;
+    if (TestPhone.nextPort + PORTS_PER_PHONE - 1 > range.max || TestPhone.nextPort < range.min) TestPhone.nextPort = range.min;
+    const base = TestPhone.nextPort;
+    TestPhone.nextPort += PORTS_PER_PHONE;
+    const pool = new PortPool(base, base + PORTS_PER_PHONE - 1);
     const mediaClock = new MediaClock();
     const holder: { phone?: TestPhone } = {};
     const ua = new UserAgent({

@@ -2,16 +2,17 @@ import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
 import { TestPhone, type PhoneCall } from '../phone/phone.ts';
 import { eventually, phone, startServer, type TestServerOptions } from './harness.ts';
+import { TRUNK_SIP, blocks } from './ports.ts';
 
 export const SALES = '+74950000001';
 export const SUPPORT = '+74950000002';
 export const CONTACT: Record<string, string> = { '1001': '+79000000001', '1002': '+79000000002', '1003': '+79000000003', '1004': '+79000000004' };
 
-let trunkPort = 47000;
+const nextTrunkPort = blocks(TRUNK_SIP, 1);
 
 /** A server whose trunk is a test phone: every call to an agent's number rings there. */
 export async function startWithTrunk(o: TestServerOptions = {}): Promise<{ server: Server; trunk: TestPhone }> {
-  const port = trunkPort++;
+  const port = nextTrunkPort();
   const trunk = await phone({ number: 'trunk', sipPort: port });
   const server = await startServer({ trunk: `sip:127.0.0.1:${port}`, ...o });
   return { server, trunk };

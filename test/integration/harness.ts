@@ -4,6 +4,7 @@ import { Server } from '../../src/server.ts';
 import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.ts';
 import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
 import type { Clock } from '../../src/util/clock.ts';
+import { PHONE_RTP, SERVER_RTP, blocks } from './ports.ts';
 
 /** GET an admin API path with the test token. */
 export async function api<T = unknown>(server: Server, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
@@ -17,7 +18,8 @@ export async function api<T = unknown>(server: Server, path: string, init: Reque
 
 export const SERVICE = '+79262951361';
 
-let rtpBase = 30000;
+const nextRtpBlock = blocks(SERVER_RTP, 1000);
+TestPhone.portRange = PHONE_RTP;
 
 export interface TestServerOptions extends Partial<Record<keyof Config, unknown>> {
   ivrTimings?: ServiceIvrTimings;
@@ -30,9 +32,7 @@ export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
   const { ivrTimings, clock, sipT1, ...rest } = o;
-  const base = rtpBase;
-  rtpBase += 1000;
-  if (rtpBase > 40000) rtpBase = 30000;
+  const base = nextRtpBlock();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
     sipPort: 0,
