@@ -226,8 +226,14 @@ export class Server {
   }
 
   /** SIGTERM: refuse new calls (503), end live ones with BYE, close sockets. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private stopped: Promise<void> | undefined;
+
+  private async shutdown(): Promise<void> {
     this.stopping = true;
     this.ua.refuseNewCalls = true;
     const byes = Promise.all([this.engine.hangupAll(), this.ua.hangupAll()]);

@@ -183,3 +183,39 @@ describe('telephony core over loopback', () => {
     expect(server.mediaClock.size).toBe(0);
   }, 60_000);
 });
+
+describe('Record-Route (RFC 3261 §12.1.1, §12.2.1.1)', () => {
+  it('copies Record-Route into the 200 and sends in-dialog requests with the route set', async () => {
+    const server = await startServer();
+    const raw = await RawSip.open();
+    try {
+      const rr = `<sip:proxy.invalid;lr>, <sip:127.0.0.1:${raw.port};lr>`;
+      const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+      const invite = rawRequest(
+        'INVITE',
+        `sip:9001@127.0.0.1:${server.sipPort}`,
+        raw.port,
+        `Record-Route: ${rr}\r\nContact: <sip:raw@127.0.0.1:${raw.port}>\r\nContent-Type: application/sdp\r\n`,
+        sdp,
+        'rr-test',
+      );
+      raw.send(invite, server.sipPort);
+      const ok = await raw.waitFor(/^SIP\/2\.0 200[\s\S]*Call-ID: rr-test/);
+      expect(ok).toMatch(/Record-Route: <sip:proxy\.invalid;lr>/);
+      const toTag = /\r\nTo: [^\r\n]*;tag=([^;\r\n]+)/i.exec(ok)?.[1] ?? '';
+      raw.send(
+        `ACK sip:9001@127.0.0.1:${server.sipPort} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${raw.port};branch=z9hG4bKackrr\r\nMax-Forwards: 70\r\nFrom: <sip:raw@127.0.0.1>;tag=r1\r\nTo: <sip:9001@127.0.0.1:${server.sipPort}>;tag=${toTag}\r\nCall-ID: rr-test\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n`,
+        server.sipPort,
+      );
+      await eventually(() => server.engine.activeLegs === 1 && [...server.engine.legs][0]?.state === 'answered', 3000, 'call up');
+      // The server hangs up (shutdown): its BYE carries the route set as Route headers, in order.
+      void server.stop();
+      const bye = await raw.waitFor(/^BYE [\s\S]*Call-ID: rr-test/, 3000);
+      const routes = [...bye.matchAll(/\r\nRoute: ([^\r\n]+)/gi)].map((m) => m[1]);
+      expect(routes.join(', ')).toBe(rr);
+    } finally {
+      raw.close();
+      await server.stop();
+    }
+  });
+});
