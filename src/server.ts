@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.ts';
 import { SystemClock, type Clock } from './util/clock.ts';
-import { UdpTransport } from './sip/transport/udp.ts';
-import { TcpTransport } from './sip/transport/tcp.ts';
+import type { UdpTransport } from './sip/transport/udp.ts';
+import type { TcpTransport } from './sip/transport/tcp.ts';
+import { listenUdpAndTcp } from './sip/transport/listen.ts';
 import { SipStack } from './sip/stack.ts';
 import type { TimerConfig } from './sip/transaction/timers.ts';
 import { UserAgent } from './sip/user-agent.ts';
@@ -95,9 +96,7 @@ export class Server {
   async start(): Promise<void> {
     const { config } = this;
     await this.openStore();
-    this.udp = await UdpTransport.listen(config.sipHost, config.sipPort);
-    // TCP on the same port as UDP (RFC 3261 §18): take the port UDP got when 0 was asked.
-    this.tcp = await TcpTransport.listen(config.sipHost, this.udp.local.port);
+    ({ udp: this.udp, tcp: this.tcp } = await listenUdpAndTcp(config.sipHost, config.sipPort));
     this.stack = new SipStack({
       transports: [this.udp, this.tcp],
       clock: this.clock,

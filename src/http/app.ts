@@ -1,33 +1,66 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from '../server.ts';
 import { HttpError } from './errors.ts';
 import { requireBearer } from './auth.ts';
+import { Api } from './api.ts';
+import { buildOpenApi } from './openapi.ts';
+import { staticRoutes } from './static.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { callRoutes } from './routes/calls.ts';
+import { companyRoutes } from './routes/companies.ts';
+import { departmentRoutes } from './routes/departments.ts';
+import { numberRoutes } from './routes/numbers.ts';
+import { sipAccountRoutes } from './routes/sip-accounts.ts';
+import { eventRoutes } from './routes/events.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { isAppError } from '../util/errors.ts';
 
 export interface HttpDeps {
   server: Server;
   logger: Logger;
+  /** Where the built console is (default `web/dist`). */
+  webRoot?: string;
 }
 
 export { HttpError };
 
-export async function buildHttpApp({ server, logger }: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1 << 20 });
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export async function buildHttpApp({ server, logger, webRoot }: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1 << 20,
+    // At shutdown close every socket, not only idle ones: a client's pre-opened connection
+    // that never sends a request would otherwise hold close() until the client gives up on it.
+    forceCloseConnections: true,
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    if (err instanceof HttpError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof HttpError)
+      return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
     if (isAppError(err)) {
       const status = APP_ERROR_STATUS[err.code] ?? 400;
       return reply.status(status).send({ error: { code: err.code, message: err.message } });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) logger.error({ err }, 'HTTP handler failed');
-    return reply.status(status).send({ error: { code: status >= 500 ? 'internal' : 'bad_request', message: status >= 500 ? 'internal error' : err.message } });
+    return reply
+      .status(status)
+      .send({
+        error: {
+          code: status >= 500 ? 'internal' : 'bad_request',
+          message: status >= 500 ? 'internal error' : err.message,
+        },
+      });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }),
+  );
 
   app.get('/healthz', async (_req, reply) => {
     if (!server.ready) return reply.status(503).send({ status: 'stopping' });
@@ -35,8 +68,32 @@ export async function buildHttpApp({ server, logger }: HttpDeps): Promise<Fastif
   });
 
   requireBearer(app, () => server.adminToken);
-  agentRoutes(app, server.store, server.agentStates);
-  callRoutes(app, server);
+  const api = new Api(app);
+  companyRoutes(api, server);
+  departmentRoutes(api, server);
+  agentRoutes(api, server);
+  numberRoutes(api, server);
+  sipAccountRoutes(api, server);
+  callRoutes(api, server);
+  const events = eventRoutes(api, server);
+  let openapi: Record<string, unknown> | undefined;
+  api.route({
+    method: 'GET',
+    url: '/api/v1/openapi.json',
+    tag: 'meta',
+    summary: 'This document (no token needed)',
+    public: true,
+    handler: async () => (openapi ??= buildOpenApi(api, VERSION)),
+  });
+  const metrics = metricsRoutes(app, server, () => events.open);
+  staticRoutes(app, webRoot);
+
+  // Event streams never end by themselves: end them before the server waits for its connections.
+  app.addHook('preClose', (done) => {
+    events.endAll();
+    metrics.close();
+    done();
+  });
   return app;
 }
 

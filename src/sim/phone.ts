@@ -1,7 +1,6 @@
 import pino from 'pino';
 import { SystemClock } from '../util/clock.ts';
-import { UdpTransport } from '../sip/transport/udp.ts';
-import { TcpTransport } from '../sip/transport/tcp.ts';
+import { listenUdpAndTcp } from '../sip/transport/listen.ts';
 import { SipStack } from '../sip/stack.ts';
 import { UserAgent, type IncomingInvite, type InviteSession } from '../sip/user-agent.ts';
 import { parseUri } from '../sip/message/uri.ts';
@@ -55,8 +54,7 @@ export class TestPhone {
 
   static async create(opts: PhoneOptions): Promise<TestPhone> {
     const clock = new SystemClock();
-    const udp = await UdpTransport.listen('127.0.0.1', opts.sipPort ?? 0);
-    const tcp = await TcpTransport.listen('127.0.0.1', udp.local.port);
+    const { udp, tcp } = await listenUdpAndTcp('127.0.0.1', opts.sipPort ?? 0);
     const stack = new SipStack({ transports: [udp, tcp], clock, logger: quiet, timers: { t1: 100, t2: 400, t4: 500 } });
     const range = TestPhone.portRange;
     if (TestPhone.nextPort + PORTS_PER_PHONE - 1 > range.max || TestPhone.nextPort < range.min) TestPhone.nextPort = range.min;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../util/clock.ts';
-import { buildBadRequest } from './message/build.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { buildBadRequest, buildResponse, randomTag } from './message/build.ts';
 import { headerKey, formatVia, getHeader, getHeaderValues, parseCSeq, parseVia } from './message/headers.ts';
 import { parseMessage } from './message/parse.ts';
 import { serializeMessage } from './message/serialize.ts';
@@ -64,6 +64,12 @@ export class SipStack {
   private readonly transports = new Map<TransportName, Transport>();
   private readonly serverTxs = new Map<string, ServerTransaction>();
   private readonly clientTxs = new Map<string, ClientTransaction>();
+  /**
+   * RFC 6026 §7.1 ("Accepted"): an INVITE answered with a 2xx is remembered for
+   * 64·T1 so that its retransmissions are absorbed, not taken for a new call
+   * (the UA core retransmits the 2xx itself).
+   */
+  private readonly accepted = new Map<string, TimerHandle>();
   private readonly clock: Clock;
   private readonly log: Logger;
 
@@ -170,6 +176,13 @@ export class SipStack {
   private receiveRequest(req: SipRequest, from: Endpoint): void {
     bump(this.counters.requestsByMethod, req.method);
     if (!stampVia(req, from)) {
+      // A top Via is there but malformed (RFC 4475 §3.1.2.1): answer 400 to where the
+      // request came from, since the sent-by cannot be trusted. No Via at all: drop.
+      if (req.method !== 'ACK' && getHeader(req, 'via') !== undefined && getHeader(req, 'cseq') !== undefined) {
+        this.counters.badRequests++;
+        this.send(buildResponse(req, 400, { reason: 'Malformed Via', toTag: randomTag() }), from);
+        return;
+      }
       this.counters.dropped++;
       return;
     }
@@ -185,12 +198,20 @@ export class SipStack {
       this.onRequest?.({ request: req, source: from, tx: undefined });
       return;
     }
+    if (req.method === 'INVITE' && this.accepted.has(key)) {
+      this.counters.retransmissionsAbsorbed++;
+      return;
+    }
     const tx = new ServerTransaction(key, req, from, responseTargetFor(req, from), {
       clock: this.clock,
       timers: this.timers,
       send: (res, to) => this.send(res, to),
       onTerminated: (t) => {
         if (this.serverTxs.get(t.key) === t) this.serverTxs.delete(t.key);
+        const status = t.lastResponse?.status ?? 0;
+        if (t.isInvite && status >= 200 && status < 300 && !this.accepted.has(t.key)) {
+          this.accepted.set(t.key, this.clock.setTimeout(() => this.accepted.delete(t.key), 64 * this.timers.t1));
+        }
       },
     });
     this.serverTxs.set(key, tx);
@@ -211,6 +232,8 @@ export class SipStack {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.accepted.values()) this.clock.clearTimeout(timer);
+    this.accepted.clear();
     for (const tx of [...this.serverTxs.values()]) tx.destroy();
     for (const tx of [...this.clientTxs.values()]) tx.destroy();
     await Promise.all([...this.transports.values()].map((t) => t.close()));

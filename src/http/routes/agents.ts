@@ -1,7 +1,19 @@
-import type { FastifyInstance } from 'fastify';
-import type { Agent, Store } from '../../store/store.ts';
+import { z } from 'zod';
+import type { Server } from '../../server.ts';
+import type { Agent, DirectoryStore } from '../../store/store.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
+import { AGENT_STATES } from '../../acd/agent-state.ts';
+import { pinProblem } from '../../store/pin.ts';
+import {
+  agentDepartmentsSchema,
+  contactSchema,
+  loginSchema,
+  nameSchema,
+  shortNumberSchema,
+} from '../../store/validation.ts';
+import { type Api, idParam, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import { isAppError } from '../../util/errors.ts';
 
 export interface AgentView {
   login: string;
@@ -16,6 +28,20 @@ export interface AgentView {
   profileContact: string;
   departments: { departmentId: number; priority: number }[];
 }
+
+export const agentViewSchema = z
+  .object({
+    login: z.string(),
+    name: z.string(),
+    companyId: z.number().int(),
+    shortNumber: z.string(),
+    state: z.enum(AGENT_STATES),
+    stateSince: z.string().nullable(),
+    contact: z.string(),
+    profileContact: z.string(),
+    departments: z.array(z.object({ departmentId: z.number().int(), priority: z.number().int() })),
+  })
+  .meta({ id: 'Agent' });
 
 async function view(agent: Agent, states: AgentStateMachine): Promise<AgentView> {
   const s = await states.getState(agent.id);
@@ -32,18 +58,178 @@ async function view(agent: Agent, states: AgentStateMachine): Promise<AgentView>
   };
 }
 
-/** Read-only agent state for supervisors and outside checks (issue 3 §5). */
-export function agentRoutes(app: FastifyInstance, store: Store, states: AgentStateMachine): void {
-  app.get('/api/v1/agents', async () => {
-    const agents = await store.directory.listAgents();
-    return { agents: await Promise.all(agents.map((a) => view(a, states))) };
+const pinSchema = z.string().regex(/^[0-9]{4,8}$/, '4–8 digits');
+
+const newAgentSchema = z
+  .strictObject({
+    companyId: z.number().int().positive(),
+    login: loginSchema,
+    name: nameSchema,
+    shortNumber: shortNumberSchema,
+    contact: contactSchema,
+    pin: pinSchema,
+    departments: agentDepartmentsSchema.optional(),
+  })
+  .meta({ id: 'NewAgent' });
+
+const agentPatchSchema = z
+  .strictObject({
+    name: nameSchema,
+    shortNumber: shortNumberSchema,
+    contact: contactSchema,
+    departments: agentDepartmentsSchema,
+  })
+  .partial()
+  .meta({ id: 'AgentPatch' });
+
+/** States a supervisor may set; the others belong to the call flow. */
+export const SUPERVISOR_STATES = ['ready', 'temporarily_not_ready', 'not_ready', 'logged_out'] as const;
+
+const stateChangeSchema = z
+  .strictObject({
+    state: z.enum(SUPERVISOR_STATES),
+    reason: z.string().trim().min(1).max(200).optional(),
+  })
+  .meta({ id: 'AgentStateChange' });
+
+const loginParams = z.object({ login: loginParam });
+const listQuery = z.object({ companyId: idParam.optional(), departmentId: idParam.optional() });
+
+async function mustGetAgent(directory: DirectoryStore, login: string): Promise<Agent> {
+  const agent = await directory.getAgentByLogin(login);
+  if (!agent) throw new HttpError(404, 'not_found', `no agent with login ${login}`);
+  return agent;
+}
+
+function refuseWeakPin(pin: string): void {
+  const problem = pinProblem(pin);
+  if (problem) throw new HttpError(400, 'weak_pin', `PIN refused: ${problem.replace(/_/g, ' ')}`);
+}
+
+/** Agents: directory, PIN reset and supervisor state changes. Never returns a PIN or its hash. */
+export function agentRoutes(api: Api, server: Server): void {
+  const { store, agentStates: states } = server;
+  const { directory } = store;
+  const tag = 'agents';
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/agents',
+    tag,
+    summary: 'Agents with their current state (optionally of one company or department)',
+    query: listQuery,
+    response: z.object({ agents: z.array(agentViewSchema) }),
+    handler: async ({ query }) => {
+      const agents = await directory.listAgents({
+        companyId: query.companyId,
+        departmentId: query.departmentId,
+      });
+      return { agents: await Promise.all(agents.map((a) => view(a, states))) };
+    },
   });
 
-  app.get<{ Params: { login: string } }>('/api/v1/agents/:login', async (req) => {
-    const { login } = req.params;
-    if (!/^\d{1,16}$/.test(login)) throw new HttpError(400, 'invalid_login', 'login must be digits');
-    const agent = await store.directory.getAgentByLogin(login);
-    if (!agent) throw new HttpError(404, 'not_found', `no agent with login ${login}`);
-    return view(agent, states);
+  api.route({
+    method: 'GET',
+    url: '/api/v1/agents/:login',
+    tag,
+    summary: 'One agent with their current state',
+    params: z.object({ login: z.string() }),
+    response: agentViewSchema,
+    handler: async ({ params }) => {
+      const { login } = params;
+      if (!/^\d{1,16}$/.test(login)) throw new HttpError(400, 'invalid_login', 'login must be digits');
+      return view(await mustGetAgent(directory, login), states);
+    },
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/agents',
+    tag,
+    summary: 'Create an agent with an initial PIN (stored only as a salted hash)',
+    body: newAgentSchema,
+    response: agentViewSchema,
+    status: 201,
+    handler: async ({ body }) => {
+      if (!(await directory.getCompany(body.companyId)))
+        throw new HttpError(400, 'invalid_reference', `no company ${body.companyId}`);
+      refuseWeakPin(body.pin);
+      return view(await directory.createAgent(body), states);
+    },
+  });
+
+  api.route({
+    method: 'PATCH',
+    url: '/api/v1/agents/:login',
+    tag,
+    summary: "Change an agent's name, short number, profile contact or departments",
+    params: loginParams,
+    body: agentPatchSchema,
+    response: agentViewSchema,
+    handler: async ({ params, body }) => {
+      const agent = await mustGetAgent(directory, params.login);
+      const { departments, ...fields } = body;
+      if (Object.keys(fields).length) await directory.updateAgent(agent.id, fields);
+      if (departments) await directory.setAgentDepartments(agent.id, departments);
+      return view(await mustGetAgent(directory, params.login), states);
+    },
+  });
+
+  api.route({
+    method: 'DELETE',
+    url: '/api/v1/agents/:login',
+    tag,
+    summary: 'Delete an agent (refused unless logged out)',
+    params: loginParams,
+    status: 204,
+    handler: async ({ params }) => {
+      const agent = await mustGetAgent(directory, params.login);
+      const { state } = await states.getState(agent.id);
+      if (state !== 'logged_out' || server.acd.isEngaged(agent.id)) {
+        throw new HttpError(409, 'conflict', `agent ${agent.login} is ${state}; log them out first`);
+      }
+      await directory.deleteAgent(agent.id);
+    },
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/agents/:login/pin',
+    tag,
+    summary: "Reset an agent's PIN (4–8 digits, not a weak one)",
+    params: loginParams,
+    body: z.strictObject({ pin: pinSchema }).meta({ id: 'PinReset' }),
+    status: 204,
+    handler: async ({ params, body }) => {
+      await mustGetAgent(directory, params.login);
+      refuseWeakPin(body.pin);
+      await directory.setPin(params.login, body.pin);
+      await store.auth.clearLoginFailures(params.login);
+    },
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/agents/:login/state',
+    tag,
+    summary: "A supervisor changes an agent's state (a move the state machine refuses is a 409)",
+    params: loginParams,
+    body: stateChangeSchema,
+    response: agentViewSchema,
+    handler: async ({ params, body }) => {
+      const agent = await mustGetAgent(directory, params.login);
+      try {
+        await states.transition(agent.id, body.state, { reason: body.reason ?? 'supervisor', source: 'api' });
+      } catch (err) {
+        if (!isAppError(err, 'invalid_transition')) throw err;
+        const { state } = await states.getState(agent.id);
+        throw new HttpError(
+          409,
+          'invalid_transition',
+          `agent ${agent.login} is ${state}: cannot go to ${body.state}`,
+        );
+      }
+      return view(agent, states);
+    },
   });
 }

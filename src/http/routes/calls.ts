@@ -1,114 +1,350 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Server } from '../../server.ts';
-import { summarize } from '../../acd/reports.ts';
+import { SERVICE_LEVEL_SECONDS, summarize } from '../../acd/reports.ts';
+import type { Cdr } from '../../store/store.ts';
+import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 
-const range = z.object({
-  from: z.string().optional(),
-  to: z.string().optional(),
-  companyId: z.coerce.number().int().positive().optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+/** ISO time or epoch ms. */
+const time = z.string().describe('ISO time or epoch milliseconds');
+const OUTCOMES = ['answered', 'abandoned', 'overflow', 'no_agents', 'transferred', 'failed'] as const;
+
+const rangeQuery = z.object({
+  from: time.optional(),
+  to: time.optional(),
+  companyId: idParam.optional(),
 });
 
-/** ISO time or epoch ms → epoch ms. */
+const cdrQuery = rangeQuery
+  .extend({
+    departmentId: idParam.optional(),
+    outcome: z.enum(OUTCOMES).optional(),
+    /** Login of an agent who talked to the customer. */
+    agent: z
+      .string()
+      .regex(/^[0-9]{1,12}$/)
+      .optional(),
+    page: z.coerce.number().int().min(1).max(100_000).optional(),
+    pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+    /** Older form: the first `limit` rows, newest first. */
+    limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  })
+  .meta({ id: 'CdrQuery' });
+
+const MAX_SCAN = 100_000;
+
+/** Epoch ms from ISO or digits. */
 function parseTime(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n)) throw new HttpError(400, 'invalid_time', `${name} must be an ISO time or epoch milliseconds`);
+  if (!Number.isFinite(n))
+    throw new HttpError(400, 'invalid_time', `${name} must be an ISO time or epoch milliseconds`);
   return n;
 }
 
-function parseRange(query: unknown, now: number): { from: number; to: number; companyId?: number; limit?: number } {
-  const q = range.safeParse(query);
-  if (!q.success) throw new HttpError(400, 'invalid_query', q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const from = parseTime(q.data.from, 'from', now - 24 * 3600_000);
-  const to = parseTime(q.data.to, 'to', now + 1);
+function parseRange(q: { from?: string; to?: string }, now: number): { from: number; to: number } {
+  const from = parseTime(q.from, 'from', now - 24 * 3600_000);
+  const to = parseTime(q.to, 'to', now + 1);
   if (to <= from) throw new HttpError(400, 'invalid_range', 'to must be after from');
-  return { from, to, companyId: q.data.companyId, limit: q.data.limit };
+  return { from, to };
 }
 
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
-/** CDRs, live calls, queues and the summary report (issue 4 §4). */
-export function callRoutes(app: FastifyInstance, server: Server): void {
+export const cdrSchema = z
+  .object({
+    id: z.string(),
+    companyId: z.number().int().nullable(),
+    hotline: z.string().nullable(),
+    callerId: z.string().nullable(),
+    departmentId: z.number().int().nullable(),
+    startedAt: z.string().nullable(),
+    queuedAt: z.string().nullable(),
+    answeredAt: z.string().nullable(),
+    endedAt: z.string().nullable(),
+    agentIds: z.array(z.number().int()),
+    agentLogins: z.array(z.string()),
+    transfers: z.number().int(),
+    outcome: z.enum(OUTCOMES).nullable(),
+    talkSeconds: z.number(),
+    queueSeconds: z.number().nullable(),
+  })
+  .meta({ id: 'Cdr' });
+
+type CdrView = z.output<typeof cdrSchema>;
+
+function cdrView(c: Cdr, loginOf: ReadonlyMap<number, string>): CdrView {
+  return {
+    ...c,
+    startedAt: iso(c.startedAt),
+    queuedAt: iso(c.queuedAt),
+    answeredAt: iso(c.answeredAt),
+    endedAt: iso(c.endedAt),
+    agentLogins: c.agentIds.map((id) => loginOf.get(id) ?? String(id)),
+    queueSeconds:
+      c.queuedAt !== null
+        ? Math.round(((c.answeredAt ?? c.endedAt ?? c.queuedAt) - c.queuedAt) / 1000)
+        : null,
+  };
+}
+
+const CSV_COLUMNS = [
+  'id',
+  'startedAt',
+  'companyId',
+  'hotline',
+  'callerId',
+  'departmentId',
+  'outcome',
+  'queueSeconds',
+  'talkSeconds',
+  'transfers',
+  'agentLogins',
+  'answeredAt',
+  'endedAt',
+] as const;
+
+function csvCell(v: unknown): string {
+  const s =
+    v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v as string | number);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const summarySchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    calls: z.number(),
+    answered: z.number(),
+    abandoned: z.number(),
+    overflow: z.number(),
+    noAgents: z.number(),
+    serviceLevel: z.number().nullable(),
+    serviceLevelSeconds: z.number(),
+    averageSpeedOfAnswer: z.number().nullable(),
+    averageHandleTime: z.number().nullable(),
+    abandonRate: z.number().nullable(),
+    agents: z.array(
+      z.object({
+        login: z.string().optional(),
+        agentId: z.number(),
+        answered: z.number(),
+        talkSeconds: z.number(),
+        loggedInSeconds: z.number(),
+        occupancy: z.number().nullable(),
+      }),
+    ),
+    hours: z.array(
+      z.object({
+        hour: z.string(),
+        calls: z.number(),
+        answered: z.number(),
+        abandoned: z.number(),
+        serviceLevel: z.number().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'Summary' });
+
+/** Calls per started hour, with that hour's service level. */
+function byHour(cdrs: readonly Cdr[], from: number, to: number): z.output<typeof summarySchema>['hours'] {
+  const HOUR = 3600_000;
+  const first = Math.floor(from / HOUR) * HOUR;
+  const count = Math.min(24 * 31, Math.ceil((to - first) / HOUR));
+  const hours = Array.from({ length: count }, (_, i) => ({ at: first + i * HOUR, cdrs: [] as Cdr[] }));
+  for (const c of cdrs) hours[Math.floor((c.startedAt - first) / HOUR)]?.cdrs.push(c);
+  return hours.map((h) => {
+    const s = summarize(h.cdrs, [], h.at, h.at + HOUR, []);
+    return {
+      hour: new Date(h.at).toISOString(),
+      calls: s.calls,
+      answered: s.answered,
+      abandoned: s.abandoned,
+      serviceLevel: s.serviceLevel,
+    };
+  });
+}
+
+/** CDRs (search, paging, CSV), live calls, queues and the summary report. */
+export function callRoutes(api: Api, server: Server): void {
   const { store } = server;
+  const tag = 'calls';
 
-  app.get('/api/v1/calls', async (req) => {
-    const r = parseRange(req.query, server.clock.wallNow());
-    const cdrs = await store.calls.listCdr({ from: r.from, to: r.to, companyId: r.companyId, limit: r.limit ?? 1000 });
-    return {
-      calls: cdrs.map((c) => ({
-        ...c,
-        startedAt: iso(c.startedAt),
-        queuedAt: iso(c.queuedAt),
-        answeredAt: iso(c.answeredAt),
-        endedAt: iso(c.endedAt),
-        queueSeconds: c.queuedAt !== null ? Math.round(((c.answeredAt ?? c.endedAt ?? c.queuedAt) - c.queuedAt) / 1000) : null,
-      })),
-    };
-  });
-
-  app.get('/api/v1/calls/live', async () => {
-    const now = server.clock.wallNow();
-    return {
-      calls: server.acd.liveCalls.map((cc) => ({
-        id: cc.id,
-        companyId: cc.companyId,
-        hotline: cc.hotline,
-        callerId: cc.callerId,
-        department: cc.department.code,
-        state: cc.state,
-        agentId: cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null,
-        waitingSeconds: cc.enteredAt !== undefined ? Math.round(((cc.answeredAt ?? now) - cc.enteredAt) / 1000) : 0,
-        startedAt: iso(cc.startedAt),
-      })),
-    };
-  });
-
-  app.get('/api/v1/queues', async () => {
-    const now = server.clock.wallNow();
-    const out = [];
-    for (const company of await store.directory.listCompanies()) {
-      for (const d of await store.directory.listDepartments(company.id)) {
-        const waiting = server.acd.waiting(d.id);
-        const agents = await store.directory.listAgents({ departmentId: d.id });
-        let ready = 0;
-        let loggedIn = 0;
-        for (const a of agents) {
-          const s = await server.agentStates.getState(a.id);
-          if (s.state !== 'logged_out') loggedIn++;
-          if (s.state === 'ready' && !server.acd.isEngaged(a.id)) ready++;
-        }
-        const longest = waiting.reduce((m, cc) => Math.max(m, now - (cc.enteredAt ?? now)), 0);
-        out.push({
-          companyId: company.id,
-          departmentId: d.id,
-          code: d.code,
-          name: d.name,
-          strategy: d.strategy,
-          waiting: waiting.length,
-          longestWaitSeconds: Math.round(longest / 1000),
-          readyAgents: ready,
-          loggedInAgents: loggedIn,
-        });
-      }
+  const search = async (
+    query: z.output<typeof cdrQuery>,
+  ): Promise<{ rows: Cdr[]; loginOf: Map<number, string> }> => {
+    const r = parseRange(query, server.clock.wallNow());
+    let rows = await store.calls.listCdr({
+      from: r.from,
+      to: r.to,
+      companyId: query.companyId,
+      limit: MAX_SCAN,
+    });
+    const agents = await store.directory.listAgents();
+    const loginOf = new Map(agents.map((a) => [a.id, a.login]));
+    if (query.departmentId !== undefined) rows = rows.filter((c) => c.departmentId === query.departmentId);
+    if (query.outcome !== undefined) rows = rows.filter((c) => c.outcome === query.outcome);
+    if (query.agent !== undefined) {
+      const id = agents.find((a) => a.login === query.agent)?.id;
+      rows = rows.filter((c) => id !== undefined && c.agentIds.includes(id));
     }
-    return { queues: out };
+    return { rows, loginOf };
+  };
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/calls',
+    tag,
+    summary: 'Call detail records, newest first, paged (page from 1; pageSize default 50)',
+    query: cdrQuery,
+    response: z.object({
+      calls: z.array(cdrSchema),
+      page: z.number(),
+      pageSize: z.number(),
+      total: z.number(),
+    }),
+    handler: async ({ query }) => {
+      const { rows, loginOf } = await search(query);
+      const paged = query.page !== undefined || query.pageSize !== undefined;
+      const pageSize = paged ? (query.pageSize ?? 50) : (query.limit ?? 1000);
+      const page = query.page ?? 1;
+      const slice = rows.slice((page - 1) * pageSize, page * pageSize);
+      return { calls: slice.map((c) => cdrView(c, loginOf)), page, pageSize, total: rows.length };
+    },
   });
 
-  app.get('/api/v1/reports/summary', async (req) => {
-    const r = parseRange(req.query, server.clock.wallNow());
-    const cdrs = await store.calls.listCdr({ from: r.from, to: r.to, companyId: r.companyId, limit: 100_000 });
-    const agents = await store.directory.listAgents(r.companyId ? { companyId: r.companyId } : undefined);
-    const history = await store.agentStates.listStateHistory({ until: r.to });
-    const summary = summarize(cdrs, history, r.from, r.to, agents.map((a) => a.id));
-    const login = new Map(agents.map((a) => [a.id, a.login]));
-    return {
-      ...summary,
-      from: iso(summary.from),
-      to: iso(summary.to),
-      agents: summary.agents.map((a) => ({ login: login.get(a.agentId), ...a })),
-    };
+  api.route({
+    method: 'GET',
+    url: '/api/v1/calls.csv',
+    tag,
+    summary: 'The same search as CSV (every matching row, newest first)',
+    query: cdrQuery,
+    produces: 'text/csv',
+    handler: async ({ query, reply }) => {
+      const { rows, loginOf } = await search(query);
+      const lines = [CSV_COLUMNS.join(',')];
+      for (const c of rows) {
+        const v = cdrView(c, loginOf);
+        lines.push(CSV_COLUMNS.map((k) => csvCell(v[k])).join(','));
+      }
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="calls.csv"')
+        .send(lines.join('\r\n') + '\r\n');
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/calls/live',
+    tag,
+    summary: 'Customer calls in progress',
+    query: z.object({ companyId: idParam.optional() }),
+    handler: async ({ query }) => {
+      const now = server.clock.wallNow();
+      const agents = new Map((await store.directory.listAgents()).map((a) => [a.id, a.login]));
+      return {
+        calls: server.acd.liveCalls
+          .filter((cc) => query.companyId === undefined || cc.companyId === query.companyId)
+          .map((cc) => {
+            const agentId = cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null;
+            return {
+              id: cc.id,
+              companyId: cc.companyId,
+              hotline: cc.hotline,
+              callerId: cc.callerId,
+              department: cc.department.code,
+              departmentId: cc.department.id,
+              state: cc.state,
+              agentId,
+              agentLogin: agentId === null ? null : (agents.get(agentId) ?? null),
+              waitingSeconds:
+                cc.enteredAt !== undefined ? Math.round(((cc.answeredAt ?? now) - cc.enteredAt) / 1000) : 0,
+              startedAt: iso(cc.startedAt),
+              answeredAt: iso(cc.answeredAt),
+            };
+          }),
+      };
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/queues',
+    tag: 'queues',
+    summary: 'Department queues: waiting calls, longest wait, ready and logged-in agents',
+    query: z.object({ companyId: idParam.optional() }),
+    handler: async ({ query }) => {
+      const now = server.clock.wallNow();
+      const out = [];
+      for (const company of await store.directory.listCompanies()) {
+        if (query.companyId !== undefined && company.id !== query.companyId) continue;
+        for (const d of await store.directory.listDepartments(company.id)) {
+          const waiting = server.acd.waiting(d.id);
+          const agents = await store.directory.listAgents({ departmentId: d.id });
+          let ready = 0;
+          let loggedIn = 0;
+          for (const a of agents) {
+            const s = await server.agentStates.getState(a.id);
+            if (s.state !== 'logged_out') loggedIn++;
+            if (s.state === 'ready' && !server.acd.isEngaged(a.id)) ready++;
+          }
+          const longest = waiting.reduce((m, cc) => Math.max(m, now - (cc.enteredAt ?? now)), 0);
+          out.push({
+            companyId: company.id,
+            departmentId: d.id,
+            code: d.code,
+            name: d.name,
+            strategy: d.strategy,
+            waiting: waiting.length,
+            longestWaitSeconds: Math.round(longest / 1000),
+            readyAgents: ready,
+            loggedInAgents: loggedIn,
+          });
+        }
+      }
+      return { queues: out };
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/reports/summary',
+    tag: 'reports',
+    summary: `Service level (answered within ${SERVICE_LEVEL_SECONDS} s), ASA, AHT, abandon rate, occupancy, calls by hour`,
+    query: rangeQuery,
+    response: summarySchema,
+    handler: async ({ query }) => {
+      const now = server.clock.wallNow();
+      const r = parseRange(query, now);
+      const cdrs = await store.calls.listCdr({
+        from: r.from,
+        to: r.to,
+        companyId: query.companyId,
+        limit: MAX_SCAN,
+      });
+      const agents = await store.directory.listAgents(
+        query.companyId ? { companyId: query.companyId } : undefined,
+      );
+      const history = await store.agentStates.listStateHistory({ until: r.to });
+      // Logged-in time (occupancy) counts up to now, not into the future of a period still running.
+      const summary = summarize(
+        cdrs,
+        history,
+        r.from,
+        Math.max(r.from + 1, Math.min(r.to, now)),
+        agents.map((a) => a.id),
+      );
+      const login = new Map(agents.map((a) => [a.id, a.login]));
+      return {
+        ...summary,
+        from: iso(summary.from),
+        to: iso(r.to),
+        serviceLevelSeconds: SERVICE_LEVEL_SECONDS,
+        agents: summary.agents.map((a) => ({ login: login.get(a.agentId), ...a })),
+        hours: byHour(cdrs, r.from, r.to),
+      };
+    },
   });
 }

@@ -124,11 +124,8 @@ export class ClientTransaction {
     if (!ALLOWED[this.state].includes(to)) return;
     this.state = to;
     const { clock, timers } = this.env;
-    if (to === 'proceeding' && !this.isInvite && !this.reliable) {
-      clock.clearTimeout(this.retransmitTimer);
-      this.interval = timers.t2;
-      this.retransmitTimer = clock.setTimeout(() => this.retransmit(), this.interval);
-    }
+    // §17.1.2.2 (Figure 6): entering Proceeding leaves the running Timer E alone;
+    // retransmit() resets it to T2 when it next fires.
     if (to === 'completed') {
       this.clearTimers();
       // Timer D (INVITE: 64·T1, which is the 32 s minimum at the default T1) or K

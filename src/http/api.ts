@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { HttpError } from './errors.ts';
+
+/**
+ * Typed routes whose zod schemas do both jobs: they validate the request
+ * (a failure is a 400 `{ error: { code: 'invalid_<part>', message } }`) and
+ * they are the source of the OpenAPI document (`openapi.ts`).
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteContext<P, Q, B> {
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export interface RouteSpec<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  B extends Schema | undefined,
+> {
+  method: HttpMethod;
+  /** Fastify path (`/api/v1/agents/:login`). */
+  url: string;
+  summary: string;
+  tag: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** What a success returns (documentation only). */
+  response?: Schema;
+  /** Status of a success; default 200 (204 sends no body). */
+  status?: number;
+  /** Content type of a non-JSON success (documentation only). */
+  produces?: string;
+  /** The route needs no bearer token. */
+  public?: boolean;
+  handler: (ctx: RouteContext<P, Q, B>) => Promise<unknown>;
+}
+
+/** What the OpenAPI document needs of a route. */
+export interface RouteDoc {
+  method: HttpMethod;
+  url: string;
+  summary: string;
+  tag: string;
+  params?: Schema;
+  query?: Schema;
+  body?: Schema;
+  response?: Schema;
+  status: number;
+  produces?: string;
+  public: boolean;
+}
+
+/** Parses `value` with `schema` or throws a 400 naming the part of the request. */
+export function parseOr400<S extends Schema>(schema: S, value: unknown, part: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, `invalid_${part}`, `invalid ${part}: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** Registers routes on a Fastify app and remembers them for the OpenAPI document. */
+export class Api {
+  readonly routes: RouteDoc[] = [];
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  route<
+    P extends Schema | undefined = undefined,
+    Q extends Schema | undefined = undefined,
+    B extends Schema | undefined = undefined,
+  >(spec: RouteSpec<P, Q, B>): void {
+    const status = spec.status ?? 200;
+    this.routes.push({
+      method: spec.method,
+      url: spec.url,
+      summary: spec.summary,
+      tag: spec.tag,
+      params: spec.params,
+      query: spec.query,
+      body: spec.body,
+      response: spec.response,
+      status,
+      produces: spec.produces,
+      public: spec.public ?? false,
+    });
+    this.app.route({
+      method: spec.method,
+      url: spec.url,
+      handler: async (req, reply) => {
+        const params = (spec.params ? parseOr400(spec.params, req.params, 'params') : undefined) as Out<P>;
+        const query = (spec.query ? parseOr400(spec.query, req.query, 'query') : undefined) as Out<Q>;
+        const body = (spec.body ? parseOr400(spec.body, req.body ?? {}, 'body') : undefined) as Out<B>;
+        const result = await spec.handler({ params, query, body, req, reply });
+        if (reply.sent) return reply;
+        if (status === 204) return reply.status(204).send();
+        return reply.status(status).send(result);
+      },
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Shared schemas
+
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .meta({ id: 'Error' });
+
+/** A path or query id: digits → positive integer. */
+export const idParam = z.coerce.number().int().positive();
+export const loginParam = z.string().regex(/^[0-9]{1,12}$/, '1–12 digits');

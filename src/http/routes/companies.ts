@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { Server } from '../../server.ts';
+import { companySettingsPatchSchema, companySettingsSchema } from '../../store/company-settings.ts';
+import { nameSchema } from '../../store/validation.ts';
+import { type Api, idParam } from '../api.ts';
+import { HttpError } from '../errors.ts';
+import type { Company, DirectoryStore } from '../../store/store.ts';
+
+export const settingsSchema = companySettingsSchema.meta({ id: 'CompanySettings' });
+export const settingsPatchSchema = companySettingsPatchSchema.meta({ id: 'CompanySettingsPatch' });
+
+export const companySchema = z
+  .object({ id: z.number().int(), name: z.string(), settings: settingsSchema })
+  .meta({ id: 'Company' });
+
+const newCompanySchema = z.strictObject({
+  name: nameSchema,
+  settings: companySettingsPatchSchema.optional(),
+});
+const companyPatchSchema = z.strictObject({ name: nameSchema });
+const idParams = z.object({ id: idParam });
+
+export async function mustGetCompany(directory: DirectoryStore, id: number): Promise<Company> {
+  const company = await directory.getCompany(id);
+  if (!company) throw new HttpError(404, 'not_found', `no company ${id}`);
+  return company;
+}
+
+/** Companies (tenants) and their settings (SPEC §7). */
+export function companyRoutes(api: Api, server: Server): void {
+  const { directory } = server.store;
+  const tag = 'companies';
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/companies',
+    tag,
+    summary: 'List companies',
+    response: z.object({ companies: z.array(companySchema) }),
+    handler: async () => ({ companies: await directory.listCompanies() }),
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/companies',
+    tag,
+    summary: 'Create a company (missing settings take their defaults)',
+    body: newCompanySchema,
+    response: companySchema,
+    status: 201,
+    handler: async ({ body }) => directory.createCompany(body),
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/companies/:id',
+    tag,
+    summary: 'One company',
+    params: idParams,
+    response: companySchema,
+    handler: async ({ params }) => mustGetCompany(directory, params.id),
+  });
+
+  api.route({
+    method: 'PATCH',
+    url: '/api/v1/companies/:id',
+    tag,
+    summary: 'Rename a company',
+    params: idParams,
+    body: companyPatchSchema,
+    response: companySchema,
+    handler: async ({ params, body }) => directory.renameCompany(params.id, body.name),
+  });
+
+  api.route({
+    method: 'DELETE',
+    url: '/api/v1/companies/:id',
+    tag,
+    summary: 'Delete a company with its departments, agents and numbers (refused while it has live calls)',
+    params: idParams,
+    status: 204,
+    handler: async ({ params }) => {
+      await mustGetCompany(directory, params.id);
+      if (server.acd.liveCalls.some((c) => c.companyId === params.id)) {
+        throw new HttpError(409, 'conflict', `company ${params.id} has calls in progress`);
+      }
+      const agents = await directory.listAgents({ companyId: params.id });
+      for (const a of agents) {
+        if ((await server.agentStates.getState(a.id)).state !== 'logged_out') {
+          throw new HttpError(
+            409,
+            'conflict',
+            `agent ${a.login} is logged in; log the company's agents out first`,
+          );
+        }
+      }
+      await directory.deleteCompany(params.id);
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/companies/:id/settings',
+    tag,
+    summary: 'Company settings',
+    params: idParams,
+    response: settingsSchema,
+    handler: async ({ params }) => (await mustGetCompany(directory, params.id)).settings,
+  });
+
+  api.route({
+    method: 'PATCH',
+    url: '/api/v1/companies/:id/settings',
+    tag,
+    summary: 'Change some settings; every new call and agent state change reads them',
+    params: idParams,
+    body: settingsPatchSchema,
+    response: settingsSchema,
+    handler: async ({ params, body }) => {
+      await mustGetCompany(directory, params.id);
+      return (await directory.updateCompanySettings(params.id, body)).settings;
+    },
+  });
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { Server } from '../../server.ts';
+import { departmentCodeSchema, departmentFieldsSchema } from '../../store/validation.ts';
+import type { Department, DirectoryStore } from '../../store/store.ts';
+import { type Api, idParam } from '../api.ts';
+import { HttpError } from '../errors.ts';
+import { mustGetCompany } from './companies.ts';
+
+export const departmentSchema = departmentFieldsSchema
+  .extend({ id: z.number().int(), companyId: z.number().int() })
+  .meta({ id: 'Department' });
+
+const newDepartmentSchema = departmentFieldsSchema
+  .partial()
+  .required({ code: true, name: true })
+  .strict()
+  .meta({ id: 'NewDepartment' });
+const departmentPatchSchema = departmentFieldsSchema.partial().strict().meta({ id: 'DepartmentPatch' });
+
+const companyParams = z.object({ id: idParam });
+const departmentParams = z.object({ id: idParam, code: departmentCodeSchema });
+
+export async function mustGetDepartment(
+  directory: DirectoryStore,
+  companyId: number,
+  code: string,
+): Promise<Department> {
+  await mustGetCompany(directory, companyId);
+  const d = await directory.getDepartmentByCode(companyId, code);
+  if (!d) throw new HttpError(404, 'not_found', `company ${companyId} has no department ${code}`);
+  return d;
+}
+
+/** Departments (queues) of a company, addressed by their 3-digit code. */
+export function departmentRoutes(api: Api, server: Server): void {
+  const { directory } = server.store;
+  const tag = 'departments';
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/companies/:id/departments',
+    tag,
+    summary: "A company's departments",
+    params: companyParams,
+    response: z.object({ departments: z.array(departmentSchema) }),
+    handler: async ({ params }) => {
+      await mustGetCompany(directory, params.id);
+      return { departments: await directory.listDepartments(params.id) };
+    },
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/companies/:id/departments',
+    tag,
+    summary: 'Create a department (code: 3 digits, unique in the company)',
+    params: companyParams,
+    body: newDepartmentSchema,
+    response: departmentSchema,
+    status: 201,
+    handler: async ({ params, body }) => {
+      await mustGetCompany(directory, params.id);
+      return directory.createDepartment({ ...body, companyId: params.id });
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/companies/:id/departments/:code',
+    tag,
+    summary: 'One department',
+    params: departmentParams,
+    response: departmentSchema,
+    handler: async ({ params }) => mustGetDepartment(directory, params.id, params.code),
+  });
+
+  api.route({
+    method: 'PATCH',
+    url: '/api/v1/companies/:id/departments/:code',
+    tag,
+    summary: 'Change a department',
+    params: departmentParams,
+    body: departmentPatchSchema,
+    response: departmentSchema,
+    handler: async ({ params, body }) => {
+      const d = await mustGetDepartment(directory, params.id, params.code);
+      return directory.updateDepartment(d.id, body);
+    },
+  });
+
+  api.route({
+    method: 'DELETE',
+    url: '/api/v1/companies/:id/departments/:code',
+    tag,
+    summary: 'Delete a department (refused while calls wait in it or a hotline rings it)',
+    params: departmentParams,
+    status: 204,
+    handler: async ({ params }) => {
+      const d = await mustGetDepartment(directory, params.id, params.code);
+      if (server.acd.liveCalls.some((c) => c.department.id === d.id)) {
+        throw new HttpError(409, 'conflict', `department ${d.code} has calls in progress`);
+      }
+      const numbers = (await directory.listNumbers(params.id)).filter((n) => n.departmentId === d.id);
+      if (numbers.length) {
+        throw new HttpError(
+          409,
+          'conflict',
+          `department ${d.code} is the target of ${numbers.map((n) => n.number).join(', ')}`,
+        );
+      }
+      await directory.deleteDepartment(d.id);
+    },
+  });
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import type { Server } from '../../server.ts';
+import type { NumberRoute } from '../../store/store.ts';
+import { type Api, idParam } from '../api.ts';
+import { HttpError } from '../errors.ts';
+
+const numberText = z.string().regex(/^\+?[0-9]{2,20}$/, 'digits, optionally with a leading +');
+
+export const numberSchema = z
+  .object({
+    number: z.string(),
+    kind: z.enum(['service', 'hotline']),
+    companyId: z.number().int().nullable(),
+    departmentId: z.number().int().nullable(),
+  })
+  .meta({ id: 'Number' });
+
+const routeFields = {
+  kind: z.enum(['service', 'hotline']),
+  companyId: z.number().int().positive().nullable(),
+  departmentId: z.number().int().positive().nullable(),
+};
+
+const newNumberSchema = z
+  .strictObject({ number: numberText, ...routeFields })
+  .partial({ companyId: true, departmentId: true })
+  .meta({ id: 'NewNumber' });
+const numberPatchSchema = z.strictObject(routeFields).partial().meta({ id: 'NumberPatch' });
+const numberParams = z.object({ number: numberText });
+
+/** Hotline numbers (DIDs → department) and the shared service IVR number. */
+export function numberRoutes(api: Api, server: Server): void {
+  const { directory } = server.store;
+  const tag = 'numbers';
+
+  const mustGet = async (number: string): Promise<NumberRoute> => {
+    const r = await directory.getNumber(number);
+    if (!r) throw new HttpError(404, 'not_found', `no number ${number}`);
+    return r;
+  };
+
+  const put = (r: NumberRoute): Promise<NumberRoute> => {
+    if (r.kind === 'service') return directory.putNumber({ ...r, companyId: null, departmentId: null });
+    if (r.companyId === null || r.departmentId === null) {
+      throw new HttpError(400, 'invalid_body', 'invalid body: a hotline needs companyId and departmentId');
+    }
+    return directory.putNumber(r);
+  };
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/numbers',
+    tag,
+    summary: 'Numbers (of one company when companyId is given; the service number belongs to none)',
+    query: z.object({ companyId: idParam.optional() }),
+    response: z.object({ numbers: z.array(numberSchema) }),
+    handler: async ({ query }) => ({ numbers: await directory.listNumbers(query.companyId) }),
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/numbers',
+    tag,
+    summary: 'Add a number (409 if it exists)',
+    body: newNumberSchema,
+    response: numberSchema,
+    status: 201,
+    handler: async ({ body }) => {
+      if (await directory.getNumber(body.number))
+        throw new HttpError(409, 'conflict', `number ${body.number} exists`);
+      return put({
+        number: body.number,
+        kind: body.kind,
+        companyId: body.companyId ?? null,
+        departmentId: body.departmentId ?? null,
+      });
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/numbers/:number',
+    tag,
+    summary: 'One number',
+    params: numberParams,
+    response: numberSchema,
+    handler: async ({ params }) => mustGet(params.number),
+  });
+
+  api.route({
+    method: 'PATCH',
+    url: '/api/v1/numbers/:number',
+    tag,
+    summary: 'Re-route a number',
+    params: numberParams,
+    body: numberPatchSchema,
+    response: numberSchema,
+    handler: async ({ params, body }) => {
+      const current = await mustGet(params.number);
+      return put({
+        ...current,
+        ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
+      });
+    },
+  });
+
+  api.route({
+    method: 'DELETE',
+    url: '/api/v1/numbers/:number',
+    tag,
+    summary: 'Remove a number',
+    params: numberParams,
+    status: 204,
+    handler: async ({ params }) => {
+      await mustGet(params.number);
+      await directory.deleteNumber(params.number);
+    },
+  });
+}

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { REALM, type Server } from '../../server.ts';
+import type { SipAccount } from '../../store/store.ts';
+import { type Api, loginParam } from '../api.ts';
+import { HttpError } from '../errors.ts';
+
+const username = z.string().regex(/^[A-Za-z0-9._~!$&'()*+,;=%-]{1,64}$/, '1–64 URI user characters');
+const password = z.string().min(6).max(128);
+
+export const sipAccountSchema = z
+  .object({ username: z.string(), realm: z.string(), agentLogin: z.string().nullable() })
+  .meta({ id: 'SipAccount' });
+
+const newSipAccountSchema = z
+  .strictObject({ username, password, agentLogin: loginParam.nullable().optional() })
+  .meta({ id: 'NewSipAccount' });
+const sipAccountPatchSchema = z
+  .strictObject({ password, agentLogin: loginParam.nullable() })
+  .partial()
+  .meta({ id: 'SipAccountPatch' });
+const usernameParams = z.object({ username });
+
+/**
+ * SIP accounts for agents whose phone REGISTERs (digest auth, realm `agentline`).
+ * The password is only ever written; the HA1 digests are never returned. Every
+ * change reloads the registrar's credentials.
+ */
+export function sipAccountRoutes(api: Api, server: Server): void {
+  const { directory } = server.store;
+  const tag = 'sip-accounts';
+
+  const loginOf = async (agentId: number | null): Promise<string | null> =>
+    agentId === null ? null : ((await directory.getAgent(agentId))?.login ?? null);
+  const view = async (a: SipAccount): Promise<z.output<typeof sipAccountSchema>> => ({
+    username: a.username,
+    realm: a.realm,
+    agentLogin: await loginOf(a.agentId),
+  });
+  const agentIdOf = async (login: string | null | undefined): Promise<number | null> => {
+    if (login === null || login === undefined) return null;
+    const agent = await directory.getAgentByLogin(login);
+    if (!agent) throw new HttpError(400, 'invalid_reference', `no agent with login ${login}`);
+    return agent.id;
+  };
+  const mustGet = async (name: string): Promise<SipAccount> => {
+    const a = await directory.getSipAccount(name, REALM);
+    if (!a) throw new HttpError(404, 'not_found', `no SIP account ${name}`);
+    return a;
+  };
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/sip-accounts',
+    tag,
+    summary: 'SIP accounts (never their passwords or digests)',
+    response: z.object({ accounts: z.array(sipAccountSchema) }),
+    handler: async () => ({
+      accounts: await Promise.all(
+        (await directory.listSipAccounts()).filter((a) => a.realm === REALM).map(view),
+      ),
+    }),
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/sip-accounts',
+    tag,
+    summary: 'Create a SIP account with a password (409 if the username is taken)',
+    body: newSipAccountSchema,
+    response: sipAccountSchema,
+    status: 201,
+    handler: async ({ body }) => {
+      if (await directory.getSipAccount(body.username, REALM))
+        throw new HttpError(409, 'conflict', `SIP account ${body.username} exists`);
+      const agentId = await agentIdOf(body.agentLogin);
+      const account = await directory.createSipAccount(body.username, body.password, REALM, agentId);
+      await server.loadSipCredentials();
+      return view(account);
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/sip-accounts/:username',
+    tag,
+    summary: 'One SIP account',
+    params: usernameParams,
+    response: sipAccountSchema,
+    handler: async ({ params }) => view(await mustGet(params.username)),
+  });
+
+  api.route({
+    method: 'PATCH',
+    url: '/api/v1/sip-accounts/:username',
+    tag,
+    summary: "Change a SIP account's password or agent",
+    params: usernameParams,
+    body: sipAccountPatchSchema,
+    response: sipAccountSchema,
+    handler: async ({ params, body }) => {
+      const current = await mustGet(params.username);
+      const agentId = body.agentLogin === undefined ? current.agentId : await agentIdOf(body.agentLogin);
+      if (body.password === undefined) {
+        // The store keeps only digests and cannot re-link an account by itself: a new agent needs the password again.
+        if (agentId === current.agentId) return view(current);
+        throw new HttpError(400, 'invalid_body', 'invalid body: give the password again to change the agent');
+      }
+      const account = await directory.createSipAccount(params.username, body.password, REALM, agentId);
+      await server.loadSipCredentials();
+      return view(account);
+    },
+  });
+
+  api.route({
+    method: 'DELETE',
+    url: '/api/v1/sip-accounts/:username',
+    tag,
+    summary: 'Delete a SIP account (its phone can no longer register)',
+    params: usernameParams,
+    status: 204,
+    handler: async ({ params }) => {
+      await mustGet(params.username);
+      await directory.deleteSipAccount(params.username, REALM);
+      await server.loadSipCredentials();
+    },
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * One contract, every transport (UDP, TCP): listen on an ephemeral loopback
+ * port, deliver whole messages with the peer's literal address, answer a peer
+ * on the flow it came from, report failures through onError, close cleanly.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TcpTransport } from './tcp.ts';
+import type { Endpoint, Transport, TransportName } from './transport.ts';
+import { UdpTransport } from './udp.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+const message = (method: string, body = ''): Buffer =>
+  Buffer.from(
+    `${method} sip:9001@127.0.0.1 SIP/2.0\r\n` +
+      'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKtp\r\n' +
+      'Call-ID: tp@127.0.0.1\r\n' +
+      'CSeq: 1 OPTIONS\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body,
+  );
+
+const IMPLEMENTATIONS: Record<TransportName, (host: string, port: number) => Promise<Transport>> = {
+  udp: (h, p) => UdpTransport.listen(h, p),
+  tcp: (h, p) => TcpTransport.listen(h, p),
+};
+
+for (const [name, listen] of Object.entries(IMPLEMENTATIONS) as [
+  TransportName,
+  (h: string, p: number) => Promise<Transport>,
+][]) {
+  describe(`${name.toUpperCase()} transport contract`, () => {
+    const open: Transport[] = [];
+    const start = async (): Promise<{
+      t: Transport;
+      got: { data: Buffer; from: Endpoint }[];
+      errors: Error[];
+    }> => {
+      const t = await listen('127.0.0.1', 0);
+      open.push(t);
+      const got: { data: Buffer; from: Endpoint }[] = [];
+      const errors: Error[] = [];
+      t.onData = (data, from) => got.push({ data: Buffer.from(data), from });
+      t.onError = (err) => errors.push(err);
+      return { t, got, errors };
+    };
+
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((t) => t.close()));
+    });
+
+    it('listens on an ephemeral loopback port and names itself', async () => {
+      const { t } = await start();
+      expect(t.name).toBe(name);
+      expect(t.local.address).toBe('127.0.0.1');
+      expect(t.local.port).toBeGreaterThan(0);
+    });
+
+    it('delivers a whole message with the sender as a literal endpoint', async () => {
+      const a = await start();
+      const b = await start();
+      const msg = message('OPTIONS', 'some body');
+      a.t.send(msg, { transport: name, address: '127.0.0.1', port: b.t.local.port });
+      await until(() => b.got.length === 1, 'the message');
+      expect(b.got[0]?.data.equals(msg)).toBe(true);
+      expect(b.got[0]?.from.transport).toBe(name);
+      expect(b.got[0]?.from.address).toBe('127.0.0.1');
+      expect(a.errors).toEqual([]);
+    });
+
+    it('a reply to the sender endpoint reaches the sender', async () => {
+      const a = await start();
+      const b = await start();
+      a.t.send(message('OPTIONS'), { transport: name, address: '127.0.0.1', port: b.t.local.port });
+      await until(() => b.got.length === 1, 'the request');
+      const from = b.got[0]?.from as Endpoint;
+      b.t.send(message('NOTIFY'), from);
+      await until(() => a.got.length === 1, 'the reply');
+      expect(a.got[0]?.data.toString()).toMatch(/^NOTIFY /);
+      if (a.t instanceof TcpTransport && b.t instanceof TcpTransport) {
+        // §18.2.2: the same connection both ways, no second one opened.
+        expect(a.t.connectionCount).toBe(1);
+        expect(b.t.connectionCount).toBe(1);
+      }
+    });
+
+    it('several messages in a row arrive in order', async () => {
+      const a = await start();
+      const b = await start();
+      const to: Endpoint = { transport: name, address: '127.0.0.1', port: b.t.local.port };
+      for (let i = 0; i < 5; i++) a.t.send(message('OPTIONS', `n=${i}`), to);
+      await until(() => b.got.length === 5, 'five messages');
+      const bodies = b.got.map((g) => g.data.toString().split('\r\n\r\n')[1]);
+      if (name === 'tcp') expect(bodies).toEqual(['n=0', 'n=1', 'n=2', 'n=3', 'n=4']);
+      else expect([...bodies].sort()).toEqual(['n=0', 'n=1', 'n=2', 'n=3', 'n=4']);
+    });
+
+    it('close() resolves, also when called twice', async () => {
+      const t = await listen('127.0.0.1', 0);
+      await t.close();
+      await t.close();
+    });
+  });
+}
+
+describe('TCP transport specifics', () => {
+  it('a send to a port nobody listens on is reported through onError, not thrown', async () => {
+    const a = await TcpTransport.listen('127.0.0.1', 0);
+    const b = await TcpTransport.listen('127.0.0.1', 0);
+    const deadPort = b.local.port;
+    await b.close();
+    const errors: Error[] = [];
+    a.onError = (err) => errors.push(err);
+    expect(() =>
+      a.send(message('OPTIONS'), { transport: 'tcp', address: '127.0.0.1', port: deadPort }),
+    ).not.toThrow();
+    await until(() => errors.length === 1, 'the connection error');
+    expect(errors[0]?.message).toMatch(/ECONNREFUSED/);
+    await until(() => a.connectionCount === 0, 'the dead connection to be forgotten');
+    await a.close();
+  });
+});

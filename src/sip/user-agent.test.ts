@@ -1,0 +1,275 @@
+/**
+ * The UA core (RFC 3261 §8, §9, §13–§15) over a loopback UDP socket, with a
+ * FakeClock for the 2xx retransmission timers: what it answers by itself, how
+ * it hands INVITEs to its delegate, CANCEL, the 2xx/ACK handshake and BYE.
+ */
+import dgram from 'node:dgram';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../util/fake-clock.ts';
+import { getHeader, getHeaderValues, tagOf } from './message/headers.ts';
+import { parseMessage } from './message/parse.ts';
+import type { SipMessage, SipResponse } from './message/types.ts';
+import { SipStack } from './stack.ts';
+import { UdpTransport } from './transport/udp.ts';
+import { UserAgent, type IncomingInvite } from './user-agent.ts';
+
+const quiet = pino({ level: 'silent' });
+const T1 = 100;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function parse(buf: Buffer): SipMessage {
+  const r = parseMessage(buf);
+  if (!r.ok) throw new Error(r.error);
+  return r.message;
+}
+
+let n = 0;
+
+describe('UserAgent (UAS side) over loopback UDP', () => {
+  let clock: FakeClock;
+  let stack: SipStack;
+  let ua: UserAgent;
+  let invites: IncomingInvite[];
+  let peer: dgram.Socket;
+  let got: SipMessage[];
+  let serverPort: number;
+  let peerPort: number;
+
+  beforeEach(async () => {
+    clock = new FakeClock();
+    const udp = await UdpTransport.listen('127.0.0.1', 0);
+    serverPort = udp.local.port;
+    stack = new SipStack({
+      transports: [udp],
+      clock,
+      logger: quiet,
+      timers: { t1: T1, t2: 4 * T1, t4: 5 * T1 },
+    });
+    invites = [];
+    ua = new UserAgent({ stack, clock, logger: quiet, delegate: { onInvite: (inv) => invites.push(inv) } });
+    peer = dgram.createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
+    peerPort = peer.address().port;
+    got = [];
+    peer.on('message', (m) => got.push(parse(m)));
+  });
+
+  afterEach(async () => {
+    peer.close();
+    await stack.close();
+  });
+
+  interface Req {
+    method: string;
+    callId: string;
+    branch: string;
+    cseq: number;
+    toTag?: string;
+    extra?: string;
+    body?: string;
+    cseqMethod?: string;
+  }
+  const req = (o: Partial<Req> & { method: string }): Req => ({
+    callId: `ua-${++n}@127.0.0.1`,
+    branch: `z9hG4bKua${n}x${Math.random().toString(36).slice(2)}`,
+    cseq: 1,
+    ...o,
+  });
+  const text = (r: Req): string => {
+    const body = r.body ?? '';
+    return (
+      `${r.method} sip:9001@127.0.0.1:${serverPort} SIP/2.0\r\n` +
+      `Via: SIP/2.0/UDP 127.0.0.1:${peerPort};branch=${r.branch};rport\r\n` +
+      'Max-Forwards: 70\r\n' +
+      `From: <sip:7900@127.0.0.1>;tag=caller1\r\n` +
+      `To: <sip:9001@127.0.0.1>${r.toTag ? `;tag=${r.toTag}` : ''}\r\n` +
+      `Call-ID: ${r.callId}\r\n` +
+      `CSeq: ${r.cseq} ${r.cseqMethod ?? r.method}\r\n` +
+      `Contact: <sip:7900@127.0.0.1:${peerPort}>\r\n` +
+      (r.extra ?? '') +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body
+    );
+  };
+  const send = (r: Req): void => void peer.send(Buffer.from(text(r)), serverPort, '127.0.0.1');
+  const responses = (cseqMethod?: string): SipResponse[] =>
+    got.filter(
+      (m): m is SipResponse =>
+        m.kind === 'response' &&
+        (cseqMethod === undefined || (getHeader(m, 'cseq') ?? '').endsWith(cseqMethod)),
+    );
+  const statuses = (cseqMethod?: string): number[] => responses(cseqMethod).map((r) => r.status);
+  const waitStatus = async (status: number, cseqMethod?: string): Promise<SipResponse> => {
+    await until(
+      () => statuses(cseqMethod).includes(status),
+      `a ${status}${cseqMethod ? ` to ${cseqMethod}` : ''}`,
+    );
+    return responses(cseqMethod).find((r) => r.status === status) as SipResponse;
+  };
+
+  describe('requests it answers itself', () => {
+    it('OPTIONS outside a dialog: 200 with Allow and Accept', async () => {
+      send(req({ method: 'OPTIONS' }));
+      const res = await waitStatus(200);
+      expect(getHeaderValues(res, 'allow')).toContain('INVITE');
+      expect(getHeader(res, 'accept')).toContain('application/sdp');
+    });
+
+    it('an unknown method: 501; a known one we do not do: 405 with Allow', async () => {
+      send(req({ method: 'FROBNICATE' }));
+      send(req({ method: 'SUBSCRIBE' }));
+      await waitStatus(501);
+      const res = await waitStatus(405);
+      expect(getHeaderValues(res, 'allow')).toEqual([
+        'INVITE',
+        'ACK',
+        'BYE',
+        'CANCEL',
+        'OPTIONS',
+        'INFO',
+        'REGISTER',
+      ]);
+    });
+
+    it('REGISTER without a registrar delegate: 405', async () => {
+      send(req({ method: 'REGISTER' }));
+      await waitStatus(405);
+    });
+
+    it('BYE and INFO for no dialog: 481', async () => {
+      send(req({ method: 'BYE', toTag: 'nosuch' }));
+      send(req({ method: 'INFO' }));
+      await until(() => got.length === 2, 'two responses');
+      expect(statuses()).toEqual([481, 481]);
+    });
+
+    it('CANCEL matching no INVITE: 481', async () => {
+      send(req({ method: 'CANCEL' }));
+      await waitStatus(481);
+    });
+
+    it('Require with an unknown extension: 420 with Unsupported', async () => {
+      send(req({ method: 'OPTIONS', extra: 'Require: 100rel-ng\r\n' }));
+      const res = await waitStatus(420);
+      expect(getHeader(res, 'unsupported')).toBe('100rel-ng');
+      expect(invites).toHaveLength(0);
+    });
+  });
+
+  describe('INVITE', () => {
+    it('gets 100 Trying and goes to the delegate', async () => {
+      send(req({ method: 'INVITE' }));
+      await waitStatus(100);
+      expect(invites).toHaveLength(1);
+      expect(invites[0]?.calledUser).toBe('9001');
+      expect(invites[0]?.caller.user).toBe('7900');
+    });
+
+    it('refuseNewCalls: 503 with Retry-After, the delegate never sees it', async () => {
+      ua.refuseNewCalls = true;
+      send(req({ method: 'INVITE' }));
+      const res = await waitStatus(503);
+      expect(getHeader(res, 'retry-after')).toBe('30');
+      expect(invites).toHaveLength(0);
+      expect(statuses()).toEqual([503]);
+    });
+
+    it('CANCEL of a pending INVITE: 200 to the CANCEL, 487 to the INVITE, onCancel called', async () => {
+      const inv = req({ method: 'INVITE' });
+      send(inv);
+      await until(() => invites.length === 1, 'the INVITE');
+      let cancelled = 0;
+      (invites[0] as IncomingInvite).onCancel = () => cancelled++;
+      (invites[0] as IncomingInvite).provisional(180);
+      send({ ...inv, method: 'CANCEL' });
+      await waitStatus(200, 'CANCEL');
+      const res = await waitStatus(487, 'INVITE');
+      expect(cancelled).toBe(1);
+      expect(tagOf(getHeader(res, 'to') ?? '')).toBe(invites[0]?.localTag);
+    });
+
+    it('accept(): the 2xx is retransmitted at T1, 2T1 … until the ACK, which resolves the session', async () => {
+      const inv = req({ method: 'INVITE' });
+      send(inv);
+      await until(() => invites.length === 1, 'the INVITE');
+      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      await waitStatus(200, 'INVITE');
+      clock.advance(T1 + 2 * T1); // two retransmissions
+      await until(() => statuses('INVITE').filter((s) => s === 200).length === 3, 'two 2xx retransmissions');
+      const toTag = tagOf(
+        getHeader(responses('INVITE').find((r) => r.status === 200) as SipResponse, 'to') ?? '',
+      );
+      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
+      const result = await accepted;
+      expect(result?.session.state).toBe('confirmed');
+      expect(ua.sessionCount).toBe(1);
+      clock.advance(64 * T1);
+      await sleep(30);
+      expect(statuses('INVITE').filter((s) => s === 200)).toHaveLength(3);
+      expect(clock.pending()).toBe(0);
+    });
+
+    it('no ACK within 64·T1: accept() resolves undefined and the call is ended with BYE', async () => {
+      send(req({ method: 'INVITE' }));
+      await until(() => invites.length === 1, 'the INVITE');
+      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      // §13.3.1.4: given up at the first retransmission due after 64·T1 (T1 doubling, capped at T2 = 4·T1).
+      clock.advance(64 * T1 - 1);
+      expect(ua.sessionCount).toBe(1);
+      clock.advance(4 * T1);
+      expect(await accepted).toBeUndefined();
+      await until(() => got.some((m) => m.kind === 'request' && m.method === 'BYE'), 'the BYE');
+      expect(ua.sessionCount).toBe(0);
+    });
+
+    it('a BYE in the dialog: 200, the session ends, the dialog user hears of it', async () => {
+      const inv = req({ method: 'INVITE' });
+      send(inv);
+      await until(() => invites.length === 1, 'the INVITE');
+      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      const ok = await waitStatus(200, 'INVITE');
+      const toTag = tagOf(getHeader(ok, 'to') ?? '');
+      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
+      const result = await accepted;
+      let byes = 0;
+      if (result)
+        result.session.user = { onBye: () => byes++, onReinvite: () => ({ status: 488 }), onInfo: () => {} };
+      send({ ...inv, method: 'BYE', branch: `${inv.branch}bye`, cseq: 2, toTag });
+      await waitStatus(200, 'BYE');
+      expect(byes).toBe(1);
+      expect(ua.sessionCount).toBe(0);
+      // The same BYE again (a new transaction): the dialog is gone.
+      send({ ...inv, method: 'BYE', branch: `${inv.branch}bye2`, cseq: 3, toTag });
+      await waitStatus(481, 'BYE');
+    });
+
+    it('a retransmitted INVITE after our 2xx is not a second call (RFC 6026 §7.1)', async () => {
+      const inv = req({ method: 'INVITE' });
+      send(inv);
+      await until(() => invites.length === 1, 'the INVITE');
+      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      const ok = await waitStatus(200, 'INVITE');
+      // The 100 and the 200 crossed the caller's INVITE retransmission.
+      send(inv);
+      await until(() => stack.counters.received === 2, 'the retransmission');
+      await sleep(30);
+      expect(invites).toHaveLength(1);
+      expect(statuses('INVITE').filter((s) => s === 100)).toHaveLength(1);
+      expect(stack.counters.retransmissionsAbsorbed).toBe(1);
+      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag: tagOf(getHeader(ok, 'to') ?? '') });
+      expect((await accepted)?.session.state).toBe('confirmed');
+      // 64·T1 later the transaction is forgotten and nothing is left running.
+      clock.advance(64 * T1);
+      expect(clock.pending()).toBe(0);
+    });
+  });
+});

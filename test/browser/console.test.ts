@@ -1,0 +1,199 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from '../../src/server.ts';
+import { promptPath } from '../../src/ivr/prompts.ts';
+import type { TestPhone } from '../phone/phone.ts';
+import { SERVICE, api, eventually, phone, startServer } from '../integration/harness.ts';
+
+/**
+ * The web console in real headless Chromium (Debian's package; CI installs it).
+ * Screenshots go to docs/ when UPDATE_SCREENSHOTS=1, else to a scratch folder.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : path.join(ROOT, 'data', 'screenshots');
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A day of made-up calls (local time) so that the report has something to draw. */
+async function seedCalls(server: Server): Promise<void> {
+  const agents = await server.store.directory.listAgents({ companyId: 1 });
+  const day = new Date();
+  day.setHours(0, 0, 0, 0);
+  let seed = 7;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const volume = [0, 0, 0, 0, 0, 0, 0, 1, 4, 9, 12, 10, 7, 9, 11, 8, 6, 3, 1, 0, 0, 0, 0, 0];
+  let n = 0;
+  for (let h = 0; h < 24; h++) {
+    for (let i = 0; i < (volume[h] ?? 0); i++) {
+      const startedAt = day.getTime() + h * 3600_000 + Math.floor(rnd() * 3500_000);
+      const wait = Math.floor(rnd() * (h === 10 || h === 14 ? 60 : 30)) * 1000;
+      const abandoned = rnd() < (h === 10 ? 0.25 : 0.08);
+      const agent = agents[Math.floor(rnd() * agents.length)];
+      const talk = 40 + Math.floor(rnd() * 300);
+      await server.store.calls.insertCdr({
+        id: `demo-${n++}`,
+        startedAt,
+        companyId: 1,
+        hotline: rnd() < 0.6 ? '+74950000001' : '+74950000002',
+        callerId: `+7916${String(1000000 + Math.floor(rnd() * 8999999))}`,
+        departmentId: rnd() < 0.6 ? 1 : 2,
+        queuedAt: startedAt + 2000,
+        answeredAt: abandoned ? null : startedAt + 2000 + wait,
+        endedAt: startedAt + 2000 + wait + (abandoned ? 0 : talk * 1000),
+        agentIds: abandoned || !agent ? [] : [agent.id],
+        outcome: abandoned ? 'abandoned' : 'answered',
+        talkSeconds: abandoned ? 0 : talk,
+      });
+    }
+  }
+}
+
+const stateOf = (page: Page, login: string): Promise<string | null> =>
+  page.getByTestId(`agent-${login}-state`).getAttribute('data-state');
+
+describe('web console in Chromium', () => {
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const phones: TestPhone[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH. The browser test needs a real browser.`,
+      );
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startServer();
+    await seedCalls(server);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 760 }, locale: 'ru-RU' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(phones.splice(0).map((p) => p.close()));
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('signs in with the token (and refuses a wrong one)', async () => {
+    await page.goto(`http://127.0.0.1:${server.httpPort}/`);
+    await page.locator('input[name=token]').fill('wrong');
+    await page.getByRole('button', { name: 'Войти' }).click();
+    await page.getByText('Неверный токен').waitFor();
+    await page.locator('input[name=token]').fill('test-token-123');
+    await page.getByRole('button', { name: 'Войти' }).click();
+    await page.getByTestId('agents-table').waitFor();
+    expect(await page.getByTestId('agent-1001-state').textContent()).toBe('Не в системе');
+    expect(await page.evaluate('sessionStorage.getItem("agentline.token")')).toBe('test-token-123');
+  });
+
+  it('changes ringSeconds in the settings and it is saved', async () => {
+    await page.getByTestId('nav-settings').click();
+    const ring = page.getByTestId('settings-ringSeconds');
+    await ring.waitFor();
+    expect(await ring.inputValue()).toBe('20');
+    await ring.fill('25');
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('status-saved').first().waitFor();
+    const { body } = await api<{ ringSeconds: number }>(server, '/api/v1/companies/1/settings');
+    expect(body.ringSeconds).toBe(25);
+    // A value the API refuses shows its message and changes nothing.
+    await ring.fill('1');
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('status-error').first().waitFor();
+    expect(await page.getByTestId('status-error').first().textContent()).toMatch(/ringSeconds/);
+    expect(
+      (await api<{ ringSeconds: number }>(server, '/api/v1/companies/1/settings')).body.ringSeconds,
+    ).toBe(25);
+    await page.reload();
+    await page.getByTestId('settings-ringSeconds').waitFor();
+    expect(await page.getByTestId('settings-ringSeconds').inputValue()).toBe('25');
+  });
+
+  it('shows agent 1001 logging in through the service IVR live, and the waiting call', async () => {
+    await page.getByTestId('nav-board').click();
+    await page.locator('[data-testid=live-indicator].on').waitFor({ timeout: 5000 });
+    // Some colour on the board: supervisors' changes and a customer waiting in 102.
+    await api(server, '/api/v1/agents/1002/state', {
+      method: 'POST',
+      body: JSON.stringify({ state: 'ready' }),
+    });
+    await api(server, '/api/v1/agents/1002/state', {
+      method: 'POST',
+      body: JSON.stringify({ state: 'not_ready' }),
+    });
+    await api(server, '/api/v1/agents/1003/state', {
+      method: 'POST',
+      body: JSON.stringify({ state: 'ready' }),
+    });
+    await api(server, '/api/v1/agents/1003/state', {
+      method: 'POST',
+      body: JSON.stringify({ state: 'temporarily_not_ready' }),
+    });
+    expect(await stateOf(page, '1001')).toBe('logged_out');
+
+    const agentPhone = await phone({ number: '+79000000001' });
+    phones.push(agentPhone);
+    const ivr = await agentPhone.call(SERVICE, { port: server.sipPort });
+    await ivr.waitForPrompt(promptPath('ru', 'enter_pin'));
+    ivr.sendDtmf('2580#');
+    await ivr.waitForPrompt(promptPath('ru', 'registered'), 8000);
+    // The board follows the event stream: no reload.
+    await page.locator('[data-testid=agent-1001-state][data-state=ready]').waitFor({ timeout: 5000 });
+    expect(await page.getByTestId('agent-1001-state').textContent()).toBe('Готов');
+    const since = page.getByTestId('agent-1001-since');
+    const first = await since.textContent();
+    await eventually(async () => (await since.textContent()) !== first, 3000, 'time in state ticking');
+    await ivr.hangup();
+
+    const customer = await phone({ number: '+79161234567' });
+    phones.push(customer);
+    const waiting = await customer.call('+74950000002', { port: server.sipPort });
+    await page.locator('[data-testid=calls-table] >> text=+79161234567').waitFor({ timeout: 8000 });
+    await page.waitForTimeout(2200); // let the longest wait tick
+    await page.screenshot({ path: path.join(SHOTS, 'board.png') });
+    await waiting.hangup();
+    await page.locator('[data-testid=calls-table]').waitFor({ state: 'detached', timeout: 5000 });
+  }, 60_000);
+
+  it('lists calls with filters', async () => {
+    await page.getByTestId('nav-calls').click();
+    await page.locator('[data-testid=cdr-table] tbody tr').first().waitFor();
+    await page.getByRole('combobox').filter({ hasText: 'отвечен' }).selectOption('abandoned');
+    await page.getByRole('button', { name: 'Найти' }).click();
+    await eventually(
+      async () =>
+        (await page.locator('[data-testid=cdr-table] tbody tr').allTextContents()).every((r) =>
+          r.includes('потерян'),
+        ),
+      3000,
+      'filtered',
+    );
+  });
+
+  it('draws the report and switches to English', async () => {
+    await page.getByTestId('nav-report').click();
+    await page.getByTestId('hour-chart').waitFor();
+    expect(await page.locator('[data-testid=hour-chart] rect').count()).toBeGreaterThan(10);
+    expect(await page.getByTestId('report-kpis').textContent()).toMatch(/Уровень обслуживания/);
+    await page.screenshot({ path: path.join(SHOTS, 'report.png'), fullPage: true });
+    await page.getByTestId('lang-toggle').click();
+    expect(await page.getByTestId('nav-report').textContent()).toBe('Report');
+    expect(await page.getByTestId('report-kpis').textContent()).toMatch(/Service level/);
+    await page.getByTestId('lang-toggle').click();
+  });
+});

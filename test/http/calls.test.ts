@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from '../../src/server.ts';
+import { anonymous, call, startServer } from './helpers.ts';
+
+const HOUR = 3600_000;
+
+interface Page {
+  calls: {
+    id: string;
+    outcome: string;
+    agentLogins: string[];
+    queueSeconds: number | null;
+    startedAt: string;
+  }[];
+  page: number;
+  pageSize: number;
+  total: number;
+}
+
+describe('CDR search, CSV and report API', () => {
+  let server: Server;
+  const base = Date.UTC(2026, 0, 15, 9, 0, 0);
+  beforeAll(async () => {
+    server = await startServer();
+    const a1 = (await server.store.directory.getAgentByLogin('1001'))?.id ?? 0;
+    // 12 calls 10 minutes apart from 09:00: even ones answered by 1001 after 10 s, odd ones abandoned.
+    for (let i = 0; i < 12; i++) {
+      const startedAt = base + i * 10 * 60_000;
+      const answered = i % 2 === 0;
+      await server.store.calls.insertCdr({
+        id: `cdr-${String(i).padStart(2, '0')}`,
+        startedAt,
+        companyId: 1,
+        hotline: '+74950000001',
+        callerId: i === 3 ? '+7900,"quoted"' : `+7999000000${i % 10}`,
+        departmentId: i < 6 ? 1 : 2,
+        queuedAt: startedAt + 1000,
+        answeredAt: answered ? startedAt + 11_000 : null,
+        endedAt: startedAt + 60_000,
+        agentIds: answered ? [a1] : [],
+        outcome: answered ? 'answered' : 'abandoned',
+        talkSeconds: answered ? 49 : 0,
+      });
+    }
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  const range = `from=${new Date(base).toISOString()}&to=${new Date(base + 3 * HOUR).toISOString()}`;
+
+  it('401 without a token', async () => {
+    expect((await anonymous(server, 'GET', `/api/v1/calls?${range}`)).status).toBe(401);
+    expect((await anonymous(server, 'GET', `/api/v1/calls.csv?${range}`)).status).toBe(401);
+    expect((await anonymous(server, 'GET', '/api/v1/reports/summary')).status).toBe(401);
+  });
+
+  it('pages newest first, with the total', async () => {
+    const p1 = await call<Page>(server, 'GET', `/api/v1/calls?${range}&page=1&pageSize=5`);
+    expect(p1.status).toBe(200);
+    expect(p1.body).toMatchObject({ page: 1, pageSize: 5, total: 12 });
+    expect(p1.body.calls.map((c) => c.id)).toEqual(['cdr-11', 'cdr-10', 'cdr-09', 'cdr-08', 'cdr-07']);
+    const p3 = await call<Page>(server, 'GET', `/api/v1/calls?${range}&page=3&pageSize=5`);
+    expect(p3.body.calls.map((c) => c.id)).toEqual(['cdr-01', 'cdr-00']);
+    expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&page=9&pageSize=5`)).body.calls).toEqual(
+      [],
+    );
+  });
+
+  it('filters by outcome, department and agent; shows agent logins and queue time', async () => {
+    const answered = await call<Page>(server, 'GET', `/api/v1/calls?${range}&outcome=answered`);
+    expect(answered.body.total).toBe(6);
+    expect(answered.body.calls[0]).toMatchObject({ agentLogins: ['1001'], queueSeconds: 10 });
+    expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&departmentId=2`)).body.total).toBe(6);
+    expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&agent=1001`)).body.total).toBe(6);
+    expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&agent=1002`)).body.total).toBe(0);
+  });
+
+  it('400 for a bad time, an empty range, a bad page or outcome', async () => {
+    const bad = await call(server, 'GET', '/api/v1/calls?from=yesterday');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.code).toBe('invalid_time');
+    expect((await call(server, 'GET', `/api/v1/calls?from=${base}&to=${base}`)).body.error?.code).toBe(
+      'invalid_range',
+    );
+    expect((await call(server, 'GET', `/api/v1/calls?${range}&page=0`)).status).toBe(400);
+    expect((await call(server, 'GET', `/api/v1/calls?${range}&pageSize=5000`)).status).toBe(400);
+    expect((await call(server, 'GET', `/api/v1/calls?${range}&outcome=lost`)).status).toBe(400);
+  });
+
+  it('exports the same search as CSV, quoting what needs it', async () => {
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/calls.csv?${range}&departmentId=1`, {
+      headers: { authorization: 'Bearer test-token-123' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(res.headers.get('content-disposition')).toMatch(/calls\.csv/);
+    const lines = (await res.text()).trim().split('\r\n');
+    expect(lines[0]).toBe(
+      'id,startedAt,companyId,hotline,callerId,departmentId,outcome,queueSeconds,talkSeconds,transfers,agentLogins,answeredAt,endedAt',
+    );
+    expect(lines).toHaveLength(7);
+    expect(lines.find((l) => l.startsWith('cdr-03'))).toContain('"+7900,""quoted"""');
+    expect(lines.find((l) => l.startsWith('cdr-04'))).toContain(',answered,10,49,0,1001,');
+  });
+
+  it('summary: service level, rates and calls by hour', async () => {
+    const r = await call<{
+      calls: number;
+      serviceLevel: number;
+      abandonRate: number;
+      hours: { hour: string; calls: number; answered: number; serviceLevel: number | null }[];
+    }>(server, 'GET', `/api/v1/reports/summary?${range}&companyId=1`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ calls: 12, serviceLevel: 0.5, abandonRate: 0.5 });
+    expect(r.body.hours.map((h) => h.calls)).toEqual([6, 6, 0]);
+    expect(r.body.hours[0]).toMatchObject({
+      hour: new Date(base).toISOString(),
+      answered: 3,
+      serviceLevel: 0.5,
+    });
+    expect(r.body.hours[2]?.serviceLevel).toBeNull();
+    expect((await call(server, 'GET', '/api/v1/reports/summary?to=0')).status).toBe(400);
+  });
+
+  it('live calls and queues answer (empty with no calls)', async () => {
+    expect((await call(server, 'GET', '/api/v1/calls/live')).body).toEqual({ calls: [] });
+    const q = await call<{ queues: { code: string; waiting: number }[] }>(
+      server,
+      'GET',
+      '/api/v1/queues?companyId=1',
+    );
+    expect(q.body.queues.map((x) => [x.code, x.waiting])).toEqual([
+      ['101', 0],
+      ['102', 0],
+    ]);
+  });
+});

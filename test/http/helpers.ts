@@ -1,0 +1,100 @@
+import type { Server } from '../../src/server.ts';
+import { api } from '../integration/harness.ts';
+
+export { api, startServer, eventually, sleep } from '../integration/harness.ts';
+
+type Body = { error?: { code: string; message: string } } & Record<string, unknown>;
+
+/** JSON request with the test token; `body` is serialised. */
+export async function call<T = Body>(
+  server: Server,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  return api<T>(server, path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+}
+
+/** A request without a token (or with `token`). */
+export async function anonymous(
+  server: Server,
+  method: string,
+  path: string,
+  token?: string,
+): Promise<{ status: number; body: Body }> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+    method,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Body };
+}
+
+/** Listener counts of the two sources of live events (private fields, read for the leak test). */
+export function listenerCounts(server: Server): { agentStates: number; acd: number } {
+  const size = (o: object): number => (o as unknown as { listeners: Set<unknown> }).listeners.size;
+  return { agentStates: size(server.agentStates), acd: size(server.acd) };
+}
+
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/** A Server-Sent Events client on fetch: collects events and comment lines. */
+export class SseClient {
+  readonly events: SseEvent[] = [];
+  readonly comments: string[] = [];
+  private readonly controller = new AbortController();
+  private done: Promise<void> = Promise.resolve();
+
+  static async open(
+    server: Server,
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; client: SseClient; contentType: string | null }> {
+    const client = new SseClient();
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+      headers,
+      signal: client.controller.signal,
+    });
+    if (res.ok && res.body) client.done = client.read(res.body);
+    else await res.text();
+    return { status: res.status, client, contentType: res.headers.get('content-type') };
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let i: number;
+        while ((i = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, i);
+          buffer = buffer.slice(i + 2);
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
+            else if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).trim());
+          }
+          if (data.length) this.events.push({ event, data: data.join('\n') });
+        }
+      }
+    } catch {
+      // aborted
+    }
+  }
+
+  /** Parsed `data` of the events named `event`. */
+  of<T>(event: string): T[] {
+    return this.events.filter((e) => e.event === event).map((e) => JSON.parse(e.data) as T);
+  }
+
+  async close(): Promise<void> {
+    this.controller.abort();
+    await this.done;
+  }
+}

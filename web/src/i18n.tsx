@@ -1,0 +1,261 @@
+import { createContext, useContext } from 'react';
+
+export type Lang = 'ru' | 'en';
+
+const ru = {
+  title: 'AgentLine',
+  signIn: 'Вход',
+  token: 'Токен администратора',
+  signInButton: 'Войти',
+  signOut: 'Выйти',
+  badToken: 'Неверный токен',
+  board: 'Табло',
+  settings: 'Настройки',
+  calls: 'Звонки',
+  report: 'Отчёт',
+  company: 'Компания',
+  agents: 'Агенты',
+  queues: 'Очереди',
+  liveCalls: 'Текущие звонки',
+  noLiveCalls: 'Звонков нет',
+  login: 'Номер',
+  name: 'Имя',
+  state: 'Статус',
+  inState: 'В статусе',
+  contact: 'Контакт',
+  department: 'Отдел',
+  waiting: 'Ждут',
+  longestWait: 'Дольше всех',
+  ready: 'Готовы',
+  loggedIn: 'В системе',
+  caller: 'Абонент',
+  hotline: 'Линия',
+  agent: 'Агент',
+  wait: 'Ожидание',
+  live: 'Онлайн',
+  offline: 'Нет связи',
+  save: 'Сохранить',
+  saved: 'Сохранено',
+  add: 'Добавить',
+  delete: 'Удалить',
+  edit: 'Изменить',
+  cancel: 'Отмена',
+  companySettings: 'Настройки компании',
+  companyName: 'Название компании',
+  newCompany: 'Новая компания',
+  departments: 'Отделы',
+  numbers: 'Номера',
+  code: 'Код',
+  strategy: 'Распределение',
+  maxWaitSeconds: 'Макс. ожидание, с',
+  maxQueueLength: 'Макс. очередь',
+  shortNumber: 'Короткий номер',
+  pin: 'PIN',
+  resetPin: 'Сменить PIN',
+  newPin: 'Новый PIN',
+  setState: 'Статус',
+  number: 'Номер',
+  kind: 'Тип',
+  externalTransfer: 'Перевод на внешний номер',
+  announceNumber: 'Диктовка номера',
+  ringSeconds: 'Время вызова агента, с',
+  wrapUpSeconds: 'Поствызывная обработка, с',
+  breakMinutes: 'Перерыв («временно не готов»), мин',
+  deliverTo: 'Куда направлять звонки',
+  language: 'Язык подсказок',
+  allowedDestinations: 'Разрешённые направления',
+  announceSeconds: 'Период объявления позиции, с',
+  from: 'С',
+  to: 'По',
+  outcome: 'Итог',
+  any: 'все',
+  search: 'Найти',
+  exportCsv: 'Выгрузить CSV',
+  started: 'Начало',
+  queueTime: 'В очереди, с',
+  talkTime: 'Разговор, с',
+  transfers: 'Переводы',
+  page: 'Стр.',
+  prev: '←',
+  next: '→',
+  total: 'всего',
+  serviceLevel: 'Уровень обслуживания',
+  asa: 'Среднее время ответа, с',
+  aht: 'Средняя длительность, с',
+  abandonRate: 'Доля потерянных',
+  callsTotal: 'Звонков',
+  answered: 'Отвечено',
+  abandoned: 'Потеряно',
+  callsByHour: 'Звонки по часам',
+  serviceLevelByHour: 'Уровень обслуживания по часам',
+  occupancy: 'Занятость',
+  loggedInTime: 'В системе, мин',
+  show: 'Показать',
+  sec: 'с',
+  error: 'Ошибка',
+  states: {
+    logged_out: 'Не в системе',
+    ready: 'Готов',
+    offered: 'Вызов',
+    busy: 'Разговор',
+    wrap_up: 'Обработка',
+    temporarily_not_ready: 'Временно не готов',
+    not_ready: 'Не готов',
+  },
+  outcomes: {
+    answered: 'отвечен',
+    abandoned: 'потерян',
+    overflow: 'переполнение',
+    no_agents: 'нет агентов',
+    transferred: 'переведён',
+    failed: 'ошибка',
+  } as Record<string, string>,
+};
+
+type Dict = typeof ru;
+
+const en: Dict = {
+  title: 'AgentLine',
+  signIn: 'Sign in',
+  token: 'Admin token',
+  signInButton: 'Sign in',
+  signOut: 'Sign out',
+  badToken: 'Wrong token',
+  board: 'Board',
+  settings: 'Settings',
+  calls: 'Calls',
+  report: 'Report',
+  company: 'Company',
+  agents: 'Agents',
+  queues: 'Queues',
+  liveCalls: 'Live calls',
+  noLiveCalls: 'No calls',
+  login: 'Login',
+  name: 'Name',
+  state: 'State',
+  inState: 'In state',
+  contact: 'Contact',
+  department: 'Department',
+  waiting: 'Waiting',
+  longestWait: 'Longest wait',
+  ready: 'Ready',
+  loggedIn: 'Logged in',
+  caller: 'Caller',
+  hotline: 'Hotline',
+  agent: 'Agent',
+  wait: 'Wait',
+  live: 'Live',
+  offline: 'Offline',
+  save: 'Save',
+  saved: 'Saved',
+  add: 'Add',
+  delete: 'Delete',
+  edit: 'Edit',
+  cancel: 'Cancel',
+  companySettings: 'Company settings',
+  companyName: 'Company name',
+  newCompany: 'New company',
+  departments: 'Departments',
+  numbers: 'Numbers',
+  code: 'Code',
+  strategy: 'Distribution',
+  maxWaitSeconds: 'Max wait, s',
+  maxQueueLength: 'Max queue',
+  shortNumber: 'Short number',
+  pin: 'PIN',
+  resetPin: 'Reset PIN',
+  newPin: 'New PIN',
+  setState: 'State',
+  number: 'Number',
+  kind: 'Kind',
+  externalTransfer: 'Transfer to an external number',
+  announceNumber: 'Announce a number',
+  ringSeconds: 'Agent ring time, s',
+  wrapUpSeconds: 'Wrap-up, s',
+  breakMinutes: 'Break (temporarily not ready), min',
+  deliverTo: 'Deliver calls to',
+  language: 'Prompt language',
+  allowedDestinations: 'Allowed destinations',
+  announceSeconds: 'Queue position announcement period, s',
+  from: 'From',
+  to: 'To',
+  outcome: 'Outcome',
+  any: 'any',
+  search: 'Search',
+  exportCsv: 'Export CSV',
+  started: 'Started',
+  queueTime: 'Queue, s',
+  talkTime: 'Talk, s',
+  transfers: 'Transfers',
+  page: 'Page',
+  prev: '←',
+  next: '→',
+  total: 'total',
+  serviceLevel: 'Service level',
+  asa: 'Average speed of answer, s',
+  aht: 'Average handle time, s',
+  abandonRate: 'Abandon rate',
+  callsTotal: 'Calls',
+  answered: 'Answered',
+  abandoned: 'Abandoned',
+  callsByHour: 'Calls by hour',
+  serviceLevelByHour: 'Service level by hour',
+  occupancy: 'Occupancy',
+  loggedInTime: 'Logged in, min',
+  show: 'Show',
+  sec: 's',
+  error: 'Error',
+  states: {
+    logged_out: 'Logged out',
+    ready: 'Ready',
+    offered: 'Ringing',
+    busy: 'On a call',
+    wrap_up: 'Wrap-up',
+    temporarily_not_ready: 'Temporarily not ready',
+    not_ready: 'Not ready',
+  },
+  outcomes: {
+    answered: 'answered',
+    abandoned: 'abandoned',
+    overflow: 'overflow',
+    no_agents: 'no agents',
+    transferred: 'transferred',
+    failed: 'failed',
+  },
+};
+
+export const DICTS: Record<Lang, Dict> = { ru, en };
+export type T = Dict;
+
+export const I18n = createContext<{ t: Dict; lang: Lang }>({ t: ru, lang: 'ru' });
+
+export function useT(): Dict {
+  return useContext(I18n).t;
+}
+
+export function useLang(): Lang {
+  return useContext(I18n).lang;
+}
+
+const LANG_KEY = 'agentline.lang';
+
+export function savedLang(): Lang {
+  return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'ru';
+}
+
+export function saveLang(lang: Lang): void {
+  localStorage.setItem(LANG_KEY, lang);
+}
+
+/** `75` → `1:15`, `3725` → `1:02:05`. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+export function percent(x: number | null): string {
+  return x === null ? '—' : `${Math.round(x * 100)}%`;
+}

@@ -1,0 +1,181 @@
+import { useCallback, useEffect, useState } from 'react';
+import { type Cdr, type Company, type Department, download, get } from '../api.ts';
+import { useT } from '../i18n.tsx';
+
+const OUTCOMES = ['answered', 'abandoned', 'overflow', 'no_agents', 'transferred', 'failed'];
+const PAGE_SIZE = 25;
+
+/** `YYYY-MM-DDTHH:mm` in local time, for datetime-local inputs. */
+export function localInput(ms: number): string {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+export function Calls({ company }: { company: Company }) {
+  const t = useT();
+  const [filters, setFilters] = useState({
+    from: localInput(Date.now() - 24 * 3600_000),
+    to: localInput(Date.now() + 3600_000),
+    outcome: '',
+    departmentId: '',
+    agent: '',
+  });
+  const [page, setPage] = useState(1);
+  const [result, setResult] = useState<{ calls: Cdr[]; total: number }>({ calls: [], total: 0 });
+  const [departments, setDepartments] = useState<Department[]>([]);
+  const [error, setError] = useState('');
+
+  const query = useCallback(
+    (p: number): string => {
+      const q = new URLSearchParams({
+        companyId: String(company.id),
+        page: String(p),
+        pageSize: String(PAGE_SIZE),
+      });
+      if (filters.from) q.set('from', new Date(filters.from).toISOString());
+      if (filters.to) q.set('to', new Date(filters.to).toISOString());
+      if (filters.outcome) q.set('outcome', filters.outcome);
+      if (filters.departmentId) q.set('departmentId', filters.departmentId);
+      if (filters.agent) q.set('agent', filters.agent);
+      return q.toString();
+    },
+    [company.id, filters],
+  );
+
+  const load = useCallback(
+    async (p: number): Promise<void> => {
+      try {
+        setError('');
+        setResult(await get<{ calls: Cdr[]; total: number }>(`/api/v1/calls?${query(p)}`));
+        setPage(p);
+      } catch (err) {
+        setError(err instanceof Error ? err.message : String(err));
+      }
+    },
+    [query],
+  );
+
+  useEffect(() => {
+    void get<{ departments: Department[] }>(`/api/v1/companies/${company.id}/departments`).then((r) =>
+      setDepartments(r.departments),
+    );
+  }, [company.id]);
+  useEffect(() => {
+    void load(1);
+    // Only on entering the page or changing company; filters apply with the button.
+  }, [company.id]);
+
+  const code = (id: number | null): string => departments.find((d) => d.id === id)?.code ?? '—';
+  const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+  const time = (iso: string | null): string => (iso ? new Date(iso).toLocaleString() : '—');
+
+  return (
+    <section className="card">
+      <h2>{t.calls}</h2>
+      <form
+        className="inline filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void load(1);
+        }}
+      >
+        <label>
+          {t.from}{' '}
+          <input
+            type="datetime-local"
+            value={filters.from}
+            onChange={(e) => setFilters({ ...filters, from: e.target.value })}
+          />
+        </label>
+        <label>
+          {t.to}{' '}
+          <input
+            type="datetime-local"
+            value={filters.to}
+            onChange={(e) => setFilters({ ...filters, to: e.target.value })}
+          />
+        </label>
+        <label>
+          {t.outcome}{' '}
+          <select
+            value={filters.outcome}
+            onChange={(e) => setFilters({ ...filters, outcome: e.target.value })}
+          >
+            <option value="">{t.any}</option>
+            {OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {t.outcomes[o] ?? o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t.department}{' '}
+          <select
+            value={filters.departmentId}
+            onChange={(e) => setFilters({ ...filters, departmentId: e.target.value })}
+          >
+            <option value="">{t.any}</option>
+            {departments.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.code} {d.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t.agent}{' '}
+          <input
+            className="short"
+            value={filters.agent}
+            onChange={(e) => setFilters({ ...filters, agent: e.target.value })}
+          />
+        </label>
+        <button type="submit">{t.search}</button>
+        <button type="button" onClick={() => void download(`/api/v1/calls.csv?${query(1)}`, 'calls.csv')}>
+          {t.exportCsv}
+        </button>
+      </form>
+      {error && <p className="error">{error}</p>}
+      <table data-testid="cdr-table">
+        <thead>
+          <tr>
+            <th>{t.started}</th>
+            <th>{t.caller}</th>
+            <th>{t.hotline}</th>
+            <th>{t.department}</th>
+            <th>{t.outcome}</th>
+            <th>{t.queueTime}</th>
+            <th>{t.talkTime}</th>
+            <th>{t.agents}</th>
+            <th>{t.transfers}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {result.calls.map((c) => (
+            <tr key={c.id}>
+              <td>{time(c.startedAt)}</td>
+              <td>{c.callerId}</td>
+              <td>{c.hotline}</td>
+              <td>{code(c.departmentId)}</td>
+              <td>{c.outcome ? (t.outcomes[c.outcome] ?? c.outcome) : '…'}</td>
+              <td className="num">{c.queueSeconds ?? '—'}</td>
+              <td className="num">{c.talkSeconds}</td>
+              <td>{c.agentLogins.join(', ')}</td>
+              <td className="num">{c.transfers}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="pager">
+        <button type="button" disabled={page <= 1} onClick={() => void load(page - 1)}>
+          {t.prev}
+        </button>{' '}
+        {t.page} {page} / {pages} ({result.total} {t.total}){' '}
+        <button type="button" disabled={page >= pages} onClick={() => void load(page + 1)}>
+          {t.next}
+        </button>
+      </div>
+    </section>
+  );
+}
