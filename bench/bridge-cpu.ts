@@ -59,7 +59,12 @@ async function run(k: number): Promise<void> {
   };
   const calls: Call[] = [];
   for (let i = 0; i < k; i++) {
-    const [far1, legA, legB, far2] = await Promise.all([open('PCMU'), open('PCMU'), open('PCMA'), open('PCMA')]);
+    const [far1, legA, legB, far2] = await Promise.all([
+      open('PCMU'),
+      open('PCMU'),
+      open('PCMA'),
+      open('PCMA'),
+    ]);
     far1.setRemote(HOST, legA.localPort);
     legA.setRemote(HOST, far1.localPort);
     far2.setRemote(HOST, legB.localPort);

@@ -61,14 +61,17 @@ for (const a of arrivals) {
   for (let i = 1; i < a.n; i++) intervals.push(a.t[i]! - a.t[i - 1]!);
 }
 intervals.sort((x, y) => x - y);
-const pct = (p: number) => intervals[Math.min(intervals.length - 1, Math.floor((p / 100) * intervals.length))] ?? NaN;
+const pct = (p: number) =>
+  intervals[Math.min(intervals.length - 1, Math.floor((p / 100) * intervals.length))] ?? NaN;
 const over = (ms: number) => intervals.filter((x) => x > ms).length;
 
 for (const s of [...senders, ...receivers]) s.close();
 clock.stop();
 
 console.log(`rtp-pacing: ${N} streams × ${elapsed.toFixed(1)} s on loopback, one shared MediaClock`);
-console.log(`  packets received ${received} (${(received / elapsed).toFixed(0)}/s, expected ${(N * 50).toFixed(0)}/s)`);
+console.log(
+  `  packets received ${received} (${(received / elapsed).toFixed(0)}/s, expected ${(N * 50).toFixed(0)}/s)`,
+);
 console.log(
   `  inter-arrival ms: p50 ${pct(50).toFixed(2)}  p99 ${pct(99).toFixed(2)}  p99.9 ${pct(99.9).toFixed(2)}  max ${(intervals[intervals.length - 1] ?? NaN).toFixed(2)}  min ${(intervals[0] ?? NaN).toFixed(2)}`,
 );

@@ -22,7 +22,11 @@ import { openSqliteStore } from './store/sqlite/open.ts';
 import { seedDemo } from './store/seed.ts';
 import type { Store } from './store/store.ts';
 import { AgentStateMachine } from './acd/agent-state.ts';
-import { DEFAULT_IVR_TIMINGS, ServiceIvrSession, type ServiceIvrTimings } from './ivr/service-menu/service-ivr.ts';
+import {
+  DEFAULT_IVR_TIMINGS,
+  ServiceIvrSession,
+  type ServiceIvrTimings,
+} from './ivr/service-menu/service-ivr.ts';
 import { PROMPT_IDS } from './ivr/prompts.ts';
 import { Acd } from './acd/acd.ts';
 import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
@@ -154,7 +158,10 @@ export class Server {
       return undefined;
     });
     this.http = await buildHttpApp({ server: this, logger: this.log.child({ layer: 'http' }) });
-    await this.http.listen({ host: config.httpHost ?? (config.sipHost === '0.0.0.0' ? '0.0.0.0' : config.sipHost), port: config.httpPort });
+    await this.http.listen({
+      host: config.httpHost ?? (config.sipHost === '0.0.0.0' ? '0.0.0.0' : config.sipHost),
+      port: config.httpPort,
+    });
     this.log.info({ sip: this.udp.local, http: this.httpPort }, 'AgentLine listening');
   }
 
@@ -164,7 +171,8 @@ export class Server {
   async loadSipCredentials(): Promise<void> {
     this.sipCredentials.clear();
     for (const a of await this.store.directory.listSipAccounts()) {
-      if (a.realm === REALM) this.sipCredentials.set(a.username, { ha1Md5: a.ha1Md5, ha1Sha256: a.ha1Sha256 });
+      if (a.realm === REALM)
+        this.sipCredentials.set(a.username, { ha1Md5: a.ha1Md5, ha1Sha256: a.ha1Sha256 });
     }
   }
 
@@ -179,7 +187,8 @@ export class Server {
       logger: this.log.child({ layer: 'agents' }),
     });
     const recovery = await this.agentStates.recoverAfterRestart();
-    if (recovery.recovered.length) this.log.info({ agents: recovery.recovered }, 'agents back to ready after restart');
+    if (recovery.recovered.length)
+      this.log.info({ agents: recovery.recovered }, 'agents back to ready after restart');
     this.adminToken = await this.resolveAdminToken();
   }
 

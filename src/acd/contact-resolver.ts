@@ -49,8 +49,13 @@ export class ContactResolver {
     }
     const number = contact.replace(/[\s()-]/g, '');
     if (!/^\+?\d{2,20}$/.test(number) || !this.trunk) return undefined;
-    const uri = parseUri(`sip:${number}@${this.trunk.host.includes(':') ? `[${this.trunk.host}]` : this.trunk.host}:${this.trunk.port}`);
+    const uri = parseUri(
+      `sip:${number}@${this.trunk.host.includes(':') ? `[${this.trunk.host}]` : this.trunk.host}:${this.trunk.port}`,
+    );
     if (!uri) return undefined;
-    return { uri, destination: { transport: this.trunk.transport, address: this.trunk.host, port: this.trunk.port } };
+    return {
+      uri,
+      destination: { transport: this.trunk.transport, address: this.trunk.host, port: this.trunk.port },
+    };
   }
 }

@@ -24,7 +24,8 @@ export const CUSTOMER_CALL_TRANSITIONS: Record<CustomerCallState, readonly Custo
   ended: [],
 };
 
-export type CallOutcomeReason = 'answered' | 'abandoned' | 'overflow' | 'no_agents' | 'failed' | 'transferred';
+export type CallOutcomeReason =
+  'answered' | 'abandoned' | 'overflow' | 'no_agents' | 'failed' | 'transferred';
 
 export interface Offer {
   agentId: number;

@@ -18,7 +18,11 @@ const cdr = (p: Partial<Cdr>): Cdr => ({
   talkSeconds: 0,
   ...p,
 });
-const row = (at: number, from: AgentStateHistoryRow['from'], to: AgentStateHistoryRow['to']): AgentStateHistoryRow => ({ id: at, agentId: 7, at, from, to, reason: '', source: 'ivr' });
+const row = (
+  at: number,
+  from: AgentStateHistoryRow['from'],
+  to: AgentStateHistoryRow['to'],
+): AgentStateHistoryRow => ({ id: at, agentId: 7, at, from, to, reason: '', source: 'ivr' });
 
 describe('summarize', () => {
   it('computes service level, ASA, AHT and abandon rate', () => {
@@ -40,11 +44,20 @@ describe('summarize', () => {
     expect(s.averageHandleTime).toBe(90);
     expect(s.abandonRate).toBeCloseTo(1 / 3, 3);
     expect(s.noAgents).toBe(1);
-    expect(s.agents[0]).toMatchObject({ answered: 2, talkSeconds: 180, loggedInSeconds: 600, occupancy: 0.3 });
+    expect(s.agents[0]).toMatchObject({
+      answered: 2,
+      talkSeconds: 180,
+      loggedInSeconds: 600,
+      occupancy: 0.3,
+    });
   });
 
   it('counts logged-in time inside the period only', () => {
-    const rows = [row(-1000, 'logged_out', 'ready'), row(5000, 'ready', 'logged_out'), row(8000, 'logged_out', 'ready')];
+    const rows = [
+      row(-1000, 'logged_out', 'ready'),
+      row(5000, 'ready', 'logged_out'),
+      row(8000, 'logged_out', 'ready'),
+    ];
     expect(loggedInTime(rows, 0, 10_000)).toBe(5000 + 2000);
   });
 });

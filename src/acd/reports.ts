@@ -33,23 +33,37 @@ export interface Summary {
 }
 
 const avg = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-const round = (x: number | null, digits = 3): number | null => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+const round = (x: number | null, digits = 3): number | null =>
+  x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
  * The supervisor's summary (SPEC §8) from the CDRs of calls started in
  * [from, to) and the agent state history. Pure: the same rows give the same figures.
  */
-export function summarize(cdrs: readonly Cdr[], history: readonly AgentStateHistoryRow[], from: number, to: number, agentIds: readonly number[]): Summary {
+export function summarize(
+  cdrs: readonly Cdr[],
+  history: readonly AgentStateHistoryRow[],
+  from: number,
+  to: number,
+  agentIds: readonly number[],
+): Summary {
   const queued = cdrs.filter((c) => c.queuedAt !== null);
   const answered = cdrs.filter((c) => c.answeredAt !== null);
   const abandoned = cdrs.filter((c) => c.outcome === 'abandoned');
-  const waits = answered.filter((c) => c.queuedAt !== null).map((c) => ((c.answeredAt as number) - (c.queuedAt as number)) / 1000);
+  const waits = answered
+    .filter((c) => c.queuedAt !== null)
+    .map((c) => ((c.answeredAt as number) - (c.queuedAt as number)) / 1000);
   const withinSl = waits.filter((w) => w <= SERVICE_LEVEL_SECONDS).length;
   const slBase = queued.filter((c) => c.answeredAt !== null || c.outcome === 'abandoned').length;
   const agents = agentIds.map((agentId) => {
     const mine = answered.filter((c) => c.agentIds.includes(agentId));
     const talkSeconds = mine.reduce((s, c) => s + (c.agentIds[0] === agentId ? c.talkSeconds : 0), 0);
-    const loggedInSeconds = loggedInTime(history.filter((h) => h.agentId === agentId), from, to) / 1000;
+    const loggedInSeconds =
+      loggedInTime(
+        history.filter((h) => h.agentId === agentId),
+        from,
+        to,
+      ) / 1000;
     return {
       agentId,
       answered: mine.length,
@@ -69,7 +83,10 @@ export function summarize(cdrs: readonly Cdr[], history: readonly AgentStateHist
     serviceLevel: slBase ? round(withinSl / slBase) : null,
     averageSpeedOfAnswer: round(avg(waits), 1),
     averageHandleTime: round(avg(answered.map((c) => c.talkSeconds)), 1),
-    abandonRate: answered.length + abandoned.length ? round(abandoned.length / (answered.length + abandoned.length)) : null,
+    abandonRate:
+      answered.length + abandoned.length
+        ? round(abandoned.length / (answered.length + abandoned.length))
+        : null,
     agents,
   };
 }

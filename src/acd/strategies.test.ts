@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { orderCandidates, type Candidate } from './strategies.ts';
 
-const c = (agentId: number, priority: number, readySince: number): Candidate => ({ agentId, priority, readySince });
+const c = (agentId: number, priority: number, readySince: number): Candidate => ({
+  agentId,
+  priority,
+  readySince,
+});
 const ids = (list: Candidate[]): number[] => list.map((x) => x.agentId);
 
 describe('orderCandidates', () => {

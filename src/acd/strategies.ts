@@ -17,7 +17,11 @@ export interface Candidate {
  * - round_robin: the agent after the one offered last, in a fixed (id) order;
  * - priority: the best priority first, then the longest idle.
  */
-export function orderCandidates(strategy: DistributionStrategy, candidates: Candidate[], lastOffered: number | undefined): Candidate[] {
+export function orderCandidates(
+  strategy: DistributionStrategy,
+  candidates: Candidate[],
+  lastOffered: number | undefined,
+): Candidate[] {
   const byIdle = (a: Candidate, b: Candidate): number => a.readySince - b.readySince || a.agentId - b.agentId;
   switch (strategy) {
     case 'longest_idle':

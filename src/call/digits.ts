@@ -21,8 +21,13 @@ export interface CollectResult {
 }
 
 /** Feeds one key into a collection; returns the result when the collection is over. */
-export function feedDigit(opts: CollectOptions, sofar: string, digit: string): CollectResult | { digits: string } {
-  if (opts.terminator !== undefined && digit === opts.terminator) return { digits: sofar, reason: 'terminator' };
+export function feedDigit(
+  opts: CollectOptions,
+  sofar: string,
+  digit: string,
+): CollectResult | { digits: string } {
+  if (opts.terminator !== undefined && digit === opts.terminator)
+    return { digits: sofar, reason: 'terminator' };
   const digits = sofar + digit;
   if (digits.length >= opts.max) return { digits, reason: 'max' };
   return { digits };

@@ -83,7 +83,12 @@ export class CallEngine {
   }
 
   private async openRtp(): Promise<RtpSession> {
-    return RtpSession.open({ host: this.opts.rtpHost, pool: this.opts.pool, clock: this.opts.mediaClock, logger: this.log });
+    return RtpSession.open({
+      host: this.opts.rtpHost,
+      pool: this.opts.pool,
+      clock: this.opts.mediaClock,
+      logger: this.log,
+    });
   }
 
   private track(leg: Leg): Leg {
@@ -92,8 +97,18 @@ export class CallEngine {
     return leg;
   }
 
-  private localMedia(rtp: RtpSession): { host: string; port: number; codecs: AudioCodec[]; sessionId: number } {
-    return { host: this.opts.rtpHost, port: rtp.localPort, codecs: this.codecs, sessionId: Math.floor(Math.random() * 1e9) };
+  private localMedia(rtp: RtpSession): {
+    host: string;
+    port: number;
+    codecs: AudioCodec[];
+    sessionId: number;
+  } {
+    return {
+      host: this.opts.rtpHost,
+      port: rtp.localPort,
+      codecs: this.codecs,
+      sessionId: Math.floor(Math.random() * 1e9),
+    };
   }
 
   /** Handles one INVITE from the UA: media first, then the application decides. */
@@ -101,7 +116,13 @@ export class CallEngine {
     const offer = invite.offer;
     // Refuse an offer we cannot answer before taking any port (RFC 3264 §6: 488).
     if (offer !== undefined) {
-      const probe = answerOffer(offer, { host: this.opts.rtpHost, port: 9, codecs: this.codecs, sessionId: 0, sessionVersion: 0 });
+      const probe = answerOffer(offer, {
+        host: this.opts.rtpHost,
+        port: 9,
+        codecs: this.codecs,
+        sessionId: 0,
+        sessionVersion: 0,
+      });
       if (!probe.ok) return invite.reject(probe.status, probe.reason);
     }
     let rtp: RtpSession;
@@ -116,7 +137,9 @@ export class CallEngine {
       return;
     }
     const caller = invite.caller.user;
-    const leg = this.track(new Leg('inbound', rtp, this.localMedia(rtp), caller, invite.calledUser, this.opts.clock, this.log));
+    const leg = this.track(
+      new Leg('inbound', rtp, this.localMedia(rtp), caller, invite.calledUser, this.opts.clock, this.log),
+    );
     invite.onCancel = () => leg.end('cancelled');
     const call: InboundCall = {
       leg,
@@ -149,7 +172,9 @@ export class CallEngine {
           return false;
         }
         if (offer === undefined) {
-          const media = accepted.ack.body.length ? readAnswer(accepted.ack.body.toString('utf8'), leg.localMedia()) : undefined;
+          const media = accepted.ack.body.length
+            ? readAnswer(accepted.ack.body.toString('utf8'), leg.localMedia())
+            : undefined;
           if (!media) {
             void accepted.session.bye();
             leg.end('failed');
@@ -173,10 +198,16 @@ export class CallEngine {
       rtp = await this.openRtp();
     } catch (err) {
       this.log.warn({ err }, 'no RTP port for an outbound call');
-      return { leg: undefined, result: Promise.resolve({ kind: 'failed', status: 503, reason: 'No Media Ports' }), cancel: () => {} };
+      return {
+        leg: undefined,
+        result: Promise.resolve({ kind: 'failed', status: 503, reason: 'No Media Ports' }),
+        cancel: () => {},
+      };
     }
     const number = opts.target.uri.user ?? '';
-    const leg = this.track(new Leg('outbound', rtp, this.localMedia(rtp), number, opts.callerId.user, this.opts.clock, this.log));
+    const leg = this.track(
+      new Leg('outbound', rtp, this.localMedia(rtp), number, opts.callerId.user, this.opts.clock, this.log),
+    );
     const out = this.opts.ua.invite({
       requestUri: opts.target.uri,
       destination: opts.target.destination,
@@ -194,7 +225,10 @@ export class CallEngine {
       leg.end('cancelled');
       giveUp(r);
     };
-    const timer = leg.setTimer(() => stop({ kind: 'no_answer', status: 408, reason: 'Ring timeout' }), opts.timeoutMs);
+    const timer = leg.setTimer(
+      () => stop({ kind: 'no_answer', status: 408, reason: 'Ring timeout' }),
+      opts.timeoutMs,
+    );
     let early = false;
     out.onProvisional = (_status, sdp) => {
       if (sdp && !early) {

@@ -16,7 +16,8 @@ import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts'
  */
 export type LegState = 'ringing' | 'answered' | 'ended';
 export type LegDirection = 'inbound' | 'outbound';
-export type EndReason = 'local_hangup' | 'remote_hangup' | 'cancelled' | 'rejected' | 'failed' | 'no_ack' | 'shutdown';
+export type EndReason =
+  'local_hangup' | 'remote_hangup' | 'cancelled' | 'rejected' | 'failed' | 'no_ack' | 'shutdown';
 
 const ALLOWED: Record<LegState, readonly LegState[]> = {
   ringing: ['answered', 'ended'],
@@ -42,7 +43,10 @@ export class Leg {
   /** Keys received and not yet consumed by a collection (type-ahead). */
   private digitBuffer = '';
   private readonly timers = new Set<TimerHandle>();
-  private readonly listeners: { [K in keyof LegEvents]: Set<LegEvents[K]> } = { dtmf: new Set(), ended: new Set() };
+  private readonly listeners: { [K in keyof LegEvents]: Set<LegEvents[K]> } = {
+    dtmf: new Set(),
+    ended: new Set(),
+  };
   private playing: { source: FrameSource; done: (o: PlayOutcome) => void; bargeIn: boolean } | undefined;
   private collecting: ((digit: string | undefined) => void) | undefined;
   private digitHandler: ((digit: string) => void) | null = null;
@@ -88,7 +92,11 @@ export class Leg {
   /** Applies negotiated media to the RTP session. */
   applyMedia(media: MediaParams): void {
     this.media = media;
-    this.rtp.setCodec({ codec: media.codec, payloadType: media.payloadType, dtmfPayloadType: media.dtmfPayloadType });
+    this.rtp.setCodec({
+      codec: media.codec,
+      payloadType: media.payloadType,
+      dtmfPayloadType: media.dtmfPayloadType,
+    });
     this.rtp.setRemote(media.remoteHost, media.remotePort);
   }
 

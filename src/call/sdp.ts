@@ -31,7 +31,8 @@ export interface LocalMedia {
 const STATIC_PT: Record<AudioCodec, number> = { PCMU: 0, PCMA: 8 };
 const DEFAULT_DTMF_PT = 101;
 
-export type AnswerResult = { ok: true; sdp: string; media: MediaParams } | { ok: false; status: 488 | 400; reason: string };
+export type AnswerResult =
+  { ok: true; sdp: string; media: MediaParams } | { ok: false; status: 488 | 400; reason: string };
 
 function origin(local: LocalMedia): sdpTransform.SessionDescription['origin'] {
   return {
@@ -44,8 +45,17 @@ function origin(local: LocalMedia): sdpTransform.SessionDescription['origin'] {
   };
 }
 
-function describe(local: LocalMedia, codecs: { codec: AudioCodec; pt: number }[], dtmfPt: number | undefined, direction: Direction): string {
-  const rtp: { payload: number; codec: string; rate?: number }[] = codecs.map((c) => ({ payload: c.pt, codec: c.codec, rate: 8000 }));
+function describe(
+  local: LocalMedia,
+  codecs: { codec: AudioCodec; pt: number }[],
+  dtmfPt: number | undefined,
+  direction: Direction,
+): string {
+  const rtp: { payload: number; codec: string; rate?: number }[] = codecs.map((c) => ({
+    payload: c.pt,
+    codec: c.codec,
+    rate: 8000,
+  }));
   const fmtp: { payload: number; config: string }[] = [];
   if (dtmfPt !== undefined) {
     rtp.push({ payload: dtmfPt, codec: 'telephone-event', rate: 8000 });
@@ -107,7 +117,9 @@ function parseAudio(text: string): ParsedAudio | undefined {
   for (const r of audio.rtp ?? []) rtpmap.set(r.payload, `${r.codec.toUpperCase()}/${r.rate ?? 8000}`);
   const formats: ParsedAudio['formats'] = [];
   let dtmfPt: number | undefined;
-  for (const p of String(audio.payloads ?? '').trim().split(/\s+/)) {
+  for (const p of String(audio.payloads ?? '')
+    .trim()
+    .split(/\s+/)) {
     const pt = Number(p);
     if (!Number.isInteger(pt)) continue;
     const name = rtpmap.get(pt);
@@ -158,7 +170,12 @@ export function answerOffer(offer: string, local: LocalMedia): AnswerResult {
   const media = negotiate(offer, local);
   if (media === 'no_audio') return { ok: false, status: 488, reason: 'No usable audio stream' };
   if (media === 'no_codec') return { ok: false, status: 488, reason: 'No common codec' };
-  const sdp = describe(local, [{ codec: media.codec, pt: media.payloadType }], media.dtmfPayloadType, mirror[media.direction]);
+  const sdp = describe(
+    local,
+    [{ codec: media.codec, pt: media.payloadType }],
+    media.dtmfPayloadType,
+    mirror[media.direction],
+  );
   return { ok: true, sdp, media };
 }
 

@@ -47,7 +47,9 @@ export async function runDemo(): Promise<void> {
   const pstn = await TestPhone.create({ number: 'pstn', sipPort: 35060 });
   const server = new Server(config, { logger: pino({ level: 'silent' }) });
   await server.start();
-  say(`server: SIP udp/tcp 127.0.0.1:${server.sipPort}, HTTP http://127.0.0.1:${server.httpPort} (token demo-token-123)`);
+  say(
+    `server: SIP udp/tcp 127.0.0.1:${server.sipPort}, HTTP http://127.0.0.1:${server.httpPort} (token demo-token-123)`,
+  );
 
   const login = new Map<number, string>();
   for (const a of await server.store.directory.listAgents()) login.set(a.id, a.login);
@@ -150,7 +152,10 @@ export async function runDemo(): Promise<void> {
   say('— two customers give up waiting —');
   for (const id of AGENTS.map((a) => a.login)) {
     const agent = await server.store.directory.getAgentByLogin(id);
-    if (agent) await server.agentStates.transition(agent.id, 'not_ready', { reason: 'demo_break', source: 'api' }).catch(() => undefined);
+    if (agent)
+      await server.agentStates
+        .transition(agent.id, 'not_ready', { reason: 'demo_break', source: 'api' })
+        .catch(() => undefined);
   }
   await customer(SALES, 20, 3000);
   await customer(SUPPORT, 21, 3000);

@@ -14,7 +14,11 @@ export const configSchema = z.object({
     .default('20000-29999')
     .transform((s, ctx) => {
       const [min, max] = s.split('-').map(Number) as [number, number];
-      if (min < 1024 || max > 65534 || max - min < 3) ctx.addIssue({ code: 'custom', message: 'RTP range must be within 1024-65534 and hold at least 2 ports' });
+      if (min < 1024 || max > 65534 || max - min < 3)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'RTP range must be within 1024-65534 and hold at least 2 ports',
+        });
       return { min, max };
     }),
   httpHost: z.string().min(1).optional(),
@@ -33,7 +37,19 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-const FLAGS = ['sip-host', 'sip-port', 'rtp-ports', 'http-host', 'http-port', 'db', 'trunk', 'log-level', 'admin-token', 'advertise', 'prompt-dir'] as const;
+const FLAGS = [
+  'sip-host',
+  'sip-port',
+  'rtp-ports',
+  'http-host',
+  'http-port',
+  'db',
+  'trunk',
+  'log-level',
+  'admin-token',
+  'advertise',
+  'prompt-dir',
+] as const;
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -52,7 +68,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `--${i.path.join('.').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${i.message}`).join('; ');
+    const msg = parsed.error.issues
+      .map((i) => `--${i.path.join('.').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${i.message}`)
+      .join('; ');
     throw new Error(`invalid configuration: ${msg}`);
   }
   return parsed.data;

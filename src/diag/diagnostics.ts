@@ -7,7 +7,8 @@ export const DIAG_ECHO = '9001';
 export const DIAG_RING = '9002';
 const RING_TEST_MS = 8_000;
 
-export const digitPromptId = (d: string): string | undefined => (/^[0-9]$/.test(d) ? `digit_${d}` : undefined);
+export const digitPromptId = (d: string): string | undefined =>
+  /^[0-9]$/.test(d) ? `digit_${d}` : undefined;
 
 /**
  * 9000: "enter digits and press hash", then reads them back digit by digit.
@@ -17,7 +18,12 @@ export async function readbackTest(call: InboundCall, sounds: Sounds, lang: Lang
   const { leg } = call;
   if (!(await call.answer())) return;
   await leg.play(sounds.prompts(lang, ['enter_digits']), { bargeIn: true });
-  const got = await leg.collect({ max: 20, terminator: '#', firstDigitTimeoutMs: 10_000, interDigitTimeoutMs: 5_000 });
+  const got = await leg.collect({
+    max: 20,
+    terminator: '#',
+    firstDigitTimeoutMs: 10_000,
+    interDigitTimeoutMs: 5_000,
+  });
   if (got.reason === 'hangup') return;
   const ids = [...got.digits].map(digitPromptId).filter((x): x is string => x !== undefined);
   await leg.play(sounds.prompts(lang, ['you_entered', ...ids]));

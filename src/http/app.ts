@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from '../server.ts';
 import { HttpError } from './errors.ts';
@@ -33,7 +33,8 @@ const VERSION = (
 export async function buildHttpApp({ server, logger, webRoot }: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request access logs would drown the call logs; errors still go through the handler below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
     // At shutdown close every socket, not only idle ones: a client's pre-opened connection
     // that never sends a request would otherwise hold close() until the client gives up on it.
@@ -49,14 +50,12 @@ export async function buildHttpApp({ server, logger, webRoot }: HttpDeps): Promi
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) logger.error({ err }, 'HTTP handler failed');
-    return reply
-      .status(status)
-      .send({
-        error: {
-          code: status >= 500 ? 'internal' : 'bad_request',
-          message: status >= 500 ? 'internal error' : err.message,
-        },
-      });
+    return reply.status(status).send({
+      error: {
+        code: status >= 500 ? 'internal' : 'bad_request',
+        message: status >= 500 ? 'internal error' : err.message,
+      },
+    });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }),

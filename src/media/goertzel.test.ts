@@ -16,7 +16,10 @@ describe('goertzel', () => {
     expect(detectTone(sine(480, 1600), [425, 480, 1000])?.freq).toBe(480);
     expect(detectTone(new Int16Array(1600), [425])).toBeUndefined();
     let x = 1;
-    const noise = Int16Array.from({ length: 1600 }, () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) % 16000) - 8000);
+    const noise = Int16Array.from(
+      { length: 1600 },
+      () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) % 16000) - 8000,
+    );
     expect(detectTone(noise, [425, 1000])).toBeUndefined();
   });
 });

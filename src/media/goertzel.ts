@@ -31,7 +31,13 @@ export function goertzelPower(
  * Share of the block's energy at `freq` (≈1 for a pure tone at that frequency, ≈0 when
  * absent; two equal tones give ≈0.5 each).
  */
-export function toneRatio(samples: Int16Array, freq: number, sampleRate = 8000, start = 0, length?: number): number {
+export function toneRatio(
+  samples: Int16Array,
+  freq: number,
+  sampleRate = 8000,
+  start = 0,
+  length?: number,
+): number {
   const n = length ?? samples.length - start;
   let energy = 0;
   for (let i = start; i < start + n; i++) energy += samples[i]! * samples[i]!;

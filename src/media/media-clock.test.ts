@@ -76,7 +76,11 @@ describe('MediaClock', () => {
   it('survives a throwing member and removal during a tick', async () => {
     const clock = new MediaClock();
     let other = 0;
-    const bad = { tick: () => { throw new Error('x'); } };
+    const bad = {
+      tick: () => {
+        throw new Error('x');
+      },
+    };
     const self: { tick(): void } = { tick: () => clock.remove(self) };
     clock.add(bad);
     clock.add(self);

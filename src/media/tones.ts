@@ -31,8 +31,20 @@ export interface ToneSpec {
 }
 
 export const TONES: Readonly<Record<ToneName, ToneSpec>> = {
-  ringback: { loop: true, segments: [{ freqs: [425], ms: 1000 }, { freqs: [], ms: 4000 }] },
-  busy: { loop: true, segments: [{ freqs: [425], ms: 350 }, { freqs: [], ms: 350 }] },
+  ringback: {
+    loop: true,
+    segments: [
+      { freqs: [425], ms: 1000 },
+      { freqs: [], ms: 4000 },
+    ],
+  },
+  busy: {
+    loop: true,
+    segments: [
+      { freqs: [425], ms: 350 },
+      { freqs: [], ms: 350 },
+    ],
+  },
   accept: { loop: false, segments: [{ freqs: [1000], ms: 150 }] },
   error: {
     loop: false,

@@ -23,7 +23,11 @@ function fail(message: string, source: string): never {
 
 /** Decodes a WAV file held in `data` into 16-bit samples. `source` names it in errors. */
 export function parseWav(data: Buffer, source = 'wav'): Int16Array {
-  if (data.length < 12 || data.toString('latin1', 0, 4) !== 'RIFF' || data.toString('latin1', 8, 12) !== 'WAVE') {
+  if (
+    data.length < 12 ||
+    data.toString('latin1', 0, 4) !== 'RIFF' ||
+    data.toString('latin1', 8, 12) !== 'WAVE'
+  ) {
     fail('not a RIFF/WAVE file', source);
   }
   let format = -1;

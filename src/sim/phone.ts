@@ -55,9 +55,15 @@ export class TestPhone {
   static async create(opts: PhoneOptions): Promise<TestPhone> {
     const clock = new SystemClock();
     const { udp, tcp } = await listenUdpAndTcp('127.0.0.1', opts.sipPort ?? 0);
-    const stack = new SipStack({ transports: [udp, tcp], clock, logger: quiet, timers: { t1: 100, t2: 400, t4: 500 } });
+    const stack = new SipStack({
+      transports: [udp, tcp],
+      clock,
+      logger: quiet,
+      timers: { t1: 100, t2: 400, t4: 500 },
+    });
     const range = TestPhone.portRange;
-    if (TestPhone.nextPort + PORTS_PER_PHONE - 1 > range.max || TestPhone.nextPort < range.min) TestPhone.nextPort = range.min;
+    if (TestPhone.nextPort + PORTS_PER_PHONE - 1 > range.max || TestPhone.nextPort < range.min)
+      TestPhone.nextPort = range.min;
     const base = TestPhone.nextPort;
     TestPhone.nextPort += PORTS_PER_PHONE;
     const pool = new PortPool(base, base + PORTS_PER_PHONE - 1);
@@ -87,11 +93,21 @@ export class TestPhone {
   }
 
   /** Calls `number` at the server; resolves once answered, or rejects with the final status. */
-  async call(number: string, server: { port: number; host?: string }, o: { noSdp?: boolean; transport?: TransportName } = {}): Promise<PhoneCall> {
+  async call(
+    number: string,
+    server: { port: number; host?: string },
+    o: { noSdp?: boolean; transport?: TransportName } = {},
+  ): Promise<PhoneCall> {
     const host = server.host ?? '127.0.0.1';
     const transport = o.transport ?? this.opts.transport ?? 'udp';
     const rtp = await this.media();
-    const local = { host: '127.0.0.1', port: rtp.localPort, codecs: this.codecs, sessionId: 1, sessionVersion: 1 };
+    const local = {
+      host: '127.0.0.1',
+      port: rtp.localPort,
+      codecs: this.codecs,
+      sessionId: 1,
+      sessionVersion: 1,
+    };
     const uri = parseUri(`sip:${number}@${host}:${server.port}`);
     if (!uri) throw new Error('bad uri');
     let lateMedia: ReturnType<typeof readAnswer>;
@@ -123,8 +139,16 @@ export class TestPhone {
     return this.adopt(result.session, rtp, media);
   }
 
-  private adopt(session: InviteSession, rtp: RtpSession, media: ReturnType<typeof readAnswer> & object): PhoneCall {
-    rtp.setCodec({ codec: media.codec, payloadType: media.payloadType, dtmfPayloadType: media.dtmfPayloadType });
+  private adopt(
+    session: InviteSession,
+    rtp: RtpSession,
+    media: ReturnType<typeof readAnswer> & object,
+  ): PhoneCall {
+    rtp.setCodec({
+      codec: media.codec,
+      payloadType: media.payloadType,
+      dtmfPayloadType: media.dtmfPayloadType,
+    });
     rtp.setRemote(media.remoteHost, media.remotePort);
     const call = new PhoneCall(this, session, rtp, media.codec);
     this.calls.push(call);
@@ -160,7 +184,11 @@ export class TestPhone {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.incomingWaiters = this.incomingWaiters.filter((w) => w !== waiter);
-        reject(new Error(`phone ${this.opts.number}: no incoming call${to ? ` for ${to}` : ''} within ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `phone ${this.opts.number}: no incoming call${to ? ` for ${to}` : ''} within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       const waiter = {
         to,
@@ -199,24 +227,47 @@ export class TestPhone {
           { name: 'Expires', value: String(expires) },
           ...(auth ? [{ name: 'Authorization', value: auth }] : []),
         ];
-        const req: SipRequest = { kind: 'request', method: 'REGISTER', uri, rawUri: ruri, version: 'SIP/2.0', headers, body: Buffer.alloc(0) };
-        this.stack.sendRequest(req, { transport: 'udp', address: '127.0.0.1', port: server.port }, {
-          onResponse: (r) => r.status >= 200 && resolve(r),
-          onTimeout: () => resolve(undefined),
-        });
+        const req: SipRequest = {
+          kind: 'request',
+          method: 'REGISTER',
+          uri,
+          rawUri: ruri,
+          version: 'SIP/2.0',
+          headers,
+          body: Buffer.alloc(0),
+        };
+        this.stack.sendRequest(
+          req,
+          { transport: 'udp', address: '127.0.0.1', port: server.port },
+          {
+            onResponse: (r) => r.status >= 200 && resolve(r),
+            onTimeout: () => resolve(undefined),
+          },
+        );
       });
     const first = await send(undefined, 1);
     if (!first || first.status !== 401) return first?.status ?? 408;
     const challenge = pickChallenge(getHeaderValues(first, 'www-authenticate'));
     if (!challenge) return 401;
-    const auth = buildAuthorization(challenge, { username: user, password, method: 'REGISTER', uri: `sip:127.0.0.1:${server.port}` });
+    const auth = buildAuthorization(challenge, {
+      username: user,
+      password,
+      method: 'REGISTER',
+      uri: `sip:127.0.0.1:${server.port}`,
+    });
     const second = await send(auth, 2);
     return second?.status ?? 408;
   }
 
   async answer(inv: IncomingInvite): Promise<PhoneCall> {
     const rtp = await this.media();
-    const local = { host: '127.0.0.1', port: rtp.localPort, codecs: this.codecs, sessionId: 2, sessionVersion: 1 };
+    const local = {
+      host: '127.0.0.1',
+      port: rtp.localPort,
+      codecs: this.codecs,
+      sessionId: 2,
+      sessionVersion: 1,
+    };
     const ans = answerOffer(inv.offer ?? '', local);
     if (!ans.ok) {
       inv.reject(ans.status);
@@ -279,7 +330,8 @@ export class PhoneCall {
   /** RFC 4733 by default; 'info' sends SIP INFO application/dtmf-relay. */
   sendDtmf(digits: string, mode: 'rfc4733' | 'info' = 'rfc4733'): void {
     if (mode === 'rfc4733') this.rtp.sendDtmf(digits);
-    else for (const d of digits) this.session.info('application/dtmf-relay', `Signal=${d}\r\nDuration=160\r\n`);
+    else
+      for (const d of digits) this.session.info('application/dtmf-relay', `Signal=${d}\r\nDuration=160\r\n`);
   }
 
   /** Sends audio (e.g. a tone) until stopped. */

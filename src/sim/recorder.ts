@@ -129,7 +129,11 @@ export class AudioRecorder {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`did not hear ${what} within ${timeoutMs} ms (heard ${Math.round(this.durationMs)} ms of audio)`));
+        reject(
+          new Error(
+            `did not hear ${what} within ${timeoutMs} ms (heard ${Math.round(this.durationMs)} ms of audio)`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(test);
     });

@@ -178,7 +178,11 @@ export class SipStack {
     if (!stampVia(req, from)) {
       // A top Via is there but malformed (RFC 4475 §3.1.2.1): answer 400 to where the
       // request came from, since the sent-by cannot be trusted. No Via at all: drop.
-      if (req.method !== 'ACK' && getHeader(req, 'via') !== undefined && getHeader(req, 'cseq') !== undefined) {
+      if (
+        req.method !== 'ACK' &&
+        getHeader(req, 'via') !== undefined &&
+        getHeader(req, 'cseq') !== undefined
+      ) {
         this.counters.badRequests++;
         this.send(buildResponse(req, 400, { reason: 'Malformed Via', toTag: randomTag() }), from);
         return;
@@ -210,7 +214,10 @@ export class SipStack {
         if (this.serverTxs.get(t.key) === t) this.serverTxs.delete(t.key);
         const status = t.lastResponse?.status ?? 0;
         if (t.isInvite && status >= 200 && status < 300 && !this.accepted.has(t.key)) {
-          this.accepted.set(t.key, this.clock.setTimeout(() => this.accepted.delete(t.key), 64 * this.timers.t1));
+          this.accepted.set(
+            t.key,
+            this.clock.setTimeout(() => this.accepted.delete(t.key), 64 * this.timers.t1),
+          );
         }
       },
     });
@@ -299,8 +306,7 @@ function responseTargetFor(msg: SipMessage, from: Endpoint): Endpoint {
 
 /** §17.1.1.3: the ACK for a non-2xx final response, inside the INVITE transaction. */
 function buildNon2xxAck(req: SipRequest, res: SipResponse): SipRequest {
-  const pick = (name: string): HeaderField[] =>
-    req.headers.filter((h) => headerKey(h.name) === name);
+  const pick = (name: string): HeaderField[] => req.headers.filter((h) => headerKey(h.name) === name);
   const cseq = parseCSeq(getHeader(req, 'cseq') ?? '');
   const headers: HeaderField[] = [
     ...pick('via').slice(0, 1),
@@ -311,5 +317,13 @@ function buildNon2xxAck(req: SipRequest, res: SipResponse): SipRequest {
     ...pick('call-id'),
     { name: 'CSeq', value: `${cseq?.seq ?? 1} ACK` },
   ];
-  return { kind: 'request', method: 'ACK', uri: req.uri, rawUri: req.rawUri, version: 'SIP/2.0', headers, body: Buffer.alloc(0) };
+  return {
+    kind: 'request',
+    method: 'ACK',
+    uri: req.uri,
+    rawUri: req.rawUri,
+    version: 'SIP/2.0',
+    headers,
+    body: Buffer.alloc(0),
+  };
 }

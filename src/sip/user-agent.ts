@@ -13,7 +13,16 @@ import { hostForUri, type Endpoint } from './transport/transport.ts';
 /** Methods we implement. Anything else gets 405 with this list (§8.2.1). */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'REGISTER'];
 /** Methods defined by RFC 3261 and its extensions: anything else is not recognised. */
-const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'REFER', 'MESSAGE', 'UPDATE']);
+const KNOWN_METHODS = new Set([
+  ...ALLOWED_METHODS,
+  'PRACK',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'REFER',
+  'MESSAGE',
+  'UPDATE',
+]);
 const CONTENT_TYPES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf'];
 const SDP = 'application/sdp';
 
@@ -37,7 +46,8 @@ export class InviteSession {
   state: SessionState = 'confirmed';
   user: DialogUser | null = null;
   /** Our last 2xx to an INVITE, retransmitted until its ACK (§13.3.1.4). */
-  pending2xx: { res: SipResponse; timer: TimerHandle | undefined; interval: number; started: number } | undefined;
+  pending2xx:
+    { res: SipResponse; timer: TimerHandle | undefined; interval: number; started: number } | undefined;
   /** Our ACK to the peer's 2xx, resent if the 2xx is retransmitted. */
   lastAck: SipRequest | undefined;
   inviteSeq = 0;
@@ -67,7 +77,12 @@ export class InviteSession {
   /** Sends a re-INVITE with a new offer (e.g. hold); resolves with the final response. */
   reinvite(sdp: string): Promise<SipResponse | undefined> {
     if (this.state !== 'confirmed') return Promise.resolve(undefined);
-    const req = this.ua.inDialogRequest(this, 'INVITE', [{ name: 'Content-Type', value: SDP }], Buffer.from(sdp));
+    const req = this.ua.inDialogRequest(
+      this,
+      'INVITE',
+      [{ name: 'Content-Type', value: SDP }],
+      Buffer.from(sdp),
+    );
     const seq = this.dialog.localSeq;
     return new Promise((resolve) => {
       this.ua.stack.sendRequest(req, this.dialog.flow, {
@@ -83,7 +98,12 @@ export class InviteSession {
 
   info(contentType: string, body: string): void {
     if (this.state !== 'confirmed') return;
-    const req = this.ua.inDialogRequest(this, 'INFO', [{ name: 'Content-Type', value: contentType }], Buffer.from(body));
+    const req = this.ua.inDialogRequest(
+      this,
+      'INFO',
+      [{ name: 'Content-Type', value: contentType }],
+      Buffer.from(body),
+    );
     this.ua.stack.sendRequest(req, this.dialog.flow, { onResponse: () => {}, onTimeout: () => {} });
   }
 }
@@ -214,7 +234,12 @@ export class OutgoingInvite {
   start(): void {
     this.ua.stack.sendRequest(this.request, this.destination, {
       onResponse: (res) => this.onResponse(res),
-      onTimeout: () => this.finish({ kind: this.cancelWanted ? 'cancelled' : 'no_answer', status: 408, reason: 'Request Timeout' }),
+      onTimeout: () =>
+        this.finish({
+          kind: this.cancelWanted ? 'cancelled' : 'no_answer',
+          status: 408,
+          reason: 'Request Timeout',
+        }),
     });
   }
 
@@ -227,7 +252,8 @@ export class OutgoingInvite {
   }
 
   private sendCancel(): void {
-    const pick = (name: string): HeaderField[] => this.request.headers.filter((h) => headerKey(h.name) === name);
+    const pick = (name: string): HeaderField[] =>
+      this.request.headers.filter((h) => headerKey(h.name) === name);
     const cseq = parseCSeq(getHeader(this.request, 'cseq') ?? '');
     const cancel: SipRequest = {
       ...this.request,
@@ -247,7 +273,10 @@ export class OutgoingInvite {
   }
 
   private onResponse(res: SipResponse): void {
-    const sdp = res.body.length && (getHeader(res, 'content-type') ?? '').toLowerCase().startsWith(SDP) ? res.body.toString('utf8') : undefined;
+    const sdp =
+      res.body.length && (getHeader(res, 'content-type') ?? '').toLowerCase().startsWith(SDP)
+        ? res.body.toString('utf8')
+        : undefined;
     if (res.status < 200) {
       if (res.status === 100) return;
       const first = !this.gotProvisional;
@@ -261,7 +290,8 @@ export class OutgoingInvite {
       return;
     }
     if (res.status < 300) {
-      const ackBody = sdp !== undefined && this.request.body.length === 0 ? this.answerLateOffer?.(sdp) : undefined;
+      const ackBody =
+        sdp !== undefined && this.request.body.length === 0 ? this.answerLateOffer?.(sdp) : undefined;
       const session = this.ua.createUacSession(this, res, ackBody);
       if (this.cancelWanted) {
         // The 200 crossed our CANCEL: confirm and end the call at once (§9.1).
@@ -274,7 +304,14 @@ export class OutgoingInvite {
       return;
     }
     if (this.cancelWanted) return this.finish({ kind: 'cancelled', status: res.status, reason: res.reason });
-    const kind = res.status === 486 || res.status === 600 ? 'busy' : res.status === 480 || res.status === 408 ? 'no_answer' : res.status === 603 || res.status === 403 ? 'rejected' : 'failed';
+    const kind =
+      res.status === 486 || res.status === 600
+        ? 'busy'
+        : res.status === 480 || res.status === 408
+          ? 'no_answer'
+          : res.status === 603 || res.status === 403
+            ? 'rejected'
+            : 'failed';
     this.finish({ kind, status: res.status, reason: res.reason });
   }
 
@@ -336,11 +373,18 @@ export class UserAgent {
     return `SIP/2.0/${transport.toUpperCase()} ${hostForUri(host)}:${port};branch=${this.stack.newBranch()};rport`;
   }
 
-  response(req: SipRequest, status: number, toTag: string | undefined, sdp?: string, extra: HeaderField[] = []): SipResponse {
+  response(
+    req: SipRequest,
+    status: number,
+    toTag: string | undefined,
+    sdp?: string,
+    extra: HeaderField[] = [],
+  ): SipResponse {
     const headers: HeaderField[] = [...extra];
     if (status < 300 && status > 100 && req.method === 'INVITE') {
       headers.push({ name: 'Contact', value: this.contactFor(transportOfVia(req)) });
-      for (const rr of getHeaderValues(req, 'record-route')) headers.push({ name: 'Record-Route', value: rr });
+      for (const rr of getHeaderValues(req, 'record-route'))
+        headers.push({ name: 'Record-Route', value: rr });
     }
     if (status >= 200 && status < 300) {
       headers.push({ name: 'Allow', value: ALLOWED_METHODS.join(', ') });
@@ -354,7 +398,12 @@ export class UserAgent {
     });
   }
 
-  inDialogRequest(session: InviteSession, method: string, extra: HeaderField[] = [], body?: Buffer): SipRequest {
+  inDialogRequest(
+    session: InviteSession,
+    method: string,
+    extra: HeaderField[] = [],
+    body?: Buffer,
+  ): SipRequest {
     return session.dialog.createRequest(method, this.viaFor(session.dialog.flow.transport), extra, body);
   }
 
@@ -451,7 +500,12 @@ export class UserAgent {
 
   private sendAck(session: InviteSession, seq: number, body?: string): void {
     const extra: HeaderField[] = body === undefined ? [] : [{ name: 'Content-Type', value: SDP }];
-    const ack = session.dialog.createRequest('ACK', this.viaFor(session.dialog.flow.transport), extra, body === undefined ? undefined : Buffer.from(body));
+    const ack = session.dialog.createRequest(
+      'ACK',
+      this.viaFor(session.dialog.flow.transport),
+      extra,
+      body === undefined ? undefined : Buffer.from(body),
+    );
     setHeaderValue(ack.headers, 'CSeq', `${seq} ACK`);
     session.lastAck = ack;
     this.stack.send(ack, session.dialog.flow);
@@ -474,7 +528,11 @@ export class UserAgent {
   }
 
   /** §13.3.1.4: resend our 2xx at T1, 2T1 … T2 until the ACK, give up after 64·T1. */
-  startRetransmit2xx(session: InviteSession, res: SipResponse, done: (ack: SipRequest | undefined) => void): void {
+  startRetransmit2xx(
+    session: InviteSession,
+    res: SipResponse,
+    done: (ack: SipRequest | undefined) => void,
+  ): void {
     const { t1, t2 } = this.stack.timers;
     const reliable = session.dialog.flow.transport !== 'udp';
     const started = this.clock.now();
@@ -503,7 +561,11 @@ export class UserAgent {
   private onRequest({ request: req, source, tx }: IncomingRequest): void {
     if (req.method === 'ACK') return this.onAck(req);
     if (!tx) return;
-    const problem = checkRequest(req, { methods: ALLOWED_METHODS, extensions: [], contentTypes: CONTENT_TYPES });
+    const problem = checkRequest(req, {
+      methods: ALLOWED_METHODS,
+      extensions: [],
+      contentTypes: CONTENT_TYPES,
+    });
     if (problem) {
       tx.respond(buildResponse(req, problem.status, { reason: problem.reason, headers: problem.headers }));
       return;
@@ -585,7 +647,8 @@ export class UserAgent {
     }
     const seq = parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 0;
     // §12.2.2: a lower CSeq than the last one is out of order.
-    if (seq < session.dialog.remoteSeq && req.method !== 'CANCEL') return tx.respond(buildResponse(req, 500, { reason: 'Out of Order' }));
+    if (seq < session.dialog.remoteSeq && req.method !== 'CANCEL')
+      return tx.respond(buildResponse(req, 500, { reason: 'Out of Order' }));
     session.dialog.remoteSeq = Math.max(seq, session.dialog.remoteSeq);
     const contact = parseNameAddr(getHeader(req, 'contact') ?? '');
     switch (req.method) {
@@ -604,7 +667,8 @@ export class UserAgent {
         if (contact) session.dialog.remoteTarget = contact.uri;
         const offer = req.body.length ? req.body.toString('utf8') : undefined;
         const answer = session.user?.onReinvite(offer) ?? { status: 488 };
-        if ('status' in answer) return tx.respond(buildResponse(req, answer.status, { reason: answer.reason }));
+        if ('status' in answer)
+          return tx.respond(buildResponse(req, answer.status, { reason: answer.reason }));
         const res = this.response(req, 200, undefined, answer.sdp);
         tx.respond(res);
         this.startRetransmit2xx(session, res, () => {});

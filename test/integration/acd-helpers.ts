@@ -6,12 +6,19 @@ import { TRUNK_SIP, blocks } from './ports.ts';
 
 export const SALES = '+74950000001';
 export const SUPPORT = '+74950000002';
-export const CONTACT: Record<string, string> = { '1001': '+79000000001', '1002': '+79000000002', '1003': '+79000000003', '1004': '+79000000004' };
+export const CONTACT: Record<string, string> = {
+  '1001': '+79000000001',
+  '1002': '+79000000002',
+  '1003': '+79000000003',
+  '1004': '+79000000004',
+};
 
 const nextTrunkPort = blocks(TRUNK_SIP, 1);
 
 /** A server whose trunk is a test phone: every call to an agent's number rings there. */
-export async function startWithTrunk(o: TestServerOptions = {}): Promise<{ server: Server; trunk: TestPhone }> {
+export async function startWithTrunk(
+  o: TestServerOptions = {},
+): Promise<{ server: Server; trunk: TestPhone }> {
   const port = nextTrunkPort();
   const trunk = await phone({ number: 'trunk', sipPort: port });
   const server = await startServer({ trunk: `sip:127.0.0.1:${port}`, ...o });
@@ -29,10 +36,15 @@ export async function makeReady(server: Server, login: string): Promise<void> {
   const id = await agentId(server, login);
   await server.store.directory.setSessionContact(id, CONTACT[login] ?? null);
   const s = await server.agentStates.getState(id);
-  if (s.state !== 'ready') await server.agentStates.transition(id, 'ready', { reason: 'test_login', source: 'api' });
+  if (s.state !== 'ready')
+    await server.agentStates.transition(id, 'ready', { reason: 'test_login', source: 'api' });
 }
 
-export async function setState(server: Server, login: string, to: 'not_ready' | 'temporarily_not_ready' | 'logged_out' | 'ready'): Promise<void> {
+export async function setState(
+  server: Server,
+  login: string,
+  to: 'not_ready' | 'temporarily_not_ready' | 'logged_out' | 'ready',
+): Promise<void> {
   await server.agentStates.transition(await agentId(server, login), to, { reason: 'test', source: 'api' });
 }
 
@@ -40,12 +52,25 @@ export async function stateOf(server: Server, login: string): Promise<string> {
   return (await server.agentStates.getState(await agentId(server, login))).state;
 }
 
-export async function waitState(server: Server, login: string, state: string, timeoutMs = 8000): Promise<void> {
-  await eventually(async () => (await stateOf(server, login)) === state, timeoutMs, `agent ${login} ${state}`);
+export async function waitState(
+  server: Server,
+  login: string,
+  state: string,
+  timeoutMs = 8000,
+): Promise<void> {
+  await eventually(
+    async () => (await stateOf(server, login)) === state,
+    timeoutMs,
+    `agent ${login} ${state}`,
+  );
 }
 
 /** Waits for the agent's phone to ring on the trunk and answers it. */
-export async function answerAgent(trunk: TestPhone, login: string, timeoutMs = 10_000): Promise<{ call: PhoneCall; invite: IncomingInvite }> {
+export async function answerAgent(
+  trunk: TestPhone,
+  login: string,
+  timeoutMs = 10_000,
+): Promise<{ call: PhoneCall; invite: IncomingInvite }> {
   const invite = await trunk.nextIncoming(timeoutMs, CONTACT[login]);
   const call = await trunk.answer(invite);
   return { call, invite };
@@ -54,5 +79,9 @@ export async function answerAgent(trunk: TestPhone, login: string, timeoutMs = 1
 /** Waits until the customer and this agent are bridged (after the whisper). */
 export async function waitConnected(server: Server, login: string, timeoutMs = 8000): Promise<void> {
   const id = await agentId(server, login);
-  await eventually(() => server.acd.liveCalls.some((c) => c.state === 'connected' && c.inCall?.currentAgentId === id), timeoutMs, `${login} connected`);
+  await eventually(
+    () => server.acd.liveCalls.some((c) => c.state === 'connected' && c.inCall?.currentAgentId === id),
+    timeoutMs,
+    `${login} connected`,
+  );
 }

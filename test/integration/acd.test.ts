@@ -4,7 +4,18 @@ import { promptPath } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { api, eventually, phone, sleep } from './harness.ts';
-import { SALES, SUPPORT, agentId, answerAgent, makeReady, setState, startWithTrunk, stateOf, waitConnected, waitState } from './acd-helpers.ts';
+import {
+  SALES,
+  SUPPORT,
+  agentId,
+  answerAgent,
+  makeReady,
+  setState,
+  startWithTrunk,
+  stateOf,
+  waitConnected,
+  waitState,
+} from './acd-helpers.ts';
 import { TestClock } from './test-clock.ts';
 
 const ru = (id: Parameters<typeof promptPath>[1]): string => promptPath('ru', id);
@@ -49,8 +60,15 @@ describe('call distribution', () => {
     await custCall.hangup();
     expect(await agentCall.ended).toBe('remote');
     await waitState(server, '1001', 'ready');
-    const { body } = await api<{ calls: { outcome: string; agentIds: number[]; hotline: string }[] }>(server, '/api/v1/calls');
-    expect(body.calls[0]).toMatchObject({ outcome: 'answered', hotline: SALES, agentIds: [await agentId(server, '1001')] });
+    const { body } = await api<{ calls: { outcome: string; agentIds: number[]; hotline: string }[] }>(
+      server,
+      '/api/v1/calls',
+    );
+    expect(body.calls[0]).toMatchObject({
+      outcome: 'answered',
+      hotline: SALES,
+      agentIds: [await agentId(server, '1001')],
+    });
     const events = await server.store.calls.listQueueEvents((await server.store.calls.listCdr())[0]!.id);
     expect(events.map((e) => e.kind)).toEqual(['enter', 'offer', 'connect', 'complete_customer']);
   });
@@ -130,7 +148,13 @@ describe('call distribution', () => {
     const { call } = await answerAgent(trunk, '1002', 10_000);
     expect(first.state).toBe('cancelled');
     expect(await stateOf(server, '1001')).toBe('temporarily_not_ready');
-    const last = (await server.store.agentStates.listStateHistory({ agentId: await agentId(server, '1001'), newestFirst: true, limit: 1 }))[0];
+    const last = (
+      await server.store.agentStates.listStateHistory({
+        agentId: await agentId(server, '1001'),
+        newestFirst: true,
+        limit: 1,
+      })
+    )[0];
     expect(last?.reason).toBe('no_answer');
     custCall.send(new SineSource(900, 8000));
     await call.waitForTone(900, 5000, 200);
@@ -161,7 +185,11 @@ describe('call distribution', () => {
     await sleep(1200);
     expect(custCall.recorder.level(500)).toBeGreaterThan(0); // music on hold
     await custCall.hangup();
-    await eventually(async () => (await server.store.calls.listCdr())[0]?.outcome === 'abandoned', 3000, 'abandoned CDR');
+    await eventually(
+      async () => (await server.store.calls.listCdr())[0]?.outcome === 'abandoned',
+      3000,
+      'abandoned CDR',
+    );
   });
 
   it('a customer who hangs up while the agent phone rings: the agent leg is cancelled and the agent is ready again', async () => {
@@ -187,13 +215,20 @@ describe('call distribution', () => {
     const custCall = await c.call(SALES, { port: server.sipPort });
     await custCall.waitForPrompt(ru('no_agents'), 6000);
     expect(await custCall.ended).toBe('remote');
-    await eventually(async () => (await server.store.calls.listCdr())[0]?.outcome === 'overflow', 3000, 'overflow CDR');
+    await eventually(
+      async () => (await server.store.calls.listCdr())[0]?.outcome === 'overflow',
+      3000,
+      'overflow CDR',
+    );
   });
 
   it('overflows by queue length into another department', async () => {
     await setup();
     const sales = (await server.store.directory.getDepartmentByCode(1, '101'))!;
-    await server.store.directory.updateDepartment(sales.id, { maxQueueLength: 1, overflow: { kind: 'department', code: '102' } });
+    await server.store.directory.updateDepartment(sales.id, {
+      maxQueueLength: 1,
+      overflow: { kind: 'department', code: '102' },
+    });
     await makeReady(server, '1001');
     await setState(server, '1001', 'not_ready');
     await makeReady(server, '1003');
@@ -220,7 +255,11 @@ describe('call distribution', () => {
     const custCall = await c.call(SUPPORT, { port: server.sipPort });
     await custCall.waitForPrompt(ru('no_agents'), 6000);
     expect(await custCall.ended).toBe('remote');
-    await eventually(async () => (await server.store.calls.listCdr())[0]?.outcome === 'no_agents', 3000, 'no_agents CDR');
+    await eventually(
+      async () => (await server.store.calls.listCdr())[0]?.outcome === 'no_agents',
+      3000,
+      'no_agents CDR',
+    );
   });
 
   it('announces the position in the queue', async () => {
@@ -283,7 +322,11 @@ describe('records and the summary report', () => {
       // Call 1: waits 30 s, talks 60 s with 1001.
       const c1 = await phone({ number: '+79160000011' });
       const call1 = await c1.call(SALES, { port: server.sipPort });
-      await eventually(() => server.acd.waiting(1).length === 1 || server.acd.liveCalls.length === 1, 2000, 'queued');
+      await eventually(
+        () => server.acd.waiting(1).length === 1 || server.acd.liveCalls.length === 1,
+        2000,
+        'queued',
+      );
       clock.frozenWall = t0 + 30_000;
       await setState(server, '1001', 'ready');
       const { call: agent1 } = await answerAgent(trunk, '1001');
@@ -299,20 +342,37 @@ describe('records and the summary report', () => {
       await sleep(200);
       clock.frozenWall = t0 + 100_000;
       await call2.hangup();
-      await eventually(async () => (await server.store.calls.listCdr()).every((c) => c.outcome !== null), 3000, 'CDRs closed');
+      await eventually(
+        async () => (await server.store.calls.listCdr()).every((c) => c.outcome !== null),
+        3000,
+        'CDRs closed',
+      );
       clock.frozenWall = t0 + 120_000;
       const from = new Date(t0 - 1000).toISOString();
       const to = new Date(t0 + 120_000).toISOString();
-      const { body: calls } = await api<{ calls: { outcome: string; queueSeconds: number; talkSeconds: number }[] }>(server, `/api/v1/calls?from=${from}&to=${to}`);
-      expect(calls.calls.map((c) => [c.outcome, c.queueSeconds, c.talkSeconds]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+      const { body: calls } = await api<{
+        calls: { outcome: string; queueSeconds: number; talkSeconds: number }[];
+      }>(server, `/api/v1/calls?from=${from}&to=${to}`);
+      expect(
+        calls.calls
+          .map((c) => [c.outcome, c.queueSeconds, c.talkSeconds])
+          .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      ).toEqual([
         ['abandoned', 10, 0],
         ['answered', 30, 60],
       ]);
-      const { body: s } = await api<Record<string, unknown> & { agents: { login: string; answered: number; talkSeconds: number }[] }>(
-        server,
-        `/api/v1/reports/summary?from=${from}&to=${to}`,
-      );
-      expect(s).toMatchObject({ calls: 2, answered: 1, abandoned: 1, serviceLevel: 0, averageSpeedOfAnswer: 30, averageHandleTime: 60, abandonRate: 0.5 });
+      const { body: s } = await api<
+        Record<string, unknown> & { agents: { login: string; answered: number; talkSeconds: number }[] }
+      >(server, `/api/v1/reports/summary?from=${from}&to=${to}`);
+      expect(s).toMatchObject({
+        calls: 2,
+        answered: 1,
+        abandoned: 1,
+        serviceLevel: 0,
+        averageSpeedOfAnswer: 30,
+        averageHandleTime: 60,
+        abandonRate: 0.5,
+      });
       expect(s.agents.find((a) => a.login === '1001')).toMatchObject({ answered: 1, talkSeconds: 60 });
       await c1.close();
       await c2.close();

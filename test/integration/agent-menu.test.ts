@@ -5,7 +5,16 @@ import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, phone, sleep } from './harness.ts';
-import { SALES, agentId, answerAgent, makeReady, startWithTrunk, stateOf, waitConnected, waitState } from './acd-helpers.ts';
+import {
+  SALES,
+  agentId,
+  answerAgent,
+  makeReady,
+  startWithTrunk,
+  stateOf,
+  waitConnected,
+  waitState,
+} from './acd-helpers.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
 const ACCEPT_HZ = 1000;
@@ -66,7 +75,9 @@ describe('in-call agent menu', () => {
   }
 
   async function transferRecords(): Promise<Record<string, unknown>[]> {
-    return (await cdrEvents()).filter((e) => e.kind === 'transfer').map((e) => JSON.parse(e.detail ?? '{}') as Record<string, unknown>);
+    return (await cdrEvents())
+      .filter((e) => e.kind === 'transfer')
+      .map((e) => JSON.parse(e.detail ?? '{}') as Record<string, unknown>);
   }
 
   afterEach(async () => {
@@ -77,7 +88,11 @@ describe('in-call agent menu', () => {
     await eventually(() => server.ua.sessionCount === 0, 5000, 'dialogs gone');
     expect(server.acd.liveCalls).toHaveLength(0);
     expect(server.pool.free).toBe(server.pool.capacity);
-    await eventually(() => server.clock.pending() === server.agentStates.pendingTimers(), 5000, 'only agent break timers left');
+    await eventually(
+      () => server.clock.pending() === server.agentStates.pendingTimers(),
+      5000,
+      'only agent break timers left',
+    );
     await server.stop();
   });
 
@@ -155,7 +170,10 @@ describe('in-call agent menu', () => {
     expect(cdr.queuedAt).toBe(queuedBefore);
     expect(await transferRecords()).toEqual([{ type: 'department', to: '102', outcome: 'queued' }]);
     await customer.hangup();
-    expect((await server.store.calls.getCdr(cdr.id))!.agentIds).toEqual([await agentId(server, '1001'), await agentId(server, '1003')]);
+    expect((await server.store.calls.getCdr(cdr.id))!.agentIds).toEqual([
+      await agentId(server, '1001'),
+      await agentId(server, '1003'),
+    ]);
   });
 
   it('1 with external transfer disabled: error beep, the customer stays on hold', async () => {
@@ -193,7 +211,9 @@ describe('in-call agent menu', () => {
     await hears(customer, VOICE.target);
     await hears(target, VOICE.customer);
     await waitState(server, '1001', 'ready');
-    expect(await transferRecords()).toEqual([{ type: 'external', to: '+79261234567', mode: 'release_immediately', outcome: 'connected' }]);
+    expect(await transferRecords()).toEqual([
+      { type: 'external', to: '+79261234567', mode: 'release_immediately', outcome: 'connected' },
+    ]);
     await target.hangup();
     expect(await customer.ended).toBe('remote');
     expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
@@ -334,7 +354,9 @@ describe('in-call agent menu', () => {
       expect(await agent.ended).toBe('remote');
       target.send(new SineSource(VOICE.target, 6000));
       await hears(customer, VOICE.target);
-      expect(await transferRecords()).toEqual([{ type: 'announce', to: '+79261234567', mode: 'stay_until_connected', outcome: 'connected' }]);
+      expect(await transferRecords()).toEqual([
+        { type: 'announce', to: '+79261234567', mode: 'stay_until_connected', outcome: 'connected' },
+      ]);
       await customer.hangup();
     }, 40_000);
 

@@ -7,10 +7,18 @@ import type { Clock } from '../../src/util/clock.ts';
 import { PHONE_RTP, SERVER_RTP, blocks } from './ports.ts';
 
 /** GET an admin API path with the test token. */
-export async function api<T = unknown>(server: Server, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(
+  server: Server,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
     ...init,
-    headers: { authorization: 'Bearer test-token-123', ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+    headers: {
+      authorization: 'Bearer test-token-123',
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+      ...(init.headers ?? {}),
+    },
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
@@ -59,7 +67,11 @@ export async function phone(opts: Partial<PhoneOptions> & { number: string }): P
 }
 
 /** Polls until `check` holds or the time is up. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -97,7 +109,10 @@ export class RawSip {
     for (;;) {
       const hit = this.received.map((b) => b.toString('latin1')).find((t) => re.test(t));
       if (hit) return hit;
-      if (Date.now() > until) throw new Error(`no message matching ${re} (got ${this.received.length}: ${this.received.map((b) => b.toString('latin1').split('\r\n')[0]).join(' | ')})`);
+      if (Date.now() > until)
+        throw new Error(
+          `no message matching ${re} (got ${this.received.length}: ${this.received.map((b) => b.toString('latin1').split('\r\n')[0]).join(' | ')})`,
+        );
       await sleep(20);
     }
   }
@@ -108,7 +123,14 @@ export class RawSip {
 }
 
 /** A minimal request for raw tests, addressed to the server on loopback. */
-export function rawRequest(method: string, ruri: string, port: number, extra = '', body = '', callId = `raw-${Math.random()}`): string {
+export function rawRequest(
+  method: string,
+  ruri: string,
+  port: number,
+  extra = '',
+  body = '',
+  callId = `raw-${Math.random()}`,
+): string {
   return (
     `${method} ${ruri} SIP/2.0\r\n` +
     `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK${Math.random().toString(36).slice(2)};rport\r\n` +

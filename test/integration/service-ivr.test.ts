@@ -18,7 +18,8 @@ interface AgentJson {
   stateSince: string;
 }
 
-const agentState = async (server: Server, login: string): Promise<string> => (await api<AgentJson>(server, `/api/v1/agents/${login}`)).body.state;
+const agentState = async (server: Server, login: string): Promise<string> =>
+  (await api<AgentJson>(server, `/api/v1/agents/${login}`)).body.state;
 
 /** Calls the service number from `from` and logs in with the PIN (caller id known). */
 async function loginByCallerId(server: Server, p: TestPhone, pin = '2580'): Promise<PhoneCall> {
@@ -115,7 +116,9 @@ describe('service IVR', () => {
       }
       return call;
     };
-    await (await fail(3)).ended;
+    await (
+      await fail(3)
+    ).ended;
     const second = await fail(2);
     await second.waitForPrompt(ru('locked'), 8000);
     await second.ended;
@@ -147,7 +150,13 @@ describe('service IVR', () => {
     }
     await call.hangup();
     const history = await server.store.agentStates.listStateHistory({});
-    expect(history.map((h) => h.to)).toEqual(['ready', 'temporarily_not_ready', 'not_ready', 'ready', 'logged_out']);
+    expect(history.map((h) => h.to)).toEqual([
+      'ready',
+      'temporarily_not_ready',
+      'not_ready',
+      'ready',
+      'logged_out',
+    ]);
     expect(history.every((h) => h.source === 'ivr')).toBe(true);
   });
 

@@ -36,7 +36,9 @@ describe('telephony core over loopback', () => {
     call.sendDtmf('305#');
     await call.waitForPrompt(ru('digit_5'), 15_000);
     const r = call.recorder;
-    const order = ['you_entered', 'digit_3', 'digit_0', 'digit_5'].map((id) => r.promptAt(ru(id as 'digit_3')));
+    const order = ['you_entered', 'digit_3', 'digit_0', 'digit_5'].map((id) =>
+      r.promptAt(ru(id as 'digit_3')),
+    );
     expect(order.every((at) => at >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     // The server hangs up after "goodbye".
@@ -87,18 +89,32 @@ describe('telephony core over loopback', () => {
   });
 
   it('no common codec gets 488', async () => {
-    const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n';
-    raw.send(rawRequest('INVITE', `sip:9001@127.0.0.1:${server.sipPort}`, raw.port, 'Content-Type: application/sdp\r\nContact: <sip:raw@127.0.0.1>\r\n', sdp), server.sipPort);
+    const sdp =
+      'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n';
+    raw.send(
+      rawRequest(
+        'INVITE',
+        `sip:9001@127.0.0.1:${server.sipPort}`,
+        raw.port,
+        'Content-Type: application/sdp\r\nContact: <sip:raw@127.0.0.1>\r\n',
+        sdp,
+      ),
+      server.sipPort,
+    );
     await raw.waitFor(/^SIP\/2\.0 488/);
   });
 
   it('CANCEL of a ringing call gets 200 and the INVITE 487', async () => {
     const before = server.pool.free;
-    const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+    const sdp =
+      'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
     const branch = 'z9hG4bKcancel' + Date.now();
     const head = (m: string): string =>
       `${m} sip:9002@127.0.0.1:${server.sipPort} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${raw.port};branch=${branch};rport\r\nMax-Forwards: 70\r\nFrom: <sip:raw@127.0.0.1>;tag=c1\r\nTo: <sip:9002@127.0.0.1>\r\nCall-ID: cancel-test\r\nCSeq: 1 ${m}\r\n`;
-    raw.send(`${head('INVITE')}Contact: <sip:raw@127.0.0.1:${raw.port}>\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`, server.sipPort);
+    raw.send(
+      `${head('INVITE')}Contact: <sip:raw@127.0.0.1:${raw.port}>\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`,
+      server.sipPort,
+    );
     await raw.waitFor(/^SIP\/2\.0 180/);
     raw.send(`${head('CANCEL')}Content-Length: 0\r\n\r\n`, server.sipPort);
     await raw.waitFor(/^SIP\/2\.0 200 OK[\s\S]*CSeq: 1 CANCEL/);
@@ -110,14 +126,22 @@ describe('telephony core over loopback', () => {
     raw.send(rawRequest('OPTIONS', `sip:127.0.0.1:${server.sipPort}`, raw.port), server.sipPort);
     const ok = await raw.waitFor(/^SIP\/2\.0 200[\s\S]*CSeq: 1 OPTIONS/);
     expect(ok).toMatch(/Allow: .*INVITE/);
-    raw.send(rawRequest('BYE', `sip:9000@127.0.0.1:${server.sipPort}`, raw.port, '', '', 'nodialog').replace('To: <sip:9000@', 'To: <sip:9000@').replace(/(To: <[^>]+>)/, '$1;tag=nope'), server.sipPort);
+    raw.send(
+      rawRequest('BYE', `sip:9000@127.0.0.1:${server.sipPort}`, raw.port, '', '', 'nodialog')
+        .replace('To: <sip:9000@', 'To: <sip:9000@')
+        .replace(/(To: <[^>]+>)/, '$1;tag=nope'),
+      server.sipPort,
+    );
     await raw.waitFor(/^SIP\/2\.0 481[\s\S]*CSeq: 1 BYE/);
     raw.send(rawRequest('SUBSCRIBE', `sip:9000@127.0.0.1:${server.sipPort}`, raw.port), server.sipPort);
     await raw.waitFor(/^SIP\/2\.0 405[\s\S]*CSeq: 1 SUBSCRIBE/);
   });
 
   it('answers with rport/received to the source port (RFC 3581)', async () => {
-    const msg = rawRequest('OPTIONS', `sip:127.0.0.1:${server.sipPort}`, 5999, '', '', 'rport-test').replace(`127.0.0.1:5999;branch`, `10.9.9.9:5999;branch`);
+    const msg = rawRequest('OPTIONS', `sip:127.0.0.1:${server.sipPort}`, 5999, '', '', 'rport-test').replace(
+      `127.0.0.1:5999;branch`,
+      `10.9.9.9:5999;branch`,
+    );
     raw.send(msg, server.sipPort);
     const res = await raw.waitFor(/Call-ID: rport-test/);
     expect(res).toMatch(/received=127\.0\.0\.1/);
@@ -126,11 +150,20 @@ describe('telephony core over loopback', () => {
 
   it('a malformed request gets 400; garbage is dropped; the server stays up', async () => {
     const dropped = server.stack.counters.dropped;
-    raw.send('INVITE sip:9000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKbad\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:9000@127.0.0.1>\r\nCall-ID: bad-1\r\nCSeq: notanumber INVITE\r\nContent-Length: 0\r\n\r\n'.replace('127.0.0.1:1', `127.0.0.1:${raw.port}`), server.sipPort);
+    raw.send(
+      'INVITE sip:9000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKbad\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:9000@127.0.0.1>\r\nCall-ID: bad-1\r\nCSeq: notanumber INVITE\r\nContent-Length: 0\r\n\r\n'.replace(
+        '127.0.0.1:1',
+        `127.0.0.1:${raw.port}`,
+      ),
+      server.sipPort,
+    );
     await raw.waitFor(/^SIP\/2\.0 400[\s\S]*Call-ID: bad-1/);
     raw.send(Buffer.from([0, 1, 2, 3, 255, 254, 13, 10]), server.sipPort);
     await eventually(() => server.stack.counters.dropped > dropped, 2000, 'drop counted');
-    raw.send(rawRequest('OPTIONS', `sip:127.0.0.1:${server.sipPort}`, raw.port, '', '', 'alive'), server.sipPort);
+    raw.send(
+      rawRequest('OPTIONS', `sip:127.0.0.1:${server.sipPort}`, raw.port, '', '', 'alive'),
+      server.sipPort,
+    );
     await raw.waitFor(/Call-ID: alive/);
   });
 
@@ -147,7 +180,10 @@ describe('telephony core over loopback', () => {
     const call = await alice.call('9001', { port: server.sipPort });
     const req = alice.ua.inDialogRequest(call.session, 'UPDATE');
     const res = await new Promise<number>((resolve) =>
-      alice.stack.sendRequest(req, call.session.dialog.flow, { onResponse: (r) => r.status >= 200 && resolve(r.status), onTimeout: () => resolve(0) }),
+      alice.stack.sendRequest(req, call.session.dialog.flow, {
+        onResponse: (r) => r.status >= 200 && resolve(r.status),
+        onTimeout: () => resolve(0),
+      }),
     );
     expect(res).toBe(405);
     await call.hangup();
@@ -167,7 +203,9 @@ describe('telephony core over loopback', () => {
   it('after 200 calls every RTP port is back in the pool and no timer is left', async () => {
     const free = server.pool.free;
     for (let batch = 0; batch < 20; batch++) {
-      const calls = await Promise.all(Array.from({ length: 10 }, () => alice.call('9001', { port: server.sipPort })));
+      const calls = await Promise.all(
+        Array.from({ length: 10 }, () => alice.call('9001', { port: server.sipPort })),
+      );
       await sleep(30);
       await Promise.all(calls.map((c) => c.hangup()));
     }
@@ -190,7 +228,8 @@ describe('Record-Route (RFC 3261 §12.1.1, §12.2.1.1)', () => {
     const raw = await RawSip.open();
     try {
       const rr = `<sip:proxy.invalid;lr>, <sip:127.0.0.1:${raw.port};lr>`;
-      const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+      const sdp =
+        'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
       const invite = rawRequest(
         'INVITE',
         `sip:9001@127.0.0.1:${server.sipPort}`,
@@ -207,7 +246,11 @@ describe('Record-Route (RFC 3261 §12.1.1, §12.2.1.1)', () => {
         `ACK sip:9001@127.0.0.1:${server.sipPort} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${raw.port};branch=z9hG4bKackrr\r\nMax-Forwards: 70\r\nFrom: <sip:raw@127.0.0.1>;tag=r1\r\nTo: <sip:9001@127.0.0.1:${server.sipPort}>;tag=${toTag}\r\nCall-ID: rr-test\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n`,
         server.sipPort,
       );
-      await eventually(() => server.engine.activeLegs === 1 && [...server.engine.legs][0]?.state === 'answered', 3000, 'call up');
+      await eventually(
+        () => server.engine.activeLegs === 1 && [...server.engine.legs][0]?.state === 'answered',
+        3000,
+        'call up',
+      );
       // The server hangs up (shutdown): its BYE carries the route set as Route headers, in order.
       void server.stop();
       const bye = await raw.waitFor(/^BYE [\s\S]*Call-ID: rr-test/, 3000);

@@ -21,7 +21,11 @@ export interface ServiceIvrTimings {
   menuIdleMs: number;
 }
 
-export const DEFAULT_IVR_TIMINGS: ServiceIvrTimings = { firstDigitMs: 10_000, interDigitMs: 5_000, menuIdleMs: 8_000 };
+export const DEFAULT_IVR_TIMINGS: ServiceIvrTimings = {
+  firstDigitMs: 10_000,
+  interDigitMs: 5_000,
+  menuIdleMs: 8_000,
+};
 
 /** Failed attempts (unknown login, wrong PIN, no input) before the call ends. */
 export const MAX_ATTEMPTS = 3;
@@ -29,7 +33,8 @@ export const MAX_ATTEMPTS = 3;
 export const MAX_IDLE_MENUS = 3;
 
 /** The phases a service-IVR call moves through; `transition` keeps to this table. */
-export type IvrPhase = 'identify_login' | 'identify_pin' | 'menu' | 'pin_new' | 'pin_repeat' | 'ending' | 'ended';
+export type IvrPhase =
+  'identify_login' | 'identify_pin' | 'menu' | 'pin_new' | 'pin_repeat' | 'ending' | 'ended';
 
 const PHASES: Record<IvrPhase, readonly IvrPhase[]> = {
   identify_login: ['identify_pin', 'ending', 'ended'],
@@ -99,7 +104,12 @@ export class ServiceIvrSession {
   private ask(ids: PromptId[], max = 16): Promise<CollectResult> {
     const { timings } = this.deps;
     return this.say(ids).then(() =>
-      this.leg.collect({ max, terminator: '#', firstDigitTimeoutMs: timings.firstDigitMs, interDigitTimeoutMs: timings.interDigitMs }),
+      this.leg.collect({
+        max,
+        terminator: '#',
+        firstDigitTimeoutMs: timings.firstDigitMs,
+        interDigitTimeoutMs: timings.interDigitMs,
+      }),
     );
   }
 
@@ -195,7 +205,8 @@ export class ServiceIvrSession {
   private async login(agent: Agent): Promise<void> {
     const { directory, agentStates } = this.deps;
     const company = await directory.getCompany(agent.companyId);
-    const contact = company?.settings.deliverTo === 'profile' || !this.call.caller ? agent.contact : this.call.caller;
+    const contact =
+      company?.settings.deliverTo === 'profile' || !this.call.caller ? agent.contact : this.call.caller;
     await directory.setSessionContact(agent.id, contact);
     const current = await agentStates.getState(agent.id);
     if (current.state === 'logged_out') {
@@ -211,7 +222,11 @@ export class ServiceIvrSession {
     while (!this.gone && this.phase === 'menu') {
       await this.say(['main_menu']);
       if (this.gone) return;
-      const key = await this.leg.collect({ max: 1, firstDigitTimeoutMs: this.deps.timings.menuIdleMs, interDigitTimeoutMs: 1 });
+      const key = await this.leg.collect({
+        max: 1,
+        firstDigitTimeoutMs: this.deps.timings.menuIdleMs,
+        interDigitTimeoutMs: 1,
+      });
       if (key.reason === 'hangup') return;
       if (key.digits === '') {
         if (++idle >= MAX_IDLE_MENUS) return this.goodbye();

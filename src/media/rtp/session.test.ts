@@ -12,7 +12,8 @@ import { createRtpHeader, readRtpHeader, writeRtpHeader } from './packet.ts';
 import { RtpSession } from './session.ts';
 
 const HOST = '127.0.0.1';
-const hasIpv6Loopback = () => Object.values(networkInterfaces()).some((l) => l?.some((i) => i.address === '::1'));
+const hasIpv6Loopback = () =>
+  Object.values(networkInterfaces()).some((l) => l?.some((i) => i.address === '::1'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;

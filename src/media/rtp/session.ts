@@ -251,7 +251,8 @@ export class RtpSession implements Tickable {
         rtp?.close();
         opts.pool.release(port); // goes to the back of the ring
         lastErr = err;
-        if (!isBindConflict(err)) throw new AppError('bind_failed', `cannot bind RTP on ${opts.host}:${port}`, { cause: err });
+        if (!isBindConflict(err))
+          throw new AppError('bind_failed', `cannot bind RTP on ${opts.host}:${port}`, { cause: err });
         opts.logger?.debug({ port, err }, 'RTP port busy, trying the next one');
       }
     }
@@ -262,7 +263,8 @@ export class RtpSession implements Tickable {
 
   /** Where we send (from SDP). 0.0.0.0 / :: = no address (hold). Latching may change it. */
   setRemote(host: string, port: number): void {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppError('invalid_input', `bad RTP port ${port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new AppError('invalid_input', `bad RTP port ${port}`);
     if (host === '0.0.0.0' || host === '::' || port === 0) {
       this.remoteHost = '';
       this.remotePort = 0;
@@ -481,7 +483,10 @@ export class RtpSession implements Tickable {
       this.stats.malformed++;
       if (!this.loggedMalformed) {
         this.loggedMalformed = true;
-        this.logger?.debug({ localPort: this.localPort, from: `${address}:${port}`, length: len }, 'malformed RTP dropped');
+        this.logger?.debug(
+          { localPort: this.localPort, from: `${address}:${port}`, length: len },
+          'malformed RTP dropped',
+        );
       }
       return;
     }

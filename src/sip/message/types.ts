@@ -66,7 +66,11 @@ export type SipMessage = SipRequest | SipResponse;
 
 export type ParseResult =
   | { ok: true; message: SipMessage; /** bytes consumed (for stream framing) */ length: number }
-  | { ok: false; error: string; /** a request line was readable: a 400 can be sent */ request?: PartialRequest };
+  | {
+      ok: false;
+      error: string;
+      /** a request line was readable: a 400 can be sent */ request?: PartialRequest;
+    };
 
 /** What we could salvage of a malformed request so that a 400 can be addressed. */
 export interface PartialRequest {

@@ -5,7 +5,10 @@ import { UdpTransport } from './udp.ts';
  * UDP and TCP on the same port (RFC 3261 §18). With port 0 the port UDP got
  * may already be taken for TCP: then another one is tried.
  */
-export async function listenUdpAndTcp(host: string, port: number): Promise<{ udp: UdpTransport; tcp: TcpTransport }> {
+export async function listenUdpAndTcp(
+  host: string,
+  port: number,
+): Promise<{ udp: UdpTransport; tcp: TcpTransport }> {
   for (let attempt = 1; ; attempt++) {
     const udp = await UdpTransport.listen(host, port);
     try {
