@@ -214,6 +214,7 @@ export class Server {
       timings: this.deps.ivrTimings ?? DEFAULT_IVR_TIMINGS,
       defaultLanguage: 'ru',
       inMenu: this.agentsInMenu,
+      onMenuLeft: () => this.acd.schedule(),
     }).run();
   }
 

@@ -147,7 +147,9 @@ export class Acd {
       callerId: cc.callerId,
       departmentId: department.id,
     });
-    call.leg.on('ended', () => void this.onCustomerGone(cc));
+    call.leg.on('ended', () => this.bg(this.onCustomerGone(cc), cc));
+    // Gone while the CDR was written: the listener above came too late to hear it.
+    if (call.leg.ended) return this.onCustomerGone(cc);
     if (department.greeting) {
       await call.leg.play(this.deps.sounds.prompts(company.settings.language, [department.greeting]));
     }
@@ -173,6 +175,7 @@ export class Acd {
     this.queues.set(department.id, queue);
     await this.deps.store.calls.updateCdr(cc.id, { departmentId: department.id, queuedAt: cc.enteredAt });
     await this.event(cc, 'enter', null, head ? 'head' : null);
+    if (!cc.waiting || cc.leg.ended) return;
     this.startWaiting(cc);
     this.schedule();
   }
@@ -192,14 +195,14 @@ export class Acd {
     leg.loop(this.deps.sounds.music());
     this.stopTimers(cc);
     const maxWait = cc.department.maxWaitSeconds * 1000;
-    if (maxWait > 0) cc.waitTimer = leg.setTimer(() => void this.overflow(cc, 'max_wait'), maxWait);
+    if (maxWait > 0) cc.waitTimer = leg.setTimer(() => this.bg(this.overflow(cc, 'max_wait'), cc), maxWait);
     this.armAnnouncement(cc);
   }
 
   private armAnnouncement(cc: CustomerCall): void {
     const period = cc.settings.announceSeconds * 1000;
     if (period <= 0) return;
-    cc.announceTimer = cc.leg.setTimer(() => void this.announcePosition(cc), period);
+    cc.announceTimer = cc.leg.setTimer(() => this.bg(this.announcePosition(cc), cc), period);
   }
 
   /** "Your position in the queue is: N", then music again. */
@@ -378,6 +381,11 @@ export class Acd {
     void this.safeTransition(offer.agentId, agentState, reason).then(() => this.schedule());
   }
 
+  /** A background task: a failure is logged, never an unhandled rejection. */
+  private bg(p: Promise<unknown>, cc: CustomerCall): void {
+    p.catch((err: unknown) => this.log.error({ err, callId: cc.id }, 'call task failed'));
+  }
+
   private async safeTransition(agentId: number, to: AgentState, reason: string): Promise<void> {
     try {
       await this.deps.agentStates.transition(agentId, to, { reason, source: 'system' });
@@ -393,8 +401,10 @@ export class Acd {
       await agentLeg.hangup();
       return;
     }
-    // The agent answered now: that ends the customer's wait (ASA).
+    // The agent answered now: that ends the customer's wait (ASA). No overflow
+    // (max wait) may take the call away while the agent hears the whisper.
     const answeredAt = this.now();
+    this.stopTimers(cc);
     await this.safeTransition(agentId, 'busy', `call:${cc.id}`);
     // Whisper: the agent hears which department the call is for (its code, digit by digit).
     await agentLeg.play(
@@ -403,9 +413,10 @@ export class Acd {
     if (cc.leg.ended || agentLeg.ended) {
       await agentLeg.hangup();
       await this.endAgent(agentId);
-      if (!cc.leg.ended) {
+      if (!cc.leg.ended && cc.state === 'offering') {
         // The agent hung up during the whisper: back to the head of the queue.
         cc.transition('queued');
+        this.startWaiting(cc);
         this.schedule();
       }
       return;
@@ -415,14 +426,19 @@ export class Acd {
     cc.transition('connected');
     cc.answeredAt ??= answeredAt;
     cc.agentIds.push(agentId);
-    await this.deps.store.calls.updateCdr(cc.id, { answeredAt: cc.answeredAt, agentIds: cc.agentIds });
-    await this.event(
-      cc,
-      'connect',
-      agentId,
-      String(Math.round((answeredAt - (cc.enteredAt ?? answeredAt)) / 1000)),
-    );
+    // Records are written in this order; the session exists at once so that a
+    // hang-up of either party during the writes is handled by it.
+    const recorded = Promise.all([
+      this.deps.store.calls.updateCdr(cc.id, { answeredAt: cc.answeredAt, agentIds: cc.agentIds }),
+      this.event(
+        cc,
+        'connect',
+        agentId,
+        String(Math.round((answeredAt - (cc.enteredAt ?? answeredAt)) / 1000)),
+      ),
+    ]);
     cc.inCall = new InCallSession(cc, agentId, agentLeg, this.inCallHooks);
+    await recorded;
   }
 
   /** What the in-call menu may do to the rest of the system. */
@@ -464,6 +480,10 @@ export class Acd {
       },
       requeue: async (cc, department, head) => {
         cc.inCall = undefined;
+        if (cc.leg.ended) return this.finish(cc, cc.transfers > 0 ? 'transferred' : 'answered');
+        // Out of `connected` at once: overflow (no agents, full queue) and a customer
+        // hang-up during the awaits are then handled as for any waiting call.
+        cc.transition('queued');
         await this.enqueue(cc, department, head);
       },
       finish: (cc, outcome) => this.finish(cc, outcome),

@@ -182,7 +182,11 @@ export class CallEngine {
           }
           leg.applyMedia(media);
         }
-        if (leg.state !== 'ringing') return false;
+        if (leg.state !== 'ringing') {
+          // Hung up locally while we waited for the ACK: the dialog must not outlive the leg.
+          void accepted.session.bye();
+          return false;
+        }
         leg.attach(accepted.session);
         return true;
       },
@@ -229,6 +233,11 @@ export class CallEngine {
       () => stop({ kind: 'no_answer', status: 408, reason: 'Ring timeout' }),
       opts.timeoutMs,
     );
+    // A ringing leg ended some other way (hangup(), shutdown): CANCEL the INVITE too.
+    leg.on('ended', () => {
+      if (out.state === 'calling' || out.state === 'early')
+        stop({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
+    });
     let early = false;
     out.onProvisional = (_status, sdp) => {
       if (sdp && !early) {

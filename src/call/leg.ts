@@ -131,6 +131,8 @@ export class Leg {
   // ── timers ──────────────────────────────────────────────────────────────
   /** A timer owned by this leg: cleared when it fires, when cancelled, or when the leg ends. */
   setTimer(fn: () => void, ms: number): TimerHandle {
+    // An ended leg owns nothing any more: a timer armed now would outlive it.
+    if (this.state === 'ended') return { id: -1 };
     const handle = this.clock.setTimeout(() => {
       this.timers.delete(handle);
       fn();

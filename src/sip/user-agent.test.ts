@@ -252,6 +252,37 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
       await waitStatus(481, 'BYE');
     });
 
+    it('a re-INVITE whose 2xx is never ACKed: the call is ended with BYE and the dialog user hears of it', async () => {
+      const inv = req({ method: 'INVITE' });
+      send(inv);
+      await until(() => invites.length === 1, 'the INVITE');
+      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      const ok = await waitStatus(200, 'INVITE');
+      const toTag = tagOf(getHeader(ok, 'to') ?? '');
+      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
+      const result = await accepted;
+      let byes = 0;
+      if (result)
+        result.session.user = {
+          onBye: () => byes++,
+          onReinvite: () => ({ sdp: 'v=0\r\n' }),
+          onInfo: () => {},
+        };
+      send({
+        ...inv,
+        branch: `${inv.branch}re`,
+        cseq: 2,
+        toTag,
+        body: 'v=0\r\n',
+        extra: 'Content-Type: application/sdp\r\n',
+      });
+      await until(() => statuses('INVITE').filter((s) => s === 200).length === 2, 'the 2xx to the re-INVITE');
+      clock.advance(64 * T1 + 4 * T1);
+      await until(() => got.some((m) => m.kind === 'request' && m.method === 'BYE'), 'the BYE');
+      expect(byes).toBe(1);
+      expect(ua.sessionCount).toBe(0);
+    });
+
     it('a retransmitted INVITE after our 2xx is not a second call (RFC 6026 §7.1)', async () => {
       const inv = req({ method: 'INVITE' });
       send(inv);

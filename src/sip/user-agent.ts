@@ -671,7 +671,10 @@ export class UserAgent {
           return tx.respond(buildResponse(req, answer.status, { reason: answer.reason }));
         const res = this.response(req, 200, undefined, answer.sdp);
         tx.respond(res);
-        this.startRetransmit2xx(session, res, () => {});
+        // No ACK for our 2xx to the re-INVITE: the UA hangs up (BYE), so the owner must learn the call is gone.
+        this.startRetransmit2xx(session, res, (ack) => {
+          if (!ack && session.state === 'confirmed') session.user?.onBye();
+        });
         return;
       }
       case 'OPTIONS':

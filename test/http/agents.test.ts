@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { anonymous, call, startServer } from './helpers.ts';
+import { anonymous, call, useServer } from './helpers.ts';
 
 interface Agent {
   login: string;
@@ -24,12 +24,7 @@ const NEW_AGENT = {
 
 describe('agents API', () => {
   let server: Server;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  useServer((s) => (server = s));
 
   it('401 without a token', async () => {
     expect((await anonymous(server, 'GET', '/api/v1/agents')).status).toBe(401);
@@ -83,54 +78,16 @@ describe('agents API', () => {
       expect(r.status).toBe(409);
     });
     it('400 for a weak PIN, a bad contact, a missing field, an unknown department or company', async () => {
-      const weak = await call(server, 'POST', '/api/v1/agents', {
-        ...NEW_AGENT,
-        login: '1006',
-        shortNumber: '206',
-        pin: '1111',
-      });
+      /** NEW_AGENT under a free login and short number, with `patch` over it. */
+      const create1006 = (patch: Record<string, unknown>) =>
+        call(server, 'POST', '/api/v1/agents', { ...NEW_AGENT, login: '1006', shortNumber: '206', ...patch });
+      const weak = await create1006({ pin: '1111' });
       expect(weak.status).toBe(400);
       expect(weak.body.error?.code).toBe('weak_pin');
-      expect(
-        (
-          await call(server, 'POST', '/api/v1/agents', {
-            ...NEW_AGENT,
-            login: '1006',
-            shortNumber: '206',
-            contact: 'phone',
-          })
-        ).status,
-      ).toBe(400);
-      expect(
-        (
-          await call(server, 'POST', '/api/v1/agents', {
-            ...NEW_AGENT,
-            login: '1006',
-            shortNumber: '206',
-            pin: undefined,
-          })
-        ).status,
-      ).toBe(400);
-      expect(
-        (
-          await call(server, 'POST', '/api/v1/agents', {
-            ...NEW_AGENT,
-            login: '1006',
-            shortNumber: '206',
-            departments: [{ departmentId: 77, priority: 1 }],
-          })
-        ).status,
-      ).toBe(400);
-      expect(
-        (
-          await call(server, 'POST', '/api/v1/agents', {
-            ...NEW_AGENT,
-            login: '1006',
-            shortNumber: '206',
-            companyId: 77,
-          })
-        ).status,
-      ).toBe(400);
+      expect((await create1006({ contact: 'phone' })).status).toBe(400);
+      expect((await create1006({ pin: undefined })).status).toBe(400);
+      expect((await create1006({ departments: [{ departmentId: 77, priority: 1 }] })).status).toBe(400);
+      expect((await create1006({ companyId: 77 })).status).toBe(400);
     });
     it('changes name, contact and departments', async () => {
       const r = await call<Agent>(server, 'PATCH', '/api/v1/agents/1005', {

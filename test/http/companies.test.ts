@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { anonymous, call, startServer } from './helpers.ts';
+import { anonymous, call, useServer } from './helpers.ts';
 
 interface Company {
   id: number;
@@ -10,12 +10,7 @@ interface Company {
 
 describe('companies and settings API', () => {
   let server: Server;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  useServer((s) => (server = s));
 
   describe('auth', () => {
     it('refuses a request without a token with 401 and the error shape', async () => {

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { anonymous, call, startServer } from './helpers.ts';
+import { anonymous, call, useServer } from './helpers.ts';
 
 interface Department {
   id: number;
@@ -12,12 +12,7 @@ interface Department {
 
 describe('departments API', () => {
   let server: Server;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  useServer((s) => (server = s));
 
   it('401 without a token', async () => {
     expect((await anonymous(server, 'GET', '/api/v1/companies/1/departments')).status).toBe(401);

@@ -1,7 +1,20 @@
+import { afterAll, beforeAll } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { api } from '../integration/harness.ts';
+import { api, startServer } from '../integration/harness.ts';
 
 export { api, startServer, eventually, sleep } from '../integration/harness.ts';
+
+/** Starts a test server before the suite's tests (handing it to `set`) and stops it after them. */
+export function useServer(set: (server: Server) => void): void {
+  let server: Server | undefined;
+  beforeAll(async () => {
+    server = await startServer();
+    set(server);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+}
 
 type Body = { error?: { code: string; message: string } } & Record<string, unknown>;
 

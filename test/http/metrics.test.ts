@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { RawSip, rawRequest } from '../integration/harness.ts';
-import { call, startServer } from './helpers.ts';
+import { call, useServer } from './helpers.ts';
 
 const scrape = async (server: Server): Promise<{ status: number; type: string | null; text: string }> => {
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/metrics`);
@@ -15,12 +15,7 @@ const value = (text: string, series: string): number | undefined => {
 
 describe('/metrics', () => {
   let server: Server;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  useServer((s) => (server = s));
 
   it('is Prometheus text, open without a token, every series with HELP and TYPE', async () => {
     const m = await scrape(server);

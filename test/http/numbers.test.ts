@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { anonymous, call, startServer } from './helpers.ts';
+import { anonymous, call, useServer } from './helpers.ts';
 
 describe('numbers API', () => {
   let server: Server;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  useServer((s) => (server = s));
 
   it('401 without a token', async () => {
     expect((await anonymous(server, 'GET', '/api/v1/numbers')).status).toBe(401);
@@ -93,12 +88,7 @@ describe('numbers API', () => {
 
 describe('SIP accounts API', () => {
   let server: Server;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  useServer((s) => (server = s));
 
   it('401 without a token', async () => {
     expect((await anonymous(server, 'GET', '/api/v1/sip-accounts')).status).toBe(401);

@@ -5,17 +5,12 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { staticRoutes } from '../../src/http/static.ts';
-import { startServer } from './helpers.ts';
+import { useServer } from './helpers.ts';
 
 describe('web console files', () => {
   describe('served by the server (web/dist, built by the test setup)', () => {
     let server: Server;
-    beforeAll(async () => {
-      server = await startServer();
-    });
-    afterAll(async () => {
-      await server.stop();
-    });
+    useServer((s) => (server = s));
 
     it('GET / is the console page, no token needed, with its bundle under /assets', async () => {
       const res = await fetch(`http://127.0.0.1:${server.httpPort}/`);

@@ -3,7 +3,7 @@ import type { Server } from '../../src/server.ts';
 import { promptPath } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { api, eventually, phone, sleep } from './harness.ts';
+import { SERVICE, api, eventually, phone, sleep } from './harness.ts';
 import {
   SALES,
   SUPPORT,
@@ -203,6 +203,56 @@ describe('call distribution', () => {
     await custCall.hangup();
     await eventually(() => inv.state === 'cancelled', 3000, 'agent INVITE cancelled');
     await waitState(server, '1001', 'ready');
+  });
+
+  it('an agent who makes themselves ready in the service IVR gets the waiting call once they leave it', async () => {
+    await setup();
+    await makeReady(server, '1001');
+    await setState(server, '1001', 'not_ready'); // logged in: the customer queues
+    const c = await customer();
+    const custCall = await c.call(SALES, { port: server.sipPort });
+    await sleep(500);
+    // The agent calls the service number from their own phone, presses 0 (ready), then * (leave).
+    const mobile = await phone({ number: '+79000000001' });
+    phones.push(mobile);
+    const ivr = await mobile.call(SERVICE, { port: server.sipPort });
+    await ivr.waitForPrompt(ru('enter_pin'));
+    ivr.sendDtmf('2580#');
+    await ivr.waitForPrompt(ru('main_menu'), 8000);
+    ivr.sendDtmf('0');
+    await ivr.waitForPrompt(ru('state_ready'), 8000);
+    await ivr.waitForPrompt(ru('main_menu'), 8000);
+    ivr.sendDtmf('*');
+    expect(await ivr.ended).toBe('remote');
+    // Ready and out of the menu: the waiting customer is offered to them.
+    const { call } = await answerAgent(trunk, '1001', 5000);
+    await waitConnected(server, '1001');
+    await call.hangup();
+    await custCall.ended;
+  });
+
+  it('max wait expiring while the agent hears the whisper does not take the call away', async () => {
+    await setup();
+    const sales = (await server.store.directory.getDepartmentByCode(1, '101'))!;
+    await server.store.directory.updateDepartment(sales.id, { maxWaitSeconds: 1 });
+    await makeReady(server, '1001');
+    const c = await customer();
+    const custCall = await c.call(SALES, { port: server.sipPort });
+    const inv = await trunk.nextIncoming(5000, '+79000000001');
+    inv.provisional(180);
+    await sleep(700);
+    const agentCall = await trunk.answer(inv);
+    // The whisper (1, 0, 1) outlasts the rest of the 1 s max wait.
+    await agentCall.waitForPrompt(ru('digit_1'), 4000);
+    await waitConnected(server, '1001', 6000);
+    await sleep(1000);
+    expect(custCall.recorder.heardPrompt(ru('no_agents'))).toBe(false);
+    custCall.send(new SineSource(1000, 4000));
+    await agentCall.waitForTone(1000, 4000, 200);
+    await custCall.hangup();
+    await agentCall.ended;
+    const cdr = (await server.store.calls.listCdr())[0]!;
+    expect(cdr.outcome).toBe('answered');
   });
 
   it('overflows by wait time: message and hang-up', async () => {

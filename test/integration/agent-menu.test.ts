@@ -176,6 +176,21 @@ describe('in-call agent menu', () => {
     ]);
   });
 
+  it('2 + a department with nobody logged in: the customer gets its overflow (no-agents message), never silence', async () => {
+    await connected();
+    await openMenu();
+    agent.sendDtmf('2102'); // 1002–1004 are logged out
+    expect(await agent.ended).toBe('remote');
+    await customer.waitForPrompt(ru('no_agents'), 6000);
+    expect(await customer.ended).toBe('remote');
+    await waitState(server, '1001', 'ready');
+    await eventually(
+      async () => (await server.store.calls.listCdr())[0]?.outcome === 'no_agents',
+      3000,
+      'no_agents CDR',
+    );
+  });
+
   it('1 with external transfer disabled: error beep, the customer stays on hold', async () => {
     await connected({ externalTransfer: 'disabled' });
     await openMenu();
@@ -319,6 +334,21 @@ describe('in-call agent menu', () => {
     await customer.hangup();
     await waitState(server, '1002', 'ready');
     expect(await stateOf(server, '1001')).toBe('ready');
+  });
+
+  it('a short number whose agent phone cannot be reached: error beep, and that agent is not left offered', async () => {
+    await connected({ externalTransfer: 'release_on_answer' });
+    await makeReady(server, '1002');
+    // 1002 works from a SIP phone that is not registered: no route.
+    await server.store.directory.setSessionContact(await agentId(server, '1002'), 'sip:desk1002');
+    await openMenu();
+    agent.recorder.clear();
+    agent.sendDtmf('1202#');
+    await agent.waitForTone(ERROR_HZ, 3000, 60);
+    await hears(customer, VOICE.agent);
+    await waitState(server, '1002', 'ready');
+    expect(server.acd.isEngaged(await agentId(server, '1002'))).toBe(false);
+    await customer.hangup();
   });
 
   describe('3: announce a number', () => {

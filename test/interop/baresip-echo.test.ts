@@ -13,11 +13,11 @@ import { startServer } from '../integration/harness.ts';
 import {
   CtrlTcp,
   LOOPBACK,
+  finishSuite,
   freePortBlock,
   killAll,
-  removeTempDirs,
   requireTool,
-  runningCount,
+  CLEAN_EXIT,
   sleep,
   spawnTool,
   tempDir,
@@ -116,10 +116,7 @@ describe('baresip: echo test', () => {
     server = undefined;
   });
 
-  afterAll(() => {
-    removeTempDirs();
-    expect(runningCount()).toBe(0);
-  });
+  afterAll(finishSuite);
 
   it('9001: baresip sends a 1 kHz tone (PCMU) and gets it back', async () => {
     server = await startServer();
@@ -151,7 +148,7 @@ describe('baresip: echo test', () => {
     await ctrl.waitEvent('CALL_CLOSED', 3000);
     await ctrl.command('quit').catch(() => undefined); // it may close the socket before answering
     const exit = await p.wait(5000);
-    expect(exit, p.tail()).toEqual({ code: 0, signal: null, timedOut: false });
+    expect(exit, p.tail()).toEqual(CLEAN_EXIT);
 
     expect(seen.map((c) => c.called)).toEqual(['9001']);
     const dumps = readdirSync(dumpDir);

@@ -6,27 +6,24 @@
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { SERVICE, api, eventually, startServer } from '../integration/harness.ts';
+import { SERVICE, startServer } from '../integration/harness.ts';
 import { writeDtmfPcap } from './dtmf-pcap.ts';
 import {
+  CLEAN_EXIT,
+  finishSuite,
   freePortBlock,
+  getAgentJson,
   isRoot,
   killAll,
-  removeTempDirs,
   requireTool,
-  runningCount,
   startSipp,
   tempDir,
+  waitAgentState,
   watchInbound,
 } from './tools.ts';
 
 const NEEDS_ROOT =
   'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
-
-interface AgentJson {
-  state: string;
-  contact: string;
-}
 
 describe('sipp: DTMF from generated pcaps', () => {
   let sipp: string;
@@ -42,10 +39,7 @@ describe('sipp: DTMF from generated pcaps', () => {
     server = undefined;
   });
 
-  afterAll(() => {
-    removeTempDirs();
-    expect(runningCount()).toBe(0);
-  });
+  afterAll(finishSuite);
 
   it('9000: "42#" as RFC 4733 events (PT 101) reaches the server, which reads it back and sends BYE', async (ctx) => {
     ctx.skip(!isRoot(), NEEDS_ROOT);
@@ -64,7 +58,7 @@ describe('sipp: DTMF from generated pcaps', () => {
     const exit = await run.finish(35_000);
 
     // Exit 0: the 200 carried PCMU and telephone-event, and the server's BYE came (answered 200).
-    expect(exit, run.report()).toEqual({ code: 0, signal: null, timedOut: false });
+    expect(exit, run.report()).toEqual(CLEAN_EXIT);
     expect(seen.map((c) => c.called)).toEqual(['9000']);
     expect(seen[0]?.digits.join(''), run.report()).toBe('42#');
     const trace = run.messages();
@@ -76,7 +70,7 @@ describe('sipp: DTMF from generated pcaps', () => {
     ctx.skip(!isRoot(), NEEDS_ROOT);
     server = await startServer();
     const seen = watchInbound(server);
-    expect((await api<AgentJson>(server, '/api/v1/agents/1001')).body.state).toBe('logged_out');
+    expect((await getAgentJson(server, '1001')).state).toBe('logged_out');
 
     const dir = tempDir('sipp-ivr');
     // One RTP stream across both pcaps: the menu key continues the PIN's SSRC, sequence and timeline.
@@ -96,16 +90,14 @@ describe('sipp: DTMF from generated pcaps', () => {
     });
     const exit = await run.finish(35_000);
 
-    expect(exit, run.report()).toEqual({ code: 0, signal: null, timedOut: false });
+    expect(exit, run.report()).toEqual(CLEAN_EXIT);
     expect(seen.map((c) => [c.called, c.caller])).toEqual([[SERVICE, '+79000000001']]);
     expect(seen[0]?.digits.join(''), run.report()).toBe('2580#3');
     const srv = server;
-    await eventually(
-      async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'temporarily_not_ready',
-      3000,
-      'agent 1001 temporarily_not_ready',
-    );
-    const { body } = await api<AgentJson>(srv, '/api/v1/agents/1001');
-    expect(body).toMatchObject({ state: 'temporarily_not_ready', contact: '+79000000001' });
+    await waitAgentState(srv, '1001', 'temporarily_not_ready', 'agent 1001 temporarily_not_ready');
+    expect(await getAgentJson(srv, '1001')).toMatchObject({
+      state: 'temporarily_not_ready',
+      contact: '+79000000001',
+    });
   }, 45_000);
 });

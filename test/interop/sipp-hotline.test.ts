@@ -9,25 +9,22 @@ import { promptPath } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SERVICE, api, eventually, phone, startServer } from '../integration/harness.ts';
 import {
+  CLEAN_EXIT,
   LOOPBACK,
+  finishSuite,
   freePortBlock,
+  getAgentJson,
   killAll,
-  removeTempDirs,
   requireTool,
-  runningCount,
   startSipp,
   tempDir,
+  waitAgentState,
   waitUdpBound,
 } from './tools.ts';
 
 const HOTLINE = '+74950000001';
 const CUSTOMER = '+79161234567'; // also checked by uas-agent-phone.xml
 const AGENT_PHONE = '+79000000001';
-
-interface AgentJson {
-  state: string;
-  contact: string;
-}
 
 interface CdrJson {
   id: string;
@@ -58,10 +55,7 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
     server = undefined;
   });
 
-  afterAll(() => {
-    removeTempDirs();
-    expect(runningCount()).toBe(0);
-  });
+  afterAll(finishSuite);
 
   it('customer (sipp UAC) → +74950000001 → queue → INVITE to the trunk for +79000000001 (sipp UAS) → answered, CDR answered', async () => {
     const uasPorts = await freePortBlock(8);
@@ -78,7 +72,7 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
     await login.waitForPrompt(promptPath('ru', 'registered'), 8000);
     await login.hangup();
     await eventually(() => srv.agentsInMenu.size === 0, 3000, 'agent out of the service IVR');
-    expect((await api<AgentJson>(srv, '/api/v1/agents/1001')).body).toMatchObject({
+    expect(await getAgentJson(srv, '1001')).toMatchObject({
       state: 'ready',
       contact: AGENT_PHONE,
     });
@@ -106,8 +100,8 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
 
     // The customer was answered and hung up cleanly; the agent phone got an INVITE for
     // +79000000001 from +79161234567, answered it, and was released with BYE.
-    expect(uacExit, both).toEqual({ code: 0, signal: null, timedOut: false });
-    expect(uasExit, both).toEqual({ code: 0, signal: null, timedOut: false });
+    expect(uacExit, both).toEqual(CLEAN_EXIT);
+    expect(uasExit, both).toEqual(CLEAN_EXIT);
 
     let cdr: CdrJson | undefined;
     await eventually(
@@ -130,10 +124,6 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
     // Connected within a second or so of the 4 s the customer stayed: some talk time was counted.
     expect(cdr!.talkSeconds).toBeGreaterThanOrEqual(2);
     // Agent back to ready once the call is over (wrap-up 0 s).
-    await eventually(
-      async () => (await api<AgentJson>(srv, '/api/v1/agents/1001')).body.state === 'ready',
-      3000,
-      'agent 1001 ready again',
-    );
+    await waitAgentState(srv, '1001', 'ready', 'agent 1001 ready again');
   }, 45_000);
 });

@@ -13,7 +13,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
+import { api, eventually } from '../integration/harness.ts';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -63,6 +65,9 @@ export interface Exit {
   /** True when we killed it because its deadline passed. */
   timedOut: boolean;
 }
+
+/** The exit of a tool that ended by itself with status 0. */
+export const CLEAN_EXIT: Exit = { code: 0, signal: null, timedOut: false };
 
 const running = new Set<ToolProcess>();
 const MAX_OUTPUT = 256 * 1024;
@@ -262,6 +267,12 @@ export function removeTempDirs(): void {
   dirs.clear();
 }
 
+/** afterAll of every interop suite: removes the temp dirs and checks that no tool process is left. */
+export function finishSuite(): void {
+  removeTempDirs();
+  expect(runningCount()).toBe(0);
+}
+
 /** A text file's content, or '' when it does not exist (optional sipp traces). */
 export const readIfExists = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
@@ -429,6 +440,19 @@ export function watchInbound(server: Server): SeenCall[] {
   };
   return seen;
 }
+
+/** An agent as the admin API shows it (the fields these tests read). */
+export interface AgentJson {
+  state: string;
+  contact: string;
+}
+
+export const getAgentJson = async (server: Server, login: string): Promise<AgentJson> =>
+  (await api<AgentJson>(server, `/api/v1/agents/${login}`)).body;
+
+/** Polls (up to 3 s) until the agent's state, as the API shows it, is `state`. */
+export const waitAgentState = (server: Server, login: string, state: string, what: string): Promise<void> =>
+  eventually(async () => (await getAgentJson(server, login)).state === state, 3000, what);
 
 // ── sipp ─────────────────────────────────────────────────────────────────
 

@@ -13,6 +13,7 @@ import {
 } from '../../store/validation.ts';
 import { type Api, idParam, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import { found } from './found.ts';
 import { isAppError } from '../../util/errors.ts';
 
 export interface AgentView {
@@ -96,9 +97,7 @@ const loginParams = z.object({ login: loginParam });
 const listQuery = z.object({ companyId: idParam.optional(), departmentId: idParam.optional() });
 
 async function mustGetAgent(directory: DirectoryStore, login: string): Promise<Agent> {
-  const agent = await directory.getAgentByLogin(login);
-  if (!agent) throw new HttpError(404, 'not_found', `no agent with login ${login}`);
-  return agent;
+  return found(await directory.getAgentByLogin(login), `no agent with login ${login}`);
 }
 
 function refuseWeakPin(pin: string): void {

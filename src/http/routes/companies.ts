@@ -4,6 +4,7 @@ import { companySettingsPatchSchema, companySettingsSchema } from '../../store/c
 import { nameSchema } from '../../store/validation.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import { found } from './found.ts';
 import type { Company, DirectoryStore } from '../../store/store.ts';
 
 export const settingsSchema = companySettingsSchema.meta({ id: 'CompanySettings' });
@@ -21,9 +22,7 @@ const companyPatchSchema = z.strictObject({ name: nameSchema });
 const idParams = z.object({ id: idParam });
 
 export async function mustGetCompany(directory: DirectoryStore, id: number): Promise<Company> {
-  const company = await directory.getCompany(id);
-  if (!company) throw new HttpError(404, 'not_found', `no company ${id}`);
-  return company;
+  return found(await directory.getCompany(id), `no company ${id}`);
 }
 
 /** Companies (tenants) and their settings (SPEC §7). */

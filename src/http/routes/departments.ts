@@ -4,6 +4,7 @@ import { departmentCodeSchema, departmentFieldsSchema } from '../../store/valida
 import type { Department, DirectoryStore } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import { found } from './found.ts';
 import { mustGetCompany } from './companies.ts';
 
 export const departmentSchema = departmentFieldsSchema
@@ -26,9 +27,10 @@ export async function mustGetDepartment(
   code: string,
 ): Promise<Department> {
   await mustGetCompany(directory, companyId);
-  const d = await directory.getDepartmentByCode(companyId, code);
-  if (!d) throw new HttpError(404, 'not_found', `company ${companyId} has no department ${code}`);
-  return d;
+  return found(
+    await directory.getDepartmentByCode(companyId, code),
+    `company ${companyId} has no department ${code}`,
+  );
 }
 
 /** Departments (queues) of a company, addressed by their 3-digit code. */

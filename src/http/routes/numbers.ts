@@ -3,6 +3,7 @@ import type { Server } from '../../server.ts';
 import type { NumberRoute } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import { found } from './found.ts';
 
 const numberText = z.string().regex(/^\+?[0-9]{2,20}$/, 'digits, optionally with a leading +');
 
@@ -33,11 +34,8 @@ export function numberRoutes(api: Api, server: Server): void {
   const { directory } = server.store;
   const tag = 'numbers';
 
-  const mustGet = async (number: string): Promise<NumberRoute> => {
-    const r = await directory.getNumber(number);
-    if (!r) throw new HttpError(404, 'not_found', `no number ${number}`);
-    return r;
-  };
+  const mustGet = async (number: string): Promise<NumberRoute> =>
+    found(await directory.getNumber(number), `no number ${number}`);
 
   const put = (r: NumberRoute): Promise<NumberRoute> => {
     if (r.kind === 'service') return directory.putNumber({ ...r, companyId: null, departmentId: null });

@@ -3,6 +3,7 @@ import { REALM, type Server } from '../../server.ts';
 import type { SipAccount } from '../../store/store.ts';
 import { type Api, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import { found } from './found.ts';
 
 const username = z.string().regex(/^[A-Za-z0-9._~!$&'()*+,;=%-]{1,64}$/, '1–64 URI user characters');
 const password = z.string().min(6).max(128);
@@ -42,10 +43,13 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     if (!agent) throw new HttpError(400, 'invalid_reference', `no agent with login ${login}`);
     return agent.id;
   };
-  const mustGet = async (name: string): Promise<SipAccount> => {
-    const a = await directory.getSipAccount(name, REALM);
-    if (!a) throw new HttpError(404, 'not_found', `no SIP account ${name}`);
-    return a;
+  const mustGet = async (name: string): Promise<SipAccount> =>
+    found(await directory.getSipAccount(name, REALM), `no SIP account ${name}`);
+  /** Writes the account (its digests from `password`), reloads the registrar and answers its view. */
+  const save = async (name: string, password: string, agentId: number | null) => {
+    const account = await directory.createSipAccount(name, password, REALM, agentId);
+    await server.loadSipCredentials();
+    return view(account);
   };
 
   api.route({
@@ -72,10 +76,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     handler: async ({ body }) => {
       if (await directory.getSipAccount(body.username, REALM))
         throw new HttpError(409, 'conflict', `SIP account ${body.username} exists`);
-      const agentId = await agentIdOf(body.agentLogin);
-      const account = await directory.createSipAccount(body.username, body.password, REALM, agentId);
-      await server.loadSipCredentials();
-      return view(account);
+      return save(body.username, body.password, await agentIdOf(body.agentLogin));
     },
   });
 
@@ -105,9 +106,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
         if (agentId === current.agentId) return view(current);
         throw new HttpError(400, 'invalid_body', 'invalid body: give the password again to change the agent');
       }
-      const account = await directory.createSipAccount(params.username, body.password, REALM, agentId);
-      await server.loadSipCredentials();
-      return view(account);
+      return save(params.username, body.password, agentId);
     },
   });
 

@@ -118,7 +118,7 @@ export class InCallSession {
     private readonly hooks: InCallHooks,
   ) {
     this.log = hooks.logger.child({ callId: cc.id });
-    this.offCustomer = cc.leg.on('ended', () => void this.customerGone());
+    this.offCustomer = cc.leg.on('ended', () => this.bg(this.customerGone()));
     this.takeAgent(agentId, agentLeg);
     this.connect(cc.leg, agentLeg);
   }
@@ -129,6 +129,11 @@ export class InCallSession {
 
   private get menuTimeout(): number {
     return this.hooks.menuTimeoutMs ?? MENU_TIMEOUT_MS;
+  }
+
+  /** Reads the state afresh (after an await, TypeScript's narrowing no longer holds). */
+  private is(state: InCallState): boolean {
+    return this.state === state;
   }
 
   private transition(to: InCallState): void {
@@ -144,8 +149,8 @@ export class InCallSession {
   private takeAgent(agentId: number, leg: Leg): void {
     this.agentId = agentId;
     this.agentLeg = leg;
-    leg.setDigitHandler((d) => void this.onAgentKey(d));
-    leg.on('ended', () => void this.agentGone(leg));
+    leg.setDigitHandler((d) => this.bg(this.onAgentKey(d)));
+    leg.on('ended', () => this.bg(this.agentGone(leg)));
   }
 
   /** Bridges the customer (or the agent) with another leg; talk time counts while the customer is bridged. */
@@ -185,7 +190,7 @@ export class InCallSession {
   /** Back to talking with the agent (after 5, a timeout, or a failed transfer). */
   private async returnToAgent(beep: 'accept' | 'error' = 'accept'): Promise<void> {
     const leg = this.agentLeg;
-    if (!leg || leg.ended) return;
+    if (!leg || leg.ended || this.state === 'ended') return;
     this.transition('talking');
     this.collecting = undefined;
     this.disconnect();
@@ -224,12 +229,12 @@ export class InCallSession {
   private async openMenu(): Promise<void> {
     this.transition('menu');
     this.holdCustomer();
-    this.armMenuTimer(() => void this.returnToAgent());
+    this.armMenuTimer(() => this.bg(this.returnToAgent()));
     await this.beep(this.agentLeg, 'accept');
   }
 
   private async onMenuKey(key: string): Promise<void> {
-    this.armMenuTimer(() => void this.returnToAgent());
+    this.armMenuTimer(() => this.bg(this.returnToAgent()));
     switch (key) {
       case '1':
         return this.startCollecting('external');
@@ -251,13 +256,13 @@ export class InCallSession {
   private startCollecting(kind: Collecting): void {
     this.transition('collecting');
     this.collecting = { kind, digits: '' };
-    this.armMenuTimer(() => void this.returnToAgent());
+    this.armMenuTimer(() => this.bg(this.returnToAgent()));
   }
 
   private async onCollectKey(key: string): Promise<void> {
     const c = this.collecting;
     if (!c) return;
-    this.armMenuTimer(() => void this.returnToAgent());
+    this.armMenuTimer(() => this.bg(this.returnToAgent()));
     if (key === '*') {
       // Start again from the menu.
       this.collecting = undefined;
@@ -283,17 +288,21 @@ export class InCallSession {
     if (why) this.log.info({ why }, 'agent menu entry refused');
     this.collecting = undefined;
     this.transition('menu');
-    this.armMenuTimer(() => void this.returnToAgent());
+    this.armMenuTimer(() => this.bg(this.returnToAgent()));
     await this.beep(this.agentLeg, 'error');
   }
 
   // ── 2: transfer to a department ─────────────────────────────────────────
   private async transferToDepartment(code: string): Promise<void> {
+    const c = this.collecting;
     const department = await this.hooks.directory.getDepartmentByCode(this.cc.companyId, code);
+    // Anything may have happened meanwhile (either party hung up, the menu timed out).
+    if (!this.is('collecting') || this.collecting !== c) return;
     if (!department) return this.refuse(`unknown department ${code}`);
     this.collecting = undefined;
     await this.beep(this.agentLeg, 'accept');
     await this.record('transfer', { type: 'department', to: code, outcome: 'queued' });
+    if (this.state === 'ended') return;
     this.cc.transfers++;
     await this.releaseCurrentAgent();
     await this.requeue(department, false);
@@ -320,10 +329,13 @@ export class InCallSession {
   }
 
   private async transferExternal(digits: string): Promise<void> {
+    const c = this.collecting;
     const settings = await this.hooks.settings(this.cc.companyId);
+    if (!this.is('collecting') || this.collecting !== c) return;
     const mode = settings.externalTransfer;
     if (mode === 'disabled') return this.refuse('external transfer disabled');
     const dest = await this.resolveDialled(digits, settings);
+    if (!this.is('collecting') || this.collecting !== c) return;
     if (!dest) return this.refuse(`destination ${digits} not allowed`);
     this.collecting = undefined;
     this.transition('dialing');
@@ -352,7 +364,11 @@ export class InCallSession {
       return { kind: 'busy', status: 486, reason: 'Agent not available' };
     }
     const target = this.hooks.resolver.resolve(dest.contact);
-    if (!target) return { kind: 'failed', status: 404, reason: 'No route' };
+    if (!target) {
+      // The reserved colleague must not stay `offered` (and engaged) for good.
+      if (dest.agentId !== undefined) await this.hooks.settleReservedAgent(dest.agentId, false);
+      return { kind: 'failed', status: 404, reason: 'No route' };
+    }
     const dialing = await this.hooks.engine.dial({
       target,
       callerId: { user: this.cc.callerId || 'anonymous' },
@@ -363,6 +379,8 @@ export class InCallSession {
       },
     });
     this.dialing = dialing;
+    // The customer left while the leg was being set up: stop ringing the target now.
+    if (this.state === 'ended') dialing.cancel();
     const result = await dialing.result;
     this.dialing = undefined;
     if (dest.agentId !== undefined)
@@ -391,7 +409,7 @@ export class InCallSession {
     }
     const leg = result.leg;
     this.target = { leg, number, agentId: targetAgentId };
-    leg.on('ended', () => void this.targetGone(leg));
+    leg.on('ended', () => this.bg(this.targetGone(leg)));
     if (purpose === 'external' && mode === 'consult' && this.agentLeg && !this.agentLeg.ended) {
       this.transition('consulting');
       this.connect(this.agentLeg, leg);
@@ -407,6 +425,8 @@ export class InCallSession {
     if (!target || target.leg.ended) return this.transferFailed();
     this.transition('transferred');
     await this.releaseCurrentAgent();
+    // The customer or the target hung up meanwhile: their handlers have ended the call.
+    if (!this.is('transferred') || target.leg.ended || this.cc.leg.ended) return;
     this.connect(this.cc.leg, target.leg);
     if (target.agentId !== undefined) {
       // A colleague took the call: they now have the in-call menu.
@@ -432,7 +452,7 @@ export class InCallSession {
       this.transition('consulting');
       this.connect(this.agentLeg, this.target.leg);
     });
-    void this.beep(this.agentLeg, 'accept');
+    this.bg(this.beep(this.agentLeg, 'accept'));
   }
 
   /** `*` `5` in a consultation: the target is dropped and the agent is back with the customer. */
@@ -455,20 +475,26 @@ export class InCallSession {
 
   // ── 3: announce a number to the customer ────────────────────────────────
   private async announceNumber(digits: string): Promise<void> {
+    const c = this.collecting;
     const settings = await this.hooks.settings(this.cc.companyId);
+    if (!this.is('collecting') || this.collecting !== c) return;
     const mode = settings.announceNumber;
     if (mode === 'disabled') return this.refuse('announce disabled');
     if (digits.length < 2) return this.refuse('announce needs at least two digits');
     const dest = await this.resolveDialled(digits, settings);
+    if (!this.is('collecting') || this.collecting !== c) return;
     if (!dest) return this.refuse(`destination ${digits} not allowed`);
     this.collecting = undefined;
     this.transition('announcing');
-    this.announce = { number: digits, mode, tries: 0, timer: undefined };
+    const ann = { number: digits, mode, tries: 0, timer: undefined };
+    this.announce = ann;
     await this.beep(this.agentLeg, 'accept');
+    if (!this.is('announcing') || this.announce !== ann) return;
     if (mode === 'release_agent') await this.releaseCurrentAgent();
     else this.agentLeg?.silence();
+    if (!this.is('announcing') || this.announce !== ann) return;
     this.disconnect();
-    this.cc.leg.setDigitHandler((d) => void this.onCustomerKey(d));
+    this.cc.leg.setDigitHandler((d) => this.bg(this.onCustomerKey(d)));
     await this.offerAnnounced();
   }
 
@@ -483,8 +509,8 @@ export class InCallSession {
     if (outcome !== 'done' || this.state !== 'announcing' || this.announce !== a) return;
     a.timer = this.cc.leg.setTimer(() => {
       if (this.announce !== a) return;
-      if (a.tries >= ANNOUNCE_TRIES) void this.onCustomerKey('2');
-      else void this.offerAnnounced();
+      if (a.tries >= ANNOUNCE_TRIES) this.bg(this.onCustomerKey('2'));
+      else this.bg(this.offerAnnounced());
     }, this.hooks.announceChoiceMs ?? ANNOUNCE_CHOICE_MS);
   }
 
@@ -515,6 +541,7 @@ export class InCallSession {
     }
     const settings = await this.hooks.settings(this.cc.companyId);
     const dest = await this.resolveDialled(a.number, settings);
+    if (!this.is('announcing')) return; // the customer hung up meanwhile
     if (!dest) {
       // The setting changed meanwhile: treat as "back".
       if (this.agentLeg && !this.agentLeg.ended) return this.returnToAgent('error');
@@ -594,6 +621,11 @@ export class InCallSession {
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────
+  /** Runs an event handler in the background: a failure is logged, never an unhandled rejection. */
+  private bg(p: Promise<unknown>): void {
+    p.catch((err: unknown) => this.log.error({ err, state: this.state }, 'in-call handler failed'));
+  }
+
   private async releaseCurrentAgent(): Promise<void> {
     const leg = this.agentLeg;
     const id = this.agentId;
@@ -608,6 +640,8 @@ export class InCallSession {
   }
 
   private async requeue(department: Department, head: boolean): Promise<void> {
+    // Already over (ended, or requeued by a concurrent path): never queue the call twice.
+    if (this.state === 'ended') return;
     this.disconnect();
     this.cc.leg.setDigitHandler(null);
     this.transitionToEnded();

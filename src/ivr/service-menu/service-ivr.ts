@@ -66,6 +66,11 @@ export interface ServiceIvrDeps {
   defaultLanguage: Language;
   /** Agents currently in the service IVR: never offered customer calls meanwhile. */
   inMenu: Set<number>;
+  /**
+   * An agent left the service IVR: a ready agent may now be offered a waiting
+   * call (nothing else would tell the distributor when their state did not change).
+   */
+  onMenuLeft?: (agentId: number) => void;
 }
 
 /**
@@ -126,6 +131,7 @@ export class ServiceIvrSession {
       if (this.agent) this.deps.inMenu.delete(this.agent.id);
       if (!this.gone) await this.leg.hangup();
       this.phase = 'ended';
+      if (this.agent) this.deps.onMenuLeft?.(this.agent.id);
     }
   }
 

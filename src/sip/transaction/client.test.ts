@@ -7,28 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../util/fake-clock.ts';
 import { buildResponse } from '../message/build.ts';
-import { parseMessage } from '../message/parse.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint, TransportName } from '../transport/transport.ts';
 import { ClientTransaction } from './client.ts';
-import type { TimerConfig } from './timers.ts';
+import { TIMERS, fixtureRequest } from './test-helpers.ts';
 
-const TIMERS: TimerConfig = { t1: 500, t2: 4000, t4: 5000 };
 const { t1: T1, t2: T2, t4: T4 } = TIMERS;
 
 function request(method: string): SipRequest {
-  const text =
-    `${method} sip:9001@127.0.0.1 SIP/2.0\r\n` +
-    'Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKclient1;rport\r\n' +
-    'Max-Forwards: 70\r\n' +
-    'From: <sip:7900@127.0.0.1>;tag=f1\r\n' +
-    'To: <sip:9001@127.0.0.1>\r\n' +
-    'Call-ID: tx-test@127.0.0.1\r\n' +
-    `CSeq: 1 ${method}\r\n` +
-    'Content-Length: 0\r\n\r\n';
-  const r = parseMessage(Buffer.from(text));
-  if (!r.ok || r.message.kind !== 'request') throw new Error('fixture did not parse');
-  return r.message;
+  return fixtureRequest(method, { via: 'branch=z9hG4bKclient1;rport', callId: 'tx-test@127.0.0.1' });
 }
 
 interface Sent {

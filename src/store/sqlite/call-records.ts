@@ -13,6 +13,7 @@ import type {
 } from '../store.ts';
 import { mapDbError } from './errors.ts';
 import type { CdrTable, Database, QueueEventsTable } from './schema.ts';
+import { stripUndefined } from './util.ts';
 
 export class SqliteCallRecordStore implements CallRecordStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -167,8 +168,4 @@ function toQueueEvent(row: Selectable<QueueEventsTable>): QueueEvent {
     agentId: row.agent_id,
     detail: row.detail,
   };
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

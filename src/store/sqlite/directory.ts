@@ -35,6 +35,7 @@ import {
 } from '../validation.ts';
 import type { AgentsTable, CompaniesTable, Database, DepartmentsTable } from './schema.ts';
 import { mapDbError } from './errors.ts';
+import { stripUndefined } from './util.ts';
 
 const DEPARTMENT_DEFAULTS = {
   strategy: 'longest_idle' as DistributionStrategy,
@@ -99,8 +100,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async deleteCompany(id: number): Promise<void> {
-    const r = await this.db.deleteFrom('companies').where('id', '=', id).executeTakeFirst();
-    if (r.numDeletedRows === 0n) throw notFound('company', id);
+    await this.deleteById('companies', 'company', id);
   }
 
   // --- departments ---------------------------------------------------------
@@ -116,13 +116,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       .insertInto('departments')
       .values({
         company_id: companyId,
-        code: d.code,
-        name: d.name,
-        strategy: d.strategy,
-        max_wait_seconds: d.maxWaitSeconds,
-        max_queue_length: d.maxQueueLength,
-        overflow: d.overflow ? JSON.stringify(d.overflow) : null,
-        greeting: d.greeting,
+        ...departmentColumns(d),
       })
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -163,15 +157,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       const d = validate(departmentFieldsSchema, { ...current, ...stripUndefined(patch) }, 'department');
       const updated = await trx
         .updateTable('departments')
-        .set({
-          code: d.code,
-          name: d.name,
-          strategy: d.strategy,
-          max_wait_seconds: d.maxWaitSeconds,
-          max_queue_length: d.maxQueueLength,
-          overflow: d.overflow ? JSON.stringify(d.overflow) : null,
-          greeting: d.greeting,
-        })
+        .set(departmentColumns(d))
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -181,8 +167,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async deleteDepartment(id: number): Promise<void> {
-    const r = await this.db.deleteFrom('departments').where('id', '=', id).executeTakeFirst();
-    if (r.numDeletedRows === 0n) throw notFound('department', id);
+    await this.deleteById('departments', 'department', id);
   }
 
   // --- agents --------------------------------------------------------------
@@ -221,12 +206,12 @@ export class SqliteDirectoryStore implements DirectoryStore {
 
   async getAgent(id: number): Promise<Agent | null> {
     const row = await this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? ((await this.withDepartments([row]))[0] ?? null) : null;
+    return this.withDepartmentsOf(row);
   }
 
   async getAgentByLogin(login: string): Promise<Agent | null> {
     const row = await this.db.selectFrom('agents').selectAll().where('login', '=', login).executeTakeFirst();
-    return row ? ((await this.withDepartments([row]))[0] ?? null) : null;
+    return this.withDepartmentsOf(row);
   }
 
   async getAgentByShortNumber(companyId: number, shortNumber: string): Promise<Agent | null> {
@@ -236,7 +221,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       .where('company_id', '=', companyId)
       .where('short_number', '=', shortNumber)
       .executeTakeFirst();
-    return row ? ((await this.withDepartments([row]))[0] ?? null) : null;
+    return this.withDepartmentsOf(row);
   }
 
   async findAgentsByContact(contact: string): Promise<Agent[]> {
@@ -315,8 +300,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async deleteAgent(id: number): Promise<void> {
-    const r = await this.db.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
-    if (r.numDeletedRows === 0n) throw notFound('agent', id);
+    await this.deleteById('agents', 'agent', id);
   }
 
   async verifyPin(login: string, pin: string): Promise<boolean> {
@@ -362,14 +346,11 @@ export class SqliteDirectoryStore implements DirectoryStore {
             );
           }
         }
+        const route = { kind: r.kind, company_id: r.companyId, department_id: r.departmentId };
         await trx
           .insertInto('numbers')
-          .values({ number: r.number, kind: r.kind, company_id: r.companyId, department_id: r.departmentId })
-          .onConflict((oc) =>
-            oc
-              .column('number')
-              .doUpdateSet({ kind: r.kind, company_id: r.companyId, department_id: r.departmentId }),
-          )
+          .values({ number: r.number, ...route })
+          .onConflict((oc) => oc.column('number').doUpdateSet(route))
           .execute();
       })
       .catch(mapDbError);
@@ -412,22 +393,11 @@ export class SqliteDirectoryStore implements DirectoryStore {
       throw new AppError('invalid_input', 'invalid realm');
     if (password.length < 6) throw new AppError('invalid_input', 'SIP password too short (6+ characters)');
     const account: SipAccount = { username, realm, ...computeHa1(username, realm, password), agentId };
+    const fields = { ha1_md5: account.ha1Md5, ha1_sha256: account.ha1Sha256, agent_id: agentId };
     await this.db
       .insertInto('sip_accounts')
-      .values({
-        username,
-        realm,
-        ha1_md5: account.ha1Md5,
-        ha1_sha256: account.ha1Sha256,
-        agent_id: agentId,
-      })
-      .onConflict((oc) =>
-        oc.columns(['username', 'realm']).doUpdateSet({
-          ha1_md5: account.ha1Md5,
-          ha1_sha256: account.ha1Sha256,
-          agent_id: agentId,
-        }),
-      )
+      .values({ username, realm, ...fields })
+      .onConflict((oc) => oc.columns(['username', 'realm']).doUpdateSet(fields))
       .execute()
       .catch(mapDbError);
     return account;
@@ -464,10 +434,23 @@ export class SqliteDirectoryStore implements DirectoryStore {
 
   // --- helpers -------------------------------------------------------------
 
+  private async deleteById(
+    table: 'companies' | 'departments' | 'agents',
+    what: string,
+    id: number,
+  ): Promise<void> {
+    const r = await this.db.deleteFrom(table).where('id', '=', id).executeTakeFirst();
+    if (r.numDeletedRows === 0n) throw notFound(what, id);
+  }
+
   private async mustGetAgent(id: number): Promise<Agent> {
     const a = await this.getAgent(id);
     if (!a) throw notFound('agent', id);
     return a;
+  }
+
+  private async withDepartmentsOf(row: Selectable<AgentsTable> | undefined): Promise<Agent | null> {
+    return row ? ((await this.withDepartments([row]))[0] ?? null) : null;
   }
 
   private async withDepartments(rows: Selectable<AgentsTable>[]): Promise<Agent[]> {
@@ -545,6 +528,19 @@ function toDepartment(row: Selectable<DepartmentsTable>): Department {
   };
 }
 
+/** The columns of a department's validated fields (all but its id and company). */
+function departmentColumns(d: Omit<Department, 'id' | 'companyId'>) {
+  return {
+    code: d.code,
+    name: d.name,
+    strategy: d.strategy,
+    max_wait_seconds: d.maxWaitSeconds,
+    max_queue_length: d.maxQueueLength,
+    overflow: d.overflow ? JSON.stringify(d.overflow) : null,
+    greeting: d.greeting,
+  };
+}
+
 function toNumber(row: {
   number: string;
   kind: string;
@@ -577,8 +573,4 @@ function toSipAccount(row: {
 
 function notFound(what: string, id: number): AppError {
   return new AppError('not_found', `no ${what} ${id}`);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

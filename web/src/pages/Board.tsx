@@ -9,6 +9,7 @@ import {
   getToken,
 } from '../api.ts';
 import { duration, useT } from '../i18n.tsx';
+import { TableHead } from '../ui.tsx';
 
 /** Agents, queues and live calls of one company, kept current by the event stream. */
 export function Board({ company }: { company: Company }) {
@@ -87,15 +88,7 @@ export function Board({ company }: { company: Company }) {
           </span>
         </h2>
         <table data-testid="agents-table">
-          <thead>
-            <tr>
-              <th>{t.login}</th>
-              <th>{t.name}</th>
-              <th>{t.state}</th>
-              <th>{t.inState}</th>
-              <th>{t.contact}</th>
-            </tr>
-          </thead>
+          <TableHead columns={[t.login, t.name, t.state, t.inState, t.contact]} />
           <tbody>
             {agents.map((a) => (
               <tr key={a.login} data-testid={`agent-${a.login}`}>
@@ -122,15 +115,7 @@ export function Board({ company }: { company: Company }) {
       <section className="card">
         <h2>{t.queues}</h2>
         <table data-testid="queues-table">
-          <thead>
-            <tr>
-              <th>{t.department}</th>
-              <th>{t.waiting}</th>
-              <th>{t.longestWait}</th>
-              <th>{t.ready}</th>
-              <th>{t.loggedIn}</th>
-            </tr>
-          </thead>
+          <TableHead columns={[t.department, t.waiting, t.longestWait, t.ready, t.loggedIn]} />
           <tbody>
             {queues.map((q) => (
               <tr key={q.departmentId}>
@@ -152,16 +137,7 @@ export function Board({ company }: { company: Company }) {
           <p className="muted">{t.noLiveCalls}</p>
         ) : (
           <table data-testid="calls-table">
-            <thead>
-              <tr>
-                <th>{t.caller}</th>
-                <th>{t.hotline}</th>
-                <th>{t.department}</th>
-                <th>{t.state}</th>
-                <th>{t.agent}</th>
-                <th>{t.wait}</th>
-              </tr>
-            </thead>
+            <TableHead columns={[t.caller, t.hotline, t.department, t.state, t.agent, t.wait]} />
             <tbody>
               {calls.map((c) => (
                 <tr key={c.id}>

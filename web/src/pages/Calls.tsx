@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type Cdr, type Company, type Department, download, get } from '../api.ts';
 import { useT } from '../i18n.tsx';
+import { DateRange, TableHead, errorMessage } from '../ui.tsx';
 
 const OUTCOMES = ['answered', 'abandoned', 'overflow', 'no_agents', 'transferred', 'failed'];
 const PAGE_SIZE = 25;
@@ -49,7 +50,7 @@ export function Calls({ company }: { company: Company }) {
         setResult(await get<{ calls: Cdr[]; total: number }>(`/api/v1/calls?${query(p)}`));
         setPage(p);
       } catch (err) {
-        setError(err instanceof Error ? err.message : String(err));
+        setError(errorMessage(err));
       }
     },
     [query],
@@ -79,22 +80,7 @@ export function Calls({ company }: { company: Company }) {
           void load(1);
         }}
       >
-        <label>
-          {t.from}{' '}
-          <input
-            type="datetime-local"
-            value={filters.from}
-            onChange={(e) => setFilters({ ...filters, from: e.target.value })}
-          />
-        </label>
-        <label>
-          {t.to}{' '}
-          <input
-            type="datetime-local"
-            value={filters.to}
-            onChange={(e) => setFilters({ ...filters, to: e.target.value })}
-          />
-        </label>
+        <DateRange range={filters} setRange={setFilters} />
         <label>
           {t.outcome}{' '}
           <select
@@ -138,19 +124,19 @@ export function Calls({ company }: { company: Company }) {
       </form>
       {error && <p className="error">{error}</p>}
       <table data-testid="cdr-table">
-        <thead>
-          <tr>
-            <th>{t.started}</th>
-            <th>{t.caller}</th>
-            <th>{t.hotline}</th>
-            <th>{t.department}</th>
-            <th>{t.outcome}</th>
-            <th>{t.queueTime}</th>
-            <th>{t.talkTime}</th>
-            <th>{t.agents}</th>
-            <th>{t.transfers}</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            t.started,
+            t.caller,
+            t.hotline,
+            t.department,
+            t.outcome,
+            t.queueTime,
+            t.talkTime,
+            t.agents,
+            t.transfers,
+          ]}
+        />
         <tbody>
           {result.calls.map((c) => (
             <tr key={c.id}>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type Company, type Summary, get } from '../api.ts';
 import { percent, useT } from '../i18n.tsx';
+import { DateRange, TableHead, errorMessage } from '../ui.tsx';
 import { localInput } from './Calls.tsx';
 
 export function Report({ company }: { company: Company }) {
@@ -23,7 +24,7 @@ export function Report({ company }: { company: Company }) {
       });
       setSummary(await get<Summary>(`/api/v1/reports/summary?${q.toString()}`));
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorMessage(err));
     }
   }, [company.id, range]);
 
@@ -41,22 +42,7 @@ export function Report({ company }: { company: Company }) {
             void load();
           }}
         >
-          <label>
-            {t.from}{' '}
-            <input
-              type="datetime-local"
-              value={range.from}
-              onChange={(e) => setRange({ ...range, from: e.target.value })}
-            />
-          </label>
-          <label>
-            {t.to}{' '}
-            <input
-              type="datetime-local"
-              value={range.to}
-              onChange={(e) => setRange({ ...range, to: e.target.value })}
-            />
-          </label>
+          <DateRange range={range} setRange={setRange} />
           <button type="submit">{t.show}</button>
         </form>
         {error && <p className="error">{error}</p>}
@@ -96,15 +82,7 @@ export function Report({ company }: { company: Company }) {
         <section className="card">
           <h2>{t.agents}</h2>
           <table>
-            <thead>
-              <tr>
-                <th>{t.login}</th>
-                <th>{t.answered}</th>
-                <th>{t.talkTime}</th>
-                <th>{t.loggedInTime}</th>
-                <th>{t.occupancy}</th>
-              </tr>
-            </thead>
+            <TableHead columns={[t.login, t.answered, t.talkTime, t.loggedInTime, t.occupancy]} />
             <tbody>
               {summary.agents.map((a) => (
                 <tr key={a.agentId}>

@@ -10,6 +10,7 @@ import {
   request,
 } from '../api.ts';
 import { useT } from '../i18n.tsx';
+import { TableHead, errorMessage } from '../ui.tsx';
 
 /** Shows what the last action did: saved, or the API's error message. */
 function useStatus(): [ReactNode, (p: Promise<unknown>) => Promise<boolean>] {
@@ -21,7 +22,7 @@ function useStatus(): [ReactNode, (p: Promise<unknown>) => Promise<boolean>] {
       setStatus({ ok: true, text: t.saved });
       return true;
     } catch (err) {
-      setStatus({ ok: false, text: err instanceof Error ? err.message : String(err) });
+      setStatus({ ok: false, text: errorMessage(err) });
       return false;
     }
   };
@@ -172,6 +173,144 @@ function CompanyForm({
   );
 }
 
+/** Runs an action through `useStatus`, then reloads what it changed. */
+function useAction(reload: () => Promise<void>) {
+  const [status, run] = useStatus();
+  const act = async (p: Promise<unknown>): Promise<void> => {
+    await run(p);
+    await reload();
+  };
+  return { status, run, act };
+}
+
+/** The list the API answers at `path` under `key`, loaded now and again after each `act`. */
+function useList<T, K extends string>(path: string, key: K) {
+  const [items, setItems] = useState<T[]>([]);
+  const reload = useCallback(async (): Promise<void> => {
+    setItems((await get<Record<K, T[]>>(path))[key]);
+  }, [path, key]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  return { items, ...useAction(reload) };
+}
+
+/** A card with a title and status, a table of `rows` under `columns` (and a last, blank one), and a form to add. */
+function ListCard({
+  title,
+  status,
+  columns,
+  rows,
+  onAdd,
+  children,
+}: {
+  title: string;
+  status: ReactNode;
+  columns: string[];
+  rows: ReactNode;
+  onAdd: () => void;
+  children: ReactNode;
+}) {
+  const t = useT();
+  return (
+    <section className="card">
+      <h2>
+        {title} {status}
+      </h2>
+      <table>
+        <TableHead columns={[...columns, '']} />
+        <tbody>{rows}</tbody>
+      </table>
+      <form
+        className="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onAdd();
+        }}
+      >
+        {children}
+        <button type="submit">{t.add}</button>
+      </form>
+    </section>
+  );
+}
+
+/** An input showing `value` that calls `save` on blur when it was changed (a number if `value` is one). */
+function EditOnBlur<V extends string | number>({
+  value,
+  save,
+  type,
+  className,
+}: {
+  value: V;
+  save: (v: V) => void;
+  type?: 'number';
+  className?: string;
+}) {
+  return (
+    <input
+      type={type}
+      className={className}
+      defaultValue={value}
+      onBlur={(e) => {
+        const v = (typeof value === 'number' ? Number(e.target.value) : e.target.value) as V;
+        if (v !== value) save(v);
+      }}
+    />
+  );
+}
+
+/** An input bound to the string `field` of a form draft. */
+function DraftInput<D extends Record<string, string>>({
+  draft,
+  setDraft,
+  field,
+  ...rest
+}: {
+  draft: D;
+  setDraft: (d: D) => void;
+  field: keyof D & string;
+  placeholder: string;
+  className?: string;
+  type?: 'password';
+}) {
+  return (
+    <input {...rest} value={draft[field]} onChange={(e) => setDraft({ ...draft, [field]: e.target.value })} />
+  );
+}
+
+/** The department choice of an add form, by code; empty for none. */
+function DepartmentChoice<D extends { department: string }>({
+  draft,
+  setDraft,
+  departments,
+}: {
+  draft: D;
+  setDraft: (d: D) => void;
+  departments: Department[];
+}) {
+  const t = useT();
+  return (
+    <select value={draft.department} onChange={(e) => setDraft({ ...draft, department: e.target.value })}>
+      <option value="">{t.department}</option>
+      {departments.map((d) => (
+        <option key={d.id} value={d.code}>
+          {d.code} {d.name}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function DeleteButton({ onClick }: { onClick: () => void }) {
+  const t = useT();
+  return (
+    <button type="button" className="danger" onClick={onClick}>
+      {t.delete}
+    </button>
+  );
+}
+
 function Departments({
   company,
   departments,
@@ -182,108 +321,63 @@ function Departments({
   reload: () => Promise<void>;
 }) {
   const t = useT();
-  const [status, run] = useStatus();
+  const { status, run, act } = useAction(reload);
   const [draft, setDraft] = useState({ code: '', name: '' });
   const base = `/api/v1/companies/${company.id}/departments`;
-  const update = async (d: Department, patch: Partial<Department>): Promise<void> => {
-    await run(request('PATCH', `${base}/${d.code}`, patch));
-    await reload();
-  };
+  const update = (d: Department, patch: Partial<Department>): Promise<void> =>
+    act(request('PATCH', `${base}/${d.code}`, patch));
   return (
-    <section className="card">
-      <h2>
-        {t.departments} {status}
-      </h2>
-      <table>
-        <thead>
-          <tr>
-            <th>{t.code}</th>
-            <th>{t.name}</th>
-            <th>{t.strategy}</th>
-            <th>{t.maxWaitSeconds}</th>
-            <th>{t.maxQueueLength}</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {departments.map((d) => (
-            <tr key={d.id}>
-              <td>{d.code}</td>
-              <td>
-                <input
-                  defaultValue={d.name}
-                  onBlur={(e) => e.target.value !== d.name && void update(d, { name: e.target.value })}
-                />
-              </td>
-              <td>
-                <select
-                  value={d.strategy}
-                  onChange={(e) => void update(d, { strategy: e.target.value as Department['strategy'] })}
-                >
-                  <option value="longest_idle">longest_idle</option>
-                  <option value="round_robin">round_robin</option>
-                  <option value="priority">priority</option>
-                </select>
-              </td>
-              <td>
-                <input
-                  type="number"
-                  className="short"
-                  defaultValue={d.maxWaitSeconds}
-                  onBlur={(e) =>
-                    Number(e.target.value) !== d.maxWaitSeconds &&
-                    void update(d, { maxWaitSeconds: Number(e.target.value) })
-                  }
-                />
-              </td>
-              <td>
-                <input
-                  type="number"
-                  className="short"
-                  defaultValue={d.maxQueueLength}
-                  onBlur={(e) =>
-                    Number(e.target.value) !== d.maxQueueLength &&
-                    void update(d, { maxQueueLength: Number(e.target.value) })
-                  }
-                />
-              </td>
-              <td>
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() => void run(request('DELETE', `${base}/${d.code}`)).then(reload)}
-                >
-                  {t.delete}
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <form
-        className="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void run(request('POST', base, draft)).then(async (ok) => {
-            if (ok) setDraft({ code: '', name: '' });
-            await reload();
-          });
-        }}
-      >
-        <input
-          placeholder={t.code}
-          className="short"
-          value={draft.code}
-          onChange={(e) => setDraft({ ...draft, code: e.target.value })}
-        />
-        <input
-          placeholder={t.name}
-          value={draft.name}
-          onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-        />
-        <button type="submit">{t.add}</button>
-      </form>
-    </section>
+    <ListCard
+      title={t.departments}
+      status={status}
+      columns={[t.code, t.name, t.strategy, t.maxWaitSeconds, t.maxQueueLength]}
+      onAdd={() =>
+        void run(request('POST', base, draft)).then(async (ok) => {
+          if (ok) setDraft({ code: '', name: '' });
+          await reload();
+        })
+      }
+      rows={departments.map((d) => (
+        <tr key={d.id}>
+          <td>{d.code}</td>
+          <td>
+            <EditOnBlur value={d.name} save={(name) => void update(d, { name })} />
+          </td>
+          <td>
+            <select
+              value={d.strategy}
+              onChange={(e) => void update(d, { strategy: e.target.value as Department['strategy'] })}
+            >
+              <option value="longest_idle">longest_idle</option>
+              <option value="round_robin">round_robin</option>
+              <option value="priority">priority</option>
+            </select>
+          </td>
+          <td>
+            <EditOnBlur
+              type="number"
+              className="short"
+              value={d.maxWaitSeconds}
+              save={(maxWaitSeconds) => void update(d, { maxWaitSeconds })}
+            />
+          </td>
+          <td>
+            <EditOnBlur
+              type="number"
+              className="short"
+              value={d.maxQueueLength}
+              save={(maxQueueLength) => void update(d, { maxQueueLength })}
+            />
+          </td>
+          <td>
+            <DeleteButton onClick={() => void run(request('DELETE', `${base}/${d.code}`)).then(reload)} />
+          </td>
+        </tr>
+      ))}
+    >
+      <DraftInput draft={draft} setDraft={setDraft} field="code" placeholder={t.code} className="short" />
+      <DraftInput draft={draft} setDraft={setDraft} field="name" placeholder={t.name} />
+    </ListCard>
   );
 }
 
@@ -291,266 +385,152 @@ const SUPERVISOR_STATES: AgentState[] = ['ready', 'temporarily_not_ready', 'not_
 
 function Agents({ company, departments }: { company: Company; departments: Department[] }) {
   const t = useT();
-  const [agents, setAgents] = useState<Agent[]>([]);
-  const [status, run] = useStatus();
+  const {
+    items: agents,
+    status,
+    act,
+  } = useList<Agent, 'agents'>(`/api/v1/agents?companyId=${company.id}`, 'agents');
   const empty = { login: '', name: '', shortNumber: '', contact: '', pin: '', department: '' };
   const [draft, setDraft] = useState(empty);
-  const reload = useCallback(async (): Promise<void> => {
-    setAgents((await get<{ agents: Agent[] }>(`/api/v1/agents?companyId=${company.id}`)).agents);
-  }, [company.id]);
-  useEffect(() => {
-    void reload();
-  }, [reload]);
   const codeOf = (id: number): string => departments.find((d) => d.id === id)?.code ?? String(id);
-  const act = async (p: Promise<unknown>): Promise<void> => {
-    await run(p);
-    await reload();
-  };
+  const patch = (a: Agent, fields: Record<string, string>): Promise<void> =>
+    act(request('PATCH', `/api/v1/agents/${a.login}`, fields));
   return (
-    <section className="card">
-      <h2>
-        {t.agents} {status}
-      </h2>
-      <table>
-        <thead>
-          <tr>
-            <th>{t.login}</th>
-            <th>{t.name}</th>
-            <th>{t.shortNumber}</th>
-            <th>{t.contact}</th>
-            <th>{t.departments}</th>
-            <th>{t.setState}</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {agents.map((a) => (
-            <tr key={a.login}>
-              <td>{a.login}</td>
-              <td>
-                <input
-                  defaultValue={a.name}
-                  onBlur={(e) =>
-                    e.target.value !== a.name &&
-                    void act(request('PATCH', `/api/v1/agents/${a.login}`, { name: e.target.value }))
-                  }
-                />
-              </td>
-              <td>
-                <input
-                  className="short"
-                  defaultValue={a.shortNumber}
-                  onBlur={(e) =>
-                    e.target.value !== a.shortNumber &&
-                    void act(request('PATCH', `/api/v1/agents/${a.login}`, { shortNumber: e.target.value }))
-                  }
-                />
-              </td>
-              <td>
-                <input
-                  defaultValue={a.profileContact}
-                  onBlur={(e) =>
-                    e.target.value !== a.profileContact &&
-                    void act(request('PATCH', `/api/v1/agents/${a.login}`, { contact: e.target.value }))
-                  }
-                />
-              </td>
-              <td>{a.departments.map((d) => codeOf(d.departmentId)).join(', ')}</td>
-              <td>
-                <select
-                  value={a.state}
-                  data-testid={`agent-state-select-${a.login}`}
-                  onChange={(e) =>
-                    void act(request('POST', `/api/v1/agents/${a.login}/state`, { state: e.target.value }))
-                  }
-                >
-                  {!SUPERVISOR_STATES.includes(a.state) && (
-                    <option value={a.state}>{t.states[a.state]}</option>
-                  )}
-                  {SUPERVISOR_STATES.map((s) => (
-                    <option key={s} value={s}>
-                      {t.states[s]}
-                    </option>
-                  ))}
-                </select>
-              </td>
-              <td className="nowrap">
-                <button
-                  type="button"
-                  onClick={() => {
-                    const pin = prompt(t.newPin);
-                    if (pin) void act(request('POST', `/api/v1/agents/${a.login}/pin`, { pin }));
-                  }}
-                >
-                  {t.resetPin}
-                </button>{' '}
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() => void act(request('DELETE', `/api/v1/agents/${a.login}`))}
-                >
-                  {t.delete}
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <form
-        className="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const dep = departments.find((d) => d.code === draft.department);
-          const { department: _d, ...fields } = draft;
-          void act(
-            request('POST', '/api/v1/agents', {
-              ...fields,
-              companyId: company.id,
-              departments: dep ? [{ departmentId: dep.id, priority: 1 }] : [],
-            }).then(() => setDraft(empty)),
-          );
-        }}
-      >
-        <input
-          className="short"
-          placeholder={t.login}
-          value={draft.login}
-          onChange={(e) => setDraft({ ...draft, login: e.target.value })}
-        />
-        <input
-          placeholder={t.name}
-          value={draft.name}
-          onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-        />
-        <input
-          className="short"
-          placeholder={t.shortNumber}
-          value={draft.shortNumber}
-          onChange={(e) => setDraft({ ...draft, shortNumber: e.target.value })}
-        />
-        <input
-          placeholder={t.contact}
-          value={draft.contact}
-          onChange={(e) => setDraft({ ...draft, contact: e.target.value })}
-        />
-        <input
-          className="short"
-          type="password"
-          placeholder={t.pin}
-          value={draft.pin}
-          onChange={(e) => setDraft({ ...draft, pin: e.target.value })}
-        />
-        <select value={draft.department} onChange={(e) => setDraft({ ...draft, department: e.target.value })}>
-          <option value="">{t.department}</option>
-          {departments.map((d) => (
-            <option key={d.id} value={d.code}>
-              {d.code} {d.name}
-            </option>
-          ))}
-        </select>
-        <button type="submit">{t.add}</button>
-      </form>
-    </section>
+    <ListCard
+      title={t.agents}
+      status={status}
+      columns={[t.login, t.name, t.shortNumber, t.contact, t.departments, t.setState]}
+      onAdd={() => {
+        const dep = departments.find((d) => d.code === draft.department);
+        const { department: _d, ...fields } = draft;
+        void act(
+          request('POST', '/api/v1/agents', {
+            ...fields,
+            companyId: company.id,
+            departments: dep ? [{ departmentId: dep.id, priority: 1 }] : [],
+          }).then(() => setDraft(empty)),
+        );
+      }}
+      rows={agents.map((a) => (
+        <tr key={a.login}>
+          <td>{a.login}</td>
+          <td>
+            <EditOnBlur value={a.name} save={(name) => void patch(a, { name })} />
+          </td>
+          <td>
+            <EditOnBlur
+              className="short"
+              value={a.shortNumber}
+              save={(shortNumber) => void patch(a, { shortNumber })}
+            />
+          </td>
+          <td>
+            <EditOnBlur value={a.profileContact} save={(contact) => void patch(a, { contact })} />
+          </td>
+          <td>{a.departments.map((d) => codeOf(d.departmentId)).join(', ')}</td>
+          <td>
+            <select
+              value={a.state}
+              data-testid={`agent-state-select-${a.login}`}
+              onChange={(e) =>
+                void act(request('POST', `/api/v1/agents/${a.login}/state`, { state: e.target.value }))
+              }
+            >
+              {!SUPERVISOR_STATES.includes(a.state) && <option value={a.state}>{t.states[a.state]}</option>}
+              {SUPERVISOR_STATES.map((s) => (
+                <option key={s} value={s}>
+                  {t.states[s]}
+                </option>
+              ))}
+            </select>
+          </td>
+          <td className="nowrap">
+            <button
+              type="button"
+              onClick={() => {
+                const pin = prompt(t.newPin);
+                if (pin) void act(request('POST', `/api/v1/agents/${a.login}/pin`, { pin }));
+              }}
+            >
+              {t.resetPin}
+            </button>{' '}
+            <DeleteButton onClick={() => void act(request('DELETE', `/api/v1/agents/${a.login}`))} />
+          </td>
+        </tr>
+      ))}
+    >
+      <DraftInput draft={draft} setDraft={setDraft} field="login" placeholder={t.login} className="short" />
+      <DraftInput draft={draft} setDraft={setDraft} field="name" placeholder={t.name} />
+      <DraftInput
+        draft={draft}
+        setDraft={setDraft}
+        field="shortNumber"
+        placeholder={t.shortNumber}
+        className="short"
+      />
+      <DraftInput draft={draft} setDraft={setDraft} field="contact" placeholder={t.contact} />
+      <DraftInput
+        draft={draft}
+        setDraft={setDraft}
+        field="pin"
+        placeholder={t.pin}
+        className="short"
+        type="password"
+      />
+      <DepartmentChoice draft={draft} setDraft={setDraft} departments={departments} />
+    </ListCard>
   );
 }
 
 function Numbers({ company, departments }: { company: Company; departments: Department[] }) {
   const t = useT();
-  const [numbers, setNumbers] = useState<NumberRoute[]>([]);
-  const [status, run] = useStatus();
+  const {
+    items: numbers,
+    status,
+    act,
+  } = useList<NumberRoute, 'numbers'>(`/api/v1/numbers?companyId=${company.id}`, 'numbers');
   const [draft, setDraft] = useState({ number: '', department: '' });
-  const reload = useCallback(async (): Promise<void> => {
-    setNumbers((await get<{ numbers: NumberRoute[] }>(`/api/v1/numbers?companyId=${company.id}`)).numbers);
-  }, [company.id]);
-  useEffect(() => {
-    void reload();
-  }, [reload]);
-  const act = async (p: Promise<unknown>): Promise<void> => {
-    await run(p);
-    await reload();
-  };
+  const path = (n: NumberRoute): string => `/api/v1/numbers/${encodeURIComponent(n.number)}`;
   return (
-    <section className="card">
-      <h2>
-        {t.numbers} {status}
-      </h2>
-      <table>
-        <thead>
-          <tr>
-            <th>{t.number}</th>
-            <th>{t.kind}</th>
-            <th>{t.department}</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {numbers.map((n) => (
-            <tr key={n.number}>
-              <td>{n.number}</td>
-              <td>{n.kind}</td>
-              <td>
-                <select
-                  value={n.departmentId ?? ''}
-                  onChange={(e) =>
-                    void act(
-                      request('PATCH', `/api/v1/numbers/${encodeURIComponent(n.number)}`, {
-                        departmentId: Number(e.target.value),
-                      }),
-                    )
-                  }
-                >
-                  {departments.map((d) => (
-                    <option key={d.id} value={d.id}>
-                      {d.code} {d.name}
-                    </option>
-                  ))}
-                </select>
-              </td>
-              <td>
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() =>
-                    void act(request('DELETE', `/api/v1/numbers/${encodeURIComponent(n.number)}`))
-                  }
-                >
-                  {t.delete}
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <form
-        className="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const dep = departments.find((d) => d.code === draft.department);
-          void act(
-            request('POST', '/api/v1/numbers', {
-              number: draft.number,
-              kind: 'hotline',
-              companyId: company.id,
-              departmentId: dep?.id ?? null,
-            }).then(() => setDraft({ number: '', department: '' })),
-          );
-        }}
-      >
-        <input
-          placeholder="+74950000003"
-          value={draft.number}
-          onChange={(e) => setDraft({ ...draft, number: e.target.value })}
-        />
-        <select value={draft.department} onChange={(e) => setDraft({ ...draft, department: e.target.value })}>
-          <option value="">{t.department}</option>
-          {departments.map((d) => (
-            <option key={d.id} value={d.code}>
-              {d.code} {d.name}
-            </option>
-          ))}
-        </select>
-        <button type="submit">{t.add}</button>
-      </form>
-    </section>
+    <ListCard
+      title={t.numbers}
+      status={status}
+      columns={[t.number, t.kind, t.department]}
+      onAdd={() => {
+        const dep = departments.find((d) => d.code === draft.department);
+        void act(
+          request('POST', '/api/v1/numbers', {
+            number: draft.number,
+            kind: 'hotline',
+            companyId: company.id,
+            departmentId: dep?.id ?? null,
+          }).then(() => setDraft({ number: '', department: '' })),
+        );
+      }}
+      rows={numbers.map((n) => (
+        <tr key={n.number}>
+          <td>{n.number}</td>
+          <td>{n.kind}</td>
+          <td>
+            <select
+              value={n.departmentId ?? ''}
+              onChange={(e) => void act(request('PATCH', path(n), { departmentId: Number(e.target.value) }))}
+            >
+              {departments.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.code} {d.name}
+                </option>
+              ))}
+            </select>
+          </td>
+          <td>
+            <DeleteButton onClick={() => void act(request('DELETE', path(n)))} />
+          </td>
+        </tr>
+      ))}
+    >
+      <DraftInput draft={draft} setDraft={setDraft} field="number" placeholder="+74950000003" />
+      <DepartmentChoice draft={draft} setDraft={setDraft} departments={departments} />
+    </ListCard>
   );
 }
