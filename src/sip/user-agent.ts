@@ -8,6 +8,7 @@ import { checkRequest } from './message/validate.ts';
 import { Dialog, dialogId, newCallId, newTag } from './dialog/dialog.ts';
 import type { IncomingRequest, SipStack } from './stack.ts';
 import type { ServerTransaction } from './transaction/server.ts';
+import type { ClientTransaction } from './transaction/client.ts';
 import { hostForUri, type Endpoint } from './transport/transport.ts';
 
 /** Methods we implement. Anything else gets 405 with this list (§8.2.1). */
@@ -231,8 +232,10 @@ export class OutgoingInvite {
     return getHeader(this.request, 'call-id') ?? '';
   }
 
+  private tx: ClientTransaction | undefined;
+
   start(): void {
-    this.ua.stack.sendRequest(this.request, this.destination, {
+    this.tx = this.ua.stack.sendRequest(this.request, this.destination, {
       onResponse: (res) => this.onResponse(res),
       onTimeout: () =>
         this.finish({
@@ -270,6 +273,7 @@ export class OutgoingInvite {
       body: Buffer.alloc(0),
     };
     this.ua.stack.sendRequest(cancel, this.destination, { onResponse: () => {}, onTimeout: () => {} });
+    this.tx?.cancelSent();
   }
 
   private onResponse(res: SipResponse): void {

@@ -293,3 +293,46 @@ describe('client non-INVITE transaction (§17.1.2)', () => {
     expect(h.clock.pending()).toBe(0);
   });
 });
+
+describe('client INVITE after CANCEL (RFC 3261 §9.1)', () => {
+  it('gives the INVITE up 64·T1 after the CANCEL when no final response comes', async () => {
+    const { FakeClock } = await import('../../util/fake-clock.ts');
+    const { ClientTransaction } = await import('./client.ts');
+    const { TIMERS, fixtureRequest } = await import('./test-helpers.ts');
+    const clock = new FakeClock();
+    let timedOut = 0;
+    const req = fixtureRequest('INVITE', {
+      via: 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKcancel',
+      callId: 'cancel-64t1',
+    });
+    const tx = new ClientTransaction(
+      'k',
+      req,
+      { transport: 'udp', address: '127.0.0.1', port: 5060 },
+      { onResponse: () => {}, onTimeout: () => timedOut++ },
+      {
+        clock,
+        timers: TIMERS,
+        send: () => {},
+        buildAck: (r) => r,
+        onTerminated: () => {},
+      },
+    );
+    tx.start();
+    tx.receive({
+      kind: 'response',
+      version: 'SIP/2.0',
+      status: 180,
+      reason: 'Ringing',
+      headers: req.headers,
+      body: Buffer.alloc(0),
+    });
+    clock.advance(64 * TIMERS.t1 * 2);
+    expect(tx.state).toBe('proceeding'); // Timer B does not run once it rang
+    tx.cancelSent();
+    clock.advance(64 * TIMERS.t1);
+    expect(tx.state).toBe('terminated');
+    expect(timedOut).toBe(1);
+    expect(clock.pending()).toBe(0);
+  });
+});

@@ -114,6 +114,21 @@ export class ClientTransaction {
     }
   }
 
+  /**
+   * §9.1: once a CANCEL is sent, an INVITE still without a final response is
+   * given up 64·T1 later (Timer B no longer runs once the far end rang).
+   */
+  cancelSent(): void {
+    if (!this.isInvite || this.state === 'completed' || this.state === 'terminated') return;
+    const { clock, timers } = this.env;
+    clock.clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = clock.setTimeout(() => {
+      if (this.state === 'completed' || this.state === 'terminated') return;
+      this.transition('terminated');
+      this.user.onTimeout();
+    }, 64 * timers.t1);
+  }
+
   transportError(): void {
     if (this.state === 'terminated') return;
     this.transition('terminated');
