@@ -30,6 +30,8 @@ export const configSchema = z.object({
     .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   adminToken: z.string().min(8).optional(),
+  /** Bearer token for `/metrics`; unset leaves it open. */
+  metricsToken: z.string().min(8).optional(),
   /** Address written into SDP and Contact when we listen on 0.0.0.0. */
   advertise: z.string().optional(),
   promptDir: z.string().optional(),
@@ -47,6 +49,7 @@ const FLAGS = [
   'trunk',
   'log-level',
   'admin-token',
+  'metrics-token',
   'advertise',
   'prompt-dir',
 ] as const;

@@ -42,6 +42,8 @@ export interface RouteSpec<
   produces?: string;
   /** The route needs no bearer token. */
   public?: boolean;
+  /** Also accept the token as `?token=` (the event stream). */
+  tokenInQuery?: boolean;
   handler: (ctx: RouteContext<P, Q, B>) => Promise<unknown>;
 }
 
@@ -101,6 +103,10 @@ export class Api {
     this.app.route({
       method: spec.method,
       url: spec.url,
+      config: {
+        ...(spec.public ? { auth: 'public' as const } : {}),
+        tokenInQuery: spec.tokenInQuery ?? false,
+      },
       handler: async (req, reply) => {
         const params = (spec.params ? parseOr400(spec.params, req.params, 'params') : undefined) as Out<P>;
         const query = (spec.query ? parseOr400(spec.query, req.query, 'query') : undefined) as Out<Q>;

@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { Server } from '../server.ts';
 import { HttpError } from './errors.ts';
-import { requireBearer } from './auth.ts';
+import { requireAuth } from './auth.ts';
 import { Api } from './api.ts';
 import { buildOpenApi } from './openapi.ts';
 import { staticRoutes } from './static.ts';
@@ -61,12 +61,12 @@ export async function buildHttpApp({ server, logger, webRoot }: HttpDeps): Promi
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }),
   );
 
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { config: { auth: 'public' } }, async (_req, reply) => {
     if (!server.ready) return reply.status(503).send({ status: 'stopping' });
     return { status: 'ok', sipPort: server.sipPort };
   });
 
-  requireBearer(app, () => server.adminToken);
+  requireAuth(app, { adminToken: () => server.adminToken, metricsToken: () => server.config.metricsToken });
   const api = new Api(app);
   companyRoutes(api, server);
   departmentRoutes(api, server);

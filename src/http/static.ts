@@ -52,10 +52,14 @@ export function staticRoutes(app: FastifyInstance, root = DEFAULT_WEB_ROOT): voi
       .send(await readFile(full));
   };
 
-  app.get('/', async (_req, reply) => send(reply, 'index.html', 'no-cache'));
-  app.get('/index.html', async (_req, reply) => send(reply, 'index.html', 'no-cache'));
-  app.get<{ Params: { '*': string } }>('/assets/*', async (req, reply) =>
+  // The console's files hold no data: the page signs in before it asks for any.
+  const config = { auth: 'public' } as const;
+  app.get('/', { config }, async (_req, reply) => send(reply, 'index.html', 'no-cache'));
+  app.get('/index.html', { config }, async (_req, reply) => send(reply, 'index.html', 'no-cache'));
+  app.get<{ Params: { '*': string } }>('/assets/*', { config }, async (req, reply) =>
     send(reply, path.posix.join('assets', req.params['*']), 'public, max-age=31536000, immutable'),
   );
-  app.get('/favicon.svg', async (_req, reply) => send(reply, 'favicon.svg', 'public, max-age=86400'));
+  app.get('/favicon.svg', { config }, async (_req, reply) =>
+    send(reply, 'favicon.svg', 'public, max-age=86400'),
+  );
 }

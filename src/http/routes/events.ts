@@ -25,6 +25,7 @@ export function eventRoutes(api: Api, server: Server): { readonly open: number; 
     tag: 'events',
     summary: 'Server-Sent Events: agent state changes (`agent`) and queue/call events (`call`)',
     produces: 'text/event-stream',
+    tokenInQuery: true,
     query: z.object({
       companyId: idParam.optional(),
       token: z.string().optional().describe('the admin token, for EventSource (which cannot send headers)'),

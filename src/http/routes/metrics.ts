@@ -105,7 +105,7 @@ export function metricsRoutes(
 ): { close(): void } {
   const rtp = new RtpAccounting(server);
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { auth: 'metrics' } }, async (_req, reply) => {
     const out = new Exposition();
     const now = server.clock.wallNow();
 
