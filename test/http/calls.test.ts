@@ -32,7 +32,7 @@ describe('CDR search, CSV and report API', () => {
         startedAt,
         companyId: 1,
         hotline: '+74950000001',
-        callerId: i === 3 ? '+7900,"quoted"' : `+7999000000${i % 10}`,
+        callerId: i === 3 ? '+7900,"quoted"' : i === 5 ? '=SUM(1+1)*2' : `+7999000000${i % 10}`,
         departmentId: i < 6 ? 1 : 2,
         queuedAt: startedAt + 1000,
         answeredAt: answered ? startedAt + 11_000 : null,
@@ -99,7 +99,10 @@ describe('CDR search, CSV and report API', () => {
       'id,startedAt,companyId,hotline,callerId,departmentId,outcome,queueSeconds,talkSeconds,transfers,agentLogins,answeredAt,endedAt',
     );
     expect(lines).toHaveLength(7);
-    expect(lines.find((l) => l.startsWith('cdr-03'))).toContain('"+7900,""quoted"""');
+    expect(lines.find((l) => l.startsWith('cdr-03'))).toContain(`"'+7900,""quoted"""`);
+    // Formula injection: a cell a spreadsheet would evaluate starts with ' instead.
+    expect(lines.find((l) => l.startsWith('cdr-05'))?.split(',')[4]).toBe("'=SUM(1+1)*2");
+    expect(lines.find((l) => l.startsWith('cdr-04'))?.split(',')[3]).toBe("'+74950000001");
     expect(lines.find((l) => l.startsWith('cdr-04'))).toContain(',answered,10,49,0,1001,');
   });
 
@@ -120,6 +123,32 @@ describe('CDR search, CSV and report API', () => {
     });
     expect(r.body.hours[2]?.serviceLevel).toBeNull();
     expect((await call(server, 'GET', '/api/v1/reports/summary?to=0')).status).toBe(400);
+  });
+
+  it('400, not 500, for times and numbers beyond what a Date or an id can hold', async () => {
+    for (const q of [
+      'to=99999999999999999999999',
+      'from=99999999999999999999999',
+      'to=8640000000000001',
+      `from=${'9'.repeat(400)}`,
+      'to=%2B275760-09-13T00:00:00.001Z',
+      'companyId=99999999999999999999999',
+    ]) {
+      for (const path of ['/api/v1/reports/summary', '/api/v1/calls', '/api/v1/calls.csv']) {
+        const r = await call(server, 'GET', `${path}?${q}`);
+        expect(r.status, `${path}?${q}`).toBe(400);
+      }
+    }
+    for (const q of ['page=99999999999999999999999', 'pageSize=1e400', 'limit=-1', 'departmentId=1.5'])
+      expect((await call(server, 'GET', `/api/v1/calls?${q}`)).status, q).toBe(400);
+    for (const path of [
+      '/api/v1/events?heartbeatMs=1e999',
+      '/api/v1/agents?companyId=1e30',
+      '/api/v1/calls/live?companyId=99999999999999999999999',
+      '/api/v1/queues?companyId=-1',
+      '/api/v1/companies/99999999999999999999999',
+    ])
+      expect((await call(server, 'GET', path)).status, path).toBe(400);
   });
 
   it('live calls and queues answer (empty with no calls)', async () => {

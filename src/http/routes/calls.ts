@@ -33,11 +33,15 @@ const cdrQuery = rangeQuery
 
 const MAX_SCAN = 100_000;
 
+/** The largest time a JavaScript Date can hold (ECMA-262 21.4.1.1). */
+const MAX_TIME_MS = 8.64e15;
+
 /** Epoch ms from ISO or digits. */
 function parseTime(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n))
+  // Beyond 8.64e15 ms a Date is invalid (toISOString throws): a 400, not a 500.
+  if (!Number.isFinite(n) || Math.abs(n) > MAX_TIME_MS)
     throw new HttpError(400, 'invalid_time', `${name} must be an ISO time or epoch milliseconds`);
   return n;
 }
@@ -105,9 +109,15 @@ const CSV_COLUMNS = [
   'endedAt',
 ] as const;
 
-function csvCell(v: unknown): string {
-  const s =
-    v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v as string | number);
+/**
+ * One CSV cell. Text that starts with `=`, `+`, `-`, `@` (or a tab or CR) is a formula to a
+ * spreadsheet (a caller id `=HYPERLINK(...)` would run in whoever opens the export), so it is
+ * prefixed with `'` (OWASP "CSV injection"). Numbers are ours and left as they are.
+ */
+export function csvCell(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  let s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v as string);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
