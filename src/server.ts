@@ -148,9 +148,12 @@ export class Server {
       inMenu: this.agentsInMenu,
       inCallTimings: this.deps.inCallTimings,
     });
-    this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
-    this.router.add(DIAG_ECHO, (call) => echoTest(call));
-    this.router.add(DIAG_RING, (call) => ringTest(call));
+    // Off unless configured: otherwise 9000–9002 are unknown numbers like any other.
+    if (config.diagnostics) {
+      this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
+      this.router.add(DIAG_ECHO, (call) => echoTest(call));
+      this.router.add(DIAG_RING, (call) => ringTest(call));
+    }
     this.router.setFallback(async (number) => {
       const route = await this.store.directory.getNumber(number);
       if (route?.kind === 'service') return (call) => this.serviceIvr(call);

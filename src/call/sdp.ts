@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import sdpTransform from 'sdp-transform';
 
 /**
@@ -102,17 +103,42 @@ interface ParsedAudio {
   direction: Direction;
 }
 
-function parseAudio(text: string): ParsedAudio | undefined {
+type ParseError = 'no_audio' | 'bad_port' | 'bad_address';
+
+/**
+ * A c= address we can send to: an IP literal of the family the line names (IN IP4 / IN IP6),
+ * unicast. A host name is refused rather than resolved: an unauthenticated offer must not make
+ * us query DNS (RFC 4566 allows FQDNs, but no peer we serve sends them). 0.0.0.0 / :: stay
+ * valid: they mean hold (RFC 2543 style) or "learn my address from my packets".
+ */
+function usableAddress(conn: { version?: number; ip?: string }): string | undefined {
+  const ip = conn.ip;
+  if (ip === undefined) return undefined;
+  const family = isIP(ip);
+  if (family === 0 || (conn.version !== undefined && conn.version !== family)) return undefined;
+  if (family === 4) {
+    const first = Number(ip.split('.')[0]);
+    if ((first >= 224 && first <= 239) || ip === '255.255.255.255') return undefined; // multicast, broadcast
+  } else if (/^ff/i.test(ip)) return undefined; // IPv6 multicast
+  return ip;
+}
+
+function parseAudio(text: string): ParsedAudio | ParseError {
   let session: sdpTransform.SessionDescription;
   try {
     session = sdpTransform.parse(text);
   } catch {
-    return undefined;
+    return 'no_audio';
   }
   const audio = session.media?.find((m) => m.type === 'audio' && m.port !== 0);
-  if (!audio) return undefined;
-  const ip = audio.connection?.ip ?? session.connection?.ip;
-  if (!ip || typeof audio.port !== 'number') return undefined;
+  if (!audio) return 'no_audio';
+  // sdp-transform gives numbers for digit strings of any length (65536) and keeps others as strings.
+  if (typeof audio.port !== 'number' || !Number.isInteger(audio.port) || audio.port < 1 || audio.port > 65535)
+    return 'bad_port';
+  const conn = audio.connection ?? session.connection;
+  if (!conn) return 'no_audio';
+  const ip = usableAddress(conn);
+  if (ip === undefined) return 'bad_address';
   const rtpmap = new Map<number, string>();
   for (const r of audio.rtp ?? []) rtpmap.set(r.payload, `${r.codec.toUpperCase()}/${r.rate ?? 8000}`);
   const formats: ParsedAudio['formats'] = [];
@@ -150,9 +176,9 @@ const mirror: Record<Direction, Direction> = {
 };
 
 /** The far end's stream as we will use it: the first of its codecs that we speak. */
-function negotiate(text: string, local: LocalMedia): MediaParams | 'no_audio' | 'no_codec' {
+function negotiate(text: string, local: LocalMedia): MediaParams | ParseError | 'no_codec' {
   const parsed = parseAudio(text);
-  if (!parsed) return 'no_audio';
+  if (typeof parsed === 'string') return parsed;
   const chosen = parsed.formats.find((f) => f.codec !== undefined && local.codecs.includes(f.codec));
   if (!chosen?.codec) return 'no_codec';
   return {
@@ -169,6 +195,8 @@ function negotiate(text: string, local: LocalMedia): MediaParams | 'no_audio' | 
 export function answerOffer(offer: string, local: LocalMedia): AnswerResult {
   const media = negotiate(offer, local);
   if (media === 'no_audio') return { ok: false, status: 488, reason: 'No usable audio stream' };
+  if (media === 'bad_port') return { ok: false, status: 488, reason: 'Bad media port' };
+  if (media === 'bad_address') return { ok: false, status: 488, reason: 'Bad connection address' };
   if (media === 'no_codec') return { ok: false, status: 488, reason: 'No common codec' };
   const sdp = describe(
     local,

@@ -35,6 +35,14 @@ export const configSchema = z.object({
   /** Address written into SDP and Contact when we listen on 0.0.0.0. */
   advertise: z.string().optional(),
   promptDir: z.string().optional(),
+  /**
+   * Answer the diagnostic numbers 9000–9002 (readback, echo, ring). Off by default: they answer
+   * anyone and stream audio to whatever address an unauthenticated offer names.
+   */
+  diagnostics: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on')
+    .default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -54,19 +62,25 @@ const FLAGS = [
   'prompt-dir',
 ] as const;
 
+/** Flags without a value (`--diagnostics`); as environment variables: true/false, 1/0, yes/no, on/off. */
+const BOOLEAN_FLAGS = ['diagnostics'] as const;
+
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+    options: {
+      ...Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+      ...Object.fromEntries(BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])),
+    },
     strict: true,
     allowPositionals: false,
   });
   const raw: Record<string, unknown> = {};
-  for (const flag of FLAGS) {
+  for (const flag of [...FLAGS, ...BOOLEAN_FLAGS]) {
     const envName = `AGENTLINE_${flag.toUpperCase().replace(/-/g, '_')}`;
-    const value = (values as Record<string, string | undefined>)[flag] ?? env[envName];
+    const value = (values as Record<string, string | boolean | undefined>)[flag] ?? env[envName];
     if (value !== undefined && value !== '') raw[camel(flag)] = value;
   }
   const parsed = configSchema.safeParse(raw);

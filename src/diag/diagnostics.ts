@@ -1,7 +1,7 @@
 import type { InboundCall } from '../call/engine.ts';
 import type { Sounds, Language } from '../call/sounds.ts';
 
-/** Numbers operators call to check a line: kept in every deployment. */
+/** Numbers operators call to check a line: answered only with `--diagnostics` (config `diagnostics`). */
 export const DIAG_READBACK = '9000';
 export const DIAG_ECHO = '9001';
 export const DIAG_RING = '9002';

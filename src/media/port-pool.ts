@@ -1,27 +1,36 @@
+import { randomInt } from 'node:crypto';
+
 /**
  * Even RTP ports from [min, max]; port+1 (RTCP) is implied and reserved with it.
  *
- * Free ports form a FIFO ring: `acquire` takes the least recently released port, so a
- * port is reused as late as possible (stray packets of an ended call rarely reach the
- * next one). O(1), no allocation. A port that fails to bind is simply released again by
- * the session (it goes to the back of the ring) and the next one is tried.
+ * Free ports form a FIFO ring, and `acquire` takes a random one from its older half: the
+ * next port cannot be predicted from the last (a scan of the range finds a call only by
+ * probing every port), and a port released a moment ago waits behind the others, so the
+ * stray packets of an ended call rarely reach the next one. O(1), no allocation. A port
+ * that fails to bind is simply released again by the session (it goes to the back of the
+ * ring) and another one is tried.
  */
 export class PortPool {
   readonly min: number;
   readonly max: number;
   private readonly ring: Uint16Array;
   private readonly inUse: Uint8Array;
+  private readonly random: (n: number) => number;
   private head = 0;
   private count: number;
 
-  /** `min`/`max`: inclusive range; `min` is rounded up to even; each slot needs port and port+1 ≤ max. */
-  constructor(min: number, max: number) {
+  /**
+   * `min`/`max`: inclusive range; `min` is rounded up to even; each slot needs port and port+1 ≤ max.
+   * `random(n)`: an integer in [0, n) (default crypto.randomInt), injectable for tests.
+   */
+  constructor(min: number, max: number, random: (n: number) => number = (n) => randomInt(n)) {
     const first = min + (min & 1);
     if (!Number.isInteger(min) || !Number.isInteger(max) || first < 1024 || max > 65535 || first + 1 > max) {
       throw new RangeError(`bad RTP port range ${min}-${max}`);
     }
     this.min = first;
     this.max = max;
+    this.random = random;
     const n = Math.floor((max - first + 1) / 2);
     this.ring = new Uint16Array(n);
     this.inUse = new Uint8Array(n);
@@ -39,11 +48,15 @@ export class PortPool {
     return this.count;
   }
 
-  /** An even port, or undefined when all are taken. */
+  /** A random even port among the longest-free half, or undefined when all are taken. */
   acquire(): number | undefined {
     if (this.count === 0) return undefined;
-    const port = this.ring[this.head]!;
-    this.head = (this.head + 1) % this.ring.length;
+    const size = this.ring.length;
+    // Swap the pick with the head: the head moves into the older half, so order is kept roughly.
+    const pick = (this.head + this.random(Math.ceil(this.count / 2))) % size;
+    const port = this.ring[pick]!;
+    this.ring[pick] = this.ring[this.head]!;
+    this.head = (this.head + 1) % size;
     this.count--;
     this.inUse[(port - this.min) >> 1] = 1;
     return port;

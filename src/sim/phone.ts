@@ -334,6 +334,11 @@ export class PhoneCall {
       for (const d of digits) this.session.info('application/dtmf-relay', `Signal=${d}\r\nDuration=160\r\n`);
   }
 
+  /** Restarts the phone's RTP stream with a new SSRC (from the same address and port). */
+  changeSsrc(): void {
+    this.rtp.changeSsrc();
+  }
+
   /** Sends audio (e.g. a tone) until stopped. */
   send(source: FrameSource | null): void {
     this.rtp.setSource(source);

@@ -121,6 +121,7 @@ describe('agentline start (child process)', () => {
       'warn',
       '--admin-token',
       TOKEN,
+      '--diagnostics',
     ]);
     const health = await waitHealthy(cli, httpPort);
     expect(health).toEqual({ status: 'ok', sipPort });

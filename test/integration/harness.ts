@@ -49,6 +49,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     db: ':memory:',
     logLevel: process.env.TEST_LOG ?? 'silent',
     adminToken: 'test-token-123',
+    diagnostics: true, // most tests check a line with 9000–9002
     ...rest,
   });
   const t1 = sipT1 ?? 100;

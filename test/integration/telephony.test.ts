@@ -104,6 +104,35 @@ describe('telephony core over loopback', () => {
     await raw.waitFor(/^SIP\/2\.0 488/);
   });
 
+  it('an out-of-range media port or a malformed c= address gets 488, not 500, and holds no port', async () => {
+    const free = server.pool.free;
+    const bad = [
+      ['m=audio 65536', 'c=IN IP4 127.0.0.1'],
+      ['m=audio 99999999999999999999', 'c=IN IP4 127.0.0.1'],
+      ['m=audio 4000', 'c=IN IP4 300.1.1.1'],
+      ['m=audio 4000', 'c=IN IP4 phone.example.com'],
+    ];
+    for (const [i, [m, c]] of bad.entries()) {
+      const sdp = `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n${c}\r\nt=0 0\r\n${m} RTP/AVP 0\r\n`;
+      raw.received.length = 0;
+      raw.send(
+        rawRequest(
+          'INVITE',
+          `sip:9001@127.0.0.1:${server.sipPort}`,
+          raw.port,
+          'Content-Type: application/sdp\r\nContact: <sip:raw@127.0.0.1>\r\n',
+          sdp,
+          `bad-sdp-${i}`,
+        ),
+        server.sipPort,
+      );
+      const res = await raw.waitFor(/^SIP\/2\.0 [2-6]\d\d /);
+      expect(res.split('\r\n')[0]).toMatch(/^SIP\/2\.0 488 /);
+    }
+    expect(server.pool.free).toBe(free);
+    expect(server.engine.activeLegs).toBe(0);
+  });
+
   it('CANCEL of a ringing call gets 200 and the INVITE 487', async () => {
     const before = server.pool.free;
     const sdp =
@@ -258,6 +287,22 @@ describe('Record-Route (RFC 3261 §12.1.1, §12.2.1.1)', () => {
       expect(routes.join(', ')).toBe(rr);
     } finally {
       raw.close();
+      await server.stop();
+    }
+  });
+});
+
+describe('diagnostic numbers switched off (the default)', () => {
+  it('9000–9002 are unknown numbers: 404, no port taken', async () => {
+    const server = await startServer({ diagnostics: false });
+    const caller = await phone({ number: '+79001112299' });
+    try {
+      for (const n of ['9000', '9001', '9002'])
+        await expect(caller.call(n, { port: server.sipPort })).rejects.toMatchObject({ status: 404 });
+      expect(server.pool.free).toBe(server.pool.capacity);
+      expect(server.engine.activeLegs).toBe(0);
+    } finally {
+      await caller.close();
       await server.stop();
     }
   });

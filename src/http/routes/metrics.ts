@@ -7,7 +7,14 @@ import { CUSTOMER_CALL_TRANSITIONS } from '../../acd/customer-call.ts';
 
 type RtpTotals = Pick<
   RtpStats,
-  'packetsSent' | 'packetsReceived' | 'bytesSent' | 'bytesReceived' | 'malformed' | 'dtmfPackets'
+  | 'packetsSent'
+  | 'packetsReceived'
+  | 'bytesSent'
+  | 'bytesReceived'
+  | 'malformed'
+  | 'dtmfPackets'
+  | 'sourceDropped'
+  | 'learningDropped'
 >;
 const RTP_KEYS = [
   'packetsSent',
@@ -16,6 +23,8 @@ const RTP_KEYS = [
   'bytesReceived',
   'malformed',
   'dtmfPackets',
+  'sourceDropped',
+  'learningDropped',
 ] as const;
 
 const zero = (): RtpTotals => ({
@@ -25,6 +34,8 @@ const zero = (): RtpTotals => ({
   bytesReceived: 0,
   malformed: 0,
   dtmfPackets: 0,
+  sourceDropped: 0,
+  learningDropped: 0,
 });
 
 /**
@@ -204,6 +215,15 @@ export function metricsRoutes(
     out.metric('agentline_rtp_malformed_total', 'counter', 'Malformed RTP packets dropped.', [
       [null, t.malformed],
     ]);
+    out.metric(
+      'agentline_rtp_dropped_packets_total',
+      'counter',
+      'Valid RTP packets dropped by the source check: from a source that is not the peer, or held back while a new source proves itself (NAT learning).',
+      [
+        [{ reason: 'source' }, t.sourceDropped],
+        [{ reason: 'learning' }, t.learningDropped],
+      ],
+    );
     out.metric('agentline_rtp_dtmf_packets_total', 'counter', 'RFC 4733 telephone-event packets received.', [
       [null, t.dtmfPackets],
     ]);

@@ -9,7 +9,7 @@ import { ClipPlayer, LoopPlayer } from '../player.ts';
 import { PortPool } from '../port-pool.ts';
 import { renderTone } from '../tones.ts';
 import { createRtpHeader, readRtpHeader, writeRtpHeader } from './packet.ts';
-import { RtpSession } from './session.ts';
+import { RtpSession, learnScopeOf } from './session.ts';
 
 const HOST = '127.0.0.1';
 const hasIpv6Loopback = () =>
@@ -39,6 +39,14 @@ function listen(s: RtpSession) {
   };
 }
 
+async function udp(): Promise<dgram.Socket> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, HOST, r));
+  sockets.push(sock);
+  return sock;
+}
+const sockets: dgram.Socket[] = [];
+
 let pool: PortPool;
 let clock: MediaClock;
 const open: RtpSession[] = [];
@@ -54,12 +62,19 @@ function pair(a: RtpSession, b: RtpSession): void {
 }
 
 function fresh() {
-  pool = new PortPool(41000, 41100);
+  pool = new PortPool(41000, 41100, () => 0); // in order: tests pick known ports
   clock = new MediaClock();
 }
 fresh();
 afterEach(() => {
   for (const s of open.splice(0)) s.close();
+  for (const s of sockets.splice(0)) {
+    try {
+      s.close();
+    } catch {
+      /* closed by the test */
+    }
+  }
   fresh();
 });
 
@@ -149,25 +164,41 @@ describe('RtpSession', () => {
     expect(a.stats.packetsSent).toBe(3);
   });
 
-  it('latches to the real source of the peer (symmetric RTP)', async () => {
+  it('learns the source of a peer behind NAT (private SDP address) after probation, then locks', async () => {
     const a = await session();
     const b = await session();
-    a.setRemote(HOST, 41099); // wrong port from SDP
+    a.setRemote('10.0.0.7', 4000); // the phone's LAN address: unreachable, its packets come from elsewhere
     b.setRemote(HOST, a.localPort);
+    expect(a.sourcePolicy).toBe('learning');
     const heardByB = listen(b);
-    a.setSource(new LoopPlayer(sine(1000)));
-    await sleep(100);
-    expect(heardByB.samples.length).toBe(0); // a sends into the void
     b.setSource(new LoopPlayer(sine(480)));
-    await until(() => heardByB.samples.length >= 2400);
+    await until(() => a.sourcePolicy === 'locked');
     expect(a.remote).toEqual({ host: HOST, port: b.localPort });
     expect(a.stats.remoteChanges).toBe(1);
+    expect(a.stats.learningDropped).toBe(3); // PROBATION - 1 packets held back
+    a.setSource(new LoopPlayer(sine(1000)));
+    await until(() => heardByB.samples.length >= 2400);
     expect(heardByB.tone([480, 1000])).toBe(1000);
+  });
+
+  it('on loopback only the SDP address is accepted: another port is never learned', async () => {
+    const a = await session();
+    const b = await session();
+    a.setRemote(HOST, 41099); // wrong port in SDP
+    b.setRemote(HOST, a.localPort);
+    const heardByA = listen(a);
+    b.setSource(new LoopPlayer(sine(480)));
+    await until(() => a.stats.sourceDropped >= 20);
+    expect(heardByA.samples.length).toBe(0);
+    expect(a.stats.packetsReceived).toBe(0);
+    expect(a.remote).toEqual({ host: HOST, port: 41099 });
+    expect(a.sourcePolicy).toBe('learning');
   });
 
   it('drops malformed packets, RTCP and unknown payload types without throwing', async () => {
     const a = await session();
-    const tx = dgram.createSocket('udp4');
+    const tx = await udp();
+    a.setRemote(HOST, tx.address().port);
     const audio: Buffer[] = [];
     a.onAudio = (p) => audio.push(Buffer.from(p));
     const send = (b: Buffer) => new Promise<void>((r) => tx.send(b, a.localPort, HOST, () => r()));
@@ -182,7 +213,6 @@ describe('RtpSession', () => {
     writeRtpHeader(ok, 0, 0, true, 2, 162, 3);
     await send(ok);
     await until(() => audio.length === 1);
-    tx.close();
     expect(a.stats.malformed).toBe(3);
     expect(a.stats.rtcpIgnored).toBe(1);
     expect(a.stats.unknownPayloadType).toBe(1);
@@ -214,13 +244,13 @@ describe('RtpSession', () => {
     a.setCodec({ codec: 'PCMU', payloadType: 0, dtmfPayloadType: 96 });
     const digits: string[] = [];
     a.onDtmf = (d) => digits.push(d);
-    const tx = dgram.createSocket('udp4');
+    const tx = await udp();
+    a.setRemote(HOST, tx.address().port);
     const pkt = Buffer.alloc(16);
     writeRtpHeader(pkt, 0, 101, true, 1, 1000, 7);
     writeTelephoneEvent(pkt, 12, 9, false, 10, 160);
     await new Promise<void>((r) => tx.send(pkt, a.localPort, HOST, () => r()));
     await until(() => digits.length === 1);
-    tx.close();
     expect(digits).toEqual(['9']);
   });
 
@@ -233,11 +263,13 @@ describe('RtpSession', () => {
     };
     const [a, b] = await Promise.all([mk(), mk()]);
     a.setRemote('::1', b.localPort);
+    b.setRemote('::', 0); // no usable address: b learns a's
     const heard = listen(b);
     a.setSource(new LoopPlayer(sine(1000)));
     await until(() => heard.samples.length >= 1600);
     expect(heard.tone([1000, 425])).toBe(1000);
     expect(b.remote).toEqual({ host: '::1', port: a.localPort });
+    expect(b.sourcePolicy).toBe('locked');
   });
 
   it('after close() every port is back and the clock has no timer', async () => {
@@ -252,5 +284,161 @@ describe('RtpSession', () => {
     expect(pool.free).toBe(pool.capacity);
     expect(clock.size).toBe(0);
     expect(clock.running).toBe(false);
+  });
+});
+
+/** A raw RTP packet: PCMU silence (0xff) or one RFC 4733 event (PT 101). */
+function rtpPacket(o: {
+  pt?: number;
+  seq: number;
+  ssrc: number;
+  ts?: number;
+  event?: number;
+  end?: boolean;
+}): Buffer {
+  const pt = o.pt ?? (o.event === undefined ? 0 : 101);
+  if (o.event !== undefined) {
+    const b = Buffer.alloc(16);
+    writeRtpHeader(b, 0, pt, true, o.seq & 0xffff, o.ts ?? 1000, o.ssrc);
+    writeTelephoneEvent(b, 12, o.event, o.end ?? false, 10, 160);
+    return b;
+  }
+  const b = Buffer.alloc(12 + 160, 0xff);
+  writeRtpHeader(b, 0, pt, false, o.seq & 0xffff, o.ts ?? o.seq * 160, o.ssrc);
+  return b;
+}
+
+const sendTo = (sock: dgram.Socket, port: number, b: Buffer): Promise<void> =>
+  new Promise((r) => sock.send(b, port, HOST, () => r()));
+
+describe('RtpSession strict source', () => {
+  it('drops audio and RFC 4733 events from anyone but the peer, and never sends to them', async () => {
+    const a = await session();
+    const peer = await udp();
+    const attacker = await udp();
+    const toAttacker: Buffer[] = [];
+    attacker.on('message', (m) => toAttacker.push(m));
+    a.setRemote(HOST, peer.address().port);
+    const audio: number[] = [];
+    const digits: string[] = [];
+    a.onAudio = () => audio.push(1);
+    a.onDtmf = (d) => digits.push(d);
+    a.setSource(new LoopPlayer(sine(1000)));
+    for (let i = 0; i < 20; i++) {
+      await sendTo(attacker, a.localPort, rtpPacket({ seq: 100 + i, ssrc: 0xbad }));
+      await sendTo(attacker, a.localPort, rtpPacket({ seq: 500 + i, ssrc: 0xbad, event: 10, ts: 9000 + i }));
+    }
+    await sendTo(peer, a.localPort, rtpPacket({ seq: 1, ssrc: 0x600d }));
+    await until(() => audio.length === 1);
+    for (let i = 0; i < 10; i++)
+      await sendTo(attacker, a.localPort, rtpPacket({ seq: 200 + i, ssrc: 0x600d }));
+    await until(() => a.stats.sourceDropped === 50);
+    await sleep(60);
+    expect(audio).toHaveLength(1);
+    expect(digits).toEqual([]);
+    expect(a.stats.dtmfPackets).toBe(0);
+    expect(a.stats.packetsReceived).toBe(1);
+    expect(a.sourcePolicy).toBe('locked');
+    expect(a.remote).toEqual({ host: HOST, port: peer.address().port });
+    expect(toAttacker).toHaveLength(0);
+  });
+
+  it('takes a new SSRC from the locked source', async () => {
+    const a = await session();
+    const b = await session();
+    pair(a, b);
+    const heard = listen(a);
+    b.setSource(new LoopPlayer(sine(480)));
+    await until(() => heard.samples.length >= 1600);
+    const first = b.ssrc;
+    b.changeSsrc();
+    expect(b.ssrc).not.toBe(first);
+    b.setSource(new LoopPlayer(sine(1000)));
+    heard.samples.length = 0;
+    await until(() => heard.samples.length >= 1600);
+    expect(heard.tone([480, 1000])).toBe(1000);
+    expect(a.stats.sourceDropped).toBe(0);
+  });
+
+  it('drops everything before the remote is set', async () => {
+    const a = await session();
+    const tx = await udp();
+    a.onAudio = () => expect.fail('no audio before the SDP');
+    for (let i = 0; i < 5; i++) await sendTo(tx, a.localPort, rtpPacket({ seq: i, ssrc: 1 }));
+    await until(() => a.stats.sourceDropped === 5);
+    expect(a.sourcePolicy).toBe('idle');
+    expect(a.remote).toBeNull();
+  });
+
+  it('keeps the lock on a re-INVITE with the same address; a new address is the new expected source', async () => {
+    const a = await session();
+    const oldPeer = await udp();
+    const newPeer = await udp();
+    const audio: number[] = [];
+    a.onAudio = () => audio.push(1);
+    a.setRemote(HOST, oldPeer.address().port);
+    await sendTo(oldPeer, a.localPort, rtpPacket({ seq: 1, ssrc: 7 }));
+    await until(() => a.sourcePolicy === 'locked');
+    a.setRemote(HOST, oldPeer.address().port); // session refresh
+    expect(a.sourcePolicy).toBe('locked');
+    a.setRemote(HOST, newPeer.address().port); // the peer moved
+    expect(a.sourcePolicy).toBe('learning');
+    await sendTo(oldPeer, a.localPort, rtpPacket({ seq: 2, ssrc: 7 }));
+    await until(() => a.stats.sourceDropped === 1);
+    await sendTo(newPeer, a.localPort, rtpPacket({ seq: 3, ssrc: 8 }));
+    await until(() => audio.length === 2);
+    expect(a.sourcePolicy).toBe('locked');
+    expect(a.remote).toEqual({ host: HOST, port: newPeer.address().port });
+  });
+
+  it('learning: a source needs consecutive packets within the window; once locked, others are dropped', async () => {
+    let now = 0;
+    const a = await RtpSession.open({ host: HOST, pool, clock, now: () => now });
+    open.push(a);
+    a.setCodec({ codec: 'PCMU', payloadType: 0 });
+    a.setRemote('0.0.0.0', 4000); // nothing usable in SDP: learning only
+    const late = await udp();
+    const nat = await udp();
+    const other = await udp();
+    // Sequence gaps and SSRC changes restart probation.
+    for (const seq of [1, 3, 5, 7]) await sendTo(nat, a.localPort, rtpPacket({ seq, ssrc: 1 }));
+    for (const ssrc of [1, 2, 3, 4]) await sendTo(nat, a.localPort, rtpPacket({ seq: 10 + ssrc, ssrc }));
+    await until(() => a.stats.learningDropped === 8);
+    expect(a.sourcePolicy).toBe('learning');
+    for (let i = 0; i < 4; i++) await sendTo(nat, a.localPort, rtpPacket({ seq: 0xfffe + i, ssrc: 9 }));
+    await until(() => a.sourcePolicy === 'locked');
+    expect(a.remote).toEqual({ host: HOST, port: nat.address().port });
+    for (let i = 0; i < 6; i++) await sendTo(other, a.localPort, rtpPacket({ seq: i, ssrc: 5 }));
+    await until(() => a.stats.sourceDropped === 6);
+    expect(a.remote).toEqual({ host: HOST, port: nat.address().port });
+    // A new address in SDP: learning again, but the window closes 2 s after the first foreign packet.
+    a.setRemote('10.1.1.1', 5000);
+    await sendTo(other, a.localPort, rtpPacket({ seq: 100, ssrc: 5 }));
+    await until(() => a.stats.learningDropped === 12);
+    now = 2001;
+    for (let i = 0; i < 6; i++) await sendTo(late, a.localPort, rtpPacket({ seq: i, ssrc: 6 }));
+    await until(() => a.stats.sourceDropped === 12);
+    expect(a.sourcePolicy).toBe('learning');
+    expect(a.remote).toEqual({ host: '10.1.1.1', port: 5000 });
+  });
+
+  it('learnScopeOf: loopback none, public same IP, private / link-local / CGNAT / none any', () => {
+    expect(learnScopeOf('127.0.0.1')).toBe('none');
+    expect(learnScopeOf('127.8.9.1')).toBe('none');
+    expect(learnScopeOf('::1')).toBe('none');
+    expect(learnScopeOf('::ffff:127.0.0.1')).toBe('none');
+    for (const h of [
+      '192.0.2.10',
+      '8.8.8.8',
+      '172.32.0.1',
+      '100.128.0.1',
+      '2001:db8::1',
+      '::ffff:198.51.100.1',
+    ])
+      expect(learnScopeOf(h)).toBe('same_ip');
+    for (const h of ['10.1.2.3', '172.16.0.1', '172.31.255.1', '192.168.1.10', '100.64.0.1', '169.254.1.1'])
+      expect(learnScopeOf(h)).toBe('any');
+    for (const h of ['fd00::1', 'fc12::1', 'fe80::1', '::ffff:192.168.0.2', ''])
+      expect(learnScopeOf(h)).toBe('any');
   });
 });

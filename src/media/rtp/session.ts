@@ -21,10 +21,34 @@
  * `play_dtmf` always 96, whatever was negotiated (INTEROP.md). Telephone-events never
  * reach `onAudio`. Other PTs (e.g. CN 13, sipp's no-op 97) are counted and dropped.
  *
- * Symmetric RTP (RFC 4961 style latching): every valid RTP packet whose source address
- * differs from the current remote makes that source the new remote (`stats.remoteChanges`).
- * `setRemote` with 0.0.0.0 / :: (SDP hold) means "no address": nothing is sent until a
- * packet arrives.
+ * Who may send to us (strict source, against Asterisk CVE-2017-14099-style RTP bleed and
+ * injection). Anyone can send datagrams to our port; only the peer's are taken, and we send
+ * only to the peer. The rules, in the manner of rtpengine's `strict-source` and Asterisk's
+ * `strictrtp` (learning on a new remote, probation of consecutive packets, then locked):
+ *
+ *   idle ──setRemote──▶ learning ──packet from the SDP address──────────────▶ locked
+ *                          └──a learnable source passes probation (NAT)──────┘
+ *   learning/locked ──setRemote with another address (re-INVITE)──▶ learning
+ *
+ * - idle (no SDP yet): everything is dropped.
+ * - The address the peer's SDP names is always accepted; its first packet locks the stream on
+ *   it (and takes the stream back from a source learned before it).
+ * - Learning, for symmetric RTP behind NAT: another source can become the remote only while
+ *   learning, within LEARN_WINDOW_MS of the first foreign packet, after PROBATION packets with
+ *   one SSRC and consecutive sequence numbers; which sources may be learned depends on the SDP
+ *   address (`learnScopeOf`): none for loopback (nothing on this host sits behind a NAT),
+ *   the same IP for a public address (a NAT that keeps the address and remaps the port),
+ *   any for a private, link-local or shared (CGNAT) address and for 0.0.0.0 / :: (the peer
+ *   told us nothing usable). Packets held back during probation count as `learningDropped`.
+ * - Locked: only the locked source (and the SDP address) is accepted; the SSRC may change
+ *   (a phone restarting its stream, an SBC switching media), the source may not.
+ * - Every other packet is dropped before anything looks at it — audio and RFC 4733 events
+ *   alike — and counted (`sourceDropped`).
+ *
+ * `setRemote` with the address we already have (a session refresh, hold and resume) keeps
+ * the lock: a re-INVITE must not reopen a window for an attacker. A new address is the new
+ * expected source and learning starts again. 0.0.0.0 / :: (SDP hold) means "no address":
+ * nothing is sent until a source is learned.
  *
  * Hot path: no allocation of ours per packet (Node's dgram itself allocates a little per
  * send and per message, and `onAudio` receives a subarray view), no JSON, no
@@ -79,6 +103,7 @@ export interface RtpStats {
   packetsSent: number;
   /** Datagram bytes (header included). */
   bytesSent: number;
+  /** Valid RTP from the peer (past the source check). */
   packetsReceived: number;
   bytesReceived: number;
   /** Not RTP v2, too short, or inconsistent CSRC/extension/padding. */
@@ -91,8 +116,12 @@ export interface RtpStats {
   dtmfPackets: number;
   /** Relayed payloads not sent (no remote yet, DTMF in progress, too large). */
   relayDropped: number;
-  /** Times symmetric RTP moved the remote address. */
+  /** Times the remote moved to a learned source or back to the SDP address. */
   remoteChanges: number;
+  /** Valid RTP from a source that is not the peer (dropped unseen, DTMF included). */
+  sourceDropped: number;
+  /** Packets of a new source held back while it passes probation (NAT learning). */
+  learningDropped: number;
   /** Errors from callbacks or sockets caught in handlers. */
   errors: number;
   /** performance.now() of the last valid packet; 0 = none yet. */
@@ -103,6 +132,43 @@ const MAX_PAYLOAD = 480; // 60 ms of G.711
 const SLOT_SIZE = RTP_HEADER_SIZE + MAX_PAYLOAD;
 const SLOTS = 8;
 const RELAY_CONTINUOUS_MS = 100;
+
+/** A new source must send this many packets in a row (one SSRC, consecutive sequence numbers). */
+const PROBATION = 4;
+/** Learning ends this long after the first packet from a source other than the SDP address. */
+const LEARN_WINDOW_MS = 2000;
+
+/** Where a source may come from, given the SDP address: see the class comment. */
+type LearnScope = 'none' | 'same_ip' | 'any';
+type SourceState = 'idle' | 'learning' | 'locked';
+const SOURCE_MOVES: Record<SourceState, readonly SourceState[]> = {
+  idle: ['learning'],
+  learning: ['learning', 'locked'], // a new SDP address; the peer found
+  locked: ['learning', 'locked'], // a new SDP address; back on the SDP address
+};
+
+function ipv4Octets(host: string): number[] | undefined {
+  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
+  if (isIP(v4) !== 4) return undefined;
+  return v4.split('.').map(Number);
+}
+
+/** Which foreign sources may be learned when the SDP names `host` ('' = no usable address). */
+export function learnScopeOf(host: string): LearnScope {
+  if (host === '') return 'any';
+  const o = ipv4Octets(host);
+  if (o) {
+    const [a, b] = o as [number, number];
+    if (a === 127) return 'none';
+    if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return 'any';
+    if ((a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254)) return 'any';
+    return 'same_ip';
+  }
+  const h = host.toLowerCase();
+  if (h === '::1') return 'none';
+  if (/^f[cd]/.test(h) || /^fe[89ab]/.test(h)) return 'any'; // ULA fc00::/7, link-local fe80::/10
+  return 'same_ip';
+}
 
 const KIND_NONE = 0;
 const KIND_SOURCE = 1;
@@ -155,7 +221,6 @@ export class RtpSession implements Tickable {
 
   readonly localPort: number;
   readonly localHost: string;
-  readonly ssrc: number;
   readonly stats: RtpStats = {
     packetsSent: 0,
     bytesSent: 0,
@@ -167,6 +232,8 @@ export class RtpSession implements Tickable {
     dtmfPackets: 0,
     relayDropped: 0,
     remoteChanges: 0,
+    sourceDropped: 0,
+    learningDropped: 0,
     errors: 0,
     lastReceivedAt: 0,
   };
@@ -180,8 +247,23 @@ export class RtpSession implements Tickable {
   private readonly dtmfRx: DtmfReceiver;
   private readonly dtmfTx: DtmfSender;
 
+  private ssrcValue: number;
   private remoteHost = '';
   private remotePort = 0;
+  /** The address the peer's SDP names ('' / 0: none usable). */
+  private expectedHost = '';
+  private expectedPort = 0;
+  private sourceState: SourceState = 'idle';
+  private learnScope: LearnScope = 'none';
+  /** 0 = learning window not started (no foreign packet yet). */
+  private learnDeadline = 0;
+  private candHost = '';
+  private candPort = 0;
+  private candSsrc = 0;
+  private candSeq = 0;
+  private candCount = 0;
+  private loggedForeign = false;
+  private readonly now: () => number;
   private codecName: Codec = 'PCMU';
   private pt = 0;
   private dtmfPt = -1;
@@ -215,13 +297,14 @@ export class RtpSession implements Tickable {
     this.logger = opts.logger;
     this.v6 = isIP(opts.host) === 6;
     const rnd = randomBytes(10);
-    this.ssrc = rnd.readUInt32BE(0);
+    this.ssrcValue = rnd.readUInt32BE(0);
     this.tsBase = rnd.readUInt32BE(4);
     this.seq = rnd.readUInt16BE(8);
     this.t0 = performance.now();
     const slab = Buffer.allocUnsafeSlow(SLOT_SIZE * SLOTS);
     for (let i = 0; i < SLOTS; i++) this.slots.push(slab.subarray(i * SLOT_SIZE, (i + 1) * SLOT_SIZE));
-    this.dtmfRx = new DtmfReceiver({ now: opts.now ?? (() => performance.now()) });
+    this.now = opts.now ?? (() => performance.now());
+    this.dtmfRx = new DtmfReceiver({ now: this.now });
     this.dtmfRx.onDigit = (digit, at) => this.onDtmf?.(digit, at);
     this.dtmfTx = new DtmfSender(opts.dtmf);
     rtp.on('message', this.onMessage);
@@ -261,17 +344,55 @@ export class RtpSession implements Tickable {
 
   // ---- configuration ----
 
-  /** Where we send (from SDP). 0.0.0.0 / :: = no address (hold). Latching may change it. */
+  /**
+   * The peer's address from SDP: where we send, and the source we expect. 0.0.0.0 / :: = no
+   * address (hold): nothing is sent until a source is learned. The same address again keeps
+   * the current lock; another one starts learning afresh (see the class comment).
+   */
   setRemote(host: string, port: number): void {
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new AppError('invalid_input', `bad RTP port ${port}`);
-    if (host === '0.0.0.0' || host === '::' || port === 0) {
-      this.remoteHost = '';
-      this.remotePort = 0;
-      return;
-    }
-    this.remoteHost = this.v6 && isIP(host) === 4 ? `::ffff:${host}` : host;
-    this.remotePort = port;
+    const none = host === '0.0.0.0' || host === '::' || port === 0;
+    const h = none ? '' : this.v6 && isIP(host) === 4 ? `::ffff:${host}` : host;
+    const p = none ? 0 : port;
+    if (this.sourceState !== 'idle' && h === this.expectedHost && p === this.expectedPort) return;
+    this.expectedHost = h;
+    this.expectedPort = p;
+    this.remoteHost = h;
+    this.remotePort = p;
+    this.moveSource('learning');
+    this.learnScope = learnScopeOf(h);
+    this.learnDeadline = 0;
+  }
+
+  /** The one place the source state changes: checks the move, resets probation. */
+  private moveSource(to: SourceState): void {
+    if (!SOURCE_MOVES[this.sourceState].includes(to))
+      throw new AppError('internal', `RTP source state ${this.sourceState} → ${to}`);
+    this.sourceState = to;
+    this.candCount = 0;
+  }
+
+  /** idle, learning or locked (see the class comment); for tests and diagnostics. */
+  get sourcePolicy(): SourceState {
+    return this.sourceState;
+  }
+
+  /** Our SSRC (RFC 3550 §3): random, changed only by `changeSsrc`. */
+  get ssrc(): number {
+    return this.ssrcValue;
+  }
+
+  /**
+   * Starts a new RTP stream: new random SSRC and sequence numbers, marker on the next packet
+   * (what a phone does when it restarts its media; RFC 3550 §8.2).
+   */
+  changeSsrc(): void {
+    const rnd = randomBytes(6);
+    this.ssrcValue = rnd.readUInt32BE(0);
+    this.seq = rnd.readUInt16BE(4);
+    this.forceMarker = true;
+    this.lastKind = KIND_NONE;
   }
 
   /** The address we currently send to, or null. */
@@ -446,7 +567,7 @@ export class RtpSession implements Tickable {
   private emit(buf: Buffer, pt: number, marker: boolean, ts: number, payloadLen: number): void {
     this.seq = (this.seq + 1) & 0xffff;
     this.tsLast = ts;
-    writeRtpHeader(buf, 0, pt, marker, this.seq, ts, this.ssrc);
+    writeRtpHeader(buf, 0, pt, marker, this.seq, ts, this.ssrcValue);
     const len = RTP_HEADER_SIZE + payloadLen;
     this.rtp.send(buf, 0, len, this.remotePort, this.remoteHost);
     this.stats.packetsSent++;
@@ -495,16 +616,11 @@ export class RtpSession implements Tickable {
       this.stats.rtcpIgnored++;
       return;
     }
+    if (!this.admit(msg, address, port)) return;
     const stats = this.stats;
     stats.packetsReceived++;
     stats.bytesReceived += len;
     stats.lastReceivedAt = performance.now();
-    if (port !== this.remotePort || address !== this.remoteHost) {
-      this.remoteHost = address;
-      this.remotePort = port;
-      stats.remoteChanges++;
-      this.logger?.debug({ localPort: this.localPort, remote: `${address}:${port}` }, 'RTP remote latched');
-    }
     if (pt === this.dtmfPt || ((pt === 101 || pt === 96) && pt !== this.pt)) {
       stats.dtmfPackets++;
       this.dtmfRx.feed(msg.readUInt32BE(8), (msg[2]! << 8) | msg[3]!, msg.readUInt32BE(4), msg, off, plen);
@@ -520,6 +636,81 @@ export class RtpSession implements Tickable {
     }
     const cb = this.onAudio;
     if (cb !== null && plen > 0) cb(msg.subarray(off, off + plen), codec, this);
+  }
+
+  /**
+   * The source check, before anything reads the packet: true when it comes from the peer.
+   * May lock the stream or move the remote (see the class comment).
+   */
+  private admit(msg: Buffer, address: string, port: number): boolean {
+    const state = this.sourceState;
+    if (state !== 'idle') {
+      if (port === this.remotePort && address === this.remoteHost) {
+        if (state === 'learning') this.lock(address, port, 'RTP source confirmed');
+        return true;
+      }
+      if (port === this.expectedPort && address === this.expectedHost) {
+        this.lock(address, port, 'RTP source back on the SDP address');
+        return true;
+      }
+      if (state === 'learning' && this.learnable(address)) {
+        const now = this.now();
+        if (this.learnDeadline === 0) this.learnDeadline = now + LEARN_WINDOW_MS;
+        if (now <= this.learnDeadline) {
+          this.probation(msg, address, port);
+          return this.sourceState === 'locked';
+        }
+      }
+    }
+    this.stats.sourceDropped++;
+    if (!this.loggedForeign) {
+      this.loggedForeign = true;
+      this.logger?.debug(
+        { localPort: this.localPort, from: `${address}:${port}`, state },
+        'RTP from an unexpected source dropped',
+      );
+    }
+    return false;
+  }
+
+  private learnable(address: string): boolean {
+    const scope = this.learnScope;
+    return scope === 'any' || (scope === 'same_ip' && address === this.expectedHost);
+  }
+
+  /** One packet of a would-be source: PROBATION in a row (one SSRC, seq +1) and it is locked. */
+  private probation(msg: Buffer, address: string, port: number): void {
+    const ssrc = msg.readUInt32BE(8);
+    const seq = (msg[2]! << 8) | msg[3]!;
+    if (
+      this.candCount > 0 &&
+      port === this.candPort &&
+      address === this.candHost &&
+      ssrc === this.candSsrc &&
+      seq === ((this.candSeq + 1) & 0xffff)
+    ) {
+      this.candCount++;
+    } else {
+      this.candHost = address;
+      this.candPort = port;
+      this.candSsrc = ssrc;
+      this.candCount = 1;
+    }
+    this.candSeq = seq;
+    if (this.candCount >= PROBATION) {
+      this.lock(address, port, 'RTP source learned');
+      return;
+    }
+    this.stats.learningDropped++;
+  }
+
+  private lock(address: string, port: number, why: string): void {
+    this.moveSource('locked');
+    if (port === this.remotePort && address === this.remoteHost) return;
+    this.remoteHost = address;
+    this.remotePort = port;
+    this.stats.remoteChanges++;
+    this.logger?.debug({ localPort: this.localPort, remote: `${address}:${port}` }, why);
   }
 
   // ---- teardown ----
