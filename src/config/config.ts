@@ -43,6 +43,14 @@ export const configSchema = z.object({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
     .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on')
     .default(false),
+  /** Resource limits (issue 11); 0 turns a cap off. */
+  tcpMaxConnections: z.coerce.number().int().min(0).default(1000),
+  tcpMaxPerSource: z.coerce.number().int().min(0).default(20),
+  tcpIdleSeconds: z.coerce.number().min(0).default(120),
+  inviteRate: z.coerce.number().min(0).default(10),
+  inviteBurst: z.coerce.number().int().min(1).default(20),
+  trustedInviteRate: z.coerce.number().min(0).default(100),
+  maxCalls: z.coerce.number().int().min(0).default(0),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -60,6 +68,13 @@ const FLAGS = [
   'metrics-token',
   'advertise',
   'prompt-dir',
+  'tcp-max-connections',
+  'tcp-max-per-source',
+  'tcp-idle-seconds',
+  'invite-rate',
+  'invite-burst',
+  'trusted-invite-rate',
+  'max-calls',
 ] as const;
 
 /** Flags without a value (`--diagnostics`); as environment variables: true/false, 1/0, yes/no, on/off. */
