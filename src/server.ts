@@ -30,7 +30,7 @@ import {
 import { PROMPT_IDS } from './ivr/prompts.ts';
 import { Acd } from './acd/acd.ts';
 import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
-import { Registrar } from './sip/registrar/registrar.ts';
+import { Registrar, type ThrottlePolicy } from './sip/registrar/registrar.ts';
 
 /** The digest realm of REGISTER challenges. */
 export const REALM = 'agentline';
@@ -44,6 +44,8 @@ export interface ServerDeps {
   sipTimers?: TimerConfig;
   ivrTimings?: ServiceIvrTimings;
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
+  /** REGISTER failure limits (tests shorten them). */
+  registerThrottle?: Partial<ThrottlePolicy>;
 }
 
 /**
@@ -112,6 +114,8 @@ export class Server {
       realm: REALM,
       clock: this.clock,
       credentials: (username) => this.sipCredentials.get(username),
+      algorithms: config.sipAuthAlgorithms,
+      throttle: this.deps.registerThrottle,
     });
     await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);

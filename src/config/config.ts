@@ -33,6 +33,16 @@ export const configSchema = z.object({
   /** Address written into SDP and Contact when we listen on 0.0.0.0. */
   advertise: z.string().optional(),
   promptDir: z.string().optional(),
+  /** Digest algorithms the registrar offers, in order; MD5 only by default (RFC 8760 adds SHA-256). */
+  sipAuthAlgorithms: z
+    .string()
+    .default('MD5')
+    .transform((s, ctx) => {
+      const list = s.split(',').map((a) => a.trim().toUpperCase());
+      if (list.some((a) => a !== 'MD5' && a !== 'SHA-256') || new Set(list).size !== list.length)
+        ctx.addIssue({ code: 'custom', message: 'expected MD5, SHA-256 or both, e.g. SHA-256,MD5' });
+      return list as ('MD5' | 'SHA-256')[];
+    }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -49,6 +59,7 @@ const FLAGS = [
   'admin-token',
   'advertise',
   'prompt-dir',
+  'sip-auth-algorithms',
 ] as const;
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
