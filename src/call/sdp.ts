@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import sdpTransform from 'sdp-transform';
 
 /**
@@ -112,7 +113,10 @@ function parseAudio(text: string): ParsedAudio | undefined {
   const audio = session.media?.find((m) => m.type === 'audio' && m.port !== 0);
   if (!audio) return undefined;
   const ip = audio.connection?.ip ?? session.connection?.ip;
-  if (!ip || typeof audio.port !== 'number') return undefined;
+  // A port we could not send to (m=audio 65536) or a host name (a DNS lookup per
+  // unauthenticated offer) is as unusable as no stream at all: 488, not a throw later.
+  if (!ip || isIP(ip) === 0 || typeof audio.port !== 'number') return undefined;
+  if (!Number.isInteger(audio.port) || audio.port < 1 || audio.port > 65535) return undefined;
   const rtpmap = new Map<number, string>();
   for (const r of audio.rtp ?? []) rtpmap.set(r.payload, `${r.codec.toUpperCase()}/${r.rate ?? 8000}`);
   const formats: ParsedAudio['formats'] = [];
@@ -121,7 +125,7 @@ function parseAudio(text: string): ParsedAudio | undefined {
     .trim()
     .split(/\s+/)) {
     const pt = Number(p);
-    if (!Number.isInteger(pt)) continue;
+    if (!Number.isInteger(pt) || pt < 0 || pt > 127) continue;
     const name = rtpmap.get(pt);
     if (name === 'TELEPHONE-EVENT/8000') {
       dtmfPt ??= pt;
