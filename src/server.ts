@@ -30,7 +30,7 @@ import {
 import { PROMPT_IDS } from './ivr/prompts.ts';
 import { Acd } from './acd/acd.ts';
 import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
-import { Registrar } from './sip/registrar/registrar.ts';
+import { Registrar, type ThrottlePolicy } from './sip/registrar/registrar.ts';
 import { InviteAdmission } from './sip/limits/invite-admission.ts';
 import { RegisteredSources, StaticSources, registrationLifetimeS } from './sip/limits/registered-sources.ts';
 import type { SipRequest, SipResponse } from './sip/message/types.ts';
@@ -49,6 +49,8 @@ export interface ServerDeps {
   sipTimers?: TimerConfig;
   ivrTimings?: ServiceIvrTimings;
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
+  /** REGISTER failure limits (tests shorten them). */
+  registerThrottle?: Partial<ThrottlePolicy>;
 }
 
 /**
@@ -125,6 +127,8 @@ export class Server {
       realm: REALM,
       clock: this.clock,
       credentials: (username) => this.sipCredentials.get(username),
+      algorithms: config.sipAuthAlgorithms,
+      throttle: this.deps.registerThrottle,
     });
     await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);

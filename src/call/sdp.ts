@@ -147,7 +147,7 @@ function parseAudio(text: string): ParsedAudio | ParseError {
     .trim()
     .split(/\s+/)) {
     const pt = Number(p);
-    if (!Number.isInteger(pt)) continue;
+    if (!Number.isInteger(pt) || pt < 0 || pt > 127) continue;
     const name = rtpmap.get(pt);
     if (name === 'TELEPHONE-EVENT/8000') {
       dtmfPt ??= pt;

@@ -51,6 +51,16 @@ export const configSchema = z.object({
   inviteBurst: z.coerce.number().int().min(1).default(20),
   trustedInviteRate: z.coerce.number().min(0).default(100),
   maxCalls: z.coerce.number().int().min(0).default(0),
+  /** Digest algorithms the registrar offers, in order; MD5 only by default (RFC 8760 adds SHA-256). */
+  sipAuthAlgorithms: z
+    .string()
+    .default('MD5')
+    .transform((s, ctx) => {
+      const list = s.split(',').map((a) => a.trim().toUpperCase());
+      if (list.some((a) => a !== 'MD5' && a !== 'SHA-256') || new Set(list).size !== list.length)
+        ctx.addIssue({ code: 'custom', message: 'expected MD5, SHA-256 or both, e.g. SHA-256,MD5' });
+      return list as ('MD5' | 'SHA-256')[];
+    }),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -75,6 +85,7 @@ const FLAGS = [
   'invite-burst',
   'trusted-invite-rate',
   'max-calls',
+  'sip-auth-algorithms',
 ] as const;
 
 /** Flags without a value (`--diagnostics`); as environment variables: true/false, 1/0, yes/no, on/off. */

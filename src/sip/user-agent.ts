@@ -531,7 +531,11 @@ export class UserAgent {
     this.invitesByTx.delete(invite.tx);
   }
 
-  /** §13.3.1.4: resend our 2xx at T1, 2T1 … T2 until the ACK, give up after 64·T1. */
+  /**
+   * §13.3.1.4: resend our 2xx at T1, 2T1 … T2 until the ACK, give up after 64·T1.
+   * The give-up is its own deadline (like Timer H), not the next retransmission
+   * due after it: with T2 steps that would hold the leg and its ports 3.5 s longer.
+   */
   startRetransmit2xx(
     session: InviteSession,
     res: SipResponse,
@@ -554,7 +558,8 @@ export class UserAgent {
       }
       if (!reliable) this.stack.send(res, session.dialog.flow);
       state.interval = reliable ? 64 * t1 : Math.min(2 * state.interval, t2);
-      state.timer = this.clock.setTimeout(tick, state.interval);
+      const left = started + 64 * t1 - this.clock.now();
+      state.timer = this.clock.setTimeout(tick, Math.min(state.interval, left));
     };
     state.timer = this.clock.setTimeout(tick, reliable ? 64 * t1 : t1);
     this.ackListeners.set(session, done);

@@ -6,7 +6,7 @@ import { parseMessage } from '../message/parse.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import { buildAuthorization, computeHa1, pickChallenge } from './digest.ts';
 import { Registrar } from './registrar.ts';
-import type { RegistrationSource } from './registrar.ts';
+import type { RegistrarOptions, RegistrationSource } from './registrar.ts';
 
 class FakeClock implements Clock {
   t = 5_000;
@@ -66,6 +66,7 @@ function setup(
   creds: Record<string, { password?: string; ha1Md5?: string; ha1Sha256?: string }> = {
     '100': { password: 'secret' },
   },
+  opts: Partial<RegistrarOptions> = {},
 ) {
   const clock = new FakeClock();
   const registrar = new Registrar({
@@ -73,8 +74,22 @@ function setup(
     credentials: (u) => creds[u],
     clock,
     secret: Buffer.from('test-secret'),
+    ...opts,
   });
   return { clock, registrar };
+}
+
+/** Both algorithms offered, SHA-256 first (RFC 8760 §2.4), as an operator may configure. */
+const BOTH: Partial<RegistrarOptions> = { algorithms: ['SHA-256', 'MD5'] };
+
+/** A response with what varies per request (nonce, tags, branch) blanked, to compare shapes. */
+function shape(res: SipResponse): string {
+  return [
+    `${res.status} ${res.reason}`,
+    ...res.headers
+      .filter((h) => !/^(via|from|to|call-id|cseq)$/i.test(h.name))
+      .map((h) => `${h.name}: ${h.value.replace(/nonce="[^"]*"/, 'nonce="…"')}`),
+  ].join('\n');
 }
 
 /** Challenge, then answer it the way a phone would. */
@@ -82,8 +97,11 @@ function authed(
   registrar: Registrar,
   o: RegOpts & { password?: string; prefer?: 'MD5' } = {},
   source = SRC,
+  /** Return the first answer when it is not a challenge (a blocked source). */
+  orRefusal = false,
 ): SipResponse {
   const first = registrar.handle(register(o), source);
+  if (orRefusal && first.status !== 401) return first;
   expect(first.status).toBe(401);
   const challenges = getHeaderValues(first, 'WWW-Authenticate');
   const chosen = o.prefer === 'MD5' ? challenges.find((c) => c.includes('algorithm=MD5')) : undefined;
@@ -100,8 +118,18 @@ function authed(
 
 describe('Registrar', () => {
   describe('authentication', () => {
-    it('challenges with SHA-256 first, then MD5, and tags To', () => {
+    it('challenges with MD5 only by default (sipvicious and many phones fail on SHA-256)', () => {
       const { registrar } = setup();
+      const res = registrar.handle(register(), SRC);
+      expect(res.status).toBe(401);
+      const ch = getHeaderValues(res, 'WWW-Authenticate');
+      expect(ch).toHaveLength(1);
+      expect(ch[0]).toMatch(/^Digest realm="agentline\.test", nonce="[^"]+", algorithm=MD5, qop="auth"$/);
+      expect(authed(registrar).status).toBe(200);
+    });
+
+    it('when configured, challenges with SHA-256 first, then MD5, and tags To', () => {
+      const { registrar } = setup(undefined, BOTH);
       const res = registrar.handle(register(), SRC);
       expect(res.status).toBe(401);
       const ch = getHeaderValues(res, 'WWW-Authenticate');
@@ -113,7 +141,7 @@ describe('Registrar', () => {
     });
 
     it('accepts correct SHA-256 credentials and binds the contact', () => {
-      const { registrar } = setup();
+      const { registrar } = setup(undefined, BOTH);
       const res = authed(registrar, { expires: '600' });
       expect(res.status).toBe(200);
       const contacts = getHeaderValues(res, 'Contact').map(parseNameAddr);
@@ -127,10 +155,13 @@ describe('Registrar', () => {
     });
 
     it('accepts MD5 too, and stored HA1s instead of passwords', () => {
-      const { registrar } = setup({
-        '100': { ha1Md5: computeHa1('MD5', '100', REALM, 'pw1') },
-        '101': { ha1Sha256: computeHa1('SHA-256', '101', REALM, 'pw2') },
-      });
+      const { registrar } = setup(
+        {
+          '100': { ha1Md5: computeHa1('MD5', '100', REALM, 'pw1') },
+          '101': { ha1Sha256: computeHa1('SHA-256', '101', REALM, 'pw2') },
+        },
+        BOTH,
+      );
       expect(authed(registrar, { prefer: 'MD5', password: 'pw1' }).status).toBe(200);
       expect(
         authed(registrar, { user: '101', password: 'pw2', contacts: ['<sip:101@10.0.0.6>'] }).status,
@@ -174,6 +205,18 @@ describe('Registrar', () => {
       expect(registrar.handle(register({ authorization: forged }), SRC).status).toBe(401);
     });
 
+    it('refuses an answer with an algorithm it did not offer', () => {
+      const { registrar } = setup();
+      const nonce = /nonce="([^"]+)"/.exec(
+        getHeader(registrar.handle(register(), SRC), 'WWW-Authenticate') ?? '',
+      )?.[1];
+      const authorization = buildAuthorization(
+        `Digest realm="${REALM}", nonce="${nonce}", algorithm=SHA-256, qop="auth"`,
+        { username: '100', password: 'secret', method: 'REGISTER', uri: `sip:${REALM}` },
+      );
+      expect(registrar.handle(register({ authorization }), SRC).status).toBe(403);
+    });
+
     it('says stale=true when a correct answer uses an expired nonce', () => {
       const { registrar, clock } = setup();
       const challenge = pickChallenge(getHeaderValues(registrar.handle(register(), SRC), 'WWW-Authenticate'));
@@ -190,8 +233,38 @@ describe('Registrar', () => {
     });
   });
 
+  describe('enumeration resistance', () => {
+    it('challenges an unknown user exactly like a known one', () => {
+      const { registrar } = setup();
+      const known = registrar.handle(register({ user: '100' }), SRC);
+      const missing = registrar.handle(register({ user: '555' }), SRC);
+      expect(known.status).toBe(401);
+      expect(shape(missing)).toBe(shape(known));
+    });
+
+    it('answers a wrong password and an unknown user with the same 403, both evaluated', () => {
+      const { registrar } = setup();
+      const wrong = authed(registrar, { password: 'wrong' });
+      const missing = authed(registrar, { user: '555', password: 'wrong' });
+      expect(wrong.status).toBe(403);
+      expect(shape(missing)).toBe(shape(wrong));
+      expect(registrar.stats).toMatchObject({ evaluated: 2, failed: 2, challenged: 2 });
+    });
+
+    it('blocks a missing user after as many failures as an existing one, with the same answer', () => {
+      const { registrar } = setup();
+      const run = (user: string): SipResponse[] =>
+        Array.from({ length: 6 }, () => authed(registrar, { user, password: 'bad' }, SRC, true));
+      const known = run('100').map(shape);
+      const missing = run('555').map(shape);
+      expect(missing).toEqual(known);
+      expect(known.slice(0, 5).every((r) => r.startsWith('403'))).toBe(true);
+      expect(known[5]).toMatch(/^503 Service Unavailable\nRetry-After: 60/);
+    });
+  });
+
   describe('throttling', () => {
-    it('blocks a source after 5 failures in 60 s, for 60 s, without touching credentials', () => {
+    it('blocks a (source, user) pair after 5 failures in 60 s, for 60 s, without touching credentials', () => {
       let lookups = 0;
       const clock = new FakeClock();
       const registrar = new Registrar({
@@ -199,18 +272,55 @@ describe('Registrar', () => {
         clock,
         credentials: (u) => {
           lookups++;
-          return u === '100' ? { password: 'secret' } : undefined;
+          return u === '100' || u === '101' ? { password: 'secret' } : undefined;
         },
       });
       for (let i = 0; i < 5; i++) expect(authed(registrar, { password: 'bad' }).status).toBe(403);
+      expect(registrar.stats.blocks).toBe(1);
       const before = lookups;
-      // even the right password is refused now, at once (no challenge either)
-      expect(registrar.handle(register(), SRC).status).toBe(403);
+      // even the right password is refused now, at once, with no challenge: 503 + Retry-After
+      const refused = registrar.handle(register(), SRC);
+      expect(refused.status).toBe(503);
+      expect(getHeader(refused, 'Retry-After')).toBe('60');
       expect(lookups).toBe(before);
-      // another address is not affected
+      // a NAT neighbour (same address, another user) is challenged and registers normally
+      expect(authed(registrar, { user: '101', contacts: ['<sip:101@10.0.0.9>'] }).status).toBe(200);
+      // another address is not affected either
       expect(authed(registrar, {}, { ...SRC, address: '192.0.2.51' }).status).toBe(200);
-      clock.advance(60_001);
+      clock.advance(30_000);
+      expect(getHeader(registrar.handle(register(), SRC), 'Retry-After')).toBe('30');
+      clock.advance(30_001);
       expect(authed(registrar, { cseq: 20 }).status).toBe(200);
+    });
+
+    it('blocks a whole address after 50 failures over many users (a guesser), not its neighbours first', () => {
+      const { registrar, clock } = setup({ '100': { password: 'secret' } });
+      const guesser: RegistrationSource = { ...SRC, address: '198.51.100.7' };
+      // 4 failures each for users 200…211 (48) stay under the per-user limit
+      for (let u = 200; u < 212; u++)
+        for (let i = 0; i < 4; i++) expect(authed(registrar, { user: String(u) }, guesser).status).toBe(403);
+      expect(registrar.handle(register(), guesser).status).toBe(401);
+      expect(authed(registrar, { user: '300' }, guesser).status).toBe(403);
+      expect(authed(registrar, { user: '301' }, guesser).status).toBe(403); // the 50th
+      const res = registrar.handle(register({ user: '100' }), guesser);
+      expect(res.status).toBe(503);
+      expect(getHeader(res, 'Retry-After')).toBe('60');
+      expect(registrar.stats.evaluated).toBe(50);
+      // other addresses are served
+      expect(authed(registrar).status).toBe(200);
+      clock.advance(60_001);
+      expect(registrar.handle(register(), guesser).status).toBe(401);
+    });
+
+    it('takes its limits from options', () => {
+      const { registrar, clock } = setup(undefined, {
+        throttle: { maxFailuresPerUser: 2, windowMs: 1000, blockMs: 5000 },
+      });
+      expect(authed(registrar, { password: 'bad' }).status).toBe(403);
+      clock.advance(1001);
+      expect(authed(registrar, { password: 'bad' }).status).toBe(403);
+      expect(authed(registrar, { password: 'bad' }).status).toBe(403);
+      expect(getHeader(registrar.handle(register(), SRC), 'Retry-After')).toBe('5');
     });
 
     it('forgets failures older than 60 s', () => {

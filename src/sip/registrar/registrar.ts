@@ -2,11 +2,19 @@
  * A registrar (RFC 3261 §10.3) with digest authentication (§22, RFC 8760).
  *
  * - Unauthenticated REGISTERs (no Authorization for our realm, an unknown
- *   scheme — RFC 4475 §3.3.7 — or a nonce we did not issue) get 401 with two
- *   challenges: SHA-256 first, then MD5.
- * - A wrong response, an unknown user, or a username other than the AOR's
- *   user gets 403. Five failures from one source address within 60 s block
- *   that address: 403 at once, without any hashing, for 60 s.
+ *   scheme — RFC 4475 §3.3.7 — or a nonce we did not issue) get 401 with one
+ *   challenge per configured algorithm (default MD5 only: sipvicious and many
+ *   phones fail on SHA-256; RFC 8760 lets the operator add it).
+ * - Enumeration resistance: the challenge does not depend on the username,
+ *   and an unknown user is checked against a dummy HA1, so that a wrong
+ *   answer for a missing account costs the same time and gets the same 403
+ *   as a wrong password for an existing one (svwar, svcrack).
+ * - Throttling keys on (source address, AOR user), so that one phone's wrong
+ *   password does not lock out its NAT neighbours: 5 failures within 60 s
+ *   block that pair; 50 failures from one address (any users: a guesser
+ *   walking usernames) block the address. A blocked request is answered
+ *   503 with Retry-After at once, without looking at credentials — the same
+ *   for existing and missing users. All figures are options.
  * - A right response on an expired nonce gets 401 with stale=true.
  * - Bindings are per AOR (the To URI's user), keyed by Contact URI, and
  *   remember the source address/port/transport the REGISTER came from, so
@@ -14,6 +22,7 @@
  *
  * Expiry is lazy (checked on every access) plus `sweep()`; no timers.
  */
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../util/clock.ts';
 import { buildResponse, randomTag } from '../message/build.ts';
 import { formatNameAddr, getHeader, getHeaderValues, parseCSeq, parseNameAddr } from '../message/headers.ts';
@@ -27,7 +36,7 @@ import {
   parseAuthHeader,
   verifyDigest,
 } from './digest.ts';
-import type { AuthHeader } from './digest.ts';
+import type { AuthHeader, DigestAlgorithm } from './digest.ts';
 
 export interface StoredCredentials {
   ha1Md5?: string;
@@ -41,10 +50,45 @@ export interface RegistrationSource {
   transport: 'udp' | 'tcp';
 }
 
+/** Failed-authentication limits (defaults in DEFAULT_THROTTLE). */
+export interface ThrottlePolicy {
+  /** Failures per (source address, user) within `windowMs` that block that pair. */
+  maxFailuresPerUser: number;
+  /** Failures per source address, whatever the users, that block the address. */
+  maxFailuresPerSource: number;
+  windowMs: number;
+  blockMs: number;
+}
+
+export const DEFAULT_THROTTLE: ThrottlePolicy = {
+  maxFailuresPerUser: 5,
+  maxFailuresPerSource: 50,
+  windowMs: 60_000,
+  blockMs: 60_000,
+};
+
+/** What the registrar did, for /metrics and for tests that count guesses. */
+export interface RegistrarStats {
+  /** 401s sent. */
+  challenged: number;
+  /** Digest responses checked (against real or dummy credentials): the guesses an attacker got. */
+  evaluated: number;
+  /** 403s for wrong credentials, unknown users or a foreign AOR. */
+  failed: number;
+  /** Requests refused (503) because their pair or address was blocked. */
+  throttled: number;
+  /** (source, user) pairs and source addresses that got blocked. */
+  blocks: number;
+  registered: number;
+}
+
 export interface RegistrarOptions {
   realm: string;
   credentials: (username: string) => StoredCredentials | undefined;
   clock: Clock;
+  /** Digest algorithms offered, in order (default: MD5 only). */
+  algorithms?: readonly DigestAlgorithm[];
+  throttle?: Partial<ThrottlePolicy>;
   /** HMAC key for nonces; random per process when absent. */
   secret?: Buffer;
   /** Seconds (defaults: 3600, 60, 86400). */
@@ -72,9 +116,8 @@ interface Throttle {
   blockedUntil: number;
 }
 
-const FAILURE_WINDOW_MS = 60_000;
-const MAX_FAILURES = 5;
-const BLOCK_MS = 60_000;
+/** Throttle entries kept before the oldest are dropped (memory bound against spoofed sources). */
+const MAX_THROTTLES = 100_000;
 
 function bindingKey(uri: SipUri): string {
   return formatUri({ ...uri, host: uri.host.toLowerCase(), headers: new Map() });
@@ -89,7 +132,21 @@ export class Registrar {
   private readonly minExpires: number;
   private readonly maxExpires: number;
   private readonly bindings = new Map<string, StoredBinding[]>();
+  /** Keyed by source address (`addr`) and by source + user (`addr` NUL `user`). */
   private readonly throttles = new Map<string, Throttle>();
+  private readonly algorithms: readonly DigestAlgorithm[];
+  private readonly policy: ThrottlePolicy;
+  private lastSweep = 0;
+  /** Checked instead of an unknown user's credentials: same work, same answer. */
+  private readonly dummyHa1: Record<DigestAlgorithm, string>;
+  readonly stats: RegistrarStats = {
+    challenged: 0,
+    evaluated: 0,
+    failed: 0,
+    throttled: 0,
+    blocks: 0,
+    registered: 0,
+  };
 
   constructor(opts: RegistrarOptions) {
     this.realm = opts.realm;
@@ -99,6 +156,13 @@ export class Registrar {
     this.defaultExpires = opts.defaultExpires ?? 3600;
     this.minExpires = opts.minExpires ?? 60;
     this.maxExpires = opts.maxExpires ?? 86400;
+    this.algorithms = opts.algorithms?.length ? [...opts.algorithms] : ['MD5'];
+    this.policy = { ...DEFAULT_THROTTLE, ...opts.throttle };
+    const pw = randomBytes(16).toString('hex');
+    this.dummyHa1 = {
+      MD5: computeHa1('MD5', 'nobody', this.realm, pw),
+      'SHA-256': computeHa1('SHA-256', 'nobody', this.realm, pw),
+    };
   }
 
   handle(req: SipRequest, source: RegistrationSource): SipResponse {
@@ -112,8 +176,8 @@ export class Registrar {
 
     if (req.method !== 'REGISTER') return reply(405, undefined, [{ name: 'Allow', value: 'REGISTER' }]);
     const now = this.clock.now();
-    const throttle = this.throttles.get(source.address);
-    if (throttle && throttle.blockedUntil > now) return reply(403, 'Forbidden');
+    const sourceBlocked = this.blockedFor(source.address, now);
+    if (sourceBlocked) return this.refuse(reply, sourceBlocked);
 
     // §10.3 step 3; RFC 4475 §3.3.4: the AOR must be a SIP or SIPS URI.
     const to = parseNameAddr(getHeader(req, 'To') ?? '');
@@ -121,6 +185,10 @@ export class Registrar {
       return reply(400, 'Invalid Address-of-Record');
     }
     const aor = to.uri.user;
+    const pairKey = `${source.address}\u0000${aor}`;
+    // Blocked pairs are refused the same way whether or not the account exists.
+    const pairBlocked = this.blockedFor(pairKey, now);
+    if (pairBlocked) return this.refuse(reply, pairBlocked);
 
     // §22.4 / RFC 7616: the Authorization for our realm, if any.
     let auth: AuthHeader | undefined;
@@ -136,20 +204,31 @@ export class Registrar {
     if (nonceState === 'invalid') return this.challenge(reply, false);
 
     const username = auth.params.get('username');
-    const algorithm = algorithmOf(auth);
-    const cred = username !== undefined ? this.credentials(username) : undefined;
-    let ha1: string | undefined;
-    if (cred && algorithm && username !== undefined) {
-      ha1 = algorithm === 'SHA-256' ? cred.ha1Sha256 : cred.ha1Md5;
-      if (ha1 === undefined && cred.password !== undefined)
+    const raw = algorithmOf(auth);
+    // Only what we offered: an answer with another algorithm is a failure like any other.
+    const algorithm = raw && this.algorithms.includes(raw) ? raw : undefined;
+    let ok = false;
+    if (username === aor && algorithm) {
+      const cred = this.credentials(username);
+      let ha1 = cred && (algorithm === 'SHA-256' ? cred.ha1Sha256 : cred.ha1Md5);
+      if (ha1 === undefined && cred?.password !== undefined)
         ha1 = computeHa1(algorithm, username, this.realm, cred.password);
+      this.stats.evaluated++;
+      // An unknown user is checked too (against a dummy HA1, which never matches) so
+      // that the answer and its timing do not tell missing accounts from existing ones.
+      const matched = verifyDigest(auth, req.method, ha1 ?? this.dummyHa1[algorithm]);
+      ok = matched && ha1 !== undefined;
     }
-    if (username !== aor || ha1 === undefined || !verifyDigest(auth, req.method, ha1)) {
-      this.recordFailure(source.address, now);
+    if (!ok) {
+      this.recordFailure(source.address, pairKey, now);
+      this.stats.failed++;
       return reply(403, 'Forbidden');
     }
     if (nonceState === 'stale') return this.challenge(reply, true);
-    this.throttles.delete(source.address);
+    // A success clears the pair's failures, not the address's: a guesser who owns one
+    // account must not reset its budget against the others.
+    this.throttles.delete(pairKey);
+    this.stats.registered++;
     return this.bind(req, aor, source, now, reply);
   }
 
@@ -166,9 +245,9 @@ export class Registrar {
   sweep(): void {
     const now = this.clock.now();
     for (const aor of [...this.bindings.keys()]) this.live(aor, now);
-    for (const [addr, t] of this.throttles) {
-      if (t.blockedUntil <= now && t.failures.every((f) => now - f >= FAILURE_WINDOW_MS))
-        this.throttles.delete(addr);
+    for (const [key, t] of this.throttles) {
+      if (t.blockedUntil <= now && t.failures.every((f) => now - f >= this.policy.windowMs))
+        this.throttles.delete(key);
     }
   }
 
@@ -177,28 +256,54 @@ export class Registrar {
     stale: boolean,
   ): SipResponse {
     const nonce = this.nonces.issue();
-    return reply(401, 'Unauthorized', [
-      {
+    this.stats.challenged++;
+    return reply(
+      401,
+      'Unauthorized',
+      this.algorithms.map((algorithm) => ({
         name: 'WWW-Authenticate',
-        value: buildChallenge({ realm: this.realm, nonce, algorithm: 'SHA-256', stale }),
-      },
-      {
-        name: 'WWW-Authenticate',
-        value: buildChallenge({ realm: this.realm, nonce, algorithm: 'MD5', stale }),
-      },
-    ]);
+        value: buildChallenge({ realm: this.realm, nonce, algorithm, stale }),
+      })),
+    );
   }
 
-  private recordFailure(address: string, now: number): void {
-    const t = this.throttles.get(address) ?? { failures: [], blockedUntil: 0 };
-    t.failures = t.failures.filter((f) => now - f < FAILURE_WINDOW_MS);
-    t.failures.push(now);
-    if (t.failures.length >= MAX_FAILURES) {
-      t.blockedUntil = now + BLOCK_MS;
-      t.failures = [];
+  /** Milliseconds a key stays blocked, or 0. */
+  private blockedFor(key: string, now: number): number {
+    const t = this.throttles.get(key);
+    return t && t.blockedUntil > now ? t.blockedUntil - now : 0;
+  }
+
+  /** RFC 3261 §21.5.4: 503 with Retry-After, so that a phone retries later instead of giving up. */
+  private refuse(reply: (s: number, r?: string, h?: HeaderField[]) => SipResponse, ms: number): SipResponse {
+    this.stats.throttled++;
+    return reply(503, 'Service Unavailable', [{ name: 'Retry-After', value: String(Math.ceil(ms / 1000)) }]);
+  }
+
+  private recordFailure(address: string, pairKey: string, now: number): void {
+    this.countFailure(pairKey, this.policy.maxFailuresPerUser, now);
+    this.countFailure(address, this.policy.maxFailuresPerSource, now);
+    // Sweeping is O(entries): at most once a second, and only when there are many.
+    if (this.throttles.size > MAX_THROTTLES / 10 && now - this.lastSweep >= 1000) {
+      this.lastSweep = now;
+      this.sweep();
     }
-    this.throttles.set(address, t);
-    if (this.throttles.size > 10_000) this.sweep();
+    // Still too many (a flood from spoofed addresses): forget the oldest entries.
+    for (const key of this.throttles.keys()) {
+      if (this.throttles.size <= MAX_THROTTLES) break;
+      this.throttles.delete(key);
+    }
+  }
+
+  private countFailure(key: string, max: number, now: number): void {
+    const t = this.throttles.get(key) ?? { failures: [], blockedUntil: 0 };
+    t.failures = t.failures.filter((f) => now - f < this.policy.windowMs);
+    t.failures.push(now);
+    if (t.failures.length >= max) {
+      t.blockedUntil = now + this.policy.blockMs;
+      t.failures = [];
+      this.stats.blocks++;
+    }
+    this.throttles.set(key, t);
   }
 
   /** Unexpired bindings of an AOR (expired ones are removed). */
