@@ -159,6 +159,22 @@ export interface SipAccount {
   agentId: number | null;
 }
 
+export interface PinAttempt {
+  login: string;
+  pin: string;
+  /** Wall-clock ms of the attempt. */
+  at: number;
+  /** The presented caller id; empty or withheld ones count together (`normaliseCallerId`). */
+  callerId: string | null;
+}
+
+export type PinAttemptResult =
+  | { result: 'ok' }
+  /** `lockedLogin`/`lockedCaller`: this failure is the one that locked it (log that once, as a warning). */
+  | { result: 'wrong'; lockedLogin: boolean; lockedCaller: boolean }
+  /** Refused unchecked until `until`: the login or the caller id is locked. */
+  | { result: 'locked'; by: 'login' | 'caller'; until: number };
+
 export interface DirectoryStore {
   createCompany(input: NewCompany): Promise<Company>;
   getCompany(id: number): Promise<Company | null>;
@@ -189,8 +205,23 @@ export interface DirectoryStore {
   setAgentDepartments(id: number, departments: AgentDepartment[]): Promise<Agent>;
   setSessionContact(id: number, contact: string | null): Promise<void>;
   deleteAgent(id: number): Promise<void>;
-  /** False for an unknown login or a wrong PIN (same cost either way). */
+  /**
+   * False for an unknown login or a wrong PIN (same cost either way). Checks the
+   * hash only, with no lockout: logins go through `attemptPin`.
+   */
   verifyPin(login: string, pin: string): Promise<boolean>;
+  /**
+   * A PIN login under the lockout (SPEC §4, issue 11). Checking the locks of the
+   * login and of the caller id and counting the attempt are one atomic step, taken
+   * *before* the slow hash check: however many calls try at once, at most
+   * `LOCKOUT_POLICY.maxFailures` wrong PINs per login (and
+   * `CALLER_LOCKOUT_POLICY.maxFailures` per caller id) are ever evaluated per window.
+   * A locked login refuses the right PIN too, without touching its count; a right
+   * PIN clears the login's failures. An unknown login is counted like a known one.
+   */
+  attemptPin(attempt: PinAttempt): Promise<PinAttemptResult>;
+  /** When the login's or the caller id's lock ends (the later), or null; reads only. */
+  pinLockedUntil(login: string, callerId: string | null, now: number): Promise<number | null>;
   /** Checks the format (4–8 digits) only; weakness is the caller's policy (`isWeakPin`). */
   setPin(login: string, pin: string): Promise<void>;
 

@@ -20,6 +20,8 @@ import type {
   NumberKind,
   NumberRoute,
   OverflowAction,
+  PinAttempt,
+  PinAttemptResult,
   SipAccount,
 } from '../store.ts';
 import {
@@ -35,6 +37,7 @@ import {
 } from '../validation.ts';
 import type { AgentsTable, CompaniesTable, Database, DepartmentsTable } from './schema.ts';
 import { mapDbError } from './errors.ts';
+import { SqlitePinAttempts } from './pin-attempts.ts';
 import { stripUndefined } from './util.ts';
 
 const DEPARTMENT_DEFAULTS = {
@@ -46,7 +49,11 @@ const DEPARTMENT_DEFAULTS = {
 };
 
 export class SqliteDirectoryStore implements DirectoryStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly pins: SqlitePinAttempts;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.pins = new SqlitePinAttempts(db);
+  }
 
   // --- companies -----------------------------------------------------------
 
@@ -312,6 +319,14 @@ export class SqliteDirectoryStore implements DirectoryStore {
     // Unknown login: spend the same work on a dummy hash, then refuse.
     const ok = await verifyPinHash(pin, row?.pin_hash ?? (await dummyPinHash()));
     return row !== undefined && ok;
+  }
+
+  attemptPin(attempt: PinAttempt): Promise<PinAttemptResult> {
+    return this.pins.attempt(attempt);
+  }
+
+  pinLockedUntil(login: string, callerId: string | null, now: number): Promise<number | null> {
+    return this.pins.lockedUntil(login, callerId, now);
   }
 
   async setPin(login: string, pin: string): Promise<void> {

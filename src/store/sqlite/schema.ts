@@ -105,6 +105,10 @@ export interface LoginFailuresTable {
   id: Generated<number>;
   login: string;
   at: number;
+  /** Caller id of the attempt, normalised (`anonymous` for a withheld one); null for rows before 003. */
+  caller_id: Generated<string | null>;
+  /** `pending` while the PIN is being checked, then `wrong`; right PINs delete their rows. */
+  outcome: Generated<string>;
 }
 
 export interface Database {
