@@ -178,8 +178,11 @@ export class Server {
 
   private async openStore(): Promise<void> {
     this.store = await openSqliteStore(this.config.db);
-    const seeded = await seedDemo(this.store);
-    if (seeded.seeded) this.log.info({ companyId: seeded.companyId }, 'seeded the demo company');
+    // The demo company has published PINs: seeded only when asked for (`--demo`, `npm start`).
+    if (this.config.demo) {
+      const seeded = await seedDemo(this.store);
+      if (seeded.seeded) this.log.info({ companyId: seeded.companyId }, 'seeded the demo company');
+    }
     this.agentStates = new AgentStateMachine({
       store: this.store.agentStates,
       directory: this.store.directory,

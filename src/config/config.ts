@@ -33,11 +33,16 @@ export const configSchema = z.object({
   /** Address written into SDP and Contact when we listen on 0.0.0.0. */
   advertise: z.string().optional(),
   promptDir: z.string().optional(),
+  /** Seed the demo company (published PINs) into an empty database: `--demo`, never by default. */
+  demo: z.boolean().default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
-const FLAGS = [
+/** A bad flag or variable: the operator must fix the command line (exit code 2, no restart helps). */
+export class ConfigError extends Error {}
+
+export const FLAGS = [
   'sip-host',
   'sip-port',
   'rtp-ports',
@@ -51,12 +56,18 @@ const FLAGS = [
   'prompt-dir',
 ] as const;
 
+/** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */
+export const BOOLEAN_FLAGS = ['demo'] as const;
+
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+    options: {
+      ...Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+      ...Object.fromEntries(BOOLEAN_FLAGS.map((f) => [f, { type: 'boolean' as const }])),
+    },
     strict: true,
     allowPositionals: false,
   });
@@ -66,12 +77,24 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const value = (values as Record<string, string | undefined>)[flag] ?? env[envName];
     if (value !== undefined && value !== '') raw[camel(flag)] = value;
   }
+  for (const flag of BOOLEAN_FLAGS) {
+    const envName = `AGENTLINE_${flag.toUpperCase().replace(/-/g, '_')}`;
+    const value = (values as Record<string, boolean | undefined>)[flag] ?? envBoolean(envName, env[envName]);
+    if (value !== undefined) raw[camel(flag)] = value;
+  }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const msg = parsed.error.issues
       .map((i) => `--${i.path.join('.').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${i.message}`)
       .join('; ');
-    throw new Error(`invalid configuration: ${msg}`);
+    throw new ConfigError(`invalid configuration: ${msg}`);
   }
   return parsed.data;
+}
+
+function envBoolean(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`invalid configuration: ${name}: expected 1/true/yes or 0/false/no, got "${value}"`);
 }

@@ -49,6 +49,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     db: ':memory:',
     logLevel: process.env.TEST_LOG ?? 'silent',
     adminToken: 'test-token-123',
+    demo: true, // the call-flow and API tests use the demo company
     ...rest,
   });
   const t1 = sipT1 ?? 100;
