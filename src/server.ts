@@ -167,7 +167,7 @@ export class Server {
       inCallTimings: this.deps.inCallTimings,
     });
     // Off unless configured: otherwise 9000–9002 are unknown numbers like any other.
-    if (config.diagnostics) {
+    if (config.diagnostics || config.demo) {
       this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
       this.router.add(DIAG_ECHO, (call) => echoTest(call));
       this.router.add(DIAG_RING, (call) => ringTest(call));
@@ -242,8 +242,11 @@ export class Server {
 
   private async openStore(): Promise<void> {
     this.store = await openSqliteStore(this.config.db);
-    const seeded = await seedDemo(this.store);
-    if (seeded.seeded) this.log.info({ companyId: seeded.companyId }, 'seeded the demo company');
+    // The demo company has published PINs: seeded only when asked for (`--demo`, `npm start`).
+    if (this.config.demo) {
+      const seeded = await seedDemo(this.store);
+      if (seeded.seeded) this.log.info({ companyId: seeded.companyId }, 'seeded the demo company');
+    }
     this.agentStates = new AgentStateMachine({
       store: this.store.agentStates,
       directory: this.store.directory,

@@ -42,6 +42,7 @@ export async function runDemo(): Promise<void> {
     logLevel: 'silent',
     adminToken: 'demo-token-123',
     trunk: 'sip:127.0.0.1:35060',
+    demo: true,
   });
   // The trunk: every agent's mobile number rings on this simulated PSTN.
   const pstn = await TestPhone.create({ number: 'pstn', sipPort: 35060 });

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-import { loadConfig } from '../config/config.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
 import { Server } from '../server.ts';
-import { runDemo } from './demo.ts';
+import { usage, version } from './usage.ts';
 
-const USAGE = `usage: agentline start [--sip-host H] [--sip-port P] [--rtp-ports MIN-MAX] [--http-port P]
-                       [--db FILE|:memory:] [--trunk sip:HOST:PORT] [--log-level L] [--admin-token T]
-       agentline demo`;
+/** Exit code for a bad command line or configuration: restarting (systemd, Docker) cannot help. */
+const EXIT_USAGE = 2;
 
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(argv, process.env);
@@ -30,22 +29,57 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** `--help`/`-h` anywhere on the command line (before a `--`) asks for the usage. */
+const wantsHelp = (args: string[]): boolean => {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+};
+
 async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const [command, ...rest] = args;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(version());
+    return;
+  }
+  if (command === 'help' || wantsHelp(args)) {
+    process.stdout.write(usage());
+    return;
+  }
   switch (command) {
     case 'start':
       return start(rest);
-    case 'demo':
+    case 'backup': {
+      const { runBackup } = await import('./backup.ts');
+      const r = await runBackup(rest, process.env);
+      console.log(`backed up ${r.source} to ${r.dest} (${r.pages} pages, ${r.bytes} bytes, integrity ok)`);
+      return;
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo.ts');
       await runDemo();
       process.exit(0);
       return;
+    }
     default:
-      console.error(USAGE);
-      process.exitCode = 2;
+      console.error(
+        command === undefined ? 'agentline: no command given' : `agentline: unknown command '${command}'`,
+      );
+      process.stderr.write(usage());
+      process.exitCode = EXIT_USAGE;
   }
 }
 
+/** node:util parseArgs' errors for an unknown flag, a missing value or a stray argument. */
+const isArgError = (err: unknown): boolean =>
+  err instanceof TypeError && String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_');
+
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError || isArgError(err)) {
+    console.error(`agentline: ${(err as Error).message}`);
+    console.error('(agentline --help lists the commands and flags)');
+    process.exit(EXIT_USAGE);
+  }
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 });

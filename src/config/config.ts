@@ -37,12 +37,9 @@ export const configSchema = z.object({
   promptDir: z.string().optional(),
   /**
    * Answer the diagnostic numbers 9000–9002 (readback, echo, ring). Off by default: they answer
-   * anyone and stream audio to whatever address an unauthenticated offer names.
+   * anyone and stream audio to whatever address an unauthenticated offer names. `--demo` turns them on.
    */
-  diagnostics: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
-    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on')
-    .default(false),
+  diagnostics: z.boolean().default(false),
   /** Resource limits (issue 11); 0 turns a cap off. */
   tcpMaxConnections: z.coerce.number().int().min(0).default(1000),
   tcpMaxPerSource: z.coerce.number().int().min(0).default(20),
@@ -61,11 +58,16 @@ export const configSchema = z.object({
         ctx.addIssue({ code: 'custom', message: 'expected MD5, SHA-256 or both, e.g. SHA-256,MD5' });
       return list as ('MD5' | 'SHA-256')[];
     }),
+  /** Seed the demo company (published PINs) into an empty database: `--demo`, never by default. */
+  demo: z.boolean().default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
-const FLAGS = [
+/** A bad flag or variable: the operator must fix the command line (exit code 2, no restart helps). */
+export class ConfigError extends Error {}
+
+export const FLAGS = [
   'sip-host',
   'sip-port',
   'rtp-ports',
@@ -88,8 +90,8 @@ const FLAGS = [
   'sip-auth-algorithms',
 ] as const;
 
-/** Flags without a value (`--diagnostics`); as environment variables: true/false, 1/0, yes/no, on/off. */
-const BOOLEAN_FLAGS = ['diagnostics'] as const;
+/** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */
+export const BOOLEAN_FLAGS = ['demo', 'diagnostics'] as const;
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -104,17 +106,32 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     allowPositionals: false,
   });
   const raw: Record<string, unknown> = {};
-  for (const flag of [...FLAGS, ...BOOLEAN_FLAGS]) {
+  for (const flag of FLAGS) {
     const envName = `AGENTLINE_${flag.toUpperCase().replace(/-/g, '_')}`;
-    const value = (values as Record<string, string | boolean | undefined>)[flag] ?? env[envName];
+    const value = (values as Record<string, string | undefined>)[flag] ?? env[envName];
     if (value !== undefined && value !== '') raw[camel(flag)] = value;
+  }
+  for (const flag of BOOLEAN_FLAGS) {
+    const envName = `AGENTLINE_${flag.toUpperCase().replace(/-/g, '_')}`;
+    const value =
+      (values as Record<string, boolean | undefined>)[flag] ?? envBoolean(flag, envName, env[envName]);
+    if (value !== undefined) raw[camel(flag)] = value;
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const msg = parsed.error.issues
       .map((i) => `--${i.path.join('.').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ${i.message}`)
       .join('; ');
-    throw new Error(`invalid configuration: ${msg}`);
+    throw new ConfigError(`invalid configuration: ${msg}`);
   }
   return parsed.data;
+}
+
+function envBoolean(flag: string, name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(
+    `invalid configuration: --${flag} (${name}): expected 1/true/yes/on or 0/false/no/off, got "${value}"`,
+  );
 }

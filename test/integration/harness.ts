@@ -50,6 +50,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     logLevel: process.env.TEST_LOG ?? 'silent',
     adminToken: 'test-token-123',
     diagnostics: true, // most tests check a line with 9000–9002
+    demo: true, // the call-flow and API tests use the demo company
     ...rest,
   });
   const t1 = sipT1 ?? 100;

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { BOOLEAN_FLAGS, FLAGS } from '../config/config.ts';
+
+/**
+ * `agentline --help` and `--version`. The flag list is built from the
+ * configuration's own flag lists, so a flag cannot be accepted and missing
+ * from the help; a flag without a line here still shows (and a test fails).
+ */
+export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>> = {
+  'sip-host': { arg: 'HOST', text: 'SIP listen address, UDP and TCP (default 0.0.0.0)' },
+  'sip-port': { arg: 'PORT', text: 'SIP port, UDP and TCP (default 5060)' },
+  'rtp-ports': {
+    arg: 'MIN-MAX',
+    text: 'RTP port range; a leg takes an even port, RTCP the next (default 20000-29999)',
+  },
+  'http-host': { arg: 'HOST', text: 'HTTP listen address (default: as --sip-host)' },
+  'http-port': { arg: 'PORT', text: 'admin API, console, /healthz, /metrics (default 8080)' },
+  db: { arg: 'FILE', text: 'SQLite database file, or :memory: (default ./data/agentline.db)' },
+  trunk: { arg: 'URI', text: 'outbound gateway for phone numbers, e.g. sip:10.0.0.1:5060;transport=tcp' },
+  'log-level': { arg: 'LEVEL', text: 'fatal, error, warn, info, debug, trace or silent (default info)' },
+  'admin-token': {
+    arg: 'TOKEN',
+    text: 'admin bearer token for /api/ (default: generated once, stored, printed)',
+  },
+  advertise: { arg: 'ADDRESS', text: 'address put in SDP and Contact when listening on 0.0.0.0' },
+  'prompt-dir': { arg: 'DIR', text: 'prompt audio (default: the prompts/ shipped with AgentLine)' },
+  demo: { text: 'seed the demo company (published PIN 2580) into an empty database; never in production' },
+};
+
+const envName = (flag: string): string => `AGENTLINE_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+function flagLines(): string[] {
+  const rows = [...FLAGS, ...BOOLEAN_FLAGS].map((flag) => {
+    const help = FLAG_HELP[flag];
+    return {
+      left: `--${flag}${help?.arg ? ` ${help.arg}` : ''}`,
+      text: help?.text ?? '',
+      env: envName(flag),
+    };
+  });
+  const width = Math.max(...rows.map((r) => r.left.length)) + 2;
+  return rows.map((r) => `  ${r.left.padEnd(width)}${r.text} [${r.env}]`);
+}
+
+export function usage(): string {
+  return [
+    'usage: agentline start [flags]                    run the server',
+    '       agentline backup <dest-file> [--db FILE]   online copy of the database, safe while the server runs',
+    '       agentline demo                             a simulated day over loopback SIP (about a minute)',
+    '       agentline --help | --version',
+    '',
+    'start flags (each also as the environment variable in brackets; flags win):',
+    ...flagLines(),
+    '',
+    'Exit codes: 0 stopped cleanly (SIGTERM/SIGINT drain live calls with BYE), 1 failed at run time,',
+    '2 bad command line or configuration (restarting will not help).',
+    '',
+  ].join('\n');
+}
+
+export function version(): string {
+  // src/cli and dist/cli are both two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
