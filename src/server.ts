@@ -167,7 +167,7 @@ export class Server {
       inCallTimings: this.deps.inCallTimings,
     });
     // Off unless configured: otherwise 9000–9002 are unknown numbers like any other.
-    if (config.diagnostics || config.demo) {
+    if (config.diagnostics ?? config.demo) {
       this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
       this.router.add(DIAG_ECHO, (call) => echoTest(call));
       this.router.add(DIAG_RING, (call) => ringTest(call));

@@ -37,9 +37,10 @@ export const configSchema = z.object({
   promptDir: z.string().optional(),
   /**
    * Answer the diagnostic numbers 9000–9002 (readback, echo, ring). Off by default: they answer
-   * anyone and stream audio to whatever address an unauthenticated offer names. `--demo` turns them on.
+   * anyone and stream audio to whatever address an unauthenticated offer names. Unset, they
+   * follow `--demo`.
    */
-  diagnostics: z.boolean().default(false),
+  diagnostics: z.boolean().optional(),
   /** Resource limits (issue 11); 0 turns a cap off. */
   tcpMaxConnections: z.coerce.number().int().min(0).default(1000),
   tcpMaxPerSource: z.coerce.number().int().min(0).default(20),

@@ -51,6 +51,9 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     adminToken: 'test-token-123',
     diagnostics: true, // most tests check a line with 9000–9002
     demo: true, // the call-flow and API tests use the demo company
+    // Call-flow tests place many calls from one loopback address; the limits tests set their own.
+    inviteRate: 1000,
+    inviteBurst: 1000,
     ...rest,
   });
   const t1 = sipT1 ?? 100;
