@@ -29,11 +29,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BOOLEAN_FLAGS, FLAGS } from '../../src/config/config.ts';
 import { FLAG_HELP } from '../../src/cli/usage.ts';
 import type { IncomingRequest } from '../../src/sip/stack.ts';
-import { RawSip, rawRequest, sleep, startServer } from './harness.ts';
+import { promptPath } from '../../src/ivr/prompts.ts';
+import { RawSip, SERVICE, rawRequest, sleep, startServer } from './harness.ts';
 import { TestPhone } from '../phone/phone.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOKEN = 'testtoken123';
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 /** A port free for UDP and TCP both (SIP listens on both). */
 async function freePort(): Promise<number> {
@@ -330,9 +333,6 @@ describe('agentline start (child process)', () => {
 });
 
 describe('--help and --version', () => {
-  const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string })
-    .version;
-
   it('--help prints the usage with every flag, its variable and a description, and exits 0', async () => {
     for (const args of [['--help'], ['-h'], ['start', '--help'], ['help']]) {
       const cli = runCli(args);
@@ -450,6 +450,20 @@ describe('npm start', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<!doctype html>/i);
       expect(await companies(httpPort)).toHaveLength(1);
+      // Files read at run time beside the code are found from dist/: package.json (the
+      // version in the OpenAPI document) and the prompts (the service IVR asks for the PIN).
+      const openapi = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/openapi.json`)).json()) as {
+        info: { version: string };
+      };
+      expect(openapi.info.version).toBe(VERSION);
+      const agentPhone = await TestPhone.create({ number: '+79000000001' });
+      try {
+        const call = await agentPhone.call(SERVICE, { port: sipPort });
+        await call.waitForPrompt(promptPath('ru', 'enter_pin'));
+        await call.hangup();
+      } finally {
+        await agentPhone.close();
+      }
       const { code, ms } = await terminate(cli);
       expect(code).toBe(0);
       expect(ms).toBeLessThan(5000);
