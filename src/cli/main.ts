@@ -29,20 +29,20 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** `--help`/`-h` anywhere on the command line (before a `--`) asks for the usage. */
-const wantsHelp = (args: string[]): boolean => {
+/** `--help`/`-h` or `--version`/`-v` anywhere before a `--` (so `npm start -- --help` works too). */
+const asks = (args: string[], ...flags: string[]): boolean => {
   const end = args.indexOf('--');
-  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => flags.includes(a));
 };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const [command, ...rest] = args;
-  if (command === '--version' || command === '-v' || command === 'version') {
+  if (command === 'version' || asks(args, '--version', '-v')) {
     console.log(version());
     return;
   }
-  if (command === 'help' || wantsHelp(args)) {
+  if (command === 'help' || asks(args, '--help', '-h')) {
     process.stdout.write(usage());
     return;
   }

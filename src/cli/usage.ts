@@ -24,6 +24,22 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
   },
   advertise: { arg: 'ADDRESS', text: 'address put in SDP and Contact when listening on 0.0.0.0' },
   'prompt-dir': { arg: 'DIR', text: 'prompt audio (default: the prompts/ shipped with AgentLine)' },
+  'metrics-token': { arg: 'TOKEN', text: 'bearer token /metrics asks for (default: /metrics is open)' },
+  'tcp-max-connections': { arg: 'N', text: 'SIP TCP connections at most, 0 no cap (default 1000)' },
+  'tcp-max-per-source': { arg: 'N', text: 'SIP TCP connections per source address, 0 no cap (default 20)' },
+  'tcp-idle-seconds': { arg: 'S', text: 'close a SIP TCP connection idle this long (default 120)' },
+  'invite-rate': { arg: 'N', text: 'new calls per second per source address, then 503 (default 10)' },
+  'invite-burst': {
+    arg: 'N',
+    text: 'INVITEs a source may send at once before the rate applies (default 20)',
+  },
+  'trusted-invite-rate': { arg: 'N', text: 'the rate for trunks and registered phones (default 100)' },
+  'max-calls': { arg: 'N', text: 'concurrent call legs at most, then 503; 0 only the RTP range (default 0)' },
+  'sip-auth-algorithms': {
+    arg: 'LIST',
+    text: 'digest algorithms REGISTER offers, e.g. SHA-256,MD5 (default MD5)',
+  },
+  diagnostics: { text: 'answer the diagnostic numbers 9000-9002 (default: as --demo)' },
   demo: { text: 'seed the demo company (published PIN 2580) into an empty database; never in production' },
 };
 

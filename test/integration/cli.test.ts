@@ -1,21 +1,42 @@
 /**
- * The real CLI in a child process (`node --import tsx src/cli/main.ts start`):
- * configuration from flags and AGENTLINE_* variables, a clear error and a
- * non-zero exit for bad values, and a graceful SIGTERM — live calls get a BYE,
- * new INVITEs get 503, the process exits 0 within 5 s.
+ * The real CLI in a child process, as production runs it (`node dist/cli/main.js`,
+ * built by the same prestart step `npm start` uses): configuration from flags and
+ * AGENTLINE_* variables, a clear error and exit code 2 for bad values, --help and
+ * --version, the demo company only with --demo, a graceful SIGTERM — live calls get a
+ * BYE, new INVITEs get 503, the process exits 0 within 5 s — also when the SIGTERM goes
+ * to `npm start` (no orphan server left behind), a built tree with production
+ * dependencies only, and `agentline backup` while the server writes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import SqliteDatabase from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BOOLEAN_FLAGS, FLAGS } from '../../src/config/config.ts';
+import { FLAG_HELP } from '../../src/cli/usage.ts';
 import type { IncomingRequest } from '../../src/sip/stack.ts';
-import { RawSip, rawRequest, sleep, startServer } from './harness.ts';
+import { promptPath } from '../../src/ivr/prompts.ts';
+import { RawSip, SERVICE, rawRequest, sleep, startServer } from './harness.ts';
 import { TestPhone } from '../phone/phone.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOKEN = 'testtoken123';
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 /** A port free for UDP and TCP both (SIP listens on both). */
 async function freePort(): Promise<number> {
@@ -51,13 +72,10 @@ interface Cli {
 
 const children: ChildProcess[] = [];
 
-function runCli(args: string[], env: Record<string, string> = {}): Cli {
+/** Runs `command args` with the environment less any AGENTLINE_* of the developer's. */
+function spawnCli(command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Cli {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTLINE_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...clean, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(command, args, { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -67,6 +85,65 @@ function runCli(args: string[], env: Record<string, string> = {}): Cli {
   });
   return { child, output: () => out, exited };
 }
+
+/** The compiled CLI, as systemd and the Docker image run it. */
+const runCli = (args: string[], env: Record<string, string> = {}): Cli =>
+  spawnCli(process.execPath, ['dist/cli/main.js', ...args], env);
+
+/** `npm start -- args` in `cwd`: npm runs prestart, then the start script. */
+const runNpmStart = (args: string[], cwd = ROOT, env: Record<string, string> = {}): Cli =>
+  spawnCli('npm', ['start', '--', ...args], env, cwd);
+
+/** Processes whose command line holds `needle` (Linux /proc): the server we started, if alive. */
+function processesWith(needle: string): { pid: number; ppid: number; cmdline: string }[] {
+  const found: { pid: number; ppid: number; cmdline: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (!cmdline.includes(needle)) continue;
+      // stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      found.push({ pid: Number(entry), ppid, cmdline });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+/** Server flags on loopback with the given ports and an RTP block of our own. */
+const serverFlags = (sipPort: number, httpPort: number, db = ':memory:'): string[] => [
+  '--sip-host',
+  '127.0.0.1',
+  '--sip-port',
+  String(sipPort),
+  '--http-port',
+  String(httpPort),
+  '--rtp-ports',
+  '39000-39099',
+  '--db',
+  db,
+  '--log-level',
+  'warn',
+  '--admin-token',
+  TOKEN,
+];
+
+async function companies(httpPort: number): Promise<{ id: number; name: string }[]> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/companies`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { companies: { id: number; name: string }[] }).companies;
+}
+
+// dist/ and web/dist as `npm start` would build them (only what is missing or stale).
+beforeAll(() => {
+  const r = spawnSync(process.execPath, ['scripts/prestart.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the build failed:\n${r.stdout}${r.stderr}`);
+}, 180_000);
 
 /** Polls GET /healthz until it answers 200 (or the child dies). */
 async function waitHealthy(
@@ -105,24 +182,8 @@ afterEach(() => {
 describe('agentline start (child process)', () => {
   it('starts from flags, serves /healthz and SIP; SIGTERM sends BYE to a live call and exits 0 within 5 s', async () => {
     const [sipPort, httpPort] = [await freePort(), await freePort()];
-    const cli = runCli([
-      'start',
-      '--sip-host',
-      '127.0.0.1',
-      '--sip-port',
-      String(sipPort),
-      '--http-port',
-      String(httpPort),
-      '--rtp-ports',
-      '39000-39099',
-      '--db',
-      ':memory:',
-      '--log-level',
-      'warn',
-      '--admin-token',
-      TOKEN,
-      '--diagnostics',
-    ]);
+    // --demo: the diagnostic number 9001 used below belongs to the demo set.
+    const cli = runCli(['start', ...serverFlags(sipPort, httpPort), '--demo']);
     const health = await waitHealthy(cli, httpPort);
     expect(health).toEqual({ status: 'ok', sipPort });
 
@@ -217,7 +278,7 @@ describe('agentline start (child process)', () => {
     expect((await terminate(cli)).code).toBe(0);
   });
 
-  describe('bad configuration: a clear message and a non-zero exit, before listening', () => {
+  describe('bad configuration: a clear message and exit code 2, before listening', () => {
     const cases: { name: string; args: string[]; env?: Record<string, string>; message: RegExp }[] = [
       { name: '--sip-port abc', args: ['--sip-port', 'abc'], message: /invalid configuration: --sip-port: / },
       { name: '--sip-port 70000', args: ['--sip-port', '70000'], message: /--sip-port: / },
@@ -227,6 +288,19 @@ describe('agentline start (child process)', () => {
       { name: '--admin-token short', args: ['--admin-token', 'short'], message: /--admin-token: / },
       { name: '--trunk http://x', args: ['--trunk', 'http://x'], message: /--trunk: expected sip:HOST/ },
       { name: 'an unknown flag', args: ['--sip-prot', '5060'], message: /Unknown option '--sip-prot'/ },
+      { name: 'a flag without its value', args: ['--sip-port'], message: /--sip-port .*argument missing/ },
+      {
+        name: 'a value given to --demo',
+        args: ['--demo=yes'],
+        message: /--demo.* does not take an argument/,
+      },
+      { name: 'a stray argument', args: ['5060'], message: /Unexpected argument '5060'/ },
+      {
+        name: 'AGENTLINE_DEMO=maybe',
+        args: [],
+        env: { AGENTLINE_DEMO: 'maybe' },
+        message: /AGENTLINE_DEMO: expected/,
+      },
       {
         name: 'AGENTLINE_HTTP_PORT=-1',
         args: [],
@@ -240,19 +314,268 @@ describe('agentline start (child process)', () => {
         const timer = setTimeout(() => cli.child.kill('SIGKILL'), 20_000);
         const { code } = await cli.exited;
         clearTimeout(timer);
-        expect(code).not.toBe(0);
-        expect(code).not.toBeNull();
+        expect(code).toBe(2);
         expect(cli.output()).toMatch(c.message);
+        expect(cli.output()).toMatch(/agentline --help lists/);
         expect(cli.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
       });
     }
 
-    it('no command: usage and exit code 2', async () => {
-      const cli = runCli([]);
-      const { code } = await cli.exited;
-      expect(code).toBe(2);
-      expect(cli.output()).toMatch(/^usage: agentline start/);
+    it('no command or an unknown one: usage and exit code 2', async () => {
+      const none = runCli([]);
+      expect((await none.exited).code).toBe(2);
+      expect(none.output()).toMatch(/^agentline: no command given\nusage: agentline start/);
+      const unknown = runCli(['strat']);
+      expect((await unknown.exited).code).toBe(2);
+      expect(unknown.output()).toMatch(/^agentline: unknown command 'strat'\nusage: agentline start/);
     });
+  });
+});
+
+describe('--help and --version', () => {
+  it('--help prints the usage with every flag, its variable and a description, and exits 0', async () => {
+    for (const args of [['--help'], ['-h'], ['start', '--help'], ['help']]) {
+      const cli = runCli(args);
+      expect((await cli.exited).code).toBe(0);
+      const out = cli.output();
+      expect(out).toMatch(/^usage: agentline start \[flags\]/);
+      expect(out).toMatch(/agentline backup <dest-file> \[--db FILE\]/);
+      for (const flag of [...FLAGS, ...BOOLEAN_FLAGS]) {
+        expect(FLAG_HELP[flag]?.text, `a description for --${flag}`).toBeTruthy();
+        const env = `AGENTLINE_${flag.toUpperCase().replace(/-/g, '_')}`;
+        expect(out).toMatch(
+          new RegExp(`\\n  --${flag}\\b.*${FLAG_HELP[flag]!.text.slice(0, 12)}.*\\[${env}\\]`),
+        );
+      }
+    }
+  });
+
+  it('--version prints the package version, also through the bin and npx', async () => {
+    for (const args of [['--version'], ['-v'], ['start', '--demo', '--version']]) {
+      const cli = runCli(args);
+      expect((await cli.exited).code).toBe(0);
+      expect(cli.output()).toBe(`${VERSION}\n`);
+    }
+    const bin = spawnCli(process.execPath, ['bin/agentline.js', '--version']);
+    expect((await bin.exited).code).toBe(0);
+    expect(bin.output()).toBe(`${VERSION}\n`);
+    // --no: never install anything, the package's own bin is what runs (`--` so that npx
+    // leaves --version to it).
+    const npx = spawnCli('npx', ['--no', '--', 'agentline', '--version']);
+    expect((await npx.exited).code).toBe(0);
+    expect(npx.output().trim()).toBe(VERSION);
+  });
+});
+
+describe('the demo company: seeded only with --demo', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'agentline-demo-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('`agentline start` leaves an empty database empty; --demo and AGENTLINE_DEMO=1 seed it', async () => {
+    const cases: { args: string[]; env: Record<string, string>; seeded: boolean }[] = [
+      { args: [], env: {}, seeded: false },
+      { args: [], env: { AGENTLINE_DEMO: '0' }, seeded: false },
+      { args: ['--demo'], env: {}, seeded: true },
+      { args: [], env: { AGENTLINE_DEMO: '1' }, seeded: true },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const [sipPort, httpPort] = [await freePort(), await freePort()];
+      const db = path.join(dir, `case-${i}.db`);
+      const cli = runCli(['start', ...serverFlags(sipPort, httpPort, db), ...c.args], c.env);
+      await waitHealthy(cli, httpPort);
+      const names = (await companies(httpPort)).map((x) => x.name);
+      expect(names, JSON.stringify(c)).toHaveLength(c.seeded ? 1 : 0);
+      expect((await terminate(cli)).code).toBe(0);
+    }
+  });
+});
+
+describe('npm start', () => {
+  it('SIGTERM to the npm process drains the server (BYE, exit 0) and leaves no orphan', async () => {
+    const [sipPort, httpPort] = [await freePort(), await freePort()];
+    const cli = runNpmStart(serverFlags(sipPort, httpPort));
+    await waitHealthy(cli, httpPort, 60_000);
+    // `npm start` seeds the demo company (it passes --demo).
+    expect(await companies(httpPort)).toHaveLength(1);
+    // The server is npm's own child: the script execs node, no shell stands between them.
+    const [server, ...more] = processesWith(`--http-port ${httpPort}`).filter((p) => p.pid !== cli.child.pid);
+    expect(more).toEqual([]);
+    expect(server?.cmdline).toMatch(/dist\/cli\/main\.js start --demo /);
+    expect(server?.ppid).toBe(cli.child.pid);
+
+    const phone = await TestPhone.create({ number: '+7901' });
+    try {
+      const call = await phone.call('9001', { port: sipPort });
+      const { code, ms } = await terminate(cli);
+      expect(await call.ended).toBe('remote'); // the server's BYE
+      expect(code).toBe(0); // npm passes on the server's exit status
+      expect(ms).toBeLessThan(5000);
+    } finally {
+      await phone.close();
+    }
+    expect(processesWith(`--http-port ${httpPort}`)).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${httpPort}/healthz`)).rejects.toThrow();
+  });
+
+  it('a built tree starts with production dependencies only (as after `npm ci --omit=dev`)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'agentline-prod-'));
+    try {
+      // What the Docker image holds: the built tree, no sources, no dev tools.
+      for (const f of ['package.json', 'package-lock.json', 'bin', 'scripts', 'dist', 'prompts', 'web/dist'])
+        cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true, preserveTimestamps: true });
+      // node_modules: exactly the packages `npm ci --omit=dev` installs (the lock file's
+      // entries not marked dev), linked from ours rather than fetched again.
+      const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+        packages: Record<string, { dev?: boolean }>;
+      };
+      for (const [key, entry] of Object.entries(lock.packages)) {
+        if (!key.startsWith('node_modules/') || key.lastIndexOf('node_modules/') !== 0 || entry.dev) continue;
+        mkdirSync(path.dirname(path.join(dir, key)), { recursive: true });
+        symlinkSync(realpathSync(path.join(ROOT, key)), path.join(dir, key), 'dir');
+      }
+      for (const tool of ['typescript', 'vite', 'tsx'])
+        expect(existsSync(path.join(dir, 'node_modules', tool))).toBe(false);
+
+      const npx = spawnCli('npx', ['--no', '--', 'agentline', '--help'], {}, dir);
+      expect((await npx.exited).code).toBe(0);
+      expect(npx.output()).toMatch(/^usage: agentline start/);
+
+      const [sipPort, httpPort] = [await freePort(), await freePort()];
+      const cli = runNpmStart(serverFlags(sipPort, httpPort), dir);
+      await waitHealthy(cli, httpPort, 60_000);
+      const page = await fetch(`http://127.0.0.1:${httpPort}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<!doctype html>/i);
+      expect(await companies(httpPort)).toHaveLength(1);
+      // Files read at run time beside the code are found from dist/: package.json (the
+      // version in the OpenAPI document) and the prompts (the service IVR asks for the PIN).
+      const openapi = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/openapi.json`)).json()) as {
+        info: { version: string };
+      };
+      expect(openapi.info.version).toBe(VERSION);
+      const agentPhone = await TestPhone.create({ number: '+79000000001' });
+      try {
+        const call = await agentPhone.call(SERVICE, { port: sipPort });
+        await call.waitForPrompt(promptPath('ru', 'enter_pin'));
+        await call.hangup();
+      } finally {
+        await agentPhone.close();
+      }
+      const { code, ms } = await terminate(cli);
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(5000);
+      expect(processesWith(`--http-port ${httpPort}`)).toEqual([]);
+      expect(cli.output()).not.toMatch(/build:server|vite build/); // nothing was rebuilt
+
+      // Without a built tree a production install says what to do instead of failing on tsc.
+      rmSync(path.join(dir, 'dist'), { recursive: true });
+      const unbuilt = runNpmStart([], dir);
+      expect((await unbuilt.exited).code).not.toBe(0);
+      expect(unbuilt.output()).toMatch(/server \(dist\/\) is not built and typescript is not installed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('agentline backup', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'agentline-backup-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const rows = (file: string, table: string): number => {
+    const db = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('copies the live database while the server writes; the copy is whole, checked and starts a server', async () => {
+    const [sipPort, httpPort] = [await freePort(), await freePort()];
+    const live = path.join(dir, 'live.db');
+    const cli = runCli(['start', ...serverFlags(sipPort, httpPort, live), '--demo']);
+    await waitHealthy(cli, httpPort);
+
+    // Writes through the API while the first backup runs.
+    let writing = true;
+    const writes = (async () => {
+      let n = 0;
+      while (writing && n < 200) {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/companies`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: `Company ${++n}` }),
+        });
+        expect(res.status).toBe(201);
+      }
+      return n;
+    })();
+    const during = spawnCli(process.execPath, [
+      'dist/cli/main.js',
+      'backup',
+      path.join(dir, 'during.db'),
+      '--db',
+      live,
+    ]);
+    expect((await during.exited).code, during.output()).toBe(0);
+    writing = false;
+    await writes;
+    expect(during.output()).toMatch(
+      /^backed up .*live\.db to .*during\.db \(\d+ pages, \d+ bytes, integrity ok\)\n$/,
+    );
+    expect(rows(path.join(dir, 'during.db'), 'companies')).toBeGreaterThanOrEqual(1);
+    expect(rows(path.join(dir, 'during.db'), 'agents')).toBe(4);
+
+    // After the writes: every company is in the copy. AGENTLINE_DB names the source too.
+    const after = spawnCli(
+      process.execPath,
+      ['dist/cli/main.js', 'backup', path.join(dir, 'nested', 'after.db')],
+      {
+        AGENTLINE_DB: live,
+      },
+    );
+    expect((await after.exited).code, after.output()).toBe(0);
+    const total = (await companies(httpPort)).length;
+    expect(rows(path.join(dir, 'nested', 'after.db'), 'companies')).toBe(total);
+    expect((await terminate(cli)).code).toBe(0);
+
+    // One self-contained file: rollback journal, no -wal beside it, no partial file left.
+    const copy = new SqliteDatabase(path.join(dir, 'nested', 'after.db'), { readonly: true });
+    expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
+    copy.close();
+    expect(readdirSync(path.join(dir, 'nested'))).toEqual(['after.db']);
+
+    // Restore = start on the copy.
+    const [sip2, http2] = [await freePort(), await freePort()];
+    const restored = runCli(['start', ...serverFlags(sip2, http2, path.join(dir, 'nested', 'after.db'))]);
+    await waitHealthy(restored, http2);
+    expect(await companies(http2)).toHaveLength(total);
+    expect((await terminate(restored)).code).toBe(0);
+  });
+
+  it('refuses a missing database, a missing destination and :memory: with exit code 2', async () => {
+    const cases: { args: string[]; message: RegExp }[] = [
+      {
+        args: ['backup', path.join(dir, 'x.db'), '--db', path.join(dir, 'none.db')],
+        message: /no database at /,
+      },
+      { args: ['backup'], message: /usage: agentline backup <dest-file>/ },
+      { args: ['backup', path.join(dir, 'x.db'), '--db', ':memory:'], message: /:memory: database cannot/ },
+      { args: ['backup', path.join(dir, 'x.db'), '--bogus'], message: /Unknown option '--bogus'/ },
+    ];
+    for (const c of cases) {
+      const cli = runCli(c.args);
+      expect((await cli.exited).code, c.args.join(' ')).toBe(2);
+      expect(cli.output()).toMatch(c.message);
+    }
+    expect(existsSync(path.join(dir, 'x.db'))).toBe(false);
   });
 });
 
