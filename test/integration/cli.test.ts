@@ -299,7 +299,7 @@ describe('agentline start (child process)', () => {
         name: 'AGENTLINE_DEMO=maybe',
         args: [],
         env: { AGENTLINE_DEMO: 'maybe' },
-        message: /AGENTLINE_DEMO: expected/,
+        message: /--demo \(AGENTLINE_DEMO\): expected/,
       },
       {
         name: 'AGENTLINE_HTTP_PORT=-1',
