@@ -86,7 +86,12 @@ export class InviteAdmission {
     const { kind, allowance } = this.classify(address);
     const taken = this.limiter.take(`${kind}|${address}`, allowance);
     if (!taken.ok)
-      return this.refuse('rate', address, 'Too Many Calls', Math.max(1, Math.ceil(taken.retryAfterMs / 1000)));
+      return this.refuse(
+        'rate',
+        address,
+        'Too Many Calls',
+        Math.max(1, Math.ceil(taken.retryAfterMs / 1000)),
+      );
     const max = this.opts.maxCalls ?? 0;
     if (max > 0 && (this.opts.activeCalls?.() ?? 0) >= max)
       return this.refuse('max_calls', address, 'Too Many Calls', CAPACITY_RETRY_AFTER_S);

@@ -1,4 +1,4 @@
-import { TcpTransport } from './tcp.ts';
+import { TcpTransport, type TcpLimits } from './tcp.ts';
 import { UdpTransport } from './udp.ts';
 
 /**
@@ -8,11 +8,12 @@ import { UdpTransport } from './udp.ts';
 export async function listenUdpAndTcp(
   host: string,
   port: number,
+  tcpLimits: Partial<TcpLimits> = {},
 ): Promise<{ udp: UdpTransport; tcp: TcpTransport }> {
   for (let attempt = 1; ; attempt++) {
     const udp = await UdpTransport.listen(host, port);
     try {
-      const tcp = await TcpTransport.listen(host, udp.local.port);
+      const tcp = await TcpTransport.listen(host, udp.local.port, tcpLimits);
       return { udp, tcp };
     } catch (err) {
       await udp.close();

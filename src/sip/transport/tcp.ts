@@ -1,38 +1,107 @@
 import net from 'node:net';
+import type { Logger } from 'pino';
 import { frameStream } from '../message/parse.ts';
 import { endpointKey, type Endpoint, type Transport } from './transport.ts';
 
 const MAX_BUFFERED = 65536 * 2;
-const IDLE_MS = 10 * 60_000;
+/** Warn lines about refused or idle connections come at most this often per reason. */
+const WARN_EVERY_MS = 60_000;
+
+/**
+ * Resource limits of the TCP listener (issue 11: 1,250 idle connections took
+ * every descriptor). 0 turns a cap off.
+ */
+export interface TcpLimits {
+  /** Open connections at most, ours and the peers'; an accepted one beyond is closed at once. */
+  maxConnections: number;
+  /** Accepted connections from one source address at most. */
+  maxPerSource: number;
+  /**
+   * A connection that carries no complete SIP message (nor an RFC 5626 keep-alive)
+   * for this long is closed. Bytes that never complete a message do not count.
+   */
+  idleMs: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = { maxConnections: 1000, maxPerSource: 20, idleMs: 120_000 };
+
+export interface TcpStats {
+  accepted: number;
+  refusedTotal: number;
+  refusedPerSource: number;
+  idleClosed: number;
+  keepAlives: number;
+}
+
+interface Connection {
+  socket: net.Socket;
+  peer: Endpoint;
+  /** Accepted from a peer (counts against its per-source cap), or opened by us. */
+  inbound: boolean;
+  /** performance.now() of the last complete message or keep-alive. */
+  lastActivity: number;
+  /** Not closed for idleness before this (a flow a registration lives on). */
+  holdUntil: number;
+  /** CR/LF bytes seen since the last message: RFC 5626 ping detection. */
+  crlf: string;
+}
+
+const now = (): number => performance.now();
 
 /**
  * RFC 3261 §18 over TCP: messages are framed by Content-Length. Connections are
  * kept per remote endpoint and reused for requests and responses both ways
  * (§18.2.2: a response goes back over the connection the request came on).
+ *
+ * Idle connections are found by one sweep timer (not one timer per socket), on
+ * Node's clock rather than the injected one: it is transport housekeeping, like
+ * a socket timeout, and must not show up among protocol timers.
  */
 export class TcpTransport implements Transport {
   readonly name = 'tcp' as const;
   onData: ((data: Buffer, from: Endpoint) => void) | null = null;
   onError: ((err: Error, peer?: Endpoint) => void) | null = null;
-  private readonly connections = new Map<string, net.Socket>();
+  readonly stats: TcpStats = {
+    accepted: 0,
+    refusedTotal: 0,
+    refusedPerSource: 0,
+    idleClosed: 0,
+    keepAlives: 0,
+  };
+  private readonly connections = new Map<string, Connection>();
+  private readonly perSource = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout | undefined;
+  private readonly lastWarn = new Map<string, number>();
 
   private constructor(
     private readonly server: net.Server,
     readonly local: { address: string; port: number },
-  ) {}
+    readonly limits: TcpLimits,
+  ) {
+    if (limits.idleMs > 0) {
+      const every = Math.min(5000, Math.max(50, Math.floor(limits.idleMs / 4)));
+      this.sweeper = setInterval(() => this.sweepIdle(), every);
+      this.sweeper.unref();
+    }
+  }
 
-  static async listen(host: string, port: number): Promise<TcpTransport> {
+  static async listen(host: string, port: number, limits: Partial<TcpLimits> = {}): Promise<TcpTransport> {
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, exclusive: true }, () => {
+      server.listen({ host, port, exclusive: true, backlog: 1024 }, () => {
         server.off('error', reject);
         resolve();
       });
     });
     const addr = server.address() as net.AddressInfo;
-    const t = new TcpTransport(server, { address: addr.address, port: addr.port });
-    server.on('connection', (socket) => t.adopt(socket));
+    const t = new TcpTransport(
+      server,
+      { address: addr.address, port: addr.port },
+      { ...DEFAULT_TCP_LIMITS, ...limits },
+    );
+    server.on('connection', (socket) => t.accept(socket));
     server.on('error', (err) => t.onError?.(err));
     return t;
   }
@@ -43,43 +112,94 @@ export class TcpTransport implements Transport {
 
   send(data: Buffer, to: Endpoint): void {
     const key = endpointKey(to);
-    let socket = this.connections.get(key);
-    if (!socket || socket.destroyed) {
-      socket = net.connect({ host: to.address, port: to.port });
-      this.adopt(socket, to);
+    let conn = this.connections.get(key);
+    if (!conn || conn.socket.destroyed) {
+      conn = this.adopt(net.connect({ host: to.address, port: to.port }), to, false);
     }
-    socket.write(data);
+    conn.socket.write(data);
   }
 
-  private adopt(socket: net.Socket, known?: Endpoint): void {
+  /**
+   * Keeps the connection to `peer` open for `ms` even when idle: a phone
+   * registered over TCP is reached through the connection it registered on
+   * (§18.2.2, RFC 5626), so that flow lives as long as the binding.
+   */
+  holdOpen(peer: Endpoint, ms: number): void {
+    const conn = this.connections.get(endpointKey(peer));
+    if (conn) conn.holdUntil = Math.max(conn.holdUntil, now() + ms);
+  }
+
+  /** A peer connected: within the caps it is adopted, beyond them closed at once. */
+  private accept(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? '';
+    const { maxConnections, maxPerSource } = this.limits;
+    const reason =
+      maxConnections > 0 && this.connections.size >= maxConnections
+        ? 'total'
+        : maxPerSource > 0 && (this.perSource.get(address) ?? 0) >= maxPerSource
+          ? 'per_source'
+          : undefined;
+    if (reason) {
+      if (reason === 'total') this.stats.refusedTotal++;
+      else this.stats.refusedPerSource++;
+      socket.on('error', () => {}); // a reset while we close it is no news
+      socket.destroy();
+      this.warn(reason, { source: address }, `TCP connection refused: ${reason} cap reached`);
+      return;
+    }
+    this.stats.accepted++;
+    this.perSource.set(address, (this.perSource.get(address) ?? 0) + 1);
+    this.adopt(socket, undefined, true);
+  }
+
+  private adopt(socket: net.Socket, known: Endpoint | undefined, inbound: boolean): Connection {
     const peer: Endpoint = known ?? {
       transport: 'tcp',
       address: socket.remoteAddress ?? '',
       port: socket.remotePort ?? 0,
     };
     const key = endpointKey(peer);
-    this.connections.set(key, socket);
+    const conn: Connection = { socket, peer, inbound, lastActivity: now(), holdUntil: 0, crlf: '' };
+    this.connections.set(key, conn);
     socket.setNoDelay(true);
-    socket.setTimeout(IDLE_MS, () => socket.destroy());
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      pending = this.drain(pending, peer, socket);
+      pending = this.drain(pending, conn);
     });
     socket.on('error', (err) => this.onError?.(err, peer));
     socket.on('close', () => {
-      if (this.connections.get(key) === socket) this.connections.delete(key);
+      if (this.connections.get(key) === conn) this.connections.delete(key);
+      if (inbound) {
+        const n = (this.perSource.get(peer.address) ?? 1) - 1;
+        if (n > 0) this.perSource.set(peer.address, n);
+        else this.perSource.delete(peer.address);
+      }
     });
+    return conn;
   }
 
   /** Delivers every complete message in `buf` and returns what is left over. */
-  private drain(buf: Buffer, peer: Endpoint, socket: net.Socket): Buffer {
+  private drain(buf: Buffer, conn: Connection): Buffer {
+    const { peer, socket } = conn;
     for (;;) {
       let start = 0;
-      // RFC 5626 keep-alives (CRLF) between messages are skipped.
-      while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+      // RFC 5626 §4.4.1 keep-alives between messages: a double CRLF ("ping") is
+      // answered with a single CRLF ("pong") and counts as activity; other
+      // CR/LF bytes are skipped.
+      while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) {
+        conn.crlf = (conn.crlf + (buf[start] === 0x0d ? '\r' : '\n')).slice(-4);
+        if (conn.crlf === '\r\n\r\n') {
+          conn.crlf = '';
+          conn.lastActivity = now();
+          this.stats.keepAlives++;
+          if (!socket.destroyed) socket.write('\r\n');
+        }
+        start++;
+      }
       if (start > 0) buf = buf.subarray(start);
       if (buf.length === 0) return buf;
+      conn.crlf = '';
       const framed = frameStream(buf);
       if (framed === 'incomplete') {
         if (buf.length > MAX_BUFFERED) {
@@ -95,13 +215,41 @@ export class TcpTransport implements Transport {
         socket.destroy();
         return Buffer.alloc(0);
       }
+      conn.lastActivity = now();
       this.onData?.(buf.subarray(0, framed.length), peer);
       buf = buf.subarray(framed.length);
     }
   }
 
+  private sweepIdle(): void {
+    const t = now();
+    let closed = 0;
+    for (const conn of this.connections.values()) {
+      if (t - conn.lastActivity < this.limits.idleMs || conn.holdUntil > t) continue;
+      closed++;
+      conn.socket.destroy();
+    }
+    if (closed === 0) return;
+    this.stats.idleClosed += closed;
+    this.warnIdle(closed);
+  }
+
+  private warnIdle(closed: number): void {
+    // Idle connections are routine in small numbers; many at once look like an attack.
+    if (closed >= 10) this.warn('idle', { closed }, 'idle TCP connections closed');
+  }
+
+  private warn(reason: string, fields: Record<string, unknown>, msg: string): void {
+    const t = now();
+    const last = this.lastWarn.get(reason);
+    if (last !== undefined && t - last < WARN_EVERY_MS) return;
+    this.lastWarn.set(reason, t);
+    this.limits.logger?.warn({ ...fields, ...this.stats, open: this.connections.size }, msg);
+  }
+
   close(): Promise<void> {
-    for (const s of this.connections.values()) s.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const c of this.connections.values()) c.socket.destroy();
     this.connections.clear();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
