@@ -31,6 +31,11 @@ import { PROMPT_IDS } from './ivr/prompts.ts';
 import { Acd } from './acd/acd.ts';
 import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
 import { Registrar } from './sip/registrar/registrar.ts';
+import { InviteAdmission } from './sip/limits/invite-admission.ts';
+import { RegisteredSources, StaticSources, registrationLifetimeS } from './sip/limits/registered-sources.ts';
+import type { SipRequest, SipResponse } from './sip/message/types.ts';
+import type { Endpoint } from './sip/transport/transport.ts';
+import { checkFdLimit } from './util/fd-limit.ts';
 
 /** The digest realm of REGISTER challenges. */
 export const REALM = 'agentline';
@@ -67,6 +72,9 @@ export class Server {
   adminToken!: string;
   acd!: Acd;
   registrar!: Registrar;
+  /** Calls per source, call cap and port reserve for new INVITEs (issue 11). */
+  admission!: InviteAdmission;
+  private registeredSources!: RegisteredSources;
   /** Agents in the service IVR right now: not offered customer calls. */
   readonly agentsInMenu = new Set<number>();
   private udp!: UdpTransport;
@@ -100,7 +108,12 @@ export class Server {
   async start(): Promise<void> {
     const { config } = this;
     await this.openStore();
-    ({ udp: this.udp, tcp: this.tcp } = await listenUdpAndTcp(config.sipHost, config.sipPort));
+    ({ udp: this.udp, tcp: this.tcp } = await listenUdpAndTcp(config.sipHost, config.sipPort, {
+      maxConnections: config.tcpMaxConnections,
+      maxPerSource: config.tcpMaxPerSource,
+      idleMs: config.tcpIdleSeconds * 1000,
+      logger: this.log.child({ layer: 'sip' }),
+    }));
     this.stack = new SipStack({
       transports: [this.udp, this.tcp],
       clock: this.clock,
@@ -125,7 +138,7 @@ export class Server {
       logger: this.log.child({ layer: 'ua' }),
       delegate: {
         onInvite: (invite) => void this.engine.handleInvite(invite),
-        onRegister: (req, source) => this.registrar.handle(req, source),
+        onRegister: (req, source) => this.register(req, source),
       },
     });
     this.engine = new CallEngine({
@@ -137,6 +150,7 @@ export class Server {
       rtpHost: this.advertisedHost,
     });
     this.engine.onInbound = (call) => void this.route(call);
+    this.startLimits();
     this.acd = new Acd({
       engine: this.engine,
       store: this.store,
@@ -163,6 +177,49 @@ export class Server {
       port: config.httpPort,
     });
     this.log.info({ sip: this.udp.local, http: this.httpPort }, 'AgentLine listening');
+  }
+
+  /** Call limits on new INVITEs, and the descriptor check they depend on. */
+  private startLimits(): void {
+    const { config } = this;
+    const trusted = { rate: config.trustedInviteRate, burst: Math.max(1, 2 * config.trustedInviteRate) };
+    const trunk = parseTrunk(config.trunk);
+    this.registeredSources = new RegisteredSources(this.clock, trusted);
+    this.admission = new InviteAdmission({
+      clock: this.clock,
+      logger: this.log.child({ layer: 'sip' }),
+      anonymous: { rate: config.inviteRate, burst: config.inviteBurst },
+      // A trunk table would add one source per trunk, each with its own allowance.
+      sources: [new StaticSources('trunk', trunk ? [trunk.host] : [], trusted), this.registeredSources],
+      maxCalls: config.maxCalls,
+      activeCalls: () => this.engine.legs.size,
+      ports: () => ({ free: this.pool.free, capacity: this.pool.capacity }),
+    });
+    this.stack.admitInvite = (_req, from) => this.admission.check(from.address);
+    checkFdLimit(this.log, {
+      tcpConnections: config.tcpMaxConnections,
+      rtpPorts: this.pool.capacity,
+    });
+  }
+
+  /** REGISTER: a phone that registered gets the higher call allowance, and its TCP flow is kept open. */
+  private register(req: SipRequest, source: Endpoint): SipResponse {
+    const res = this.registrar.handle(req, source);
+    const lifetimeS = registrationLifetimeS(res);
+    if (lifetimeS > 0) {
+      this.registeredSources.noteRegistered(source.address, lifetimeS);
+      if (source.transport === 'tcp') this.tcp.holdOpen(source, lifetimeS * 1000);
+    }
+    return res;
+  }
+
+  /** Counters of the resource limits, for /metrics. */
+  get limitStats(): {
+    tcp: TcpTransport['stats'];
+    tcpOpen: number;
+    invites: InviteAdmission['counters'];
+  } {
+    return { tcp: this.tcp.stats, tcpOpen: this.tcp.connectionCount, invites: this.admission.counters };
   }
 
   /** Digest credentials of SIP agents, kept in memory so that REGISTER is answered synchronously. */

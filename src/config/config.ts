@@ -33,6 +33,14 @@ export const configSchema = z.object({
   /** Address written into SDP and Contact when we listen on 0.0.0.0. */
   advertise: z.string().optional(),
   promptDir: z.string().optional(),
+  /** Resource limits (issue 11); 0 turns a cap off. */
+  tcpMaxConnections: z.coerce.number().int().min(0).default(1000),
+  tcpMaxPerSource: z.coerce.number().int().min(0).default(20),
+  tcpIdleSeconds: z.coerce.number().min(0).default(120),
+  inviteRate: z.coerce.number().min(0).default(10),
+  inviteBurst: z.coerce.number().int().min(1).default(20),
+  trustedInviteRate: z.coerce.number().min(0).default(100),
+  maxCalls: z.coerce.number().int().min(0).default(0),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -49,6 +57,13 @@ const FLAGS = [
   'admin-token',
   'advertise',
   'prompt-dir',
+  'tcp-max-connections',
+  'tcp-max-per-source',
+  'tcp-idle-seconds',
+  'invite-rate',
+  'invite-burst',
+  'trusted-invite-rate',
+  'max-calls',
 ] as const;
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

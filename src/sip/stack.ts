@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { buildBadRequest, buildResponse, randomTag } from './message/build.ts';
 import { headerKey, formatVia, getHeader, getHeaderValues, parseCSeq, parseVia } from './message/headers.ts';
+import { tagOf } from './message/headers.ts';
 import { parseMessage } from './message/parse.ts';
 import { serializeMessage } from './message/serialize.ts';
 import type { HeaderField, SipMessage, SipRequest, SipResponse, Via } from './message/types.ts';
@@ -60,6 +61,17 @@ export class SipStack {
   onRequest: ((incoming: IncomingRequest) => void) | null = null;
   /** Responses no client transaction owns: 2xx retransmissions to an INVITE. */
   onStrayResponse: ((res: SipResponse, from: Endpoint) => void) | null = null;
+  /**
+   * The gate for INVITEs that start a dialog (call limits): a refusal is answered
+   * statelessly (§8.2.7) before any transaction exists, so a flood costs one
+   * response per request and holds nothing.
+   */
+  admitInvite:
+    | ((
+        req: SipRequest,
+        from: Endpoint,
+      ) => { status: number; reason: string; retryAfter: number } | undefined)
+    | null = null;
 
   private readonly transports = new Map<TransportName, Transport>();
   private readonly serverTxs = new Map<string, ServerTransaction>();
@@ -205,6 +217,18 @@ export class SipStack {
     if (req.method === 'INVITE' && this.accepted.has(key)) {
       this.counters.retransmissionsAbsorbed++;
       return;
+    }
+    if (req.method === 'INVITE' && this.admitInvite && !tagOf(getHeader(req, 'to') ?? '')) {
+      const refusal = this.admitInvite(req, from);
+      if (refusal) {
+        const { status, reason, retryAfter } = refusal;
+        const headers = [{ name: 'Retry-After', value: String(retryAfter) }];
+        this.send(
+          buildResponse(req, status, { reason, toTag: randomTag(), headers }),
+          responseTargetFor(req, from),
+        );
+        return;
+      }
     }
     const tx = new ServerTransaction(key, req, from, responseTargetFor(req, from), {
       clock: this.clock,

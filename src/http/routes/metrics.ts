@@ -219,6 +219,40 @@ export function metricsRoutes(
       [null, eventStreams()],
     ]);
 
+    const lim = server.limitStats;
+    out.metric('agentline_sip_tcp_connections', 'gauge', 'Open SIP TCP connections.', [[null, lim.tcpOpen]]);
+    out.metric(
+      'agentline_sip_tcp_refused_total',
+      'counter',
+      'SIP TCP connections closed at once: a cap was reached.',
+      [
+        [{ reason: 'total' }, lim.tcp.refusedTotal],
+        [{ reason: 'per_source' }, lim.tcp.refusedPerSource],
+      ],
+    );
+    out.metric(
+      'agentline_sip_tcp_idle_closed_total',
+      'counter',
+      'SIP TCP connections closed for carrying no complete message.',
+      [[null, lim.tcp.idleClosed]],
+    );
+    out.metric(
+      'agentline_sip_invite_rate_limited_total',
+      'counter',
+      'New INVITEs refused (503) for calls per source and second.',
+      [[null, lim.invites.rate]],
+    );
+    out.metric(
+      'agentline_sip_invite_refused_total',
+      'counter',
+      'New INVITEs refused (503) by a call limit.',
+      [
+        [{ reason: 'rate' }, lim.invites.rate],
+        [{ reason: 'max_calls' }, lim.invites.max_calls],
+        [{ reason: 'ports_low' }, lim.invites.ports_low],
+      ],
+    );
+
     return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(out.toString());
   });
 
