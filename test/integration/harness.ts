@@ -49,6 +49,10 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     db: ':memory:',
     logLevel: process.env.TEST_LOG ?? 'silent',
     adminToken: 'test-token-123',
+    // Every test phone calls from 127.0.0.1: the per-source call limit is set out of
+    // their way (but still on); test/integration/limits.test.ts sets the real ones.
+    inviteRate: 1000,
+    inviteBurst: 1000,
     ...rest,
   });
   const t1 = sipT1 ?? 100;

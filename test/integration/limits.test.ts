@@ -130,7 +130,7 @@ describe('2,000 idle TCP connections to the SIP port', () => {
   const clients: TcpClient[] = [];
 
   beforeAll(async () => {
-    server = await startServer(); // default caps: 1000 in all, 20 per source address
+    server = await startServer({ tcpMaxConnections: 1000, tcpMaxPerSource: 20 }); // the defaults
     alice = await phone({ number: '+79001112233' });
   });
 
@@ -258,7 +258,7 @@ describe('INVITE flood from one source address', () => {
   });
 
   it('the excess gets 503 with Retry-After, another caller is served at once, ports come back', async () => {
-    server = await startServer(); // 10 INVITEs/s per source, burst 20
+    server = await startServer({ inviteRate: 10, inviteBurst: 20 }); // the defaults
     alice = await phone({ number: '+79001112233' });
     const capacity = server.pool.capacity;
     const flooder = await RawSip.open('127.0.0.2');
