@@ -283,6 +283,9 @@ describe('INVITE flood from one source address', () => {
     expect(ok).toBeGreaterThanOrEqual(20);
     expect(ok).toBeLessThan(100);
     for (const r of refused) expect(r).toMatch(/\r\nRetry-After: \d+\r\n/i);
+    console.info(
+      `INVITE flood from one source: ${N} sent, ${ok} answered, ${refused.length} refused with 503`,
+    );
     // Stateless: the refused INVITEs hold no transaction, leg or port.
     expect(server.engine.legs.size).toBeLessThanOrEqual(ok);
     expect(capacity - server.pool.free).toBeLessThanOrEqual(ok);
