@@ -92,9 +92,10 @@ export class RawSip {
   readonly received: Buffer[] = [];
   private constructor(readonly socket: dgram.Socket) {}
 
-  static async open(): Promise<RawSip> {
+  /** `address`: any loopback address (127.0.0.0/8), to play another source. */
+  static async open(address = '127.0.0.1'): Promise<RawSip> {
     const socket = dgram.createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => socket.bind(0, address, () => r()));
     const raw = new RawSip(socket);
     socket.on('message', (m) => raw.received.push(m));
     return raw;
