@@ -422,6 +422,37 @@ describe('RtpSession strict source', () => {
     expect(a.remote).toEqual({ host: '10.1.1.1', port: 5000 });
   });
 
+  it('warns once at close when nothing came from the peer but packets from elsewhere were dropped', async () => {
+    const warnings: object[] = [];
+    const logger = { debug: () => {}, warn: (o: object) => warnings.push(o) };
+    const mk = async () => {
+      const s = await RtpSession.open({ host: HOST, pool, clock, logger });
+      s.setCodec({ codec: 'PCMU', payloadType: 0 });
+      open.push(s);
+      return s;
+    };
+    const [oneWay, fine] = [await mk(), await mk()];
+    const peer = await udp();
+    const elsewhere = await udp();
+    oneWay.setRemote(HOST, 41099);
+    fine.setRemote(HOST, peer.address().port);
+    await sendTo(elsewhere, oneWay.localPort, rtpPacket({ seq: 1, ssrc: 1 }));
+    await sendTo(peer, fine.localPort, rtpPacket({ seq: 1, ssrc: 2 }));
+    await sendTo(elsewhere, fine.localPort, rtpPacket({ seq: 1, ssrc: 3 }));
+    await until(() => oneWay.stats.sourceDropped === 1 && fine.stats.sourceDropped === 1);
+    oneWay.close();
+    oneWay.close();
+    fine.close();
+    expect(warnings).toEqual([
+      {
+        localPort: oneWay.localPort,
+        expected: `${HOST}:41099`,
+        firstDropped: `${HOST}:${elsewhere.address().port}`,
+        dropped: 1,
+      },
+    ]);
+  });
+
   it('learnScopeOf: loopback none, public same IP, private / link-local / CGNAT / none any', () => {
     expect(learnScopeOf('127.0.0.1')).toBe('none');
     expect(learnScopeOf('127.8.9.1')).toBe('none');

@@ -75,6 +75,7 @@ export type { FrameSource } from '../frame-source.ts';
 /** Structural subset of pino's Logger. */
 export interface MediaLogger {
   debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
 }
 
 export interface RtpSessionOptions {
@@ -262,7 +263,8 @@ export class RtpSession implements Tickable {
   private candSsrc = 0;
   private candSeq = 0;
   private candCount = 0;
-  private loggedForeign = false;
+  /** The first source dropped by the source check ('' = none yet), for the close-time warning. */
+  private firstForeign = '';
   private readonly now: () => number;
   private codecName: Codec = 'PCMU';
   private pt = 0;
@@ -663,10 +665,10 @@ export class RtpSession implements Tickable {
       }
     }
     this.stats.sourceDropped++;
-    if (!this.loggedForeign) {
-      this.loggedForeign = true;
+    if (this.firstForeign === '') {
+      this.firstForeign = `${address}:${port}`;
       this.logger?.debug(
-        { localPort: this.localPort, from: `${address}:${port}`, state },
+        { localPort: this.localPort, from: this.firstForeign, state },
         'RTP from an unexpected source dropped',
       );
     }
@@ -719,6 +721,20 @@ export class RtpSession implements Tickable {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const st = this.stats;
+    // One-way audio an operator can fix: the peer's media came from an address its SDP does
+    // not name and that could not be learned (a NAT or ALG rewriting it, a public SDP address
+    // with media from another IP). Attack traffic on a call whose peer did send is not this.
+    if (st.packetsReceived === 0 && st.sourceDropped + st.learningDropped > 0)
+      this.logger?.warn(
+        {
+          localPort: this.localPort,
+          expected: this.expectedPort === 0 ? 'none' : `${this.expectedHost}:${this.expectedPort}`,
+          firstDropped: this.firstForeign,
+          dropped: st.sourceDropped + st.learningDropped,
+        },
+        'no RTP from the peer during the call, packets from other sources dropped',
+      );
     this.source = null;
     this.dtmfTx.clear();
     this.clock.remove(this);
