@@ -96,7 +96,12 @@ export class TestPhone {
   async call(
     number: string,
     server: { port: number; host?: string },
-    o: { noSdp?: boolean; transport?: TransportName } = {},
+    o: {
+      noSdp?: boolean;
+      transport?: TransportName;
+      /** From user instead of the phone's number (many callers from one phone). */
+      from?: string;
+    } = {},
   ): Promise<PhoneCall> {
     const host = server.host ?? '127.0.0.1';
     const transport = o.transport ?? this.opts.transport ?? 'udp';
@@ -114,7 +119,7 @@ export class TestPhone {
     const out = this.ua.invite({
       requestUri: uri,
       destination: { transport, address: host, port: server.port },
-      fromUser: this.opts.number,
+      fromUser: o.from ?? this.opts.number,
       fromDisplayName: this.opts.displayName,
       sdp: o.noSdp ? undefined : buildOffer(local),
       answerLateOffer: (offer) => {

@@ -19,6 +19,7 @@ describe('company settings (SPEC §7)', () => {
       language: 'ru',
       allowedDestinations: ['agents', '+7*'],
       announceSeconds: 30,
+      minPinLength: 4,
     });
     expect(parseCompanySettings(undefined)).toEqual(DEFAULT_COMPANY_SETTINGS);
   });
@@ -36,6 +37,8 @@ describe('company settings (SPEC §7)', () => {
     [{ ringSeconds: 0 }],
     [{ ringSeconds: 2.5 }],
     [{ breakMinutes: -1 }],
+    [{ minPinLength: 3 }],
+    [{ minPinLength: 9 }],
     [{ language: 'de' }],
     [{ allowedDestinations: ['anything'] }],
     [{ unknownKey: 1 }],

@@ -18,6 +18,8 @@ const fields = {
     .array(z.string().regex(DESTINATION_PATTERN, 'agents, or a pattern like +7* or +7495XXXXXXX'))
     .max(100),
   announceSeconds: z.number().int().min(10).max(600),
+  // 8 is the longest PIN SPEC §2 allows: a larger minimum would refuse every PIN.
+  minPinLength: z.number().int().min(4).max(8),
 };
 
 /** SPEC §7 defaults. */
@@ -31,6 +33,7 @@ export const DEFAULT_COMPANY_SETTINGS: Readonly<CompanySettings> = Object.freeze
   language: 'ru',
   allowedDestinations: ['agents', '+7*'],
   announceSeconds: 30,
+  minPinLength: 4,
 });
 
 /** Full settings: every field, missing ones take their default; unknown keys are dropped. */
@@ -46,6 +49,7 @@ export const companySettingsSchema = z.object({
     ...DEFAULT_COMPANY_SETTINGS.allowedDestinations,
   ]),
   announceSeconds: fields.announceSeconds.default(DEFAULT_COMPANY_SETTINGS.announceSeconds),
+  minPinLength: fields.minPinLength.default(DEFAULT_COMPANY_SETTINGS.minPinLength),
 });
 
 /** A partial update from the admin API: only known keys, each validated, no defaults filled in. */

@@ -70,6 +70,15 @@ describe('PIN rules', () => {
       expect(pinProblem(p)).toBe('repeated_pattern');
   });
 
+  it('refuses PINs shorter than the company minimum (minPinLength)', () => {
+    expect(pinProblem('7391', 6)).toBe('too_short');
+    expect(pinProblem('73915', 6)).toBe('too_short');
+    expect(pinProblem('739152', 6)).toBeNull();
+    expect(isWeakPin('7391', 5)).toBe(true);
+    expect(pinProblem('123456', 6)).toBe('sequence'); // length first, then weakness
+    expect(pinProblem('123', 6)).toBe('format');
+  });
+
   it('accepts ordinary PINs (keypad shapes such as the demo 2580 are allowed)', () => {
     for (const p of ['2580', '7391', '1231', '1357', '19283', '1122', '1213', '48151623']) {
       expect(pinProblem(p)).toBeNull();

@@ -50,19 +50,24 @@ export function dummyPinHash(): Promise<string> {
   return dummyHash;
 }
 
-export type PinProblem = 'format' | 'same_digit' | 'sequence' | 'repeated_pattern';
+export type PinProblem = 'format' | 'too_short' | 'same_digit' | 'sequence' | 'repeated_pattern';
+
+/** The shortest PIN SPEC §2 allows; a company may ask for more (`minPinLength`). */
+export const MIN_PIN_LENGTH = 4;
 
 /**
  * Why a new PIN is refused, or null when it is acceptable:
  * - `format`: not 4–8 digits;
+ * - `too_short`: fewer digits than `minLength` (the company's `minPinLength`);
  * - `same_digit`: one digit repeated (`0000`, `77777`);
  * - `sequence`: each digit one above (or each one below) the previous, wrapping 9→0
  *   (`1234`, `4321`, `7890`, `12345678`, `09876`);
  * - `repeated_pattern`: a shorter block repeated to fill the PIN (`1212`, `123123`, `25802580`).
  * Keypad shapes (`2580`, the demo PIN, is a keypad column) and dates are not refused.
  */
-export function pinProblem(pin: string): PinProblem | null {
+export function pinProblem(pin: string, minLength = MIN_PIN_LENGTH): PinProblem | null {
   if (!isPinFormatValid(pin)) return 'format';
+  if (pin.length < minLength) return 'too_short';
   const d = [...pin].map(Number);
   if (d.every((x) => x === d[0])) return 'same_digit';
   const step = (s: number): boolean => d.every((x, i) => i === 0 || x === ((d[i - 1] ?? 0) + s + 10) % 10);
@@ -75,6 +80,6 @@ export function pinProblem(pin: string): PinProblem | null {
 }
 
 /** True when the PIN is malformed or too simple (see `pinProblem`). */
-export function isWeakPin(pin: string): boolean {
-  return pinProblem(pin) !== null;
+export function isWeakPin(pin: string, minLength = MIN_PIN_LENGTH): boolean {
+  return pinProblem(pin, minLength) !== null;
 }

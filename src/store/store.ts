@@ -43,6 +43,8 @@ export interface CompanySettings {
   allowedDestinations: string[];
   /** Period of the queue position announcement. Default 30. */
   announceSeconds: number;
+  /** Shortest new PIN accepted (IVR PIN change, API set/reset), 4–8. Default 4. */
+  minPinLength: number;
 }
 
 export interface Company {

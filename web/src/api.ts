@@ -80,6 +80,7 @@ export interface CompanySettings {
   language: 'ru' | 'en';
   allowedDestinations: string[];
   announceSeconds: number;
+  minPinLength: number;
 }
 
 export interface Company {

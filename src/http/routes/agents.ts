@@ -100,8 +100,10 @@ async function mustGetAgent(directory: DirectoryStore, login: string): Promise<A
   return found(await directory.getAgentByLogin(login), `no agent with login ${login}`);
 }
 
-function refuseWeakPin(pin: string): void {
-  const problem = pinProblem(pin);
+function refuseWeakPin(pin: string, minLength: number | undefined): void {
+  const problem = pinProblem(pin, minLength);
+  if (problem === 'too_short')
+    throw new HttpError(400, 'weak_pin', `PIN refused: too short (${String(minLength)}+ digits)`);
   if (problem) throw new HttpError(400, 'weak_pin', `PIN refused: ${problem.replace(/_/g, ' ')}`);
 }
 
@@ -150,9 +152,9 @@ export function agentRoutes(api: Api, server: Server): void {
     response: agentViewSchema,
     status: 201,
     handler: async ({ body }) => {
-      if (!(await directory.getCompany(body.companyId)))
-        throw new HttpError(400, 'invalid_reference', `no company ${body.companyId}`);
-      refuseWeakPin(body.pin);
+      const company = await directory.getCompany(body.companyId);
+      if (!company) throw new HttpError(400, 'invalid_reference', `no company ${body.companyId}`);
+      refuseWeakPin(body.pin, company.settings.minPinLength);
       return view(await directory.createAgent(body), states);
     },
   });
@@ -200,8 +202,8 @@ export function agentRoutes(api: Api, server: Server): void {
     body: z.strictObject({ pin: pinSchema }).meta({ id: 'PinReset' }),
     status: 204,
     handler: async ({ params, body }) => {
-      await mustGetAgent(directory, params.login);
-      refuseWeakPin(body.pin);
+      const agent = await mustGetAgent(directory, params.login);
+      refuseWeakPin(body.pin, (await directory.getCompany(agent.companyId))?.settings.minPinLength);
       await directory.setPin(params.login, body.pin);
       await store.auth.clearLoginFailures(params.login);
     },

@@ -5,8 +5,8 @@ import type { Sounds } from '../../call/sounds.ts';
 import type { CollectResult } from '../../call/digits.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
 import type { Agent, AgentState, AuthStore, DirectoryStore, Language } from '../../store/store.ts';
-import { isWeakPin, isPinFormatValid } from '../../store/pin.ts';
-import { loginLockedUntil } from '../../store/lockout.ts';
+import { MIN_PIN_LENGTH, pinProblem } from '../../store/pin.ts';
+import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
 import { isAppError } from '../../util/errors.ts';
 import type { Clock } from '../../util/clock.ts';
 import { stateToPromptId, type PromptId } from '../prompts.ts';
@@ -173,24 +173,27 @@ export class ServiceIvrSession {
         }
       }
       await this.useCompanyLanguage(agent);
-      if (await this.isLocked(agent)) {
-        await this.say(['locked'], false);
-        await this.goodbye();
-        return undefined;
-      }
+      // A courtesy: a locked caller is not asked for a PIN. The check that counts is attemptPin's.
+      if (await this.isLocked(agent)) return this.refuseLocked(agent, []);
       this.transition('identify_pin');
       const pin = await this.ask(['enter_pin'], 8);
       if (pin.reason === 'hangup') return undefined;
-      if (pin.digits !== '' && (await directory.verifyPin(agent.login, pin.digits))) {
-        await this.deps.auth.clearLoginFailures(agent.login);
-        return agent;
-      }
-      if (pin.digits !== '') await this.deps.auth.recordLoginFailure(agent.login, this.deps.clock.wallNow());
+      const verdict =
+        pin.digits === ''
+          ? undefined
+          : await directory.attemptPin({
+              login: agent.login,
+              pin: pin.digits,
+              at: this.deps.clock.wallNow(),
+              callerId: this.call.caller,
+            });
+      if (verdict?.result === 'ok') return agent;
+      // Locked meanwhile (other calls took the last attempts): refused unchecked, right PIN or not.
+      if (verdict?.result === 'locked') return this.refuseLocked(agent, []);
       this.deps.logger.info({ login: agent.login }, 'service IVR: wrong PIN');
-      if (await this.isLocked(agent)) {
-        await this.say(['wrong_pin', 'locked'], false);
-        await this.goodbye();
-        return undefined;
+      if (verdict?.result === 'wrong' && (verdict.lockedLogin || verdict.lockedCaller)) {
+        this.warnLocked(agent, verdict.lockedLogin, verdict.lockedCaller);
+        return this.refuseLocked(agent, ['wrong_pin']);
       }
       if (!(await this.fail('wrong_pin'))) return undefined;
       this.leg.flushDigits();
@@ -199,7 +202,39 @@ export class ServiceIvrSession {
   }
 
   private async isLocked(agent: Agent): Promise<boolean> {
-    return (await loginLockedUntil(this.deps.auth, agent.login, this.deps.clock.wallNow())) !== null;
+    const until = await this.deps.directory.pinLockedUntil(
+      agent.login,
+      this.call.caller,
+      this.deps.clock.wallNow(),
+    );
+    return until !== null;
+  }
+
+  private async refuseLocked(agent: Agent, before: PromptId[]): Promise<undefined> {
+    this.deps.logger.info({ login: agent.login, callerId: this.call.caller }, 'service IVR: locked, refused');
+    await this.say([...before, 'locked'], false);
+    await this.goodbye();
+    return undefined;
+  }
+
+  /** Once per lock, for the operator: someone may be guessing PINs (never the PIN itself). */
+  private warnLocked(agent: Agent, login: boolean, caller: boolean): void {
+    const { logger } = this.deps;
+    const callerId = this.call.caller;
+    if (login) {
+      const { maxFailures, lockMs } = LOCKOUT_POLICY;
+      logger.warn(
+        { login: agent.login, callerId, minutes: lockMs / 60_000 },
+        `service IVR: login locked after ${maxFailures} wrong PINs`,
+      );
+    }
+    if (caller) {
+      const { maxFailures, lockMs } = CALLER_LOCKOUT_POLICY;
+      logger.warn(
+        { login: agent.login, callerId, minutes: lockMs / 60_000 },
+        `service IVR: caller id locked after ${maxFailures} wrong PINs across logins`,
+      );
+    }
   }
 
   private async useCompanyLanguage(agent: Agent): Promise<void> {
@@ -272,12 +307,16 @@ export class ServiceIvrSession {
     await this.say(id ? ['state_is', id] : ['state_is']);
   }
 
-  /** Key 2: new PIN, then again; refused with a reason when they differ or it is weak. */
+  /** Key 2: new PIN, then again; refused with a reason when they differ, it is weak or too short. */
   private async changePin(agent: Agent): Promise<void> {
     this.transition('pin_new');
+    const company = await this.deps.directory.getCompany(agent.companyId);
     const first = await this.ask(['new_pin'], 8);
     if (first.reason === 'hangup') return;
-    if (!isPinFormatValid(first.digits) || isWeakPin(first.digits)) {
+    const problem = pinProblem(first.digits, company?.settings.minPinLength ?? MIN_PIN_LENGTH);
+    if (problem) {
+      // No prompt of its own for "too short": "too simple" covers it.
+      this.deps.logger.info({ login: agent.login, problem }, 'service IVR: new PIN refused');
       await this.say(['pin_weak'], false);
       this.transition('menu');
       return;

@@ -70,7 +70,7 @@ const SELECTS: { [K in keyof CompanySettings]?: readonly string[] } = {
   deliverTo: ['caller_id', 'profile'],
   language: ['ru', 'en'],
 };
-const NUMBERS = ['ringSeconds', 'wrapUpSeconds', 'breakMinutes', 'announceSeconds'] as const;
+const NUMBERS = ['ringSeconds', 'wrapUpSeconds', 'breakMinutes', 'announceSeconds', 'minPinLength'] as const;
 
 function CompanyForm({
   company,
