@@ -28,11 +28,6 @@ export const configSchema = z.object({
     .string()
     .regex(/^sips?:[^:;]+(:\d+)?(;transport=(udp|tcp))?$/i, 'expected sip:HOST[:PORT][;transport=udp|tcp]')
     .optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  adminToken: z.string().min(8).optional(),
-  /** Address written into SDP and Contact when we listen on 0.0.0.0. */
-  advertise: z.string().optional(),
-  promptDir: z.string().optional(),
   /** Digest algorithms the registrar offers, in order; MD5 only by default (RFC 8760 adds SHA-256). */
   sipAuthAlgorithms: z
     .string()
@@ -43,6 +38,11 @@ export const configSchema = z.object({
         ctx.addIssue({ code: 'custom', message: 'expected MD5, SHA-256 or both, e.g. SHA-256,MD5' });
       return list as ('MD5' | 'SHA-256')[];
     }),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  adminToken: z.string().min(8).optional(),
+  /** Address written into SDP and Contact when we listen on 0.0.0.0. */
+  advertise: z.string().optional(),
+  promptDir: z.string().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -55,11 +55,11 @@ const FLAGS = [
   'http-port',
   'db',
   'trunk',
+  'sip-auth-algorithms',
   'log-level',
   'admin-token',
   'advertise',
   'prompt-dir',
-  'sip-auth-algorithms',
 ] as const;
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
