@@ -129,6 +129,13 @@ export class Server {
       credentials: (username) => this.sipCredentials.get(username),
       algorithms: config.sipAuthAlgorithms,
       throttle: this.deps.registerThrottle,
+      onBlock: ({ address, user, seconds }) =>
+        this.log.warn(
+          { address, user, seconds },
+          user === undefined
+            ? 'REGISTER: too many failed authentications from this address (password guessing?): refused'
+            : 'REGISTER: too many failed authentications for this user from this address: refused',
+        ),
     });
     await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);

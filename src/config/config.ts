@@ -76,6 +76,7 @@ export const FLAGS = [
   'http-port',
   'db',
   'trunk',
+  'sip-auth-algorithms',
   'log-level',
   'admin-token',
   'metrics-token',
@@ -88,7 +89,6 @@ export const FLAGS = [
   'invite-burst',
   'trusted-invite-rate',
   'max-calls',
-  'sip-auth-algorithms',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */

@@ -203,6 +203,26 @@ export function metricsRoutes(
       [...c.responsesByStatus].sort((a, b) => a[0] - b[0]).map(([code, n]) => [{ code }, n]),
     );
 
+    const reg = server.registrar.stats;
+    out.metric('agentline_register_challenges_total', 'counter', 'REGISTER 401 challenges sent.', [
+      [null, reg.challenged],
+    ]);
+    out.metric(
+      'agentline_register_auth_failures_total',
+      'counter',
+      'REGISTER digest answers refused (wrong password, unknown user).',
+      [[null, reg.failed]],
+    );
+    out.metric(
+      'agentline_register_throttled_total',
+      'counter',
+      'REGISTERs refused with 503 because their (address, user) or address was blocked.',
+      [[null, reg.throttled]],
+    );
+    out.metric('agentline_register_blocks_total', 'counter', 'REGISTER throttle blocks imposed.', [
+      [null, reg.blocks],
+    ]);
+
     const t = rtp.totals();
     out.metric('agentline_rtp_packets_total', 'counter', 'RTP packets.', [
       [{ direction: 'sent' }, t.packetsSent],

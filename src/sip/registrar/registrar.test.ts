@@ -312,15 +312,18 @@ describe('Registrar', () => {
       expect(registrar.handle(register(), guesser).status).toBe(401);
     });
 
-    it('takes its limits from options', () => {
+    it('takes its limits from options, and reports each block', () => {
+      const blocks: unknown[] = [];
       const { registrar, clock } = setup(undefined, {
         throttle: { maxFailuresPerUser: 2, windowMs: 1000, blockMs: 5000 },
+        onBlock: (b) => blocks.push(b),
       });
       expect(authed(registrar, { password: 'bad' }).status).toBe(403);
       clock.advance(1001);
       expect(authed(registrar, { password: 'bad' }).status).toBe(403);
       expect(authed(registrar, { password: 'bad' }).status).toBe(403);
       expect(getHeader(registrar.handle(register(), SRC), 'Retry-After')).toBe('5');
+      expect(blocks).toEqual([{ address: SRC.address, user: '100', seconds: 5 }]);
     });
 
     it('forgets failures older than 60 s', () => {

@@ -89,6 +89,8 @@ export interface RegistrarOptions {
   /** Digest algorithms offered, in order (default: MD5 only). */
   algorithms?: readonly DigestAlgorithm[];
   throttle?: Partial<ThrottlePolicy>;
+  /** A pair or an address just got blocked (the server logs a warn line). */
+  onBlock?: (block: { address: string; user: string | undefined; seconds: number }) => void;
   /** HMAC key for nonces; random per process when absent. */
   secret?: Buffer;
   /** Seconds (defaults: 3600, 60, 86400). */
@@ -136,6 +138,7 @@ export class Registrar {
   private readonly throttles = new Map<string, Throttle>();
   private readonly algorithms: readonly DigestAlgorithm[];
   private readonly policy: ThrottlePolicy;
+  private readonly onBlock: RegistrarOptions['onBlock'];
   private lastSweep = 0;
   /** Checked instead of an unknown user's credentials: same work, same answer. */
   private readonly dummyHa1: Record<DigestAlgorithm, string>;
@@ -158,6 +161,7 @@ export class Registrar {
     this.maxExpires = opts.maxExpires ?? 86400;
     this.algorithms = opts.algorithms?.length ? [...opts.algorithms] : ['MD5'];
     this.policy = { ...DEFAULT_THROTTLE, ...opts.throttle };
+    this.onBlock = opts.onBlock;
     const pw = randomBytes(16).toString('hex');
     this.dummyHa1 = {
       MD5: computeHa1('MD5', 'nobody', this.realm, pw),
@@ -220,7 +224,7 @@ export class Registrar {
       ok = matched && ha1 !== undefined;
     }
     if (!ok) {
-      this.recordFailure(source.address, pairKey, now);
+      this.recordFailure(source.address, aor, pairKey, now);
       this.stats.failed++;
       return reply(403, 'Forbidden');
     }
@@ -279,9 +283,12 @@ export class Registrar {
     return reply(503, 'Service Unavailable', [{ name: 'Retry-After', value: String(Math.ceil(ms / 1000)) }]);
   }
 
-  private recordFailure(address: string, pairKey: string, now: number): void {
-    this.countFailure(pairKey, this.policy.maxFailuresPerUser, now);
-    this.countFailure(address, this.policy.maxFailuresPerSource, now);
+  private recordFailure(address: string, aor: string, pairKey: string, now: number): void {
+    const seconds = Math.ceil(this.policy.blockMs / 1000);
+    if (this.countFailure(pairKey, this.policy.maxFailuresPerUser, now))
+      this.onBlock?.({ address, user: aor, seconds });
+    if (this.countFailure(address, this.policy.maxFailuresPerSource, now))
+      this.onBlock?.({ address, user: undefined, seconds });
     // Sweeping is O(entries): at most once a second, and only when there are many.
     if (this.throttles.size > MAX_THROTTLES / 10 && now - this.lastSweep >= 1000) {
       this.lastSweep = now;
@@ -294,16 +301,17 @@ export class Registrar {
     }
   }
 
-  private countFailure(key: string, max: number, now: number): void {
+  /** True when this failure blocks the key. */
+  private countFailure(key: string, max: number, now: number): boolean {
     const t = this.throttles.get(key) ?? { failures: [], blockedUntil: 0 };
     t.failures = t.failures.filter((f) => now - f < this.policy.windowMs);
     t.failures.push(now);
-    if (t.failures.length >= max) {
-      t.blockedUntil = now + this.policy.blockMs;
-      t.failures = [];
-      this.stats.blocks++;
-    }
     this.throttles.set(key, t);
+    if (t.failures.length < max) return false;
+    t.blockedUntil = now + this.policy.blockMs;
+    t.failures = [];
+    this.stats.blocks++;
+    return true;
   }
 
   /** Unexpired bindings of an AOR (expired ones are removed). */
