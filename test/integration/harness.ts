@@ -33,13 +33,14 @@ export interface TestServerOptions extends Partial<Record<keyof Config, unknown>
   ivrTimings?: ServiceIvrTimings;
   clock?: Clock;
   sipT1?: number;
+  authThrottle?: { failures: number; windowMs: number };
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, clock, sipT1, ...rest } = o;
+  const { ivrTimings, clock, sipT1, authThrottle, ...rest } = o;
   const base = nextRtpBlock();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -57,6 +58,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     sipTimers: { t1, t2: 4 * t1, t4: 5 * t1 },
     ivrTimings: ivrTimings ?? FAST_IVR,
     inCallTimings: { menuTimeoutMs: 3000, announceChoiceMs: 2500 },
+    authThrottle,
   });
   await server.start();
   return server;

@@ -11,14 +11,18 @@ const TABLES = [
   'agent_state_history',
   'agent_states',
   'agents',
+  'api_tokens',
+  'audit_log',
   'cdr',
   'companies',
   'departments',
   'login_failures',
   'numbers',
   'queue_events',
+  'sessions',
   'settings',
   'sip_accounts',
+  'users',
 ];
 
 function tablesOf(file: string): string[] {
@@ -60,7 +64,7 @@ describe('openSqliteStore', () => {
 
     const first = await openSqliteStore(file);
     expect(existsSync(file)).toBe(true);
-    expect(first.appliedMigrations).toEqual(['001-initial']);
+    expect(first.appliedMigrations).toEqual(['001-initial', '002-users']);
     await first.directory.createCompany({ name: 'Kept' });
     await first.close();
     await first.close(); // idempotent
