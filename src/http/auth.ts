@@ -94,8 +94,14 @@ export class AuthThrottle {
     this.throttle = new FailureThrottle(opts);
   }
 
-  check(req: FastifyRequest, reply: FastifyReply): void {
-    const ms = this.throttle.retryAfterMs(sourceKey(req.ip));
+  /**
+   * Starts an attempt (a sign-in, a bearer token): 429 when the source failed too often,
+   * else the attempt is counted as a failure at once, so parallel guesses cannot all be
+   * evaluated before the first one fails. Call the returned function when it succeeds.
+   */
+  begin(req: FastifyRequest, reply: FastifyReply, what: string): () => void {
+    const key = sourceKey(req.ip);
+    const ms = this.throttle.retryAfterMs(key);
     if (ms > 0) {
       reply.header('retry-after', String(Math.ceil(ms / 1000)));
       throw new HttpError(
@@ -104,14 +110,11 @@ export class AuthThrottle {
         'too many failed attempts from this address; retry later',
       );
     }
-  }
-
-  fail(req: FastifyRequest, what: string): void {
-    const key = sourceKey(req.ip);
-    this.throttle.fail(key);
+    const succeeded = this.throttle.fail(key);
     // An operator acts on a source that keeps guessing (block it upstream); the guess itself is never logged.
     if (this.throttle.retryAfterMs(key) > 0)
       this.logger.warn({ source: key, what }, 'authentication throttled');
+    return succeeded;
   }
 }
 
@@ -136,21 +139,18 @@ export function requireAuth(app: FastifyInstance, opts: AuthOptions): AuthThrott
       const expected = opts.metricsToken?.();
       if (expected === undefined) return;
       const presented = bearerOf(req);
-      if (!presented || !sameSecret(presented, expected)) {
-        if (presented) throttle.check(req, reply);
-        if (presented) throttle.fail(req, 'metrics token');
-        throw new HttpError(401, 'unauthorized', 'missing or invalid metrics token');
-      }
+      if (!presented) throw new HttpError(401, 'unauthorized', 'missing metrics token');
+      const succeeded = throttle.begin(req, reply, 'metrics token');
+      if (!sameSecret(presented, expected)) throw new HttpError(401, 'unauthorized', 'invalid metrics token');
+      succeeded();
       return;
     }
     const bearer = bearerOf(req);
     if (bearer) {
-      throttle.check(req, reply);
+      const succeeded = throttle.begin(req, reply, 'bearer token');
       req.principal = await principalOfBearer(bearer, opts);
-      if (!req.principal) {
-        throttle.fail(req, 'bearer token');
-        throw new HttpError(401, 'unauthorized', 'invalid token');
-      }
+      if (!req.principal) throw new HttpError(401, 'unauthorized', 'invalid token');
+      succeeded();
       return;
     }
     const cookie = cookieOf(req, SESSION_COOKIE);

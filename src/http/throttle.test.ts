@@ -12,6 +12,10 @@ describe('FailureThrottle', () => {
     }
     expect(t.retryAfterMs('a')).toBe(1000 + 60_000 - now);
     expect(t.retryAfterMs('b')).toBe(0);
+    const ok = t.fail('b');
+    ok();
+    ok();
+    expect(t.retryAfterMs('b')).toBe(0);
     now = 1000 + 60_000;
     expect(t.retryAfterMs('a')).toBe(0);
   });

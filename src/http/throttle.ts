@@ -34,9 +34,15 @@ export class FailureThrottle {
     return Math.max(1, oldest + this.opts.windowMs - this.opts.now());
   }
 
-  fail(key: string): void {
+  /**
+   * Counts an attempt as failed now, before it is evaluated, so that parallel attempts
+   * cannot all pass `retryAfterMs` while the first is still being checked; `forgive`
+   * takes it back when the attempt succeeds.
+   */
+  fail(key: string): () => void {
     const list = this.recent(key);
-    list.push(this.opts.now());
+    const at = this.opts.now();
+    list.push(at);
     // Re-insert: Map order is then least recently failed first, the order in which to forget.
     this.failuresByKey.delete(key);
     this.failuresByKey.set(key, list);
@@ -45,6 +51,14 @@ export class FailureThrottle {
       if (first === undefined) break;
       this.failuresByKey.delete(first);
     }
+    let forgiven = false;
+    return () => {
+      if (forgiven) return;
+      forgiven = true;
+      const current = this.failuresByKey.get(key);
+      const i = current?.indexOf(at) ?? -1;
+      if (current && i >= 0) current.splice(i, 1);
+    };
   }
 
   private recent(key: string): number[] {

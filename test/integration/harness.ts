@@ -4,6 +4,7 @@ import { Server } from '../../src/server.ts';
 import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.ts';
 import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
 import type { Clock } from '../../src/util/clock.ts';
+import type { Logger } from 'pino';
 import { PHONE_RTP, SERVER_RTP, blocks } from './ports.ts';
 
 /** GET an admin API path with the test token. */
@@ -34,13 +35,14 @@ export interface TestServerOptions extends Partial<Record<keyof Config, unknown>
   clock?: Clock;
   sipT1?: number;
   authThrottle?: { failures: number; windowMs: number };
+  logger?: Logger;
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, clock, sipT1, authThrottle, ...rest } = o;
+  const { ivrTimings, clock, sipT1, authThrottle, logger, ...rest } = o;
   const base = nextRtpBlock();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -59,6 +61,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     ivrTimings: ivrTimings ?? FAST_IVR,
     inCallTimings: { menuTimeoutMs: 3000, announceChoiceMs: 2500 },
     authThrottle,
+    logger,
   });
   await server.start();
   return server;

@@ -127,12 +127,10 @@ export function accessRoutes(api: Api, server: Server, throttle: AuthThrottle): 
     }),
     response: whoamiSchema,
     handler: async ({ body, req, reply }) => {
-      throttle.check(req, reply);
+      const succeeded = throttle.begin(req, reply, 'sign-in');
       const user = await access.verifyPassword(body.username, body.password);
-      if (!user) {
-        throttle.fail(req, 'sign-in');
-        throw new HttpError(401, 'unauthorized', 'wrong username or password');
-      }
+      if (!user) throw new HttpError(401, 'unauthorized', 'wrong username or password');
+      succeeded();
       const session = await access.createSession(user.id, now(), SESSION_TTL_MS);
       reply.header('set-cookie', sessionCookie(req, session.secret, Math.floor(SESSION_TTL_MS / 1000)));
       req.principal = {

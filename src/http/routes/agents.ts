@@ -127,7 +127,9 @@ export function agentRoutes(api: Api, server: Server): void {
         departmentId: query.departmentId,
       });
       return {
-        agents: await Promise.all(agents.filter((a) => scope.allows(a.companyId)).map((a) => view(a, states))),
+        agents: await Promise.all(
+          agents.filter((a) => scope.allows(a.companyId)).map((a) => view(a, states)),
+        ),
       };
     },
   });

@@ -83,7 +83,10 @@ export function numberRoutes(api: Api, server: Server): void {
     url: '/api/v1/numbers/:number',
     tag,
     summary: 'One number',
-    access: { level: 'read', company: async ({ params }) => (await directory.getNumber(params.number))?.companyId ?? null },
+    access: {
+      level: 'read',
+      company: async ({ params }) => (await directory.getNumber(params.number))?.companyId ?? null,
+    },
     params: numberParams,
     response: numberSchema,
     handler: async ({ params }) => mustGet(params.number),
