@@ -17,9 +17,9 @@ import { NumberRouter } from './app/router.ts';
 import { DIAG_ECHO, DIAG_READBACK, DIAG_RING, echoTest, readbackTest, ringTest } from './diag/diagnostics.ts';
 import { buildHttpApp } from './http/app.ts';
 import type { FastifyInstance } from 'fastify';
-import { randomBytes } from 'node:crypto';
 import { openSqliteStore } from './store/sqlite/open.ts';
 import { seedDemo } from './store/seed.ts';
+import { ensureFirstAdmin, resolveAdminToken } from './store/access.ts';
 import type { Store } from './store/store.ts';
 import { AgentStateMachine } from './acd/agent-state.ts';
 import {
@@ -51,6 +51,8 @@ export interface ServerDeps {
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
   /** REGISTER failure limits (tests shorten them). */
   registerThrottle?: Partial<ThrottlePolicy>;
+  /** Failed sign-ins / wrong tokens allowed per source address and window (tests raise it). */
+  authThrottle?: { failures: number; windowMs: number };
 }
 
 /**
@@ -71,7 +73,8 @@ export class Server {
   http!: FastifyInstance;
   store!: Store;
   agentStates!: AgentStateMachine;
-  adminToken!: string;
+  /** SHA-256 (hex) of the admin bearer token; the token itself is never kept. */
+  adminTokenSha256!: string;
   acd!: Acd;
   registrar!: Registrar;
   /** Calls per source, call cap and port reserve for new INVITEs (issue 11). */
@@ -185,7 +188,11 @@ export class Server {
       if (route?.kind === 'hotline') return (call) => this.acd.handleHotline(call, route);
       return undefined;
     });
-    this.http = await buildHttpApp({ server: this, logger: this.log.child({ layer: 'http' }) });
+    this.http = await buildHttpApp({
+      server: this,
+      logger: this.log.child({ layer: 'http' }),
+      authThrottle: this.deps.authThrottle,
+    });
     await this.http.listen({
       host: config.httpHost ?? (config.sipHost === '0.0.0.0' ? '0.0.0.0' : config.sipHost),
       port: config.httpPort,
@@ -263,18 +270,15 @@ export class Server {
     const recovery = await this.agentStates.recoverAfterRestart();
     if (recovery.recovered.length)
       this.log.info({ agents: recovery.recovered }, 'agents back to ready after restart');
-    this.adminToken = await this.resolveAdminToken();
-  }
-
-  /** --admin-token, else the one stored, else a new one printed once (issue contract). */
-  private async resolveAdminToken(): Promise<string> {
-    if (this.config.adminToken) return this.config.adminToken;
-    const stored = await this.store.auth.getSetting('admin_token');
-    if (stored) return stored;
-    const token = randomBytes(18).toString('base64url');
-    await this.store.auth.setSetting('admin_token', token);
-    process.stdout.write(`AgentLine admin token (shown once): ${token}\n`);
-    return token;
+    // Secrets generated here are shown once, on stdout, never in a log line (issue 11).
+    const token = await resolveAdminToken(this.store.auth, this.config.adminToken);
+    this.adminTokenSha256 = token.sha256;
+    if (token.generated) process.stdout.write(`AgentLine admin token (shown once): ${token.generated}\n`);
+    const admin = await ensureFirstAdmin(this.store.access, this.clock.wallNow());
+    if (admin)
+      process.stdout.write(
+        `AgentLine console user "${admin.username}", password (shown once): ${admin.password}\n`,
+      );
   }
 
   private serviceIvr(call: Parameters<NonNullable<CallEngine['onInbound']>>[0]): Promise<void> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HttpError } from './errors.ts';
+import { type AccessLevel, ROLES_OF, Scope, forbidden } from './scope.ts';
 
 /**
  * Typed routes whose zod schemas do both jobs: they validate the request
@@ -19,7 +20,19 @@ export interface RouteContext<P, Q, B> {
   body: Out<B>;
   req: FastifyRequest;
   reply: FastifyReply;
+  /** The companies this request may see (a public route has none: it may not use it). */
+  scope: Scope;
 }
+
+/**
+ * How a route open to supervisors or viewers finds the company a request is about:
+ * `query` — a list, narrowed by `?companyId=` and filtered by the handler with `scope`;
+ * a function — the company of the addressed resource (null: none or unknown → 403).
+ */
+export type CompanyOf<P, Q> = 'query' | ((ctx: { params: Out<P>; query: Out<Q> }) => Promise<number | null>);
+
+export type RouteAccess<P, Q> =
+  'admin' | 'signed-in' | { level: Extract<AccessLevel, 'read' | 'supervise'>; company: CompanyOf<P, Q> };
 
 export interface RouteSpec<
   P extends Schema | undefined,
@@ -40,10 +53,12 @@ export interface RouteSpec<
   status?: number;
   /** Content type of a non-JSON success (documentation only). */
   produces?: string;
-  /** The route needs no bearer token. */
+  /** The route needs no credentials. */
   public?: boolean;
-  /** Also accept the token as `?token=` (the event stream). */
-  tokenInQuery?: boolean;
+  /** Audit its changes even when nobody is signed in (sign-in attempts). */
+  auditAnonymous?: boolean;
+  /** Who may call it (default `admin`); ignored for a public route. */
+  access?: RouteAccess<P, Q>;
   handler: (ctx: RouteContext<P, Q, B>) => Promise<unknown>;
 }
 
@@ -60,6 +75,8 @@ export interface RouteDoc {
   status: number;
   produces?: string;
   public: boolean;
+  /** Roles allowed (empty for a public route). */
+  roles: readonly string[];
 }
 
 /** Parses `value` with `schema` or throws a 400 naming the part of the request. */
@@ -87,6 +104,8 @@ export class Api {
     B extends Schema | undefined = undefined,
   >(spec: RouteSpec<P, Q, B>): void {
     const status = spec.status ?? 200;
+    const access = spec.access ?? 'admin';
+    const level: AccessLevel = typeof access === 'string' ? access : access.level;
     this.routes.push({
       method: spec.method,
       url: spec.url,
@@ -99,19 +118,29 @@ export class Api {
       status,
       produces: spec.produces,
       public: spec.public ?? false,
+      roles: spec.public ? [] : ROLES_OF[level],
     });
     this.app.route({
       method: spec.method,
       url: spec.url,
-      config: {
-        ...(spec.public ? { auth: 'public' as const } : {}),
-        tokenInQuery: spec.tokenInQuery ?? false,
-      },
+      config: { ...(spec.public ? { auth: 'public' as const } : {}), auditAnonymous: spec.auditAnonymous },
       handler: async (req, reply) => {
+        const principal = req.principal;
+        if (!spec.public && !principal) throw new HttpError(401, 'unauthorized', 'missing credentials');
+        // The role before anything is parsed: a refused caller learns nothing from validation errors.
+        if (principal && !spec.public && !ROLES_OF[level].includes(principal.role)) throw forbidden();
         const params = (spec.params ? parseOr400(spec.params, req.params, 'params') : undefined) as Out<P>;
         const query = (spec.query ? parseOr400(spec.query, req.query, 'query') : undefined) as Out<Q>;
+        let scope = Scope.of(principal ?? NOBODY);
+        if (typeof access === 'object') {
+          if (access.company === 'query') {
+            scope = scope.narrow((query as { companyId?: number } | undefined)?.companyId);
+          } else if (!scope.isAdmin) {
+            scope.require(await access.company({ params, query }));
+          }
+        }
         const body = (spec.body ? parseOr400(spec.body, req.body ?? {}, 'body') : undefined) as Out<B>;
-        const result = await spec.handler({ params, query, body, req, reply });
+        const result = await spec.handler({ params, query, body, req, reply, scope });
         if (reply.sent) return reply;
         if (status === 204) return reply.status(204).send();
         return reply.status(status).send(result);
@@ -119,6 +148,9 @@ export class Api {
     });
   }
 }
+
+/** The scope of a public route: no role, no company. */
+const NOBODY = { kind: 'user', name: 'anonymous', role: 'viewer', companyIds: [], via: 'bearer' } as const;
 
 // ---------------------------------------------------------------------------
 // Shared schemas

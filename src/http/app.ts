@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import type { Server } from '../server.ts';
 import { HttpError } from './errors.ts';
 import { requireAuth } from './auth.ts';
+import { auditChanges } from './audit.ts';
+import { DEFAULT_AUTH_THROTTLE } from './throttle.ts';
+import { accessRoutes } from './routes/access.ts';
 import { Api } from './api.ts';
 import { buildOpenApi } from './openapi.ts';
 import { staticRoutes } from './static.ts';
@@ -22,6 +25,8 @@ export interface HttpDeps {
   logger: Logger;
   /** Where the built console is (default `web/dist`). */
   webRoot?: string;
+  /** Failed sign-ins / wrong tokens allowed per source address and window (default 10 a minute). */
+  authThrottle?: { failures: number; windowMs: number };
 }
 
 export { HttpError };
@@ -30,7 +35,12 @@ const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export async function buildHttpApp({ server, logger, webRoot }: HttpDeps): Promise<FastifyInstance> {
+export async function buildHttpApp({
+  server,
+  logger,
+  webRoot,
+  authThrottle,
+}: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request access logs would drown the call logs; errors still go through the handler below.
@@ -66,8 +76,17 @@ export async function buildHttpApp({ server, logger, webRoot }: HttpDeps): Promi
     return { status: 'ok', sipPort: server.sipPort };
   });
 
-  requireAuth(app, { adminToken: () => server.adminToken, metricsToken: () => server.config.metricsToken });
+  const throttle = requireAuth(app, {
+    access: server.store.access,
+    adminTokenSha256: () => server.adminTokenSha256,
+    metricsToken: () => server.config.metricsToken,
+    wallNow: () => server.clock.wallNow(),
+    throttle: { ...(authThrottle ?? DEFAULT_AUTH_THROTTLE), now: () => server.clock.now() },
+    logger,
+  });
+  auditChanges(app, server.store.access, () => server.clock.wallNow(), logger);
   const api = new Api(app);
+  accessRoutes(api, server, throttle);
   companyRoutes(api, server);
   departmentRoutes(api, server);
   agentRoutes(api, server);

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { type Api, type RouteDoc, errorSchema } from './api.ts';
+import { SESSION_COOKIE } from './auth.ts';
 
 type JsonSchema = Record<string, unknown>;
 
 const ERRORS: Record<number, string> = {
   400: 'Invalid request (validation failed)',
-  401: 'Missing or wrong bearer token',
+  401: 'Not signed in: no or a wrong bearer token or session cookie',
+  403: 'Signed in, but not allowed for this role or company',
+  429: 'Too many failed sign-ins or wrong tokens from this address (see Retry-After)',
   404: 'Not found',
   409: 'Conflict (taken, in use, or a refused state change)',
 };
@@ -41,14 +44,24 @@ export function buildOpenApi(api: Api, version: string): Record<string, unknown>
       title: 'AgentLine admin API',
       version,
       description:
-        'Companies, departments, agents, numbers, SIP accounts, settings, agent state, calls, reports and live events.',
+        'Companies, departments, agents, numbers, SIP accounts, settings, agent state, calls, reports and live events; ' +
+        'console users, API tokens and the audit log. Roles: admin (everything), supervisor (its companies: board, ' +
+        'calls, reports, agent state changes, read of departments and agents), viewer (read-only of its companies).',
     },
     servers: [{ url: '/' }],
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { session: [] }],
     paths,
     components: {
       schemas: components,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token or the --admin-token' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description: 'Set by POST /api/v1/session (the console)',
+        },
+      },
     },
   };
 }
@@ -87,7 +100,7 @@ function operation(
   }
   const errors = [
     400,
-    ...(r.public ? [] : [401]),
+    ...(r.public ? [] : [401, 403, 429]),
     ...(r.params ? [404] : []),
     ...(r.method !== 'GET' ? [409] : []),
   ];
@@ -100,6 +113,7 @@ function operation(
   return {
     tags: [r.tag],
     summary: r.summary,
+    ...(r.public ? {} : { description: `Roles: ${r.roles.join(', ')}.` }),
     operationId: operationId(r),
     ...(r.public ? { security: [] } : {}),
     ...(parameters.length ? { parameters } : {}),

@@ -388,11 +388,114 @@ export interface AuthStore {
   clearLoginFailures(login: string): Promise<void>;
 }
 
+// ---------------------------------------------------------------------------
+// Access: console users, API tokens, sessions, audit log (issue 11)
+
+/**
+ * `admin`: everything. `supervisor`: its companies' board, calls, reports and agent state
+ * changes, and read of their departments and agents. `viewer`: read-only of its companies.
+ */
+export type Role = 'admin' | 'supervisor' | 'viewer';
+
+export interface User {
+  id: number;
+  /** Lower-case letters, digits, `.`, `_`, `-`. */
+  username: string;
+  role: Role;
+  /** The companies a supervisor or viewer sees (ignored for an admin). */
+  companyIds: number[];
+  createdAt: number;
+}
+
+export interface NewUser {
+  username: string;
+  /** Stored only as a scrypt hash. */
+  password: string;
+  role: Role;
+  companyIds?: number[];
+}
+
+export type UserPatch = Partial<Pick<NewUser, 'password' | 'role' | 'companyIds'>>;
+
+export interface ApiToken {
+  id: number;
+  name: string;
+  role: Role;
+  companyIds: number[];
+  createdAt: number;
+  /** Who created it (audit actor), if known. */
+  createdBy: string | null;
+  lastUsedAt: number | null;
+}
+
+export interface NewApiToken {
+  name: string;
+  role: Role;
+  companyIds?: number[];
+  createdBy?: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  /** `user`, `token`, `admin-token` or `anonymous` (a failed sign-in). */
+  actorKind: string;
+  /** Username or token name. */
+  actor: string;
+  method: string;
+  /** The route template (`/api/v1/agents/:login`). */
+  route: string;
+  /** Path parameters: what the change was about. */
+  params: Record<string, string>;
+  status: number;
+  /** Source address. */
+  source: string | null;
+}
+
+export interface AuditQuery {
+  /** Rows with `id < before` (paging back). */
+  before?: number;
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
+export interface AccessStore {
+  /** Refuses a taken username (`conflict`). */
+  createUser(input: NewUser, at: number): Promise<User>;
+  getUser(id: number): Promise<User | null>;
+  getUserByUsername(username: string): Promise<User | null>;
+  /** Ordered by username. */
+  listUsers(): Promise<User[]>;
+  updateUser(id: number, patch: UserPatch): Promise<User>;
+  /** Deletes the user with their sessions. */
+  deleteUser(id: number): Promise<void>;
+  /** The user, or null for an unknown username or a wrong password (same cost either way). */
+  verifyPassword(username: string, password: string): Promise<User | null>;
+
+  /** Creates a token; `secret` is returned this once and stored only as its SHA-256. */
+  createToken(input: NewApiToken, at: number): Promise<{ token: ApiToken; secret: string }>;
+  /** The token whose secret this is (and notes its use at `at`), or null. */
+  findToken(secret: string, at: number): Promise<ApiToken | null>;
+  listTokens(): Promise<ApiToken[]>;
+  deleteToken(id: number): Promise<void>;
+
+  /** A new session; `secret` (the cookie value) is stored only as its SHA-256. */
+  createSession(userId: number, at: number, ttlMs: number): Promise<{ secret: string; expiresAt: number }>;
+  /** The signed-in user of an unexpired session, or null. */
+  findSession(secret: string, now: number): Promise<User | null>;
+  deleteSession(secret: string): Promise<void>;
+  deleteUserSessions(userId: number): Promise<void>;
+
+  appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
+  listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
+}
+
 /** Everything a node needs from its database. */
 export interface Store {
   directory: DirectoryStore;
   agentStates: AgentStateStore;
   calls: CallRecordStore;
   auth: AuthStore;
+  access: AccessStore;
   close(): Promise<void>;
 }

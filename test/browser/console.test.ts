@@ -79,6 +79,13 @@ describe('web console in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     server = await startServer();
     await seedCalls(server);
+    for (const user of [
+      { username: 'olga', password: 'olga-console-pw', role: 'admin' },
+      { username: 'sveta', password: 'sveta-console-pw', role: 'supervisor', companyIds: [1] },
+    ]) {
+      const r = await api(server, '/api/v1/users', { method: 'POST', body: JSON.stringify(user) });
+      expect(r.status).toBe(201);
+    }
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 760 }, locale: 'ru-RU' });
   }, 60_000);
@@ -89,16 +96,35 @@ describe('web console in Chromium', () => {
     await server?.stop();
   });
 
-  it('signs in with the token (and refuses a wrong one)', async () => {
+  const signInAs = async (username: string, password: string): Promise<void> => {
+    await page.locator('input[name=username]').fill(username);
+    await page.locator('input[name=password]').fill(password);
+    await page.getByRole('button', { name: 'Войти' }).click();
+  };
+
+  it('signs in with username and password (and refuses a wrong one); the session is an HttpOnly cookie', async () => {
     await page.goto(`http://127.0.0.1:${server.httpPort}/`);
-    await page.locator('input[name=token]').fill('wrong');
-    await page.getByRole('button', { name: 'Войти' }).click();
-    await page.getByText('Неверный токен').waitFor();
-    await page.locator('input[name=token]').fill('test-token-123');
-    await page.getByRole('button', { name: 'Войти' }).click();
+    await signInAs('olga', 'wrong-password');
+    await page.getByText('Неверное имя пользователя или пароль').waitFor();
+    await signInAs('olga', 'olga-console-pw');
     await page.getByTestId('agents-table').waitFor();
     expect(await page.getByTestId('agent-1001-state').textContent()).toBe('Не в системе');
-    expect(await page.evaluate('sessionStorage.getItem("agentline.token")')).toBe('test-token-123');
+    expect(await page.getByTestId('signed-in-user').textContent()).toBe('olga');
+    // Script sees no secret: not in storage, and the cookie is HttpOnly.
+    expect(
+      await page.evaluate('JSON.stringify(sessionStorage) + JSON.stringify(localStorage) + document.cookie'),
+    ).toBe('{}{}');
+    const cookies = await page.context().cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({
+      name: 'agentline_session',
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/',
+    });
+    // A reload keeps the session (the cookie), no second sign-in.
+    await page.reload();
+    await page.getByTestId('agents-table').waitFor();
   });
 
   it('changes ringSeconds in the settings and it is saved', async () => {
@@ -195,5 +221,17 @@ describe('web console in Chromium', () => {
     expect(await page.getByTestId('nav-report').textContent()).toBe('Report');
     expect(await page.getByTestId('report-kpis').textContent()).toMatch(/Service level/);
     await page.getByTestId('lang-toggle').click();
+  });
+
+  it('signs out; a supervisor signs in and sees no settings page', async () => {
+    await page.getByTestId('sign-out').click();
+    await page.locator('input[name=username]').waitFor();
+    expect(await page.context().cookies()).toHaveLength(0);
+    await signInAs('sveta', 'sveta-console-pw');
+    await page.getByTestId('nav-board').click();
+    await page.getByTestId('agents-table').waitFor();
+    expect(await page.getByTestId('signed-in-user').textContent()).toBe('sveta');
+    expect(await page.getByTestId('nav-settings').count()).toBe(0);
+    expect(await page.getByTestId('nav-board').count()).toBe(1);
   });
 });

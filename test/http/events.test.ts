@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { SseClient, call, eventually, listenerCounts, startServer } from './helpers.ts';
+import { SseClient, call, createUser, eventually, listenerCounts, signIn, startServer } from './helpers.ts';
 
 interface AgentEvent {
   login: string;
@@ -31,9 +31,11 @@ describe('live events (SSE)', () => {
     await server.stop();
   });
 
-  it('401 without a token, or with a wrong ?token=', async () => {
+  it('401 without credentials; a token in the query is no credential, not even the right one', async () => {
     expect((await open('/api/v1/events', {})).status).toBe(401);
     expect((await open('/api/v1/events?token=wrong', {})).status).toBe(401);
+    expect((await open('/api/v1/events?token=test-token-123', {})).status).toBe(401);
+    expect((await open('/api/v1/events', { cookie: 'agentline_session=forged' })).status).toBe(401);
   });
 
   it('400 for a bad companyId', async () => {
@@ -57,8 +59,15 @@ describe('live events (SSE)', () => {
     });
   });
 
-  it('takes the token as ?token= (EventSource) and sends heartbeats', async () => {
-    const { status, client } = await open('/api/v1/events?token=test-token-123&heartbeatMs=500', {});
+  it("takes the console's session cookie (EventSource sends it) and sends heartbeats", async () => {
+    await createUser(server, {
+      username: 'watcher',
+      password: 'watcher-password-1',
+      role: 'viewer',
+      companyIds: [1],
+    });
+    const cookie = await signIn(server, 'watcher', 'watcher-password-1');
+    const { status, client } = await open('/api/v1/events?heartbeatMs=500', { cookie });
     expect(status).toBe(200);
     await eventually(() => client.comments.filter((c) => c === 'ping').length >= 2, 3000, 'two heartbeats');
   });

@@ -43,6 +43,59 @@ export async function anonymous(
   return { status: res.status, body: (text ? JSON.parse(text) : {}) as Body };
 }
 
+export interface TestUser {
+  username: string;
+  password: string;
+  role: 'admin' | 'supervisor' | 'viewer';
+  companyIds?: number[];
+}
+
+/** Creates a console user through the API (with the test admin token). */
+export async function createUser(server: Server, user: TestUser): Promise<{ id: number }> {
+  const r = await call<{ id: number }>(server, 'POST', '/api/v1/users', user);
+  if (r.status !== 201)
+    throw new Error(`creating user ${user.username}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** Signs in through `POST /api/v1/session`; the `cookie` header value of the session. */
+export async function signIn(server: Server, username: string, password: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  await res.text();
+  if (res.status !== 200) throw new Error(`sign-in of ${username}: ${res.status}`);
+  const cookie = /^(agentline_session=[^;]+)/.exec(setCookie)?.[1];
+  if (!cookie) throw new Error('no session cookie');
+  return cookie;
+}
+
+/** A request with the given headers (a session cookie, another token …); `body` is serialised. */
+export async function callAs<T = Body>(
+  server: Server,
+  headers: Record<string, string>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
 /** Listener counts of the two sources of live events (private fields, read for the leak test). */
 export function listenerCounts(server: Server): { agentStates: number; acd: number } {
   const size = (o: object): number => (o as unknown as { listeners: Set<unknown> }).listeners.size;

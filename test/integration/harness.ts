@@ -4,6 +4,7 @@ import { Server } from '../../src/server.ts';
 import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.ts';
 import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
 import type { Clock } from '../../src/util/clock.ts';
+import type { Logger } from 'pino';
 import { PHONE_RTP, SERVER_RTP, blocks } from './ports.ts';
 
 /** GET an admin API path with the test token. */
@@ -33,13 +34,15 @@ export interface TestServerOptions extends Partial<Record<keyof Config, unknown>
   ivrTimings?: ServiceIvrTimings;
   clock?: Clock;
   sipT1?: number;
+  authThrottle?: { failures: number; windowMs: number };
+  logger?: Logger;
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, clock, sipT1, ...rest } = o;
+  const { ivrTimings, clock, sipT1, authThrottle, logger, ...rest } = o;
   const base = nextRtpBlock();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -62,6 +65,8 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     sipTimers: { t1, t2: 4 * t1, t4: 5 * t1 },
     ivrTimings: ivrTimings ?? FAST_IVR,
     inCallTimings: { menuTimeoutMs: 3000, announceChoiceMs: 2500 },
+    authThrottle,
+    logger,
   });
   await server.start();
   return server;

@@ -1,5 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
-import { ApiError, type Company, get, getToken, setToken } from './api.ts';
+import { ApiError, type Company, type Me, get, signIn, signOut, whoAmI } from './api.ts';
 import { DICTS, I18n, type Lang, savedLang, saveLang, useT } from './i18n.tsx';
 import { Board } from './pages/Board.tsx';
 import { Settings } from './pages/Settings.tsx';
@@ -8,6 +8,8 @@ import { Report } from './pages/Report.tsx';
 
 type Page = 'board' | 'settings' | 'calls' | 'report';
 const PAGES: Page[] = ['board', 'settings', 'calls', 'report'];
+/** Settings change companies, agents and numbers: admins only (the API refuses the others anyway). */
+const pagesFor = (me: Me): Page[] => PAGES.filter((p) => p !== 'settings' || me.role === 'admin');
 
 function pageFromHash(): Page {
   const p = location.hash.replace(/^#\/?/, '');
@@ -16,7 +18,11 @@ function pageFromHash(): Page {
 
 export function App() {
   const [lang, setLang] = useState<Lang>(savedLang);
-  const [signedIn, setSignedIn] = useState(() => getToken() !== null);
+  /** undefined while asking the server whether the session cookie is still good. */
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  useEffect(() => {
+    whoAmI().then(setMe, () => setMe(null));
+  }, []);
   const toggleLang = (): void => {
     const next = lang === 'ru' ? 'en' : 'ru';
     saveLang(next);
@@ -25,17 +31,19 @@ export function App() {
   };
   return (
     <I18n.Provider value={{ t: DICTS[lang], lang }}>
-      {signedIn ? (
+      {me === undefined ? null : me ? (
         <Console
+          me={me}
           onSignOut={() => {
-            setToken(null);
-            setSignedIn(false);
+            signOut().catch(() => undefined);
+            setMe(null);
           }}
+          onSessionEnded={() => setMe(null)}
           lang={lang}
           toggleLang={toggleLang}
         />
       ) : (
-        <SignIn onSignedIn={() => setSignedIn(true)} lang={lang} toggleLang={toggleLang} />
+        <SignIn onSignedIn={setMe} lang={lang} toggleLang={toggleLang} />
       )}
     </I18n.Provider>
   );
@@ -60,22 +68,27 @@ function SignIn({
   lang,
   toggleLang,
 }: {
-  onSignedIn: () => void;
+  onSignedIn: (me: Me) => void;
   lang: Lang;
   toggleLang: () => void;
 }) {
   const t = useT();
-  const [token, setTokenInput] = useState('');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    setToken(token.trim());
     try {
-      await get('/api/v1/companies');
-      onSignedIn();
+      onSignedIn(await signIn(username.trim(), password));
     } catch (err) {
-      setToken(null);
-      setError(err instanceof ApiError && err.status === 401 ? t.badToken : String(err));
+      setPassword('');
+      setError(
+        err instanceof ApiError && err.status === 401
+          ? t.badCredentials
+          : err instanceof ApiError && err.status === 429
+            ? t.tooManyAttempts
+            : String(err),
+      );
     }
   };
   return (
@@ -85,13 +98,23 @@ function SignIn({
           {t.title} <LangToggle lang={lang} toggle={toggleLang} />
         </h1>
         <label>
-          {t.token}
+          {t.username}
+          <input
+            name="username"
+            autoComplete="username"
+            autoFocus
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+          />
+        </label>
+        <label>
+          {t.password}
           <input
             type="password"
-            name="token"
-            autoFocus
-            value={token}
-            onChange={(e) => setTokenInput(e.target.value)}
+            name="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
           />
         </label>
         <button type="submit">{t.signInButton}</button>
@@ -102,16 +125,22 @@ function SignIn({
 }
 
 function Console({
+  me,
   onSignOut,
+  onSessionEnded,
   lang,
   toggleLang,
 }: {
+  me: Me;
   onSignOut: () => void;
+  onSessionEnded: () => void;
   lang: Lang;
   toggleLang: () => void;
 }) {
   const t = useT();
-  const [page, setPage] = useState<Page>(pageFromHash);
+  const pages = pagesFor(me);
+  const [hashPage, setPage] = useState<Page>(pageFromHash);
+  const page = pages.includes(hashPage) ? hashPage : 'board';
   const [companies, setCompanies] = useState<Company[]>([]);
   const [companyId, setCompanyId] = useState<number | null>(null);
 
@@ -123,9 +152,9 @@ function Console({
         id !== null && companies.some((c) => c.id === id) ? id : (companies[0]?.id ?? null),
       );
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) onSignOut();
+      if (err instanceof ApiError && err.status === 401) onSessionEnded();
     }
-  }, [onSignOut]);
+  }, [onSessionEnded]);
 
   useEffect(() => {
     void loadCompanies();
@@ -142,7 +171,7 @@ function Console({
       <header>
         <strong className="brand">{t.title}</strong>
         <nav>
-          {PAGES.map((p) => (
+          {pages.map((p) => (
             <a key={p} href={`#/${p}`} className={p === page ? 'active' : ''} data-testid={`nav-${p}`}>
               {t[p]}
             </a>
@@ -163,8 +192,11 @@ function Console({
             ))}
           </select>
         </label>
+        <span className="user" data-testid="signed-in-user" title={me.role}>
+          {me.name}
+        </span>
         <LangToggle lang={lang} toggle={toggleLang} />
-        <button type="button" onClick={onSignOut}>
+        <button type="button" onClick={onSignOut} data-testid="sign-out">
           {t.signOut}
         </button>
       </header>

@@ -1,15 +1,8 @@
-/** The admin API, with the token kept in sessionStorage (gone when the tab closes). */
-
-const TOKEN_KEY = 'agentline.token';
-
-export function getToken(): string | null {
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
-export function setToken(token: string | null): void {
-  if (token) sessionStorage.setItem(TOKEN_KEY, token);
-  else sessionStorage.removeItem(TOKEN_KEY);
-}
+/**
+ * The admin API. The console signs in with username and password (`POST /api/v1/session`);
+ * the server answers with an HttpOnly session cookie that the browser sends with every
+ * request and with the event stream. Script never sees a secret: nothing is kept in storage.
+ */
 
 export class ApiError extends Error {
   constructor(
@@ -22,11 +15,12 @@ export class ApiError extends Error {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { authorization: `Bearer ${getToken() ?? ''}` };
+  const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
     method,
     headers,
+    credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -41,9 +35,34 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 
 export const get = <T>(path: string): Promise<T> => request<T>('GET', path);
 
-/** Downloads a token-protected file (the CSV export). */
+export type Role = 'admin' | 'supervisor' | 'viewer';
+
+/** Who is signed in (`GET /api/v1/session`). */
+export interface Me {
+  kind: 'user' | 'token' | 'admin-token';
+  name: string;
+  role: Role;
+  companyIds: number[];
+}
+
+/** The signed-in user, or null when there is no (valid) session cookie. */
+export async function whoAmI(): Promise<Me | null> {
+  try {
+    return await get<Me>('/api/v1/session');
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return null;
+    throw err;
+  }
+}
+
+export const signIn = (username: string, password: string): Promise<Me> =>
+  request<Me>('POST', '/api/v1/session', { username, password });
+
+export const signOut = (): Promise<void> => request<void>('DELETE', '/api/v1/session');
+
+/** Downloads a file behind the session (the CSV export). */
 export async function download(path: string, filename: string): Promise<void> {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${getToken() ?? ''}` } });
+  const res = await fetch(path, { credentials: 'same-origin' });
   if (!res.ok) throw new ApiError(res.status, 'http_error', `HTTP ${res.status}`);
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');

@@ -112,20 +112,27 @@ export function agentRoutes(api: Api, server: Server): void {
   const { store, agentStates: states } = server;
   const { directory } = store;
   const tag = 'agents';
+  const companyOfAgent = async (login: string): Promise<number | null> =>
+    (await directory.getAgentByLogin(login))?.companyId ?? null;
 
   api.route({
     method: 'GET',
     url: '/api/v1/agents',
     tag,
     summary: 'Agents with their current state (optionally of one company or department)',
+    access: { level: 'read', company: 'query' },
     query: listQuery,
     response: z.object({ agents: z.array(agentViewSchema) }),
-    handler: async ({ query }) => {
+    handler: async ({ query, scope }) => {
       const agents = await directory.listAgents({
-        companyId: query.companyId,
+        companyId: scope.only,
         departmentId: query.departmentId,
       });
-      return { agents: await Promise.all(agents.map((a) => view(a, states))) };
+      return {
+        agents: await Promise.all(
+          agents.filter((a) => scope.allows(a.companyId)).map((a) => view(a, states)),
+        ),
+      };
     },
   });
 
@@ -134,6 +141,7 @@ export function agentRoutes(api: Api, server: Server): void {
     url: '/api/v1/agents/:login',
     tag,
     summary: 'One agent with their current state',
+    access: { level: 'read', company: async ({ params }) => companyOfAgent(params.login) },
     params: z.object({ login: z.string() }),
     response: agentViewSchema,
     handler: async ({ params }) => {
@@ -214,6 +222,7 @@ export function agentRoutes(api: Api, server: Server): void {
     url: '/api/v1/agents/:login/state',
     tag,
     summary: "A supervisor changes an agent's state (a move the state machine refuses is a 409)",
+    access: { level: 'supervise', company: async ({ params }) => companyOfAgent(params.login) },
     params: loginParams,
     body: stateChangeSchema,
     response: agentViewSchema,

@@ -4,6 +4,7 @@ import { SERVICE_LEVEL_SECONDS, summarize } from '../../acd/reports.ts';
 import type { Cdr } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import type { Scope } from '../scope.ts';
 
 /** ISO time or epoch ms. */
 const time = z.string().describe('ISO time or epoch milliseconds');
@@ -181,16 +182,21 @@ export function callRoutes(api: Api, server: Server): void {
   const { store } = server;
   const tag = 'calls';
 
+  /** Supervisors and viewers see their companies' calls only (issue 11). */
+  const read = { level: 'read', company: 'query' } as const;
+
   const search = async (
     query: z.output<typeof cdrQuery>,
+    scope: Scope,
   ): Promise<{ rows: Cdr[]; loginOf: Map<number, string> }> => {
     const r = parseRange(query, server.clock.wallNow());
     let rows = await store.calls.listCdr({
       from: r.from,
       to: r.to,
-      companyId: query.companyId,
+      companyId: scope.only,
       limit: MAX_SCAN,
     });
+    rows = rows.filter((c) => scope.allows(c.companyId));
     const agents = await store.directory.listAgents();
     const loginOf = new Map(agents.map((a) => [a.id, a.login]));
     if (query.departmentId !== undefined) rows = rows.filter((c) => c.departmentId === query.departmentId);
@@ -207,6 +213,7 @@ export function callRoutes(api: Api, server: Server): void {
     url: '/api/v1/calls',
     tag,
     summary: 'Call detail records, newest first, paged (page from 1; pageSize default 50)',
+    access: read,
     query: cdrQuery,
     response: z.object({
       calls: z.array(cdrSchema),
@@ -214,8 +221,8 @@ export function callRoutes(api: Api, server: Server): void {
       pageSize: z.number(),
       total: z.number(),
     }),
-    handler: async ({ query }) => {
-      const { rows, loginOf } = await search(query);
+    handler: async ({ query, scope }) => {
+      const { rows, loginOf } = await search(query, scope);
       const paged = query.page !== undefined || query.pageSize !== undefined;
       const pageSize = paged ? (query.pageSize ?? 50) : (query.limit ?? 1000);
       const page = query.page ?? 1;
@@ -229,10 +236,11 @@ export function callRoutes(api: Api, server: Server): void {
     url: '/api/v1/calls.csv',
     tag,
     summary: 'The same search as CSV (every matching row, newest first)',
+    access: read,
     query: cdrQuery,
     produces: 'text/csv',
-    handler: async ({ query, reply }) => {
-      const { rows, loginOf } = await search(query);
+    handler: async ({ query, reply, scope }) => {
+      const { rows, loginOf } = await search(query, scope);
       const lines = [CSV_COLUMNS.join(',')];
       for (const c of rows) {
         const v = cdrView(c, loginOf);
@@ -250,13 +258,14 @@ export function callRoutes(api: Api, server: Server): void {
     url: '/api/v1/calls/live',
     tag,
     summary: 'Customer calls in progress',
+    access: read,
     query: z.object({ companyId: idParam.optional() }),
-    handler: async ({ query }) => {
+    handler: async ({ scope }) => {
       const now = server.clock.wallNow();
       const agents = new Map((await store.directory.listAgents()).map((a) => [a.id, a.login]));
       return {
         calls: server.acd.liveCalls
-          .filter((cc) => query.companyId === undefined || cc.companyId === query.companyId)
+          .filter((cc) => scope.allows(cc.companyId))
           .map((cc) => {
             const agentId = cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null;
             return {
@@ -284,12 +293,13 @@ export function callRoutes(api: Api, server: Server): void {
     url: '/api/v1/queues',
     tag: 'queues',
     summary: 'Department queues: waiting calls, longest wait, ready and logged-in agents',
+    access: read,
     query: z.object({ companyId: idParam.optional() }),
-    handler: async ({ query }) => {
+    handler: async ({ scope }) => {
       const now = server.clock.wallNow();
       const out = [];
       for (const company of await store.directory.listCompanies()) {
-        if (query.companyId !== undefined && company.id !== query.companyId) continue;
+        if (!scope.allows(company.id)) continue;
         for (const d of await store.directory.listDepartments(company.id)) {
           const waiting = server.acd.waiting(d.id);
           const agents = await store.directory.listAgents({ departmentId: d.id });
@@ -323,20 +333,18 @@ export function callRoutes(api: Api, server: Server): void {
     url: '/api/v1/reports/summary',
     tag: 'reports',
     summary: `Service level (answered within ${SERVICE_LEVEL_SECONDS} s), ASA, AHT, abandon rate, occupancy, calls by hour`,
+    access: read,
     query: rangeQuery,
     response: summarySchema,
-    handler: async ({ query }) => {
+    handler: async ({ query, scope }) => {
       const now = server.clock.wallNow();
       const r = parseRange(query, now);
-      const cdrs = await store.calls.listCdr({
-        from: r.from,
-        to: r.to,
-        companyId: query.companyId,
-        limit: MAX_SCAN,
-      });
-      const agents = await store.directory.listAgents(
-        query.companyId ? { companyId: query.companyId } : undefined,
-      );
+      const cdrs = (
+        await store.calls.listCdr({ from: r.from, to: r.to, companyId: scope.only, limit: MAX_SCAN })
+      ).filter((c) => scope.allows(c.companyId));
+      const agents = (
+        await store.directory.listAgents(scope.only !== undefined ? { companyId: scope.only } : undefined)
+      ).filter((a) => scope.allows(a.companyId));
       const history = await store.agentStates.listStateHistory({ until: r.to });
       // Logged-in time (occupancy) counts up to now, not into the future of a period still running.
       const summary = summarize(

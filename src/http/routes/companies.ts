@@ -34,9 +34,12 @@ export function companyRoutes(api: Api, server: Server): void {
     method: 'GET',
     url: '/api/v1/companies',
     tag,
-    summary: 'List companies',
+    summary: 'List companies (a supervisor or viewer sees their own)',
+    access: { level: 'read', company: 'query' },
     response: z.object({ companies: z.array(companySchema) }),
-    handler: async () => ({ companies: await directory.listCompanies() }),
+    handler: async ({ scope }) => ({
+      companies: (await directory.listCompanies()).filter((c) => scope.allows(c.id)),
+    }),
   });
 
   api.route({
@@ -55,6 +58,7 @@ export function companyRoutes(api: Api, server: Server): void {
     url: '/api/v1/companies/:id',
     tag,
     summary: 'One company',
+    access: { level: 'read', company: async ({ params }) => params.id },
     params: idParams,
     response: companySchema,
     handler: async ({ params }) => mustGetCompany(directory, params.id),
@@ -102,6 +106,7 @@ export function companyRoutes(api: Api, server: Server): void {
     url: '/api/v1/companies/:id/settings',
     tag,
     summary: 'Company settings',
+    access: { level: 'read', company: async ({ params }) => params.id },
     params: idParams,
     response: settingsSchema,
     handler: async ({ params }) => (await mustGetCompany(directory, params.id)).settings,

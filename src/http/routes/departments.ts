@@ -43,6 +43,7 @@ export function departmentRoutes(api: Api, server: Server): void {
     url: '/api/v1/companies/:id/departments',
     tag,
     summary: "A company's departments",
+    access: { level: 'read', company: async ({ params }) => params.id },
     params: companyParams,
     response: z.object({ departments: z.array(departmentSchema) }),
     handler: async ({ params }) => {
@@ -71,6 +72,7 @@ export function departmentRoutes(api: Api, server: Server): void {
     url: '/api/v1/companies/:id/departments/:code',
     tag,
     summary: 'One department',
+    access: { level: 'read', company: async ({ params }) => params.id },
     params: departmentParams,
     response: departmentSchema,
     handler: async ({ params }) => mustGetDepartment(directory, params.id, params.code),

@@ -12,7 +12,7 @@ export const HEARTBEAT_MS = 15_000;
  * - `call`: `{ kind, callId, companyId, departmentId, department, agentLogin, detail, at }` on every
  *   queue event (`enter`, `offer`, `connect`, `abandon`, `ended` …).
  * Scoped to `companyId` when given. A comment line every 15 s keeps proxies from closing the stream.
- * EventSource cannot send headers: the token may come as `?token=` (this route only).
+ * The console's EventSource authenticates with the session cookie; other clients with a bearer header.
  *
  * Returns what the app needs at shutdown: an open stream would hold `close()` forever.
  */
@@ -25,15 +25,13 @@ export function eventRoutes(api: Api, server: Server): { readonly open: number; 
     tag: 'events',
     summary: 'Server-Sent Events: agent state changes (`agent`) and queue/call events (`call`)',
     produces: 'text/event-stream',
-    tokenInQuery: true,
+    access: { level: 'read', company: 'query' },
     query: z.object({
       companyId: idParam.optional(),
-      token: z.string().optional().describe('the admin token, for EventSource (which cannot send headers)'),
       heartbeatMs: z.coerce.number().int().min(500).max(60_000).optional(),
     }),
-    handler: async ({ query, req, reply }) => {
+    handler: async ({ query, req, reply, scope }) => {
       const { store } = server;
-      const companyId = query.companyId;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -53,7 +51,7 @@ export function eventRoutes(api: Api, server: Server): { readonly open: number; 
         return a ? { login: a.login, name: a.name } : null;
       };
       const onAgent = (c: AgentStateChange): void => {
-        if (companyId !== undefined && c.companyId !== companyId) return;
+        if (!scope.allows(c.companyId)) return;
         void loginOf(c.agentId)
           .then((a) =>
             send('agent', {
@@ -70,7 +68,7 @@ export function eventRoutes(api: Api, server: Server): { readonly open: number; 
           .catch(() => undefined);
       };
       const onCall = (e: AcdEvent): void => {
-        if (companyId !== undefined && e.companyId !== companyId) return;
+        if (!scope.allows(e.companyId)) return;
         void (async () => {
           const agent = await loginOf(e.agentId);
           const dep = e.departmentId === null ? null : await store.directory.getDepartment(e.departmentId);

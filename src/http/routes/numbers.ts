@@ -50,9 +50,12 @@ export function numberRoutes(api: Api, server: Server): void {
     url: '/api/v1/numbers',
     tag,
     summary: 'Numbers (of one company when companyId is given; the service number belongs to none)',
+    access: { level: 'read', company: 'query' },
     query: z.object({ companyId: idParam.optional() }),
     response: z.object({ numbers: z.array(numberSchema) }),
-    handler: async ({ query }) => ({ numbers: await directory.listNumbers(query.companyId) }),
+    handler: async ({ scope }) => ({
+      numbers: (await directory.listNumbers(scope.only)).filter((n) => scope.allows(n.companyId)),
+    }),
   });
 
   api.route({
@@ -80,6 +83,10 @@ export function numberRoutes(api: Api, server: Server): void {
     url: '/api/v1/numbers/:number',
     tag,
     summary: 'One number',
+    access: {
+      level: 'read',
+      company: async ({ params }) => (await directory.getNumber(params.number))?.companyId ?? null,
+    },
     params: numberParams,
     response: numberSchema,
     handler: async ({ params }) => mustGet(params.number),

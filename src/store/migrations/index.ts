@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.ts';
+import { m002Users } from './002-users.ts';
 import { m003PinAttempts } from './003-pin-attempts.ts';
 
 /**
@@ -8,6 +9,7 @@ import { m003PinAttempts } from './003-pin-attempts.ts';
  */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': m001Initial,
+  '002-users': m002Users,
   '003-pin-attempts': m003PinAttempts,
 });
 

@@ -11,14 +11,18 @@ const TABLES = [
   'agent_state_history',
   'agent_states',
   'agents',
+  'api_tokens',
+  'audit_log',
   'cdr',
   'companies',
   'departments',
   'login_failures',
   'numbers',
   'queue_events',
+  'sessions',
   'settings',
   'sip_accounts',
+  'users',
 ];
 
 function tablesOf(file: string): string[] {

@@ -7,6 +7,7 @@ import { migrationProvider } from '../migrations/index.ts';
 import type { Store } from '../store.ts';
 import { SqliteAgentStateStore } from './agent-states.ts';
 import { SqliteAuthStore } from './auth.ts';
+import { SqliteAccessStore } from './access.ts';
 import { SqliteCallRecordStore } from './call-records.ts';
 import { SqliteDirectoryStore } from './directory.ts';
 import type { Database } from './schema.ts';
@@ -52,6 +53,7 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
     agentStates: new SqliteAgentStateStore(db),
     calls: new SqliteCallRecordStore(db),
     auth: new SqliteAuthStore(db),
+    access: new SqliteAccessStore(db),
     appliedMigrations: applied,
     async close() {
       if (closed) return;

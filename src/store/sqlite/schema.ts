@@ -111,6 +111,45 @@ export interface LoginFailuresTable {
   outcome: Generated<string>;
 }
 
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  role: string;
+  company_ids: string; // JSON number[]
+  created_at: number;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  name: string;
+  token_sha256: string;
+  role: string;
+  company_ids: string; // JSON number[]
+  created_at: number;
+  created_by: string | null;
+  last_used_at: number | null;
+}
+
+export interface SessionsTable {
+  id_sha256: string;
+  user_id: number;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor_kind: string;
+  actor: string;
+  method: string;
+  route: string;
+  params: string; // JSON Record<string, string>
+  status: number;
+  source: string | null;
+}
+
 export interface Database {
   companies: CompaniesTable;
   departments: DepartmentsTable;
@@ -124,4 +163,8 @@ export interface Database {
   queue_events: QueueEventsTable;
   settings: SettingsTable;
   login_failures: LoginFailuresTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
+  audit_log: AuditLogTable;
 }

@@ -1,13 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import {
-  type Agent,
-  type AgentEvent,
-  type Company,
-  type LiveCall,
-  type Queue,
-  get,
-  getToken,
-} from '../api.ts';
+import { type Agent, type AgentEvent, type Company, type LiveCall, type Queue, get } from '../api.ts';
 import { duration, useT } from '../i18n.tsx';
 import { TableHead } from '../ui.tsx';
 
@@ -39,9 +31,8 @@ export function Board({ company }: { company: Company }) {
 
   useEffect(() => {
     void loadAll();
-    const source = new EventSource(
-      `/api/v1/events?companyId=${company.id}&token=${encodeURIComponent(getToken() ?? '')}`,
-    );
+    // Same origin: EventSource sends the session cookie; no secret goes into the URL.
+    const source = new EventSource(`/api/v1/events?companyId=${company.id}`);
     let pending: ReturnType<typeof setTimeout> | undefined;
     const refreshSoon = (): void => {
       clearTimeout(pending);
