@@ -5,6 +5,7 @@ import { runDemo } from './demo.ts';
 
 const USAGE = `usage: agentline start [--sip-host H] [--sip-port P] [--rtp-ports MIN-MAX] [--http-port P]
                        [--db FILE|:memory:] [--trunk sip:HOST:PORT] [--log-level L] [--admin-token T]
+                       [--metrics-token T]
        agentline demo`;
 
 async function start(argv: string[]): Promise<void> {
