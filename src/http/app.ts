@@ -99,7 +99,7 @@ export async function buildHttpApp({
     method: 'GET',
     url: '/api/v1/openapi.json',
     tag: 'meta',
-    summary: 'This document (no token needed)',
+    summary: 'This document (no credentials needed)',
     public: true,
     handler: async () => (openapi ??= buildOpenApi(api, VERSION)),
   });

@@ -97,7 +97,9 @@ export class AuthThrottle {
   /**
    * Starts an attempt (a sign-in, a bearer token): 429 when the source failed too often,
    * else the attempt is counted as a failure at once, so parallel guesses cannot all be
-   * evaluated before the first one fails. Call the returned function when it succeeds.
+   * evaluated before the first one fails. Call the returned function when it succeeds: a
+   * valid token gives its slot back in the same turn of the event loop (the lookups are
+   * synchronous SQLite under promises), so parallel valid requests do not crowd each other out.
    */
   begin(req: FastifyRequest, reply: FastifyReply, what: string): () => void {
     const key = sourceKey(req.ip);

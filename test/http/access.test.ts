@@ -149,6 +149,25 @@ describe('API tokens', () => {
     expect((await call(server, 'DELETE', `/api/v1/tokens/${id}`)).status).toBe(404);
   });
 
+  it('parallel requests with valid tokens are never throttled (only failures count)', async () => {
+    const { body } = await call<{ secret: string }>(server, 'POST', '/api/v1/tokens', {
+      name: 'busy',
+      role: 'viewer',
+      companyIds: [1],
+    });
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        callAs(
+          server,
+          i % 2 ? ADMIN : { authorization: `Bearer ${body.secret}` },
+          'GET',
+          '/api/v1/agents?companyId=1',
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(100).fill(200));
+  });
+
   it('the store keeps only SHA-256 hashes of tokens and of the admin token', async () => {
     const { body } = await call<{ secret: string }>(server, 'POST', '/api/v1/tokens', {
       name: 'ci',

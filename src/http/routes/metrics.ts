@@ -106,7 +106,7 @@ class Exposition {
 const escape = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 /**
- * `GET /metrics` for Prometheus. No token: like `/healthz` it reveals counts,
+ * `GET /metrics` for Prometheus. Open unless `--metrics-token` is set (`auth.ts`): like `/healthz` it reveals counts,
  * never names or numbers; keep the HTTP port off the public internet (README).
  */
 export function metricsRoutes(
