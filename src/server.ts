@@ -29,7 +29,11 @@ import {
 } from './ivr/service-menu/service-ivr.ts';
 import { PROMPT_IDS } from './ivr/prompts.ts';
 import { Acd } from './acd/acd.ts';
-import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
+import { ContactResolver, parseTrunk, type TrunkConfig, type TrunkLookup } from './acd/contact-resolver.ts';
+
+function staticTrunks(t: TrunkConfig | undefined): TrunkLookup {
+  return { outbound: () => (t ? [{ ...t, name: 'default', priority: 0, status: 'unknown' }] : []) };
+}
 import { Registrar } from './sip/registrar/registrar.ts';
 
 /** The digest realm of REGISTER challenges. */
@@ -144,7 +148,7 @@ export class Server {
       sounds: this.sounds,
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
-      resolver: new ContactResolver(parseTrunk(config.trunk), this.registrar),
+      resolver: new ContactResolver(staticTrunks(parseTrunk(config.trunk)), this.registrar),
       inMenu: this.agentsInMenu,
       inCallTimings: this.deps.inCallTimings,
     });

@@ -363,14 +363,14 @@ export class InCallSession {
     if (dest.agentId !== undefined && !(await this.hooks.reserveAgent(dest.agentId))) {
       return { kind: 'busy', status: 486, reason: 'Agent not available' };
     }
-    const target = this.hooks.resolver.resolve(dest.contact);
-    if (!target) {
+    const targets = this.hooks.resolver.resolve(dest.contact, this.cc.companyId);
+    if (!targets.length) {
       // The reserved colleague must not stay `offered` (and engaged) for good.
       if (dest.agentId !== undefined) await this.hooks.settleReservedAgent(dest.agentId, false);
       return { kind: 'failed', status: 404, reason: 'No route' };
     }
     const dialing = await this.hooks.engine.dial({
-      target,
+      targets,
       callerId: { user: this.cc.callerId || 'anonymous' },
       timeoutMs: settings.ringSeconds * 1000,
       onProgress: (early) => {
