@@ -29,11 +29,8 @@ import {
 } from './ivr/service-menu/service-ivr.ts';
 import { PROMPT_IDS } from './ivr/prompts.ts';
 import { Acd } from './acd/acd.ts';
-import { ContactResolver, parseTrunk, type TrunkConfig, type TrunkLookup } from './acd/contact-resolver.ts';
-
-function staticTrunks(t: TrunkConfig | undefined): TrunkLookup {
-  return { outbound: () => (t ? [{ ...t, name: 'default', priority: 0, status: 'unknown' }] : []) };
-}
+import { ContactResolver } from './acd/contact-resolver.ts';
+import { Trunks, type TrunkTimings } from './trunks/trunks.ts';
 import { Registrar } from './sip/registrar/registrar.ts';
 
 /** The digest realm of REGISTER challenges. */
@@ -48,6 +45,10 @@ export interface ServerDeps {
   sipTimers?: TimerConfig;
   ivrTimings?: ServiceIvrTimings;
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
+  /** Shorter registration back-off and qualify period for tests. */
+  trunkTimings?: TrunkTimings;
+  /** How long a silent trunk is waited for before the next is tried (tests). */
+  trunkNoResponseMs?: number;
 }
 
 /**
@@ -71,6 +72,7 @@ export class Server {
   adminToken!: string;
   acd!: Acd;
   registrar!: Registrar;
+  trunks!: Trunks;
   /** Agents in the service IVR right now: not offered customer calls. */
   readonly agentsInMenu = new Set<number>();
   private udp!: UdpTransport;
@@ -139,7 +141,17 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
+      noResponseMs: this.deps.trunkNoResponseMs,
     });
+    this.trunks = new Trunks({
+      store: this.store.trunks,
+      ua: this.ua,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'trunks' }),
+      timings: this.deps.trunkTimings,
+    });
+    if (config.trunk) await this.trunks.ensureDefault(config.trunk);
+    await this.trunks.reload();
     this.engine.onInbound = (call) => void this.route(call);
     this.acd = new Acd({
       engine: this.engine,
@@ -148,7 +160,7 @@ export class Server {
       sounds: this.sounds,
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
-      resolver: new ContactResolver(staticTrunks(parseTrunk(config.trunk)), this.registrar),
+      resolver: new ContactResolver(this.trunks, this.registrar),
       inMenu: this.agentsInMenu,
       inCallTimings: this.deps.inCallTimings,
     });
@@ -251,6 +263,7 @@ export class Server {
     this.ua.refuseNewCalls = true;
     const byes = Promise.all([this.engine.hangupAll(), this.ua.hangupAll()]);
     await Promise.race([byes, new Promise((r) => setTimeout(r, 2000))]);
+    await Promise.race([this.trunks.stop(), new Promise((r) => setTimeout(r, 1000))]);
     await this.http.close();
     await this.stack.close();
     this.mediaClock.stop();

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.ts';
+import { m004Trunks } from './004-trunks.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -7,6 +8,7 @@ import { m001Initial } from './001-initial.ts';
  */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': m001Initial,
+  '004-trunks': m004Trunks,
 });
 
 /** A static provider (no folder scan: works the same under tsx, bundlers and tests). */

@@ -9,6 +9,7 @@ import { SqliteAgentStateStore } from './agent-states.ts';
 import { SqliteAuthStore } from './auth.ts';
 import { SqliteCallRecordStore } from './call-records.ts';
 import { SqliteDirectoryStore } from './directory.ts';
+import { SqliteTrunkStore } from './trunks.ts';
 import type { Database } from './schema.ts';
 
 export interface SqliteStore extends Store {
@@ -52,6 +53,7 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
     agentStates: new SqliteAgentStateStore(db),
     calls: new SqliteCallRecordStore(db),
     auth: new SqliteAuthStore(db),
+    trunks: new SqliteTrunkStore(db),
     appliedMigrations: applied,
     async close() {
       if (closed) return;

@@ -107,6 +107,20 @@ export interface LoginFailuresTable {
   at: number;
 }
 
+export interface TrunksTable {
+  name: string;
+  uri: string;
+  username: string | null;
+  password: string | null;
+  realm: string | null;
+  register: number; // 0 | 1
+  priority: number;
+  inbound: string; // JSON string[]
+  companies: string; // JSON number[]
+  number_from: string;
+  qualify_seconds: number;
+}
+
 export interface Database {
   companies: CompaniesTable;
   departments: DepartmentsTable;
@@ -120,4 +134,5 @@ export interface Database {
   queue_events: QueueEventsTable;
   settings: SettingsTable;
   login_failures: LoginFailuresTable;
+  trunks: TrunksTable;
 }
