@@ -19,6 +19,7 @@ const TABLES = [
   'queue_events',
   'settings',
   'sip_accounts',
+  'trunks',
 ];
 
 function tablesOf(file: string): string[] {
