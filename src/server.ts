@@ -33,6 +33,8 @@ import { ContactResolver } from './acd/contact-resolver.ts';
 import { Trunks, type TrunkTimings } from './trunks/trunks.ts';
 import { Registrar } from './sip/registrar/registrar.ts';
 
+type InboundCallOf = Parameters<NonNullable<CallEngine['onInbound']>>[0];
+
 /** The digest realm of REGISTER challenges. */
 export const REALM = 'agentline';
 
@@ -169,8 +171,8 @@ export class Server {
     this.router.add(DIAG_RING, (call) => ringTest(call));
     this.router.setFallback(async (number) => {
       const route = await this.store.directory.getNumber(number);
-      if (route?.kind === 'service') return (call) => this.serviceIvr(call);
-      if (route?.kind === 'hotline') return (call) => this.acd.handleHotline(call, route);
+      if (route?.kind === 'service') return this.guarded((call) => this.serviceIvr(call));
+      if (route?.kind === 'hotline') return this.guarded((call) => this.acd.handleHotline(call, route));
       return undefined;
     });
     this.http = await buildHttpApp({ server: this, logger: this.log.child({ layer: 'http' }) });
@@ -238,16 +240,53 @@ export class Server {
     return !this.stopping && this.http.server.listening;
   }
 
-  private async route(call: Parameters<NonNullable<CallEngine['onInbound']>>[0]): Promise<void> {
+  /**
+   * The inbound filter (issue 9): hotlines and the service number take calls
+   * only from a trunk's addresses, from registered agent phones, or from
+   * loopback when --allow-loopback-callers is on; anyone else gets 403.
+   */
+  private guarded(handler: (call: InboundCallOf) => Promise<void>): (call: InboundCallOf) => Promise<void> {
+    return async (call) => {
+      if (this.callerAllowed(call.invite.source.address)) return handler(call);
+      this.log.warn(
+        { source: call.invite.source.address, called: call.called },
+        'call to a hotline from an address that is no trunk or registered phone: 403',
+      );
+      call.reject(403, 'Forbidden');
+    };
+  }
+
+  callerAllowed(address: string): boolean {
+    if (this.trunks.trunkForSource(address)) return true;
+    if (this.registrar.hasBindingFrom(address)) return true;
+    const loopback = address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
+    return loopback && this.config.allowLoopbackCallers;
+  }
+
+  private async route(call: InboundCallOf): Promise<void> {
     try {
       const handler = await this.router.resolve(call.called);
-      if (!handler) return call.reject(404, 'Not Found');
+      if (!handler) return await this.notInService(call);
       await handler(call);
     } catch (err) {
       this.log.error({ err, called: call.called }, 'call handler failed');
       if (call.leg.state === 'ringing') call.reject(500, 'Server Internal Error');
       else await call.leg.hangup();
     }
+  }
+
+  /**
+   * A number we do not serve. From a trunk the caller is a person on the
+   * public network: they hear the not-in-service message instead of a silent
+   * failure. Anyone else gets 404.
+   */
+  private async notInService(call: InboundCallOf): Promise<void> {
+    const trunk = this.trunks.trunkForSource(call.invite.source.address);
+    this.log.info({ called: call.called, trunk: trunk?.name }, 'call to a number not in service');
+    if (!trunk) return call.reject(404, 'Not Found');
+    if (!(await call.answer())) return;
+    await call.leg.play(this.sounds.prompts('ru', ['not_in_service']));
+    await call.leg.hangup();
   }
 
   /** SIGTERM: refuse new calls (503), end live ones with BYE, close sockets. */

@@ -33,6 +33,11 @@ export const configSchema = z.object({
   /** Address written into SDP and Contact when we listen on 0.0.0.0. */
   advertise: z.string().optional(),
   promptDir: z.string().optional(),
+  /** Accept hotline/service calls from 127.0.0.0/8 and ::1 besides trunks and registered phones (tests, demo). */
+  allowLoopbackCallers: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -49,6 +54,7 @@ const FLAGS = [
   'admin-token',
   'advertise',
   'prompt-dir',
+  'allow-loopback-callers',
 ] as const;
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
