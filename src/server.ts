@@ -36,6 +36,9 @@ import { RegisteredSources, StaticSources, registrationLifetimeS } from './sip/l
 import type { SipRequest, SipResponse } from './sip/message/types.ts';
 import type { Endpoint } from './sip/transport/transport.ts';
 import { checkFdLimit } from './util/fd-limit.ts';
+import { Trunks, type TrunkTimings } from './trunks/trunks.ts';
+
+type InboundCallOf = Parameters<NonNullable<CallEngine['onInbound']>>[0];
 
 /** The digest realm of REGISTER challenges. */
 export const REALM = 'agentline';
@@ -53,6 +56,10 @@ export interface ServerDeps {
   registerThrottle?: Partial<ThrottlePolicy>;
   /** Failed sign-ins / wrong tokens allowed per source address and window (tests raise it). */
   authThrottle?: { failures: number; windowMs: number };
+  /** Shorter registration back-off and qualify period for tests. */
+  trunkTimings?: TrunkTimings;
+  /** How long a silent trunk is waited for before the next is tried (tests). */
+  trunkNoResponseMs?: number;
 }
 
 /**
@@ -80,6 +87,7 @@ export class Server {
   /** Calls per source, call cap and port reserve for new INVITEs (issue 11). */
   admission!: InviteAdmission;
   private registeredSources!: RegisteredSources;
+  trunks!: Trunks;
   /** Agents in the service IVR right now: not offered customer calls. */
   readonly agentsInMenu = new Set<number>();
   private udp!: UdpTransport;
@@ -162,7 +170,17 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
+      noResponseMs: this.deps.trunkNoResponseMs,
     });
+    this.trunks = new Trunks({
+      store: this.store.trunks,
+      ua: this.ua,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'trunks' }),
+      timings: this.deps.trunkTimings,
+    });
+    if (config.trunk) await this.trunks.ensureDefault(config.trunk);
+    await this.trunks.reload();
     this.engine.onInbound = (call) => void this.route(call);
     this.startLimits();
     this.acd = new Acd({
@@ -172,7 +190,7 @@ export class Server {
       sounds: this.sounds,
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
-      resolver: new ContactResolver(parseTrunk(config.trunk), this.registrar),
+      resolver: new ContactResolver(this.trunks, this.registrar),
       inMenu: this.agentsInMenu,
       inCallTimings: this.deps.inCallTimings,
     });
@@ -184,8 +202,8 @@ export class Server {
     }
     this.router.setFallback(async (number) => {
       const route = await this.store.directory.getNumber(number);
-      if (route?.kind === 'service') return (call) => this.serviceIvr(call);
-      if (route?.kind === 'hotline') return (call) => this.acd.handleHotline(call, route);
+      if (route?.kind === 'service') return this.guarded((call) => this.serviceIvr(call));
+      if (route?.kind === 'hotline') return this.guarded((call) => this.acd.handleHotline(call, route));
       return undefined;
     });
     this.http = await buildHttpApp({
@@ -300,16 +318,53 @@ export class Server {
     return !this.stopping && this.http.server.listening;
   }
 
-  private async route(call: Parameters<NonNullable<CallEngine['onInbound']>>[0]): Promise<void> {
+  /**
+   * The inbound filter (issue 9): hotlines and the service number take calls
+   * only from a trunk's addresses, from registered agent phones, or from
+   * loopback when --allow-loopback-callers is on; anyone else gets 403.
+   */
+  private guarded(handler: (call: InboundCallOf) => Promise<void>): (call: InboundCallOf) => Promise<void> {
+    return async (call) => {
+      if (this.callerAllowed(call.invite.source.address)) return handler(call);
+      this.log.warn(
+        { source: call.invite.source.address, called: call.called },
+        'call to a hotline from an address that is no trunk or registered phone: 403',
+      );
+      call.reject(403, 'Forbidden');
+    };
+  }
+
+  callerAllowed(address: string): boolean {
+    if (this.trunks.trunkForSource(address)) return true;
+    if (this.registrar.hasBindingFrom(address)) return true;
+    const loopback = address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
+    return loopback && this.config.allowLoopbackCallers;
+  }
+
+  private async route(call: InboundCallOf): Promise<void> {
     try {
       const handler = await this.router.resolve(call.called);
-      if (!handler) return call.reject(404, 'Not Found');
+      if (!handler) return await this.notInService(call);
       await handler(call);
     } catch (err) {
       this.log.error({ err, called: call.called }, 'call handler failed');
       if (call.leg.state === 'ringing') call.reject(500, 'Server Internal Error');
       else await call.leg.hangup();
     }
+  }
+
+  /**
+   * A number we do not serve. From a trunk the caller is a person on the
+   * public network: they hear the not-in-service message instead of a silent
+   * failure. Anyone else gets 404.
+   */
+  private async notInService(call: InboundCallOf): Promise<void> {
+    const trunk = this.trunks.trunkForSource(call.invite.source.address);
+    this.log.info({ called: call.called, trunk: trunk?.name }, 'call to a number not in service');
+    if (!trunk) return call.reject(404, 'Not Found');
+    if (!(await call.answer())) return;
+    await call.leg.play(this.sounds.prompts('ru', ['not_in_service']));
+    await call.leg.hangup();
   }
 
   /** SIGTERM: refuse new calls (503), end live ones with BYE, close sockets. */
@@ -325,6 +380,7 @@ export class Server {
     this.ua.refuseNewCalls = true;
     const byes = Promise.all([this.engine.hangupAll(), this.ua.hangupAll()]);
     await Promise.race([byes, new Promise((r) => setTimeout(r, 2000))]);
+    await Promise.race([this.trunks.stop(), new Promise((r) => setTimeout(r, 1000))]);
     await this.http.close();
     await this.stack.close();
     this.mediaClock.stop();

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CallEngine, InboundCall } from '../call/engine.ts';
+import { isCalleeFailure, type CallEngine, type InboundCall } from '../call/engine.ts';
 import type { Leg } from '../call/leg.ts';
 import type { Sounds } from '../call/sounds.ts';
 import type { AgentStateMachine } from './agent-state.ts';
@@ -11,6 +11,9 @@ import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
 import { InCallSession, type InCallHooks } from '../ivr/agent-menu/in-call.ts';
 import type { ContactResolver } from './contact-resolver.ts';
+
+/** How long an agent whose phone could not be reached is not offered the same call again. */
+const UNREACHABLE_RETRY_MS = 30_000;
 
 export interface AcdEvent {
   at: number;
@@ -287,7 +290,7 @@ export class Acd {
     const agents = await this.deps.store.directory.listAgents({ departmentId });
     const candidates: Candidate[] = [];
     for (const a of agents) {
-      if (this.engaged.has(a.id) || this.deps.inMenu.has(a.id)) continue;
+      if (this.engaged.has(a.id) || this.deps.inMenu.has(a.id) || cc.unreachable.has(a.id)) continue;
       const s = await this.deps.agentStates.getState(a.id);
       if (s.state !== 'ready') continue;
       const priority = a.departments.find((d) => d.departmentId === departmentId)?.priority ?? 99;
@@ -330,13 +333,13 @@ export class Acd {
   private async ring(cc: CustomerCall, agentId: number, contact: string, login: string): Promise<void> {
     try {
       await this.event(cc, 'offer', agentId);
-      const target = this.deps.resolver.resolve(contact);
-      if (!target) {
+      const targets = this.deps.resolver.resolve(contact, cc.companyId);
+      if (!targets.length) {
         this.log.warn({ agent: login, contact }, 'no route to the agent phone');
-        return await this.offerFailed(cc, agentId, 'no_route');
+        return await this.offerFailed(cc, agentId, 'no_route', false);
       }
       const dialing = await this.deps.engine.dial({
-        target,
+        targets,
         callerId: { user: cc.callerId || 'anonymous' },
         timeoutMs: cc.settings.ringSeconds * 1000,
       });
@@ -353,19 +356,40 @@ export class Acd {
         return;
       }
       cc.offer = undefined;
-      if (result.kind !== 'answered') return await this.offerFailed(cc, agentId, result.kind);
+      if (result.kind !== 'answered')
+        return await this.offerFailed(cc, agentId, result.kind, isCalleeFailure(result));
       await this.connect(cc, agentId, result.leg);
     } catch (err) {
       this.log.error({ err, callId: cc.id }, 'offer failed');
-      if (cc.offer?.agentId === agentId) await this.offerFailed(cc, agentId, 'error');
+      if (cc.offer?.agentId === agentId) await this.offerFailed(cc, agentId, 'error', false);
     }
   }
 
-  /** No answer, busy, rejected or failed: the agent takes a break and the call stays at the head. */
-  private async offerFailed(cc: CustomerCall, agentId: number, why: string): Promise<void> {
+  /**
+   * The offer did not connect; the call stays at the head. Only the agent's
+   * own no-answer, busy or decline sends them on a break (SPEC §3); when the
+   * trunk or we failed (5xx, no response, authentication, no route) the agent
+   * is back to ready but is not offered this same call again, so one broken
+   * route does not loop.
+   */
+  private async offerFailed(
+    cc: CustomerCall,
+    agentId: number,
+    why: string,
+    agentsFault: boolean,
+  ): Promise<void> {
     cc.offer = undefined;
     this.engaged.delete(agentId);
-    await this.safeTransition(agentId, 'temporarily_not_ready', 'no_answer');
+    if (agentsFault) await this.safeTransition(agentId, 'temporarily_not_ready', 'no_answer');
+    else {
+      cc.unreachable.add(agentId);
+      // The route may come back (trunk up again): offer this call to them again later.
+      cc.leg.setTimer(() => {
+        cc.unreachable.delete(agentId);
+        this.schedule();
+      }, UNREACHABLE_RETRY_MS);
+      await this.safeTransition(agentId, 'ready', `offer_failed:${why}`);
+    }
     await this.event(cc, 'no_answer', agentId, why);
     if (cc.state === 'offering') cc.transition('queued');
     this.schedule();

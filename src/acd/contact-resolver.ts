@@ -1,5 +1,6 @@
 import { parseUri } from '../sip/message/uri.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
+import type { OutboundAuth } from '../sip/user-agent.ts';
 import type { DialTarget } from '../call/engine.ts';
 
 /** A registered SIP contact: where the phone said it is, and where it really sent from. */
@@ -15,47 +16,71 @@ export interface BindingLookup {
 export interface TrunkConfig {
   host: string;
   port: number;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'tls';
 }
 
-/** Parses `--trunk sip:HOST[:PORT][;transport=tcp]`. Only IP literals: we never resolve names from config at call time. */
+/** A trunk as outbound routing sees it: where, with which credentials, for whom. */
+export interface OutboundTrunk extends TrunkConfig {
+  name: string;
+  priority: number;
+  auth?: OutboundAuth;
+  /** Up, down or not probed: a trunk known to be down is tried last. */
+  status: 'up' | 'down' | 'unknown';
+}
+
+/** The trunks a company may use, in the order to try them (priority, then name). */
+export interface TrunkLookup {
+  outbound(companyId: number | undefined): OutboundTrunk[];
+}
+
+/** Parses `sip:HOST[:PORT][;transport=udp|tcp|tls]`. Only IP literals: we never resolve names at call time. */
 export function parseTrunk(value: string | undefined): TrunkConfig | undefined {
   if (!value) return undefined;
   const uri = parseUri(value);
   if (!uri) throw new Error(`invalid trunk ${value}`);
   const tp = uri.params.get('transport')?.toLowerCase();
-  return { host: uri.host, port: uri.port ?? 5060, transport: tp === 'tcp' ? 'tcp' : 'udp' };
+  const transport = tp === 'tcp' ? 'tcp' : tp === 'tls' ? 'tls' : 'udp';
+  return { host: uri.host, port: uri.port ?? (transport === 'tls' ? 5061 : 5060), transport };
 }
 
 /**
  * Turns a contact (E.164 number, short digits, or `sip:user`) into where to
- * send the INVITE (SPEC §2): phone numbers go to the trunk; SIP users to the
- * contact they registered, over the flow they registered from.
+ * send the INVITE (SPEC §2): phone numbers go to the company's trunks, in
+ * failover order; SIP users to the contact they registered, over the flow
+ * they registered from.
  */
 export class ContactResolver {
   constructor(
-    private readonly trunk: TrunkConfig | undefined,
+    private readonly trunks: TrunkLookup,
     private readonly registrar: BindingLookup | undefined,
   ) {}
 
-  resolve(contact: string): DialTarget | undefined {
+  /** Every way to reach the contact, best first; empty when there is none. */
+  resolve(contact: string, companyId?: number): DialTarget[] {
     if (/^sips?:/i.test(contact)) {
       const uri = parseUri(contact);
       const user = uri?.user ?? uri?.host;
-      if (!user) return undefined;
+      if (!user) return [];
       const binding = this.registrar?.lookup(user)[0];
-      if (!binding) return undefined;
-      return { uri: binding.contact, destination: binding.source };
+      if (!binding) return [];
+      return [{ uri: binding.contact, destination: binding.source }];
     }
     const number = contact.replace(/[\s()-]/g, '');
-    if (!/^\+?\d{2,20}$/.test(number) || !this.trunk) return undefined;
-    const uri = parseUri(
-      `sip:${number}@${this.trunk.host.includes(':') ? `[${this.trunk.host}]` : this.trunk.host}:${this.trunk.port}`,
-    );
-    if (!uri) return undefined;
-    return {
-      uri,
-      destination: { transport: this.trunk.transport, address: this.trunk.host, port: this.trunk.port },
-    };
+    if (!/^\+?\d{2,20}$/.test(number)) return [];
+    const targets: DialTarget[] = [];
+    for (const t of this.trunks.outbound(companyId)) {
+      // TLS is not a transport of ours yet: such a trunk cannot be dialled.
+      if (t.transport === 'tls') continue;
+      const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+      const uri = parseUri(`sip:${number}@${host}:${t.port}`);
+      if (!uri) continue;
+      targets.push({
+        uri,
+        destination: { transport: t.transport, address: t.host, port: t.port },
+        trunk: t.name,
+        auth: t.auth,
+      });
+    }
+    return targets;
   }
 }

@@ -45,6 +45,8 @@ export class CustomerCall {
   offer: Offer | undefined;
   /** While connected: the agent's in-call menu and transfers. */
   inCall: InCallSession | undefined;
+  /** Agents whose phone could not be reached for this call (trunk/our failure): not offered it again. */
+  readonly unreachable = new Set<number>();
   /** Departments this call has been queued in: an overflow never loops back. */
   readonly visited = new Set<number>();
   waitTimer: TimerHandle | undefined;

@@ -1,12 +1,14 @@
 import type { InboundCall } from '../call/engine.ts';
+import { normaliseNumber } from '../util/phone-number.ts';
 
 /** A service reachable by dialling a number. */
 export type CallHandler = (call: InboundCall) => Promise<void>;
 
 /**
  * Routes an inbound call by its Request-URI user part (SPEC §2). Numbers are
- * compared as dialled, and also with a leading '+' added or removed, since
- * trunks differ in how they present E.164.
+ * compared as dialled, in their normalised E.164 form (8…, 7…, 00… → +…) and
+ * with a leading '+' added or removed, since trunks differ in how they
+ * present E.164.
  */
 export class NumberRouter {
   private readonly exact = new Map<string, CallHandler>();
@@ -22,7 +24,8 @@ export class NumberRouter {
   }
 
   async resolve(number: string): Promise<CallHandler | undefined> {
-    const variants = [number, number.startsWith('+') ? number.slice(1) : `+${number}`];
+    const normal = normaliseNumber(number);
+    const variants = [...new Set([number, normal, number.startsWith('+') ? number.slice(1) : `+${number}`])];
     for (const v of variants) {
       const h = this.exact.get(v) ?? (await this.fallback?.(v));
       if (h) return h;

@@ -6,7 +6,14 @@ import { RtpSession } from '../media/rtp/session.ts';
 import { bridge as bridgeMedia, type Bridge } from '../media/bridge.ts';
 import type { SipUri } from '../sip/message/types.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
-import type { IncomingInvite, InviteOutcome, UserAgent } from '../sip/user-agent.ts';
+import type { HeaderField } from '../sip/message/types.ts';
+import type {
+  IncomingInvite,
+  InviteOutcome,
+  OutboundAuth,
+  OutgoingInvite,
+  UserAgent,
+} from '../sip/user-agent.ts';
 import { Leg } from './leg.ts';
 import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
 
@@ -14,11 +21,32 @@ import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
 export interface DialTarget {
   uri: SipUri;
   destination: Endpoint;
+  /** The trunk this goes through (for log lines), absent for a registered phone. */
+  trunk?: string;
+  /** Credentials when the trunk challenges. */
+  auth?: OutboundAuth;
+  /** From host the trunk wants (its domain), else our address. */
+  fromHost?: string;
 }
 
-export type DialResult =
-  | { kind: 'answered'; leg: Leg }
-  | { kind: 'busy' | 'no_answer' | 'rejected' | 'failed' | 'cancelled'; status: number; reason: string };
+export type DialResult = { kind: 'answered'; leg: Leg } | Exclude<InviteOutcome, { kind: 'answered' }>;
+
+/**
+ * Whether a failed dial is the called party's own doing (busy, declined, did
+ * not answer in time) — the only results that may count against an agent.
+ * Everything else (5xx, no response, authentication, no media port) is ours
+ * or the network's.
+ */
+export function isCalleeFailure(r: DialResult): boolean {
+  return r.kind === 'busy' || r.kind === 'no_answer' || r.kind === 'rejected';
+}
+
+/** Results after which the next trunk is tried (the trunk failed, not the number). */
+function worthFailover(o: InviteOutcome): boolean {
+  if (o.kind === 'auth_failed') return true;
+  if (o.kind !== 'failed') return false;
+  return o.status >= 500 || o.status === 408 || o.status === 403;
+}
 
 export interface Dialing {
   /** Absent when no media port could be had: the result is then already a failure. */
@@ -29,13 +57,16 @@ export interface Dialing {
 }
 
 export interface DialOptions {
-  target: DialTarget;
+  /** Tried in order: the next one when a trunk fails (5xx, no response, authentication). */
+  targets: DialTarget[];
   /** Caller id shown to the called phone. */
   callerId: { user: string; displayName?: string };
   /** Ring timeout; on expiry we CANCEL and resolve no_answer. */
   timeoutMs: number;
   /** 180/183: the far end rings; `early` is true when its early media now flows on the leg. */
   onProgress?: (early: boolean) => void;
+  /** Extra headers on the INVITE (P-Asserted-Identity, Diversion). */
+  headers?: HeaderField[];
 }
 
 export interface InboundCall {
@@ -60,6 +91,8 @@ export interface CallEngineOptions {
   /** Address RTP binds to and that goes into our SDP. */
   rtpHost: string;
   codecs?: AudioCodec[];
+  /** With more than one trunk: how long a trunk may stay silent (no 100 even) before the next is tried. */
+  noResponseMs?: number;
 }
 
 /**
@@ -72,10 +105,12 @@ export class CallEngine {
   readonly legs = new Set<Leg>();
   private readonly log: Logger;
   private readonly codecs: AudioCodec[];
+  private readonly noResponseMs: number;
 
   constructor(private readonly opts: CallEngineOptions) {
     this.log = opts.logger;
     this.codecs = opts.codecs ?? ['PCMU', 'PCMA'];
+    this.noResponseMs = opts.noResponseMs ?? 4000;
   }
 
   get activeLegs(): number {
@@ -197,6 +232,13 @@ export class CallEngine {
 
   /** Places an outbound call. Never throws: every failure is a typed result. */
   async dial(opts: DialOptions): Promise<Dialing> {
+    const first = opts.targets[0];
+    if (!first)
+      return {
+        leg: undefined,
+        result: Promise.resolve({ kind: 'failed', status: 404, reason: 'No route' }),
+        cancel: () => {},
+      };
     let rtp: RtpSession;
     try {
       rtp = await this.openRtp();
@@ -208,48 +250,85 @@ export class CallEngine {
         cancel: () => {},
       };
     }
-    const number = opts.target.uri.user ?? '';
+    const number = first.uri.user ?? '';
     const leg = this.track(
       new Leg('outbound', rtp, this.localMedia(rtp), number, opts.callerId.user, this.opts.clock, this.log),
     );
-    const out = this.opts.ua.invite({
-      requestUri: opts.target.uri,
-      destination: opts.target.destination,
-      fromUser: opts.callerId.user,
-      fromDisplayName: opts.callerId.displayName,
-      sdp: buildOffer(leg.localMedia()),
-    });
+    let out: OutgoingInvite | undefined;
     // Giving up (ring timeout or cancel) settles at once and frees the media;
     // the INVITE transaction finishes on its own (a 200 that crosses our
     // CANCEL is ACKed and hung up by the UA).
     let giveUp!: (r: DialResult) => void;
     const abandoned = new Promise<DialResult>((resolve) => (giveUp = resolve));
     const stop = (r: DialResult): void => {
-      out.cancel();
+      out?.cancel();
       leg.end('cancelled');
       giveUp(r);
     };
+    // A ring timeout is the callee's no-answer only if the far end was there to ring.
     const timer = leg.setTimer(
-      () => stop({ kind: 'no_answer', status: 408, reason: 'Ring timeout' }),
+      () =>
+        stop(
+          out && !out.responded
+            ? { kind: 'failed', status: 408, reason: 'No response' }
+            : { kind: 'no_answer', status: 408, reason: 'Ring timeout' },
+        ),
       opts.timeoutMs,
     );
     // A ringing leg ended some other way (hangup(), shutdown): CANCEL the INVITE too.
     leg.on('ended', () => {
-      if (out.state === 'calling' || out.state === 'early')
+      if (out && (out.state === 'calling' || out.state === 'early'))
         stop({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
     });
     let early = false;
-    out.onProvisional = (_status, sdp) => {
-      if (sdp && !early) {
-        const media = readAnswer(sdp, leg.localMedia());
-        if (media) {
-          leg.applyMedia(media);
-          early = true;
+    const attempt = (target: DialTarget): Promise<InviteOutcome> => {
+      const o = this.opts.ua.invite({
+        requestUri: target.uri,
+        destination: target.destination,
+        fromUser: opts.callerId.user,
+        fromDisplayName: opts.callerId.displayName,
+        fromHost: target.fromHost,
+        sdp: buildOffer(leg.localMedia()),
+        auth: target.auth,
+        headers: opts.headers,
+      });
+      out = o;
+      // A trunk that sends nothing at all (not even 100 Trying) is given up
+      // early so the next one still has time to ring the callee.
+      const silent = leg.setTimer(() => {
+        if (o.responded || leg.state !== 'ringing' || opts.targets.length < 2) return;
+        o.cancel();
+        skipSilent({ kind: 'failed', status: 408, reason: 'No response' });
+      }, this.noResponseMs);
+      let skipSilent!: (r: InviteOutcome) => void;
+      const skipped = new Promise<InviteOutcome>((resolve) => (skipSilent = resolve));
+      void o.result.then(() => leg.clearTimer(silent));
+      o.onProvisional = (_status, sdp) => {
+        if (sdp && !early) {
+          const media = readAnswer(sdp, leg.localMedia());
+          if (media) {
+            leg.applyMedia(media);
+            early = true;
+          }
         }
-      }
-      opts.onProgress?.(early);
+        opts.onProgress?.(early);
+      };
+      return Promise.race([o.result, skipped]);
     };
-    const answered = out.result.then((o: InviteOutcome): DialResult => {
+    // Trunk failover: the same leg (same RTP port, same offer) tries each target in turn.
+    const tryAll = async (): Promise<InviteOutcome> => {
+      for (let i = 0; ; i++) {
+        const target = opts.targets[i] as DialTarget;
+        const o = await attempt(target);
+        if (o.kind === 'answered' || o.kind === 'cancelled' || leg.state !== 'ringing') return o;
+        this.log.warn(
+          { trunk: target.trunk ?? 'direct', number, status: o.status, reason: o.reason, outcome: o.kind },
+          'outbound attempt failed',
+        );
+        if (i + 1 >= opts.targets.length || !worthFailover(o)) return o;
+      }
+    };
+    const answered = tryAll().then((o: InviteOutcome): DialResult => {
       leg.clearTimer(timer);
       if (o.kind === 'answered') {
         const media = o.sdp ? readAnswer(o.sdp, leg.localMedia()) : leg.media;

@@ -39,6 +39,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     arg: 'LIST',
     text: 'digest algorithms REGISTER offers, e.g. SHA-256,MD5 (default MD5)',
   },
+  'allow-loopback-callers': {
+    arg: 'true|false',
+    text: 'accept hotline and service calls from loopback besides trunks and registered phones (default true)',
+  },
   diagnostics: { text: 'answer the diagnostic numbers 9000-9002 (default: as --demo)' },
   demo: { text: 'seed the demo company (published PIN 2580) into an empty database; never in production' },
 };

@@ -61,6 +61,11 @@ export const configSchema = z.object({
     }),
   /** Seed the demo company (published PINs) into an empty database: `--demo`, never by default. */
   demo: z.boolean().default(false),
+  /** Accept hotline/service calls from 127.0.0.0/8 and ::1 besides trunks and registered phones (tests, demo). */
+  allowLoopbackCallers: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -89,6 +94,7 @@ export const FLAGS = [
   'invite-burst',
   'trusted-invite-rate',
   'max-calls',
+  'allow-loopback-callers',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */

@@ -16,6 +16,7 @@ import { companyRoutes } from './routes/companies.ts';
 import { departmentRoutes } from './routes/departments.ts';
 import { numberRoutes } from './routes/numbers.ts';
 import { sipAccountRoutes } from './routes/sip-accounts.ts';
+import { trunkRoutes } from './routes/trunks.ts';
 import { eventRoutes } from './routes/events.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { isAppError } from '../util/errors.ts';
@@ -92,6 +93,7 @@ export async function buildHttpApp({
   agentRoutes(api, server);
   numberRoutes(api, server);
   sipAccountRoutes(api, server);
+  trunkRoutes(api, server);
   callRoutes(api, server);
   const events = eventRoutes(api, server);
   let openapi: Record<string, unknown> | undefined;

@@ -10,6 +10,7 @@ import type { IncomingRequest, SipStack } from './stack.ts';
 import type { ServerTransaction } from './transaction/server.ts';
 import type { ClientTransaction } from './transaction/client.ts';
 import { hostForUri, type Endpoint } from './transport/transport.ts';
+import { isChallenge, type DigestClient, type DigestRefusal } from './registrar/digest-client.ts';
 
 /** Methods we implement. Anything else gets 405 with this list (§8.2.1). */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'REGISTER'];
@@ -193,7 +194,23 @@ export class IncomingInvite {
 
 export type InviteOutcome =
   | { kind: 'answered'; session: InviteSession; sdp: string | undefined; status: number }
-  | { kind: 'busy' | 'rejected' | 'no_answer' | 'failed' | 'cancelled'; status: number; reason: string };
+  | {
+      /**
+       * busy/rejected/no_answer are the callee's own doing; failed (5xx, no
+       * response, other 4xx) and auth_failed (a second challenge, or 403 to our
+       * credentials) are the network's or ours.
+       */
+      kind: 'busy' | 'rejected' | 'no_answer' | 'failed' | 'auth_failed' | 'cancelled';
+      status: number;
+      reason: string;
+    };
+
+/** Who to authenticate as if the next hop challenges, and the name to log it under. */
+export interface OutboundAuth {
+  client: DigestClient;
+  /** The trunk's name, for log lines. */
+  label: string;
+}
 
 export interface OutgoingInviteOptions {
   requestUri: SipUri;
@@ -206,6 +223,10 @@ export interface OutgoingInviteOptions {
   headers?: HeaderField[];
   /** For an INVITE without SDP: answers the offer of the 2xx; the answer goes in the ACK. */
   answerLateOffer?: (offer: string) => string | undefined;
+  /** Credentials for a 401/407 (a trunk that authenticates). */
+  auth?: OutboundAuth;
+  /** From host instead of our address (a trunk that wants its domain there). */
+  fromHost?: string;
 }
 
 export type OutgoingInviteState = 'calling' | 'early' | 'answered' | 'failed' | 'cancelling' | 'cancelled';
@@ -218,12 +239,18 @@ export class OutgoingInvite {
   private settle!: (o: InviteOutcome) => void;
   private gotProvisional = false;
   private cancelWanted = false;
+  /** §22.2: we answer one challenge per call; a second is a failure. */
+  private authTried = false;
+  /** Any response at all (even 100) came: the next hop is alive. */
+  responded = false;
 
   constructor(
     readonly ua: UserAgent,
-    readonly request: SipRequest,
+    /** The INVITE in flight: replaced by its authenticated retry after a 401/407. */
+    public request: SipRequest,
     readonly destination: Endpoint,
     readonly answerLateOffer?: (offer: string) => string | undefined,
+    readonly auth?: OutboundAuth,
   ) {
     this.result = new Promise((resolve) => (this.settle = resolve));
   }
@@ -277,6 +304,7 @@ export class OutgoingInvite {
   }
 
   private onResponse(res: SipResponse): void {
+    this.responded = true;
     const sdp =
       res.body.length && (getHeader(res, 'content-type') ?? '').toLowerCase().startsWith(SDP)
         ? res.body.toString('utf8')
@@ -308,15 +336,37 @@ export class OutgoingInvite {
       return;
     }
     if (this.cancelWanted) return this.finish({ kind: 'cancelled', status: res.status, reason: res.reason });
+    if (isChallenge(res.status) || (res.status === 403 && this.authTried)) return this.onChallenge(res);
     const kind =
       res.status === 486 || res.status === 600
         ? 'busy'
         : res.status === 480 || res.status === 408
           ? 'no_answer'
-          : res.status === 603 || res.status === 403
+          : res.status === 603
             ? 'rejected'
             : 'failed';
     this.finish({ kind, status: res.status, reason: res.reason });
+  }
+
+  /**
+   * §8.1.3.5, §22.2: the transaction layer has ACKed the 401/407 (§17.1.1.3);
+   * the retry is a new transaction in the same call — same Call-ID, From tag
+   * and To, CSeq + 1 — carrying our credentials. A second challenge, or a 403
+   * to the credentials, ends the attempt.
+   */
+  private onChallenge(res: SipResponse): void {
+    const fail = (why: string): void => {
+      if (this.auth) this.ua.logAuthFailure(this.auth.label, 'INVITE', res, why);
+      this.finish({ kind: 'auth_failed', status: res.status, reason: res.reason });
+    };
+    if (!this.auth) return this.finish({ kind: 'auth_failed', status: res.status, reason: res.reason });
+    if (this.authTried) return fail(res.status === 403 ? 'credentials refused' : 'challenged again');
+    this.authTried = true;
+    const retry = this.ua.authenticatedRetry(this.request, res, this.auth.client, this.destination);
+    if (typeof retry === 'string') return fail(retry);
+    this.request = retry;
+    this.gotProvisional = false;
+    this.start();
   }
 
   private finish(o: InviteOutcome): void {
@@ -416,10 +466,11 @@ export class UserAgent {
     const transport = opts.destination.transport;
     const { host } = this.stack.localAddress(transport);
     const display = opts.fromDisplayName ? `"${opts.fromDisplayName.replace(/["\\]/g, '')}" ` : '';
+    const fromHost = opts.fromHost ?? hostForUri(host);
     const headers: HeaderField[] = [
       { name: 'Via', value: this.viaFor(transport) },
       { name: 'Max-Forwards', value: '70' },
-      { name: 'From', value: `${display}<sip:${opts.fromUser}@${hostForUri(host)}>;tag=${newTag()}` },
+      { name: 'From', value: `${display}<sip:${opts.fromUser}@${fromHost}>;tag=${newTag()}` },
       { name: 'To', value: `<${formatUri(opts.toUri ?? opts.requestUri)}>` },
       { name: 'Call-ID', value: newCallId() },
       { name: 'CSeq', value: '1 INVITE' },
@@ -438,9 +489,80 @@ export class UserAgent {
       headers,
       body: Buffer.from(opts.sdp ?? ''),
     };
-    const out = new OutgoingInvite(this, req, opts.destination, opts.answerLateOffer);
+    const out = new OutgoingInvite(this, req, opts.destination, opts.answerLateOffer, opts.auth);
     out.start();
     return out;
+  }
+
+  /**
+   * Sends an out-of-dialog non-INVITE request (REGISTER, OPTIONS) and resolves
+   * with its final response, or undefined on timeout. A 401/407 is answered
+   * once with `auth`'s credentials (§22.2); a second challenge or a 403 to them
+   * is logged at warn and resolved as is.
+   */
+  request(req: SipRequest, destination: Endpoint, auth?: OutboundAuth): Promise<SipResponse | undefined> {
+    const send = (r: SipRequest): Promise<SipResponse | undefined> =>
+      new Promise((resolve) => {
+        this.stack.sendRequest(r, destination, {
+          onResponse: (res) => {
+            if (res.status >= 200) resolve(res);
+          },
+          onTimeout: () => resolve(undefined),
+        });
+      });
+    return send(req).then(async (res) => {
+      if (!res || !auth || !isChallenge(res.status)) return res;
+      const retry = this.authenticatedRetry(req, res, auth.client, destination);
+      if (typeof retry === 'string') {
+        this.logAuthFailure(auth.label, req.method, res, retry);
+        return res;
+      }
+      const second = await send(retry);
+      if (second && (isChallenge(second.status) || second.status === 403))
+        this.logAuthFailure(
+          auth.label,
+          req.method,
+          second,
+          second.status === 403 ? 'credentials refused' : 'challenged again',
+        );
+      return second;
+    });
+  }
+
+  /**
+   * The retry of `req` with credentials for the challenge in `res`: a new
+   * transaction (new branch), CSeq + 1, everything else as before (§8.1.3.5).
+   */
+  authenticatedRetry(
+    req: SipRequest,
+    res: SipResponse,
+    client: DigestClient,
+    destination: Endpoint,
+  ): SipRequest | DigestRefusal {
+    const auth = client.answer(res, req.method, formatUri(req.uri));
+    if (typeof auth === 'string') return auth;
+    const seq = parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 1;
+    const authKey = headerKey(auth.name);
+    const headers: HeaderField[] = [];
+    let viaDone = false;
+    for (const h of req.headers) {
+      const key = headerKey(h.name);
+      if (key === 'via') {
+        if (!viaDone) headers.push({ name: 'Via', value: this.viaFor(destination.transport) });
+        viaDone = true;
+      } else if (key === 'cseq') headers.push({ name: 'CSeq', value: `${seq + 1} ${req.method}` });
+      else if (key !== authKey) headers.push(h);
+    }
+    headers.push(auth);
+    return { ...req, headers };
+  }
+
+  /** One warn line per failed authentication, naming the trunk (never the secret). */
+  logAuthFailure(label: string, method: string, res: SipResponse, why: string): void {
+    this.log.warn(
+      { trunk: label, method, status: res.status, reason: res.reason, why },
+      'trunk authentication failed',
+    );
   }
 
   createUasSession(invite: IncomingInvite, res: SipResponse): InviteSession {

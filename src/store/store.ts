@@ -490,6 +490,46 @@ export interface AccessStore {
   listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
 }
 
+// ---------------------------------------------------------------------------
+// SIP trunks (issue 9)
+
+export type TrunkTransport = 'udp' | 'tcp' | 'tls';
+/** Where a trunk puts the dialled number: the Request-URI, or `To` (carriers that send the registration contact in the R-URI). */
+export type TrunkNumberFrom = 'request_uri' | 'to';
+
+export interface Trunk {
+  name: string;
+  /** `sip:host:port;transport=udp|tcp|tls`. */
+  uri: string;
+  username: string | null;
+  /** Write-only to the outside: the API and logs never show it. */
+  password: string | null;
+  realm: string | null;
+  register: boolean;
+  /** Lower first. */
+  priority: number;
+  /** IPs or CIDRs whose INVITEs to hotlines are this trunk's. */
+  inbound: string[];
+  /** Companies that may send calls through it; empty = every company. */
+  companies: number[];
+  numberFrom: TrunkNumberFrom;
+  /** OPTIONS probe period; 0 = no probing (status then follows registration). */
+  qualifySeconds: number;
+}
+
+export type NewTrunk = Pick<Trunk, 'name' | 'uri'> & Partial<Omit<Trunk, 'name' | 'uri'>>;
+export type TrunkPatch = Partial<Omit<Trunk, 'name'>>;
+
+export interface TrunkStore {
+  /** By priority, then name. */
+  list(): Promise<Trunk[]>;
+  get(name: string): Promise<Trunk | null>;
+  /** `conflict` when the name is taken. */
+  create(t: NewTrunk): Promise<Trunk>;
+  update(name: string, patch: TrunkPatch): Promise<Trunk>;
+  delete(name: string): Promise<void>;
+}
+
 /** Everything a node needs from its database. */
 export interface Store {
   directory: DirectoryStore;
@@ -497,5 +537,6 @@ export interface Store {
   calls: CallRecordStore;
   auth: AuthStore;
   access: AccessStore;
+  trunks: TrunkStore;
   close(): Promise<void>;
 }

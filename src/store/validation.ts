@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { AppError } from '../util/errors.ts';
 
 /** Input validators shared by every Store implementation. */
@@ -62,3 +63,36 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown, what: s
   }
   return r.data;
 }
+
+/** `sip:HOST[:PORT][;transport=udp|tcp|tls]` with an IP literal host (we never resolve names at call time). */
+export const trunkUriSchema = z
+  .string()
+  .regex(
+    /^sip:(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;transport=(udp|tcp|tls))?$/i,
+    'sip:IP[:PORT][;transport=udp|tcp|tls]',
+  );
+
+/** An IPv4/IPv6 address, or one with a /prefix. */
+export const ipOrCidrSchema = z.string().refine((s) => {
+  const [ip, bits, more] = s.split('/');
+  if (more !== undefined || !ip) return false;
+  const v = isIP(ip);
+  if (v === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (v === 4 ? 32 : 128);
+}, 'an IP address or CIDR (10.0.0.0/8)');
+
+export const trunkFieldsSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1–64 letters, digits, . _ -'),
+  uri: trunkUriSchema,
+  username: z.string().min(1).max(128).nullable(),
+  password: z.string().min(1).max(256).nullable(),
+  realm: z.string().min(1).max(256).nullable(),
+  register: z.boolean(),
+  priority: z.number().int().min(0).max(1000),
+  inbound: z.array(ipOrCidrSchema).max(100),
+  companies: z.array(idSchema).max(1000),
+  numberFrom: z.enum(['request_uri', 'to']),
+  qualifySeconds: z.number().int().min(0).max(3600),
+});

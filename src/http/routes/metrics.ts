@@ -258,6 +258,19 @@ export function metricsRoutes(
     out.metric('agentline_event_streams', 'gauge', 'Open live-event (SSE) streams.', [
       [null, eventStreams()],
     ]);
+    const trunks = server.trunks.snapshot();
+    out.metric(
+      'agentline_trunk_registered',
+      'gauge',
+      'Trunk registration: 1 registered, 0 not (trunks that register only).',
+      trunks.filter((t) => t.registered !== undefined).map((t) => [{ trunk: t.name }, t.registered ? 1 : 0]),
+    );
+    out.metric(
+      'agentline_trunk_up',
+      'gauge',
+      'Trunk reachability (OPTIONS or registration): 1 up, 0 down, -1 unknown.',
+      trunks.map((t) => [{ trunk: t.name }, t.status === 'up' ? 1 : t.status === 'down' ? 0 : -1]),
+    );
 
     const lim = server.limitStats;
     out.metric('agentline_sip_tcp_connections', 'gauge', 'Open SIP TCP connections.', [[null, lim.tcpOpen]]);

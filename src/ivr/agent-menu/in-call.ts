@@ -8,7 +8,7 @@ import type { CompanySettings, Department, DirectoryStore, QueueEventKind } from
 import { destinationAllowed } from '../../store/company-settings.ts';
 import type { Clock, TimerHandle } from '../../util/clock.ts';
 import { digitsToPromptIds, type PromptId } from '../prompts.ts';
-import { normaliseDialled } from './dialled-number.ts';
+import { normaliseNumber } from '../../util/phone-number.ts';
 
 /**
  * The connected part of a customer call and the agent's in-call menu (seed
@@ -316,7 +316,7 @@ export class InCallSession {
   ): Promise<{ number: string; contact: string; agentId: number | undefined } | undefined> {
     if (digits.length < 2) return undefined;
     const colleague = await this.hooks.directory.getAgentByShortNumber(this.cc.companyId, digits);
-    const number = colleague ? digits : normaliseDialled(digits);
+    const number = colleague ? digits : normaliseNumber(digits);
     const companyAgents = colleague ? [colleague] : await this.hooks.directory.findAgentsByContact(number);
     const isAgent = companyAgents.some((a) => a.companyId === this.cc.companyId);
     if (!destinationAllowed(settings.allowedDestinations, number, isAgent)) {
@@ -363,14 +363,14 @@ export class InCallSession {
     if (dest.agentId !== undefined && !(await this.hooks.reserveAgent(dest.agentId))) {
       return { kind: 'busy', status: 486, reason: 'Agent not available' };
     }
-    const target = this.hooks.resolver.resolve(dest.contact);
-    if (!target) {
+    const targets = this.hooks.resolver.resolve(dest.contact, this.cc.companyId);
+    if (!targets.length) {
       // The reserved colleague must not stay `offered` (and engaged) for good.
       if (dest.agentId !== undefined) await this.hooks.settleReservedAgent(dest.agentId, false);
       return { kind: 'failed', status: 404, reason: 'No route' };
     }
     const dialing = await this.hooks.engine.dial({
-      target,
+      targets,
       callerId: { user: this.cc.callerId || 'anonymous' },
       timeoutMs: settings.ringSeconds * 1000,
       onProgress: (early) => {

@@ -245,6 +245,14 @@ export class Registrar {
       .map((b) => ({ contact: b.contact.uri, source: { ...b.source } }));
   }
 
+  /** Whether a live binding was registered from this address (the inbound filter's "registered phone"). */
+  hasBindingFrom(address: string): boolean {
+    const now = this.clock.now();
+    for (const aor of [...this.bindings.keys()])
+      if (this.live(aor, now).some((b) => b.source.address === address)) return true;
+    return false;
+  }
+
   /** Drops expired bindings and finished throttles. Call now and then (optional). */
   sweep(): void {
     const now = this.clock.now();

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { m001Initial } from './001-initial.ts';
 import { m002Users } from './002-users.ts';
 import { m003PinAttempts } from './003-pin-attempts.ts';
+import { m004Trunks } from './004-trunks.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -11,6 +12,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': m001Initial,
   '002-users': m002Users,
   '003-pin-attempts': m003PinAttempts,
+  '004-trunks': m004Trunks,
 });
 
 /** A static provider (no folder scan: works the same under tsx, bundlers and tests). */

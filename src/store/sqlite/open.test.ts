@@ -23,6 +23,7 @@ const TABLES = [
   'settings',
   'sip_accounts',
   'users',
+  'trunks',
 ];
 
 function tablesOf(file: string): string[] {

@@ -10,6 +10,7 @@ import { SqliteAuthStore } from './auth.ts';
 import { SqliteAccessStore } from './access.ts';
 import { SqliteCallRecordStore } from './call-records.ts';
 import { SqliteDirectoryStore } from './directory.ts';
+import { SqliteTrunkStore } from './trunks.ts';
 import type { Database } from './schema.ts';
 
 export interface SqliteStore extends Store {
@@ -54,6 +55,7 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
     calls: new SqliteCallRecordStore(db),
     auth: new SqliteAuthStore(db),
     access: new SqliteAccessStore(db),
+    trunks: new SqliteTrunkStore(db),
     appliedMigrations: applied,
     async close() {
       if (closed) return;

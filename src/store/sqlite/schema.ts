@@ -150,6 +150,20 @@ export interface AuditLogTable {
   source: string | null;
 }
 
+export interface TrunksTable {
+  name: string;
+  uri: string;
+  username: string | null;
+  password: string | null;
+  realm: string | null;
+  register: number; // 0 | 1
+  priority: number;
+  inbound: string; // JSON string[]
+  companies: string; // JSON number[]
+  number_from: string;
+  qualify_seconds: number;
+}
+
 export interface Database {
   companies: CompaniesTable;
   departments: DepartmentsTable;
@@ -167,4 +181,5 @@ export interface Database {
   api_tokens: ApiTokensTable;
   sessions: SessionsTable;
   audit_log: AuditLogTable;
+  trunks: TrunksTable;
 }

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import type { Server } from '../../server.ts';
+import type { Trunk } from '../../store/store.ts';
+import { ipOrCidrSchema, trunkUriSchema } from '../../store/validation.ts';
+import type { Api } from '../api.ts';
+import { HttpError } from '../errors.ts';
+import { found } from './found.ts';
+
+const name = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1–64 letters, digits, . _ -');
+
+export const trunkSchema = z
+  .object({
+    name: z.string(),
+    uri: z.string(),
+    username: z.string().nullable(),
+    realm: z.string().nullable(),
+    hasPassword: z.boolean(),
+    register: z.boolean(),
+    priority: z.number(),
+    inbound: z.array(z.string()),
+    companies: z.array(z.number()),
+    numberFrom: z.enum(['request_uri', 'to']),
+    qualifySeconds: z.number(),
+    registration: z.object({
+      state: z.enum(['registered', 'failed', 'off']),
+      since: z.number(),
+      expiresS: z.number().optional(),
+      lastStatus: z.number().optional(),
+      lastReason: z.string().optional(),
+      nextAt: z.number().optional(),
+    }),
+    status: z.enum(['up', 'down', 'unknown']),
+  })
+  .meta({ id: 'Trunk' });
+
+const fields = {
+  uri: trunkUriSchema,
+  username: z.string().min(1).max(128).nullable(),
+  password: z.string().min(1).max(256).nullable(),
+  realm: z.string().min(1).max(256).nullable(),
+  register: z.boolean(),
+  priority: z.number().int().min(0).max(1000),
+  inbound: z.array(ipOrCidrSchema).max(100),
+  companies: z.array(z.number().int().positive()).max(1000),
+  numberFrom: z.enum(['request_uri', 'to']),
+  qualifySeconds: z.number().int().min(0).max(3600),
+};
+
+const newTrunkSchema = z
+  .strictObject({ name, ...fields })
+  .partial()
+  .required({ name: true, uri: true })
+  .meta({ id: 'NewTrunk' });
+const trunkPatchSchema = z.strictObject(fields).partial().meta({ id: 'TrunkPatch' });
+const nameParams = z.object({ name });
+
+/**
+ * SIP trunks (issue 9). The password is write-only: answers say only
+ * `hasPassword`. Every change reloads the running trunks (registration and
+ * probing restart for the trunk that changed).
+ */
+export function trunkRoutes(api: Api, server: Server): void {
+  const store = server.store.trunks;
+  const tag = 'trunks';
+  const mustGet = async (n: string): Promise<Trunk> => found(await store.get(n), `no trunk ${n}`);
+  const check = (t: Partial<Trunk>): void => {
+    if (t.register && (!t.username || !t.password))
+      throw new HttpError(400, 'invalid_body', 'invalid body: register needs username and password');
+  };
+  const checkCompanies = async (ids: number[] | undefined): Promise<void> => {
+    for (const id of ids ?? [])
+      if (!(await server.store.directory.getCompany(id)))
+        throw new HttpError(400, 'invalid_reference', `no company ${id}`);
+  };
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/trunks',
+    tag,
+    summary: 'SIP trunks with registration state and reachability (never their passwords)',
+    response: z.object({ trunks: z.array(trunkSchema) }),
+    handler: async () => ({ trunks: (await store.list()).map((t) => server.trunks.view(t)) }),
+  });
+
+  api.route({
+    method: 'POST',
+    url: '/api/v1/trunks',
+    tag,
+    summary: 'Create a trunk (409 if the name is taken)',
+    body: newTrunkSchema,
+    response: trunkSchema,
+    status: 201,
+    handler: async ({ body }) => {
+      check(body);
+      await checkCompanies(body.companies);
+      if (await store.get(body.name)) throw new HttpError(409, 'conflict', `trunk ${body.name} exists`);
+      const t = await store.create(body);
+      await server.trunks.reload();
+      return server.trunks.view(t);
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/trunks/:name',
+    tag,
+    summary: 'One trunk',
+    params: nameParams,
+    response: trunkSchema,
+    handler: async ({ params }) => server.trunks.view(await mustGet(params.name)),
+  });
+
+  api.route({
+    method: 'PATCH',
+    url: '/api/v1/trunks/:name',
+    tag,
+    summary: 'Change a trunk (give password: null to remove the credentials)',
+    params: nameParams,
+    body: trunkPatchSchema,
+    response: trunkSchema,
+    handler: async ({ params, body }) => {
+      const current = await mustGet(params.name);
+      check({ ...current, ...body });
+      await checkCompanies(body.companies);
+      const t = await store.update(params.name, body);
+      await server.trunks.reload();
+      return server.trunks.view(t);
+    },
+  });
+
+  api.route({
+    method: 'DELETE',
+    url: '/api/v1/trunks/:name',
+    tag,
+    summary: 'Delete a trunk (unregisters it first)',
+    params: nameParams,
+    status: 204,
+    handler: async ({ params }) => {
+      await mustGet(params.name);
+      await store.delete(params.name);
+      await server.trunks.reload();
+    },
+  });
+}
