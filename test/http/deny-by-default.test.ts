@@ -20,6 +20,7 @@ const PARAMS: Record<string, string> = {
   login: '1001',
   number: '+74950000001',
   username: 'agent1001',
+  name: 'carrier',
 };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];

@@ -62,6 +62,10 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
     rtpPorts: `${base}-${base + 999}`,
     db: ':memory:',
     adminToken: 'test-token-123',
+    demo: true,
+    // Kamailio and the test's phones all send from loopback.
+    inviteRate: 1000,
+    inviteBurst: 1000,
     allowLoopbackCallers: String(o.allowLoopbackCallers),
     ...(o.trunk ? { trunk: o.trunk } : {}),
   });

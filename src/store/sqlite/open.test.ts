@@ -22,8 +22,8 @@ const TABLES = [
   'sessions',
   'settings',
   'sip_accounts',
-  'users',
   'trunks',
+  'users',
 ];
 
 function tablesOf(file: string): string[] {
