@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { AccessStore, Role } from '../store/store.ts';
+import type { AccessStore, Role, User } from '../store/store.ts';
 import { HttpError } from './errors.ts';
 import { FailureThrottle, sourceKey, type ThrottleOptions } from './throttle.ts';
 
@@ -43,6 +43,18 @@ export const SESSION_TTL_MS = 12 * 3600_000;
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** Constant-time comparison of two secrets (of any length). */
+/** The principal of a console user signed in with the session cookie. */
+export function cookiePrincipal(user: User): Principal {
+  return {
+    kind: 'user',
+    name: user.username,
+    role: user.role,
+    companyIds: user.companyIds,
+    userId: user.id,
+    via: 'cookie',
+  };
+}
+
 export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(sha256(a), sha256(b));
 }
@@ -162,14 +174,7 @@ export function requireAuth(app: FastifyInstance, opts: AuthOptions): AuthThrott
       const user = await opts.access.findSession(cookie, opts.wallNow());
       if (!user) throw new HttpError(401, 'unauthorized', 'session expired; sign in again');
       refuseCrossSite(req);
-      req.principal = {
-        kind: 'user',
-        name: user.username,
-        role: user.role,
-        companyIds: user.companyIds,
-        userId: user.id,
-        via: 'cookie',
-      };
+      req.principal = cookiePrincipal(user);
       return;
     }
     throw new HttpError(401, 'unauthorized', 'missing credentials: sign in or send a bearer token');

@@ -4,6 +4,7 @@ import type { ApiToken, AuditEntry, Role, User } from '../../store/store.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE } from '../../store/secrets.ts';
 import { type Api, idParam } from '../api.ts';
 import {
+  cookiePrincipal,
   type AuthThrottle,
   type Principal,
   SESSION_COOKIE,
@@ -133,14 +134,7 @@ export function accessRoutes(api: Api, server: Server, throttle: AuthThrottle): 
       succeeded();
       const session = await access.createSession(user.id, now(), SESSION_TTL_MS);
       reply.header('set-cookie', sessionCookie(req, session.secret, Math.floor(SESSION_TTL_MS / 1000)));
-      req.principal = {
-        kind: 'user',
-        name: user.username,
-        role: user.role,
-        companyIds: user.companyIds,
-        userId: user.id,
-        via: 'cookie',
-      };
+      req.principal = cookiePrincipal(user);
       return whoami(req.principal);
     },
   });

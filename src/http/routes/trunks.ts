@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Server } from '../../server.ts';
 import type { Trunk } from '../../store/store.ts';
-import { ipOrCidrSchema, trunkUriSchema } from '../../store/validation.ts';
+import { trunkFieldsSchema } from '../../store/validation.ts';
 import type { Api } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 
-const name = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1–64 letters, digits, . _ -');
+const name = trunkFieldsSchema.shape.name;
 
 export const trunkSchema = z
   .object({
@@ -33,18 +33,7 @@ export const trunkSchema = z
   })
   .meta({ id: 'Trunk' });
 
-const fields = {
-  uri: trunkUriSchema,
-  username: z.string().min(1).max(128).nullable(),
-  password: z.string().min(1).max(256).nullable(),
-  realm: z.string().min(1).max(256).nullable(),
-  register: z.boolean(),
-  priority: z.number().int().min(0).max(1000),
-  inbound: z.array(ipOrCidrSchema).max(100),
-  companies: z.array(z.number().int().positive()).max(1000),
-  numberFrom: z.enum(['request_uri', 'to']),
-  qualifySeconds: z.number().int().min(0).max(3600),
-};
+const fields = trunkFieldsSchema.omit({ name: true }).shape;
 
 const newTrunkSchema = z
   .strictObject({ name, ...fields })
