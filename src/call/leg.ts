@@ -71,7 +71,8 @@ export class Leg {
   private digitHandler: ((digit: string) => void) | null = null;
   private readonly sdpVersion = { value: 1 };
   /** Running media watchdog: when we last saw the receive counter move, and its value then. */
-  private mediaWatch: { timer: TimerHandle; heardAt: number; packets: number } | undefined;
+  private mediaWatch:
+    { timer: TimerHandle; heardAt: number; packets: number; confirming: boolean } | undefined;
 
   constructor(
     readonly direction: LegDirection,
@@ -162,15 +163,18 @@ export class Leg {
       timer: { id: -1 },
       heardAt: this.clock.now(),
       packets: this.rtp.stats.packetsReceived,
+      confirming: false,
     };
-    this.armMediaCheck();
+    this.armMediaCheck(this.mediaCheckStep());
   }
 
-  private armMediaCheck(): void {
+  private mediaCheckStep(): number {
+    return Math.max(MEDIA_CHECK_MIN_MS, Math.min(MEDIA_CHECK_MAX_MS, this.mediaTimeoutMs / 4));
+  }
+
+  private armMediaCheck(ms: number): void {
     const w = this.mediaWatch;
-    if (!w) return;
-    const step = Math.max(MEDIA_CHECK_MIN_MS, Math.min(MEDIA_CHECK_MAX_MS, this.mediaTimeoutMs / 4));
-    w.timer = this.setTimer(() => this.checkMedia(), step);
+    if (w) w.timer = this.setTimer(() => this.checkMedia(), ms);
   }
 
   /** One look at the receive counter: no per-packet work on the hot path. */
@@ -182,7 +186,15 @@ export class Leg {
     if (packets !== w.packets) {
       w.packets = packets;
       w.heardAt = now;
+      w.confirming = false;
     } else if (now - w.heardAt >= this.mediaTimeoutMs) {
+      if (!w.confirming) {
+        // Timers run before I/O in an event-loop turn: after a stall (GC, a loaded host) the
+        // packets that did come may still be unread. Look once more after the next I/O poll.
+        w.confirming = true;
+        this.armMediaCheck(0);
+        return;
+      }
       this.mediaWatch = undefined;
       this.log.warn(
         { leg: this.id, number: this.remoteNumber, silentMs: Math.round(now - w.heardAt) },
@@ -191,7 +203,7 @@ export class Leg {
       void this.hangup('media_timeout');
       return;
     }
-    this.armMediaCheck();
+    this.armMediaCheck(this.mediaCheckStep());
   }
 
   private transition(to: LegState): boolean {
