@@ -171,6 +171,7 @@ export class Server {
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
       noResponseMs: this.deps.trunkNoResponseMs,
+      mediaTimeoutMs: config.rtpTimeoutSeconds * 1000,
     });
     this.trunks = new Trunks({
       store: this.store.trunks,
@@ -274,6 +275,13 @@ export class Server {
 
   private async openStore(): Promise<void> {
     this.store = await openSqliteStore(this.config.db);
+    // Calls that were live when the last run died (crash, kill -9) can never end now.
+    const interrupted = await this.store.calls.closeInterruptedCdrs(this.clock.wallNow());
+    if (interrupted > 0)
+      this.log.warn(
+        { calls: interrupted },
+        'closed the call records a previous run left open as interrupted',
+      );
     // The demo company has published PINs: seeded only when asked for (`--demo`, `npm start`).
     if (this.config.demo) {
       const seeded = await seedDemo(this.store);

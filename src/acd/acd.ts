@@ -541,8 +541,11 @@ export class Acd {
     return this.finish(cc, cc.answeredAt ? 'answered' : 'abandoned');
   }
 
-  private async finish(cc: CustomerCall, outcome: CallOutcomeReason): Promise<void> {
+  private async finish(cc: CustomerCall, reason: CallOutcomeReason): Promise<void> {
     if (cc.state === 'ended') return;
+    // The customer's phone went silent and we hung up on it: whatever the call's state, that is
+    // how it ended (the queue log and the agents' history say what happened before).
+    const outcome: CallOutcomeReason = cc.leg.endReason === 'media_timeout' ? 'media_timeout' : reason;
     this.stopTimers(cc);
     this.removeFromQueue(cc);
     cc.transition('ended');

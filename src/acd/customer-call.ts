@@ -25,7 +25,7 @@ export const CUSTOMER_CALL_TRANSITIONS: Record<CustomerCallState, readonly Custo
 };
 
 export type CallOutcomeReason =
-  'answered' | 'abandoned' | 'overflow' | 'no_agents' | 'failed' | 'transferred';
+  'answered' | 'abandoned' | 'overflow' | 'no_agents' | 'failed' | 'transferred' | 'media_timeout';
 
 export interface Offer {
   agentId: number;

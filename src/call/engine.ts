@@ -93,6 +93,8 @@ export interface CallEngineOptions {
   codecs?: AudioCodec[];
   /** With more than one trunk: how long a trunk may stay silent (no 100 even) before the next is tried. */
   noResponseMs?: number;
+  /** An answered leg that receives no RTP this long (and is not held) is hung up; 0 never (default). */
+  mediaTimeoutMs?: number;
 }
 
 /**
@@ -173,7 +175,16 @@ export class CallEngine {
     }
     const caller = invite.caller.user;
     const leg = this.track(
-      new Leg('inbound', rtp, this.localMedia(rtp), caller, invite.calledUser, this.opts.clock, this.log),
+      new Leg(
+        'inbound',
+        rtp,
+        this.localMedia(rtp),
+        caller,
+        invite.calledUser,
+        this.opts.clock,
+        this.log,
+        this.opts.mediaTimeoutMs,
+      ),
     );
     invite.onCancel = () => leg.end('cancelled');
     const call: InboundCall = {
@@ -252,7 +263,16 @@ export class CallEngine {
     }
     const number = first.uri.user ?? '';
     const leg = this.track(
-      new Leg('outbound', rtp, this.localMedia(rtp), number, opts.callerId.user, this.opts.clock, this.log),
+      new Leg(
+        'outbound',
+        rtp,
+        this.localMedia(rtp),
+        number,
+        opts.callerId.user,
+        this.opts.clock,
+        this.log,
+        this.opts.mediaTimeoutMs,
+      ),
     );
     let out: OutgoingInvite | undefined;
     // Giving up (ring timeout or cancel) settles at once and frees the media;

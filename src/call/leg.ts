@@ -11,13 +11,32 @@ import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts'
  * One leg: one SIP dialog plus one RTP session. The leg owns every timer it
  * starts and releases its RTP ports when it ends, whichever way it ends.
  *
- *   ringing ──answer──▶ answered ──hangup/BYE──▶ ended
- *      └──────cancel/reject/fail──────────────────┘
+ *   ringing ──answer──▶ answered ──hangup/BYE/media timeout──▶ ended
+ *      └──────cancel/reject/fail────────────────────────────────┘
+ *
+ * Media watchdog: a phone that vanishes without BYE (battery, lost coverage,
+ * NAT timeout) would otherwise keep its leg for ever. While answered and not
+ * held by the peer, a coarse leg timer looks at the RTP receive counter; when
+ * nothing came for `mediaTimeoutMs` the leg hangs up (BYE) with
+ * `media_timeout`. A peer that holds us (its SDP says sendonly, recvonly or
+ * inactive, or c=0.0.0.0) may legitimately send nothing: the watchdog pauses
+ * and starts afresh when a re-INVITE brings sendrecv back.
  */
 export type LegState = 'ringing' | 'answered' | 'ended';
 export type LegDirection = 'inbound' | 'outbound';
 export type EndReason =
-  'local_hangup' | 'remote_hangup' | 'cancelled' | 'rejected' | 'failed' | 'no_ack' | 'shutdown';
+  | 'local_hangup'
+  | 'remote_hangup'
+  | 'cancelled'
+  | 'rejected'
+  | 'failed'
+  | 'no_ack'
+  | 'shutdown'
+  | 'media_timeout';
+
+/** The watchdog looks this often at most (and at least 4 times per timeout). */
+const MEDIA_CHECK_MAX_MS = 1000;
+const MEDIA_CHECK_MIN_MS = 100;
 
 const ALLOWED: Record<LegState, readonly LegState[]> = {
   ringing: ['answered', 'ended'],
@@ -51,6 +70,9 @@ export class Leg {
   private collecting: ((digit: string | undefined) => void) | undefined;
   private digitHandler: ((digit: string) => void) | null = null;
   private readonly sdpVersion = { value: 1 };
+  /** Running media watchdog: when we last saw the receive counter move, and its value then. */
+  private mediaWatch:
+    { timer: TimerHandle; heardAt: number; packets: number; confirming: boolean } | undefined;
 
   constructor(
     readonly direction: LegDirection,
@@ -62,6 +84,8 @@ export class Leg {
     readonly localNumber: string,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** No RTP for this long on an answered, unheld leg ends it (0 = never). */
+    private readonly mediaTimeoutMs = 0,
   ) {
     rtp.onDtmf = (digit, atMs) => this.onDigit(digit, atMs);
     rtp.onSourceEnd = () => this.finishPlay('done');
@@ -98,6 +122,7 @@ export class Leg {
       dtmfPayloadType: media.dtmfPayloadType,
     });
     this.rtp.setRemote(media.remoteHost, media.remotePort);
+    if (this.state === 'answered') this.watchMedia();
   }
 
   /** Binds the SIP session once the dialog is confirmed. */
@@ -120,6 +145,65 @@ export class Leg {
     };
     session.user = user;
     this.transition('answered');
+    this.watchMedia();
+  }
+
+  // ── media watchdog ──────────────────────────────────────────────────────
+  /** Starts, keeps or pauses the watchdog after answer and after every SDP change. */
+  private watchMedia(): void {
+    const held = this.media !== undefined && this.media.direction !== 'sendrecv';
+    if (this.mediaTimeoutMs <= 0 || held || this.state !== 'answered') {
+      if (this.mediaWatch) this.clearTimer(this.mediaWatch.timer);
+      this.mediaWatch = undefined;
+      return;
+    }
+    // Already running (a session refresh, a codec change): the silence so far still counts.
+    if (this.mediaWatch) return;
+    this.mediaWatch = {
+      timer: { id: -1 },
+      heardAt: this.clock.now(),
+      packets: this.rtp.stats.packetsReceived,
+      confirming: false,
+    };
+    this.armMediaCheck(this.mediaCheckStep());
+  }
+
+  private mediaCheckStep(): number {
+    return Math.max(MEDIA_CHECK_MIN_MS, Math.min(MEDIA_CHECK_MAX_MS, this.mediaTimeoutMs / 4));
+  }
+
+  private armMediaCheck(ms: number): void {
+    const w = this.mediaWatch;
+    if (w) w.timer = this.setTimer(() => this.checkMedia(), ms);
+  }
+
+  /** One look at the receive counter: no per-packet work on the hot path. */
+  private checkMedia(): void {
+    const w = this.mediaWatch;
+    if (!w || this.state !== 'answered') return;
+    const now = this.clock.now();
+    const packets = this.rtp.stats.packetsReceived;
+    if (packets !== w.packets) {
+      w.packets = packets;
+      w.heardAt = now;
+      w.confirming = false;
+    } else if (now - w.heardAt >= this.mediaTimeoutMs) {
+      if (!w.confirming) {
+        // Timers run before I/O in an event-loop turn: after a stall (GC, a loaded host) the
+        // packets that did come may still be unread. Look once more after the next I/O poll.
+        w.confirming = true;
+        this.armMediaCheck(0);
+        return;
+      }
+      this.mediaWatch = undefined;
+      this.log.warn(
+        { leg: this.id, number: this.remoteNumber, silentMs: Math.round(now - w.heardAt) },
+        'no RTP from the phone: hanging up (media timeout; phone gone without BYE?)',
+      );
+      void this.hangup('media_timeout');
+      return;
+    }
+    this.armMediaCheck(this.mediaCheckStep());
   }
 
   private transition(to: LegState): boolean {
@@ -271,6 +355,7 @@ export class Leg {
   end(reason: EndReason): void {
     if (!this.transition('ended')) return;
     this.endReason = reason;
+    this.mediaWatch = undefined;
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     this.finishPlay('hangup');

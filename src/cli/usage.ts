@@ -34,6 +34,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     text: 'INVITEs a source may send at once before the rate applies (default 20)',
   },
   'trusted-invite-rate': { arg: 'N', text: 'the rate for trunks and registered phones (default 100)' },
+  'rtp-timeout-seconds': {
+    arg: 'S',
+    text: 'hang up an answered call leg that sent no RTP this long, unless on hold; 0 off (default 30)',
+  },
   'max-calls': { arg: 'N', text: 'concurrent call legs at most, then 503; 0 only the RTP range (default 0)' },
   'sip-auth-algorithms': {
     arg: 'LIST',

@@ -49,6 +49,8 @@ export const configSchema = z.object({
   inviteBurst: z.coerce.number().int().min(1).default(20),
   trustedInviteRate: z.coerce.number().min(0).default(100),
   maxCalls: z.coerce.number().int().min(0).default(0),
+  /** An answered, unheld leg with no RTP for this long is hung up as dead (issue 10); 0 off. */
+  rtpTimeoutSeconds: z.coerce.number().min(0).default(30),
   /** Digest algorithms the registrar offers, in order; MD5 only by default (RFC 8760 adds SHA-256). */
   sipAuthAlgorithms: z
     .string()
@@ -94,6 +96,7 @@ export const FLAGS = [
   'invite-burst',
   'trusted-invite-rate',
   'max-calls',
+  'rtp-timeout-seconds',
   'allow-loopback-callers',
 ] as const;
 

@@ -349,6 +349,14 @@ export class PhoneCall {
     this.rtp.setSource(source);
   }
 
+  /**
+   * The phone vanishes as far as media goes (battery, coverage, NAT): it stops sending RTP and
+   * sends no BYE. SIP is still answered, so the server's BYE ends the call here ('remote').
+   */
+  goSilent(): void {
+    this.rtp.setSource(null);
+  }
+
   /** Sends BYE; resolves when it is answered (or timed out). */
   hangup(): Promise<void> {
     if (this.state === 'ended') return Promise.resolve();

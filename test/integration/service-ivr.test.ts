@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Server } from '../../src/server.ts';
 import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
+import { SineSource } from '../phone/sine.ts';
 import { SERVICE, api, eventually, phone, startServer } from './harness.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -223,6 +224,9 @@ describe('service IVR', () => {
   it('ends the call after three menu hints without a key', async () => {
     const p = await newPhone('+79000000001');
     const call = await loginByCallerId(server, p);
+    // Over 30 s in the menu: the phone sends (silent) RTP all along, as a real phone does, or the
+    // RTP inactivity timeout (30 s by default) would rightly take it for dead first.
+    call.send(new SineSource(0, 0));
     await call.waitForPrompt(ru('goodbye'), 60_000);
     expect(await call.ended).toBe('remote');
     expect(await agentState(server, '1001')).toBe('ready');

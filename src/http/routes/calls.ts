@@ -8,7 +8,16 @@ import type { Scope } from '../scope.ts';
 
 /** ISO time or epoch ms. */
 const time = z.string().describe('ISO time or epoch milliseconds');
-const OUTCOMES = ['answered', 'abandoned', 'overflow', 'no_agents', 'transferred', 'failed'] as const;
+const OUTCOMES = [
+  'answered',
+  'abandoned',
+  'overflow',
+  'no_agents',
+  'transferred',
+  'failed',
+  'media_timeout',
+  'interrupted',
+] as const;
 
 const rangeQuery = z.object({
   from: time.optional(),

@@ -563,6 +563,12 @@ export class InCallSession {
     if (agentId !== undefined) await this.hooks.releaseAgent(agentId);
     switch (this.state) {
       case 'talking':
+        if (leg.endReason === 'media_timeout') {
+          // The agent's phone died (no RTP, no BYE): nobody ended the call on purpose, so the
+          // customer is not dropped but goes back to the head of the queue for another agent.
+          await this.record('complete_agent', { reason: 'media_timeout' }, agentId);
+          return this.requeue(this.cc.department, true);
+        }
         // The agent ended the call: complete.
         await this.record('complete_agent', null, agentId);
         this.disconnect();
@@ -594,6 +600,12 @@ export class InCallSession {
     const t = this.target;
     if (this.state === 'ended' || t?.leg !== leg) return;
     this.target = undefined;
+    if (this.state === 'transferred' && leg.endReason === 'media_timeout') {
+      // The target's phone died: as for the agent's, the customer goes back to the head.
+      if (t.agentId !== undefined) await this.hooks.releaseAgent(t.agentId);
+      await this.record('complete_agent', { reason: 'media_timeout' }, t.agentId ?? null);
+      return this.requeue(this.cc.department, true);
+    }
     if (this.state === 'transferred') {
       // Customer and target talked; the target ended the call.
       await this.record('complete_agent', null, null);

@@ -93,6 +93,16 @@ export class SqliteCallRecordStore implements CallRecordStore {
     return rows.map(toCdr);
   }
 
+  async closeInterruptedCdrs(endedAt: number): Promise<number> {
+    const outcome: CallOutcome = 'interrupted';
+    const result = await this.db
+      .updateTable('cdr')
+      .set((eb) => ({ ended_at: eb.fn.coalesce('ended_at', eb.val(endedAt)), outcome }))
+      .where((eb) => eb.or([eb('ended_at', 'is', null), eb('outcome', 'is', null)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async insertQueueEvent(event: NewQueueEvent): Promise<QueueEvent> {
     const row = await this.db
       .insertInto('queue_events')

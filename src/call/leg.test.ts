@@ -1,0 +1,126 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { RtpSession } from '../media/rtp/session.ts';
+import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
+import { FakeClock } from '../util/fake-clock.ts';
+import { Leg } from './leg.ts';
+import type { Direction, MediaParams } from './sdp.ts';
+
+/** Just what the leg touches of an RTP session: the receive counter is moved by the test. */
+function fakeRtp(): RtpSession & { stats: { packetsReceived: number } } {
+  return {
+    stats: { packetsReceived: 0 },
+    localPort: 40000,
+    localHost: '127.0.0.1',
+    onDtmf: null,
+    onSourceEnd: null,
+    setCodec() {},
+    setRemote() {},
+    setSource() {},
+    sendDtmf() {},
+    close() {},
+  } as unknown as RtpSession & { stats: { packetsReceived: number } };
+}
+
+function fakeSession(): InviteSession & { byes: number; user: DialogUser | null } {
+  const s = {
+    state: 'confirmed',
+    user: null as DialogUser | null,
+    byes: 0,
+    bye() {
+      s.byes++;
+      s.state = 'terminated';
+      return Promise.resolve();
+    },
+  };
+  return s as unknown as InviteSession & { byes: number; user: DialogUser | null };
+}
+
+function sdp(direction: Direction, host = '127.0.0.1'): string {
+  return [
+    'v=0',
+    `o=- 1 2 IN IP4 ${host}`,
+    's=-',
+    `c=IN IP4 ${host}`,
+    't=0 0',
+    'm=audio 30000 RTP/AVP 0',
+    'a=rtpmap:0 PCMU/8000',
+    `a=${direction}`,
+    '',
+  ].join('\r\n');
+}
+
+const media = (direction: Direction): MediaParams => ({
+  codec: 'PCMU',
+  payloadType: 0,
+  dtmfPayloadType: undefined,
+  remoteHost: '127.0.0.1',
+  remotePort: 30000,
+  direction,
+});
+
+function answeredLeg(timeoutMs: number, direction: Direction = 'sendrecv') {
+  const clock = new FakeClock();
+  const rtp = fakeRtp();
+  const leg = new Leg(
+    'inbound',
+    rtp,
+    { host: '127.0.0.1', port: 40000, codecs: ['PCMU'], sessionId: 1 },
+    '+79161234567',
+    '+74950000001',
+    clock,
+    pino({ level: 'silent' }),
+    timeoutMs,
+  );
+  leg.applyMedia(media(direction));
+  const session = fakeSession();
+  leg.attach(session);
+  return { clock, rtp, leg, session };
+}
+
+describe('Leg media watchdog', () => {
+  it('hangs up (BYE) with media_timeout once nothing came for the timeout', () => {
+    const { clock, rtp, leg, session } = answeredLeg(2000);
+    // Packets flowing keep it up well past the timeout.
+    for (let i = 0; i < 10; i++) {
+      rtp.stats.packetsReceived += 50;
+      clock.advance(500);
+    }
+    expect(leg.state).toBe('answered');
+    clock.advance(2600);
+    expect(leg.state).toBe('ended');
+    expect(leg.endReason).toBe('media_timeout');
+    expect(session.byes).toBe(1);
+    expect(leg.timerCount).toBe(0);
+  });
+
+  it('counts nothing while the phone holds the call (sendonly, inactive), and starts afresh on resume', () => {
+    const { clock, rtp, leg, session } = answeredLeg(2000);
+    clock.advance(1000);
+    const answer = session.user!.onReinvite(sdp('sendonly'));
+    expect('sdp' in answer).toBe(true);
+    clock.advance(60_000);
+    session.user!.onReinvite(sdp('inactive'));
+    clock.advance(60_000);
+    expect(leg.state).toBe('answered');
+    expect(leg.timerCount).toBe(0);
+    // Back to sendrecv: the full timeout runs from the resume.
+    session.user!.onReinvite(sdp('sendrecv'));
+    clock.advance(1500);
+    rtp.stats.packetsReceived++;
+    clock.advance(1500);
+    expect(leg.state).toBe('answered');
+    clock.advance(3000);
+    expect(leg.endReason).toBe('media_timeout');
+  });
+
+  it('an answer that starts held (inactive, as c=0.0.0.0 reads) is not watched; 0 turns the watchdog off', () => {
+    const held = answeredLeg(2000, 'inactive');
+    held.clock.advance(60_000);
+    expect(held.leg.state).toBe('answered');
+    const off = answeredLeg(0);
+    off.clock.advance(60_000);
+    expect(off.leg.state).toBe('answered');
+    expect(off.leg.timerCount).toBe(0);
+  });
+});
