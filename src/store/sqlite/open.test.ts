@@ -22,8 +22,9 @@ const TABLES = [
   'sessions',
   'settings',
   'sip_accounts',
-  'users',
+  'sip_bindings',
   'trunks',
+  'users',
 ];
 
 function tablesOf(file: string): string[] {
