@@ -365,6 +365,8 @@ export class Server {
       timings: this.deps.ivrTimings ?? DEFAULT_IVR_TIMINGS,
       defaultLanguage: 'ru',
       inMenu: this.agentsInMenu,
+      registeredFrom: (user, address) =>
+        this.registrar.lookup(user).some((b) => b.source.address === address),
       onMenuLeft: () => this.acd.schedule(),
     }).run();
   }
@@ -441,6 +443,7 @@ export class Server {
     this.mediaClock.stop();
     this.acd.close();
     this.agentStates.close();
+    await this.bindingWrites; // the last registrations reach the store before it closes
     await this.store.close();
   }
 }
