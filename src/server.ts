@@ -18,6 +18,7 @@ import { DIAG_ECHO, DIAG_READBACK, DIAG_RING, echoTest, readbackTest, ringTest }
 import { buildHttpApp } from './http/app.ts';
 import type { FastifyInstance } from 'fastify';
 import { openSqliteStore } from './store/sqlite/open.ts';
+import { type AdvertiseChoice, chooseAdvertised } from './util/advertise.ts';
 import { seedDemo } from './store/seed.ts';
 import { ensureFirstAdmin, resolveAdminToken } from './store/access.ts';
 import type { Store, StoredSipBinding } from './store/store.ts';
@@ -116,16 +117,43 @@ export class Server {
     return typeof addr === 'object' && addr ? addr.port : 0;
   }
 
-  /** Where we are reachable: the listen address, or --advertise when listening on all interfaces. */
+  /** Where we are reachable (Via, Contact, SDP): chosen at start, see chooseAdvertised. */
+  private advertised: AdvertiseChoice | undefined;
+
   get advertisedHost(): string {
+    if (this.advertised) return this.advertised.host;
     if (this.config.advertise) return this.config.advertise;
     const h = this.config.sipHost;
     return h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h;
   }
 
+  /** Issue 10: on 0.0.0.0 without --advertise, a real interface's address, said at start. */
+  private async chooseAdvertised(): Promise<void> {
+    const { config } = this;
+    this.advertised = await chooseAdvertised({
+      listen: config.sipHost,
+      advertise: config.advertise,
+      peer: parseTrunk(config.trunk)?.host,
+    });
+    const { host, how } = this.advertised;
+    if (how === 'route' || how === 'interface')
+      this.log.info(
+        { advertise: host, how },
+        how === 'route'
+          ? 'listening on all interfaces without --advertise: advertising the address of the interface that routes to the trunk (--advertise overrides)'
+          : 'listening on all interfaces without --advertise: advertising the first non-loopback IPv4 address (--advertise overrides)',
+      );
+    else if (how === 'loopback')
+      this.log.warn(
+        { advertise: host },
+        'listening on all interfaces without --advertise and no non-loopback interface: advertising loopback, phones elsewhere will not hear us; set --advertise',
+      );
+  }
+
   async start(): Promise<void> {
     const { config } = this;
     await this.openStore();
+    await this.chooseAdvertised();
     ({ udp: this.udp, tcp: this.tcp } = await listenUdpAndTcp(config.sipHost, config.sipPort, {
       maxConnections: config.tcpMaxConnections,
       maxPerSource: config.tcpMaxPerSource,
@@ -176,6 +204,8 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
+      // Bind where we listen: an advertised address may be a NAT's, or one of several interfaces.
+      rtpBindHost: config.sipHost,
       noResponseMs: this.deps.trunkNoResponseMs,
     });
     this.trunks = new Trunks({
