@@ -18,9 +18,10 @@ import { DIAG_ECHO, DIAG_READBACK, DIAG_RING, echoTest, readbackTest, ringTest }
 import { buildHttpApp } from './http/app.ts';
 import type { FastifyInstance } from 'fastify';
 import { openSqliteStore } from './store/sqlite/open.ts';
+import { type AdvertiseChoice, chooseAdvertised } from './util/advertise.ts';
 import { seedDemo } from './store/seed.ts';
 import { ensureFirstAdmin, resolveAdminToken } from './store/access.ts';
-import type { Store } from './store/store.ts';
+import type { Store, StoredSipBinding } from './store/store.ts';
 import { AgentStateMachine } from './acd/agent-state.ts';
 import {
   DEFAULT_IVR_TIMINGS,
@@ -30,7 +31,12 @@ import {
 import { PROMPT_IDS } from './ivr/prompts.ts';
 import { Acd } from './acd/acd.ts';
 import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
-import { Registrar, type ThrottlePolicy } from './sip/registrar/registrar.ts';
+import {
+  type BindingRecord,
+  Registrar,
+  type StoredCredentials,
+  type ThrottlePolicy,
+} from './sip/registrar/registrar.ts';
 import { InviteAdmission } from './sip/limits/invite-admission.ts';
 import { RegisteredSources, StaticSources, registrationLifetimeS } from './sip/limits/registered-sources.ts';
 import type { SipRequest, SipResponse } from './sip/message/types.ts';
@@ -111,16 +117,43 @@ export class Server {
     return typeof addr === 'object' && addr ? addr.port : 0;
   }
 
-  /** Where we are reachable: the listen address, or --advertise when listening on all interfaces. */
+  /** Where we are reachable (Via, Contact, SDP): chosen at start, see chooseAdvertised. */
+  private advertised: AdvertiseChoice | undefined;
+
   get advertisedHost(): string {
+    if (this.advertised) return this.advertised.host;
     if (this.config.advertise) return this.config.advertise;
     const h = this.config.sipHost;
     return h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h;
   }
 
+  /** Issue 10: on 0.0.0.0 without --advertise, a real interface's address, said at start. */
+  private async chooseAdvertised(): Promise<void> {
+    const { config } = this;
+    this.advertised = await chooseAdvertised({
+      listen: config.sipHost,
+      advertise: config.advertise,
+      peer: parseTrunk(config.trunk)?.host,
+    });
+    const { host, how } = this.advertised;
+    if (how === 'route' || how === 'interface')
+      this.log.info(
+        { advertise: host, how },
+        how === 'route'
+          ? 'listening on all interfaces without --advertise: advertising the address of the interface that routes to the trunk (--advertise overrides)'
+          : 'listening on all interfaces without --advertise: advertising the first non-loopback IPv4 address (--advertise overrides)',
+      );
+    else if (how === 'loopback')
+      this.log.warn(
+        { advertise: host },
+        'listening on all interfaces without --advertise and no non-loopback interface: advertising loopback, phones elsewhere will not hear us; set --advertise',
+      );
+  }
+
   async start(): Promise<void> {
     const { config } = this;
     await this.openStore();
+    await this.chooseAdvertised();
     ({ udp: this.udp, tcp: this.tcp } = await listenUdpAndTcp(config.sipHost, config.sipPort, {
       maxConnections: config.tcpMaxConnections,
       maxPerSource: config.tcpMaxPerSource,
@@ -147,6 +180,7 @@ export class Server {
             ? 'REGISTER: too many failed authentications from this address (password guessing?): refused'
             : 'REGISTER: too many failed authentications for this user from this address: refused',
         ),
+      onBindingsChanged: (aor, bindings) => this.persistBindings(aor, bindings),
     });
     await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);
@@ -170,6 +204,8 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
+      // Bind where we listen: an advertised address may be a NAT's, or one of several interfaces.
+      rtpBindHost: config.sipHost,
       noResponseMs: this.deps.trunkNoResponseMs,
       mediaTimeoutMs: config.rtpTimeoutSeconds * 1000,
     });
@@ -184,6 +220,7 @@ export class Server {
     await this.trunks.reload();
     this.engine.onInbound = (call) => void this.route(call);
     this.startLimits();
+    await this.restoreBindings();
     this.acd = new Acd({
       engine: this.engine,
       store: this.store,
@@ -263,13 +300,61 @@ export class Server {
   }
 
   /** Digest credentials of SIP agents, kept in memory so that REGISTER is answered synchronously. */
-  private readonly sipCredentials = new Map<string, { ha1Md5: string; ha1Sha256: string }>();
+  private readonly sipCredentials = new Map<string, StoredCredentials>();
 
   async loadSipCredentials(): Promise<void> {
     this.sipCredentials.clear();
     for (const a of await this.store.directory.listSipAccounts()) {
       if (a.realm === REALM)
-        this.sipCredentials.set(a.username, { ha1Md5: a.ha1Md5, ha1Sha256: a.ha1Sha256 });
+        this.sipCredentials.set(a.username, {
+          ha1Md5: a.ha1Md5,
+          ha1Sha256: a.ha1Sha256,
+          ...(a.algorithms ? { algorithms: a.algorithms } : {}),
+        });
+    }
+  }
+
+  /** Writes of bindings, one after the other so that the last change of an AOR wins. */
+  private bindingWrites: Promise<void> = Promise.resolve();
+
+  /** Registrations survive a restart (issue 10): every change of an AOR's bindings is written through. */
+  private persistBindings(aor: string, bindings: BindingRecord[]): void {
+    const wall = this.clock.wallNow();
+    const rows: StoredSipBinding[] = bindings.map((b) => ({
+      aor,
+      contactKey: b.key,
+      contact: b.contact,
+      expiresAt: wall + b.remainingMs,
+      callId: b.callId,
+      cseq: b.cseq,
+      source: b.source,
+    }));
+    this.bindingWrites = this.bindingWrites
+      .then(() => this.store.directory.saveSipBindings(aor, rows))
+      .catch((err: unknown) =>
+        this.log.warn({ err, aor }, 'could not save a SIP registration: it will be lost on restart'),
+      );
+  }
+
+  /** Bindings kept by the last run; expired ones are dropped by the store. */
+  private async restoreBindings(): Promise<void> {
+    const wall = this.clock.wallNow();
+    const rows = await this.store.directory.loadSipBindings(wall);
+    const restored = this.registrar.restore(
+      rows.map((r) => ({
+        aor: r.aor,
+        key: r.contactKey,
+        contact: r.contact,
+        remainingMs: r.expiresAt - wall,
+        callId: r.callId,
+        cseq: r.cseq,
+        source: r.source,
+      })),
+    );
+    if (restored > 0) {
+      for (const r of rows)
+        this.registeredSources.noteRegistered(r.source.address, Math.ceil((r.expiresAt - wall) / 1000));
+      this.log.info({ bindings: restored }, 'SIP registrations restored from the store');
     }
   }
 
@@ -318,6 +403,8 @@ export class Server {
       timings: this.deps.ivrTimings ?? DEFAULT_IVR_TIMINGS,
       defaultLanguage: 'ru',
       inMenu: this.agentsInMenu,
+      registeredFrom: (user, address) =>
+        this.registrar.lookup(user).some((b) => b.source.address === address),
       onMenuLeft: () => this.acd.schedule(),
     }).run();
   }
@@ -394,6 +481,7 @@ export class Server {
     this.mediaClock.stop();
     this.acd.close();
     this.agentStates.close();
+    await this.bindingWrites; // the last registrations reach the store before it closes
     await this.store.close();
   }
 }

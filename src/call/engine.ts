@@ -88,8 +88,10 @@ export interface CallEngineOptions {
   mediaClock: MediaClock;
   clock: Clock;
   logger: Logger;
-  /** Address RTP binds to and that goes into our SDP. */
+  /** Address that goes into our SDP (and that RTP binds to, unless rtpBindHost says otherwise). */
   rtpHost: string;
+  /** Address RTP sockets bind to (0.0.0.0: all), when it is not rtpHost. */
+  rtpBindHost?: string;
   codecs?: AudioCodec[];
   /** With more than one trunk: how long a trunk may stay silent (no 100 even) before the next is tried. */
   noResponseMs?: number;
@@ -121,7 +123,7 @@ export class CallEngine {
 
   private async openRtp(): Promise<RtpSession> {
     return RtpSession.open({
-      host: this.opts.rtpHost,
+      host: this.opts.rtpBindHost ?? this.opts.rtpHost,
       pool: this.opts.pool,
       clock: this.opts.mediaClock,
       logger: this.log,

@@ -159,6 +159,24 @@ export interface SipAccount {
   /** hex SHA-256(username:realm:password) (RFC 7616). */
   ha1Sha256: string;
   agentId: number | null;
+  /** Digest algorithms its phone is challenged with, in order; null: the server default. */
+  algorithms: SipDigestAlgorithm[] | null;
+}
+
+export type SipDigestAlgorithm = 'MD5' | 'SHA-256';
+
+/** A registrar binding as kept across restarts (RFC 3261 §10.3). */
+export interface StoredSipBinding {
+  aor: string;
+  /** The binding's identity: the normalised Contact URI. */
+  contactKey: string;
+  /** The Contact name-addr as registered, without `expires`. */
+  contact: string;
+  /** Wall-clock ms. */
+  expiresAt: number;
+  callId: string;
+  cseq: number;
+  source: { address: string; port: number; transport: 'udp' | 'tcp' };
 }
 
 export interface PinAttempt {
@@ -244,6 +262,17 @@ export interface DirectoryStore {
   getSipAccount(username: string, realm: string): Promise<SipAccount | null>;
   listSipAccounts(): Promise<SipAccount[]>;
   deleteSipAccount(username: string, realm: string): Promise<void>;
+  /** Sets the account's digest algorithms (null: the server default). */
+  setSipAccountAlgorithms(
+    username: string,
+    realm: string,
+    algorithms: SipDigestAlgorithm[] | null,
+  ): Promise<void>;
+
+  /** Replaces every binding of an AOR (an empty list removes them). */
+  saveSipBindings(aor: string, bindings: StoredSipBinding[]): Promise<void>;
+  /** Bindings unexpired at wall-clock `now`; expired ones are deleted. */
+  loadSipBindings(now: number): Promise<StoredSipBinding[]>;
 }
 
 // ---------------------------------------------------------------------------

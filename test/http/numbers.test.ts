@@ -102,7 +102,7 @@ describe('SIP accounts API', () => {
       agentLogin: '1001',
     });
     expect(r.status).toBe(201);
-    expect(r.body).toEqual({ username: 'anna', realm: 'agentline', agentLogin: '1001' });
+    expect(r.body).toEqual({ username: 'anna', realm: 'agentline', agentLogin: '1001', algorithms: ['MD5'] });
     expect(reload).toHaveBeenCalledTimes(1);
     const list = await call(server, 'GET', '/api/v1/sip-accounts');
     expect(JSON.stringify(list.body)).not.toMatch(/ha1|secret-pass/i);
@@ -123,6 +123,24 @@ describe('SIP accounts API', () => {
     expect(reload).toHaveBeenCalledTimes(2);
     expect((await call(server, 'GET', '/api/v1/sip-accounts/anna')).status).toBe(404);
     expect((await call(server, 'DELETE', '/api/v1/sip-accounts/anna')).status).toBe(404);
+  });
+
+  it("sets an account's digest algorithms, keeps them across a new password, resets them with null", async () => {
+    const r = await call(server, 'POST', '/api/v1/sip-accounts', {
+      username: 'gleb',
+      password: 'secret-pass',
+      algorithms: ['SHA-256', 'MD5'],
+    });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ algorithms: ['SHA-256', 'MD5'] });
+    const again = await call(server, 'PATCH', '/api/v1/sip-accounts/gleb', { password: 'other-pass' });
+    expect(again.body).toMatchObject({ algorithms: ['SHA-256', 'MD5'] });
+    const reset = await call(server, 'PATCH', '/api/v1/sip-accounts/gleb', { algorithms: null });
+    expect(reset.status).toBe(200);
+    expect(reset.body).toMatchObject({ algorithms: ['MD5'] });
+    expect((await server.store.directory.getSipAccount('gleb', 'agentline'))?.algorithms).toBeNull();
+    for (const algorithms of [[], ['SHA-1'], ['MD5', 'MD5']])
+      expect((await call(server, 'PATCH', '/api/v1/sip-accounts/gleb', { algorithms })).status).toBe(400);
   });
 
   it('409 for a taken username; 400 for a short password, a bad username or an unknown agent', async () => {

@@ -1,22 +1,39 @@
 import { z } from 'zod';
 import { REALM, type Server } from '../../server.ts';
-import type { SipAccount } from '../../store/store.ts';
+import type { SipAccount, SipDigestAlgorithm } from '../../store/store.ts';
 import { type Api, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 
 const username = z.string().regex(/^[A-Za-z0-9._~!$&'()*+,;=%-]{1,64}$/, '1–64 URI user characters');
 const password = z.string().min(6).max(128);
+/** RFC 8760: offered in this order; MD5 only suits baresip 1.0 and sipp, which fail when SHA-256 is offered. */
+const algorithms = z
+  .array(z.enum(['MD5', 'SHA-256']))
+  .min(1)
+  .max(2)
+  .refine((l) => new Set(l).size === l.length, 'no algorithm twice');
 
 export const sipAccountSchema = z
-  .object({ username: z.string(), realm: z.string(), agentLogin: z.string().nullable() })
+  .object({
+    username: z.string(),
+    realm: z.string(),
+    agentLogin: z.string().nullable(),
+    /** The digest algorithms its challenge offers: its own, or the server's `--sip-auth-algorithms`. */
+    algorithms: z.array(z.enum(['MD5', 'SHA-256'])),
+  })
   .meta({ id: 'SipAccount' });
 
 const newSipAccountSchema = z
-  .strictObject({ username, password, agentLogin: loginParam.nullable().optional() })
+  .strictObject({
+    username,
+    password,
+    agentLogin: loginParam.nullable().optional(),
+    algorithms: algorithms.nullable().optional(),
+  })
   .meta({ id: 'NewSipAccount' });
 const sipAccountPatchSchema = z
-  .strictObject({ password, agentLogin: loginParam.nullable() })
+  .strictObject({ password, agentLogin: loginParam.nullable(), algorithms: algorithms.nullable() })
   .partial()
   .meta({ id: 'SipAccountPatch' });
 const usernameParams = z.object({ username });
@@ -36,6 +53,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     username: a.username,
     realm: a.realm,
     agentLogin: await loginOf(a.agentId),
+    algorithms: a.algorithms ?? [...(server.config.sipAuthAlgorithms ?? ['MD5'])],
   });
   const agentIdOf = async (login: string | null | undefined): Promise<number | null> => {
     if (login === null || login === undefined) return null;
@@ -46,10 +64,16 @@ export function sipAccountRoutes(api: Api, server: Server): void {
   const mustGet = async (name: string): Promise<SipAccount> =>
     found(await directory.getSipAccount(name, REALM), `no SIP account ${name}`);
   /** Writes the account (its digests from `password`), reloads the registrar and answers its view. */
-  const save = async (name: string, password: string, agentId: number | null) => {
-    const account = await directory.createSipAccount(name, password, REALM, agentId);
+  const save = async (
+    name: string,
+    password: string,
+    agentId: number | null,
+    algs: SipDigestAlgorithm[] | null | undefined,
+  ) => {
+    await directory.createSipAccount(name, password, REALM, agentId);
+    if (algs !== undefined) await directory.setSipAccountAlgorithms(name, REALM, algs);
     await server.loadSipCredentials();
-    return view(account);
+    return view(await mustGet(name));
   };
 
   api.route({
@@ -76,7 +100,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     handler: async ({ body }) => {
       if (await directory.getSipAccount(body.username, REALM))
         throw new HttpError(409, 'conflict', `SIP account ${body.username} exists`);
-      return save(body.username, body.password, await agentIdOf(body.agentLogin));
+      return save(body.username, body.password, await agentIdOf(body.agentLogin), body.algorithms);
     },
   });
 
@@ -94,7 +118,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     method: 'PATCH',
     url: '/api/v1/sip-accounts/:username',
     tag,
-    summary: "Change a SIP account's password or agent",
+    summary: "Change a SIP account's password, agent or digest algorithms (null: the server's)",
     params: usernameParams,
     body: sipAccountPatchSchema,
     response: sipAccountSchema,
@@ -103,10 +127,18 @@ export function sipAccountRoutes(api: Api, server: Server): void {
       const agentId = body.agentLogin === undefined ? current.agentId : await agentIdOf(body.agentLogin);
       if (body.password === undefined) {
         // The store keeps only digests and cannot re-link an account by itself: a new agent needs the password again.
-        if (agentId === current.agentId) return view(current);
-        throw new HttpError(400, 'invalid_body', 'invalid body: give the password again to change the agent');
+        if (agentId !== current.agentId)
+          throw new HttpError(
+            400,
+            'invalid_body',
+            'invalid body: give the password again to change the agent',
+          );
+        if (body.algorithms === undefined) return view(current);
+        await directory.setSipAccountAlgorithms(params.username, REALM, body.algorithms);
+        await server.loadSipCredentials();
+        return view(await mustGet(params.username));
       }
-      return save(params.username, body.password, agentId);
+      return save(params.username, body.password, agentId, body.algorithms);
     },
   });
 

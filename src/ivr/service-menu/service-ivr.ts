@@ -7,6 +7,7 @@ import type { AgentStateMachine } from '../../acd/agent-state.ts';
 import type { Agent, AgentState, AuthStore, DirectoryStore, Language } from '../../store/store.ts';
 import { MIN_PIN_LENGTH, pinProblem } from '../../store/pin.ts';
 import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
+import { contactSchema } from '../../store/validation.ts';
 import { isAppError } from '../../util/errors.ts';
 import type { Clock } from '../../util/clock.ts';
 import { stateToPromptId, type PromptId } from '../prompts.ts';
@@ -66,6 +67,12 @@ export interface ServiceIvrDeps {
   defaultLanguage: Language;
   /** Agents currently in the service IVR: never offered customer calls meanwhile. */
   inMenu: Set<number>;
+  /**
+   * Whether `user` has a live registration from `address`: a call from a
+   * registered SIP phone then identifies and reaches the agent as `sip:user`
+   * (its From user is no phone number).
+   */
+  registeredFrom?: (user: string, address: string) => boolean;
   /**
    * An agent left the service IVR: a ready agent may now be offered a waiting
    * call (nothing else would tell the distributor when their state did not change).
@@ -151,10 +158,18 @@ export class ServiceIvrSession {
     if (!this.gone) await this.say(['goodbye'], false);
   }
 
+  /** `sip:user` when the call comes from a phone registered as its From user (issue 10). */
+  private get sipContact(): string | undefined {
+    const user = this.call.caller;
+    if (!user || !this.deps.registeredFrom?.(user, this.call.invite.source.address)) return undefined;
+    return `sip:${user}`;
+  }
+
   /** Caller id first (exactly one agent with that contact), else login id + PIN. */
   private async identify(): Promise<Agent | undefined> {
     const { directory } = this.deps;
-    const byCaller = this.call.caller ? await directory.findAgentsByContact(this.call.caller) : [];
+    const callerContact = this.sipContact ?? this.call.caller;
+    const byCaller = callerContact ? await directory.findAgentsByContact(callerContact) : [];
     const known = byCaller.length === 1 ? byCaller[0] : undefined;
     while (!this.gone) {
       let agent = known;
@@ -246,8 +261,17 @@ export class ServiceIvrSession {
   private async login(agent: Agent): Promise<void> {
     const { directory, agentStates } = this.deps;
     const company = await directory.getCompany(agent.companyId);
-    const contact =
-      company?.settings.deliverTo === 'profile' || !this.call.caller ? agent.contact : this.call.caller;
+    // A registered SIP phone is reached through its registration, never by its From user as a number.
+    const callerContact = this.sipContact ?? this.call.caller;
+    let contact = company?.settings.deliverTo === 'profile' || !callerContact ? agent.contact : callerContact;
+    if (!contactSchema.safeParse(contact).success) {
+      // A From user that is neither a number nor a registered SIP user cannot be called back.
+      this.deps.logger.warn(
+        { login: agent.login, callerId: this.call.caller },
+        'service IVR: caller id is no number and no registered SIP user: using the profile contact',
+      );
+      contact = agent.contact;
+    }
     await directory.setSessionContact(agent.id, contact);
     const current = await agentStates.getState(agent.id);
     if (current.state === 'logged_out') {

@@ -6,7 +6,7 @@ import { parseMessage } from '../message/parse.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import { buildAuthorization, computeHa1, pickChallenge } from './digest.ts';
 import { Registrar } from './registrar.ts';
-import type { RegistrarOptions, RegistrationSource } from './registrar.ts';
+import type { BindingRecord, RegistrarOptions, RegistrationSource, StoredCredentials } from './registrar.ts';
 
 class FakeClock implements Clock {
   t = 5_000;
@@ -63,7 +63,7 @@ function register(o: RegOpts = {}): SipRequest {
 }
 
 function setup(
-  creds: Record<string, { password?: string; ha1Md5?: string; ha1Sha256?: string }> = {
+  creds: Record<string, StoredCredentials> = {
     '100': { password: 'secret' },
   },
   opts: Partial<RegistrarOptions> = {},
@@ -152,6 +152,38 @@ describe('Registrar', () => {
       expect(found).toHaveLength(1);
       expect(found[0]?.contact).toMatchObject({ user: '100', host: '10.0.0.5', port: 5060 });
       expect(found[0]?.source).toEqual(SRC);
+    });
+
+    it("offers an account's own algorithms, and the server's to unknown users (issue 10)", () => {
+      const { registrar } = setup({
+        '100': { password: 'secret' },
+        '101': { password: 'secret', algorithms: ['SHA-256', 'MD5'] },
+      });
+      const offered = (user: string): string[] =>
+        getHeaderValues(registrar.handle(register({ user }), SRC), 'WWW-Authenticate').map(
+          (c) => /algorithm=([^,]+)/.exec(c)?.[1] ?? '',
+        );
+      expect(offered('100')).toEqual(['MD5']);
+      expect(offered('101')).toEqual(['SHA-256', 'MD5']);
+      // A missing account is challenged exactly like one that follows the server default.
+      expect(offered('999')).toEqual(['MD5']);
+      expect(shape(registrar.handle(register({ user: '999' }), SRC))).toBe(
+        shape(registrar.handle(register({ user: '100' }), SRC)),
+      );
+      expect(authed(registrar, { user: '101', contacts: ['<sip:101@10.0.0.6>'] }).status).toBe(200);
+      // 100 was not offered SHA-256: an answer with it fails.
+      const challenge = `Digest realm="${REALM}", nonce="${
+        /nonce="([^"]+)"/.exec(
+          getHeader(registrar.handle(register({ user: '101' }), SRC), 'WWW-Authenticate') ?? '',
+        )?.[1] ?? ''
+      }", algorithm=SHA-256, qop="auth"`;
+      const authorization = buildAuthorization(challenge, {
+        username: '100',
+        password: 'secret',
+        method: 'REGISTER',
+        uri: `sip:${REALM}`,
+      });
+      expect(registrar.handle(register({ authorization }), SRC).status).toBe(403);
     });
 
     it('accepts MD5 too, and stored HA1s instead of passwords', () => {
@@ -427,6 +459,30 @@ describe('Registrar', () => {
     });
     it('regaut01 (§3.3.7): unknown Authorization scheme → 401', () => {
       expect(setup().registrar.handle(load('regaut01'), SRC).status).toBe(401);
+    });
+  });
+  describe('persistence', () => {
+    it('reports every change of bindings, and restores them with their remaining lifetime', () => {
+      const changes: BindingRecord[][] = [];
+      const { registrar, clock } = setup(undefined, { onBindingsChanged: (_aor, b) => changes.push(b) });
+      expect(authed(registrar, { expires: '600' }).status).toBe(200);
+      expect(changes).toHaveLength(1);
+      const [record] = changes[0] ?? [];
+      expect(record).toMatchObject({ aor: '100', remainingMs: 600_000, source: SRC });
+      expect(record?.contact).toBe('<sip:100@10.0.0.5:5060>');
+
+      const other = setup();
+      clock.advance(1000);
+      const kept = { ...(record as BindingRecord), remainingMs: 599_000 };
+      expect(other.registrar.restore([kept, { ...kept, aor: '101', remainingMs: 0 }])).toBe(1);
+      expect(other.registrar.lookup('100')[0]?.contact).toMatchObject({ host: '10.0.0.5', port: 5060 });
+      expect(other.registrar.lookup('100')[0]?.source).toEqual(SRC);
+      expect(other.registrar.lookup('101')).toEqual([]);
+      other.clock.advance(599_000);
+      expect(other.registrar.lookup('100')).toEqual([]);
+
+      expect(authed(registrar, { expires: '0', cseq: 40 }).status).toBe(200);
+      expect(changes.at(-1)).toEqual([]);
     });
   });
 });

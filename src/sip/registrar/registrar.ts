@@ -4,7 +4,9 @@
  * - Unauthenticated REGISTERs (no Authorization for our realm, an unknown
  *   scheme — RFC 4475 §3.3.7 — or a nonce we did not issue) get 401 with one
  *   challenge per configured algorithm (default MD5 only: sipvicious and many
- *   phones fail on SHA-256; RFC 8760 lets the operator add it).
+ *   phones fail on SHA-256; RFC 8760 lets the operator add it). An account
+ *   may name its own algorithms (issue 10); an unknown user is challenged with
+ *   the server's, like every account that names none.
  * - Enumeration resistance: the challenge does not depend on the username,
  *   and an unknown user is checked against a dummy HA1, so that a wrong
  *   answer for a missing account costs the same time and gets the same 403
@@ -42,6 +44,21 @@ export interface StoredCredentials {
   ha1Md5?: string;
   ha1Sha256?: string;
   password?: string;
+  /** This account's challenge algorithms, in order; absent: the registrar's. */
+  algorithms?: readonly DigestAlgorithm[];
+}
+
+/** A binding as persisted: enough to rebuild it after a restart. */
+export interface BindingRecord {
+  aor: string;
+  key: string;
+  /** The Contact name-addr, without `expires`. */
+  contact: string;
+  /** Milliseconds left at the time of the snapshot. */
+  remainingMs: number;
+  callId: string;
+  cseq: number;
+  source: RegistrationSource;
 }
 
 export interface RegistrationSource {
@@ -97,6 +114,8 @@ export interface RegistrarOptions {
   defaultExpires?: number;
   minExpires?: number;
   maxExpires?: number;
+  /** An AOR's bindings changed (registered, refreshed, removed): the server persists them. */
+  onBindingsChanged?: (aor: string, bindings: BindingRecord[]) => void;
 }
 
 export interface Binding {
@@ -139,6 +158,7 @@ export class Registrar {
   private readonly algorithms: readonly DigestAlgorithm[];
   private readonly policy: ThrottlePolicy;
   private readonly onBlock: RegistrarOptions['onBlock'];
+  private readonly onBindingsChanged: RegistrarOptions['onBindingsChanged'];
   private lastSweep = 0;
   /** Checked instead of an unknown user's credentials: same work, same answer. */
   private readonly dummyHa1: Record<DigestAlgorithm, string>;
@@ -162,6 +182,7 @@ export class Registrar {
     this.algorithms = opts.algorithms?.length ? [...opts.algorithms] : ['MD5'];
     this.policy = { ...DEFAULT_THROTTLE, ...opts.throttle };
     this.onBlock = opts.onBlock;
+    this.onBindingsChanged = opts.onBindingsChanged;
     const pw = randomBytes(16).toString('hex');
     this.dummyHa1 = {
       MD5: computeHa1('MD5', 'nobody', this.realm, pw),
@@ -203,17 +224,19 @@ export class Registrar {
         break;
       }
     }
-    if (!auth) return this.challenge(reply, false);
+    // Unknown users get the server's algorithms: the challenge tells nothing about who exists.
+    const cred = this.credentials(aor);
+    const offered = cred?.algorithms?.length ? cred.algorithms : this.algorithms;
+    if (!auth) return this.challenge(reply, false, offered);
     const nonceState = this.nonces.check(auth.params.get('nonce') ?? '');
-    if (nonceState === 'invalid') return this.challenge(reply, false);
+    if (nonceState === 'invalid') return this.challenge(reply, false, offered);
 
     const username = auth.params.get('username');
     const raw = algorithmOf(auth);
     // Only what we offered: an answer with another algorithm is a failure like any other.
-    const algorithm = raw && this.algorithms.includes(raw) ? raw : undefined;
+    const algorithm = raw && offered.includes(raw) ? raw : undefined;
     let ok = false;
     if (username === aor && algorithm) {
-      const cred = this.credentials(username);
       let ha1 = cred && (algorithm === 'SHA-256' ? cred.ha1Sha256 : cred.ha1Md5);
       if (ha1 === undefined && cred?.password !== undefined)
         ha1 = computeHa1(algorithm, username, this.realm, cred.password);
@@ -228,7 +251,7 @@ export class Registrar {
       this.stats.failed++;
       return reply(403, 'Forbidden');
     }
-    if (nonceState === 'stale') return this.challenge(reply, true);
+    if (nonceState === 'stale') return this.challenge(reply, true, offered);
     // A success clears the pair's failures, not the address's: a guesser who owns one
     // account must not reset its budget against the others.
     this.throttles.delete(pairKey);
@@ -253,6 +276,46 @@ export class Registrar {
     return false;
   }
 
+  /**
+   * Puts back bindings kept across a restart (their remaining lifetime counts
+   * from now); ones with none left or an unparsable Contact are skipped.
+   */
+  restore(records: readonly BindingRecord[]): number {
+    const now = this.clock.now();
+    let restored = 0;
+    for (const r of records) {
+      const contact = parseNameAddr(r.contact);
+      if (!contact || r.remainingMs <= 0) continue;
+      const list = this.live(r.aor, now).filter((b) => b.key !== r.key);
+      list.push({
+        key: r.key,
+        contact,
+        expiresAt: now + r.remainingMs,
+        callId: r.callId,
+        cseq: r.cseq,
+        source: { ...r.source },
+      });
+      this.bindings.set(r.aor, list);
+      restored++;
+    }
+    return restored;
+  }
+
+  private changed(aor: string, list: readonly StoredBinding[], now: number): void {
+    this.onBindingsChanged?.(
+      aor,
+      list.map((b) => ({
+        aor,
+        key: b.key,
+        contact: formatNameAddr(b.contact),
+        remainingMs: b.expiresAt - now,
+        callId: b.callId,
+        cseq: b.cseq,
+        source: { ...b.source },
+      })),
+    );
+  }
+
   /** Drops expired bindings and finished throttles. Call now and then (optional). */
   sweep(): void {
     const now = this.clock.now();
@@ -266,13 +329,14 @@ export class Registrar {
   private challenge(
     reply: (s: number, r?: string, h?: HeaderField[]) => SipResponse,
     stale: boolean,
+    algorithms: readonly DigestAlgorithm[],
   ): SipResponse {
     const nonce = this.nonces.issue();
     this.stats.challenged++;
     return reply(
       401,
       'Unauthorized',
-      this.algorithms.map((algorithm) => ({
+      algorithms.map((algorithm) => ({
         name: 'WWW-Authenticate',
         value: buildChallenge({ realm: this.realm, nonce, algorithm, stale }),
       })),
@@ -361,6 +425,7 @@ export class Registrar {
       }
       if (!list.every(inOrder)) return reply(500, 'Out of Order REGISTER');
       this.bindings.delete(aor);
+      this.changed(aor, [], now);
       return reply(200, 'OK');
     }
 
@@ -397,6 +462,7 @@ export class Registrar {
     }
     if (next.length > 0) this.bindings.set(aor, next);
     else this.bindings.delete(aor);
+    this.changed(aor, next, now);
 
     const headers: HeaderField[] = next.map((b) => {
       const params = new Map(b.contact.params);

@@ -3,6 +3,7 @@ import { m001Initial } from './001-initial.ts';
 import { m002Users } from './002-users.ts';
 import { m003PinAttempts } from './003-pin-attempts.ts';
 import { m004Trunks } from './004-trunks.ts';
+import { m005SipPhones } from './005-sip-phones.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -13,6 +14,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '002-users': m002Users,
   '003-pin-attempts': m003PinAttempts,
   '004-trunks': m004Trunks,
+  '005-sip-phones': m005SipPhones,
 });
 
 /** A static provider (no folder scan: works the same under tsx, bundlers and tests). */

@@ -242,6 +242,42 @@ describe('SqliteDirectoryStore', () => {
     });
   });
 
+  describe('SIP phones (issue 10)', () => {
+    it("keeps an account's digest algorithms across a new password; null is the server default", async () => {
+      const dir = store.directory;
+      expect((await dir.createSipAccount('p1', 'secret-p1', 'agentline')).algorithms).toBeNull();
+      await dir.setSipAccountAlgorithms('p1', 'agentline', ['SHA-256', 'MD5']);
+      await dir.createSipAccount('p1', 'secret-p2', 'agentline');
+      expect((await dir.getSipAccount('p1', 'agentline'))?.algorithms).toEqual(['SHA-256', 'MD5']);
+      await dir.setSipAccountAlgorithms('p1', 'agentline', null);
+      expect((await dir.getSipAccount('p1', 'agentline'))?.algorithms).toBeNull();
+      expect(await errorCode(dir.setSipAccountAlgorithms('p1', 'agentline', []))).toBe('invalid_input');
+      expect(await errorCode(dir.setSipAccountAlgorithms('nobody', 'agentline', ['MD5']))).toBe('not_found');
+    });
+
+    it("replaces an AOR's bindings and drops expired ones when loading", async () => {
+      const dir = store.directory;
+      const b = {
+        aor: 'p1',
+        contactKey: 'sip:p1@10.0.0.5:5060',
+        contact: '<sip:p1@10.0.0.5:5060>',
+        expiresAt: 2_000,
+        callId: 'c1',
+        cseq: 3,
+        source: { address: '10.0.0.5', port: 5060, transport: 'udp' as const },
+      };
+      await dir.saveSipBindings('p1', [
+        b,
+        { ...b, contactKey: 'k2', contact: '<sip:p1@10.0.0.6>', expiresAt: 500 },
+      ]);
+      await dir.saveSipBindings('p2', [{ ...b, aor: 'p2' }]);
+      expect(await dir.loadSipBindings(1_000)).toEqual([b, { ...b, aor: 'p2' }]);
+      await dir.saveSipBindings('p2', []);
+      expect(await dir.loadSipBindings(1_000)).toEqual([b]);
+      expect(await dir.loadSipBindings(2_000)).toEqual([]);
+    });
+  });
+
   function agentInput(login: string, shortNumber: string, departmentIds: number[]) {
     return {
       companyId: company.id,

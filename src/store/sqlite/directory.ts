@@ -23,6 +23,8 @@ import type {
   PinAttempt,
   PinAttemptResult,
   SipAccount,
+  SipDigestAlgorithm,
+  StoredSipBinding,
 } from '../store.ts';
 import {
   agentDepartmentsSchema,
@@ -407,14 +409,17 @@ export class SqliteDirectoryStore implements DirectoryStore {
     if (realm.length === 0 || realm.length > 255 || /[\s"]/.test(realm))
       throw new AppError('invalid_input', 'invalid realm');
     if (password.length < 6) throw new AppError('invalid_input', 'SIP password too short (6+ characters)');
-    const account: SipAccount = { username, realm, ...computeHa1(username, realm, password), agentId };
-    const fields = { ha1_md5: account.ha1Md5, ha1_sha256: account.ha1Sha256, agent_id: agentId };
+    const fields = { ...computeHa1(username, realm, password), agentId };
+    const columns = { ha1_md5: fields.ha1Md5, ha1_sha256: fields.ha1Sha256, agent_id: agentId };
+    // A new password keeps the account's algorithms.
     await this.db
       .insertInto('sip_accounts')
-      .values({ username, realm, ...fields })
-      .onConflict((oc) => oc.columns(['username', 'realm']).doUpdateSet(fields))
+      .values({ username, realm, ...columns })
+      .onConflict((oc) => oc.columns(['username', 'realm']).doUpdateSet(columns))
       .execute()
       .catch(mapDbError);
+    const account = await this.getSipAccount(username, realm);
+    if (!account) throw new AppError('not_found', `no SIP account ${username}@${realm}`);
     return account;
   }
 
@@ -445,6 +450,66 @@ export class SqliteDirectoryStore implements DirectoryStore {
       .where('realm', '=', realm)
       .executeTakeFirst();
     if (r.numDeletedRows === 0n) throw new AppError('not_found', `no SIP account ${username}@${realm}`);
+  }
+
+  async setSipAccountAlgorithms(
+    username: string,
+    realm: string,
+    algorithms: SipDigestAlgorithm[] | null,
+  ): Promise<void> {
+    if (algorithms !== null) {
+      const ok = algorithms.length > 0 && algorithms.every((a) => a === 'MD5' || a === 'SHA-256');
+      if (!ok || new Set(algorithms).size !== algorithms.length)
+        throw new AppError('invalid_input', 'algorithms: a non-empty list of MD5, SHA-256');
+    }
+    const r = await this.db
+      .updateTable('sip_accounts')
+      .set({ digest_algorithms: algorithms === null ? null : JSON.stringify(algorithms) })
+      .where('username', '=', username)
+      .where('realm', '=', realm)
+      .executeTakeFirst();
+    if (r.numUpdatedRows === 0n) throw new AppError('not_found', `no SIP account ${username}@${realm}`);
+  }
+
+  async saveSipBindings(aor: string, bindings: StoredSipBinding[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('sip_bindings').where('aor', '=', aor).execute();
+      if (bindings.length === 0) return;
+      await tx
+        .insertInto('sip_bindings')
+        .values(
+          bindings.map((b) => ({
+            aor,
+            contact_key: b.contactKey,
+            contact: b.contact,
+            expires_at: b.expiresAt,
+            call_id: b.callId,
+            cseq: b.cseq,
+            source_address: b.source.address,
+            source_port: b.source.port,
+            transport: b.source.transport,
+          })),
+        )
+        .execute();
+    });
+  }
+
+  async loadSipBindings(now: number): Promise<StoredSipBinding[]> {
+    await this.db.deleteFrom('sip_bindings').where('expires_at', '<=', now).execute();
+    const rows = await this.db.selectFrom('sip_bindings').selectAll().orderBy('aor').execute();
+    return rows.map((r) => ({
+      aor: r.aor,
+      contactKey: r.contact_key,
+      contact: r.contact,
+      expiresAt: r.expires_at,
+      callId: r.call_id,
+      cseq: r.cseq,
+      source: {
+        address: r.source_address,
+        port: r.source_port,
+        transport: r.transport === 'tcp' ? 'tcp' : 'udp',
+      },
+    }));
   }
 
   // --- helpers -------------------------------------------------------------
@@ -576,8 +641,11 @@ function toSipAccount(row: {
   ha1_md5: string;
   ha1_sha256: string;
   agent_id: number | null;
+  digest_algorithms: string | null;
 }): SipAccount {
   return {
+    algorithms:
+      row.digest_algorithms === null ? null : (JSON.parse(row.digest_algorithms) as SipDigestAlgorithm[]),
     username: row.username,
     realm: row.realm,
     ha1Md5: row.ha1_md5,

@@ -22,6 +22,7 @@ const TABLES = [
   'sessions',
   'settings',
   'sip_accounts',
+  'sip_bindings',
   'trunks',
   'users',
 ];

@@ -49,6 +49,20 @@ export interface SipAccountsTable {
   ha1_md5: string;
   ha1_sha256: string;
   agent_id: number | null;
+  /** JSON list of digest algorithms; null: the server default. */
+  digest_algorithms: string | null;
+}
+
+export interface SipBindingsTable {
+  aor: string;
+  contact_key: string;
+  contact: string;
+  expires_at: number;
+  call_id: string;
+  cseq: number;
+  source_address: string;
+  source_port: number;
+  transport: string;
 }
 
 export interface AgentStatesTable {
@@ -171,6 +185,7 @@ export interface Database {
   agent_departments: AgentDepartmentsTable;
   numbers: NumbersTable;
   sip_accounts: SipAccountsTable;
+  sip_bindings: SipBindingsTable;
   agent_states: AgentStatesTable;
   agent_state_history: AgentStateHistoryTable;
   cdr: CdrTable;
