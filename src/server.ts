@@ -171,6 +171,7 @@ export class Server {
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
       noResponseMs: this.deps.trunkNoResponseMs,
+      inbandDtmf: config.inbandDtmf,
     });
     this.trunks = new Trunks({
       store: this.store.trunks,

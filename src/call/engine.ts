@@ -14,7 +14,7 @@ import type {
   OutgoingInvite,
   UserAgent,
 } from '../sip/user-agent.ts';
-import { Leg } from './leg.ts';
+import { Leg, type InbandDtmfMode } from './leg.ts';
 import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
 
 /** Where an outbound call goes: the URI to put on the request line and the hop to send it to. */
@@ -93,6 +93,8 @@ export interface CallEngineOptions {
   codecs?: AudioCodec[];
   /** With more than one trunk: how long a trunk may stay silent (no 100 even) before the next is tried. */
   noResponseMs?: number;
+  /** Tone detection on received audio (default auto: legs without telephone-event). */
+  inbandDtmf?: InbandDtmfMode;
 }
 
 /**
@@ -128,6 +130,7 @@ export class CallEngine {
 
   private track(leg: Leg): Leg {
     this.legs.add(leg);
+    leg.inbandDtmf = this.opts.inbandDtmf ?? 'auto';
     leg.on('ended', () => this.legs.delete(leg));
     return leg;
   }

@@ -25,6 +25,9 @@ const ALLOWED: Record<LegState, readonly LegState[]> = {
   ended: [],
 };
 
+/** When the leg listens for DTMF tones in its audio (dtmf/inband.ts). */
+export type InbandDtmfMode = 'always' | 'auto' | 'off';
+
 export type PlayOutcome = 'done' | 'interrupted' | 'stopped' | 'hangup';
 
 export interface LegEvents {
@@ -51,6 +54,8 @@ export class Leg {
   private collecting: ((digit: string | undefined) => void) | undefined;
   private digitHandler: ((digit: string) => void) | null = null;
   private readonly sdpVersion = { value: 1 };
+  /** `auto`: only when the peer's SDP has no telephone-event (it can send keys no other way). */
+  inbandDtmf: InbandDtmfMode = 'auto';
 
   constructor(
     readonly direction: LegDirection,
@@ -98,6 +103,12 @@ export class Leg {
       dtmfPayloadType: media.dtmfPayloadType,
     });
     this.rtp.setRemote(media.remoteHost, media.remotePort);
+    const inband =
+      this.inbandDtmf === 'always' || (this.inbandDtmf === 'auto' && media.dtmfPayloadType === undefined);
+    if (inband !== this.rtp.inbandDtmf) {
+      this.rtp.setInbandDtmf(inband);
+      this.log.debug({ leg: this.id, inband }, 'inband DTMF detection');
+    }
   }
 
   /** Binds the SIP session once the dialog is confirmed. */
