@@ -76,7 +76,9 @@ describe('inband DTMF detector', () => {
   });
 
   it('holds a key through a 10 ms drop-out', () => {
-    expect(detect([...tone('3', { ms: 60 }), ...silence(10), ...tone('3', { ms: 60 }), ...silence(50)])).toBe('3');
+    expect(detect([...tone('3', { ms: 60 }), ...silence(10), ...tone('3', { ms: 60 }), ...silence(50)])).toBe(
+      '3',
+    );
   });
 
   it('ignores tones much shorter than 40 ms', () => {
@@ -110,7 +112,7 @@ describe('inband DTMF detector', () => {
   it('detects through white noise 20 dB below the tones', () => {
     let seed = 1;
     const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
-    const noiseRms = amp(-20 - 20) / Math.SQRT2 * Math.SQRT2; // both tones together are 3 dB over one
+    const noiseRms = (amp(-20 - 20) / Math.SQRT2) * Math.SQRT2; // both tones together are 3 dB over one
     const s = sequence('0123456789*#').map((x) => x + rnd() * noiseRms * Math.sqrt(3));
     expect(detect(s)).toBe('0123456789*#');
   });
@@ -129,7 +131,8 @@ describe('inband DTMF detector', () => {
     for (let i = 0; i < 4000; i++) {
       const t = (2 * Math.PI * i) / 8000;
       voiced.push(
-        amp(-20) * (Math.sin(697 * t) + Math.sin(1209 * t) + 0.6 * Math.sin(2 * 1209 * t) + Math.sin(2 * 697 * t)),
+        amp(-20) *
+          (Math.sin(697 * t) + Math.sin(1209 * t) + 0.6 * Math.sin(2 * 1209 * t) + Math.sin(2 * 697 * t)),
       );
     }
     expect(detect(voiced)).toBe('');
