@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ulawEncode } from '../codec/g711.ts';
+import { parseWav } from '../wav.ts';
 import { DTMF_COLS, DTMF_ROWS, InbandDtmfDetector } from './inband.ts';
 
 const KEYS = ['123A', '456B', '789C', '*0#D'];
@@ -136,5 +137,36 @@ describe('inband DTMF detector', () => {
       );
     }
     expect(detect(voiced)).toBe('');
+  });
+});
+
+describe('inband DTMF detector against what we play', () => {
+  const root = join(import.meta.dirname, '..', '..', '..', 'prompts');
+  const files = [
+    join(root, 'moh.wav'),
+    ...['ru', 'en'].flatMap((lang) =>
+      readdirSync(join(root, lang))
+        .filter((f) => f.endsWith('.wav'))
+        .sort()
+        .map((f) => join(root, lang, f)),
+    ),
+  ];
+
+  it('finds no key in any shipped prompt or the music on hold', () => {
+    expect(files.length).toBeGreaterThan(60);
+    const found: string[] = [];
+    let seconds = 0;
+    for (const file of files) {
+      // The files are μ-law: feed their bytes as RTP payloads of 20 ms, as a leg would.
+      const samples = parseWav(readFileSync(file), file);
+      seconds += samples.length / 8000;
+      const det = new InbandDtmfDetector();
+      det.onDigit = (d) => found.push(`${file}: ${d}`);
+      const payload = Buffer.alloc(samples.length);
+      samples.forEach((s, i) => (payload[i] = ulawEncode(s)));
+      for (let i = 0; i < payload.length; i += 160) det.feedPayload(payload.subarray(i, i + 160), 'PCMU');
+    }
+    expect(found).toEqual([]);
+    expect(seconds).toBeGreaterThan(30);
   });
 });
