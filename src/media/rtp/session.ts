@@ -178,6 +178,8 @@ const KIND_NONE = 0;
 const KIND_SOURCE = 1;
 const KIND_RELAY = 2;
 const KIND_DTMF = 3;
+/** Inband digits this soon after a telephone-event packet are taken as its double. */
+const INBAND_AFTER_EVENT_MS = 1000;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
@@ -252,6 +254,8 @@ export class RtpSession implements Tickable {
   private readonly dtmfTx: DtmfSender;
   /** Tone detector on the received audio, only on legs that need it (setInbandDtmf). */
   private inband: InbandDtmfDetector | null = null;
+  /** now() of the last telephone-event packet (inband digits near it are its echo). */
+  private lastEventAt = -Infinity;
 
   private ssrcValue: number;
   private remoteHost = '';
@@ -420,7 +424,13 @@ export class RtpSession implements Tickable {
   setInbandDtmf(on: boolean): void {
     if (on && this.inband === null) {
       const det = new InbandDtmfDetector();
-      det.onDigit = (digit) => this.onDtmf?.(digit, this.now());
+      det.onDigit = (digit) => {
+        // A peer that sends telephone-events and leaves the tones in its audio too (common
+        // with `--inband-dtmf always`) would type every key twice: the event wins.
+        const at = this.now();
+        if (at - this.lastEventAt < INBAND_AFTER_EVENT_MS) return;
+        this.onDtmf?.(digit, at);
+      };
       this.inband = det;
     } else if (!on) this.inband = null;
   }
@@ -646,6 +656,7 @@ export class RtpSession implements Tickable {
     stats.lastReceivedAt = performance.now();
     if (pt === this.dtmfPt || ((pt === 101 || pt === 96) && pt !== this.pt)) {
       stats.dtmfPackets++;
+      if (this.inband !== null) this.lastEventAt = this.now();
       this.dtmfRx.feed(msg.readUInt32BE(8), (msg[2]! << 8) | msg[3]!, msg.readUInt32BE(4), msg, off, plen);
       return;
     }
