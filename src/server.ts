@@ -208,6 +208,7 @@ export class Server {
       rtpBindHost: config.sipHost,
       noResponseMs: this.deps.trunkNoResponseMs,
       mediaTimeoutMs: config.rtpTimeoutSeconds * 1000,
+      inbandDtmf: config.inbandDtmf,
     });
     this.trunks = new Trunks({
       store: this.store.trunks,

@@ -14,7 +14,7 @@ import type {
   OutgoingInvite,
   UserAgent,
 } from '../sip/user-agent.ts';
-import { Leg } from './leg.ts';
+import { Leg, type InbandDtmfMode } from './leg.ts';
 import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
 
 /** Where an outbound call goes: the URI to put on the request line and the hop to send it to. */
@@ -97,6 +97,8 @@ export interface CallEngineOptions {
   noResponseMs?: number;
   /** An answered leg that receives no RTP this long (and is not held) is hung up; 0 never (default). */
   mediaTimeoutMs?: number;
+  /** Tone detection on received audio (default auto: legs without telephone-event). */
+  inbandDtmf?: InbandDtmfMode;
 }
 
 /**
@@ -132,6 +134,7 @@ export class CallEngine {
 
   private track(leg: Leg): Leg {
     this.legs.add(leg);
+    leg.inbandDtmf = this.opts.inbandDtmf ?? 'auto';
     leg.on('ended', () => this.legs.delete(leg));
     return leg;
   }

@@ -44,6 +44,9 @@ const ALLOWED: Record<LegState, readonly LegState[]> = {
   ended: [],
 };
 
+/** When the leg listens for DTMF tones in its audio (dtmf/inband.ts). */
+export type InbandDtmfMode = 'always' | 'auto' | 'off';
+
 export type PlayOutcome = 'done' | 'interrupted' | 'stopped' | 'hangup';
 
 export interface LegEvents {
@@ -73,6 +76,8 @@ export class Leg {
   /** Running media watchdog: when we last saw the receive counter move, and its value then. */
   private mediaWatch:
     { timer: TimerHandle; heardAt: number; packets: number; confirming: boolean } | undefined;
+  /** `auto`: only when the peer's SDP has no telephone-event (it can send keys no other way). */
+  inbandDtmf: InbandDtmfMode = 'auto';
 
   constructor(
     readonly direction: LegDirection,
@@ -123,6 +128,12 @@ export class Leg {
     });
     this.rtp.setRemote(media.remoteHost, media.remotePort);
     if (this.state === 'answered') this.watchMedia();
+    const inband =
+      this.inbandDtmf === 'always' || (this.inbandDtmf === 'auto' && media.dtmfPayloadType === undefined);
+    if (inband !== this.rtp.inbandDtmf) {
+      this.rtp.setInbandDtmf(inband);
+      this.log.debug({ leg: this.id, inband }, 'inband DTMF detection');
+    }
   }
 
   /** Binds the SIP session once the dialog is confirmed. */

@@ -27,6 +27,8 @@ export interface LocalMedia {
   codecs: AudioCodec[];
   sessionId: number;
   sessionVersion: number;
+  /** false: offer and answer no telephone-event (a phone whose keys go as tones in the audio). */
+  telephoneEvent?: boolean;
 }
 
 const STATIC_PT: Record<AudioCodec, number> = { PCMU: 0, PCMA: 8 };
@@ -89,7 +91,7 @@ export function buildOffer(local: LocalMedia): string {
   return describe(
     local,
     local.codecs.map((codec) => ({ codec, pt: STATIC_PT[codec] })),
-    DEFAULT_DTMF_PT,
+    local.telephoneEvent === false ? undefined : DEFAULT_DTMF_PT,
     'sendrecv',
   );
 }
@@ -193,7 +195,11 @@ function negotiate(text: string, local: LocalMedia): MediaParams | ParseError | 
 
 /** RFC 3264 §6: answer an offer, choosing the first of the offerer's codecs we speak. */
 export function answerOffer(offer: string, local: LocalMedia): AnswerResult {
-  const media = negotiate(offer, local);
+  const negotiated = negotiate(offer, local);
+  const media =
+    typeof negotiated === 'string' || local.telephoneEvent !== false
+      ? negotiated
+      : { ...negotiated, dtmfPayloadType: undefined };
   if (media === 'no_audio') return { ok: false, status: 488, reason: 'No usable audio stream' };
   if (media === 'bad_port') return { ok: false, status: 488, reason: 'Bad media port' };
   if (media === 'bad_address') return { ok: false, status: 488, reason: 'Bad connection address' };

@@ -47,6 +47,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     arg: 'true|false',
     text: 'accept hotline and service calls from loopback besides trunks and registered phones (default true)',
   },
+  'inband-dtmf': {
+    arg: 'always|auto|off',
+    text: 'detect DTMF tones in the audio: auto = on legs whose SDP has no telephone-event (default auto)',
+  },
   diagnostics: { text: 'answer the diagnostic numbers 9000-9002 (default: as --demo)' },
   demo: { text: 'seed the demo company (published PIN 2580) into an empty database; never in production' },
 };

@@ -68,6 +68,8 @@ export const configSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** DTMF tone detection on received audio: `auto` on legs whose SDP has no telephone-event. */
+  inbandDtmf: z.enum(['always', 'auto', 'off']).default('auto'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -98,6 +100,7 @@ export const FLAGS = [
   'max-calls',
   'rtp-timeout-seconds',
   'allow-loopback-callers',
+  'inband-dtmf',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */

@@ -14,6 +14,7 @@ import { RtpSession } from '../media/rtp/session.ts';
 import type { FrameSource } from '../media/player.ts';
 import { answerOffer, buildOffer, readAnswer, type AudioCodec } from '../call/sdp.ts';
 import { AudioRecorder } from './recorder.ts';
+import { DtmfToneSource, type DtmfToneOptions } from './dtmf-tones.ts';
 
 const quiet = pino({ level: process.env.PHONE_LOG ?? 'silent' });
 const PORTS_PER_PHONE = 40;
@@ -26,6 +27,8 @@ export interface PhoneOptions {
   /** Port to listen on (0 = any). A phone that plays the trunk needs a fixed one. */
   sipPort?: number;
   transport?: TransportName;
+  /** Offer/answer no telephone-event; sendDtmf then defaults to tones in the audio. */
+  inbandDtmf?: boolean;
 }
 
 /**
@@ -110,6 +113,7 @@ export class TestPhone {
       host: '127.0.0.1',
       port: rtp.localPort,
       codecs: this.codecs,
+      telephoneEvent: !this.opts.inbandDtmf,
       sessionId: 1,
       sessionVersion: 1,
     };
@@ -270,6 +274,7 @@ export class TestPhone {
       host: '127.0.0.1',
       port: rtp.localPort,
       codecs: this.codecs,
+      telephoneEvent: !this.opts.inbandDtmf,
       sessionId: 2,
       sessionVersion: 1,
     };
@@ -332,9 +337,15 @@ export class PhoneCall {
     };
   }
 
-  /** RFC 4733 by default; 'info' sends SIP INFO application/dtmf-relay. */
-  sendDtmf(digits: string, mode: 'rfc4733' | 'info' = 'rfc4733'): void {
+  /**
+   * RFC 4733 by default ('inband' when the phone has `inbandDtmf`); 'info' sends SIP INFO
+   * application/dtmf-relay; 'inband' sends the keys as dual tones in the audio (G.711),
+   * replacing whatever the phone was sending.
+   */
+  sendDtmf(digits: string, mode?: 'rfc4733' | 'info' | 'inband', tones?: DtmfToneOptions): void {
+    mode ??= this.phone.opts.inbandDtmf ? 'inband' : 'rfc4733';
     if (mode === 'rfc4733') this.rtp.sendDtmf(digits);
+    else if (mode === 'inband') this.rtp.setSource(new DtmfToneSource(digits, tones));
     else
       for (const d of digits) this.session.info('application/dtmf-relay', `Signal=${d}\r\nDuration=160\r\n`);
   }

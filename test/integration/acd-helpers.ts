@@ -1,6 +1,6 @@
 import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
-import { TestPhone, type PhoneCall } from '../phone/phone.ts';
+import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
 import { eventually, phone, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';
 
@@ -18,9 +18,10 @@ const nextTrunkPort = blocks(TRUNK_SIP, 1);
 /** A server whose trunk is a test phone: every call to an agent's number rings there. */
 export async function startWithTrunk(
   o: TestServerOptions = {},
+  trunkPhone: Partial<PhoneOptions> = {},
 ): Promise<{ server: Server; trunk: TestPhone }> {
   const port = nextTrunkPort();
-  const trunk = await phone({ number: 'trunk', sipPort: port });
+  const trunk = await phone({ number: 'trunk', sipPort: port, ...trunkPhone });
   const server = await startServer({ trunk: `sip:127.0.0.1:${port}`, ...o });
   return { server, trunk };
 }

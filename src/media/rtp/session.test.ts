@@ -10,6 +10,7 @@ import { PortPool } from '../port-pool.ts';
 import { renderTone } from '../tones.ts';
 import { createRtpHeader, readRtpHeader, writeRtpHeader } from './packet.ts';
 import { RtpSession, learnScopeOf } from './session.ts';
+import { DtmfToneSource } from '../../sim/dtmf-tones.ts';
 
 const HOST = '127.0.0.1';
 const hasIpv6Loopback = () =>
@@ -237,6 +238,41 @@ describe('RtpSession', () => {
     expect(() => a.sendDtmf('x')).toThrow(/not a DTMF digit/);
     a.setCodec({ codec: 'PCMU', payloadType: 0 });
     expect(a.sendDtmf('1')).toBe(false);
+  });
+
+  it('inband DTMF: tones in the audio → onDtmf once per key, only when switched on', async () => {
+    const a = await session();
+    const b = await session();
+    pair(a, b);
+    const digits: string[] = [];
+    b.onDtmf = (d) => digits.push(d);
+    const heard = listen(b); // audio still reaches onAudio (bridges, recorders)
+    b.setInbandDtmf(true);
+    expect(b.inbandDtmf).toBe(true);
+    a.setSource(new DtmfToneSource('159#', { toneMs: 60, gapMs: 60, levelDbm0: -20 }));
+    await until(() => digits.length === 4);
+    expect(digits.join('')).toBe('159#');
+    expect(heard.samples.length).toBeGreaterThan(0);
+    b.setInbandDtmf(false);
+    a.setSource(new DtmfToneSource('2', { toneMs: 100, gapMs: 100 }));
+    await until(() => heard.samples.length > 8000 * 0.3);
+    await sleep(300);
+    expect(digits.join('')).toBe('159#');
+  });
+
+  it('inband DTMF: a key that also came as a telephone-event is reported once', async () => {
+    const a = await session();
+    const b = await session();
+    pair(a, b);
+    const digits: string[] = [];
+    b.onDtmf = (d) => digits.push(d);
+    b.setInbandDtmf(true);
+    // The peer sends the event and the tone at the same time (a gateway that does both).
+    a.setSource(new DtmfToneSource('7', { toneMs: 200, gapMs: 100 }));
+    a.sendDtmf('7');
+    await until(() => digits.length >= 1 && !a.sendingDtmf);
+    await sleep(400);
+    expect(digits.join('')).toBe('7');
   });
 
   it('accepts telephone-events on PT 101 even when another PT was negotiated', async () => {

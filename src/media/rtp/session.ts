@@ -20,6 +20,8 @@
  * and 96 unless that is the negotiated audio PT: sipp's pcaps always carry 101 and its
  * `play_dtmf` always 96, whatever was negotiated (INTEROP.md). Telephone-events never
  * reach `onAudio`. Other PTs (e.g. CN 13, sipp's no-op 97) are counted and dropped.
+ * With `setInbandDtmf(true)` received audio also goes through a tone detector
+ * (dtmf/inband.ts) whose digits come out of `onDtmf` like telephone-events.
  *
  * Who may send to us (strict source, against Asterisk CVE-2017-14099-style RTP bleed and
  * injection). Anyone can send datagrams to our port; only the peer's are taken, and we send
@@ -65,6 +67,7 @@ import { isIP } from 'node:net';
 import { AppError } from '../../util/errors.ts';
 import { type Codec, encodeFrame, transcodeInto } from '../codec/g711.ts';
 import { DtmfFrame, DtmfReceiver, DtmfSender, type DtmfSenderOptions } from '../dtmf/rfc4733.ts';
+import { InbandDtmfDetector } from '../dtmf/inband.ts';
 import { FRAME_SIZE, type FrameSource } from '../frame-source.ts';
 import type { MediaClock, Tickable } from '../media-clock.ts';
 import type { PortPool } from '../port-pool.ts';
@@ -175,6 +178,8 @@ const KIND_NONE = 0;
 const KIND_SOURCE = 1;
 const KIND_RELAY = 2;
 const KIND_DTMF = 3;
+/** Inband digits this soon after a telephone-event packet are taken as its double. */
+const INBAND_AFTER_EVENT_MS = 1000;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
@@ -247,6 +252,10 @@ export class RtpSession implements Tickable {
   private readonly v6: boolean;
   private readonly dtmfRx: DtmfReceiver;
   private readonly dtmfTx: DtmfSender;
+  /** Tone detector on the received audio, only on legs that need it (setInbandDtmf). */
+  private inband: InbandDtmfDetector | null = null;
+  /** now() of the last telephone-event packet (inband digits near it are its echo). */
+  private lastEventAt = -Infinity;
 
   private ssrcValue: number;
   private remoteHost = '';
@@ -406,6 +415,28 @@ export class RtpSession implements Tickable {
     this.codecName = config.codec;
     this.pt = config.payloadType & 0x7f;
     this.dtmfPt = config.dtmfPayloadType === undefined ? -1 : config.dtmfPayloadType & 0x7f;
+  }
+
+  /**
+   * Listens for DTMF tones in the received audio (for peers without telephone-event);
+   * its digits go to onDtmf like RFC 4733 ones. Off by default: it costs CPU per packet.
+   */
+  setInbandDtmf(on: boolean): void {
+    if (on && this.inband === null) {
+      const det = new InbandDtmfDetector();
+      det.onDigit = (digit) => {
+        // A peer that sends telephone-events and leaves the tones in its audio too (common
+        // with `--inband-dtmf always`) would type every key twice: the event wins.
+        const at = this.now();
+        if (at - this.lastEventAt < INBAND_AFTER_EVENT_MS) return;
+        this.onDtmf?.(digit, at);
+      };
+      this.inband = det;
+    } else if (!on) this.inband = null;
+  }
+
+  get inbandDtmf(): boolean {
+    return this.inband !== null;
   }
 
   get codec(): Codec {
@@ -625,6 +656,7 @@ export class RtpSession implements Tickable {
     stats.lastReceivedAt = performance.now();
     if (pt === this.dtmfPt || ((pt === 101 || pt === 96) && pt !== this.pt)) {
       stats.dtmfPackets++;
+      if (this.inband !== null) this.lastEventAt = this.now();
       this.dtmfRx.feed(msg.readUInt32BE(8), (msg[2]! << 8) | msg[3]!, msg.readUInt32BE(4), msg, off, plen);
       return;
     }
@@ -636,6 +668,7 @@ export class RtpSession implements Tickable {
       stats.unknownPayloadType++;
       return;
     }
+    if (this.inband !== null && plen > 0) this.inband.feedPayload(msg.subarray(off, off + plen), codec);
     const cb = this.onAudio;
     if (cb !== null && plen > 0) cb(msg.subarray(off, off + plen), codec, this);
   }
