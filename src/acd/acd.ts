@@ -11,6 +11,9 @@ import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
 import { InCallSession, type InCallHooks } from '../ivr/agent-menu/in-call.ts';
 import type { ContactResolver } from './contact-resolver.ts';
+import { callerIdentityFor } from './caller-id.ts';
+import { ANONYMOUS_USER } from '../sip/message/identity.ts';
+import { normaliseNumber } from '../util/phone-number.ts';
 
 /** How long an agent whose phone could not be reached is not offered the same call again. */
 const UNREACHABLE_RETRY_MS = 30_000;
@@ -135,19 +138,22 @@ export class Acd {
     const cc = new CustomerCall(
       call.leg,
       company.id,
-      call.called,
+      normaliseNumber(call.called),
       call.caller,
       department,
       company.settings,
       this.now(),
     );
+    cc.callerName = call.callerName;
+    cc.callerPrivate = call.callerPrivate;
     this.calls.add(cc);
     await store.calls.insertCdr({
       id: cc.id,
       startedAt: cc.startedAt,
       companyId: company.id,
       hotline: cc.hotline,
-      callerId: cc.callerId,
+      // The real number even when it is withheld from the agents: the CDR is the operator's.
+      callerId: cc.callerId || ANONYMOUS_USER,
       departmentId: department.id,
     });
     call.leg.on('ended', () => this.bg(this.onCustomerGone(cc), cc));
@@ -340,7 +346,7 @@ export class Acd {
       }
       const dialing = await this.deps.engine.dial({
         targets,
-        callerId: { user: cc.callerId || 'anonymous' },
+        ...callerIdentityFor(cc, cc.settings.presentedCallerId),
         timeoutMs: cc.settings.ringSeconds * 1000,
       });
       if (cc.offer?.agentId !== agentId || cc.state !== 'offering') {
