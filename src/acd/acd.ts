@@ -156,6 +156,18 @@ export class Acd {
       callerId: cc.callerId || ANONYMOUS_USER,
       departmentId: department.id,
     });
+    // One line per call for the operator (issue 9): who called which hotline, for which department.
+    this.log.info(
+      {
+        callId: cc.id,
+        company: company.id,
+        hotline: cc.hotline,
+        caller: cc.callerId || ANONYMOUS_USER,
+        ...(cc.callerPrivate ? { withheld: true } : {}),
+        department: department.code,
+      },
+      'customer call started',
+    );
     call.leg.on('ended', () => this.bg(this.onCustomerGone(cc), cc));
     // Gone while the CDR was written: the listener above came too late to hear it.
     if (call.leg.ended) return this.onCustomerGone(cc);
@@ -561,6 +573,7 @@ export class Acd {
       agentIds: cc.agentIds,
       transfers: cc.transfers,
     });
+    await this.logEnded(cc, outcome, endedAt);
     for (const fn of this.listeners) {
       fn({
         at: endedAt,
@@ -572,6 +585,30 @@ export class Acd {
         detail: outcome,
       });
     }
+  }
+
+  /** The operator's line for a call's end: the one to read when a customer complains. */
+  private async logEnded(cc: CustomerCall, outcome: CallOutcomeReason, endedAt: number): Promise<void> {
+    const agents: string[] = [];
+    for (const id of cc.agentIds) {
+      const agent = await this.deps.store.directory.getAgent(id).catch(() => null);
+      agents.push(agent?.login ?? String(id));
+    }
+    this.log.info(
+      {
+        callId: cc.id,
+        company: cc.companyId,
+        hotline: cc.hotline,
+        caller: cc.callerId || ANONYMOUS_USER,
+        department: cc.department.code,
+        agent: agents.length ? agents.join(',') : null,
+        outcome,
+        durationS: Math.round((endedAt - cc.startedAt) / 1000),
+        talkS: Math.round(cc.talkMs / 1000),
+        transfers: cc.transfers,
+      },
+      'customer call ended',
+    );
   }
 
   close(): void {

@@ -10,6 +10,7 @@ import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
 import { isAppError } from '../../util/errors.ts';
 import type { Clock } from '../../util/clock.ts';
 import { stateToPromptId, type PromptId } from '../prompts.ts';
+import { E164 } from '../../store/validation.ts';
 
 /** Timeouts of the service IVR (SPEC §4); tests shorten them. */
 export interface ServiceIvrTimings {
@@ -246,8 +247,16 @@ export class ServiceIvrSession {
   private async login(agent: Agent): Promise<void> {
     const { directory, agentStates } = this.deps;
     const company = await directory.getCompany(agent.companyId);
-    const contact =
-      company?.settings.deliverTo === 'profile' || !this.call.caller ? agent.contact : this.call.caller;
+    // The caller id is normalised already (8495… → +7495…); one that is no
+    // number we could call back (anonymous, a short number, a SIP user name)
+    // leaves the profile contact in place rather than failing the login.
+    const callable = E164.test(this.call.caller);
+    const contact = company?.settings.deliverTo === 'profile' || !callable ? agent.contact : this.call.caller;
+    if (!callable && company?.settings.deliverTo !== 'profile')
+      this.deps.logger.info(
+        { login: agent.login, callerId: this.call.caller || 'anonymous' },
+        'service IVR: caller id is no callable number, calls go to the profile contact',
+      );
     await directory.setSessionContact(agent.id, contact);
     const current = await agentStates.getState(agent.id);
     if (current.state === 'logged_out') {
