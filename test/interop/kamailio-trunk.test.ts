@@ -63,6 +63,7 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
     rtpPorts: `${base}-${base + 999}`,
     db: ':memory:',
     adminToken: 'test-token-123',
+    demo: true, // agents 1001… and the SALES hotline (the demo company is opt-in since issue 11)
     allowLoopbackCallers: String(o.allowLoopbackCallers),
     ...(o.trunk ? { trunk: o.trunk } : {}),
   });
