@@ -11,6 +11,9 @@ import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
 import { InCallSession, type InCallHooks } from '../ivr/agent-menu/in-call.ts';
 import type { ContactResolver } from './contact-resolver.ts';
+import { callerIdentityFor } from './caller-id.ts';
+import { ANONYMOUS_USER } from '../sip/message/identity.ts';
+import { normaliseNumber } from '../util/phone-number.ts';
 
 /** How long an agent whose phone could not be reached is not offered the same call again. */
 const UNREACHABLE_RETRY_MS = 30_000;
@@ -135,21 +138,36 @@ export class Acd {
     const cc = new CustomerCall(
       call.leg,
       company.id,
-      call.called,
+      normaliseNumber(call.called),
       call.caller,
       department,
       company.settings,
       this.now(),
     );
+    cc.callerName = call.callerName;
+    cc.callerPrivate = call.callerPrivate;
     this.calls.add(cc);
     await store.calls.insertCdr({
       id: cc.id,
       startedAt: cc.startedAt,
       companyId: company.id,
       hotline: cc.hotline,
-      callerId: cc.callerId,
+      // The real number even when it is withheld from the agents: the CDR is the operator's.
+      callerId: cc.callerId || ANONYMOUS_USER,
       departmentId: department.id,
     });
+    // One line per call for the operator (issue 9): who called which hotline, for which department.
+    this.log.info(
+      {
+        callId: cc.id,
+        company: company.id,
+        hotline: cc.hotline,
+        caller: cc.callerId || ANONYMOUS_USER,
+        ...(cc.callerPrivate ? { withheld: true } : {}),
+        department: department.code,
+      },
+      'customer call started',
+    );
     call.leg.on('ended', () => this.bg(this.onCustomerGone(cc), cc));
     // Gone while the CDR was written: the listener above came too late to hear it.
     if (call.leg.ended) return this.onCustomerGone(cc);
@@ -340,7 +358,7 @@ export class Acd {
       }
       const dialing = await this.deps.engine.dial({
         targets,
-        callerId: { user: cc.callerId || 'anonymous' },
+        ...callerIdentityFor(cc, cc.settings.presentedCallerId),
         timeoutMs: cc.settings.ringSeconds * 1000,
       });
       if (cc.offer?.agentId !== agentId || cc.state !== 'offering') {
@@ -558,6 +576,7 @@ export class Acd {
       agentIds: cc.agentIds,
       transfers: cc.transfers,
     });
+    await this.logEnded(cc, outcome, endedAt);
     for (const fn of this.listeners) {
       fn({
         at: endedAt,
@@ -569,6 +588,30 @@ export class Acd {
         detail: outcome,
       });
     }
+  }
+
+  /** The operator's line for a call's end: the one to read when a customer complains. */
+  private async logEnded(cc: CustomerCall, outcome: CallOutcomeReason, endedAt: number): Promise<void> {
+    const agents: string[] = [];
+    for (const id of cc.agentIds) {
+      const agent = await this.deps.store.directory.getAgent(id).catch(() => null);
+      agents.push(agent?.login ?? String(id));
+    }
+    this.log.info(
+      {
+        callId: cc.id,
+        company: cc.companyId,
+        hotline: cc.hotline,
+        caller: cc.callerId || ANONYMOUS_USER,
+        department: cc.department.code,
+        agent: agents.length ? agents.join(',') : null,
+        outcome,
+        durationS: Math.round((endedAt - cc.startedAt) / 1000),
+        talkS: Math.round(cc.talkMs / 1000),
+        transfers: cc.transfers,
+      },
+      'customer call ended',
+    );
   }
 
   close(): void {

@@ -53,6 +53,10 @@ export class CustomerCall {
   announceTimer: TimerHandle | undefined;
   talkMs = 0;
   transfers = 0;
+  /** The customer's display name, if they sent one. */
+  callerName: string | undefined;
+  /** The customer withheld their identity: the phones we ring must not show it. */
+  callerPrivate = false;
 
   constructor(
     readonly leg: Leg,

@@ -14,6 +14,9 @@ import type {
   OutgoingInvite,
   UserAgent,
 } from '../sip/user-agent.ts';
+import { readCallerIdentity } from '../sip/message/identity.ts';
+import { hostForUri } from '../sip/transport/transport.ts';
+import { normaliseNumber } from '../util/phone-number.ts';
 import { Leg, type InbandDtmfMode } from './leg.ts';
 import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
 
@@ -59,14 +62,18 @@ export interface Dialing {
 export interface DialOptions {
   /** Tried in order: the next one when a trunk fails (5xx, no response, authentication). */
   targets: DialTarget[];
-  /** Caller id shown to the called phone. */
-  callerId: { user: string; displayName?: string };
+  /** Caller id shown to the called phone; `host` replaces the From host (`anonymous.invalid`). */
+  callerId: { user: string; displayName?: string; host?: string };
   /** Ring timeout; on expiry we CANCEL and resolve no_answer. */
   timeoutMs: number;
   /** 180/183: the far end rings; `early` is true when its early media now flows on the leg. */
   onProgress?: (early: boolean) => void;
-  /** Extra headers on the INVITE (P-Asserted-Identity, Diversion). */
-  headers?: HeaderField[];
+  /**
+   * Extra headers on the INVITE (P-Asserted-Identity, Diversion). A function
+   * gets the host our From would carry on each target (the trunk's domain or
+   * our address), for identities in URIs the carrier recognises.
+   */
+  headers?: HeaderField[] | ((host: string) => HeaderField[]);
 }
 
 export interface InboundCall {
@@ -74,8 +81,16 @@ export interface InboundCall {
   invite: IncomingInvite;
   /** The number dialled (Request-URI user). */
   called: string;
-  /** The caller id presented (From user). */
+  /**
+   * The calling number: the asserted identity (P-Asserted-Identity,
+   * Remote-Party-ID) or else the From user, normalised (8…, 7… → +7…); ''
+   * when the caller sent none (anonymous).
+   */
   caller: string;
+  /** The caller's display name, if they sent one. */
+  callerName: string | undefined;
+  /** The caller withheld their identity (Privacy: id, anonymous From): show it to no one. */
+  callerPrivate: boolean;
   /** 200 OK with our answer; resolves false if the caller left before the ACK. */
   answer(): Promise<boolean>;
   ring(): void;
@@ -178,7 +193,8 @@ export class CallEngine {
       rtp.close(); // cancelled while we were binding
       return;
     }
-    const caller = invite.caller.user;
+    const identity = readCallerIdentity(invite.request);
+    const caller = identity.user ? normaliseNumber(identity.user) : '';
     const leg = this.track(
       new Leg(
         'inbound',
@@ -197,6 +213,8 @@ export class CallEngine {
       invite,
       called: invite.calledUser,
       caller,
+      callerName: identity.displayName,
+      callerPrivate: identity.private,
       ring: () => invite.provisional(180),
       reject: (status, reason) => {
         invite.reject(status, reason);
@@ -307,15 +325,17 @@ export class CallEngine {
     });
     let early = false;
     const attempt = (target: DialTarget): Promise<InviteOutcome> => {
+      const host =
+        target.fromHost ?? hostForUri(this.opts.ua.stack.localAddress(target.destination.transport).host);
       const o = this.opts.ua.invite({
         requestUri: target.uri,
         destination: target.destination,
         fromUser: opts.callerId.user,
         fromDisplayName: opts.callerId.displayName,
-        fromHost: target.fromHost,
+        fromHost: opts.callerId.host ?? target.fromHost,
         sdp: buildOffer(leg.localMedia()),
         auth: target.auth,
-        headers: opts.headers,
+        headers: typeof opts.headers === 'function' ? opts.headers(host) : opts.headers,
       });
       out = o;
       // A trunk that sends nothing at all (not even 100 Trying) is given up

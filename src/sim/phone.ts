@@ -5,7 +5,7 @@ import { SipStack } from '../sip/stack.ts';
 import { UserAgent, type IncomingInvite, type InviteSession } from '../sip/user-agent.ts';
 import { parseUri } from '../sip/message/uri.ts';
 import { getHeaderValues } from '../sip/message/headers.ts';
-import type { SipRequest, SipResponse } from '../sip/message/types.ts';
+import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
 import { buildAuthorization, pickChallenge } from '../sip/registrar/digest.ts';
 import type { Endpoint, TransportName } from '../sip/transport/transport.ts';
 import { MediaClock } from '../media/media-clock.ts';
@@ -104,6 +104,8 @@ export class TestPhone {
       transport?: TransportName;
       /** From user instead of the phone's number (many callers from one phone). */
       from?: string;
+      /** Extra INVITE headers (P-Asserted-Identity, Privacy: a carrier's caller id). */
+      headers?: HeaderField[];
     } = {},
   ): Promise<PhoneCall> {
     const host = server.host ?? '127.0.0.1';
@@ -125,6 +127,7 @@ export class TestPhone {
       destination: { transport, address: host, port: server.port },
       fromUser: o.from ?? this.opts.number,
       fromDisplayName: this.opts.displayName,
+      headers: o.headers,
       sdp: o.noSdp ? undefined : buildOffer(local),
       answerLateOffer: (offer) => {
         const ans = answerOffer(offer, local);

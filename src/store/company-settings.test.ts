@@ -20,6 +20,7 @@ describe('company settings (SPEC §7)', () => {
       allowedDestinations: ['agents', '+7*'],
       announceSeconds: 30,
       minPinLength: 4,
+      presentedCallerId: 'customer',
     });
     expect(parseCompanySettings(undefined)).toEqual(DEFAULT_COMPANY_SETTINGS);
   });

@@ -20,6 +20,7 @@ const fields = {
   announceSeconds: z.number().int().min(10).max(600),
   // 8 is the longest PIN SPEC §2 allows: a larger minimum would refuse every PIN.
   minPinLength: z.number().int().min(4).max(8),
+  presentedCallerId: z.enum(['customer', 'hotline']),
 };
 
 /** SPEC §7 defaults. */
@@ -34,6 +35,7 @@ export const DEFAULT_COMPANY_SETTINGS: Readonly<CompanySettings> = Object.freeze
   allowedDestinations: ['agents', '+7*'],
   announceSeconds: 30,
   minPinLength: 4,
+  presentedCallerId: 'customer',
 });
 
 /** Full settings: every field, missing ones take their default; unknown keys are dropped. */
@@ -50,6 +52,7 @@ export const companySettingsSchema = z.object({
   ]),
   announceSeconds: fields.announceSeconds.default(DEFAULT_COMPANY_SETTINGS.announceSeconds),
   minPinLength: fields.minPinLength.default(DEFAULT_COMPANY_SETTINGS.minPinLength),
+  presentedCallerId: fields.presentedCallerId.default(DEFAULT_COMPANY_SETTINGS.presentedCallerId),
 });
 
 /** A partial update from the admin API: only known keys, each validated, no defaults filled in. */

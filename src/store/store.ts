@@ -45,7 +45,15 @@ export interface CompanySettings {
   announceSeconds: number;
   /** Shortest new PIN accepted (IVR PIN change, API set/reset), 4–8. Default 4. */
   minPinLength: number;
+  /**
+   * From on calls to agents and transfer targets: the customer's number, or
+   * the hotline they called (carriers that only pass numbers of the account).
+   * P-Asserted-Identity and Diversion name the hotline either way. Default `customer`.
+   */
+  presentedCallerId: PresentedCallerId;
 }
+
+export type PresentedCallerId = 'customer' | 'hotline';
 
 export interface Company {
   id: number;

@@ -82,6 +82,42 @@ describe('service IVR', () => {
     await call.hangup();
   });
 
+  it('logs in by caller id from the national 8… form of the contact, which is stored normalised', async () => {
+    const p = await newPhone('89000000001'); // agent 1001's contact is +79000000001
+    const call = await loginByCallerId(server, p);
+    expect(call.recorder.heardPrompt(ru('enter_login'))).toBe(false);
+    const { body } = await api<AgentJson>(server, '/api/v1/agents/1001');
+    expect(body).toMatchObject({ state: 'ready', contact: '+79000000001' });
+    await call.hangup();
+  });
+
+  it('logs in from an unknown 8495… number (deliverTo caller_id): the contact becomes +7495…', async () => {
+    const p = await newPhone('84951234567');
+    const call = await p.call(SERVICE, { port: server.sipPort });
+    await call.waitForPrompt(ru('enter_login'));
+    call.sendDtmf('1003#');
+    await call.waitForPrompt(ru('enter_pin'));
+    call.sendDtmf('2580#');
+    await call.waitForPrompt(ru('registered'), 8000);
+    const { body } = await api<AgentJson>(server, '/api/v1/agents/1003');
+    expect(body).toMatchObject({ state: 'ready', contact: '+74951234567' });
+    await call.hangup();
+  });
+
+  it('logs in from an anonymous caller id: login id and PIN, customer calls then go to the profile contact', async () => {
+    const p = await newPhone('anonymous');
+    const call = await p.call(SERVICE, { port: server.sipPort });
+    await call.waitForPrompt(ru('enter_login'));
+    call.sendDtmf('1003#');
+    await call.waitForPrompt(ru('enter_pin'));
+    call.sendDtmf('2580#');
+    await call.waitForPrompt(ru('registered'), 8000);
+    await call.waitForPrompt(ru('main_menu'), 8000); // still in the menu: the call was not dropped
+    const { body } = await api<AgentJson>(server, '/api/v1/agents/1003');
+    expect(body).toMatchObject({ state: 'ready', contact: '+79000000003' });
+    await call.hangup();
+  });
+
   it('says so for an unknown login', async () => {
     const p = await newPhone('+79005550001');
     const call = await p.call(SERVICE, { port: server.sipPort });

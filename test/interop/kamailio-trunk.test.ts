@@ -20,6 +20,7 @@ import { FAST_IVR, api, eventually, phone } from '../integration/harness.ts';
 import { SERVER_RTP, blocks } from '../integration/ports.ts';
 import { CONTACT, makeReady, stateOf } from '../integration/acd-helpers.ts';
 import type { TestPhone } from '../phone/phone.ts';
+import { getHeader } from '../../src/sip/message/headers.ts';
 import {
   CLEAN_EXIT,
   finishSuite,
@@ -192,14 +193,31 @@ describe('Kamailio as the carrier', () => {
     // Kamailio relayed it only after our Proxy-Authorization checked out (and consumed it).
     expect(kam?.stderr).toMatch(/INVITE challenged to=\+79000000001/);
     expect(kam?.stderr).toMatch(/INVITE authenticated to=\+79000000001 from=\+79161234567/);
+    // Caller id policy: the customer in From, the hotline in P-Asserted-Identity and Diversion.
+    expect(invite.caller.user).toBe('+79161234567');
+    expect(getHeader(invite.request, 'P-Asserted-Identity')).toMatch(/^<sip:\+74950000001@/);
+    expect(getHeader(invite.request, 'Diversion')).toMatch(/^<sip:\+74950000001@.*;reason=unconditional/);
     const agentCall = await mobile.answer(invite);
     await eventually(
-      () => server.acd.liveCalls.some((c) => c.state === 'connected'),
+      () => server.acd.liveCalls.some((c) => c.state === 'connected' && c.inCall !== undefined),
       8000,
       'customer and agent connected',
     );
+    // The agent transfers the customer to an external number (in-call menu * 1 number #): that
+    // INVITE too goes out through the carrier, answered 407 and relayed once authenticated.
+    agentCall.recorder.clear();
+    agentCall.sendDtmf('*');
+    await agentCall.waitForTone(1000, 3000, 60); // accept beep
+    agentCall.sendDtmf('189261234567#');
+    const transfer = await mobile.nextIncoming(10_000, '+79261234567');
+    expect(kam?.stderr).toMatch(/INVITE challenged to=\+79261234567/);
+    expect(kam?.stderr).toMatch(/INVITE authenticated to=\+79261234567 from=\+79161234567/);
+    expect(getHeader(transfer.request, 'Diversion')).toMatch(/^<sip:\+74950000001@/);
+    const target = await mobile.answer(transfer);
+    // release_on_answer (the default): the agent leaves once the target answers.
+    expect(await agentCall.ended).toBe('remote');
     await custCall.hangup();
-    await agentCall.ended;
+    expect(await target.ended).toBe('remote');
     expect(JSON.stringify(logged.lines())).not.toContain(PASSWORD);
   }, 60_000);
 

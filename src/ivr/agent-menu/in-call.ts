@@ -4,6 +4,7 @@ import type { Leg } from '../../call/leg.ts';
 import type { Sounds } from '../../call/sounds.ts';
 import type { CustomerCall } from '../../acd/customer-call.ts';
 import type { ContactResolver } from '../../acd/contact-resolver.ts';
+import { callerIdentityFor } from '../../acd/caller-id.ts';
 import type { CompanySettings, Department, DirectoryStore, QueueEventKind } from '../../store/store.ts';
 import { destinationAllowed } from '../../store/company-settings.ts';
 import type { Clock, TimerHandle } from '../../util/clock.ts';
@@ -371,7 +372,7 @@ export class InCallSession {
     }
     const dialing = await this.hooks.engine.dial({
       targets,
-      callerId: { user: this.cc.callerId || 'anonymous' },
+      ...callerIdentityFor(this.cc, settings.presentedCallerId),
       timeoutMs: settings.ringSeconds * 1000,
       onProgress: (early) => {
         if (early && dialing.leg && listener && !listener.ended && this.state === 'dialing')

@@ -7,7 +7,7 @@ import type { AgentStateMachine } from '../../acd/agent-state.ts';
 import type { Agent, AgentState, AuthStore, DirectoryStore, Language } from '../../store/store.ts';
 import { MIN_PIN_LENGTH, pinProblem } from '../../store/pin.ts';
 import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
-import { contactSchema } from '../../store/validation.ts';
+import { E164, contactSchema } from '../../store/validation.ts';
 import { isAppError } from '../../util/errors.ts';
 import type { Clock } from '../../util/clock.ts';
 import { stateToPromptId, type PromptId } from '../prompts.ts';
@@ -262,10 +262,16 @@ export class ServiceIvrSession {
     const { directory, agentStates } = this.deps;
     const company = await directory.getCompany(agent.companyId);
     // A registered SIP phone is reached through its registration, never by its From user as a number.
-    const callerContact = this.sipContact ?? this.call.caller;
+    // Otherwise the caller id (normalised already: 8495… → +7495…) if it is a number we can call back;
+    // one that is not (anonymous, a short number) leaves the profile contact rather than failing the login.
+    const callerContact = this.sipContact ?? (E164.test(this.call.caller) ? this.call.caller : undefined);
     let contact = company?.settings.deliverTo === 'profile' || !callerContact ? agent.contact : callerContact;
+    if (!callerContact && company?.settings.deliverTo !== 'profile')
+      this.deps.logger.info(
+        { login: agent.login, callerId: this.call.caller || 'anonymous' },
+        'service IVR: caller id is no callable number, calls go to the profile contact',
+      );
     if (!contactSchema.safeParse(contact).success) {
-      // A From user that is neither a number nor a registered SIP user cannot be called back.
       this.deps.logger.warn(
         { login: agent.login, callerId: this.call.caller },
         'service IVR: caller id is no number and no registered SIP user: using the profile contact',
