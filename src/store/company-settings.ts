@@ -20,6 +20,10 @@ const fields = {
   announceSeconds: z.number().int().min(10).max(600),
   // 8 is the longest PIN SPEC §2 allows: a larger minimum would refuse every PIN.
   minPinLength: z.number().int().min(4).max(8),
+  acceptCall: z.enum(['off', 'key']),
+  // A digit: the prompt says it ("… press" + digit_N).
+  acceptKey: z.string().regex(/^[0-9]$/, 'one digit, 0-9'),
+  acceptSeconds: z.number().int().min(3).max(60),
 };
 
 /** SPEC §7 defaults. */
@@ -34,6 +38,9 @@ export const DEFAULT_COMPANY_SETTINGS: Readonly<CompanySettings> = Object.freeze
   allowedDestinations: ['agents', '+7*'],
   announceSeconds: 30,
   minPinLength: 4,
+  acceptCall: 'key',
+  acceptKey: '1',
+  acceptSeconds: 10,
 });
 
 /** Full settings: every field, missing ones take their default; unknown keys are dropped. */
@@ -50,6 +57,9 @@ export const companySettingsSchema = z.object({
   ]),
   announceSeconds: fields.announceSeconds.default(DEFAULT_COMPANY_SETTINGS.announceSeconds),
   minPinLength: fields.minPinLength.default(DEFAULT_COMPANY_SETTINGS.minPinLength),
+  acceptCall: fields.acceptCall.default(DEFAULT_COMPANY_SETTINGS.acceptCall),
+  acceptKey: fields.acceptKey.default(DEFAULT_COMPANY_SETTINGS.acceptKey),
+  acceptSeconds: fields.acceptSeconds.default(DEFAULT_COMPANY_SETTINGS.acceptSeconds),
 });
 
 /** A partial update from the admin API: only known keys, each validated, no defaults filled in. */
