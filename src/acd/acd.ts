@@ -180,7 +180,10 @@ export class Acd {
     await this.deps.store.calls.updateCdr(cc.id, { departmentId: department.id, queuedAt: cc.enteredAt });
     await this.event(cc, 'enter', null, head ? 'head' : null);
     if (!cc.waiting || cc.leg.ended) return;
-    this.startWaiting(cc);
+    // Nobody free: "all our agents are busy, please stay on the line", then music.
+    const nobodyFree = (await this.pickAgent(department.id, cc)) === undefined;
+    if (!cc.waiting || cc.leg.ended) return;
+    this.startWaiting(cc, nobodyFree ? ['queue_wait'] : []);
     this.schedule();
   }
 
@@ -194,9 +197,14 @@ export class Acd {
   }
 
   // ── waiting ────────────────────────────────────────────────────────────
-  private startWaiting(cc: CustomerCall): void {
-    cc.leg.loop(this.deps.sounds.music());
+  /** Music on hold (after `lead`, if any) and the waiting timers. */
+  private startWaiting(cc: CustomerCall, lead: readonly string[] = []): void {
     this.armWaitTimers(cc);
+    if (lead.length === 0) return cc.leg.loop(this.deps.sounds.music());
+    void cc.leg.play(this.deps.sounds.prompts(cc.settings.language, lead)).then((outcome) => {
+      // Stopped (an announcement, the agent, an overflow message took over): theirs to go on.
+      if (outcome === 'done' && cc.waiting) cc.leg.loop(this.deps.sounds.music());
+    });
   }
 
   /** Max wait and the position announcement, from now; the music goes on as it is. */
