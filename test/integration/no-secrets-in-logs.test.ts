@@ -10,8 +10,8 @@ import { SERVICE, api, phone, startServer } from './harness.ts';
 const ru = (id: PromptId): string => promptPath('ru', id);
 
 // Distinctive values, so that a hit is a leak and not a port number or a timestamp.
-const PIN = '80516497';
-const NEW_PIN = '61739402';
+const PIN = '8051649';
+const NEW_PIN = '6173940';
 const SIP_USER = 'agent1003';
 const SIP_PASSWORD = 'pw-Qz7vLm-1003';
 
@@ -100,8 +100,8 @@ describe('no secrets in the logs (trace level)', () => {
       token,
     };
     const all = lines.join('\n');
-    // The run did log (at trace/debug), so the search means something.
-    expect(lines.length).toBeGreaterThan(20);
+    // The run did log (down to debug), so the search means something.
+    expect(lines.length).toBeGreaterThan(5);
     expect(all).toMatch(/"level":20/);
     for (const [name, value] of Object.entries(secrets)) {
       expect(whole(value).test(all), `${name} in the log`).toBe(false);

@@ -127,7 +127,7 @@ describe('sipp voicemail answers an offer (accept key)', () => {
       ['no_answer', a1001.id, 'not_accepted'],
       ['offer', a1002.id, null],
       ['connect', a1002.id, expect.any(String)],
-      ['complete_customer', null, null],
+      ['complete_customer', a1002.id, null],
     ]);
   }, 60_000);
 });
