@@ -533,10 +533,10 @@ export class Acd {
         await this.safeTransition(agentId, 'offered', 'transfer_offer');
         return true;
       },
-      settleReservedAgent: async (agentId, answered) => {
+      settleReservedAgent: async (agentId, answered, reason) => {
         if (answered) return this.safeTransition(agentId, 'busy', 'transfer_answered');
         this.engaged.delete(agentId);
-        await this.safeTransition(agentId, 'ready', 'transfer_not_answered');
+        await this.safeTransition(agentId, 'ready', reason ?? 'transfer_not_answered');
         this.schedule();
       },
       requeue: async (cc, department, head) => {

@@ -12,6 +12,7 @@ import {
   setState,
   startWithTrunk,
   stateOf,
+  waitConnected,
   waitState,
 } from './acd-helpers.ts';
 
@@ -131,5 +132,45 @@ describe('accept key (acceptCall: key)', () => {
     custCall.send(new SineSource(700, 8000));
     await again.waitForTone(700, 5000, 200);
     await custCall.hangup();
+  });
+
+  it('a short-number transfer: the colleague must press 1 too; no key gives the customer back to the agent', async () => {
+    ({ server, trunk } = await startWithTrunk({ sipT1: 25 }));
+    await makeReady(server, '1001');
+    const custCall = await (await customer()).call(SALES, { port: server.sipPort });
+    const { call: agentCall } = await answerAgent(trunk, '1001');
+    await waitConnected(server, '1001');
+    // From now on (the transfer reads the settings afresh) the key is asked for.
+    await server.store.directory.updateCompanySettings(1, { acceptCall: 'key', acceptSeconds: 3 });
+    await makeReady(server, '1002');
+    custCall.send(new SineSource(700, 20_000));
+    agentCall.recorder.clear();
+    agentCall.sendDtmf('*');
+    await agentCall.waitForTone(1000, 3000, 60); // the menu's accept beep
+    agentCall.sendDtmf('1202#');
+    const { call: silent } = await answerAgent(trunk, '1002');
+    await silent.waitForPrompt(ru('accept_call'));
+    expect(await silent.ended).toBe('remote');
+    await waitState(server, '1002', 'ready');
+    expect(await lastReason('1002')).toBe('transfer_not_accepted');
+    // The agent has the customer back.
+    agentCall.recorder.clear();
+    await agentCall.waitForTone(700, 5000, 200);
+    agentCall.recorder.clear();
+    agentCall.sendDtmf('*');
+    await agentCall.waitForTone(1000, 3000, 60); // the menu's accept beep
+    agentCall.sendDtmf('1202#');
+    const { call: colleague } = await answerAgent(trunk, '1002');
+    await colleague.waitForPrompt(ru('accept_call'));
+    colleague.sendDtmf('1');
+    expect(await agentCall.ended).toBe('remote');
+    await waitState(server, '1002', 'busy');
+    await colleague.waitForTone(700, 5000, 200);
+    await custCall.hangup();
+    const cdr = (await server.store.calls.listCdr())[0]!;
+    const outcomes = (await server.store.calls.listQueueEvents(cdr.id))
+      .filter((e) => e.kind === 'transfer')
+      .map((e) => (JSON.parse(e.detail ?? '{}') as { outcome?: string }).outcome);
+    expect(outcomes).toEqual(['not_accepted', 'connected']);
   });
 });
