@@ -7,6 +7,7 @@ import type { Clock } from '../util/clock.ts';
 import { isAppError } from '../util/errors.ts';
 import type { AgentState, Department, NumberRoute, QueueEventKind, Store } from '../store/store.ts';
 import { digitsToPromptIds } from '../ivr/prompts.ts';
+import { awaitAcceptance } from './accept.ts';
 import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
 import { InCallSession, type InCallHooks } from '../ivr/agent-menu/in-call.ts';
@@ -197,7 +198,10 @@ export class Acd {
     await this.deps.store.calls.updateCdr(cc.id, { departmentId: department.id, queuedAt: cc.enteredAt });
     await this.event(cc, 'enter', null, head ? 'head' : null);
     if (!cc.waiting || cc.leg.ended) return;
-    this.startWaiting(cc);
+    // Nobody free: "all our agents are busy, please stay on the line", then music.
+    const nobodyFree = (await this.pickAgent(department.id, cc)) === undefined;
+    if (!cc.waiting || cc.leg.ended) return;
+    this.startWaiting(cc, nobodyFree ? ['queue_wait'] : []);
     this.schedule();
   }
 
@@ -211,9 +215,19 @@ export class Acd {
   }
 
   // ── waiting ────────────────────────────────────────────────────────────
-  private startWaiting(cc: CustomerCall): void {
+  /** Music on hold (after `lead`, if any) and the waiting timers. */
+  private startWaiting(cc: CustomerCall, lead: readonly string[] = []): void {
+    this.armWaitTimers(cc);
+    if (lead.length === 0) return cc.leg.loop(this.deps.sounds.music());
+    void cc.leg.play(this.deps.sounds.prompts(cc.settings.language, lead)).then((outcome) => {
+      // Stopped (an announcement, the agent, an overflow message took over): theirs to go on.
+      if (outcome === 'done' && cc.waiting) cc.leg.loop(this.deps.sounds.music());
+    });
+  }
+
+  /** Max wait and the position announcement, from now; the music goes on as it is. */
+  private armWaitTimers(cc: CustomerCall): void {
     const { leg } = cc;
-    leg.loop(this.deps.sounds.music());
     this.stopTimers(cc);
     const maxWait = cc.department.maxWaitSeconds * 1000;
     if (maxWait > 0) cc.waitTimer = leg.setTimer(() => this.bg(this.overflow(cc, 'max_wait'), cc), maxWait);
@@ -398,7 +412,9 @@ export class Acd {
   ): Promise<void> {
     cc.offer = undefined;
     this.engaged.delete(agentId);
-    if (agentsFault) await this.safeTransition(agentId, 'temporarily_not_ready', 'no_answer');
+    // The history says why: `no_answer` (busy, declined, rang out) or `not_accepted` (no accept key).
+    if (agentsFault)
+      await this.safeTransition(agentId, 'temporarily_not_ready', why === 'not_accepted' ? why : 'no_answer');
     else {
       cc.unreachable.add(agentId);
       // The route may come back (trunk up again): offer this call to them again later.
@@ -447,11 +463,32 @@ export class Acd {
     // (max wait) may take the call away while the agent hears the whisper.
     const answeredAt = this.now();
     this.stopTimers(cc);
-    await this.safeTransition(agentId, 'busy', `call:${cc.id}`);
     // Whisper: the agent hears which department the call is for (its code, digit by digit).
-    await agentLeg.play(
-      this.deps.sounds.prompts(cc.settings.language, digitsToPromptIds(cc.department.code)),
-    );
+    const whisper = digitsToPromptIds(cc.department.code);
+    if (cc.settings.acceptCall === 'key') {
+      // The agent stays `offered` until the key: only then is the offer answered.
+      // A customer who leaves meanwhile ends the agent's prompt too, not after acceptSeconds.
+      const offCustomer = cc.leg.on('ended', () => void agentLeg.hangup());
+      const verdict = await awaitAcceptance(agentLeg, cc.settings, this.deps.sounds, whisper);
+      offCustomer();
+      if (cc.leg.ended || cc.state !== 'offering') {
+        await agentLeg.hangup();
+        this.engaged.delete(agentId);
+        await this.safeTransition(agentId, 'ready', 'customer_abandoned');
+        this.schedule();
+        return;
+      }
+      if (verdict !== 'accepted') {
+        this.log.info({ callId: cc.id, agentId, verdict }, 'offer answered but not accepted');
+        await agentLeg.hangup();
+        this.armWaitTimers(cc);
+        return await this.offerFailed(cc, agentId, 'not_accepted', true);
+      }
+      await this.safeTransition(agentId, 'busy', `call:${cc.id}`);
+    } else {
+      await this.safeTransition(agentId, 'busy', `call:${cc.id}`);
+      await agentLeg.play(this.deps.sounds.prompts(cc.settings.language, whisper));
+    }
     if (cc.leg.ended || agentLeg.ended) {
       await agentLeg.hangup();
       await this.endAgent(agentId);
@@ -514,10 +551,10 @@ export class Acd {
         await this.safeTransition(agentId, 'offered', 'transfer_offer');
         return true;
       },
-      settleReservedAgent: async (agentId, answered) => {
+      settleReservedAgent: async (agentId, answered, reason) => {
         if (answered) return this.safeTransition(agentId, 'busy', 'transfer_answered');
         this.engaged.delete(agentId);
-        await this.safeTransition(agentId, 'ready', 'transfer_not_answered');
+        await this.safeTransition(agentId, 'ready', reason ?? 'transfer_not_answered');
         this.schedule();
       },
       requeue: async (cc, department, head) => {

@@ -64,6 +64,8 @@ export class Leg {
   media: MediaParams | undefined;
   /** Keys received and not yet consumed by a collection (type-ahead). */
   private digitBuffer = '';
+  /** Keys received since secretInput(true), or undefined when keys may be logged. */
+  private secretDigits: number | undefined;
   private readonly timers = new Set<TimerHandle>();
   private readonly listeners: { [K in keyof LegEvents]: Set<LegEvents[K]> } = {
     dtmf: new Set(),
@@ -286,7 +288,8 @@ export class Leg {
   // ── digits ──────────────────────────────────────────────────────────────
   private onDigit(digit: string, atMs: number): void {
     if (this.state !== 'answered') return;
-    this.log.debug({ leg: this.id, digit }, 'dtmf');
+    if (this.secretDigits === undefined) this.log.debug({ leg: this.id, digit }, 'dtmf');
+    else this.secretDigits++;
     for (const fn of this.listeners.dtmf) fn(digit, atMs);
     if (this.digitHandler) {
       this.digitHandler(digit);
@@ -298,6 +301,21 @@ export class Leg {
     }
     this.digitBuffer += digit;
     if (this.playing?.bargeIn) this.finishPlay('interrupted');
+  }
+
+  /**
+   * While on, keys are not logged (a PIN is being asked for or typed ahead);
+   * turning it off logs only how many came. Every key still reaches the
+   * listeners, the handler and collect() as usual.
+   */
+  secretInput(on: boolean): void {
+    if (on) {
+      this.secretDigits ??= 0;
+      return;
+    }
+    if (this.secretDigits === undefined) return;
+    this.log.debug({ leg: this.id, count: this.secretDigits }, 'dtmf (secret, not logged)');
+    this.secretDigits = undefined;
   }
 
   /**

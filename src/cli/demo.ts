@@ -97,7 +97,11 @@ export async function runDemo(): Promise<void> {
         await sleep(800);
         if (inv.state !== 'pending' && inv.state !== 'early') return;
         const call = await pstn.answer(inv).catch(() => undefined);
-        if (call) await script(call, inv.caller.user).catch(() => undefined);
+        if (!call) return;
+        // The accept key (acceptCall: key, the default), pressed during the whisper.
+        await sleep(500);
+        call.sendDtmf('1');
+        await script(call, inv.caller.user).catch(() => undefined);
       })();
     }
   })();

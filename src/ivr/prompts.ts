@@ -55,6 +55,8 @@ export const PROMPT_IDS = [
   // diagnostics
   'enter_digits',
   'you_entered',
+  // "To take the call, press" + the accept key's digit (acceptCall: key)
+  'accept_call',
 ] as const;
 export type PromptId = (typeof PROMPT_IDS)[number];
 

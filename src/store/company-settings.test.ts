@@ -21,6 +21,9 @@ describe('company settings (SPEC §7)', () => {
       announceSeconds: 30,
       minPinLength: 4,
       presentedCallerId: 'customer',
+      acceptCall: 'key',
+      acceptKey: '1',
+      acceptSeconds: 10,
     });
     expect(parseCompanySettings(undefined)).toEqual(DEFAULT_COMPANY_SETTINGS);
   });
@@ -41,6 +44,11 @@ describe('company settings (SPEC §7)', () => {
     [{ minPinLength: 3 }],
     [{ minPinLength: 9 }],
     [{ language: 'de' }],
+    [{ acceptCall: 'always' }],
+    [{ acceptKey: '12' }],
+    [{ acceptKey: 'a' }],
+    [{ acceptKey: '#' }],
+    [{ acceptSeconds: 0 }],
     [{ allowedDestinations: ['anything'] }],
     [{ unknownKey: 1 }],
   ])('refuses %j with invalid_input', (patch) => {

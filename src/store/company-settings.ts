@@ -21,6 +21,10 @@ const fields = {
   // 8 is the longest PIN SPEC §2 allows: a larger minimum would refuse every PIN.
   minPinLength: z.number().int().min(4).max(8),
   presentedCallerId: z.enum(['customer', 'hotline']),
+  acceptCall: z.enum(['off', 'key']),
+  // A digit: the prompt says it ("… press" + digit_N).
+  acceptKey: z.string().regex(/^[0-9]$/, 'one digit, 0-9'),
+  acceptSeconds: z.number().int().min(3).max(60),
 };
 
 /** SPEC §7 defaults. */
@@ -36,6 +40,9 @@ export const DEFAULT_COMPANY_SETTINGS: Readonly<CompanySettings> = Object.freeze
   announceSeconds: 30,
   minPinLength: 4,
   presentedCallerId: 'customer',
+  acceptCall: 'key',
+  acceptKey: '1',
+  acceptSeconds: 10,
 });
 
 /** Full settings: every field, missing ones take their default; unknown keys are dropped. */
@@ -53,6 +60,9 @@ export const companySettingsSchema = z.object({
   announceSeconds: fields.announceSeconds.default(DEFAULT_COMPANY_SETTINGS.announceSeconds),
   minPinLength: fields.minPinLength.default(DEFAULT_COMPANY_SETTINGS.minPinLength),
   presentedCallerId: fields.presentedCallerId.default(DEFAULT_COMPANY_SETTINGS.presentedCallerId),
+  acceptCall: fields.acceptCall.default(DEFAULT_COMPANY_SETTINGS.acceptCall),
+  acceptKey: fields.acceptKey.default(DEFAULT_COMPANY_SETTINGS.acceptKey),
+  acceptSeconds: fields.acceptSeconds.default(DEFAULT_COMPANY_SETTINGS.acceptSeconds),
 });
 
 /** A partial update from the admin API: only known keys, each validated, no defaults filled in. */

@@ -18,6 +18,7 @@ export type ExternalTransferMode = 'disabled' | 'release_immediately' | 'release
 export type AnnounceNumberMode = 'disabled' | 'release_agent' | 'stay_until_connected';
 export type DeliverTo = 'caller_id' | 'profile';
 export type Language = 'ru' | 'en';
+export type AcceptCallMode = 'off' | 'key';
 
 export interface CompanySettings {
   /** In-call `* 1`: how a transfer to an external number behaves. Default `release_on_answer`. */
@@ -51,6 +52,15 @@ export interface CompanySettings {
    * P-Asserted-Identity and Diversion name the hotline either way. Default `customer`.
    */
   presentedCallerId: PresentedCallerId;
+  /**
+   * Whether an agent who answers an offer must press `acceptKey` within
+   * `acceptSeconds` (after the whisper and the "press 1" prompt) before the
+   * customer is connected, so that a voicemail or an answering machine never
+   * takes the call. Default `key`, `1`, 10 s.
+   */
+  acceptCall: AcceptCallMode;
+  acceptKey: string;
+  acceptSeconds: number;
 }
 
 export type PresentedCallerId = 'customer' | 'hotline';

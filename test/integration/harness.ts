@@ -36,13 +36,18 @@ export interface TestServerOptions extends Partial<Record<keyof Config, unknown>
   sipT1?: number;
   authThrottle?: { failures: number; windowMs: number };
   logger?: Logger;
+  /**
+   * The demo companies' `acceptCall`. Default `off`: the call-flow tests that do
+   * not test the accept key expect the customer through right after the whisper.
+   */
+  acceptCall?: 'off' | 'key';
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, clock, sipT1, authThrottle, logger, ...rest } = o;
+  const { ivrTimings, clock, sipT1, authThrottle, logger, acceptCall, ...rest } = o;
   const base = nextRtpBlock();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -69,6 +74,8 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     logger,
   });
   await server.start();
+  for (const c of await server.store.directory.listCompanies())
+    await server.store.directory.updateCompanySettings(c.id, { acceptCall: acceptCall ?? 'off' });
   return server;
 }
 

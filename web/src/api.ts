@@ -100,6 +100,9 @@ export interface CompanySettings {
   allowedDestinations: string[];
   announceSeconds: number;
   minPinLength: number;
+  acceptCall: 'off' | 'key';
+  acceptKey: string;
+  acceptSeconds: number;
 }
 
 export interface Company {

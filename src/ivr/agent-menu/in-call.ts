@@ -10,6 +10,7 @@ import { destinationAllowed } from '../../store/company-settings.ts';
 import type { Clock, TimerHandle } from '../../util/clock.ts';
 import { digitsToPromptIds, type PromptId } from '../prompts.ts';
 import { normaliseNumber } from '../../util/phone-number.ts';
+import { awaitAcceptance } from '../../acd/accept.ts';
 
 /**
  * The connected part of a customer call and the agent's in-call menu (seed
@@ -68,8 +69,8 @@ export interface InCallHooks {
   releaseAgent(agentId: number): Promise<void>;
   /** Reserves an agent reached by short number (offered); false if they cannot take it. */
   reserveAgent(agentId: number): Promise<boolean>;
-  /** The reserved agent answered (busy) or did not (ready again). */
-  settleReservedAgent(agentId: number, answered: boolean): Promise<void>;
+  /** The reserved agent answered (busy) or did not (ready again; `reason` for the history). */
+  settleReservedAgent(agentId: number, answered: boolean, reason?: string): Promise<void>;
   /** Puts the customer back in a queue (head = at the front). */
   requeue(cc: CustomerCall, department: Department, head: boolean): Promise<void>;
   /** The call is over. */
@@ -382,10 +383,24 @@ export class InCallSession {
     this.dialing = dialing;
     // The customer left while the leg was being set up: stop ringing the target now.
     if (this.state === 'ended') dialing.cancel();
-    const result = await dialing.result;
+    let result = await dialing.result;
     this.dialing = undefined;
+    let reason: string | undefined;
+    if (result.kind === 'answered' && dest.agentId !== undefined && settings.acceptCall === 'key') {
+      // A colleague's phone answered: as for an offer from the queue, only their key takes the call.
+      const leg = result.leg;
+      const offCustomer = this.cc.leg.on('ended', () => void leg.hangup());
+      const verdict = await awaitAcceptance(leg, settings, this.hooks.sounds, []);
+      offCustomer();
+      if (verdict !== 'accepted') {
+        this.log.info({ agentId: dest.agentId, verdict }, 'transfer answered but not accepted');
+        await leg.hangup();
+        result = { kind: 'no_answer', status: 200, reason: 'not_accepted' };
+        reason = 'transfer_not_accepted';
+      }
+    }
     if (dest.agentId !== undefined)
-      await this.hooks.settleReservedAgent(dest.agentId, result.kind === 'answered');
+      await this.hooks.settleReservedAgent(dest.agentId, result.kind === 'answered', reason);
     return result;
   }
 
@@ -404,7 +419,8 @@ export class InCallSession {
     }
     this.log.info({ purpose, mode, number, result: result.kind }, 'transfer dial result');
     if (result.kind !== 'answered') {
-      await this.record('transfer', { type: purpose, to: number, mode, outcome: result.kind });
+      const outcome = result.reason === 'not_accepted' ? 'not_accepted' : result.kind;
+      await this.record('transfer', { type: purpose, to: number, mode, outcome });
       this.cc.transfers = Math.max(0, this.cc.transfers - 1);
       return this.transferFailed();
     }

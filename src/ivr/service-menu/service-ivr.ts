@@ -127,6 +127,9 @@ export class ServiceIvrSession {
 
   async run(): Promise<void> {
     if (!(await this.call.answer())) return;
+    // Keys are not logged in the service IVR (only how many), except the login
+    // number: a PIN may come at any time, typed ahead of its prompt.
+    this.leg.secretInput(true);
     try {
       const agent = await this.identify();
       if (!agent || this.gone) return;
@@ -135,6 +138,7 @@ export class ServiceIvrSession {
       await this.login(agent);
       await this.menu();
     } finally {
+      this.leg.secretInput(false);
       if (this.agent) this.deps.inMenu.delete(this.agent.id);
       if (!this.gone) await this.leg.hangup();
       this.phase = 'ended';
@@ -175,7 +179,9 @@ export class ServiceIvrSession {
       let agent = known;
       if (!agent) {
         if (this.phase !== 'identify_login') this.transition('identify_login');
+        this.leg.secretInput(false);
         const login = await this.ask(['enter_login']);
+        this.leg.secretInput(true);
         if (login.reason === 'hangup') return undefined;
         if (login.digits === '') {
           if (!(await this.fail(undefined))) return undefined;

@@ -69,8 +69,17 @@ const SELECTS: { [K in keyof CompanySettings]?: readonly string[] } = {
   announceNumber: ['disabled', 'release_agent', 'stay_until_connected'],
   deliverTo: ['caller_id', 'profile'],
   language: ['ru', 'en'],
+  acceptCall: ['off', 'key'],
+  acceptKey: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
 };
-const NUMBERS = ['ringSeconds', 'wrapUpSeconds', 'breakMinutes', 'announceSeconds', 'minPinLength'] as const;
+const NUMBERS = [
+  'ringSeconds',
+  'wrapUpSeconds',
+  'breakMinutes',
+  'announceSeconds',
+  'minPinLength',
+  'acceptSeconds',
+] as const;
 
 function CompanyForm({
   company,
