@@ -17,6 +17,8 @@ function fakeRtp(): RtpSession & { stats: { packetsReceived: number } } {
     setCodec() {},
     setRemote() {},
     setSource() {},
+    inbandDtmf: false,
+    setInbandDtmf() {},
     sendDtmf() {},
     close() {},
   } as unknown as RtpSession & { stats: { packetsReceived: number } };

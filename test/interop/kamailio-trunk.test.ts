@@ -77,6 +77,9 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
     trunkTimings: { registration: { expiresS: 600, retryMs: 500, maxRetryMs: 2000 } },
   });
   await server.start();
+  // The "mobiles" here do not press the accept key (test/interop/sipp-voicemail.test.ts covers it).
+  for (const c of await server.store.directory.listCompanies())
+    await server.store.directory.updateCompanySettings(c.id, { acceptCall: 'off' });
   return {
     server,
     lines: () =>
