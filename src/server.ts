@@ -475,8 +475,8 @@ export class Server {
     this.stopping = true;
     this.ua.refuseNewCalls = true;
     const byes = Promise.all([this.engine.hangupAll(), this.ua.hangupAll()]);
-    await Promise.race([byes, new Promise((r) => setTimeout(r, 2000))]);
-    await Promise.race([this.trunks.stop(), new Promise((r) => setTimeout(r, 1000))]);
+    await Promise.race([byes, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([this.trunks.stop(), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.http.close();
     await this.stack.close();
     this.mediaClock.stop();

@@ -323,8 +323,9 @@ export class CallEngine {
       if (out && (out.state === 'calling' || out.state === 'early'))
         stop({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
     });
-    let early = false;
     const attempt = (target: DialTarget): Promise<InviteOutcome> => {
+      // Per attempt: after a failover the next trunk's early media replaces the last one's.
+      let early = false;
       const host =
         target.fromHost ?? hostForUri(this.opts.ua.stack.localAddress(target.destination.transport).host);
       const o = this.opts.ua.invite({
@@ -349,6 +350,7 @@ export class CallEngine {
       const skipped = new Promise<InviteOutcome>((resolve) => (skipSilent = resolve));
       void o.result.then(() => leg.clearTimer(silent));
       o.onProvisional = (_status, sdp) => {
+        if (out !== o) return; // a trunk we already left (skipped for silence) answering late
         if (sdp && !early) {
           const media = readAnswer(sdp, leg.localMedia());
           if (media) {

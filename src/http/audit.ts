@@ -30,6 +30,9 @@ export function auditChanges(
     if (route === undefined || !route.startsWith('/api/')) return;
     const p = req.principal;
     if (!p && !req.routeOptions.config.auditAnonymous) return;
+    // Anonymous rows are sign-ins actually checked (200 or 401): a throttled (429) or malformed
+    // (400) attempt is no row, or anyone could grow the audit log at request rate.
+    if (!p && reply.statusCode !== 200 && reply.statusCode !== 401) return;
     const params = Object.fromEntries(
       Object.entries((req.params ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
     );

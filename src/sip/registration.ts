@@ -105,8 +105,9 @@ export class RegistrationClient {
     this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.transition('off', {});
-    if (was === 'registered')
-      await this.opts.ua.request(this.build(0), this.opts.destination, this.opts.auth);
+    // Also mid-refresh: the carrier may already hold the binding we are renewing.
+    if (was === 'registered' || was === 'registering')
+      await this.opts.ua.request(this.build(0), this.opts.destination, this.opts.auth).catch(() => undefined);
   }
 
   /**
@@ -168,11 +169,10 @@ export class RegistrationClient {
       'registering',
       this.status.state === 'registered' ? { expiresS: this.status.expiresS } : {},
     );
-    const res = await this.opts.ua.request(
-      this.build(this.timings.expiresS),
-      this.opts.destination,
-      this.opts.auth,
-    );
+    // A send that throws (transport error) is a failure like no answer: retried with back-off.
+    const res = await this.opts.ua
+      .request(this.build(this.timings.expiresS), this.opts.destination, this.opts.auth)
+      .catch(() => undefined);
     if (this.status.state !== 'registering') return; // stopped meanwhile
     if (res && res.status >= 200 && res.status < 300) {
       this.failures = 0;
@@ -262,7 +262,7 @@ export class Qualifier {
       ],
       body: Buffer.alloc(0),
     };
-    const res = await ua.request(req, destination);
+    const res = await ua.request(req, destination).catch(() => undefined);
     if (this.stopped) return;
     const next: QualifyStatus = res ? 'up' : 'down';
     if (next !== this.status) {

@@ -103,6 +103,8 @@ export function eventRoutes(api: Api, server: Server): { readonly open: number; 
       req.raw.on('close', end);
       res.on('close', end);
       res.on('error', end);
+      // The client may have gone while the auth hook awaited: its `close` will not fire again.
+      if (req.raw.destroyed || res.destroyed) end();
     },
   });
   return {

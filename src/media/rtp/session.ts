@@ -668,9 +668,12 @@ export class RtpSession implements Tickable {
       stats.unknownPayloadType++;
       return;
     }
-    if (this.inband !== null && plen > 0) this.inband.feedPayload(msg.subarray(off, off + plen), codec);
+    if (plen === 0) return;
     const cb = this.onAudio;
-    if (cb !== null && plen > 0) cb(msg.subarray(off, off + plen), codec, this);
+    if (cb === null && this.inband === null) return;
+    const payload = msg.subarray(off, off + plen);
+    this.inband?.feedPayload(payload, codec);
+    if (cb !== null) cb(payload, codec, this);
   }
 
   /**
