@@ -5,8 +5,11 @@
  * customer calls to AgentLine's hotline and AgentLine's authenticated INVITEs
  * to the agent's "mobile" (a test phone) behind it. Loopback callers are NOT
  * allowed here: the customer's call is accepted because it comes from the
- * registered trunk's address. Also: failover from a sipp trunk answering 503,
- * and 403 for a hotline call from an address that is no trunk.
+ * registered trunk's address. The agent then transfers the customer to an
+ * external number (blind: release_on_answer; and consult) and that INVITE too
+ * goes out through the carrier, 407-challenged and retried with credentials.
+ * Also: failover from a sipp trunk answering 503, and 403 for a hotline call
+ * from an address that is no trunk.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,8 +21,10 @@ import { configSchema } from '../../src/config/config.ts';
 import { Server } from '../../src/server.ts';
 import { FAST_IVR, api, eventually, phone } from '../integration/harness.ts';
 import { SERVER_RTP, blocks } from '../integration/ports.ts';
-import { CONTACT, makeReady, stateOf } from '../integration/acd-helpers.ts';
-import type { TestPhone } from '../phone/phone.ts';
+import { CONTACT, agentId, makeReady, stateOf, waitState } from '../integration/acd-helpers.ts';
+import type { PhoneCall, TestPhone } from '../phone/phone.ts';
+import { SineSource } from '../phone/sine.ts';
+import type { CompanySettings } from '../../src/store/store.ts';
 import { getHeader } from '../../src/sip/message/headers.ts';
 import {
   CLEAN_EXIT,
@@ -39,6 +44,23 @@ const KAM_FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 const SALES = '+74950000001';
 const CARRIER = '127.0.0.2';
 const PASSWORD = 'trunk-pass-42';
+const TARGET = '+79261234567';
+const ACCEPT_HZ = 1000;
+/** Each party "speaks" its own frequency (as in test/integration/agent-menu.test.ts). */
+const VOICE = { customer: 700, agent: 1300, target: 1700 } as const;
+
+/** The listener hears the speaker's frequency (200 ms of it). */
+async function hears(listener: PhoneCall, speakerHz: number, timeoutMs = 4000): Promise<void> {
+  listener.recorder.clear();
+  await listener.waitForTone(speakerHz, timeoutMs, 200);
+}
+
+async function doesNotHear(listener: PhoneCall, speakerHz: number, ms = 800): Promise<void> {
+  listener.recorder.clear();
+  await sleep(ms);
+  expect(listener.recorder.heardTone(speakerHz, 100)).toBe(false);
+}
+
 // Its own RTP block, apart from the harness's (which counts from the start of SERVER_RTP).
 const nextRtp = blocks({ min: SERVER_RTP.max - 1999, max: SERVER_RTP.max }, 1000);
 
@@ -71,7 +93,7 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
     ...(o.trunk ? { trunk: o.trunk } : {}),
   });
   const server = new Server(config, {
-    logger: pino({ level: 'info' }, sink),
+    logger: pino({ level: process.env.AGENTLINE_TEST_DEBUG ? 'debug' : 'info' }, sink),
     sipTimers: { t1: 100, t2: 400, t4: 500 },
     ivrTimings: FAST_IVR,
     trunkTimings: { registration: { expiresS: 600, retryMs: 500, maxRetryMs: 2000 } },
@@ -158,9 +180,23 @@ describe('Kamailio as the carrier', () => {
     priority: 1,
   });
 
-  it('registers (401) and refreshes; a customer call from Kamailio reaches the agent mobile with an authenticated INVITE (407)', async () => {
+  interface Connected {
+    server: Server;
+    mobile: TestPhone;
+    port: number;
+    invite: Awaited<ReturnType<TestPhone['nextIncoming']>>;
+    custCall: PhoneCall;
+    agentCall: PhoneCall;
+  }
+
+  /**
+   * AgentLine registered at Kamailio; a customer calls the hotline through it and agent 1001's
+   * mobile (behind Kamailio) answers; customer and agent hear each other.
+   */
+  async function throughCarrier(settings: Partial<CompanySettings> = {}): Promise<Connected> {
     logged = await startLoggedServer({ allowLoopbackCallers: false });
     const { server } = logged;
+    if (Object.keys(settings).length) await server.store.directory.updateCompanySettings(1, settings);
     const mobile = await phone({ number: 'mobile' });
     phones.push(mobile);
     const port = await startKamailio(server.sipPort, mobile.sipPort);
@@ -169,51 +205,144 @@ describe('Kamailio as the carrier', () => {
       body: JSON.stringify(carrierTrunk(port, PASSWORD)),
     });
     expect(created.status).toBe(201);
-    const trunkState = async (): Promise<TrunkJson> =>
-      (await api<TrunkJson>(server, '/api/v1/trunks/carrier')).body;
     await eventually(
-      async () => (await trunkState()).registration.state === 'registered',
+      async () =>
+        (await api<TrunkJson>(server, '/api/v1/trunks/carrier')).body.registration.state === 'registered',
       8000,
       'registered',
     );
-    expect((await trunkState()).registration.expiresS).toBe(4);
-    // Kamailio grants 4 s: AgentLine refreshes (two successful REGISTERs within ~3 s).
-    await eventually(
-      () => (kam?.stderr.match(/REGISTER ok user=agentline/g) ?? []).length >= 2,
-      6000,
-      'a refresh',
-    );
-    expect(kam?.stderr).toContain('REGISTER challenged user=agentline');
-    expect(logged.lines().some((l) => l.msg === 'trunk registered' && l.trunk === 'carrier')).toBe(true);
-    const metrics = await fetch(`http://127.0.0.1:${server.httpPort}/metrics`).then((r) => r.text());
-    expect(metrics).toContain('agentline_trunk_registered{trunk="carrier"} 1');
-
     await makeReady(server, '1001');
     const customer = await phone({ number: '+79161234567' });
     phones.push(customer);
     const custCall = await customer.call(SALES, { port, host: CARRIER });
     const invite = await mobile.nextIncoming(10_000, CONTACT['1001']);
-    // Kamailio relayed it only after our Proxy-Authorization checked out (and consumed it).
-    expect(kam?.stderr).toMatch(/INVITE challenged to=\+79000000001/);
-    expect(kam?.stderr).toMatch(/INVITE authenticated to=\+79000000001 from=\+79161234567/);
-    // Caller id policy: the customer in From, the hotline in P-Asserted-Identity and Diversion.
-    expect(invite.caller.user).toBe('+79161234567');
-    expect(getHeader(invite.request, 'P-Asserted-Identity')).toMatch(/^<sip:\+74950000001@/);
-    expect(getHeader(invite.request, 'Diversion')).toMatch(/^<sip:\+74950000001@.*;reason=unconditional/);
     const agentCall = await mobile.answer(invite);
     await eventually(
       () => server.acd.liveCalls.some((c) => c.state === 'connected' && c.inCall !== undefined),
       8000,
       'customer and agent connected',
     );
-    // Not yet: an external transfer through Kamailio (the transfer INVITE did not reach the mobile
-    // in a first try; see the issue 9 report).
-    await custCall.hangup();
-    await agentCall.ended;
-    expect(JSON.stringify(logged.lines())).not.toContain(PASSWORD);
+    // Media does not pass Kamailio (it relays SIP only): customer ↔ AgentLine ↔ mobile.
+    custCall.send(new SineSource(VOICE.customer, 20_000));
+    agentCall.send(new SineSource(VOICE.agent, 20_000));
+    await hears(agentCall, VOICE.customer);
+    await hears(custCall, VOICE.agent);
+    return { server, mobile, port, invite, custCall, agentCall };
+  }
+
+  /** The agent keys * 1 TARGET #; the transfer INVITE comes to the mobile through Kamailio. */
+  async function transferToTarget(c: Connected): Promise<Awaited<ReturnType<TestPhone['nextIncoming']>>> {
+    c.agentCall.recorder.clear();
+    c.agentCall.sendDtmf('*');
+    await c.agentCall.waitForTone(ACCEPT_HZ, 3000, 60);
+    // 1, then the number in national form (8…: normalised to +7926…, allowed by the demo
+    // company's `+7*`), then #.
+    c.agentCall.sendDtmf('189261234567#');
+    const transfer = await c.mobile.nextIncoming(10_000, TARGET);
+    // Kamailio challenged the transfer INVITE (407) and relayed it only once our retry checked out.
+    const kamLog = kam?.stderr ?? '';
+    expect(kamLog).toMatch(/INVITE challenged to=\+79261234567 cseq=1/);
+    expect(kamLog).toMatch(/INVITE authenticated to=\+79261234567 from=\+79161234567 cseq=2/);
+    expect(kamLog).not.toMatch(/not routed/);
+    // Caller id policy on transfers too: the customer in From, the hotline in Diversion.
+    expect(transfer.caller.user).toBe('+79161234567');
+    expect(getHeader(transfer.request, 'Diversion')).toMatch(/^<sip:\+74950000001@/);
+    expect(getHeader(transfer.request, 'P-Asserted-Identity')).toMatch(/^<sip:\+74950000001@/);
+    return transfer;
+  }
+
+  async function transferRecords(server: Server): Promise<Record<string, unknown>[]> {
+    const cdr = (await server.store.calls.listCdr())[0];
+    const events = cdr ? await server.store.calls.listQueueEvents(cdr.id) : [];
+    return events
+      .filter((e) => e.kind === 'transfer')
+      .map((e) => JSON.parse(e.detail ?? '{}') as Record<string, unknown>);
+  }
+
+  /** Nothing left behind once both parties are gone. */
+  async function allReleased(server: Server): Promise<void> {
+    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
+    await eventually(() => server.acd.liveCalls.length === 0, 5000, 'no live calls');
+    await eventually(() => server.pool.free === server.pool.capacity, 5000, 'RTP ports back');
+  }
+
+  it('registers (401) and refreshes; a customer call from Kamailio reaches the agent mobile with an authenticated INVITE (407); a blind external transfer goes out authenticated too', async () => {
+    const c = await throughCarrier();
+    const { server, invite } = c;
+    // Kamailio relayed it only after our Proxy-Authorization checked out (and consumed it).
+    expect(kam?.stderr).toContain('REGISTER challenged user=agentline');
+    expect(kam?.stderr).toMatch(/INVITE challenged to=\+79000000001/);
+    expect(kam?.stderr).toMatch(/INVITE authenticated to=\+79000000001 from=\+79161234567/);
+    // Caller id policy: the customer in From, the hotline in P-Asserted-Identity and Diversion.
+    expect(invite.caller.user).toBe('+79161234567');
+    expect(getHeader(invite.request, 'P-Asserted-Identity')).toMatch(/^<sip:\+74950000001@/);
+    expect(getHeader(invite.request, 'Diversion')).toMatch(/^<sip:\+74950000001@.*;reason=unconditional/);
+    const trunk = (await api<TrunkJson>(server, '/api/v1/trunks/carrier')).body;
+    expect(trunk.registration.expiresS).toBe(4);
+    // Kamailio grants 4 s: AgentLine refreshes (two successful REGISTERs within ~3 s).
+    await eventually(
+      () => (kam?.stderr.match(/REGISTER ok user=agentline/g) ?? []).length >= 2,
+      6000,
+      'a refresh',
+    );
+    expect(logged!.lines().some((l) => l.msg === 'trunk registered' && l.trunk === 'carrier')).toBe(true);
+    const metrics = await fetch(`http://127.0.0.1:${server.httpPort}/metrics`).then((r) => r.text());
+    expect(metrics).toContain('agentline_trunk_registered{trunk="carrier"} 1');
+
+    // Blind transfer (release_on_answer, the default): the agent leaves once the target answers.
+    const transfer = await transferToTarget(c);
+    transfer.provisional(180);
+    const target = await c.mobile.answer(transfer);
+    expect(await c.agentCall.ended).toBe('remote');
+    target.send(new SineSource(VOICE.target, 20_000));
+    await hears(c.custCall, VOICE.target);
+    await hears(target, VOICE.customer);
+    expect(await transferRecords(server)).toEqual([
+      { type: 'external', to: TARGET, mode: 'release_on_answer', outcome: 'connected' },
+    ]);
+    await waitState(server, '1001', 'ready');
+    await c.custCall.hangup();
+    expect(await target.ended).toBe('remote');
+    await eventually(
+      async () => (await server.store.calls.listCdr())[0]?.outcome === 'transferred',
+      5000,
+      'CDR written',
+    );
+    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
+    await allReleased(server);
+    expect(JSON.stringify(logged!.lines())).not.toContain(PASSWORD);
   }, 60_000);
 
-  it('a wrong password: registration failed and the call attempt fails with warn lines; the agent is not blamed', async () => {
+  it('a consultative external transfer through Kamailio: agent and target talk, the agent hangs up, customer and target talk', async () => {
+    const c = await throughCarrier({ externalTransfer: 'consult' });
+    const { server } = c;
+    const transfer = await transferToTarget(c);
+    const target = await c.mobile.answer(transfer);
+    target.send(new SineSource(VOICE.target, 20_000));
+    await hears(c.agentCall, VOICE.target);
+    await hears(target, VOICE.agent);
+    // The customer waits on hold meanwhile and hears neither.
+    await doesNotHear(c.custCall, VOICE.target);
+    await doesNotHear(target, VOICE.customer);
+    await c.agentCall.hangup();
+    await hears(c.custCall, VOICE.target);
+    await hears(target, VOICE.customer);
+    await waitState(server, '1001', 'ready');
+    expect(await transferRecords(server)).toEqual([
+      { type: 'external', to: TARGET, mode: 'consult', outcome: 'connected' },
+    ]);
+    await target.hangup();
+    expect(await c.custCall.ended).toBe('remote');
+    await eventually(
+      async () => (await server.store.calls.listCdr())[0]?.outcome === 'transferred',
+      5000,
+      'CDR written',
+    );
+    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
+    await allReleased(server);
+  }, 60_000);
+
+  it('a wrong password: registration failed and the call attempt fails after the second challenge with warn lines; the agent is not blamed and the customer stays queued', async () => {
     logged = await startLoggedServer({ allowLoopbackCallers: false });
     const { server } = logged;
     const mobile = await phone({ number: 'mobile' });
@@ -237,12 +366,19 @@ describe('Kamailio as the carrier', () => {
     await makeReady(server, '1001');
     const customer = await phone({ number: '+79161234567' });
     phones.push(customer);
-    await customer.call(SALES, { port, host: CARRIER });
+    const custCall = await customer.call(SALES, { port, host: CARRIER });
     await eventually(
       () => logged!.lines().some((l) => l.msg === 'outbound attempt failed' && l.outcome === 'auth_failed'),
       10_000,
       'the failed attempt',
     );
+    // One retry with credentials (same Call-ID, CSeq 2), challenged again: no third try.
+    const kamLog = kam?.stderr ?? '';
+    expect(kamLog).toMatch(/INVITE challenged to=\+79000000001 cseq=1/);
+    expect(kamLog).toMatch(/INVITE challenged to=\+79000000001 cseq=2/);
+    expect(kamLog).not.toMatch(/INVITE challenged to=\+79000000001 cseq=3/);
+    expect(kamLog).not.toMatch(/INVITE authenticated/);
+    expect(mobile.unclaimedIncoming).toHaveLength(0);
     const lines = logged.lines();
     expect(
       lines.some((l) => l.level === 40 && l.msg === 'trunk authentication failed' && l.method === 'INVITE'),
@@ -252,9 +388,31 @@ describe('Kamailio as the carrier', () => {
       trunk: 'carrier',
       status: 407,
     });
-    // Not the agent's fault: ready, not temporarily_not_ready.
-    await sleep(200);
+    // Not the agent's fault: back to ready with the reason in the history, never
+    // temporarily_not_ready (SPEC §3: that is for the agent's own no-answer/busy/reject).
+    const id = await agentId(server, '1001');
+    await eventually(
+      async () =>
+        (await server.store.agentStates.listStateHistory({ agentId: id })).some(
+          (r) => r.to === 'ready' && r.reason === 'offer_failed:auth_failed',
+        ),
+      5000,
+      'agent back to ready',
+    );
+    const history = await server.store.agentStates.listStateHistory({ agentId: id });
+    expect(history.map((r) => r.to)).not.toContain('temporarily_not_ready');
     expect(await stateOf(server, '1001')).toBe('ready');
+    // SPEC §5/§6: no call is dropped silently. The customer stays at the head of the queue
+    // (not offered to 1001 again until the route may be back) and hears music on hold.
+    expect(custCall.state).toBe('up');
+    expect(server.acd.liveCalls.map((c) => c.state)).toEqual(['queued']);
+    custCall.recorder.clear();
+    await eventually(() => custCall.recorder.level(300) > 100, 3000, 'music on hold');
+    const cdrRow = (await server.store.calls.listCdr())[0];
+    const events = cdrRow ? await server.store.calls.listQueueEvents(cdrRow.id) : [];
+    expect(events.some((e) => e.kind === 'no_answer' && e.detail === 'auth_failed')).toBe(true);
+    await custCall.hangup();
+    await eventually(() => server.acd.liveCalls.length === 0, 5000, 'call gone');
     expect(JSON.stringify(lines)).not.toContain('not-the-password');
   }, 60_000);
 
