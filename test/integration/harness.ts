@@ -41,13 +41,15 @@ export interface TestServerOptions extends Partial<Record<keyof Config, unknown>
    * not test the accept key expect the customer through right after the whisper.
    */
   acceptCall?: 'off' | 'key';
+  /** How long a silent trunk is waited for before the next (Server's trunkNoResponseMs). */
+  trunkNoResponseMs?: number;
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, clock, sipT1, authThrottle, logger, acceptCall, ...rest } = o;
+  const { ivrTimings, clock, sipT1, authThrottle, logger, acceptCall, trunkNoResponseMs, ...rest } = o;
   const base = nextRtpBlock();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -72,6 +74,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     inCallTimings: { menuTimeoutMs: 3000, announceChoiceMs: 2500 },
     authThrottle,
     logger,
+    trunkNoResponseMs,
   });
   await server.start();
   for (const c of await server.store.directory.listCompanies())
