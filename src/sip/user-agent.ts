@@ -264,12 +264,14 @@ export class OutgoingInvite {
   start(): void {
     this.tx = this.ua.stack.sendRequest(this.request, this.destination, {
       onResponse: (res) => this.onResponse(res),
+      // Timer B (nothing at all came back) or a transport error: the trunk or the network
+      // failed, not the called party — `failed` (worth a failover, never an agent's no-answer).
       onTimeout: () =>
-        this.finish({
-          kind: this.cancelWanted ? 'cancelled' : 'no_answer',
-          status: 408,
-          reason: 'Request Timeout',
-        }),
+        this.finish(
+          this.cancelWanted
+            ? { kind: 'cancelled', status: 408, reason: 'Request Timeout' }
+            : { kind: 'failed', status: 408, reason: 'No response' },
+        ),
     });
   }
 

@@ -7,11 +7,12 @@
  * (503, ring, answer) and a bare UDP socket that says nothing or answers late.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DialTarget, Dialing } from '../../src/call/engine.ts';
+import { isCalleeFailure, type DialTarget, type Dialing } from '../../src/call/engine.ts';
 import type { Server } from '../../src/server.ts';
 import { parseUri } from '../../src/sip/message/uri.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { RawSip, eventually, phone, startServer } from './harness.ts';
+import { SALES, agentId, makeReady, stateOf } from './acd-helpers.ts';
 
 const NUMBER = '+79000000001';
 const NO_RESPONSE_MS = 300;
@@ -151,6 +152,40 @@ describe('trunk failover leaves nothing behind', () => {
     inv.provisional(180);
     expect(await dialing.result).toMatchObject({ kind: 'no_answer' });
     await eventually(() => inv.state === 'cancelled', 3000, 'second INVITE cancelled');
+    await nothingLeft();
+  });
+
+  it('one silent trunk until its INVITE times out (Timer B before the ring timeout): failed, not the callee no_answer', async () => {
+    await start();
+    const silent = await silentTrunk();
+    // 64·T1 = 1.6 s here; in production 32 s, shorter than a ringSeconds of 40.
+    const dialing = await dial([target('silent', silent.port)], 20_000);
+    const result = await dialing.result;
+    expect(result).toMatchObject({ kind: 'failed', status: 408 });
+    // Not the called party's doing: an agent must not be sent on a break for it.
+    expect(isCalleeFailure(result)).toBe(false);
+    await nothingLeft();
+  });
+
+  it('an offer over a trunk that never answers (Timer B): the agent is not blamed, the customer stays queued', async () => {
+    const silent = await silentTrunk();
+    server = await startServer({ sipT1: 25, trunk: `sip:127.0.0.1:${silent.port}` });
+    await makeReady(server, '1001');
+    const customer = await phone({ number: '+79161234567' });
+    closers.push(() => customer.close());
+    const call = await customer.call(SALES, { port: server.sipPort });
+    const id = await agentId(server, '1001');
+    await eventually(
+      async () =>
+        (await server.store.agentStates.listStateHistory({ agentId: id })).some(
+          (r) => r.reason === 'offer_failed:failed',
+        ),
+      8000,
+      'the offer failed',
+    );
+    expect(await stateOf(server, '1001')).toBe('ready');
+    expect(server.acd.liveCalls.map((c) => c.state)).toEqual(['queued']);
+    await call.hangup();
     await nothingLeft();
   });
 
