@@ -323,7 +323,7 @@ export class CallEngine {
       if (out && (out.state === 'calling' || out.state === 'early'))
         stop({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
     });
-    const attempt = (target: DialTarget): Promise<InviteOutcome> => {
+    const attempt = (target: DialTarget, last: boolean): Promise<InviteOutcome> => {
       // Per attempt: after a failover the next trunk's early media replaces the last one's.
       let early = false;
       const host =
@@ -340,9 +340,10 @@ export class CallEngine {
       });
       out = o;
       // A trunk that sends nothing at all (not even 100 Trying) is given up
-      // early so the next one still has time to ring the callee.
+      // early so the next one still has time to ring the callee. The last one
+      // has no next: it keeps the rest of the ring time (or its Timer B).
       const silent = leg.setTimer(() => {
-        if (o.responded || leg.state !== 'ringing' || opts.targets.length < 2) return;
+        if (o.responded || leg.state !== 'ringing' || last) return;
         o.cancel();
         skipSilent({ kind: 'failed', status: 408, reason: 'No response' });
       }, this.noResponseMs);
@@ -366,7 +367,7 @@ export class CallEngine {
     const tryAll = async (): Promise<InviteOutcome> => {
       for (let i = 0; ; i++) {
         const target = opts.targets[i] as DialTarget;
-        const o = await attempt(target);
+        const o = await attempt(target, i + 1 >= opts.targets.length);
         if (o.kind === 'answered' || o.kind === 'cancelled' || leg.state !== 'ringing') return o;
         this.log.warn(
           { trunk: target.trunk ?? 'direct', number, status: o.status, reason: o.reason, outcome: o.kind },

@@ -11,14 +11,25 @@ import { isCalleeFailure, type DialTarget, type Dialing } from '../../src/call/e
 import type { Server } from '../../src/server.ts';
 import { parseUri } from '../../src/sip/message/uri.ts';
 import type { TestPhone } from '../phone/phone.ts';
-import { RawSip, eventually, phone, startServer } from './harness.ts';
+import { RawSip, eventually, phone, sleep, startServer } from './harness.ts';
 import { SALES, agentId, makeReady, stateOf } from './acd-helpers.ts';
 
 const NUMBER = '+79000000001';
 const NO_RESPONSE_MS = 300;
 
-/** A response to a raw request: its Via, From, To (tagged), Call-ID and CSeq, no body. */
-function responseTo(request: string, status: number, reason: string, contactPort: number): string {
+const SDP_ANSWER = [
+  'v=0',
+  'o=- 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 9 RTP/AVP 0',
+  'a=rtpmap:0 PCMU/8000',
+  '',
+].join('\r\n');
+
+/** A response to a raw request: its Via, From, To (tagged), Call-ID and CSeq, and `sdp` if given. */
+function responseTo(request: string, status: number, reason: string, contactPort: number, sdp = ''): string {
   const lines = request.split('\r\n');
   const pick = (name: string): string[] =>
     lines.filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
@@ -31,9 +42,10 @@ function responseTo(request: string, status: number, reason: string, contactPort
     ...pick('Call-ID'),
     ...pick('CSeq'),
     `Contact: <sip:trunk@127.0.0.1:${contactPort}>`,
-    'Content-Length: 0',
+    ...(sdp ? ['Content-Type: application/sdp'] : []),
+    `Content-Length: ${Buffer.byteLength(sdp)}`,
     '',
-    '',
+    sdp,
   ].join('\r\n');
 }
 
@@ -139,6 +151,26 @@ describe('trunk failover leaves nothing behind', () => {
     expect((await dialing.result).kind).toBe('answered');
     await eventually(() => server.ua.sessionCount === 1, 5000, 'only the second trunk dialog');
     await call.hangup();
+    await nothingLeft();
+  });
+
+  it('a slow last trunk is not given up at the no-response time: it still answers after a 503 from the first', async () => {
+    await start();
+    const a = await trunkPhone('trunk-a');
+    const slow = await silentTrunk();
+    const dialing = await dial([target('a', a.sipPort), target('slow', slow.port)]);
+    (await a.nextIncoming(5000, NUMBER)).reject(503, 'Service Unavailable');
+    const invite = await slow.waitFor(/^INVITE /);
+    // Well past the no-response time, still inside the ring time and Timer B (1.6 s).
+    await sleep(2 * NO_RESPONSE_MS);
+    slow.received.length = 0;
+    slow.send(responseTo(invite, 200, 'OK', slow.port, SDP_ANSWER), server.sipPort);
+    const result = await dialing.result;
+    expect(result.kind).toBe('answered');
+    await slow.waitFor(/^ACK /);
+    if (result.kind === 'answered') void result.leg.hangup();
+    const bye = await slow.waitFor(/^BYE /);
+    slow.send(responseTo(bye, 200, 'OK', slow.port), server.sipPort);
     await nothingLeft();
   });
 
