@@ -3,7 +3,8 @@ import type { Server } from '../../src/server.ts';
 import { getHeader, parseNameAddr } from '../../src/sip/message/headers.ts';
 import type { CompanySettings, TrunkPatch } from '../../src/store/store.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
-import { api, eventually, phone } from './harness.ts';
+import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { SERVICE, api, eventually, phone } from './harness.ts';
 import {
   CONTACT,
   SALES,
@@ -14,6 +15,7 @@ import {
   waitState,
 } from './acd-helpers.ts';
 
+const ru = (id: PromptId): string => promptPath('ru', id);
 const ACCEPT_HZ = 1000;
 const ERROR_HZ = 480;
 
@@ -183,6 +185,35 @@ describe('numbers per country and per trunk', () => {
     agent.sendDtmf('*', 'inband');
     await agent.waitForTone(ACCEPT_HZ, 4000, 60);
     await hangupBoth(customer, agent);
+  });
+
+  it('inbandDtmf always on an inbound trunk: an agent logs in with PIN tones in the audio through it', async () => {
+    await setup();
+    const created = await api(server, '/api/v1/trunks', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'carrier',
+        uri: 'sip:127.0.0.1:9',
+        inbound: ['127.0.0.1'],
+        inbandDtmf: 'always',
+        priority: 900,
+        qualifySeconds: 0,
+      }),
+    });
+    expect(created.status).toBe(201);
+    const pin = '7391648';
+    const set = await api(server, '/api/v1/agents/1001/pin', {
+      method: 'POST',
+      body: JSON.stringify({ pin }),
+    });
+    expect(set.status).toBe(204);
+    const p = await phone({ number: CONTACT['1001'] as string }); // offers telephone-event
+    phones.push(p);
+    const ivr = await p.call(SERVICE, { port: server.sipPort });
+    await ivr.waitForPrompt(ru('enter_pin'));
+    ivr.sendDtmf(`${pin}#`, 'inband');
+    await ivr.waitForPrompt(ru('registered'), 8000);
+    await ivr.hangup();
   });
 
   it('the trunk API shows and validates the new fields', async () => {
