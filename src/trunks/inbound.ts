@@ -7,7 +7,7 @@ import type { InboundCall } from '../call/engine.ts';
 import type { InbandDtmfMode } from '../call/leg.ts';
 import { getHeader, parseNameAddr } from '../sip/message/headers.ts';
 import type { DirectoryStore, Trunk, TrunkInbandDtmf } from '../store/store.ts';
-import type { Country } from '../util/phone-number.ts';
+import { normaliseNumber, type Country } from '../util/phone-number.ts';
 
 /** A trunk's `auto` follows the server's `--inband-dtmf`; `always`/`off` override it for the trunk's legs. */
 export function inbandModeFor(trunk: TrunkInbandDtmf | undefined, server: InbandDtmfMode): InbandDtmfMode {
@@ -38,4 +38,16 @@ export async function countriesFor(directory: DirectoryStore, trunk: Trunk | und
     trunk && trunk.companies.length > 0 ? companies.filter((c) => trunk.companies.includes(c.id)) : companies;
   const countries = [...new Set(serving.map((c) => c.settings.country))];
   return countries.length > 0 ? countries : ['RU'];
+}
+
+/**
+ * The caller's number in the one dial plan the call can belong to (the
+ * engine read it in RU's, knowing no company). With several plans it stays
+ * as it is until a company is known (a hotline re-reads it in its company's
+ * plan); the service IVR then compares what the engine made of it.
+ */
+export function readCallerIn(call: InboundCall, countries: readonly Country[]): void {
+  const [only, ...more] = countries;
+  if (call.callerUser && only !== undefined && more.length === 0)
+    call.caller = normaliseNumber(call.callerUser, only);
 }

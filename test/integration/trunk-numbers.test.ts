@@ -216,6 +216,21 @@ describe('numbers per country and per trunk', () => {
     await ivr.hangup();
   });
 
+  it('a German deployment: an agent calling the service number from 030… is recognised by the caller id', async () => {
+    await setup({ country: 'DE' });
+    const r = await api(server, '/api/v1/agents/1001', {
+      method: 'PATCH',
+      body: JSON.stringify({ contact: '+49301111111' }),
+    });
+    expect(r.status).toBe(200);
+    const p = await phone({ number: '0301111111' });
+    phones.push(p);
+    const ivr = await p.call(SERVICE, { port: server.sipPort });
+    // Known by the number: asked for the PIN straight away, not for a login.
+    await ivr.waitForPrompt(ru('enter_pin'));
+    await ivr.hangup();
+  });
+
   it('the trunk API shows and validates the new fields', async () => {
     await setup();
     const t = await api<Record<string, unknown>>(server, '/api/v1/trunks/default');
