@@ -43,6 +43,7 @@ import type { SipRequest, SipResponse } from './sip/message/types.ts';
 import type { Endpoint } from './sip/transport/transport.ts';
 import { checkFdLimit } from './util/fd-limit.ts';
 import { Trunks, type TrunkTimings } from './trunks/trunks.ts';
+import { applyInboundTrunk, countriesFor, readCallerIn } from './trunks/inbound.ts';
 
 type InboundCallOf = Parameters<NonNullable<CallEngine['onInbound']>>[0];
 
@@ -439,7 +440,11 @@ export class Server {
 
   private async route(call: InboundCallOf): Promise<void> {
     try {
-      const handler = await this.router.resolve(call.called);
+      const trunk = this.trunks.trunkForSource(call.invite.source.address);
+      if (trunk) applyInboundTrunk(call, trunk, this.config.inbandDtmf);
+      const countries = await countriesFor(this.store.directory, trunk);
+      readCallerIn(call, countries);
+      const handler = await this.router.resolve(call.called, countries);
       if (!handler) return await this.notInService(call);
       await handler(call);
     } catch (err) {

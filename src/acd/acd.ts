@@ -139,8 +139,9 @@ export class Acd {
     const cc = new CustomerCall(
       call.leg,
       company.id,
-      normaliseNumber(call.called),
-      call.caller,
+      normaliseNumber(call.called, company.settings.country),
+      // Read again in the company's dial plan: the engine knew no company.
+      call.callerUser ? normaliseNumber(call.callerUser, company.settings.country) : call.caller,
       department,
       company.settings,
       this.now(),
@@ -365,7 +366,7 @@ export class Acd {
   private async ring(cc: CustomerCall, agentId: number, contact: string, login: string): Promise<void> {
     try {
       await this.event(cc, 'offer', agentId);
-      const targets = this.deps.resolver.resolve(contact, cc.companyId);
+      const targets = this.deps.resolver.resolve(contact, cc.companyId, cc.settings.country);
       if (!targets.length) {
         this.log.warn({ agent: login, contact }, 'no route to the agent phone');
         return await this.offerFailed(cc, agentId, 'no_route', false);

@@ -9,7 +9,7 @@ const customer = {
 };
 const headersOf = (p: ReturnType<typeof callerIdentityFor>): Record<string, string> =>
   Object.fromEntries(
-    (typeof p.headers === 'function' ? p.headers('10.0.0.5') : (p.headers ?? [])).map((h) => [
+    (typeof p.headers === 'function' ? p.headers('10.0.0.5', (n) => n) : (p.headers ?? [])).map((h) => [
       h.name,
       h.value,
     ]),
@@ -43,5 +43,14 @@ describe('caller id policy on calls to agents and transfer targets', () => {
       expect(h['P-Asserted-Identity']).toBe('<sip:+74950000001@10.0.0.5>');
       expect(JSON.stringify(h)).not.toContain('+79161234567');
     }
+  });
+
+  it('a trunk writing numbers nationally gets the hotline that way in PAI and Diversion', () => {
+    const p = callerIdentityFor(customer, 'customer');
+    const h = typeof p.headers === 'function' ? p.headers('10.0.0.5', (n) => n.replace('+7', '8')) : [];
+    expect(h.map((x) => x.value)).toEqual([
+      '<sip:84950000001@10.0.0.5>',
+      '<sip:84950000001@10.0.0.5>;reason=unconditional;counter=1',
+    ]);
   });
 });

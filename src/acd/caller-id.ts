@@ -47,8 +47,9 @@ export function callerIdentityFor(
       : anonymous
         ? { user: ANONYMOUS_USER, displayName: ANONYMOUS_DISPLAY_NAME, host: ANONYMOUS_HOST }
         : { user: call.callerId, displayName: call.callerName };
-  const headers = (host: string): HeaderField[] => {
-    const out = [assertedIdentity(call.hotline, host), diversion(call.hotline, host, 'unconditional')];
+  const headers = (host: string, format: (n: string) => string = (n) => n): HeaderField[] => {
+    const hotline = format(call.hotline);
+    const out = [assertedIdentity(hotline, host), diversion(hotline, host, 'unconditional')];
     if (anonymous) out.push(privacyId());
     return out;
   };

@@ -2,6 +2,8 @@ import { parseUri } from '../sip/message/uri.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
 import type { OutboundAuth } from '../sip/user-agent.ts';
 import type { DialTarget } from '../call/engine.ts';
+import type { TrunkInbandDtmf } from '../store/store.ts';
+import { formatNumber, type Country, type NumberFormat } from '../util/phone-number.ts';
 
 /** A registered SIP contact: where the phone said it is, and where it really sent from. */
 export interface Binding {
@@ -26,6 +28,9 @@ export interface OutboundTrunk extends TrunkConfig {
   auth?: OutboundAuth;
   /** Up, down or not probed: a trunk known to be down is tried last. */
   status: 'up' | 'down' | 'unknown';
+  /** How the trunk wants numbers written (default e164_plus: as stored). */
+  numberFormat?: NumberFormat;
+  inbandDtmf?: TrunkInbandDtmf;
 }
 
 /** The trunks a company may use, in the order to try them (priority, then name). */
@@ -55,8 +60,11 @@ export class ContactResolver {
     private readonly registrar: BindingLookup | undefined,
   ) {}
 
-  /** Every way to reach the contact, best first; empty when there is none. */
-  resolve(contact: string, companyId?: number): DialTarget[] {
+  /**
+   * Every way to reach the contact, best first; empty when there is none.
+   * `country` is the company's: what a trunk's `national` format means.
+   */
+  resolve(contact: string, companyId?: number, country: Country = 'RU'): DialTarget[] {
     if (/^sips?:/i.test(contact)) {
       const uri = parseUri(contact);
       const user = uri?.user ?? uri?.host;
@@ -72,13 +80,16 @@ export class ContactResolver {
       // TLS is not a transport of ours yet: such a trunk cannot be dialled.
       if (t.transport === 'tls') continue;
       const host = t.host.includes(':') ? `[${t.host}]` : t.host;
-      const uri = parseUri(`sip:${number}@${host}:${t.port}`);
+      const format = t.numberFormat ?? 'e164_plus';
+      const uri = parseUri(`sip:${formatNumber(number, format, country)}@${host}:${t.port}`);
       if (!uri) continue;
       targets.push({
         uri,
         destination: { transport: t.transport, address: t.host, port: t.port },
         trunk: t.name,
         auth: t.auth,
+        formatNumber: (n) => formatNumber(n, format, country),
+        inbandDtmf: t.inbandDtmf,
       });
     }
     return targets;

@@ -30,6 +30,10 @@ export interface DialTarget {
   auth?: OutboundAuth;
   /** From host the trunk wants (its domain), else our address. */
   fromHost?: string;
+  /** The trunk's way of writing numbers, for the presented caller id (From, identity headers). */
+  formatNumber?: (number: string) => string;
+  /** The trunk's inband DTMF setting; `auto` (or none) follows the engine's. */
+  inbandDtmf?: InbandDtmfMode;
 }
 
 export type DialResult = { kind: 'answered'; leg: Leg } | Exclude<InviteOutcome, { kind: 'answered' }>;
@@ -71,9 +75,10 @@ export interface DialOptions {
   /**
    * Extra headers on the INVITE (P-Asserted-Identity, Diversion). A function
    * gets the host our From would carry on each target (the trunk's domain or
-   * our address), for identities in URIs the carrier recognises.
+   * our address), for identities in URIs the carrier recognises, and the
+   * target's way of writing numbers.
    */
-  headers?: HeaderField[] | ((host: string) => HeaderField[]);
+  headers?: HeaderField[] | ((host: string, format: (number: string) => string) => HeaderField[]);
 }
 
 export interface InboundCall {
@@ -87,6 +92,8 @@ export interface InboundCall {
    * when the caller sent none (anonymous).
    */
   caller: string;
+  /** The identity's user part as sent, for reading in a company's dial plan (absent: use `caller`). */
+  callerUser?: string;
   /** The caller's display name, if they sent one. */
   callerName: string | undefined;
   /** The caller withheld their identity (Privacy: id, anonymous From): show it to no one. */
@@ -213,6 +220,7 @@ export class CallEngine {
       invite,
       called: invite.calledUser,
       caller,
+      callerUser: identity.user || undefined,
       callerName: identity.displayName,
       callerPrivate: identity.private,
       ring: () => invite.provisional(180),
@@ -328,15 +336,21 @@ export class CallEngine {
       let early = false;
       const host =
         target.fromHost ?? hostForUri(this.opts.ua.stack.localAddress(target.destination.transport).host);
+      const format = target.formatNumber ?? ((n: string): string => n);
+      // Before any SDP answer (183 or 200) reaches applyMedia.
+      leg.inbandDtmf =
+        target.inbandDtmf === 'always' || target.inbandDtmf === 'off'
+          ? target.inbandDtmf
+          : (this.opts.inbandDtmf ?? 'auto');
       const o = this.opts.ua.invite({
         requestUri: target.uri,
         destination: target.destination,
-        fromUser: opts.callerId.user,
+        fromUser: format(opts.callerId.user),
         fromDisplayName: opts.callerId.displayName,
         fromHost: opts.callerId.host ?? target.fromHost,
         sdp: buildOffer(leg.localMedia()),
         auth: target.auth,
-        headers: typeof opts.headers === 'function' ? opts.headers(host) : opts.headers,
+        headers: typeof opts.headers === 'function' ? opts.headers(host, format) : opts.headers,
       });
       out = o;
       // A trunk that sends nothing at all (not even 100 Trying) is given up

@@ -106,6 +106,8 @@ export class TestPhone {
       from?: string;
       /** Extra INVITE headers (P-Asserted-Identity, Privacy: a carrier's caller id). */
       headers?: HeaderField[];
+      /** To user when it is not `number` (carriers that put the registration contact in the R-URI). */
+      to?: string;
     } = {},
   ): Promise<PhoneCall> {
     const host = server.host ?? '127.0.0.1';
@@ -124,6 +126,7 @@ export class TestPhone {
     let lateMedia: ReturnType<typeof readAnswer>;
     const out = this.ua.invite({
       requestUri: uri,
+      toUri: o.to !== undefined ? parseUri(`sip:${o.to}@${host}:${server.port}`) : undefined,
       destination: { transport, address: host, port: server.port },
       fromUser: o.from ?? this.opts.number,
       fromDisplayName: this.opts.displayName,

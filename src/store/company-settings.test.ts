@@ -24,6 +24,7 @@ describe('company settings (SPEC §7)', () => {
       acceptCall: 'key',
       acceptKey: '1',
       acceptSeconds: 10,
+      country: 'RU',
     });
     expect(parseCompanySettings(undefined)).toEqual(DEFAULT_COMPANY_SETTINGS);
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../util/errors.ts';
+import { COUNTRIES, type Country } from '../util/phone-number.ts';
 import type { CompanySettings } from './store.ts';
 
 /** One `allowedDestinations` entry: `agents`, or `+`? digits/`X` then an optional `*`. */
@@ -25,6 +26,8 @@ const fields = {
   // A digit: the prompt says it ("… press" + digit_N).
   acceptKey: z.string().regex(/^[0-9]$/, 'one digit, 0-9'),
   acceptSeconds: z.number().int().min(3).max(60),
+  // The dial plan numbers are read in (src/util/phone-number.ts); E164: '+' and 00 only.
+  country: z.enum(COUNTRIES as [Country, ...Country[]]),
 };
 
 /** SPEC §7 defaults. */
@@ -43,6 +46,7 @@ export const DEFAULT_COMPANY_SETTINGS: Readonly<CompanySettings> = Object.freeze
   acceptCall: 'key',
   acceptKey: '1',
   acceptSeconds: 10,
+  country: 'RU',
 });
 
 /** Full settings: every field, missing ones take their default; unknown keys are dropped. */
@@ -63,6 +67,7 @@ export const companySettingsSchema = z.object({
   acceptCall: fields.acceptCall.default(DEFAULT_COMPANY_SETTINGS.acceptCall),
   acceptKey: fields.acceptKey.default(DEFAULT_COMPANY_SETTINGS.acceptKey),
   acceptSeconds: fields.acceptSeconds.default(DEFAULT_COMPANY_SETTINGS.acceptSeconds),
+  country: fields.country.default(DEFAULT_COMPANY_SETTINGS.country),
 });
 
 /** A partial update from the admin API: only known keys, each validated, no defaults filled in. */

@@ -11,6 +11,8 @@
  *   a reference to a missing row throws `AppError('invalid_reference')`.
  */
 
+import type { Country, NumberFormat } from '../util/phone-number.ts';
+
 // ---------------------------------------------------------------------------
 // Companies and settings (SPEC §7)
 
@@ -61,6 +63,12 @@ export interface CompanySettings {
   acceptCall: AcceptCallMode;
   acceptKey: string;
   acceptSeconds: number;
+  /**
+   * The dial plan of the company's numbers (src/util/phone-number.ts): how
+   * 8…, 0…, 00… are read in routing, transfers, announcements and
+   * allowedDestinations, and what `national` means on a trunk. Default `RU`.
+   */
+  country: Country;
 }
 
 export type PresentedCallerId = 'customer' | 'hotline';
@@ -562,6 +570,10 @@ export interface AccessStore {
 export type TrunkTransport = 'udp' | 'tcp' | 'tls';
 /** Where a trunk puts the dialled number: the Request-URI, or `To` (carriers that send the registration contact in the R-URI). */
 export type TrunkNumberFrom = 'request_uri' | 'to';
+/** How numbers are written on the trunk's outbound calls (src/util/phone-number.ts `formatNumber`). */
+export type TrunkNumberFormat = NumberFormat;
+/** DTMF in the audio on the trunk's legs: `auto` follows `--inband-dtmf`. */
+export type TrunkInbandDtmf = 'auto' | 'always' | 'off';
 
 export interface Trunk {
   name: string;
@@ -579,6 +591,10 @@ export interface Trunk {
   /** Companies that may send calls through it; empty = every company. */
   companies: number[];
   numberFrom: TrunkNumberFrom;
+  /** Request-URI/To user and the presented From/P-Asserted-Identity/Diversion users. Default `e164_plus`. */
+  numberFormat: TrunkNumberFormat;
+  /** Default `auto`. */
+  inbandDtmf: TrunkInbandDtmf;
   /** OPTIONS probe period; 0 = no probing (status then follows registration). */
   qualifySeconds: number;
 }

@@ -94,5 +94,7 @@ export const trunkFieldsSchema = z.object({
   inbound: z.array(ipOrCidrSchema).max(100),
   companies: z.array(idSchema).max(1000),
   numberFrom: z.enum(['request_uri', 'to']),
+  numberFormat: z.enum(['e164', 'e164_plus', 'national']),
+  inbandDtmf: z.enum(['auto', 'always', 'off']),
   qualifySeconds: z.number().int().min(0).max(3600),
 });

@@ -5,21 +5,133 @@
  * national or international numbers of the company's country, and stay as
  * they are when short (extensions, short numbers, diagnostics).
  *
- * Russia (the only country plan so far): 8XXXXXXXXXX (trunk prefix) and
- * 7XXXXXXXXXX become +7XXXXXXXXXX, a 00 or 810 international prefix becomes
- * '+'. Spaces, dashes, dots and brackets are dropped.
+ * Each country is a small dial plan: its country code, the national (trunk)
+ * prefix dialled before a national number, the international prefixes, and
+ * how long a national significant number is. Russia: 8XXXXXXXXXX (trunk
+ * prefix) and 7XXXXXXXXXX become +7XXXXXXXXXX, a 00 or 810 international
+ * prefix becomes '+'. `E164` knows no national form: only '+' and 00.
+ * Spaces, dashes, dots and brackets are dropped.
  */
-export type CountryPlan = 'RU';
+export interface DialPlan {
+  /** E.164 country code, digits only. */
+  countryCode: string;
+  /** Dialled before a national number (8 in Russia, 0 in Germany); '' when none. */
+  nationalPrefix: string;
+  /** Dialled before an international number, the usual one first. */
+  internationalPrefixes: readonly string[];
+  /** Length of a national significant number (after the national prefix). */
+  nationalLength: { min: number; max: number };
+  /** The country code without '+' and a full national number (7XXXXXXXXXX) is a known form here. */
+  bareCountryCode?: boolean;
+  /** A national number without the national prefix (US 10 digits) is a known form here. */
+  bareNational?: boolean;
+}
 
-export function normaliseNumber(number: string, country: CountryPlan = 'RU'): string {
+export const DIAL_PLANS = {
+  RU: {
+    countryCode: '7',
+    nationalPrefix: '8',
+    internationalPrefixes: ['810', '00'],
+    nationalLength: { min: 10, max: 10 },
+    bareCountryCode: true,
+  },
+  KZ: {
+    countryCode: '7',
+    nationalPrefix: '8',
+    internationalPrefixes: ['810', '00'],
+    nationalLength: { min: 10, max: 10 },
+    bareCountryCode: true,
+  },
+  // Belarus: 8 0XX XXX-XX-XX, the trunk prefix is "8 0".
+  BY: {
+    countryCode: '375',
+    nationalPrefix: '80',
+    internationalPrefixes: ['810', '00'],
+    nationalLength: { min: 9, max: 9 },
+  },
+  UA: {
+    countryCode: '380',
+    nationalPrefix: '0',
+    internationalPrefixes: ['00'],
+    nationalLength: { min: 9, max: 9 },
+  },
+  DE: {
+    countryCode: '49',
+    nationalPrefix: '0',
+    internationalPrefixes: ['00'],
+    nationalLength: { min: 6, max: 11 },
+  },
+  GB: {
+    countryCode: '44',
+    nationalPrefix: '0',
+    internationalPrefixes: ['00'],
+    nationalLength: { min: 9, max: 10 },
+  },
+  US: {
+    countryCode: '1',
+    nationalPrefix: '1',
+    internationalPrefixes: ['011'],
+    nationalLength: { min: 10, max: 10 },
+    bareNational: true,
+  },
+  E164: {
+    countryCode: '',
+    nationalPrefix: '',
+    internationalPrefixes: ['00'],
+    nationalLength: { min: 0, max: 0 },
+  },
+} as const satisfies Record<string, DialPlan>;
+
+export type Country = keyof typeof DIAL_PLANS;
+export const COUNTRIES = Object.keys(DIAL_PLANS) as Country[];
+
+/** E.164 allows at most 15 digits; anything under 6 after a prefix is a short number. */
+const INTERNATIONAL = { min: 6, max: 15 };
+
+export function normaliseNumber(number: string, country: Country = 'RU'): string {
   const n = number.replace(/[\s().-]/g, '');
   if (!/^\+?\d+$/.test(n)) return number;
   if (n.startsWith('+')) return n;
-  if (country === 'RU') {
-    if (/^8\d{10}$/.test(n)) return `+7${n.slice(1)}`;
-    if (/^7\d{10}$/.test(n)) return `+${n}`;
-    if (/^810\d{6,15}$/.test(n)) return `+${n.slice(3)}`;
+  const plan: DialPlan = DIAL_PLANS[country];
+  const { min, max } = plan.nationalLength;
+  const fits = (rest: string): boolean => rest.length >= min && rest.length <= max && rest[0] !== '0';
+  // National first: in Russia 810… could be either, and 8 + ten digits is the national form.
+  // No national number starts with 0, so 00… is never taken for 0 + a national number.
+  if (plan.nationalPrefix && n.startsWith(plan.nationalPrefix)) {
+    const rest = n.slice(plan.nationalPrefix.length);
+    if (fits(rest)) return `+${plan.countryCode}${rest}`;
   }
-  if (/^00\d{6,15}$/.test(n)) return `+${n.slice(2)}`;
+  if (plan.bareCountryCode && n.startsWith(plan.countryCode) && fits(n.slice(plan.countryCode.length)))
+    return `+${n}`;
+  for (const p of plan.internationalPrefixes) {
+    const rest = n.slice(p.length);
+    if (n.startsWith(p) && rest.length >= INTERNATIONAL.min && rest.length <= INTERNATIONAL.max)
+      return `+${rest}`;
+  }
+  if (plan.bareNational && fits(n) && n[0] !== plan.nationalPrefix) return `+${plan.countryCode}${n}`;
   return n;
+}
+
+/** How a trunk wants numbers written (issue 9): E.164 without or with '+', or as dialled in the country. */
+export type NumberFormat = 'e164' | 'e164_plus' | 'national';
+export const NUMBER_FORMATS: readonly NumberFormat[] = ['e164', 'e164_plus', 'national'];
+
+/**
+ * Writes an E.164 number (`+…`) the way a trunk wants it. A number of the
+ * country in `national` form gets the national prefix (+79261234567 →
+ * 89261234567), a foreign one the usual international prefix (+44… → 81044…).
+ * Anything that is not `+digits` (short numbers, SIP users, anonymous) is
+ * left alone.
+ */
+export function formatNumber(number: string, format: NumberFormat, country: Country = 'RU'): string {
+  if (!/^\+\d+$/.test(number) || format === 'e164_plus') return number;
+  const digits = number.slice(1);
+  if (format === 'e164') return digits;
+  const plan: DialPlan = DIAL_PLANS[country];
+  if (plan.countryCode && digits.startsWith(plan.countryCode)) {
+    const rest = digits.slice(plan.countryCode.length);
+    if (rest.length >= plan.nationalLength.min && rest.length <= plan.nationalLength.max)
+      return `${plan.nationalPrefix}${rest}`;
+  }
+  return `${plan.internationalPrefixes[0] ?? '00'}${digits}`;
 }

@@ -5,11 +5,13 @@ import { Board } from './pages/Board.tsx';
 import { Settings } from './pages/Settings.tsx';
 import { Calls } from './pages/Calls.tsx';
 import { Report } from './pages/Report.tsx';
+import { Trunks } from './pages/Trunks.tsx';
 
-type Page = 'board' | 'settings' | 'calls' | 'report';
-const PAGES: Page[] = ['board', 'settings', 'calls', 'report'];
-/** Settings change companies, agents and numbers: admins only (the API refuses the others anyway). */
-const pagesFor = (me: Me): Page[] => PAGES.filter((p) => p !== 'settings' || me.role === 'admin');
+type Page = 'board' | 'settings' | 'trunks' | 'calls' | 'report';
+const PAGES: Page[] = ['board', 'settings', 'trunks', 'calls', 'report'];
+/** Settings and trunks change companies, agents, numbers and carriers: admins only (the API refuses the others anyway). */
+const ADMIN_PAGES: Page[] = ['settings', 'trunks'];
+const pagesFor = (me: Me): Page[] => PAGES.filter((p) => !ADMIN_PAGES.includes(p) || me.role === 'admin');
 
 function pageFromHash(): Page {
   const p = location.hash.replace(/^#\/?/, '');
@@ -206,6 +208,8 @@ function Console({
             <Board company={company} />
           ) : page === 'settings' ? (
             <Settings company={company} reloadCompanies={loadCompanies} />
+          ) : page === 'trunks' ? (
+            <Trunks />
           ) : page === 'calls' ? (
             <Calls company={company} />
           ) : (

@@ -103,6 +103,32 @@ export interface CompanySettings {
   acceptCall: 'off' | 'key';
   acceptKey: string;
   acceptSeconds: number;
+  country: 'RU' | 'KZ' | 'BY' | 'UA' | 'DE' | 'GB' | 'US' | 'E164';
+}
+
+/** A SIP trunk as the API shows it: no password, only whether one is set. */
+export interface Trunk {
+  name: string;
+  uri: string;
+  username: string | null;
+  realm: string | null;
+  hasPassword: boolean;
+  register: boolean;
+  priority: number;
+  inbound: string[];
+  companies: number[];
+  numberFrom: 'request_uri' | 'to';
+  numberFormat: 'e164' | 'e164_plus' | 'national';
+  inbandDtmf: 'auto' | 'always' | 'off';
+  qualifySeconds: number;
+  registration: {
+    state: 'registered' | 'failed' | 'off';
+    since: number;
+    expiresS?: number;
+    lastStatus?: number;
+    lastReason?: string;
+  };
+  status: 'up' | 'down' | 'unknown';
 }
 
 export interface Company {

@@ -20,6 +20,8 @@ export const trunkSchema = z
     inbound: z.array(z.string()),
     companies: z.array(z.number()),
     numberFrom: z.enum(['request_uri', 'to']),
+    numberFormat: z.enum(['e164', 'e164_plus', 'national']),
+    inbandDtmf: z.enum(['auto', 'always', 'off']),
     qualifySeconds: z.number(),
     registration: z.object({
       state: z.enum(['registered', 'failed', 'off']),

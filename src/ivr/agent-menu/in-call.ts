@@ -318,7 +318,7 @@ export class InCallSession {
   ): Promise<{ number: string; contact: string; agentId: number | undefined } | undefined> {
     if (digits.length < 2) return undefined;
     const colleague = await this.hooks.directory.getAgentByShortNumber(this.cc.companyId, digits);
-    const number = colleague ? digits : normaliseNumber(digits);
+    const number = colleague ? digits : normaliseNumber(digits, settings.country);
     const companyAgents = colleague ? [colleague] : await this.hooks.directory.findAgentsByContact(number);
     const isAgent = companyAgents.some((a) => a.companyId === this.cc.companyId);
     if (!destinationAllowed(settings.allowedDestinations, number, isAgent)) {
@@ -365,7 +365,7 @@ export class InCallSession {
     if (dest.agentId !== undefined && !(await this.hooks.reserveAgent(dest.agentId))) {
       return { kind: 'busy', status: 486, reason: 'Agent not available' };
     }
-    const targets = this.hooks.resolver.resolve(dest.contact, this.cc.companyId);
+    const targets = this.hooks.resolver.resolve(dest.contact, this.cc.companyId, settings.country);
     if (!targets.length) {
       // The reserved colleague must not stay `offered` (and engaged) for good.
       if (dest.agentId !== undefined) await this.hooks.settleReservedAgent(dest.agentId, false);

@@ -175,6 +175,8 @@ export interface TrunksTable {
   inbound: string; // JSON string[]
   companies: string; // JSON number[]
   number_from: string;
+  number_format: string;
+  inband_dtmf: string;
   qualify_seconds: number;
 }
 

@@ -17,6 +17,9 @@ function toTrunk(r: Selectable<TrunksTable>): Trunk {
     inbound: JSON.parse(r.inbound) as string[],
     companies: JSON.parse(r.companies) as number[],
     numberFrom: r.number_from === 'to' ? 'to' : 'request_uri',
+    numberFormat:
+      r.number_format === 'e164' || r.number_format === 'national' ? r.number_format : 'e164_plus',
+    inbandDtmf: r.inband_dtmf === 'always' || r.inband_dtmf === 'off' ? r.inband_dtmf : 'auto',
     qualifySeconds: r.qualify_seconds,
   };
 }
@@ -33,6 +36,8 @@ function toRow(t: Trunk): Selectable<TrunksTable> {
     inbound: JSON.stringify(t.inbound),
     companies: JSON.stringify(t.companies),
     number_from: t.numberFrom,
+    number_format: t.numberFormat,
+    inband_dtmf: t.inbandDtmf,
     qualify_seconds: t.qualifySeconds,
   };
 }
@@ -46,6 +51,8 @@ const DEFAULTS: Omit<Trunk, 'name' | 'uri'> = {
   inbound: [],
   companies: [],
   numberFrom: 'request_uri',
+  numberFormat: 'e164_plus',
+  inbandDtmf: 'auto',
   qualifySeconds: 60,
 };
 

@@ -71,6 +71,7 @@ const SELECTS: { [K in keyof CompanySettings]?: readonly string[] } = {
   language: ['ru', 'en'],
   acceptCall: ['off', 'key'],
   acceptKey: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  country: ['RU', 'KZ', 'BY', 'UA', 'DE', 'GB', 'US', 'E164'],
 };
 const NUMBERS = [
   'ringSeconds',
