@@ -137,6 +137,7 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
         'OPTIONS',
         'INFO',
         'REGISTER',
+        'UPDATE',
       ]);
     });
 
