@@ -184,9 +184,17 @@ export class Leg {
         if (digit !== undefined) this.onDigit(digit, this.clock.now());
       },
       onReinvite: (offer, req) => {
-        if (offer === undefined) return { status: 488, reason: 'Offer required' };
         const refresh = this.peerRefresh(req);
         if ('status' in refresh) return refresh;
+        if (offer === undefined) {
+          // An offerless re-INVITE (some phones refresh so): we offer the session unchanged —
+          // the SDP we sent last, same version (RFC 3264 §8) — and the answer in the ACK
+          // cannot change anything. Without a session timer we have no use for it.
+          const last = this.session?.localSdp;
+          if (!refresh.timer || last === undefined) return { status: 488, reason: 'Offer required' };
+          this.sessionRefreshed(refresh.timer);
+          return { sdp: last, headers: refresh.headers };
+        }
         this.sdpVersion.value++;
         const answer = answerOffer(offer, this.localMedia());
         if (!answer.ok) return { status: answer.status, reason: answer.reason };
