@@ -44,6 +44,7 @@ import type { Endpoint } from './sip/transport/transport.ts';
 import { checkFdLimit } from './util/fd-limit.ts';
 import { Trunks, type TrunkTimings } from './trunks/trunks.ts';
 import { applyInboundTrunk, countriesFor, readCallerIn } from './trunks/inbound.ts';
+import { RFC_MIN_SE_S, type TimerPolicy } from './sip/session-timer.ts';
 
 type InboundCallOf = Parameters<NonNullable<CallEngine['onInbound']>>[0];
 
@@ -67,6 +68,11 @@ export interface ServerDeps {
   trunkTimings?: TrunkTimings;
   /** How long a silent trunk is waited for before the next is tried (tests). */
   trunkNoResponseMs?: number;
+  /**
+   * Session timer policy instead of --session-expires-seconds with Min-SE 90 s: tests use a few
+   * seconds, below RFC 4028's floor, so an expiry is seen in seconds rather than minutes.
+   */
+  sessionTimer?: TimerPolicy;
 }
 
 /**
@@ -210,6 +216,11 @@ export class Server {
       noResponseMs: this.deps.trunkNoResponseMs,
       mediaTimeoutMs: config.rtpTimeoutSeconds * 1000,
       inbandDtmf: config.inbandDtmf,
+      sessionTimer:
+        this.deps.sessionTimer ??
+        (config.sessionExpiresSeconds > 0
+          ? { intervalS: config.sessionExpiresSeconds, minSeS: RFC_MIN_SE_S }
+          : undefined),
     });
     this.trunks = new Trunks({
       store: this.store.trunks,

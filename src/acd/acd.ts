@@ -601,7 +601,8 @@ export class Acd {
     if (cc.state === 'ended') return;
     // The customer's phone went silent and we hung up on it: whatever the call's state, that is
     // how it ended (the queue log and the agents' history say what happened before).
-    const outcome: CallOutcomeReason = cc.leg.endReason === 'media_timeout' ? 'media_timeout' : reason;
+    const end = cc.leg.endReason;
+    const outcome: CallOutcomeReason = end === 'media_timeout' || end === 'session_expired' ? end : reason;
     this.stopTimers(cc);
     this.removeFromQueue(cc);
     cc.transition('ended');

@@ -25,7 +25,14 @@ export const CUSTOMER_CALL_TRANSITIONS: Record<CustomerCallState, readonly Custo
 };
 
 export type CallOutcomeReason =
-  'answered' | 'abandoned' | 'overflow' | 'no_agents' | 'failed' | 'transferred' | 'media_timeout';
+  | 'answered'
+  | 'abandoned'
+  | 'overflow'
+  | 'no_agents'
+  | 'failed'
+  | 'transferred'
+  | 'media_timeout'
+  | 'session_expired';
 
 export interface Offer {
   agentId: number;

@@ -4,7 +4,7 @@ import type { MediaClock } from '../media/media-clock.ts';
 import type { PortPool } from '../media/port-pool.ts';
 import { RtpSession } from '../media/rtp/session.ts';
 import { bridge as bridgeMedia, type Bridge } from '../media/bridge.ts';
-import type { SipUri } from '../sip/message/types.ts';
+import type { SipResponse, SipUri } from '../sip/message/types.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
 import type { HeaderField } from '../sip/message/types.ts';
 import type {
@@ -18,6 +18,16 @@ import { readCallerIdentity } from '../sip/message/identity.ts';
 import { hostForUri } from '../sip/transport/transport.ts';
 import { normaliseNumber } from '../util/phone-number.ts';
 import { Leg, type InbandDtmfMode } from './leg.ts';
+import {
+  parseMinSe,
+  parseSessionExpires,
+  uacNegotiate,
+  uacRequestHeaders,
+  uasNegotiate,
+  type NegotiatedTimer,
+  type TimerPolicy,
+} from '../sip/session-timer.ts';
+import { getHeader } from '../sip/message/headers.ts';
 import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
 
 /** Where an outbound call goes: the URI to put on the request line and the hop to send it to. */
@@ -121,6 +131,8 @@ export interface CallEngineOptions {
   mediaTimeoutMs?: number;
   /** Tone detection on received audio (default auto: legs without telephone-event). */
   inbandDtmf?: InbandDtmfMode;
+  /** Session timers (RFC 4028): offered on our calls, granted to callers that ask; undefined off. */
+  sessionTimer?: TimerPolicy;
 }
 
 /**
@@ -178,6 +190,12 @@ export class CallEngine {
   /** Handles one INVITE from the UA: media first, then the application decides. */
   async handleInvite(invite: IncomingInvite): Promise<void> {
     const offer = invite.offer;
+    // RFC 4028 §9: an interval below our Min-SE is refused before anything else (422 + Min-SE).
+    const timer = this.opts.sessionTimer ? uasNegotiate(invite.request, this.opts.sessionTimer) : undefined;
+    if (timer?.kind === 'too_small') {
+      this.log.info({ callId: invite.callId }, 'session interval too small: 422');
+      return invite.reject(422, 'Session Interval Too Small', timer.headers);
+    }
     // Refuse an offer we cannot answer before taking any port (RFC 3264 §6: 488).
     if (offer !== undefined) {
       const probe = answerOffer(offer, {
@@ -212,6 +230,7 @@ export class CallEngine {
         this.opts.clock,
         this.log,
         this.opts.mediaTimeoutMs,
+        this.opts.sessionTimer,
       ),
     );
     invite.onCancel = () => leg.end('cancelled');
@@ -243,7 +262,7 @@ export class CallEngine {
           // §13.2.1 / RFC 3264: no offer in the INVITE → we offer in the 200, answer comes in the ACK.
           sdp = buildOffer(leg.localMedia());
         }
-        const accepted = await invite.accept(sdp);
+        const accepted = await invite.accept(sdp, timer?.kind === 'timer' ? timer.headers : []);
         if (!accepted) {
           leg.end(leg.state === 'ringing' ? 'no_ack' : (leg.endReason ?? 'remote_hangup'));
           return false;
@@ -264,7 +283,7 @@ export class CallEngine {
           void accepted.session.bye();
           return false;
         }
-        leg.attach(accepted.session);
+        leg.attach(accepted.session, timer?.kind === 'timer' ? timer.timer : undefined);
         return true;
       },
     };
@@ -303,6 +322,7 @@ export class CallEngine {
         this.opts.clock,
         this.log,
         this.opts.mediaTimeoutMs,
+        this.opts.sessionTimer,
       ),
     );
     let out: OutgoingInvite | undefined;
@@ -342,6 +362,8 @@ export class CallEngine {
         target.inbandDtmf === 'always' || target.inbandDtmf === 'off'
           ? target.inbandDtmf
           : (this.opts.inbandDtmf ?? 'auto');
+      const policy = this.opts.sessionTimer;
+      const extra = typeof opts.headers === 'function' ? opts.headers(host, format) : (opts.headers ?? []);
       const o = this.opts.ua.invite({
         requestUri: target.uri,
         destination: target.destination,
@@ -350,7 +372,8 @@ export class CallEngine {
         fromHost: opts.callerId.host ?? target.fromHost,
         sdp: buildOffer(leg.localMedia()),
         auth: target.auth,
-        headers: typeof opts.headers === 'function' ? opts.headers(host, format) : opts.headers,
+        // §7.1: offer a session timer and leave the refresher to the callee (§9 picks).
+        headers: policy ? [...extra, ...uacRequestHeaders(policy.intervalS, policy.minSeS)] : extra,
       });
       out = o;
       // A trunk that sends nothing at all (not even 100 Trying) is given up
@@ -400,7 +423,7 @@ export class CallEngine {
           return { kind: 'failed', status: 488, reason: 'No usable answer' };
         }
         leg.applyMedia(media);
-        leg.attach(o.session);
+        leg.attach(o.session, this.uacTimer(o.response, out));
         return { kind: 'answered', leg };
       }
       leg.end(o.kind === 'cancelled' ? 'cancelled' : 'failed');
@@ -413,6 +436,18 @@ export class CallEngine {
         if (leg.state === 'ringing') stop({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
       },
     };
+  }
+
+  /** §7.2: the timer our INVITE (as finally sent: a 422 may have raised it) and its 2xx settle. */
+  private uacTimer(res: SipResponse, out: OutgoingInvite | undefined): NegotiatedTimer | undefined {
+    const policy = this.opts.sessionTimer;
+    if (!policy) return undefined;
+    const sent = out ? parseSessionExpires(getHeader(out.request, 'session-expires') ?? '') : undefined;
+    const minSe = out ? parseMinSe(getHeader(out.request, 'min-se') ?? '') : undefined;
+    return uacNegotiate(res, {
+      intervalS: sent?.seconds ?? policy.intervalS,
+      minSeS: minSe ?? policy.minSeS,
+    });
   }
 
   /** Connects two legs' media. Ends when either leg ends or unbridge is called. */

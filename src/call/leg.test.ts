@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { RtpSession } from '../media/rtp/session.ts';
 import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
+import type { SipRequest } from '../sip/message/types.ts';
 import { FakeClock } from '../util/fake-clock.ts';
 import { Leg } from './leg.ts';
 import type { Direction, MediaParams } from './sdp.ts';
@@ -52,6 +53,9 @@ function sdp(direction: Direction, host = '127.0.0.1'): string {
   ].join('\r\n');
 }
 
+/** A re-INVITE with no session-timer headers (these legs have no session policy anyway). */
+const NO_TIMER_REQ = { headers: [] } as unknown as SipRequest;
+
 const media = (direction: Direction): MediaParams => ({
   codec: 'PCMU',
   payloadType: 0,
@@ -99,15 +103,15 @@ describe('Leg media watchdog', () => {
   it('counts nothing while the phone holds the call (sendonly, inactive), and starts afresh on resume', () => {
     const { clock, rtp, leg, session } = answeredLeg(2000);
     clock.advance(1000);
-    const answer = session.user!.onReinvite(sdp('sendonly'));
+    const answer = session.user!.onReinvite(sdp('sendonly'), NO_TIMER_REQ);
     expect('sdp' in answer).toBe(true);
     clock.advance(60_000);
-    session.user!.onReinvite(sdp('inactive'));
+    session.user!.onReinvite(sdp('inactive'), NO_TIMER_REQ);
     clock.advance(60_000);
     expect(leg.state).toBe('answered');
     expect(leg.timerCount).toBe(0);
     // Back to sendrecv: the full timeout runs from the resume.
-    session.user!.onReinvite(sdp('sendrecv'));
+    session.user!.onReinvite(sdp('sendrecv'), NO_TIMER_REQ);
     clock.advance(1500);
     rtp.stats.packetsReceived++;
     clock.advance(1500);

@@ -4,6 +4,16 @@ import type { FrameSource } from '../media/player.ts';
 import type { RtpSession } from '../media/rtp/session.ts';
 import { parseInfoDtmf } from '../media/dtmf/sip-info.ts';
 import type { InviteSession, DialogUser } from '../sip/user-agent.ts';
+import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
+import {
+  formatSessionExpires,
+  uacNegotiate,
+  uacRequestHeaders,
+  uasNegotiate,
+  type NegotiatedTimer,
+  type TimerPolicy,
+} from '../sip/session-timer.ts';
+import { SessionTimer, type ExpiryCause, type RefreshResult } from './session-timer.ts';
 import { answerOffer, type LocalMedia, type MediaParams } from './sdp.ts';
 import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts';
 
@@ -21,6 +31,12 @@ import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts'
  * `media_timeout`. A peer that holds us (its SDP says sendonly, recvonly or
  * inactive, or c=0.0.0.0) may legitimately send nothing: the watchdog pauses
  * and starts afresh when a re-INVITE brings sendrecv back.
+ *
+ * Session timer (RFC 4028, ./session-timer.ts): when the dialog negotiated
+ * one, the leg refreshes it (re-INVITE with the same SDP, or UPDATE when the
+ * peer allows it) or watches for the peer's refreshes, and hangs up with
+ * `session_expired` when the session is dead — the same way out as a media
+ * timeout, so the call layers above treat both alike.
  */
 export type LegState = 'ringing' | 'answered' | 'ended';
 export type LegDirection = 'inbound' | 'outbound';
@@ -32,7 +48,13 @@ export type EndReason =
   | 'failed'
   | 'no_ack'
   | 'shutdown'
-  | 'media_timeout';
+  | 'media_timeout'
+  | 'session_expired';
+
+/** The phone is gone without BYE (media timeout or expired session): not a hang-up on purpose. */
+export function isDeadLeg(reason: EndReason | undefined): boolean {
+  return reason === 'media_timeout' || reason === 'session_expired';
+}
 
 /** The watchdog looks this often at most (and at least 4 times per timeout). */
 const MEDIA_CHECK_MAX_MS = 1000;
@@ -80,6 +102,8 @@ export class Leg {
     { timer: TimerHandle; heardAt: number; packets: number; confirming: boolean } | undefined;
   /** `auto`: only when the peer's SDP has no telephone-event (it can send keys no other way). */
   inbandDtmf: InbandDtmfMode = 'auto';
+  /** RFC 4028 refresh/expiry, running once the dialog negotiated a session timer. */
+  readonly sessionTimer: SessionTimer;
 
   constructor(
     readonly direction: LegDirection,
@@ -93,9 +117,18 @@ export class Leg {
     private readonly log: Logger,
     /** No RTP for this long on an answered, unheld leg ends it (0 = never). */
     private readonly mediaTimeoutMs = 0,
+    /** Session timers (RFC 4028) we grant and ask for; undefined: none on this leg. */
+    readonly sessionPolicy?: TimerPolicy,
   ) {
     rtp.onDtmf = (digit, atMs) => this.onDigit(digit, atMs);
     rtp.onSourceEnd = () => this.finishPlay('done');
+    this.sessionTimer = new SessionTimer({
+      now: () => this.clock.now(),
+      setTimer: (fn, ms) => this.setTimer(fn, ms),
+      clearTimer: (h) => this.clearTimer(h),
+      refresh: (t) => this.sendRefresh(t),
+      expired: (cause, detail) => this.onSessionExpired(cause, detail),
+    });
   }
 
   on<K extends keyof LegEvents>(event: K, fn: LegEvents[K]): () => void {
@@ -138,8 +171,11 @@ export class Leg {
     }
   }
 
-  /** Binds the SIP session once the dialog is confirmed. */
-  attach(session: InviteSession): void {
+  /**
+   * Binds the SIP session once the dialog is confirmed; `timer` is the
+   * session timer its INVITE transaction negotiated, if any.
+   */
+  attach(session: InviteSession, timer?: NegotiatedTimer): void {
     this.session = session;
     const user: DialogUser = {
       onBye: () => this.end('remote_hangup'),
@@ -147,18 +183,112 @@ export class Leg {
         const digit = parseInfoDtmf(contentType, body.toString('utf8'));
         if (digit !== undefined) this.onDigit(digit, this.clock.now());
       },
-      onReinvite: (offer) => {
-        if (offer === undefined) return { status: 488, reason: 'Offer required' };
+      onReinvite: (offer, req) => {
+        const refresh = this.peerRefresh(req);
+        if ('status' in refresh) return refresh;
+        if (offer === undefined) {
+          // An offerless re-INVITE (some phones refresh so): we offer the session unchanged —
+          // the SDP we sent last, same version (RFC 3264 §8) — and the answer in the ACK
+          // cannot change anything. Without a session timer we have no use for it.
+          const last = this.session?.localSdp;
+          if (!refresh.timer || last === undefined) return { status: 488, reason: 'Offer required' };
+          this.sessionRefreshed(refresh.timer);
+          return { sdp: last, headers: refresh.headers };
+        }
         this.sdpVersion.value++;
         const answer = answerOffer(offer, this.localMedia());
         if (!answer.ok) return { status: answer.status, reason: answer.reason };
         this.applyMedia(answer.media);
-        return { sdp: answer.sdp };
+        this.sessionRefreshed(refresh.timer);
+        return { sdp: answer.sdp, headers: refresh.headers };
+      },
+      onUpdate: (offer, req) => {
+        const refresh = this.peerRefresh(req);
+        if ('status' in refresh) return refresh;
+        let sdp: string | undefined;
+        if (offer !== undefined) {
+          this.sdpVersion.value++;
+          const answer = answerOffer(offer, this.localMedia());
+          if (!answer.ok) return { status: answer.status, reason: answer.reason };
+          this.applyMedia(answer.media);
+          sdp = answer.sdp;
+        }
+        this.sessionRefreshed(refresh.timer);
+        return { sdp, headers: refresh.headers };
       },
     };
     session.user = user;
     this.transition('answered');
     this.watchMedia();
+    if (timer) {
+      this.log.debug({ leg: this.id, ...timer }, 'session timer');
+      this.sessionTimer.start(timer);
+    }
+  }
+
+  // ── session timer (RFC 4028) ────────────────────────────────────────────
+  /**
+   * A re-INVITE or UPDATE from the peer, as UAS of that transaction (§9):
+   * 422 when its interval is below our Min-SE; else the timer it settles and
+   * the headers of our 2xx. A request without Session-Expires while a timer
+   * runs keeps that timer (a hold re-INVITE from a phone that leaves timers
+   * to its stack): turning it off would leave a dead phone undetected.
+   */
+  private peerRefresh(
+    req: SipRequest,
+  ):
+    | { timer: NegotiatedTimer | undefined; headers: HeaderField[] }
+    | { status: number; headers: HeaderField[] } {
+    if (!this.sessionPolicy) return { timer: undefined, headers: [] };
+    const d = uasNegotiate(req, this.sessionPolicy);
+    if (d.kind === 'too_small') return { status: 422, headers: d.headers };
+    if (d.kind === 'timer') return { timer: d.timer, headers: d.headers };
+    const cur = this.sessionTimer.timer;
+    if (!cur || this.sessionTimer.state === 'off') return { timer: undefined, headers: [] };
+    // In this transaction the peer is the uac: "uas" is us.
+    const refresher = cur.refresher === 'local' ? 'uas' : 'uac';
+    return {
+      timer: cur,
+      headers: [
+        { name: 'Session-Expires', value: formatSessionExpires({ seconds: cur.intervalS, refresher }) },
+      ],
+    };
+  }
+
+  private sessionRefreshed(timer: NegotiatedTimer | undefined): void {
+    if (!timer) return;
+    if (this.sessionTimer.state === 'off') this.sessionTimer.start(timer);
+    else this.sessionTimer.refreshed(timer);
+  }
+
+  /**
+   * Our refresh (§7.4): UPDATE without SDP when the peer allows it (no new
+   * offer/answer round), else a re-INVITE with the SDP we sent last, session
+   * version unchanged (RFC 3264 §8: nothing changed). We stay the refresher.
+   */
+  private async sendRefresh(t: NegotiatedTimer): Promise<RefreshResult> {
+    const s = this.session;
+    if (!s || s.state !== 'confirmed') return { kind: 'dead', status: 481 };
+    const headers = uacRequestHeaders(t.intervalS, t.minSeS, 'uac');
+    let res: SipResponse | undefined;
+    if (s.peerAllowsUpdate) res = await s.update(headers);
+    else if (s.localSdp !== undefined) res = await s.reinvite(s.localSdp, headers);
+    else res = await s.update(headers);
+    if (!res) return { kind: 'dead', status: 408 };
+    if (res.status >= 200 && res.status < 300)
+      return { kind: 'ok', timer: uacNegotiate(res, { intervalS: t.intervalS, minSeS: t.minSeS }) };
+    // §10 with RFC 3261 §12.2.1.2: 408 and 481 mean the dialog is gone.
+    if (res.status === 408 || res.status === 481) return { kind: 'dead', status: res.status };
+    return { kind: 'refused', status: res.status };
+  }
+
+  private onSessionExpired(cause: ExpiryCause, detail: { intervalS: number; status?: number }): void {
+    if (this.state !== 'answered') return;
+    this.log.warn(
+      { leg: this.id, number: this.remoteNumber, cause, ...detail },
+      'session timer expired: hanging up (phone gone without BYE?)',
+    );
+    void this.hangup('session_expired');
   }
 
   // ── media watchdog ──────────────────────────────────────────────────────
@@ -385,6 +515,7 @@ export class Leg {
     if (!this.transition('ended')) return;
     this.endReason = reason;
     this.mediaWatch = undefined;
+    this.sessionTimer.stop();
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     this.finishPlay('hangup');

@@ -38,6 +38,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     arg: 'S',
     text: 'hang up an answered call leg that sent no RTP this long, unless on hold; 0 off (default 30)',
   },
+  'session-expires-seconds': {
+    arg: 'S',
+    text: 'SIP session timer (RFC 4028) offered and granted at most, refreshed at half; 0 off (default 1800)',
+  },
   'max-calls': { arg: 'N', text: 'concurrent call legs at most, then 503; 0 only the RTP range (default 0)' },
   'sip-auth-algorithms': {
     arg: 'LIST',

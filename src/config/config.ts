@@ -51,6 +51,13 @@ export const configSchema = z.object({
   maxCalls: z.coerce.number().int().min(0).default(0),
   /** An answered, unheld leg with no RTP for this long is hung up as dead (issue 10); 0 off. */
   rtpTimeoutSeconds: z.coerce.number().min(0).default(30),
+  /** RFC 4028 session interval we offer and grant at most; 0 off; else at least Min-SE (90 s). */
+  sessionExpiresSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1800)
+    .refine((v) => v === 0 || v >= 90, 'must be 0 (off) or at least 90 (RFC 4028 Min-SE)'),
   /** Digest algorithms the registrar offers, in order; MD5 only by default (RFC 8760 adds SHA-256). */
   sipAuthAlgorithms: z
     .string()
@@ -99,6 +106,7 @@ export const FLAGS = [
   'trusted-invite-rate',
   'max-calls',
   'rtp-timeout-seconds',
+  'session-expires-seconds',
   'allow-loopback-callers',
   'inband-dtmf',
 ] as const;

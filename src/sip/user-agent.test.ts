@@ -9,7 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../util/fake-clock.ts';
 import { getHeader, getHeaderValues, tagOf } from './message/headers.ts';
 import { parseMessage } from './message/parse.ts';
-import type { SipMessage, SipResponse } from './message/types.ts';
+import type { SipMessage, SipRequest, SipResponse } from './message/types.ts';
+import { buildResponse } from './message/build.ts';
+import { serializeMessage } from './message/serialize.ts';
+import { parseUri } from './message/uri.ts';
 import { SipStack } from './stack.ts';
 import { UdpTransport } from './transport/udp.ts';
 import { UserAgent, type IncomingInvite } from './user-agent.ts';
@@ -137,6 +140,7 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
         'OPTIONS',
         'INFO',
         'REGISTER',
+        'UPDATE',
       ]);
     });
 
@@ -281,6 +285,84 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
       await until(() => got.some((m) => m.kind === 'request' && m.method === 'BYE'), 'the BYE');
       expect(byes).toBe(1);
       expect(ua.sessionCount).toBe(0);
+    });
+
+    it('an INVITE with Session-Expires answered 422: one retry, CSeq + 1, new branch, at the Min-SE it names (RFC 4028 §7.1)', async () => {
+      const out = ua.invite({
+        requestUri: parseUri(`sip:100@127.0.0.1:${peerPort}`)!,
+        destination: { transport: 'udp', address: '127.0.0.1', port: peerPort },
+        fromUser: 'agentline',
+        sdp: 'v=0\r\n',
+        headers: [
+          { name: 'Supported', value: 'timer' },
+          { name: 'Session-Expires', value: '1800' },
+          { name: 'Min-SE', value: '90' },
+        ],
+      });
+      const invitesSeen = (): SipRequest[] =>
+        got.filter((m): m is SipRequest => m.kind === 'request' && m.method === 'INVITE');
+      await until(() => invitesSeen().length >= 1, 'the INVITE');
+      const first = invitesSeen()[0]!;
+      const tooSmall = buildResponse(first, 422, {
+        toTag: 'peer1',
+        headers: [{ name: 'Min-SE', value: '3600' }],
+      });
+      peer.send(serializeMessage(tooSmall), serverPort, '127.0.0.1');
+      await until(() => invitesSeen().some((m) => getHeader(m, 'cseq') === '2 INVITE'), 'the retry');
+      const retry = invitesSeen().find((m) => getHeader(m, 'cseq') === '2 INVITE')!;
+      expect(getHeader(retry, 'session-expires')).toBe('3600');
+      expect(getHeader(retry, 'min-se')).toBe('3600');
+      expect(getHeader(retry, 'call-id')).toBe(getHeader(first, 'call-id'));
+      expect(getHeader(retry, 'via')).not.toBe(getHeader(first, 'via'));
+      // A second 422 is the end of it: no third attempt.
+      peer.send(
+        serializeMessage(
+          buildResponse(retry, 422, { toTag: 'peer2', headers: [{ name: 'Min-SE', value: '7200' }] }),
+        ),
+        serverPort,
+        '127.0.0.1',
+      );
+      const outcome = await out.result;
+      expect(outcome).toMatchObject({ kind: 'failed', status: 422 });
+      expect(invitesSeen().filter((m) => getHeader(m, 'cseq') === '3 INVITE')).toHaveLength(0);
+    });
+
+    it('an UPDATE in the dialog is handed to the dialog user; its headers go into the 200 (RFC 3311)', async () => {
+      const inv = req({ method: 'INVITE' });
+      send(inv);
+      await until(() => invites.length === 1, 'the INVITE');
+      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      const ok = await waitStatus(200, 'INVITE');
+      const toTag = tagOf(getHeader(ok, 'to') ?? '');
+      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
+      const result = await accepted;
+      let seen: string | undefined;
+      if (result)
+        result.session.user = {
+          onBye: () => {},
+          onReinvite: () => ({ status: 488 }),
+          onUpdate: (_offer, r) => {
+            seen = getHeader(r, 'session-expires');
+            return { headers: [{ name: 'Session-Expires', value: '90;refresher=uac' }] };
+          },
+          onInfo: () => {},
+        };
+      send({
+        ...inv,
+        method: 'UPDATE',
+        branch: `${inv.branch}up`,
+        cseq: 2,
+        toTag,
+        extra: 'Session-Expires: 90;refresher=uac\r\nSupported: timer\r\n',
+      });
+      const res = await waitStatus(200, 'UPDATE');
+      expect(seen).toBe('90;refresher=uac');
+      expect(getHeader(res, 'session-expires')).toBe('90;refresher=uac');
+      expect(getHeaderValues(res, 'supported')).toContain('timer');
+      expect(res.body.length).toBe(0);
+      // Outside a dialog an UPDATE finds nothing to refresh.
+      send(req({ method: 'UPDATE' }));
+      await waitStatus(481, 'UPDATE');
     });
 
     it('a retransmitted INVITE after our 2xx is not a second call (RFC 6026 §7.1)', async () => {

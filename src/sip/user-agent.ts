@@ -11,9 +11,12 @@ import type { ServerTransaction } from './transaction/server.ts';
 import type { ClientTransaction } from './transaction/client.ts';
 import { hostForUri, type Endpoint } from './transport/transport.ts';
 import { isChallenge, type DigestClient, type DigestRefusal } from './registrar/digest-client.ts';
+import { TIMER_TAG, allowsUpdate, parseSessionExpires, retryInterval } from './session-timer.ts';
 
 /** Methods we implement. Anything else gets 405 with this list (§8.2.1). */
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'REGISTER'];
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'REGISTER', 'UPDATE'];
+/** Option tags we support (Require we accept, Supported we send): session timers (RFC 4028). */
+export const EXTENSIONS = [TIMER_TAG];
 /** Methods defined by RFC 3261 and its extensions: anything else is not recognised. */
 const KNOWN_METHODS = new Set([
   ...ALLOWED_METHODS,
@@ -23,16 +26,36 @@ const KNOWN_METHODS = new Set([
   'PUBLISH',
   'REFER',
   'MESSAGE',
-  'UPDATE',
 ]);
 const CONTENT_TYPES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf'];
 const SDP = 'application/sdp';
 
+/** A failure status for an in-dialog request, with extra headers (e.g. Min-SE of a 422). */
+export interface DialogRefusal {
+  status: number;
+  reason?: string;
+  headers?: HeaderField[];
+}
+
 /** What an established dialog tells the layer that owns it. */
 export interface DialogUser {
   onBye(): void;
-  /** A re-INVITE (e.g. the phone holds us). Return the SDP answer, or a failure status. */
-  onReinvite(offer: string | undefined): { sdp: string } | { status: number; reason?: string };
+  /**
+   * A re-INVITE (e.g. the phone holds us, or refreshes the session). Return
+   * the SDP answer (and headers for the 2xx, e.g. Session-Expires), or a failure.
+   */
+  onReinvite(
+    offer: string | undefined,
+    req: SipRequest,
+  ): { sdp: string; headers?: HeaderField[] } | DialogRefusal;
+  /**
+   * An UPDATE (RFC 3311), usually a session refresh without SDP. Without this
+   * handler an UPDATE without offer is answered 200 and one with an offer 488.
+   */
+  onUpdate?(
+    offer: string | undefined,
+    req: SipRequest,
+  ): { sdp?: string; headers?: HeaderField[] } | DialogRefusal;
   onInfo(contentType: string, body: Buffer): void;
 }
 
@@ -53,6 +76,10 @@ export class InviteSession {
   /** Our ACK to the peer's 2xx, resent if the 2xx is retransmitted. */
   lastAck: SipRequest | undefined;
   inviteSeq = 0;
+  /** The last SDP we sent in this dialog: a session refresh re-INVITE sends it again unchanged. */
+  localSdp: string | undefined;
+  /** The peer listed UPDATE in Allow: refreshes go by UPDATE (RFC 4028 §7.4). */
+  peerAllowsUpdate = false;
 
   constructor(
     readonly ua: UserAgent,
@@ -76,15 +103,19 @@ export class InviteSession {
     });
   }
 
-  /** Sends a re-INVITE with a new offer (e.g. hold); resolves with the final response. */
-  reinvite(sdp: string): Promise<SipResponse | undefined> {
+  /**
+   * Sends a re-INVITE with an offer (hold, or a session refresh with the last
+   * SDP unchanged); resolves with the final response, undefined on timeout.
+   */
+  reinvite(sdp: string, headers: HeaderField[] = []): Promise<SipResponse | undefined> {
     if (this.state !== 'confirmed') return Promise.resolve(undefined);
     const req = this.ua.inDialogRequest(
       this,
       'INVITE',
-      [{ name: 'Content-Type', value: SDP }],
+      [...headers, { name: 'Content-Type', value: SDP }],
       Buffer.from(sdp),
     );
+    this.localSdp = sdp;
     const seq = this.dialog.localSeq;
     return new Promise((resolve) => {
       this.ua.stack.sendRequest(req, this.dialog.flow, {
@@ -92,6 +123,20 @@ export class InviteSession {
           if (res.status < 200) return;
           if (res.status < 300) this.ua.ackReinvite(this, seq);
           resolve(res);
+        },
+        onTimeout: () => resolve(undefined),
+      });
+    });
+  }
+
+  /** Sends an UPDATE without SDP (RFC 3311; a session refresh); resolves with the final response. */
+  update(headers: HeaderField[] = []): Promise<SipResponse | undefined> {
+    if (this.state !== 'confirmed') return Promise.resolve(undefined);
+    const req = this.ua.inDialogRequest(this, 'UPDATE', headers);
+    return new Promise((resolve) => {
+      this.ua.stack.sendRequest(req, this.dialog.flow, {
+        onResponse: (res) => {
+          if (res.status >= 200) resolve(res);
         },
         onTimeout: () => resolve(undefined),
       });
@@ -164,11 +209,14 @@ export class IncomingInvite {
    * 200 on (a BYE may overtake the ACK). Resolves with the session, or
    * undefined when the ACK never came (we then hang up) or the call was cancelled.
    */
-  accept(sdp: string): Promise<{ session: InviteSession; ack: SipRequest } | undefined> {
+  accept(
+    sdp: string,
+    headers: HeaderField[] = [],
+  ): Promise<{ session: InviteSession; ack: SipRequest } | undefined> {
     if (this.state !== 'pending' && this.state !== 'early') return Promise.resolve(undefined);
     this.state = 'accepted';
     this.ua.forgetInvite(this);
-    const res = this.ua.response(this.request, 200, this.localTag, sdp);
+    const res = this.ua.response(this.request, 200, this.localTag, sdp, headers);
     const session = this.ua.createUasSession(this, res);
     this.session = session;
     this.tx.respond(res);
@@ -193,7 +241,14 @@ export class IncomingInvite {
 }
 
 export type InviteOutcome =
-  | { kind: 'answered'; session: InviteSession; sdp: string | undefined; status: number }
+  | {
+      kind: 'answered';
+      session: InviteSession;
+      sdp: string | undefined;
+      status: number;
+      /** The 2xx (its Session-Expires settles the session timer, RFC 4028 §7.2). */
+      response: SipResponse;
+    }
   | {
       /**
        * busy/rejected/no_answer are the callee's own doing; failed (5xx, no
@@ -241,6 +296,8 @@ export class OutgoingInvite {
   private cancelWanted = false;
   /** §22.2: we answer one challenge per call; a second is a failure. */
   private authTried = false;
+  /** RFC 4028 §7.1: one retry after a 422 with a larger interval. */
+  private intervalRetried = false;
   /** Any response at all (even 100) came: the next hop is alive. */
   responded = false;
 
@@ -334,10 +391,21 @@ export class OutgoingInvite {
         return;
       }
       this.state = 'answered';
-      this.settle({ kind: 'answered', session, sdp, status: res.status });
+      this.settle({ kind: 'answered', session, sdp, status: res.status, response: res });
       return;
     }
     if (this.cancelWanted) return this.finish({ kind: 'cancelled', status: res.status, reason: res.reason });
+    if (res.status === 422 && !this.intervalRetried) {
+      // RFC 4028 §7.1: Session Interval Too Small — try again once with the Min-SE it names.
+      const retry = this.ua.sessionIntervalRetry(this.request, res, this.destination);
+      if (retry) {
+        this.intervalRetried = true;
+        this.request = retry;
+        this.gotProvisional = false;
+        this.start();
+        return;
+      }
+    }
     if (isChallenge(res.status) || (res.status === 403 && this.authTried)) return this.onChallenge(res);
     const kind =
       res.status === 486 || res.status === 600
@@ -437,13 +505,15 @@ export class UserAgent {
     extra: HeaderField[] = [],
   ): SipResponse {
     const headers: HeaderField[] = [...extra];
-    if (status < 300 && status > 100 && req.method === 'INVITE') {
+    if (status < 300 && status > 100 && (req.method === 'INVITE' || req.method === 'UPDATE')) {
       headers.push({ name: 'Contact', value: this.contactFor(transportOfVia(req)) });
       for (const rr of getHeaderValues(req, 'record-route'))
         headers.push({ name: 'Record-Route', value: rr });
     }
     if (status >= 200 && status < 300) {
       headers.push({ name: 'Allow', value: ALLOWED_METHODS.join(', ') });
+      if (!headers.some((h) => headerKey(h.name) === 'supported'))
+        headers.push({ name: 'Supported', value: EXTENSIONS.join(', ') });
     }
     headers.push({ name: 'Server', value: this.serverName });
     return buildResponse(req, status, {
@@ -559,6 +629,37 @@ export class UserAgent {
     return { ...req, headers };
   }
 
+  /**
+   * RFC 4028 §7.1: after a 422, the same INVITE as a new transaction (new
+   * branch, CSeq + 1) with Session-Expires and Min-SE raised to the 422's
+   * Min-SE; undefined when the 422 names nothing larger than we asked.
+   */
+  sessionIntervalRetry(req: SipRequest, res: SipResponse, destination: Endpoint): SipRequest | undefined {
+    const asked = parseSessionExpires(getHeader(req, 'session-expires') ?? '');
+    if (!asked) return undefined;
+    const interval = retryInterval(res, asked.seconds);
+    if (interval === undefined) return undefined;
+    const seq = parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 1;
+    const se = asked.refresher ? `${interval};refresher=${asked.refresher}` : String(interval);
+    const headers: HeaderField[] = [];
+    let viaDone = false;
+    for (const h of req.headers) {
+      const key = headerKey(h.name);
+      if (key === 'via') {
+        if (!viaDone) headers.push({ name: 'Via', value: this.viaFor(destination.transport) });
+        viaDone = true;
+      } else if (key === 'cseq') headers.push({ name: 'CSeq', value: `${seq + 1} ${req.method}` });
+      else if (key === 'session-expires') headers.push({ name: h.name, value: se });
+      else if (key === 'min-se') headers.push({ name: h.name, value: String(interval) });
+      else headers.push(h);
+    }
+    this.log.info(
+      { callId: getHeader(req, 'call-id'), interval },
+      '422 Session Interval Too Small: retrying',
+    );
+    return { ...req, headers };
+  }
+
   /** One warn line per failed authentication, naming the trunk (never the secret). */
   logAuthFailure(label: string, method: string, res: SipResponse, why: string): void {
     this.log.warn(
@@ -586,6 +687,8 @@ export class UserAgent {
       contact: getHeader(res, 'contact') ?? this.contactFor(invite.source.transport),
     });
     const session = new InviteSession(this, dialog, 'uas');
+    session.localSdp = res.body.length ? res.body.toString('utf8') : undefined;
+    session.peerAllowsUpdate = allowsUpdate(req);
     this.sessions.set(dialog.id, session);
     return session;
   }
@@ -616,6 +719,8 @@ export class UserAgent {
     });
     const session = new InviteSession(this, dialog, 'uac');
     session.inviteSeq = cseq;
+    session.localSdp = req.body.length ? req.body.toString('utf8') : ackBody;
+    session.peerAllowsUpdate = allowsUpdate(res);
     this.sessions.set(dialog.id, session);
     this.sendAck(session, cseq, ackBody);
     return session;
@@ -696,7 +801,7 @@ export class UserAgent {
     if (!tx) return;
     const problem = checkRequest(req, {
       methods: ALLOWED_METHODS,
-      extensions: [],
+      extensions: EXTENSIONS,
       contentTypes: CONTENT_TYPES,
     });
     if (problem) {
@@ -717,6 +822,7 @@ export class UserAgent {
         return tx.respond(this.methodNotAllowed(req));
       case 'BYE':
       case 'INFO':
+      case 'UPDATE':
         return tx.respond(buildResponse(req, 481));
       default:
         return tx.respond(this.methodNotAllowed(req));
@@ -735,7 +841,7 @@ export class UserAgent {
   private optionsResponse(req: SipRequest): SipResponse {
     return this.response(req, 200, newTag(), undefined, [
       { name: 'Accept', value: CONTENT_TYPES.join(', ') },
-      { name: 'Supported', value: '' },
+      { name: 'Supported', value: EXTENSIONS.join(', ') },
     ]);
   }
 
@@ -799,10 +905,13 @@ export class UserAgent {
         if (session.pending2xx) return tx.respond(buildResponse(req, 491));
         if (contact) session.dialog.remoteTarget = contact.uri;
         const offer = req.body.length ? req.body.toString('utf8') : undefined;
-        const answer = session.user?.onReinvite(offer) ?? { status: 488 };
+        const answer = session.user?.onReinvite(offer, req) ?? { status: 488 };
         if ('status' in answer)
-          return tx.respond(buildResponse(req, answer.status, { reason: answer.reason }));
-        const res = this.response(req, 200, undefined, answer.sdp);
+          return tx.respond(
+            buildResponse(req, answer.status, { reason: answer.reason, headers: answer.headers }),
+          );
+        session.localSdp = answer.sdp;
+        const res = this.response(req, 200, undefined, answer.sdp, answer.headers);
         tx.respond(res);
         // No ACK for our 2xx to the re-INVITE: the UA hangs up (BYE), so the owner must learn the call is gone.
         this.startRetransmit2xx(session, res, (ack) => {
@@ -810,11 +919,33 @@ export class UserAgent {
         });
         return;
       }
+      case 'UPDATE':
+        return this.onUpdate(session, req, tx);
       case 'OPTIONS':
         return tx.respond(this.optionsResponse(req));
       default:
         return tx.respond(this.methodNotAllowed(req));
     }
+  }
+
+  /** RFC 3311 §5.2: an UPDATE in a confirmed dialog; no ACK follows its 2xx. */
+  private onUpdate(session: InviteSession, req: SipRequest, tx: ServerTransaction): void {
+    const contact = parseNameAddr(getHeader(req, 'contact') ?? '');
+    if (contact) session.dialog.remoteTarget = contact.uri;
+    const offer = req.body.length ? req.body.toString('utf8') : undefined;
+    const user = session.user;
+    const answer = user?.onUpdate
+      ? user.onUpdate(offer, req)
+      : offer === undefined
+        ? {}
+        : { status: 488, reason: 'Not Acceptable Here' };
+    if ('status' in answer && answer.status !== undefined)
+      return tx.respond(
+        buildResponse(req, answer.status, { reason: answer.reason, headers: answer.headers }),
+      );
+    const ok = answer as { sdp?: string; headers?: HeaderField[] };
+    if (ok.sdp !== undefined) session.localSdp = ok.sdp;
+    tx.respond(this.response(req, 200, undefined, ok.sdp, ok.headers));
   }
 
   private onAck(ack: SipRequest): void {

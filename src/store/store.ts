@@ -354,7 +354,8 @@ export interface AgentStateStore {
 
 /**
  * How a call ended. `media_timeout`: the customer's phone stopped sending RTP (gone without
- * BYE) and we hung up; `interrupted`: the server stopped (crash, kill -9) with the call live,
+ * BYE) and we hung up; `session_expired`: its SIP session timer (RFC 4028) ran out unrefreshed, or
+ * our refresh got no answer, and we hung up; `interrupted`: the server stopped (crash, kill -9) with the call live,
  * the row closed at the next start.
  */
 export type CallOutcome =
@@ -365,6 +366,7 @@ export type CallOutcome =
   | 'transferred'
   | 'failed'
   | 'media_timeout'
+  | 'session_expired'
   | 'interrupted';
 
 export interface Cdr {

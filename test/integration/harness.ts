@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { configSchema, type Config } from '../../src/config/config.ts';
-import { Server } from '../../src/server.ts';
+import { Server, type ServerDeps } from '../../src/server.ts';
 import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.ts';
 import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
 import type { Clock } from '../../src/util/clock.ts';
@@ -43,13 +43,25 @@ export interface TestServerOptions extends Partial<Record<keyof Config, unknown>
   acceptCall?: 'off' | 'key';
   /** How long a silent trunk is waited for before the next (Server's trunkNoResponseMs). */
   trunkNoResponseMs?: number;
+  /** Session timer policy (RFC 4028) below the RFC's 90 s floor, for expiry tests in seconds. */
+  sessionTimer?: ServerDeps['sessionTimer'];
 }
 
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
 export async function startServer(o: TestServerOptions = {}): Promise<Server> {
-  const { ivrTimings, clock, sipT1, authThrottle, logger, acceptCall, trunkNoResponseMs, ...rest } = o;
+  const {
+    ivrTimings,
+    clock,
+    sipT1,
+    authThrottle,
+    logger,
+    acceptCall,
+    trunkNoResponseMs,
+    sessionTimer,
+    ...rest
+  } = o;
   const base = nextRtpBlock();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -75,6 +87,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     authThrottle,
     logger,
     trunkNoResponseMs,
+    sessionTimer,
   });
   await server.start();
   for (const c of await server.store.directory.listCompanies())

@@ -16,6 +16,7 @@ const OUTCOMES = [
   'transferred',
   'failed',
   'media_timeout',
+  'session_expired',
   'interrupted',
 ] as const;
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallEngine, DialResult, LegBridge } from '../../call/engine.ts';
-import type { Leg } from '../../call/leg.ts';
+import { isDeadLeg, type Leg } from '../../call/leg.ts';
 import type { Sounds } from '../../call/sounds.ts';
 import type { CustomerCall } from '../../acd/customer-call.ts';
 import type { ContactResolver } from '../../acd/contact-resolver.ts';
@@ -580,10 +580,10 @@ export class InCallSession {
     if (agentId !== undefined) await this.hooks.releaseAgent(agentId);
     switch (this.state) {
       case 'talking':
-        if (leg.endReason === 'media_timeout') {
-          // The agent's phone died (no RTP, no BYE): nobody ended the call on purpose, so the
-          // customer is not dropped but goes back to the head of the queue for another agent.
-          await this.record('complete_agent', { reason: 'media_timeout' }, agentId);
+        if (isDeadLeg(leg.endReason)) {
+          // The agent's phone died (no RTP or no session refresh, no BYE): nobody ended the call
+          // on purpose, so the customer is not dropped but goes back to the head of the queue.
+          await this.record('complete_agent', { reason: leg.endReason }, agentId);
           return this.requeue(this.cc.department, true);
         }
         // The agent ended the call: complete.
@@ -617,10 +617,10 @@ export class InCallSession {
     const t = this.target;
     if (this.state === 'ended' || t?.leg !== leg) return;
     this.target = undefined;
-    if (this.state === 'transferred' && leg.endReason === 'media_timeout') {
+    if (this.state === 'transferred' && isDeadLeg(leg.endReason)) {
       // The target's phone died: as for the agent's, the customer goes back to the head.
       if (t.agentId !== undefined) await this.hooks.releaseAgent(t.agentId);
-      await this.record('complete_agent', { reason: 'media_timeout' }, t.agentId ?? null);
+      await this.record('complete_agent', { reason: leg.endReason }, t.agentId ?? null);
       return this.requeue(this.cc.department, true);
     }
     if (this.state === 'transferred') {

@@ -1,0 +1,264 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { RtpSession } from '../media/rtp/session.ts';
+import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
+import type { NegotiatedTimer } from '../sip/session-timer.ts';
+import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
+import { FakeClock } from '../util/fake-clock.ts';
+import { Leg } from './leg.ts';
+
+/**
+ * The leg's session timer (RFC 4028 §10) on a fake clock and a fake dialog:
+ * the test answers (or does not answer) each refresh the leg sends.
+ */
+
+function fakeRtp(): RtpSession {
+  return {
+    stats: { packetsReceived: 0 },
+    localPort: 40000,
+    localHost: '127.0.0.1',
+    onDtmf: null,
+    onSourceEnd: null,
+    setCodec() {},
+    setRemote() {},
+    setSource() {},
+    inbandDtmf: false,
+    setInbandDtmf() {},
+    sendDtmf() {},
+    close() {},
+  } as unknown as RtpSession;
+}
+
+interface Sent {
+  method: 'UPDATE' | 'INVITE';
+  sdp: string | undefined;
+  headers: HeaderField[];
+  answer: (res: SipResponse | undefined) => void;
+}
+
+const LAST_SDP =
+  'v=0\r\no=- 7 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
+
+function fakeSession(allowsUpdate: boolean) {
+  const sent: Sent[] = [];
+  const s = {
+    state: 'confirmed',
+    user: null as DialogUser | null,
+    byes: 0,
+    localSdp: LAST_SDP,
+    peerAllowsUpdate: allowsUpdate,
+    bye() {
+      s.byes++;
+      s.state = 'terminated';
+      return Promise.resolve();
+    },
+    update(headers: HeaderField[]) {
+      return new Promise<SipResponse | undefined>((answer) =>
+        sent.push({ method: 'UPDATE', sdp: undefined, headers, answer }),
+      );
+    },
+    reinvite(sdp: string, headers: HeaderField[]) {
+      return new Promise<SipResponse | undefined>((answer) =>
+        sent.push({ method: 'INVITE', sdp, headers, answer }),
+      );
+    },
+  };
+  return { session: s as unknown as InviteSession, fake: s, sent };
+}
+
+const res = (status: number, headers: [string, string][] = []): SipResponse =>
+  ({ status, headers: headers.map(([name, value]) => ({ name, value })) }) as unknown as SipResponse;
+
+const req = (headers: [string, string][]): SipRequest =>
+  ({ headers: headers.map(([name, value]) => ({ name, value })) }) as unknown as SipRequest;
+
+function answeredLeg(timer: NegotiatedTimer, allowsUpdate = true) {
+  const clock = new FakeClock();
+  const leg = new Leg(
+    'outbound',
+    fakeRtp(),
+    { host: '127.0.0.1', port: 40000, codecs: ['PCMU'], sessionId: 7 },
+    '+79000000001',
+    '+74950000001',
+    clock,
+    pino({ level: 'silent' }),
+    0,
+    { intervalS: 1800, minSeS: 90 },
+  );
+  const { session, fake, sent } = fakeSession(allowsUpdate);
+  leg.attach(session, timer);
+  return { clock, leg, fake, sent };
+}
+
+const header = (s: Sent | undefined, name: string): string | undefined =>
+  s?.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
+
+describe('Leg session timer', () => {
+  describe('refresher: we refresh', () => {
+    const weRefresh: NegotiatedTimer = { intervalS: 120, refresher: 'local', minSeS: 90 };
+
+    it('sends UPDATE without SDP at half the interval when the peer allows UPDATE, and again after the 2xx', async () => {
+      const { clock, leg, sent } = answeredLeg(weRefresh);
+      await clock.advanceAsync(59_999);
+      expect(sent).toHaveLength(0);
+      await clock.advanceAsync(1);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]?.method).toBe('UPDATE');
+      expect(header(sent[0], 'session-expires')).toBe('120;refresher=uac');
+      expect(header(sent[0], 'min-se')).toBe('90');
+      expect(header(sent[0], 'supported')).toBe('timer');
+      sent[0]?.answer(res(200, [['Session-Expires', '120;refresher=uac']]));
+      await clock.advanceAsync(59_999);
+      expect(sent).toHaveLength(1);
+      await clock.advanceAsync(1);
+      expect(sent).toHaveLength(2);
+      expect(leg.state).toBe('answered');
+    });
+
+    it('without UPDATE in Allow: a re-INVITE with the last SDP, unchanged', async () => {
+      const { clock, sent } = answeredLeg(weRefresh, false);
+      await clock.advanceAsync(60_000);
+      expect(sent[0]?.method).toBe('INVITE');
+      expect(sent[0]?.sdp).toBe(LAST_SDP);
+    });
+
+    it('a refresh with no answer (transaction timeout) ends the leg as session_expired with BYE', async () => {
+      const { clock, leg, fake, sent } = answeredLeg(weRefresh);
+      await clock.advanceAsync(60_000);
+      sent[0]?.answer(undefined);
+      await clock.advanceAsync(0);
+      expect(leg.endReason).toBe('session_expired');
+      expect(fake.byes).toBe(1);
+      expect(leg.timerCount).toBe(0);
+    });
+
+    for (const status of [408, 481]) {
+      it(`a ${status} to the refresh ends the leg`, async () => {
+        const { clock, leg, sent } = answeredLeg(weRefresh);
+        await clock.advanceAsync(60_000);
+        sent[0]?.answer(res(status));
+        await clock.advanceAsync(0);
+        expect(leg.endReason).toBe('session_expired');
+        expect(leg.timerCount).toBe(0);
+      });
+    }
+
+    it('a refresh still unanswered when the session runs out ends the leg at the expiry', async () => {
+      const { clock, leg } = answeredLeg(weRefresh);
+      await clock.advanceAsync(119_999);
+      expect(leg.state).toBe('answered');
+      await clock.advanceAsync(1);
+      expect(leg.endReason).toBe('session_expired');
+      expect(leg.timerCount).toBe(0);
+    });
+
+    it('a refused refresh (491) is tried again in the time left; the session lives on', async () => {
+      const { clock, leg, sent } = answeredLeg(weRefresh);
+      await clock.advanceAsync(60_000);
+      sent[0]?.answer(res(491));
+      await clock.advanceAsync(30_000);
+      expect(sent).toHaveLength(2);
+      sent[1]?.answer(res(200, [['Session-Expires', '120;refresher=uac']]));
+      await clock.advanceAsync(100_000);
+      expect(leg.state).toBe('answered');
+    });
+
+    it('a 2xx handing the refresh to the peer (refresher=uas) makes us watch instead', async () => {
+      const { clock, leg, sent } = answeredLeg(weRefresh);
+      await clock.advanceAsync(60_000);
+      sent[0]?.answer(res(200, [['Session-Expires', '120;refresher=uas']]));
+      await clock.advanceAsync(0);
+      expect(leg.sessionTimer.state).toBe('watching');
+      // Nothing more from us; the peer's refresh is due; without it the leg ends at 120 − 32 s.
+      await clock.advanceAsync(87_999);
+      expect(sent).toHaveLength(1);
+      expect(leg.state).toBe('answered');
+      await clock.advanceAsync(1);
+      expect(leg.endReason).toBe('session_expired');
+    });
+  });
+
+  describe('watching: the peer refreshes', () => {
+    const peerRefreshes: NegotiatedTimer = { intervalS: 90, refresher: 'remote', minSeS: 90 };
+
+    it('no refresh by expiry − min(32 s, interval/3): BYE, session_expired, no timer left', async () => {
+      const { clock, leg, fake, sent } = answeredLeg(peerRefreshes);
+      await clock.advanceAsync(59_999);
+      expect(leg.state).toBe('answered');
+      await clock.advanceAsync(1);
+      expect(leg.endReason).toBe('session_expired');
+      expect(fake.byes).toBe(1);
+      expect(sent).toHaveLength(0);
+      expect(leg.timerCount).toBe(0);
+    });
+
+    it('each UPDATE or re-INVITE from the peer restarts the interval and is answered with Session-Expires', async () => {
+      const { clock, leg, fake } = answeredLeg(peerRefreshes);
+      for (let i = 0; i < 5; i++) {
+        await clock.advanceAsync(45_000);
+        const r = fake.user!.onUpdate!(
+          undefined,
+          req([
+            ['Session-Expires', '90;refresher=uac'],
+            ['Supported', 'timer'],
+          ]),
+        );
+        expect('status' in r).toBe(false);
+        expect((r as { headers: HeaderField[] }).headers).toContainEqual({
+          name: 'Session-Expires',
+          value: '90;refresher=uac',
+        });
+      }
+      expect(leg.state).toBe('answered');
+      await clock.advanceAsync(60_000);
+      expect(leg.endReason).toBe('session_expired');
+    });
+
+    it('a refresh below our Min-SE gets 422 with Min-SE and does not extend the session', () => {
+      const { fake } = answeredLeg(peerRefreshes);
+      const r = fake.user!.onUpdate!(undefined, req([['Session-Expires', '30']]));
+      expect(r).toEqual({ status: 422, headers: [{ name: 'Min-SE', value: '90' }] });
+    });
+
+    it('a refresh without Session-Expires keeps the running timer (and says so in the 2xx)', async () => {
+      const { clock, leg, fake } = answeredLeg(peerRefreshes);
+      await clock.advanceAsync(50_000);
+      const r = fake.user!.onUpdate!(undefined, req([]));
+      expect((r as { headers: HeaderField[] }).headers).toEqual([
+        { name: 'Session-Expires', value: '90;refresher=uac' },
+      ]);
+      await clock.advanceAsync(59_999);
+      expect(leg.state).toBe('answered');
+      await clock.advanceAsync(1);
+      expect(leg.endReason).toBe('session_expired');
+    });
+  });
+
+  describe('any end of the leg clears the timer', () => {
+    for (const [name, timer] of [
+      ['refresher', { intervalS: 120, refresher: 'local', minSeS: 90 }],
+      ['watching', { intervalS: 120, refresher: 'remote', minSeS: 90 }],
+    ] as const) {
+      it(`${name}: hang-up, BYE from the peer, or a refresh in flight leave no timer`, async () => {
+        const a = answeredLeg(timer);
+        expect(a.leg.timerCount).toBeGreaterThan(0);
+        await a.leg.hangup();
+        expect(a.leg.timerCount).toBe(0);
+        expect(a.clock.pending()).toBe(0);
+
+        const b = answeredLeg(timer);
+        b.fake.user!.onBye();
+        expect(b.leg.endReason).toBe('remote_hangup');
+        expect(b.clock.pending()).toBe(0);
+
+        const c = answeredLeg(timer);
+        await c.clock.advanceAsync(60_000);
+        await c.leg.hangup();
+        c.sent[0]?.answer(res(200, [['Session-Expires', '120;refresher=uac']]));
+        await c.clock.advanceAsync(0);
+        expect(c.leg.sessionTimer.state).toBe('ended');
+        expect(c.clock.pending()).toBe(0);
+      });
+    }
+  });
+});

@@ -1,0 +1,145 @@
+import type { TimerHandle } from '../util/clock.ts';
+import { expiryAfterMs, type NegotiatedTimer } from '../sip/session-timer.ts';
+
+/**
+ * The session timer of one leg (RFC 4028 §10). The negotiation is the SIP
+ * layer's (sip/session-timer.ts); this is the clock part, owned by the leg
+ * that owns the dialog: its timers are the leg's and die with it.
+ *
+ *   off ──start──▶ refresher ──half the time left──▶ refreshing ──2xx──▶ refresher | watching
+ *    │                 ▲  └────────────peer refreshed────────────┐    │ no answer/408/481,
+ *    └──start──▶ watching ◀──peer refreshed (self)───────────────┘    │ or the session ran out
+ *                    └──no refresh by expiry − min(32 s, interval/3)──┴──▶ expired
+ *   any ──leg ended──▶ ended
+ *
+ * - refresher: we refresh when half of the time left has passed (half the
+ *   interval after a refresh, §10), and sooner again after a refused one.
+ * - refreshing: our re-INVITE/UPDATE is out. The session itself still runs
+ *   out at its expiry: a refresh unanswered by then means the peer is gone
+ *   even if the transaction has not timed out yet.
+ * - watching: the peer refreshes; when no refresh has come by expiry minus
+ *   min(32 s, interval/3) the session is dead (§10's "slightly before").
+ */
+export type SessionTimerState = 'off' | 'refresher' | 'refreshing' | 'watching' | 'expired' | 'ended';
+
+const ALLOWED: Record<SessionTimerState, readonly SessionTimerState[]> = {
+  off: ['refresher', 'watching', 'ended'],
+  refresher: ['refresher', 'refreshing', 'watching', 'expired', 'ended'],
+  refreshing: ['refresher', 'watching', 'expired', 'ended'],
+  watching: ['refresher', 'watching', 'expired', 'ended'],
+  expired: ['ended'],
+  ended: [],
+};
+
+/** How our refresh went: `dead` (no answer, 408, 481 — §10) ends the session. */
+export type RefreshResult =
+  { kind: 'ok'; timer: NegotiatedTimer } | { kind: 'dead' | 'refused'; status: number };
+
+/** Why the session is dead, for the log line. */
+export type ExpiryCause = 'no_refresh' | 'refresh_failed' | 'ran_out';
+
+export interface SessionTimerHost {
+  now(): number;
+  setTimer(fn: () => void, ms: number): TimerHandle;
+  clearTimer(handle: TimerHandle | undefined): void;
+  /** Sends our refresh (re-INVITE or UPDATE) for this interval and says how it went. */
+  refresh(timer: NegotiatedTimer): Promise<RefreshResult>;
+  /** The session is dead: the leg hangs up. */
+  expired(cause: ExpiryCause, detail: { intervalS: number; status?: number }): void;
+}
+
+/** A refused refresh is tried again after this long at the least. */
+const RETRY_MIN_MS = 500;
+
+export class SessionTimer {
+  state: SessionTimerState = 'off';
+  timer: NegotiatedTimer | undefined;
+  /** When the session runs out unless refreshed (clock ms). */
+  expiresAt = 0;
+  private handle: TimerHandle | undefined;
+  /** A second handle for `refreshing`: the session's own end while the refresh is out. */
+  private deadline: TimerHandle | undefined;
+  /** Counts refreshes sent: a late answer to an earlier one is ignored. */
+  private attempt = 0;
+  /** After a refused refresh the next waits at least this long (0 after a good one). */
+  private retryFloorMs = 0;
+
+  constructor(private readonly host: SessionTimerHost) {}
+
+  /** The dialog is up with this timer (initial 2xx). */
+  start(timer: NegotiatedTimer): void {
+    this.refreshed(timer);
+  }
+
+  /**
+   * A refresh went through, ours or the peer's (its re-INVITE/UPDATE that we
+   * answered 2xx): the session lives another interval, with whoever refreshes now.
+   */
+  refreshed(timer: NegotiatedTimer): void {
+    if (this.state === 'expired' || this.state === 'ended') return;
+    this.timer = timer;
+    this.retryFloorMs = 0;
+    this.expiresAt = this.host.now() + timer.intervalS * 1000;
+    this.transition(timer.refresher === 'local' ? 'refresher' : 'watching');
+  }
+
+  /** The leg ended: nothing more may fire. */
+  stop(): void {
+    this.transition('ended');
+  }
+
+  private transition(to: SessionTimerState, cause?: ExpiryCause, status?: number): boolean {
+    if (!ALLOWED[this.state].includes(to)) return false;
+    this.host.clearTimer(this.handle);
+    this.host.clearTimer(this.deadline);
+    this.handle = undefined;
+    this.deadline = undefined;
+    this.state = to;
+    const t = this.timer;
+    const left = this.expiresAt - this.host.now();
+    switch (to) {
+      case 'refresher':
+        this.handle = this.host.setTimer(
+          () => this.transition('refreshing'),
+          Math.max(left / 2, this.retryFloorMs),
+        );
+        break;
+      case 'refreshing': {
+        if (!t) break;
+        this.deadline = this.host.setTimer(() => this.transition('expired', 'ran_out'), Math.max(left, 0));
+        const n = ++this.attempt;
+        void this.host.refresh(t).then((r) => this.onRefreshResult(n, r));
+        break;
+      }
+      case 'watching':
+        if (t)
+          this.handle = this.host.setTimer(() => this.transition('expired', 'no_refresh'), this.watchMs(t));
+        break;
+      case 'expired':
+        this.host.expired(cause ?? 'ran_out', { intervalS: t?.intervalS ?? 0, status });
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  /** Time from now until the non-refresher gives up (§10), counted from the last refresh. */
+  private watchMs(t: NegotiatedTimer): number {
+    const sinceRefresh = t.intervalS * 1000 - (this.expiresAt - this.host.now());
+    return Math.max(expiryAfterMs(t.intervalS) - sinceRefresh, 0);
+  }
+
+  private onRefreshResult(n: number, r: RefreshResult): void {
+    // A later refresh, the peer's own, or the leg's end overtook this one.
+    if (n !== this.attempt || this.state !== 'refreshing') return;
+    if (r.kind === 'ok') return this.refreshed(r.timer);
+    if (r.kind === 'dead') {
+      this.transition('expired', 'refresh_failed', r.status);
+      return;
+    }
+    // Refused (491 glare, 500, …): the session is not dead; try again while time is left.
+    this.retryFloorMs = RETRY_MIN_MS;
+    this.transition('refresher');
+  }
+}
