@@ -127,9 +127,11 @@ export class Leg {
       codec: media.codec,
       payloadType: media.payloadType,
       dtmfPayloadType: media.dtmfPayloadType,
+      cnPayloadType: media.cnPayloadType,
     });
     this.rtp.setRemote(media.remoteHost, media.remotePort);
     if (this.state === 'answered') this.watchMedia();
+    this.updateFill();
     const inband =
       this.inbandDtmf === 'always' || (this.inbandDtmf === 'auto' && media.dtmfPayloadType === undefined);
     if (inband !== this.rtp.inbandDtmf) {
@@ -159,6 +161,17 @@ export class Leg {
     session.user = user;
     this.transition('answered');
     this.watchMedia();
+    this.updateFill();
+  }
+
+  /**
+   * Issue 10 item 7: an answered leg is never silent on the wire (a phone with an RTP timeout
+   * hangs up otherwise): comfort noise or encoded silence whenever nothing plays. Not while the
+   * peer holds us (sendonly/inactive from its side: it wants nothing from us).
+   */
+  private updateFill(): void {
+    const dir = this.media?.direction ?? 'sendrecv';
+    this.rtp.setFill(this.state === 'answered' && dir !== 'sendonly' && dir !== 'inactive');
   }
 
   // ── media watchdog ──────────────────────────────────────────────────────
