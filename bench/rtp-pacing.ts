@@ -3,7 +3,10 @@
  * for a few seconds, driven by one shared MediaClock; the receivers record arrival
  * times and we print the inter-packet interval distribution (ideal: 20 ms).
  *
- *   npx tsx bench/rtp-pacing.ts [N=200] [seconds=5]
+ *   npx tsx bench/rtp-pacing.ts [N=200] [seconds=5] [tone|silence|cn]
+ *
+ * `silence` / `cn`: the senders play nothing and send the idle fill (issue 10 item 7:
+ * encoded PCMU silence, or RFC 3389 comfort noise) — the cost of an idle leg.
  */
 import { MediaClock } from '../src/media/media-clock.ts';
 import { LoopPlayer } from '../src/media/player.ts';
@@ -13,6 +16,7 @@ import { renderTone } from '../src/media/tones.ts';
 
 const N = Number(process.argv[2] ?? 200);
 const SECONDS = Number(process.argv[3] ?? 5);
+const MODE = process.argv[4] ?? 'tone';
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,7 +26,7 @@ const tone = renderTone({ loop: true, segments: [{ freqs: [1000], ms: 1000 }] })
 
 const open = async () => {
   const s = await RtpSession.open({ host: HOST, pool, clock });
-  s.setCodec({ codec: 'PCMU', payloadType: 0 });
+  s.setCodec({ codec: 'PCMU', payloadType: 0, ...(MODE === 'cn' ? { cnPayloadType: 13 } : {}) });
   return s;
 };
 const senders: RtpSession[] = [];
@@ -39,13 +43,16 @@ const arrivals = receivers.map(() => ({ t: new Float64Array(cap), n: 0 }));
 let recording = false;
 receivers.forEach((rx, i) => {
   const a = arrivals[i]!;
-  rx.onAudio = () => {
+  rx.onPacket = () => {
     if (recording && a.n < cap) a.t[a.n++] = performance.now();
   };
 });
 
 const cpu0 = process.cpuUsage();
-for (const tx of senders) tx.setSource(new LoopPlayer(tone));
+for (const tx of senders) {
+  if (MODE === 'tone') tx.setSource(new LoopPlayer(tone));
+  else tx.setFill(true);
+}
 await sleep(300); // warm-up
 recording = true;
 const t0 = performance.now();
@@ -68,7 +75,9 @@ const over = (ms: number) => intervals.filter((x) => x > ms).length;
 for (const s of [...senders, ...receivers]) s.close();
 clock.stop();
 
-console.log(`rtp-pacing: ${N} streams × ${elapsed.toFixed(1)} s on loopback, one shared MediaClock`);
+console.log(
+  `rtp-pacing (${MODE}): ${N} streams × ${elapsed.toFixed(1)} s on loopback, one shared MediaClock`,
+);
 console.log(
   `  packets received ${received} (${(received / elapsed).toFixed(0)}/s, expected ${(N * 50).toFixed(0)}/s)`,
 );

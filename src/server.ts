@@ -18,7 +18,7 @@ import { DIAG_ECHO, DIAG_READBACK, DIAG_RING, echoTest, readbackTest, ringTest }
 import { buildHttpApp } from './http/app.ts';
 import type { FastifyInstance } from 'fastify';
 import { openSqliteStore } from './store/sqlite/open.ts';
-import { type AdvertiseChoice, chooseAdvertised } from './util/advertise.ts';
+import { AddressPolicy, type AdvertiseChoice, chooseAdvertised } from './util/advertise.ts';
 import { seedDemo } from './store/seed.ts';
 import { ensureFirstAdmin, resolveAdminToken } from './store/access.ts';
 import type { Store, StoredSipBinding } from './store/store.ts';
@@ -134,6 +134,30 @@ export class Server {
     return h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h;
   }
 
+  /** --local-nets: which peers see our local address instead of the advertised one. */
+  private addressPolicy: AddressPolicy | undefined;
+
+  /** Issue 10 item 6: peers inside --local-nets get the local (interface) address, as Asterisk's local_net. */
+  private async chooseLocalNets(): Promise<void> {
+    const { config } = this;
+    if (config.localNets.length === 0) return;
+    if (!config.advertise) {
+      this.log.warn(
+        '--local-nets has no effect without --advertise: every peer already sees the local address',
+      );
+      return;
+    }
+    const { host: local } = await chooseAdvertised({
+      listen: config.sipHost,
+      peer: parseTrunk(config.trunk)?.host,
+    });
+    this.addressPolicy = new AddressPolicy(config.advertise, local, config.localNets);
+    this.log.info(
+      { advertise: config.advertise, local, localNets: config.localNets.map((n) => n.text) },
+      'peers inside --local-nets see the local address, others the advertised one',
+    );
+  }
+
   /** Issue 10: on 0.0.0.0 without --advertise, a real interface's address, said at start. */
   private async chooseAdvertised(): Promise<void> {
     const { config } = this;
@@ -161,6 +185,9 @@ export class Server {
     const { config } = this;
     await this.openStore();
     await this.chooseAdvertised();
+    await this.chooseLocalNets();
+    const policy = this.addressPolicy;
+    const hostFor = policy && ((peer: string | undefined) => policy.hostFor(peer));
     ({ udp: this.udp, tcp: this.tcp } = await listenUdpAndTcp(config.sipHost, config.sipPort, {
       maxConnections: config.tcpMaxConnections,
       maxPerSource: config.tcpMaxPerSource,
@@ -173,6 +200,7 @@ export class Server {
       timers: this.deps.sipTimers,
       logger: this.log.child({ layer: 'sip' }),
       advertisedHost: this.advertisedHost,
+      hostFor,
     });
     this.registrar = new Registrar({
       realm: REALM,
@@ -211,6 +239,7 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
+      rtpHostFor: hostFor,
       // Bind where we listen: an advertised address may be a NAT's, or one of several interfaces.
       rtpBindHost: config.sipHost,
       noResponseMs: this.deps.trunkNoResponseMs,

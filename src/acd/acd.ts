@@ -183,27 +183,49 @@ export class Acd {
   /** Puts a call in a department's queue, or overflows it (SPEC §6). `head` for a call coming back. */
   async enqueue(cc: CustomerCall, department: Department, head = false): Promise<void> {
     if (cc.leg.ended) return;
+    // A call coming back takes the head before any await: no distribution pass may slip in between.
+    if (head) this.takeHead(cc, department);
     cc.department = department;
     cc.visited.add(department.id);
     if (!(await this.anyoneLoggedIn(department.id))) return this.overflow(cc, 'no_agents');
-    const queue = this.queues.get(department.id) ?? [];
-    if (!head && queue.length >= department.maxQueueLength) return this.overflow(cc, 'queue_full');
-    if (cc.state === 'ended') return;
-    cc.transition('queued');
-    const now = this.now();
-    cc.enteredAt ??= now;
-    cc.queuedAt = now;
-    if (head) queue.unshift(cc);
-    else queue.push(cc);
-    this.queues.set(department.id, queue);
+    if (!head) {
+      const queue = this.queues.get(department.id) ?? [];
+      if (queue.length >= department.maxQueueLength) return this.overflow(cc, 'queue_full');
+      if (cc.state === 'ended') return;
+      cc.transition('queued');
+      const now = this.now();
+      cc.enteredAt ??= now;
+      cc.queuedAt = now;
+      queue.push(cc);
+      this.queues.set(department.id, queue);
+    }
     await this.deps.store.calls.updateCdr(cc.id, { departmentId: department.id, queuedAt: cc.enteredAt });
     await this.event(cc, 'enter', null, head ? 'head' : null);
     if (!cc.waiting || cc.leg.ended) return;
-    // Nobody free: "all our agents are busy, please stay on the line", then music.
-    const nobodyFree = (await this.pickAgent(department.id, cc)) === undefined;
+    // Nobody free: "all our agents are busy, please stay on the line", then music. (A call back at
+    // the head may already be offered by now: it hears the music while the agent's phone rings.)
+    const nobodyFree = cc.state === 'queued' && (await this.pickAgent(department.id, cc)) === undefined;
     if (!cc.waiting || cc.leg.ended) return;
     this.startWaiting(cc, nobodyFree ? ['queue_wait'] : []);
     this.schedule();
+  }
+
+  /**
+   * Synchronously puts a call coming back (its agent left it) at the head of its
+   * queue (SPEC §5). Callers do this before they free the agent, so the pass the
+   * release starts finds this call first and offers it before anyone else.
+   */
+  private takeHead(cc: CustomerCall, department: Department): void {
+    cc.department = department;
+    cc.visited.add(department.id);
+    const queue = this.queues.get(department.id) ?? [];
+    if (queue.includes(cc)) return;
+    if (!cc.transition('queued')) return;
+    const now = this.now();
+    cc.enteredAt ??= now;
+    cc.queuedAt = now;
+    queue.unshift(cc);
+    this.queues.set(department.id, queue);
   }
 
   private async anyoneLoggedIn(departmentId: number): Promise<boolean> {
@@ -412,6 +434,9 @@ export class Acd {
     agentsFault: boolean,
   ): Promise<void> {
     cc.offer = undefined;
+    // Queued again (at the head, where it is) before the agent's move: a pass that move starts
+    // must not skip this call for the ones behind it.
+    if (cc.state === 'offering') cc.transition('queued');
     this.engaged.delete(agentId);
     // The history says why: `no_answer` (busy, declined, rang out) or `not_accepted` (no accept key).
     if (agentsFault)
@@ -426,7 +451,6 @@ export class Acd {
       await this.safeTransition(agentId, 'ready', `offer_failed:${why}`);
     }
     await this.event(cc, 'no_answer', agentId, why);
-    if (cc.state === 'offering') cc.transition('queued');
     this.schedule();
   }
 
@@ -491,11 +515,12 @@ export class Acd {
       await agentLeg.play(this.deps.sounds.prompts(cc.settings.language, whisper));
     }
     if (cc.leg.ended || agentLeg.ended) {
+      // The agent hung up during the whisper: back to the head of the queue (where the call
+      // still is) before the agent is free, so no pass skips it for the callers behind.
+      const back = !cc.leg.ended && cc.state === 'offering' && cc.transition('queued');
       await agentLeg.hangup();
       await this.endAgent(agentId);
-      if (!cc.leg.ended && cc.state === 'offering') {
-        // The agent hung up during the whisper: back to the head of the queue.
-        cc.transition('queued');
+      if (back && cc.waiting) {
         this.startWaiting(cc);
         this.schedule();
       }
@@ -558,12 +583,19 @@ export class Acd {
         await this.safeTransition(agentId, 'ready', reason ?? 'transfer_not_answered');
         this.schedule();
       },
-      requeue: async (cc, department, head) => {
+      requeue: async (cc, department, head, releasing) => {
         cc.inCall = undefined;
-        if (cc.leg.ended) return this.finish(cc, cc.transfers > 0 ? 'transferred' : 'answered');
+        if (cc.leg.ended) {
+          if (releasing !== undefined) await this.endAgent(releasing);
+          return this.finish(cc, cc.transfers > 0 ? 'transferred' : 'answered');
+        }
         // Out of `connected` at once: overflow (no agents, full queue) and a customer
         // hang-up during the awaits are then handled as for any waiting call.
         cc.transition('queued');
+        // Back at the head first, then the agent is free: else the pass their release starts
+        // offers them (and other agents) the callers behind, who overtake this one (issue 10).
+        if (head) this.takeHead(cc, department);
+        if (releasing !== undefined) await this.endAgent(releasing);
         await this.enqueue(cc, department, head);
       },
       finish: (cc, outcome) => this.finish(cc, outcome),

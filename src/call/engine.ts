@@ -122,6 +122,8 @@ export interface CallEngineOptions {
   logger: Logger;
   /** Address that goes into our SDP (and that RTP binds to, unless rtpBindHost says otherwise). */
   rtpHost: string;
+  /** Per peer (its IP), the address our SDP gives it (--local-nets); wins over rtpHost. */
+  rtpHostFor?: (peer: string | undefined) => string;
   /** Address RTP sockets bind to (0.0.0.0: all), when it is not rtpHost. */
   rtpBindHost?: string;
   codecs?: AudioCodec[];
@@ -173,14 +175,17 @@ export class CallEngine {
     return leg;
   }
 
-  private localMedia(rtp: RtpSession): {
+  private localMedia(
+    rtp: RtpSession,
+    peer: string | undefined,
+  ): {
     host: string;
     port: number;
     codecs: AudioCodec[];
     sessionId: number;
   } {
     return {
-      host: this.opts.rtpHost,
+      host: this.opts.rtpHostFor?.(peer) ?? this.opts.rtpHost,
       port: rtp.localPort,
       codecs: this.codecs,
       sessionId: Math.floor(Math.random() * 1e9),
@@ -224,7 +229,7 @@ export class CallEngine {
       new Leg(
         'inbound',
         rtp,
-        this.localMedia(rtp),
+        this.localMedia(rtp, invite.source.address),
         caller,
         invite.calledUser,
         this.opts.clock,
@@ -316,7 +321,7 @@ export class CallEngine {
       new Leg(
         'outbound',
         rtp,
-        this.localMedia(rtp),
+        this.localMedia(rtp, first.destination.address),
         number,
         opts.callerId.user,
         this.opts.clock,
@@ -355,7 +360,10 @@ export class CallEngine {
       // Per attempt: after a failover the next trunk's early media replaces the last one's.
       let early = false;
       const host =
-        target.fromHost ?? hostForUri(this.opts.ua.stack.localAddress(target.destination.transport).host);
+        target.fromHost ??
+        hostForUri(
+          this.opts.ua.stack.localAddress(target.destination.transport, target.destination.address).host,
+        );
       const format = target.formatNumber ?? ((n: string): string => n);
       // Before any SDP answer (183 or 200) reaches applyMedia.
       leg.inbandDtmf =

@@ -20,6 +20,7 @@ function fakeRtp(): RtpSession & { stats: { packetsReceived: number } } {
     setSource() {},
     inbandDtmf: false,
     setInbandDtmf() {},
+    setFill() {},
     sendDtmf() {},
     close() {},
   } as unknown as RtpSession & { stats: { packetsReceived: number } };

@@ -160,9 +160,11 @@ export class Leg {
       codec: media.codec,
       payloadType: media.payloadType,
       dtmfPayloadType: media.dtmfPayloadType,
+      cnPayloadType: media.cnPayloadType,
     });
     this.rtp.setRemote(media.remoteHost, media.remotePort);
     if (this.state === 'answered') this.watchMedia();
+    this.updateFill();
     const inband =
       this.inbandDtmf === 'always' || (this.inbandDtmf === 'auto' && media.dtmfPayloadType === undefined);
     if (inband !== this.rtp.inbandDtmf) {
@@ -224,6 +226,7 @@ export class Leg {
       this.log.debug({ leg: this.id, ...timer }, 'session timer');
       this.sessionTimer.start(timer);
     }
+    this.updateFill();
   }
 
   // ── session timer (RFC 4028) ────────────────────────────────────────────
@@ -289,6 +292,16 @@ export class Leg {
       'session timer expired: hanging up (phone gone without BYE?)',
     );
     void this.hangup('session_expired');
+  }
+
+  /**
+   * Issue 10 item 7: an answered leg is never silent on the wire (a phone with an RTP timeout
+   * hangs up otherwise): comfort noise or encoded silence whenever nothing plays. Not while the
+   * peer holds us (sendonly/inactive from its side: it wants nothing from us).
+   */
+  private updateFill(): void {
+    const dir = this.media?.direction ?? 'sendrecv';
+    this.rtp.setFill(this.state === 'answered' && dir !== 'sendonly' && dir !== 'inactive');
   }
 
   // ── media watchdog ──────────────────────────────────────────────────────

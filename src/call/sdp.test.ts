@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerOffer, readAnswer, type LocalMedia } from './sdp.ts';
+import { answerOffer, buildOffer, readAnswer, type LocalMedia } from './sdp.ts';
 
 const local: LocalMedia = {
   host: '127.0.0.1',
@@ -69,5 +69,34 @@ describe('SDP offer/answer', () => {
       ok: true,
       media: { remoteHost: '2001:db8::5' },
     });
+  });
+});
+
+describe('comfort noise (RFC 3389) in SDP', () => {
+  const cnOffer = (pts: string, maps: string): string =>
+    `v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP ${pts}\r\n${maps}`;
+
+  it('an offer with CN 13 (with or without rtpmap) is answered with CN; the PT is kept', () => {
+    for (const maps of ['a=rtpmap:0 PCMU/8000\r\na=rtpmap:13 CN/8000\r\n', 'a=rtpmap:0 PCMU/8000\r\n']) {
+      const r = answerOffer(cnOffer('0 13', maps), local);
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      expect(r.media.cnPayloadType).toBe(13);
+      expect(r.sdp).toContain('m=audio 10000 RTP/AVP 0 13');
+      expect(r.sdp).toContain('a=rtpmap:13 CN/8000');
+    }
+  });
+
+  it('a dynamic CN type is used as offered; no CN offered → none answered', () => {
+    const r = answerOffer(cnOffer('8 118', 'a=rtpmap:8 PCMA/8000\r\na=rtpmap:118 CN/8000\r\n'), local);
+    expect(r.ok && r.media.cnPayloadType).toBe(118);
+    const plain = answerOffer(offer('4000'), local);
+    expect(plain.ok && plain.media.cnPayloadType).toBeUndefined();
+    expect(plain.ok && plain.sdp).not.toContain('CN/8000');
+  });
+
+  it('CN is offered only when asked (comfortNoise), never by default', () => {
+    expect(buildOffer(local)).not.toContain('CN/8000');
+    expect(buildOffer({ ...local, comfortNoise: true })).toContain('a=rtpmap:13 CN/8000');
   });
 });

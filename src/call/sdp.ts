@@ -18,6 +18,8 @@ export interface MediaParams {
   remotePort: number;
   /** The far end's direction attribute (sendonly/inactive = it holds us). */
   direction: Direction;
+  /** The comfort-noise payload type (RFC 3389) both sides use, if negotiated. */
+  cnPayloadType?: number;
 }
 
 export interface LocalMedia {
@@ -29,10 +31,13 @@ export interface LocalMedia {
   sessionVersion: number;
   /** false: offer and answer no telephone-event (a phone whose keys go as tones in the audio). */
   telephoneEvent?: boolean;
+  /** true: offer CN 13 (RFC 3389). An offer's CN is always answered. */
+  comfortNoise?: boolean;
 }
 
 const STATIC_PT: Record<AudioCodec, number> = { PCMU: 0, PCMA: 8 };
 const DEFAULT_DTMF_PT = 101;
+const STATIC_CN_PT = 13;
 
 export type AnswerResult =
   { ok: true; sdp: string; media: MediaParams } | { ok: false; status: 488 | 400; reason: string };
@@ -53,6 +58,7 @@ function describe(
   codecs: { codec: AudioCodec; pt: number }[],
   dtmfPt: number | undefined,
   direction: Direction,
+  cnPt?: number,
 ): string {
   const rtp: { payload: number; codec: string; rate?: number }[] = codecs.map((c) => ({
     payload: c.pt,
@@ -64,6 +70,7 @@ function describe(
     rtp.push({ payload: dtmfPt, codec: 'telephone-event', rate: 8000 });
     fmtp.push({ payload: dtmfPt, config: '0-16' });
   }
+  if (cnPt !== undefined) rtp.push({ payload: cnPt, codec: 'CN', rate: 8000 });
   const session: sdpTransform.SessionDescription = {
     version: 0,
     origin: origin(local),
@@ -93,6 +100,7 @@ export function buildOffer(local: LocalMedia): string {
     local.codecs.map((codec) => ({ codec, pt: STATIC_PT[codec] })),
     local.telephoneEvent === false ? undefined : DEFAULT_DTMF_PT,
     'sendrecv',
+    local.comfortNoise === true ? STATIC_CN_PT : undefined,
   );
 }
 
@@ -103,6 +111,7 @@ interface ParsedAudio {
   formats: { pt: number; codec: AudioCodec | undefined }[];
   dtmfPt: number | undefined;
   direction: Direction;
+  cnPt: number | undefined;
 }
 
 type ParseError = 'no_audio' | 'bad_port' | 'bad_address';
@@ -145,6 +154,7 @@ function parseAudio(text: string): ParsedAudio | ParseError {
   for (const r of audio.rtp ?? []) rtpmap.set(r.payload, `${r.codec.toUpperCase()}/${r.rate ?? 8000}`);
   const formats: ParsedAudio['formats'] = [];
   let dtmfPt: number | undefined;
+  let cnPt: number | undefined;
   for (const p of String(audio.payloads ?? '')
     .trim()
     .split(/\s+/)) {
@@ -153,6 +163,11 @@ function parseAudio(text: string): ParsedAudio | ParseError {
     const name = rtpmap.get(pt);
     if (name === 'TELEPHONE-EVENT/8000') {
       dtmfPt ??= pt;
+      continue;
+    }
+    // Comfort noise at 8 kHz: static 13 (may come without an rtpmap) or a dynamic type.
+    if (name === 'CN/8000' || (name === undefined && pt === STATIC_CN_PT)) {
+      cnPt ??= pt;
       continue;
     }
     // Static types may come without an rtpmap line (RFC 3551 §6).
@@ -167,7 +182,7 @@ function parseAudio(text: string): ParsedAudio | ParseError {
   const dir = (audio.direction ?? session.direction ?? 'sendrecv') as Direction;
   // An old-style hold (RFC 2543) puts 0.0.0.0 in c=.
   const direction: Direction = ip === '0.0.0.0' ? 'inactive' : dir;
-  return { host: ip, port: audio.port, formats, dtmfPt, direction };
+  return { host: ip, port: audio.port, formats, dtmfPt, direction, cnPt };
 }
 
 const mirror: Record<Direction, Direction> = {
@@ -190,6 +205,7 @@ function negotiate(text: string, local: LocalMedia): MediaParams | ParseError | 
     remoteHost: parsed.host,
     remotePort: parsed.port,
     direction: parsed.direction,
+    ...(parsed.cnPt !== undefined ? { cnPayloadType: parsed.cnPt } : {}),
   };
 }
 
@@ -209,6 +225,7 @@ export function answerOffer(offer: string, local: LocalMedia): AnswerResult {
     [{ codec: media.codec, pt: media.payloadType }],
     media.dtmfPayloadType,
     mirror[media.direction],
+    media.cnPayloadType,
   );
   return { ok: true, sdp, media };
 }

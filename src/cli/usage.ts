@@ -23,6 +23,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     text: 'admin bearer token for /api/ (default: generated once, stored, printed)',
   },
   advertise: { arg: 'ADDRESS', text: 'address put in SDP and Contact when listening on 0.0.0.0' },
+  'local-nets': {
+    arg: 'CIDRS',
+    text: 'comma-separated IPv4 networks whose peers get our local address instead of --advertise',
+  },
   'prompt-dir': { arg: 'DIR', text: 'prompt audio (default: the prompts/ shipped with AgentLine)' },
   'metrics-token': { arg: 'TOKEN', text: 'bearer token /metrics asks for (default: /metrics is open)' },
   'tcp-max-connections': { arg: 'N', text: 'SIP TCP connections at most, 0 no cap (default 1000)' },

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseCidr, type Cidr } from '../util/advertise.ts';
 
 /**
  * Start-up configuration: every flag also as AGENTLINE_<FLAG> (e.g.
@@ -34,6 +35,22 @@ export const configSchema = z.object({
   metricsToken: z.string().min(8).optional(),
   /** Address written into SDP and Contact when we listen on 0.0.0.0. */
   advertise: z.string().optional(),
+  /** Networks (IPv4 CIDRs, comma-separated) whose peers see our local address, not --advertise. */
+  localNets: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const nets: Cidr[] = [];
+      for (const part of s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const net = parseCidr(part);
+        if (net) nets.push(net);
+        else ctx.addIssue({ code: 'custom', message: `"${part}" is not an IPv4 CIDR, e.g. 192.168.0.0/16` });
+      }
+      return nets;
+    }),
   promptDir: z.string().optional(),
   /**
    * Answer the diagnostic numbers 9000–9002 (readback, echo, ring). Off by default: they answer
@@ -97,6 +114,7 @@ export const FLAGS = [
   'admin-token',
   'metrics-token',
   'advertise',
+  'local-nets',
   'prompt-dir',
   'tcp-max-connections',
   'tcp-max-per-source',

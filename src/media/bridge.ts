@@ -30,6 +30,9 @@ class SessionBridge implements Bridge {
     this.toA = (payload, codec) => a.sendRelayed(payload, codec);
     a.setSource(null);
     b.setSource(null);
+    // A bridge relays what comes (silence too); the legs' idle fill waits until it is undone.
+    a.setRelaying(true);
+    b.setRelaying(true);
     a.onAudio = this.toB;
     b.onAudio = this.toA;
   }
@@ -43,6 +46,8 @@ class SessionBridge implements Bridge {
     this.bridged = false;
     if (this.a.onAudio === this.toB) this.a.onAudio = null;
     if (this.b.onAudio === this.toA) this.b.onAudio = null;
+    this.a.setRelaying(false);
+    this.b.setRelaying(false);
   }
 }
 

@@ -29,6 +29,8 @@ export interface PhoneOptions {
   transport?: TransportName;
   /** Offer/answer no telephone-event; sendDtmf then defaults to tones in the audio. */
   inbandDtmf?: boolean;
+  /** Offer CN 13 (RFC 3389) in our own offers (an offer's CN is always answered). */
+  comfortNoise?: boolean;
 }
 
 /**
@@ -118,6 +120,7 @@ export class TestPhone {
       port: rtp.localPort,
       codecs: this.codecs,
       telephoneEvent: !this.opts.inbandDtmf,
+      comfortNoise: this.opts.comfortNoise === true,
       sessionId: 1,
       sessionVersion: 1,
     };
@@ -281,6 +284,7 @@ export class TestPhone {
       port: rtp.localPort,
       codecs: this.codecs,
       telephoneEvent: !this.opts.inbandDtmf,
+      comfortNoise: this.opts.comfortNoise === true,
       sessionId: 2,
       sessionVersion: 1,
     };

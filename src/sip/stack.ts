@@ -39,6 +39,8 @@ export interface SipStackOptions {
   logger: Logger;
   /** The address we write into Via and Contact; defaults to the transport's local address. */
   advertisedHost?: string;
+  /** Per peer (its IP), the address it sees (--local-nets); wins over advertisedHost. */
+  hostFor?: (peer: string | undefined) => string;
 }
 
 /**
@@ -99,11 +101,11 @@ export class SipStack {
     }
   }
 
-  /** Host and port to put in our Via and Contact for a transport. */
-  localAddress(transport: TransportName): { host: string; port: number } {
+  /** Host and port to put in our Via and Contact for a transport (as `peer` should see them). */
+  localAddress(transport: TransportName, peer?: string): { host: string; port: number } {
     const t = this.transports.get(transport) ?? [...this.transports.values()][0];
     if (!t) throw new Error('no transport');
-    const host = this.opts.advertisedHost ?? t.local.address;
+    const host = this.opts.hostFor?.(peer) ?? this.opts.advertisedHost ?? t.local.address;
     return { host, port: t.local.port };
   }
 

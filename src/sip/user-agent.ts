@@ -1,7 +1,15 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { buildResponse } from './message/build.ts';
-import { headerKey, getHeader, getHeaderValues, parseCSeq, parseNameAddr, tagOf } from './message/headers.ts';
+import {
+  headerKey,
+  getHeader,
+  getHeaderValues,
+  parseCSeq,
+  parseNameAddr,
+  parseVia,
+  tagOf,
+} from './message/headers.ts';
 import type { HeaderField, SipRequest, SipResponse, SipUri } from './message/types.ts';
 import { formatUri } from './message/uri.ts';
 import { checkRequest } from './message/validate.ts';
@@ -486,14 +494,15 @@ export class UserAgent {
     return [...this.sessions.values()];
   }
 
-  contactFor(transport: Endpoint['transport'], user = 'agentline'): string {
-    const { host, port } = this.stack.localAddress(transport);
+  /** `peer`: the IP the message goes to, for --local-nets (util/advertise.ts). */
+  contactFor(transport: Endpoint['transport'], user = 'agentline', peer?: string): string {
+    const { host, port } = this.stack.localAddress(transport, peer);
     const tp = transport === 'udp' ? '' : `;transport=${transport}`;
     return `<sip:${user}@${hostForUri(host)}:${port}${tp}>`;
   }
 
-  viaFor(transport: Endpoint['transport']): string {
-    const { host, port } = this.stack.localAddress(transport);
+  viaFor(transport: Endpoint['transport'], peer?: string): string {
+    const { host, port } = this.stack.localAddress(transport, peer);
     return `SIP/2.0/${transport.toUpperCase()} ${hostForUri(host)}:${port};branch=${this.stack.newBranch()};rport`;
   }
 
@@ -506,7 +515,10 @@ export class UserAgent {
   ): SipResponse {
     const headers: HeaderField[] = [...extra];
     if (status < 300 && status > 100 && (req.method === 'INVITE' || req.method === 'UPDATE')) {
-      headers.push({ name: 'Contact', value: this.contactFor(transportOfVia(req)) });
+      headers.push({
+        name: 'Contact',
+        value: this.contactFor(transportOfVia(req), undefined, sourceOfVia(req)),
+      });
       for (const rr of getHeaderValues(req, 'record-route'))
         headers.push({ name: 'Record-Route', value: rr });
     }
@@ -530,23 +542,25 @@ export class UserAgent {
     extra: HeaderField[] = [],
     body?: Buffer,
   ): SipRequest {
-    return session.dialog.createRequest(method, this.viaFor(session.dialog.flow.transport), extra, body);
+    const flow = session.dialog.flow;
+    return session.dialog.createRequest(method, this.viaFor(flow.transport, flow.address), extra, body);
   }
 
   /** Places a call (§13.2.1). */
   invite(opts: OutgoingInviteOptions): OutgoingInvite {
     const transport = opts.destination.transport;
-    const { host } = this.stack.localAddress(transport);
+    const peer = opts.destination.address;
+    const { host } = this.stack.localAddress(transport, peer);
     const display = opts.fromDisplayName ? `"${opts.fromDisplayName.replace(/["\\]/g, '')}" ` : '';
     const fromHost = opts.fromHost ?? hostForUri(host);
     const headers: HeaderField[] = [
-      { name: 'Via', value: this.viaFor(transport) },
+      { name: 'Via', value: this.viaFor(transport, peer) },
       { name: 'Max-Forwards', value: '70' },
       { name: 'From', value: `${display}<sip:${opts.fromUser}@${fromHost}>;tag=${newTag()}` },
       { name: 'To', value: `<${formatUri(opts.toUri ?? opts.requestUri)}>` },
       { name: 'Call-ID', value: newCallId() },
       { name: 'CSeq', value: '1 INVITE' },
-      { name: 'Contact', value: this.contactFor(transport) },
+      { name: 'Contact', value: this.contactFor(transport, undefined, peer) },
       { name: 'Allow', value: ALLOWED_METHODS.join(', ') },
       { name: 'User-Agent', value: this.serverName },
       ...(opts.headers ?? []),
@@ -620,7 +634,8 @@ export class UserAgent {
     for (const h of req.headers) {
       const key = headerKey(h.name);
       if (key === 'via') {
-        if (!viaDone) headers.push({ name: 'Via', value: this.viaFor(destination.transport) });
+        if (!viaDone)
+          headers.push({ name: 'Via', value: this.viaFor(destination.transport, destination.address) });
         viaDone = true;
       } else if (key === 'cseq') headers.push({ name: 'CSeq', value: `${seq + 1} ${req.method}` });
       else if (key !== authKey) headers.push(h);
@@ -684,7 +699,9 @@ export class UserAgent {
       localSeq: Math.floor(Math.random() * 10000),
       remoteSeq: parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 0,
       flow: invite.tx.responseTarget,
-      contact: getHeader(res, 'contact') ?? this.contactFor(invite.source.transport),
+      contact:
+        getHeader(res, 'contact') ??
+        this.contactFor(invite.source.transport, undefined, invite.source.address),
     });
     const session = new InviteSession(this, dialog, 'uas');
     session.localSdp = res.body.length ? res.body.toString('utf8') : undefined;
@@ -715,7 +732,9 @@ export class UserAgent {
       localSeq: cseq,
       remoteSeq: 0,
       flow: out.destination,
-      contact: getHeader(req, 'contact') ?? this.contactFor(out.destination.transport),
+      contact:
+        getHeader(req, 'contact') ??
+        this.contactFor(out.destination.transport, undefined, out.destination.address),
     });
     const session = new InviteSession(this, dialog, 'uac');
     session.inviteSeq = cseq;
@@ -735,7 +754,7 @@ export class UserAgent {
     const extra: HeaderField[] = body === undefined ? [] : [{ name: 'Content-Type', value: SDP }];
     const ack = session.dialog.createRequest(
       'ACK',
-      this.viaFor(session.dialog.flow.transport),
+      this.viaFor(session.dialog.flow.transport, session.dialog.flow.address),
       extra,
       body === undefined ? undefined : Buffer.from(body),
     );
@@ -975,6 +994,13 @@ export class UserAgent {
   async hangupAll(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.bye()));
   }
+}
+
+/** Where a request came from: its top Via's `received` (stamped on arrival), else its sent-by. */
+function sourceOfVia(req: SipRequest): string | undefined {
+  const v = getHeader(req, 'via');
+  const via = v === undefined ? undefined : parseVia(v);
+  return via?.params.get('received') ?? via?.host;
 }
 
 function transportOfVia(req: SipRequest): Endpoint['transport'] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NetworkInterfaceInfo } from 'node:os';
-import { chooseAdvertised, firstNonLoopbackIPv4 } from './advertise.ts';
+import { AddressPolicy, chooseAdvertised, firstNonLoopbackIPv4, inCidr, parseCidr } from './advertise.ts';
 
 const iface = (address: string, internal: boolean, family: 'IPv4' | 'IPv6' = 'IPv4'): NetworkInterfaceInfo =>
   ({
@@ -46,5 +46,44 @@ describe('chooseAdvertised', () => {
       host: '192.168.1.20',
       how: 'interface',
     });
+  });
+});
+
+describe('--local-nets', () => {
+  it('parses A.B.C.D/N (a bare address is /32) and refuses anything else', () => {
+    expect(parseCidr('192.168.0.0/16')).toMatchObject({ text: '192.168.0.0/16' });
+    expect(parseCidr('10.1.2.3')).toMatchObject({ text: '10.1.2.3/32' });
+    expect(parseCidr('0.0.0.0/0')).toMatchObject({ mask: 0 });
+    for (const bad of [
+      '10.0.0.0/33',
+      '10.0.0/8',
+      '300.0.0.0/8',
+      'lan',
+      '10.0.0.0/8/1',
+      '::1/128',
+      '10.0.0.0/',
+    ])
+      expect(parseCidr(bad)).toBeUndefined();
+  });
+
+  it('matches addresses inside the network (host bits ignored), IPv4-mapped IPv6 too', () => {
+    const net = parseCidr('192.168.1.77/24')!;
+    expect(inCidr('192.168.1.5', net)).toBe(true);
+    expect(inCidr('::ffff:192.168.1.5', net)).toBe(true);
+    expect(inCidr('192.168.2.5', net)).toBe(false);
+    expect(inCidr('fe80::1', net)).toBe(false);
+    expect(inCidr('1.2.3.4', parseCidr('0.0.0.0/0')!)).toBe(true);
+  });
+
+  it('a peer in a local net sees the local address; others and unknown peers the advertised one', () => {
+    const p = new AddressPolicy('203.0.113.7', '192.168.1.20', [
+      parseCidr('192.168.0.0/16')!,
+      parseCidr('10.0.0.0/8')!,
+    ]);
+    expect(p.hostFor('192.168.5.9')).toBe('192.168.1.20');
+    expect(p.hostFor('10.9.9.9')).toBe('192.168.1.20');
+    expect(p.hostFor('198.51.100.1')).toBe('203.0.113.7');
+    expect(p.hostFor(undefined)).toBe('203.0.113.7');
+    expect(new AddressPolicy('203.0.113.7', '192.168.1.20').hostFor('192.168.5.9')).toBe('203.0.113.7');
   });
 });

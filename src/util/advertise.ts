@@ -63,3 +63,56 @@ export async function chooseAdvertised(opts: {
   const first = firstNonLoopbackIPv4(opts.interfaces);
   return first ? { host: first, how: 'interface' } : { host: '127.0.0.1', how: 'loopback' };
 }
+
+/** An IPv4 network in CIDR notation (`192.168.0.0/16`), as 32-bit numbers. */
+export interface Cidr {
+  text: string;
+  base: number;
+  mask: number;
+}
+
+const ipv4ToInt = (a: string): number | undefined => {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+};
+
+/** `A.B.C.D/N` (N 0–32; a bare address is /32), or undefined. Host bits are ignored. */
+export function parseCidr(text: string): Cidr | undefined {
+  const [addr, bits, extra] = text.trim().split('/');
+  if (addr === undefined || extra !== undefined) return undefined;
+  const ip = ipv4ToInt(addr);
+  if (ip === undefined) return undefined;
+  if (bits !== undefined && !/^\d{1,2}$/.test(bits)) return undefined;
+  const n = bits === undefined ? 32 : Number(bits);
+  if (n > 32) return undefined;
+  const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
+  return { text: `${addr}/${n}`, base: (ip & mask) >>> 0, mask };
+}
+
+export function inCidr(address: string, net: Cidr): boolean {
+  // An IPv4-mapped IPv6 source (::ffff:10.0.0.5) is that IPv4 address.
+  const ip = ipv4ToInt(address.startsWith('::ffff:') ? address.slice(7) : address);
+  return ip !== undefined && (ip & net.mask) >>> 0 === net.base;
+}
+
+/**
+ * The one place that decides which address a peer sees in our SDP, Contact and Via
+ * (issue 10 item 6, as Asterisk's `local_net`): a peer inside one of `localNets` is on
+ * our side of the NAT and gets our own interface address; every other peer (and an
+ * unknown one) gets the advertised address.
+ */
+export class AddressPolicy {
+  constructor(
+    readonly advertised: string,
+    readonly local: string,
+    readonly localNets: readonly Cidr[] = [],
+  ) {}
+
+  hostFor(peer: string | undefined): string {
+    if (peer === undefined || this.localNets.length === 0) return this.advertised;
+    return this.localNets.some((n) => inCidr(peer, n)) ? this.local : this.advertised;
+  }
+}

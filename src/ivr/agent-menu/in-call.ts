@@ -71,8 +71,11 @@ export interface InCallHooks {
   reserveAgent(agentId: number): Promise<boolean>;
   /** The reserved agent answered (busy) or did not (ready again; `reason` for the history). */
   settleReservedAgent(agentId: number, answered: boolean, reason?: string): Promise<void>;
-  /** Puts the customer back in a queue (head = at the front). */
-  requeue(cc: CustomerCall, department: Department, head: boolean): Promise<void>;
+  /**
+   * Puts the customer back in a queue (head = at the front). `releasing`: the agent who left
+   * the customer, freed only once the customer is back at the head (SPEC §5).
+   */
+  requeue(cc: CustomerCall, department: Department, head: boolean, releasing?: number): Promise<void>;
   /** The call is over. */
   finish(cc: CustomerCall, outcome: 'answered' | 'transferred'): Promise<void>;
   record(
@@ -577,14 +580,21 @@ export class InCallSession {
     const agentId = this.agentId;
     this.agentLeg = undefined;
     this.agentId = undefined;
-    if (agentId !== undefined) await this.hooks.releaseAgent(agentId);
+    // A customer going back to the queue is put at its head before the agent is freed (the
+    // requeue does both, in that order); in every other case the agent is freed first.
+    const requeueing =
+      this.state === 'menu' ||
+      this.state === 'collecting' ||
+      this.state === 'waiting' ||
+      (this.state === 'talking' && isDeadLeg(leg.endReason));
+    if (agentId !== undefined && !requeueing) await this.hooks.releaseAgent(agentId);
     switch (this.state) {
       case 'talking':
         if (isDeadLeg(leg.endReason)) {
           // The agent's phone died (no RTP or no session refresh, no BYE): nobody ended the call
           // on purpose, so the customer is not dropped but goes back to the head of the queue.
           await this.record('complete_agent', { reason: leg.endReason }, agentId);
-          return this.requeue(this.cc.department, true);
+          return this.requeue(this.cc.department, true, agentId);
         }
         // The agent ended the call: complete.
         await this.record('complete_agent', null, agentId);
@@ -596,7 +606,7 @@ export class InCallSession {
       case 'collecting':
       case 'waiting':
         // The customer was on hold: nobody may be dropped, back to the head of the queue.
-        return this.requeue(this.cc.department, true);
+        return this.requeue(this.cc.department, true, agentId);
       case 'consulting':
       case 'consult_menu':
         // Hanging up in a consultation completes the transfer.
@@ -618,10 +628,10 @@ export class InCallSession {
     if (this.state === 'ended' || t?.leg !== leg) return;
     this.target = undefined;
     if (this.state === 'transferred' && isDeadLeg(leg.endReason)) {
-      // The target's phone died: as for the agent's, the customer goes back to the head.
-      if (t.agentId !== undefined) await this.hooks.releaseAgent(t.agentId);
+      // The target's phone died: as for the agent's, the customer goes back to the head
+      // (before the target is freed).
       await this.record('complete_agent', { reason: leg.endReason }, t.agentId ?? null);
-      return this.requeue(this.cc.department, true);
+      return this.requeue(this.cc.department, true, t.agentId);
     }
     if (this.state === 'transferred') {
       // Customer and target talked; the target ended the call.
@@ -668,13 +678,16 @@ export class InCallSession {
     if (id !== undefined) await this.hooks.releaseAgent(id);
   }
 
-  private async requeue(department: Department, head: boolean): Promise<void> {
+  private async requeue(department: Department, head: boolean, releasing?: number): Promise<void> {
     // Already over (ended, or requeued by a concurrent path): never queue the call twice.
-    if (this.state === 'ended') return;
+    if (this.state === 'ended') {
+      if (releasing !== undefined) await this.hooks.releaseAgent(releasing);
+      return;
+    }
     this.disconnect();
     this.cc.leg.setDigitHandler(null);
     this.transitionToEnded();
-    await this.hooks.requeue(this.cc, department, head);
+    await this.hooks.requeue(this.cc, department, head, releasing);
   }
 
   private async end(outcome: 'answered' | 'transferred'): Promise<void> {

@@ -509,3 +509,95 @@ describe('RtpSession strict source', () => {
       expect(learnScopeOf(h)).toBe('any');
   });
 });
+
+describe('RtpSession idle fill (issue 10 item 7)', () => {
+  interface Pkt {
+    pt: number;
+    marker: boolean;
+    seq: number;
+    ts: number;
+    payload: Buffer;
+  }
+  async function capture(): Promise<{ sock: dgram.Socket; pkts: Pkt[] }> {
+    const sock = await udp();
+    const pkts: Pkt[] = [];
+    sock.on('message', (m: Buffer) =>
+      pkts.push({
+        pt: m[1]! & 0x7f,
+        marker: (m[1]! & 0x80) !== 0,
+        seq: m.readUInt16BE(2),
+        ts: m.readUInt32BE(4),
+        payload: Buffer.from(m.subarray(12)),
+      }),
+    );
+    return { sock, pkts };
+  }
+
+  it('sends encoded silence in the leg codec while nothing plays (PCMU 0xFF, PCMA 0xD5)', async () => {
+    for (const [codec, byte] of [
+      ['PCMU', 0xff],
+      ['PCMA', 0xd5],
+    ] as const) {
+      const s = await session(codec);
+      const { sock, pkts } = await capture();
+      s.setRemote(HOST, sock.address().port);
+      s.setFill(true);
+      await until(() => pkts.length >= 10);
+      s.setFill(false);
+      for (const p of pkts) {
+        expect(p.pt).toBe(codec === 'PCMU' ? 0 : 8);
+        expect(p.payload.length).toBe(160);
+        expect(p.payload.every((b) => b === byte)).toBe(true);
+      }
+    }
+  });
+
+  it('sends CN (one level byte) on the negotiated CN payload type', async () => {
+    const s = await session();
+    s.setCodec({ codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101, cnPayloadType: 13 });
+    const { sock, pkts } = await capture();
+    s.setRemote(HOST, sock.address().port);
+    s.setFill(true);
+    await until(() => pkts.length >= 5);
+    expect(pkts.every((p) => p.pt === 13 && p.payload.length === 1 && !p.marker)).toBe(true);
+  });
+
+  it('keeps seq and timestamps continuous across fill → prompt → fill, marker on the prompt start', async () => {
+    const s = await session();
+    const { sock, pkts } = await capture();
+    s.setRemote(HOST, sock.address().port);
+    s.setFill(true);
+    await until(() => pkts.length >= 5);
+    const prompt = new ClipPlayer([new Int16Array(160 * 5).fill(1000)]);
+    s.setSource(prompt);
+    await until(() => prompt.finished);
+    await until(() => pkts.length >= 20);
+    s.setFill(false);
+    const starts = pkts.filter((p) => p.marker);
+    expect(starts).toHaveLength(1);
+    for (let i = 1; i < pkts.length; i++) {
+      expect(pkts[i]!.seq).toBe((pkts[i - 1]!.seq + 1) & 0xffff);
+      // +160 per 20 ms; a late tick may skip a frame or two, never go back.
+      const dts = (pkts[i]!.ts - pkts[i - 1]!.ts) >>> 0;
+      expect(dts % 160).toBe(0);
+      expect(dts).toBeGreaterThanOrEqual(160);
+      expect(dts).toBeLessThanOrEqual(480);
+    }
+  });
+
+  it('is suspended while relaying (a bridge sends what comes) and resumes after', async () => {
+    const s = await session();
+    const { sock, pkts } = await capture();
+    s.setRemote(HOST, sock.address().port);
+    s.setFill(true);
+    await until(() => pkts.length >= 3);
+    s.setRelaying(true);
+    expect(clock.has(s)).toBe(false);
+    const n = pkts.length;
+    await sleep(100);
+    expect(pkts.length).toBeLessThanOrEqual(n + 1); // one may have been in flight
+    s.setRelaying(false);
+    expect(clock.has(s)).toBe(true);
+    await until(() => pkts.length >= n + 3);
+  });
+});

@@ -11,7 +11,12 @@
  * at a talkspurt start (first packet after silence, a source change, DTMF, or relay
  * silence) the timestamp is recomputed from the monotonic clock (8 per ms since the
  * session opened) and the marker bit is set; timestamps never go backwards. With no
- * source and no relaying nothing is sent and the session is not on the clock.
+ * source and no relaying nothing is sent and the session is not on the clock — unless the
+ * idle fill is on (`setFill`, every answered leg): then each tick with nothing else to send
+ * carries comfort noise (RFC 3389, when CN was negotiated) or encoded silence in the leg's
+ * codec, so a peer with an RTP timeout never sees the stream stop. Fill frames continue the
+ * source timestamps (+160 per tick); the first source frame after them has the marker bit.
+ * A bridge (`setRelaying`) suspends the fill: it relays what comes, silence included.
  *
  * Receiving. Malformed datagrams (too short, version ≠ 2, bad CSRC/extension/padding)
  * are counted and dropped; RTCP multiplexed on the RTP port (PT 72-76, i.e. 200-204) is
@@ -101,6 +106,8 @@ export interface CodecConfig {
   payloadType: number;
   /** Negotiated telephone-event PT (any dynamic value); sendDtmf needs it. */
   dtmfPayloadType?: number;
+  /** Negotiated comfort-noise PT (RFC 3389; 13 or dynamic): the idle fill sends CN on it. */
+  cnPayloadType?: number;
 }
 
 export interface RtpStats {
@@ -178,6 +185,9 @@ const KIND_NONE = 0;
 const KIND_SOURCE = 1;
 const KIND_RELAY = 2;
 const KIND_DTMF = 3;
+const KIND_FILL = 4;
+/** RFC 3389 noise level in −dBov for the fill's CN packets: far below hearing, never silence. */
+const CN_LEVEL = 80;
 /** Inband digits this soon after a telephone-event packet are taken as its double. */
 const INBAND_AFTER_EVENT_MS = 1000;
 
@@ -224,6 +234,8 @@ export class RtpSession implements Tickable {
   onDtmf: ((digit: string, atMs: number) => void) | null = null;
   /** The source returned false (it is cleared before this is called; set another here). */
   onSourceEnd: (() => void) | null = null;
+  /** Every admitted packet's header (diagnostics and tests), before any payload handling. */
+  onPacket: ((pt: number, marker: boolean, seq: number, ts: number) => void) | null = null;
 
   readonly localPort: number;
   readonly localHost: string;
@@ -278,6 +290,10 @@ export class RtpSession implements Tickable {
   private codecName: Codec = 'PCMU';
   private pt = 0;
   private dtmfPt = -1;
+  private cnPt = -1;
+  /** Idle fill wanted (answered leg) and not suspended by a bridge. */
+  private fill = false;
+  private relaying = false;
 
   private source: FrameSource | null = null;
   private readonly pcm = new Int16Array(FRAME_SIZE);
@@ -415,6 +431,25 @@ export class RtpSession implements Tickable {
     this.codecName = config.codec;
     this.pt = config.payloadType & 0x7f;
     this.dtmfPt = config.dtmfPayloadType === undefined ? -1 : config.dtmfPayloadType & 0x7f;
+    this.cnPt = config.cnPayloadType === undefined ? -1 : config.cnPayloadType & 0x7f;
+  }
+
+  /** Sends comfort noise / silence on every tick with nothing else to send (see the class comment). */
+  setFill(on: boolean): void {
+    if (this.closed || this.fill === on) return;
+    this.fill = on;
+    this.updateClock();
+  }
+
+  /** A bridge relays for this session (true) or no more (false): no fill meanwhile. */
+  setRelaying(on: boolean): void {
+    if (this.closed || this.relaying === on) return;
+    this.relaying = on;
+    this.updateClock();
+  }
+
+  get filling(): boolean {
+    return this.fill && !this.relaying;
   }
 
   /**
@@ -536,7 +571,7 @@ export class RtpSession implements Tickable {
   private tickSource(frame: number): void {
     for (let attempt = 0; attempt < 2; attempt++) {
       const src = this.source;
-      if (src === null) return;
+      if (src === null) break;
       if (src.read(this.pcm)) {
         this.sendFrame(frame);
         return;
@@ -546,9 +581,35 @@ export class RtpSession implements Tickable {
       this.onSourceEnd?.();
       if (this.source === null) {
         this.updateClock();
-        return;
+        break;
       }
     }
+    // Nothing played on this tick (no source, or it just ended): keep the stream going.
+    if (this.source === null && this.fill && !this.relaying) this.sendFill(frame);
+  }
+
+  /** One fill frame: CN (one level byte) if negotiated, else 20 ms of encoded silence. */
+  private sendFill(frame: number): void {
+    const df = frame - this.lastFrame;
+    const continuing = (this.lastKind === KIND_SOURCE || this.lastKind === KIND_FILL) && df >= 1 && df <= 3;
+    const ts = continuing ? (this.tsLast + FRAME_SIZE * df) >>> 0 : this.talkspurtTs(this.clock.tickTimeMs);
+    if (this.remotePort !== 0) {
+      const buf = this.nextSlot();
+      if (this.cnPt >= 0) {
+        buf[RTP_HEADER_SIZE] = CN_LEVEL;
+        this.emit(buf, this.cnPt, false, ts, 1);
+      } else {
+        // G.711 silence: PCMU 0xFF, PCMA 0xD5 (both decode to 0).
+        buf.fill(this.codecName === 'PCMA' ? 0xd5 : 0xff, RTP_HEADER_SIZE, RTP_HEADER_SIZE + FRAME_SIZE);
+        this.emit(buf, this.pt, false, ts, FRAME_SIZE);
+      }
+    }
+    this.tsLast = ts;
+    this.tsLastEnd = (ts + FRAME_SIZE) >>> 0;
+    this.lastKind = KIND_FILL;
+    this.lastFrame = frame;
+    this.lastSendMs = this.clock.tickTimeMs;
+    this.sentAny = true;
   }
 
   private sendFrame(frame: number): void {
@@ -558,6 +619,10 @@ export class RtpSession implements Tickable {
     if (!this.forceMarker && this.lastKind === KIND_SOURCE && df >= 1 && df <= 3) {
       ts = (this.tsLast + FRAME_SIZE * df) >>> 0;
       marker = false;
+    } else if (this.lastKind === KIND_FILL && df >= 1 && df <= 3) {
+      // A talkspurt after the fill: the timestamps run on, the marker says speech starts.
+      ts = (this.tsLast + FRAME_SIZE * df) >>> 0;
+      marker = true;
     } else {
       ts = this.talkspurtTs(this.clock.tickTimeMs);
       marker = true;
@@ -579,7 +644,8 @@ export class RtpSession implements Tickable {
   /** Timestamp for a frame sent on this tick: continues a running stream, else wall time. */
   private frameTs(frame: number): number {
     const df = frame - this.lastFrame;
-    if (this.lastKind === KIND_SOURCE && df >= 1 && df <= 3) return (this.tsLast + FRAME_SIZE * df) >>> 0;
+    if ((this.lastKind === KIND_SOURCE || this.lastKind === KIND_FILL) && df >= 1 && df <= 3)
+      return (this.tsLast + FRAME_SIZE * df) >>> 0;
     return this.talkspurtTs(this.clock.tickTimeMs);
   }
 
@@ -608,7 +674,8 @@ export class RtpSession implements Tickable {
   }
 
   private updateClock(): void {
-    if (!this.closed && (this.source !== null || this.dtmfTx.active)) this.clock.add(this);
+    if (!this.closed && (this.source !== null || this.dtmfTx.active || (this.fill && !this.relaying)))
+      this.clock.add(this);
     else this.clock.remove(this);
   }
 
@@ -650,6 +717,7 @@ export class RtpSession implements Tickable {
       return;
     }
     if (!this.admit(msg, address, port)) return;
+    this.onPacket?.(pt, (msg[1]! & 0x80) !== 0, (msg[2]! << 8) | msg[3]!, msg.readUInt32BE(4));
     const stats = this.stats;
     stats.packetsReceived++;
     stats.bytesReceived += len;
