@@ -18,7 +18,16 @@ import { readCallerIdentity } from '../sip/message/identity.ts';
 import { hostForUri } from '../sip/transport/transport.ts';
 import { normaliseNumber } from '../util/phone-number.ts';
 import { Leg, type InbandDtmfMode } from './leg.ts';
-import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
+import {
+  SdesKey,
+  answerOffer,
+  buildOffer,
+  checkAnswer,
+  maskSdpKeys,
+  type AudioCodec,
+  type MediaParams,
+  type SrtpPolicy,
+} from './sdp.ts';
 
 /** Where an outbound call goes: the URI to put on the request line and the hop to send it to. */
 export interface DialTarget {
@@ -30,6 +39,8 @@ export interface DialTarget {
   auth?: OutboundAuth;
   /** From host the trunk wants (its domain), else our address. */
   fromHost?: string;
+  /** SRTP policy of the trunk or SIP account (default optional: our offer is RTP/AVP). */
+  srtp?: SrtpPolicy;
 }
 
 export type DialResult = { kind: 'answered'; leg: Leg } | Exclude<InviteOutcome, { kind: 'answered' }>;
@@ -114,6 +125,8 @@ export interface CallEngineOptions {
   mediaTimeoutMs?: number;
   /** Tone detection on received audio (default auto: legs without telephone-event). */
   inbandDtmf?: InbandDtmfMode;
+  /** SRTP policy for an inbound INVITE (its trunk's or SIP account's); default optional. */
+  srtpPolicy?: (invite: IncomingInvite) => SrtpPolicy;
 }
 
 /**
@@ -154,33 +167,71 @@ export class CallEngine {
     return leg;
   }
 
-  private localMedia(rtp: RtpSession): {
+  private localMedia(
+    rtp: RtpSession,
+    srtp: SrtpPolicy,
+  ): {
     host: string;
     port: number;
     codecs: AudioCodec[];
     sessionId: number;
+    srtp: SrtpPolicy;
+    sdesKey: SdesKey;
   } {
     return {
       host: this.opts.rtpHost,
       port: rtp.localPort,
       codecs: this.codecs,
       sessionId: Math.floor(Math.random() * 1e9),
+      srtp,
+      // Our SRTP master key for this leg's sending direction (the peer sends with its own).
+      sdesKey: SdesKey.random(),
     };
+  }
+
+  /** An answer to our offer, or undefined with a warn line when it is unusable for SRTP. */
+  private readAnswerOf(sdp: string, leg: Leg, trunk: string | undefined): MediaParams | undefined {
+    this.log.debug({ leg: leg.id, sdp: maskSdpKeys(sdp) }, 'SDP answer received');
+    const media = checkAnswer(sdp, leg.localMedia());
+    if (!('reason' in media)) return media;
+    if (media.srtp)
+      this.log.warn(
+        {
+          leg: leg.id,
+          trunk: trunk ?? 'direct',
+          number: leg.remoteNumber,
+          policy: leg.local.srtp,
+          reason: media.reason,
+        },
+        'answer refused: SRTP policy not met',
+      );
+    return undefined;
   }
 
   /** Handles one INVITE from the UA: media first, then the application decides. */
   async handleInvite(invite: IncomingInvite): Promise<void> {
     const offer = invite.offer;
+    const srtp = this.opts.srtpPolicy?.(invite) ?? 'optional';
     // Refuse an offer we cannot answer before taking any port (RFC 3264 §6: 488).
     if (offer !== undefined) {
+      this.log.debug({ called: invite.calledUser, sdp: maskSdpKeys(offer) }, 'SDP offer received');
       const probe = answerOffer(offer, {
         host: this.opts.rtpHost,
         port: 9,
         codecs: this.codecs,
         sessionId: 0,
         sessionVersion: 0,
+        srtp,
+        sdesKey: SdesKey.random(),
       });
-      if (!probe.ok) return invite.reject(probe.status, probe.reason);
+      if (!probe.ok) {
+        if (probe.srtp)
+          this.log.warn(
+            { source: invite.source.address, called: invite.calledUser, policy: srtp, reason: probe.reason },
+            'INVITE refused (488): SRTP policy not met',
+          );
+        return invite.reject(probe.status, probe.reason);
+      }
     }
     let rtp: RtpSession;
     try {
@@ -199,7 +250,7 @@ export class CallEngine {
       new Leg(
         'inbound',
         rtp,
-        this.localMedia(rtp),
+        this.localMedia(rtp, srtp),
         caller,
         invite.calledUser,
         this.opts.clock,
@@ -242,7 +293,7 @@ export class CallEngine {
         }
         if (offer === undefined) {
           const media = accepted.ack.body.length
-            ? readAnswer(accepted.ack.body.toString('utf8'), leg.localMedia())
+            ? this.readAnswerOf(accepted.ack.body.toString('utf8'), leg, undefined)
             : undefined;
           if (!media) {
             void accepted.session.bye();
@@ -289,7 +340,7 @@ export class CallEngine {
       new Leg(
         'outbound',
         rtp,
-        this.localMedia(rtp),
+        this.localMedia(rtp, first.srtp ?? 'optional'),
         number,
         opts.callerId.user,
         this.opts.clock,
@@ -326,6 +377,8 @@ export class CallEngine {
     const attempt = (target: DialTarget): Promise<InviteOutcome> => {
       // Per attempt: after a failover the next trunk's early media replaces the last one's.
       let early = false;
+      // Each target has its own SRTP policy (one trunk mandatory, the next one not).
+      leg.local.srtp = target.srtp ?? 'optional';
       const host =
         target.fromHost ?? hostForUri(this.opts.ua.stack.localAddress(target.destination.transport).host);
       const o = this.opts.ua.invite({
@@ -352,7 +405,7 @@ export class CallEngine {
       o.onProvisional = (_status, sdp) => {
         if (out !== o) return; // a trunk we already left (skipped for silence) answering late
         if (sdp && !early) {
-          const media = readAnswer(sdp, leg.localMedia());
+          const media = this.readAnswerOf(sdp, leg, target.trunk);
           if (media) {
             leg.applyMedia(media);
             early = true;
@@ -378,7 +431,7 @@ export class CallEngine {
     const answered = tryAll().then((o: InviteOutcome): DialResult => {
       leg.clearTimer(timer);
       if (o.kind === 'answered') {
-        const media = o.sdp ? readAnswer(o.sdp, leg.localMedia()) : leg.media;
+        const media = o.sdp ? this.readAnswerOf(o.sdp, leg, undefined) : leg.media;
         if (!media || leg.state === 'ended') {
           void o.session.bye();
           leg.end('failed');

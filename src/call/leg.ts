@@ -128,6 +128,9 @@ export class Leg {
       payloadType: media.payloadType,
       dtmfPayloadType: media.dtmfPayloadType,
     });
+    // SDES: we send with our key, the peer with the one in its SDP (RFC 4568 §6.1).
+    const key = this.local.sdesKey;
+    this.rtp.setSrtp(media.srtp && key ? { send: key.bytes, receive: media.srtp.remoteKey.bytes } : null);
     this.rtp.setRemote(media.remoteHost, media.remotePort);
     if (this.state === 'answered') this.watchMedia();
     const inband =
