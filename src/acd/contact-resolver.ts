@@ -2,6 +2,7 @@ import { parseUri } from '../sip/message/uri.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
 import type { OutboundAuth } from '../sip/user-agent.ts';
 import type { DialTarget } from '../call/engine.ts';
+import type { SrtpPolicy } from '../call/sdp.ts';
 
 /** A registered SIP contact: where the phone said it is, and where it really sent from. */
 export interface Binding {
@@ -26,6 +27,8 @@ export interface OutboundTrunk extends TrunkConfig {
   auth?: OutboundAuth;
   /** Up, down or not probed: a trunk known to be down is tried last. */
   status: 'up' | 'down' | 'unknown';
+  /** Its SRTP policy (default optional). */
+  srtp?: SrtpPolicy;
 }
 
 /** The trunks a company may use, in the order to try them (priority, then name). */
@@ -53,6 +56,8 @@ export class ContactResolver {
   constructor(
     private readonly trunks: TrunkLookup,
     private readonly registrar: BindingLookup | undefined,
+    /** The SRTP policy of a SIP account's phone (default optional). */
+    private readonly srtpOf: (user: string) => SrtpPolicy | undefined = () => undefined,
   ) {}
 
   /** Every way to reach the contact, best first; empty when there is none. */
@@ -63,7 +68,7 @@ export class ContactResolver {
       if (!user) return [];
       const binding = this.registrar?.lookup(user)[0];
       if (!binding) return [];
-      return [{ uri: binding.contact, destination: binding.source }];
+      return [{ uri: binding.contact, destination: binding.source, srtp: this.srtpOf(user) ?? 'optional' }];
     }
     const number = contact.replace(/[\s()-]/g, '');
     if (!/^\+?\d{2,20}$/.test(number)) return [];
@@ -79,6 +84,7 @@ export class ContactResolver {
         destination: { transport: t.transport, address: t.host, port: t.port },
         trunk: t.name,
         auth: t.auth,
+        srtp: t.srtp ?? 'optional',
       });
     }
     return targets;

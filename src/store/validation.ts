@@ -95,4 +95,5 @@ export const trunkFieldsSchema = z.object({
   companies: z.array(idSchema).max(1000),
   numberFrom: z.enum(['request_uri', 'to']),
   qualifySeconds: z.number().int().min(0).max(3600),
+  srtp: z.enum(['off', 'optional', 'mandatory']),
 });

@@ -207,7 +207,14 @@ export class Trunks implements TrunkLookup {
     for (const lt of this.live.values()) {
       const t = lt.trunk;
       if (companyId !== undefined && t.companies.length > 0 && !t.companies.includes(companyId)) continue;
-      out.push({ ...lt.config, name: t.name, priority: t.priority, auth: lt.auth, status: lt.status });
+      out.push({
+        ...lt.config,
+        name: t.name,
+        priority: t.priority,
+        auth: lt.auth,
+        status: lt.status,
+        srtp: t.srtp,
+      });
     }
     const rank = (s: QualifyStatus): number => (s === 'down' ? 1 : 0);
     return out.sort(

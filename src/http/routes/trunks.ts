@@ -21,6 +21,8 @@ export const trunkSchema = z
     companies: z.array(z.number()),
     numberFrom: z.enum(['request_uri', 'to']),
     qualifySeconds: z.number(),
+    /** off: RTP only; optional: SRTP when the trunk offers it; mandatory: RTP/SAVP offered and required. */
+    srtp: z.enum(['off', 'optional', 'mandatory']),
     registration: z.object({
       state: z.enum(['registered', 'failed', 'off']),
       since: z.number(),

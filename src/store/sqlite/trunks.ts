@@ -18,6 +18,7 @@ function toTrunk(r: Selectable<TrunksTable>): Trunk {
     companies: JSON.parse(r.companies) as number[],
     numberFrom: r.number_from === 'to' ? 'to' : 'request_uri',
     qualifySeconds: r.qualify_seconds,
+    srtp: r.srtp === 'off' || r.srtp === 'mandatory' ? r.srtp : 'optional',
   };
 }
 
@@ -34,6 +35,7 @@ function toRow(t: Trunk): Selectable<TrunksTable> {
     companies: JSON.stringify(t.companies),
     number_from: t.numberFrom,
     qualify_seconds: t.qualifySeconds,
+    srtp: t.srtp,
   };
 }
 
@@ -47,6 +49,7 @@ const DEFAULTS: Omit<Trunk, 'name' | 'uri'> = {
   companies: [],
   numberFrom: 'request_uri',
   qualifySeconds: 60,
+  srtp: 'optional',
 };
 
 export class SqliteTrunkStore implements TrunkStore {
