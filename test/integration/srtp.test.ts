@@ -2,7 +2,10 @@
  * SRTP with SDES (issue 10 item 4) end to end over loopback: test phones that offer
  * RTP/SAVP (src/media/srtp on their side too) against the server.
  */
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { answerOffer } from '../../src/call/sdp.ts';
 import type { Server } from '../../src/server.ts';
 import { promptPath } from '../../src/ivr/prompts.ts';
 import { CallFailed, type TestPhone } from '../phone/phone.ts';
@@ -85,19 +88,103 @@ describe('SRTP (SDES) calls', () => {
     await echo.hangup();
   });
 
-  it('a plain RTP/AVP phone calling an SRTP-mandatory peer, and SRTP to a phone with SRTP off: 488', async () => {
-    server = await startServer();
-    // The test phone with SRTP off answers nothing secure; with the server offering plain it
-    // would work — here the phone is the one refusing (its own policy), as a check of the helper.
-    const plain = await mk('+79000000003', 'off');
-    const ok = await plain.call('9001', { port: server.sipPort });
-    expect(ok.rtp.srtp).toBe(false);
-    await ok.hangup();
-    // SRTP optional on the server (the default): an RTP/SAVP offer is answered with SRTP.
-    const opt = await mk('+79000000004', 'mandatory');
-    const s = await opt.call('9001', { port: server.sipPort });
-    expect(s.media?.srtp).toBeDefined();
+  /** Sets the default trunk's SRTP policy; `inbound`: loopback callers are the trunk's too. */
+  const trunkPolicy = async (srtp: 'off' | 'optional' | 'mandatory', inbound = false): Promise<void> => {
+    await server!.store.trunks.update('default', { srtp, inbound: inbound ? ['127.0.0.1'] : [] });
+    await server!.trunks.reload();
+  };
+
+  it('mandatory trunk: the agent leg is offered RTP/SAVP, both legs are SRTP and audio goes both ways', async () => {
+    const lines = capture();
+    ({ server, trunk } = await startWithTrunk({ logger: lines.logger }, { srtp: 'optional' }));
+    await trunkPolicy('mandatory');
+    await makeReady(server, '1001');
+    const c = await mk('+79161234567', 'mandatory');
+    const custCall = await c.call(SALES, { port: server.sipPort });
+    const { call: agentCall, invite } = await answerAgent(trunk, '1001');
+    expect(invite.offer).toMatch(/m=audio \d+ RTP\/SAVP /);
+    expect(invite.offer).toMatch(/a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:/);
+    expect(agentCall.rtp.srtp).toBe(true);
+    await waitConnected(server, '1001');
+    custCall.send(new SineSource(1000, 8000));
+    agentCall.send(new SineSource(600, 8000));
+    await agentCall.waitForTone(1000, 5000, 200);
+    await custCall.waitForTone(600, 5000, 200);
+    await custCall.hangup();
+    expect(await agentCall.ended).toBe('remote');
+  });
+
+  it('mandatory trunk: a plain RTP/AVP answer to our RTP/SAVP offer fails the leg with a warn line', async () => {
+    const lines = capture();
+    ({ server, trunk } = await startWithTrunk({ logger: lines.logger }));
+    await trunkPolicy('mandatory');
+    await makeReady(server, '1001');
+    const c = await mk('+79161234567', 'off');
+    await c.call(SALES, { port: server.sipPort });
+    const inv = await trunk.nextIncoming(10_000, '+79000000001');
+    // A broken peer: answers an RTP/SAVP offer with plain RTP/AVP.
+    const plain = answerOffer(inv.offer!.replace('RTP/SAVP', 'RTP/AVP'), {
+      host: '127.0.0.1',
+      port: 40000,
+      codecs: ['PCMU'],
+      sessionId: 5,
+      sessionVersion: 1,
+    });
+    expect(plain.ok).toBe(true);
+    if (plain.ok) void inv.accept(plain.sdp);
+    await eventually(() => lines.has('answer refused: SRTP policy not met'), 5000, 'warn line');
+    expect(lines.warn('answer refused: SRTP policy not met')).toMatchObject({
+      policy: 'mandatory',
+      reason: 'Media protocol differs from the offer',
+    });
+  });
+
+  it('inbound from a trunk: mandatory refuses an RTP/AVP offer, off refuses RTP/SAVP (488 with a warn line)', async () => {
+    const lines = capture();
+    ({ server, trunk } = await startWithTrunk({ logger: lines.logger }));
+    await trunkPolicy('mandatory', true);
+    const plain = await mk('+79160000001', 'off');
+    await expect(plain.call(SALES, { port: server.sipPort })).rejects.toMatchObject({ status: 488 });
+    expect(lines.warn('INVITE refused (488): SRTP policy not met')).toMatchObject({
+      reason: 'SRTP required',
+    });
+    await trunkPolicy('off', true);
+    const secure = await mk('+79160000002', 'mandatory');
+    await expect(secure.call(SALES, { port: server.sipPort })).rejects.toBeInstanceOf(CallFailed);
+    expect(lines.warns('INVITE refused (488): SRTP policy not met').at(-1)).toMatchObject({
+      reason: 'SRTP not enabled',
+    });
+    // optional (the default) answers both.
+    await trunkPolicy('optional', true);
+    const s = await secure.call('9001', { port: server.sipPort });
+    expect(s.rtp.srtp).toBe(true);
     await s.hangup();
-    expect(CallFailed).toBeDefined();
+    const p = await plain.call('9001', { port: server.sipPort });
+    expect(p.rtp.srtp).toBe(false);
+    await p.hangup();
   });
 });
+
+/** A pino logger into memory, with lookups by message. */
+function capture(): {
+  logger: Logger;
+  has(msg: string): boolean;
+  warn(msg: string): Record<string, unknown> | undefined;
+  warns(msg: string): Record<string, unknown>[];
+} {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const warns = (msg: string) => lines.filter((l) => l.level === 40 && l.msg === msg);
+  return {
+    logger: pino({ level: 'info' }, sink),
+    has: (msg) => lines.some((l) => l.msg === msg),
+    warn: (msg) => warns(msg)[0],
+    warns,
+  };
+}
