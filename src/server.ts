@@ -8,7 +8,8 @@ import type { TcpTransport } from './sip/transport/tcp.ts';
 import { listenUdpAndTcp } from './sip/transport/listen.ts';
 import { SipStack } from './sip/stack.ts';
 import type { TimerConfig } from './sip/transaction/timers.ts';
-import { UserAgent } from './sip/user-agent.ts';
+import { UserAgent, type IncomingInvite } from './sip/user-agent.ts';
+import type { SrtpPolicy } from './store/store.ts';
 import { MediaClock } from './media/media-clock.ts';
 import { PortPool } from './media/port-pool.ts';
 import { CallEngine } from './call/engine.ts';
@@ -250,6 +251,7 @@ export class Server {
         (config.sessionExpiresSeconds > 0
           ? { intervalS: config.sessionExpiresSeconds, minSeS: RFC_MIN_SE_S }
           : undefined),
+      srtpPolicy: (invite) => this.srtpPolicyFor(invite),
     });
     this.trunks = new Trunks({
       store: this.store.trunks,
@@ -270,7 +272,7 @@ export class Server {
       sounds: this.sounds,
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
-      resolver: new ContactResolver(this.trunks, this.registrar),
+      resolver: new ContactResolver(this.trunks, this.registrar, (user) => this.sipSrtp.get(user)),
       inMenu: this.agentsInMenu,
       inCallTimings: this.deps.inCallTimings,
     });
@@ -344,9 +346,25 @@ export class Server {
   /** Digest credentials of SIP agents, kept in memory so that REGISTER is answered synchronously. */
   private readonly sipCredentials = new Map<string, StoredCredentials>();
 
+  /** SRTP policy of each SIP account (calls to and from its registered phone). */
+  private readonly sipSrtp = new Map<string, SrtpPolicy>();
+
+  /** An inbound INVITE's SRTP policy: its trunk's, else its registered phone's, else optional. */
+  private srtpPolicyFor(invite: IncomingInvite): SrtpPolicy {
+    const address = invite.source.address;
+    const trunk = this.trunks.trunkForSource(address);
+    if (trunk) return trunk.srtp;
+    const user = invite.caller.user;
+    const policy = this.sipSrtp.get(user);
+    if (policy && this.registrar.lookup(user).some((b) => b.source.address === address)) return policy;
+    return 'optional';
+  }
+
   async loadSipCredentials(): Promise<void> {
     this.sipCredentials.clear();
+    this.sipSrtp.clear();
     for (const a of await this.store.directory.listSipAccounts()) {
+      if (a.realm === REALM) this.sipSrtp.set(a.username, a.srtp);
       if (a.realm === REALM)
         this.sipCredentials.set(a.username, {
           ha1Md5: a.ha1Md5,

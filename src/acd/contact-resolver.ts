@@ -4,6 +4,7 @@ import type { OutboundAuth } from '../sip/user-agent.ts';
 import type { DialTarget } from '../call/engine.ts';
 import type { TrunkInbandDtmf } from '../store/store.ts';
 import { formatNumber, type Country, type NumberFormat } from '../util/phone-number.ts';
+import type { SrtpPolicy } from '../call/sdp.ts';
 
 /** A registered SIP contact: where the phone said it is, and where it really sent from. */
 export interface Binding {
@@ -31,6 +32,8 @@ export interface OutboundTrunk extends TrunkConfig {
   /** How the trunk wants numbers written (default e164_plus: as stored). */
   numberFormat?: NumberFormat;
   inbandDtmf?: TrunkInbandDtmf;
+  /** Its SRTP policy (default optional). */
+  srtp?: SrtpPolicy;
 }
 
 /** The trunks a company may use, in the order to try them (priority, then name). */
@@ -58,6 +61,8 @@ export class ContactResolver {
   constructor(
     private readonly trunks: TrunkLookup,
     private readonly registrar: BindingLookup | undefined,
+    /** The SRTP policy of a SIP account's phone (default optional). */
+    private readonly srtpOf: (user: string) => SrtpPolicy | undefined = () => undefined,
   ) {}
 
   /**
@@ -71,7 +76,7 @@ export class ContactResolver {
       if (!user) return [];
       const binding = this.registrar?.lookup(user)[0];
       if (!binding) return [];
-      return [{ uri: binding.contact, destination: binding.source }];
+      return [{ uri: binding.contact, destination: binding.source, srtp: this.srtpOf(user) ?? 'optional' }];
     }
     const number = contact.replace(/[\s()-]/g, '');
     if (!/^\+?\d{2,20}$/.test(number)) return [];
@@ -90,6 +95,7 @@ export class ContactResolver {
         auth: t.auth,
         formatNumber: (n) => formatNumber(n, format, country),
         inbandDtmf: t.inbandDtmf,
+        srtp: t.srtp ?? 'optional',
       });
     }
     return targets;

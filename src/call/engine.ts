@@ -28,7 +28,16 @@ import {
   type TimerPolicy,
 } from '../sip/session-timer.ts';
 import { getHeader } from '../sip/message/headers.ts';
-import { answerOffer, buildOffer, readAnswer, type AudioCodec } from './sdp.ts';
+import {
+  SdesKey,
+  answerOffer,
+  buildOffer,
+  checkAnswer,
+  maskSdpKeys,
+  type AudioCodec,
+  type MediaParams,
+  type SrtpPolicy,
+} from './sdp.ts';
 
 /** Where an outbound call goes: the URI to put on the request line and the hop to send it to. */
 export interface DialTarget {
@@ -44,6 +53,8 @@ export interface DialTarget {
   formatNumber?: (number: string) => string;
   /** The trunk's inband DTMF setting; `auto` (or none) follows the engine's. */
   inbandDtmf?: InbandDtmfMode;
+  /** SRTP policy of the trunk or SIP account (default optional: our offer is RTP/AVP). */
+  srtp?: SrtpPolicy;
 }
 
 export type DialResult = { kind: 'answered'; leg: Leg } | Exclude<InviteOutcome, { kind: 'answered' }>;
@@ -135,6 +146,8 @@ export interface CallEngineOptions {
   inbandDtmf?: InbandDtmfMode;
   /** Session timers (RFC 4028): offered on our calls, granted to callers that ask; undefined off. */
   sessionTimer?: TimerPolicy;
+  /** SRTP policy for an inbound INVITE (its trunk's or SIP account's); default optional. */
+  srtpPolicy?: (invite: IncomingInvite) => SrtpPolicy;
 }
 
 /**
@@ -178,18 +191,43 @@ export class CallEngine {
   private localMedia(
     rtp: RtpSession,
     peer: string | undefined,
+    srtp: SrtpPolicy,
   ): {
     host: string;
     port: number;
     codecs: AudioCodec[];
     sessionId: number;
+    srtp: SrtpPolicy;
+    sdesKey: SdesKey;
   } {
     return {
       host: this.opts.rtpHostFor?.(peer) ?? this.opts.rtpHost,
       port: rtp.localPort,
       codecs: this.codecs,
       sessionId: Math.floor(Math.random() * 1e9),
+      srtp,
+      // Our SRTP master key for this leg's sending direction (the peer sends with its own).
+      sdesKey: SdesKey.random(),
     };
+  }
+
+  /** An answer to our offer, or undefined with a warn line when it is unusable for SRTP. */
+  private readAnswerOf(sdp: string, leg: Leg, trunk: string | undefined): MediaParams | undefined {
+    this.log.debug({ leg: leg.id, sdp: maskSdpKeys(sdp) }, 'SDP answer received');
+    const media = checkAnswer(sdp, leg.localMedia());
+    if (!('reason' in media)) return media;
+    if (media.srtp)
+      this.log.warn(
+        {
+          leg: leg.id,
+          trunk: trunk ?? 'direct',
+          number: leg.remoteNumber,
+          policy: leg.local.srtp,
+          reason: media.reason,
+        },
+        'answer refused: SRTP policy not met',
+      );
+    return undefined;
   }
 
   /** Handles one INVITE from the UA: media first, then the application decides. */
@@ -201,16 +239,27 @@ export class CallEngine {
       this.log.info({ callId: invite.callId }, 'session interval too small: 422');
       return invite.reject(422, 'Session Interval Too Small', timer.headers);
     }
+    const srtp = this.opts.srtpPolicy?.(invite) ?? 'optional';
     // Refuse an offer we cannot answer before taking any port (RFC 3264 §6: 488).
     if (offer !== undefined) {
+      this.log.debug({ called: invite.calledUser, sdp: maskSdpKeys(offer) }, 'SDP offer received');
       const probe = answerOffer(offer, {
         host: this.opts.rtpHost,
         port: 9,
         codecs: this.codecs,
         sessionId: 0,
         sessionVersion: 0,
+        srtp,
+        sdesKey: SdesKey.random(),
       });
-      if (!probe.ok) return invite.reject(probe.status, probe.reason);
+      if (!probe.ok) {
+        if (probe.srtp)
+          this.log.warn(
+            { source: invite.source.address, called: invite.calledUser, policy: srtp, reason: probe.reason },
+            'INVITE refused (488): SRTP policy not met',
+          );
+        return invite.reject(probe.status, probe.reason);
+      }
     }
     let rtp: RtpSession;
     try {
@@ -229,7 +278,7 @@ export class CallEngine {
       new Leg(
         'inbound',
         rtp,
-        this.localMedia(rtp, invite.source.address),
+        this.localMedia(rtp, invite.source.address, srtp),
         caller,
         invite.calledUser,
         this.opts.clock,
@@ -274,7 +323,7 @@ export class CallEngine {
         }
         if (offer === undefined) {
           const media = accepted.ack.body.length
-            ? readAnswer(accepted.ack.body.toString('utf8'), leg.localMedia())
+            ? this.readAnswerOf(accepted.ack.body.toString('utf8'), leg, undefined)
             : undefined;
           if (!media) {
             void accepted.session.bye();
@@ -321,7 +370,7 @@ export class CallEngine {
       new Leg(
         'outbound',
         rtp,
-        this.localMedia(rtp, first.destination.address),
+        this.localMedia(rtp, first.destination.address, first.srtp ?? 'optional'),
         number,
         opts.callerId.user,
         this.opts.clock,
@@ -359,6 +408,8 @@ export class CallEngine {
     const attempt = (target: DialTarget, last: boolean): Promise<InviteOutcome> => {
       // Per attempt: after a failover the next trunk's early media replaces the last one's.
       let early = false;
+      // Each target has its own SRTP policy (one trunk mandatory, the next one not).
+      leg.local.srtp = target.srtp ?? 'optional';
       const host =
         target.fromHost ??
         hostForUri(
@@ -398,7 +449,7 @@ export class CallEngine {
       o.onProvisional = (_status, sdp) => {
         if (out !== o) return; // a trunk we already left (skipped for silence) answering late
         if (sdp && !early) {
-          const media = readAnswer(sdp, leg.localMedia());
+          const media = this.readAnswerOf(sdp, leg, target.trunk);
           if (media) {
             leg.applyMedia(media);
             early = true;
@@ -424,7 +475,7 @@ export class CallEngine {
     const answered = tryAll().then((o: InviteOutcome): DialResult => {
       leg.clearTimer(timer);
       if (o.kind === 'answered') {
-        const media = o.sdp ? readAnswer(o.sdp, leg.localMedia()) : leg.media;
+        const media = o.sdp ? this.readAnswerOf(o.sdp, leg, undefined) : leg.media;
         if (!media || leg.state === 'ended') {
           void o.session.bye();
           leg.end('failed');

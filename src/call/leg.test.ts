@@ -17,6 +17,7 @@ function fakeRtp(): RtpSession & { stats: { packetsReceived: number } } {
     onSourceEnd: null,
     setCodec() {},
     setRemote() {},
+    setSrtp() {},
     setSource() {},
     inbandDtmf: false,
     setInbandDtmf() {},

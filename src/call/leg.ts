@@ -162,6 +162,9 @@ export class Leg {
       dtmfPayloadType: media.dtmfPayloadType,
       cnPayloadType: media.cnPayloadType,
     });
+    // SDES: we send with our key, the peer with the one in its SDP (RFC 4568 §6.1).
+    const key = this.local.sdesKey;
+    this.rtp.setSrtp(media.srtp && key ? { send: key.bytes, receive: media.srtp.remoteKey.bytes } : null);
     this.rtp.setRemote(media.remoteHost, media.remotePort);
     if (this.state === 'answered') this.watchMedia();
     this.updateFill();

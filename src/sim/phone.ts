@@ -12,7 +12,15 @@ import { MediaClock } from '../media/media-clock.ts';
 import { PortPool } from '../media/port-pool.ts';
 import { RtpSession } from '../media/rtp/session.ts';
 import type { FrameSource } from '../media/player.ts';
-import { answerOffer, buildOffer, readAnswer, type AudioCodec } from '../call/sdp.ts';
+import {
+  SdesKey,
+  answerOffer,
+  buildOffer,
+  readAnswer,
+  type AudioCodec,
+  type MediaParams,
+  type SrtpPolicy,
+} from '../call/sdp.ts';
 import { AudioRecorder } from './recorder.ts';
 import { DtmfToneSource, type DtmfToneOptions } from './dtmf-tones.ts';
 
@@ -31,6 +39,8 @@ export interface PhoneOptions {
   inbandDtmf?: boolean;
   /** Offer CN 13 (RFC 3389) in our own offers (an offer's CN is always answered). */
   comfortNoise?: boolean;
+  /** SRTP (SDES): mandatory offers RTP/SAVP and takes only SRTP; optional answers it (default off). */
+  srtp?: SrtpPolicy;
 }
 
 /**
@@ -123,6 +133,8 @@ export class TestPhone {
       comfortNoise: this.opts.comfortNoise === true,
       sessionId: 1,
       sessionVersion: 1,
+      srtp: this.opts.srtp ?? 'off',
+      sdesKey: SdesKey.random(),
     };
     const uri = parseUri(`sip:${number}@${host}:${server.port}`);
     if (!uri) throw new Error('bad uri');
@@ -150,25 +162,22 @@ export class TestPhone {
     if (o.noSdp) {
       // Late offer: the server offered in the 200 and our answer went in the ACK.
       if (!lateMedia) throw new Error('server offer unusable');
-      return this.adopt(result.session, rtp, lateMedia);
+      return this.adopt(result.session, rtp, lateMedia, local.sdesKey);
     }
     const media = readAnswer(result.sdp ?? '', local);
     if (!media) throw new Error('no usable answer');
-    return this.adopt(result.session, rtp, media);
+    return this.adopt(result.session, rtp, media, local.sdesKey);
   }
 
-  private adopt(
-    session: InviteSession,
-    rtp: RtpSession,
-    media: ReturnType<typeof readAnswer> & object,
-  ): PhoneCall {
+  private adopt(session: InviteSession, rtp: RtpSession, media: MediaParams, sdesKey: SdesKey): PhoneCall {
+    rtp.setSrtp(media.srtp ? { send: sdesKey.bytes, receive: media.srtp.remoteKey.bytes } : null);
     rtp.setCodec({
       codec: media.codec,
       payloadType: media.payloadType,
       dtmfPayloadType: media.dtmfPayloadType,
     });
     rtp.setRemote(media.remoteHost, media.remotePort);
-    const call = new PhoneCall(this, session, rtp, media.codec);
+    const call = new PhoneCall(this, session, rtp, media.codec, media, sdesKey);
     this.calls.push(call);
     return call;
   }
@@ -287,6 +296,8 @@ export class TestPhone {
       comfortNoise: this.opts.comfortNoise === true,
       sessionId: 2,
       sessionVersion: 1,
+      srtp: this.opts.srtp ?? 'off',
+      sdesKey: SdesKey.random(),
     };
     const ans = answerOffer(inv.offer ?? '', local);
     if (!ans.ok) {
@@ -299,7 +310,7 @@ export class TestPhone {
       rtp.close();
       throw new Error('call gone before ACK');
     }
-    return this.adopt(accepted.session, rtp, ans.media);
+    return this.adopt(accepted.session, rtp, ans.media, local.sdesKey);
   }
 
   async close(): Promise<void> {
@@ -335,6 +346,10 @@ export class PhoneCall {
     readonly session: InviteSession,
     readonly rtp: RtpSession,
     readonly codec: AudioCodec,
+    /** What was negotiated (media.srtp: the far end's SRTP key). */
+    readonly media?: MediaParams,
+    /** The key this phone sent its SRTP with (when media.srtp is set). */
+    readonly sdesKey?: SdesKey,
   ) {
     this.recorder = new AudioRecorder(codec);
     this.ended = new Promise((r) => (this.endedResolve = r));

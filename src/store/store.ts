@@ -187,7 +187,12 @@ export interface SipAccount {
   agentId: number | null;
   /** Digest algorithms its phone is challenged with, in order; null: the server default. */
   algorithms: SipDigestAlgorithm[] | null;
+  /** SRTP policy of calls to and from its phone (call/sdp.ts). */
+  srtp: SrtpPolicy;
 }
+
+/** off: RTP only; optional: SRTP when offered; mandatory: SRTP offered and required. */
+export type SrtpPolicy = 'off' | 'optional' | 'mandatory';
 
 export type SipDigestAlgorithm = 'MD5' | 'SHA-256';
 
@@ -294,6 +299,8 @@ export interface DirectoryStore {
     realm: string,
     algorithms: SipDigestAlgorithm[] | null,
   ): Promise<void>;
+  /** Sets the account's SRTP policy. */
+  setSipAccountSrtp(username: string, realm: string, srtp: SrtpPolicy): Promise<void>;
 
   /** Replaces every binding of an AOR (an empty list removes them). */
   saveSipBindings(aor: string, bindings: StoredSipBinding[]): Promise<void>;
@@ -599,6 +606,8 @@ export interface Trunk {
   inbandDtmf: TrunkInbandDtmf;
   /** OPTIONS probe period; 0 = no probing (status then follows registration). */
   qualifySeconds: number;
+  /** SRTP policy of its calls (call/sdp.ts). */
+  srtp: SrtpPolicy;
 }
 
 export type NewTrunk = Pick<Trunk, 'name' | 'uri'> & Partial<Omit<Trunk, 'name' | 'uri'>>;

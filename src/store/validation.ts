@@ -97,4 +97,5 @@ export const trunkFieldsSchema = z.object({
   numberFormat: z.enum(['e164', 'e164_plus', 'national']),
   inbandDtmf: z.enum(['auto', 'always', 'off']),
   qualifySeconds: z.number().int().min(0).max(3600),
+  srtp: z.enum(['off', 'optional', 'mandatory']),
 });

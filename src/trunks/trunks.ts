@@ -215,6 +215,7 @@ export class Trunks implements TrunkLookup {
         status: lt.status,
         numberFormat: t.numberFormat,
         inbandDtmf: t.inbandDtmf,
+        srtp: t.srtp,
       });
     }
     const rank = (s: QualifyStatus): number => (s === 'down' ? 1 : 0);

@@ -102,7 +102,13 @@ describe('SIP accounts API', () => {
       agentLogin: '1001',
     });
     expect(r.status).toBe(201);
-    expect(r.body).toEqual({ username: 'anna', realm: 'agentline', agentLogin: '1001', algorithms: ['MD5'] });
+    expect(r.body).toEqual({
+      username: 'anna',
+      realm: 'agentline',
+      agentLogin: '1001',
+      algorithms: ['MD5'],
+      srtp: 'optional',
+    });
     expect(reload).toHaveBeenCalledTimes(1);
     const list = await call(server, 'GET', '/api/v1/sip-accounts');
     expect(JSON.stringify(list.body)).not.toMatch(/ha1|secret-pass/i);
@@ -141,6 +147,22 @@ describe('SIP accounts API', () => {
     expect((await server.store.directory.getSipAccount('gleb', 'agentline'))?.algorithms).toBeNull();
     for (const algorithms of [[], ['SHA-1'], ['MD5', 'MD5']])
       expect((await call(server, 'PATCH', '/api/v1/sip-accounts/gleb', { algorithms })).status).toBe(400);
+  });
+
+  it("sets an account's SRTP policy (kept across a new password); 400 for an unknown one", async () => {
+    const r = await call(server, 'POST', '/api/v1/sip-accounts', {
+      username: 'dina',
+      password: 'secret-pass',
+      srtp: 'mandatory',
+    });
+    expect(r.body).toMatchObject({ srtp: 'mandatory' });
+    const again = await call(server, 'PATCH', '/api/v1/sip-accounts/dina', { password: 'other-pass' });
+    expect(again.body).toMatchObject({ srtp: 'mandatory' });
+    expect((await call(server, 'PATCH', '/api/v1/sip-accounts/dina', { srtp: 'off' })).body).toMatchObject({
+      srtp: 'off',
+    });
+    expect((await server.store.directory.getSipAccount('dina', 'agentline'))?.srtp).toBe('off');
+    expect((await call(server, 'PATCH', '/api/v1/sip-accounts/dina', { srtp: 'sdes' })).status).toBe(400);
   });
 
   it('409 for a taken username; 400 for a short password, a bad username or an unknown agent', async () => {

@@ -58,7 +58,12 @@ describe('trunks API', () => {
 
     const patched = await call<TrunkJson>(server, 'PATCH', '/api/v1/trunks/carrier-a', { priority: 5 });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ priority: 5, hasPassword: true });
+    expect(patched.body).toMatchObject({ priority: 5, hasPassword: true, srtp: 'optional' });
+    // SRTP policy: routing carries it to the dial targets.
+    const srtp = await call<TrunkJson>(server, 'PATCH', '/api/v1/trunks/carrier-a', { srtp: 'mandatory' });
+    expect(srtp.body).toMatchObject({ srtp: 'mandatory' });
+    expect(server.trunks.outbound(1).find((t) => t.name === 'carrier-a')?.srtp).toBe('mandatory');
+    expect((await call(server, 'PATCH', '/api/v1/trunks/carrier-a', { srtp: 'yes' })).status).toBe(400);
     expect((await call(server, 'DELETE', '/api/v1/trunks/carrier-a')).status).toBe(204);
     expect((await call(server, 'GET', '/api/v1/trunks/carrier-a')).status).toBe(404);
   });

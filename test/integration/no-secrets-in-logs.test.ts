@@ -5,6 +5,7 @@ import { REALM, type Server } from '../../src/server.ts';
 import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
 import { computeHa1 } from '../../src/store/sip-credentials.ts';
 import type { TestPhone } from '../phone/phone.ts';
+import { SineSource } from '../phone/sine.ts';
 import { SERVICE, api, phone, startServer } from './harness.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
@@ -34,7 +35,7 @@ describe('no secrets in the logs (trace level)', () => {
     await server.stop();
   });
 
-  it('a login, a PIN change, a digest REGISTER and token API calls log none of their secrets', async () => {
+  it('a login, a PIN change, a digest REGISTER, token API calls and an SRTP call log none of their secrets', async () => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -89,6 +90,15 @@ describe('no secrets in the logs (trace level)', () => {
       (await api(server, '/api/v1/agents', { headers: { authorization: 'Bearer wrong-token-xyz' } })).status,
     ).toBe(401);
 
+    // An SRTP call (SDES): both directions' inline keys, ours and the server's.
+    const secure = await phone({ number: '+79000000077', srtp: 'mandatory' });
+    phones.push(secure);
+    const echo = await secure.call('9001', { port: server.sipPort });
+    echo.send(new SineSource(1000, 8000));
+    await echo.waitForTone(1000, 5000, 200);
+    await echo.hangup();
+    const srtpKeys = [echo.sdesKey!.bytes, echo.media!.srtp!.remoteKey.bytes];
+
     const { ha1Md5, ha1Sha256 } = computeHa1(SIP_USER, REALM, SIP_PASSWORD);
     const secrets: Record<string, string> = {
       PIN,
@@ -106,6 +116,15 @@ describe('no secrets in the logs (trace level)', () => {
     for (const [name, value] of Object.entries(secrets)) {
       expect(whole(value).test(all), `${name} in the log`).toBe(false);
     }
+    // SRTP keys in any form they could be printed in; the SDP itself was logged, masked.
+    for (const key of srtpKeys)
+      for (const form of [
+        key.toString('base64'),
+        key.toString('hex'),
+        key.subarray(0, 16).toString('base64'),
+      ])
+        expect(all.includes(form), `SRTP key ${form} in the log`).toBe(false);
+    expect(all).toContain('inline:[masked]');
     // Keys of the service IVR are counted, never logged one by one (a PIN a digit at a time).
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.filter((r) => 'digit' in r)).toEqual([]);

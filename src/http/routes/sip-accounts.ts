@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { REALM, type Server } from '../../server.ts';
-import type { SipAccount, SipDigestAlgorithm } from '../../store/store.ts';
+import type { SipAccount, SipDigestAlgorithm, SrtpPolicy } from '../../store/store.ts';
 import { type Api, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
@@ -13,6 +13,8 @@ const algorithms = z
   .min(1)
   .max(2)
   .refine((l) => new Set(l).size === l.length, 'no algorithm twice');
+/** off: RTP only; optional: SRTP when the phone offers it; mandatory: RTP/SAVP offered and required. */
+const srtp = z.enum(['off', 'optional', 'mandatory']);
 
 export const sipAccountSchema = z
   .object({
@@ -21,6 +23,7 @@ export const sipAccountSchema = z
     agentLogin: z.string().nullable(),
     /** The digest algorithms its challenge offers: its own, or the server's `--sip-auth-algorithms`. */
     algorithms: z.array(z.enum(['MD5', 'SHA-256'])),
+    srtp,
   })
   .meta({ id: 'SipAccount' });
 
@@ -30,10 +33,11 @@ const newSipAccountSchema = z
     password,
     agentLogin: loginParam.nullable().optional(),
     algorithms: algorithms.nullable().optional(),
+    srtp: srtp.optional(),
   })
   .meta({ id: 'NewSipAccount' });
 const sipAccountPatchSchema = z
-  .strictObject({ password, agentLogin: loginParam.nullable(), algorithms: algorithms.nullable() })
+  .strictObject({ password, agentLogin: loginParam.nullable(), algorithms: algorithms.nullable(), srtp })
   .partial()
   .meta({ id: 'SipAccountPatch' });
 const usernameParams = z.object({ username });
@@ -54,6 +58,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     realm: a.realm,
     agentLogin: await loginOf(a.agentId),
     algorithms: a.algorithms ?? [...(server.config.sipAuthAlgorithms ?? ['MD5'])],
+    srtp: a.srtp,
   });
   const agentIdOf = async (login: string | null | undefined): Promise<number | null> => {
     if (login === null || login === undefined) return null;
@@ -69,9 +74,11 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     password: string,
     agentId: number | null,
     algs: SipDigestAlgorithm[] | null | undefined,
+    policy?: SrtpPolicy,
   ) => {
     await directory.createSipAccount(name, password, REALM, agentId);
     if (algs !== undefined) await directory.setSipAccountAlgorithms(name, REALM, algs);
+    if (policy !== undefined) await directory.setSipAccountSrtp(name, REALM, policy);
     await server.loadSipCredentials();
     return view(await mustGet(name));
   };
@@ -100,7 +107,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     handler: async ({ body }) => {
       if (await directory.getSipAccount(body.username, REALM))
         throw new HttpError(409, 'conflict', `SIP account ${body.username} exists`);
-      return save(body.username, body.password, await agentIdOf(body.agentLogin), body.algorithms);
+      return save(body.username, body.password, await agentIdOf(body.agentLogin), body.algorithms, body.srtp);
     },
   });
 
@@ -118,7 +125,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     method: 'PATCH',
     url: '/api/v1/sip-accounts/:username',
     tag,
-    summary: "Change a SIP account's password, agent or digest algorithms (null: the server's)",
+    summary: "Change a SIP account's password, agent, digest algorithms (null: the server's) or SRTP policy",
     params: usernameParams,
     body: sipAccountPatchSchema,
     response: sipAccountSchema,
@@ -133,12 +140,14 @@ export function sipAccountRoutes(api: Api, server: Server): void {
             'invalid_body',
             'invalid body: give the password again to change the agent',
           );
-        if (body.algorithms === undefined) return view(current);
-        await directory.setSipAccountAlgorithms(params.username, REALM, body.algorithms);
+        if (body.algorithms === undefined && body.srtp === undefined) return view(current);
+        if (body.algorithms !== undefined)
+          await directory.setSipAccountAlgorithms(params.username, REALM, body.algorithms);
+        if (body.srtp !== undefined) await directory.setSipAccountSrtp(params.username, REALM, body.srtp);
         await server.loadSipCredentials();
         return view(await mustGet(params.username));
       }
-      return save(params.username, body.password, agentId, body.algorithms);
+      return save(params.username, body.password, agentId, body.algorithms, body.srtp);
     },
   });
 

@@ -23,6 +23,8 @@ export const trunkSchema = z
     numberFormat: z.enum(['e164', 'e164_plus', 'national']),
     inbandDtmf: z.enum(['auto', 'always', 'off']),
     qualifySeconds: z.number(),
+    /** off: RTP only; optional: SRTP when the trunk offers it; mandatory: RTP/SAVP offered and required. */
+    srtp: z.enum(['off', 'optional', 'mandatory']),
     registration: z.object({
       state: z.enum(['registered', 'failed', 'off']),
       since: z.number(),

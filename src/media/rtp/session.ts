@@ -57,6 +57,14 @@
  * expected source and learning starts again. 0.0.0.0 / :: (SDP hold) means "no address":
  * nothing is sent until a source is learned.
  *
+ * SRTP (RFC 3711, keys from SDES: `setSrtp`): when the leg has keys, every packet we send
+ * is protected (DTMF events too) and every packet received must pass the SRTP tag and
+ * replay checks (srtp/srtp.ts) before anything else looks at it — before the source check,
+ * so that only authenticated packets can lock or teach the stream's source. RTCP on the
+ * RTP port (SRTCP, when the peer protects it) is ignored unread, as plain RTCP is; the
+ * RTCP port is bound and never read. A bridge between an SRTP leg and a plain one needs
+ * nothing more: each session decrypts what it receives and encrypts what it sends.
+ *
  * Hot path: no allocation of ours per packet (Node's dgram itself allocates a little per
  * send and per message, and `onAudio` receives a subarray view), no JSON, no
  * EventEmitter of ours: plain callback fields. Send buffers are a preallocated ring of 8
@@ -77,6 +85,7 @@ import { FRAME_SIZE, type FrameSource } from '../frame-source.ts';
 import type { MediaClock, Tickable } from '../media-clock.ts';
 import type { PortPool } from '../port-pool.ts';
 import { RTP_HEADER_SIZE, rtpPayloadLength, rtpPayloadOffset, writeRtpHeader } from './packet.ts';
+import { SRTP_AUTH_FAILED, SRTP_AUTH_TAG_LEN, SRTP_REPLAYED, SrtpContext } from '../srtp/srtp.ts';
 
 export type { FrameSource } from '../frame-source.ts';
 
@@ -133,6 +142,10 @@ export interface RtpStats {
   sourceDropped: number;
   /** Packets of a new source held back while it passes probation (NAT learning). */
   learningDropped: number;
+  /** SRTP packets whose authentication tag was wrong (tampered, wrong key, not SRTP at all). */
+  srtpAuthFailed: number;
+  /** SRTP packets seen before or older than the replay window. */
+  srtpReplayed: number;
   /** Errors from callbacks or sockets caught in handlers. */
   errors: number;
   /** performance.now() of the last valid packet; 0 = none yet. */
@@ -140,7 +153,7 @@ export interface RtpStats {
 }
 
 const MAX_PAYLOAD = 480; // 60 ms of G.711
-const SLOT_SIZE = RTP_HEADER_SIZE + MAX_PAYLOAD;
+const SLOT_SIZE = RTP_HEADER_SIZE + MAX_PAYLOAD + SRTP_AUTH_TAG_LEN;
 const SLOTS = 8;
 const RELAY_CONTINUOUS_MS = 100;
 
@@ -252,6 +265,8 @@ export class RtpSession implements Tickable {
     remoteChanges: 0,
     sourceDropped: 0,
     learningDropped: 0,
+    srtpAuthFailed: 0,
+    srtpReplayed: 0,
     errors: 0,
     lastReceivedAt: 0,
   };
@@ -313,6 +328,10 @@ export class RtpSession implements Tickable {
   private dtmfTs = 0;
   private closed = false;
   private loggedMalformed = false;
+  /** SRTP contexts (setSrtp): what we send, what the peer sends; null = plain RTP. */
+  private srtpTx: SrtpContext | null = null;
+  private srtpRx: SrtpContext | null = null;
+  private srtpKeys: { send: Buffer; receive: Buffer } | null = null;
 
   private constructor(opts: RtpSessionOptions, rtp: dgram.Socket, rtcp: dgram.Socket, port: number) {
     this.rtp = rtp;
@@ -398,6 +417,26 @@ export class RtpSession implements Tickable {
       throw new AppError('internal', `RTP source state ${this.sourceState} → ${to}`);
     this.sourceState = to;
     this.candCount = 0;
+  }
+
+  /**
+   * SRTP keys from SDES (30-byte master key ‖ salt each): `send` is ours, `receive` the
+   * peer's; null = plain RTP. The same keys again (a re-INVITE that keeps them) keep the
+   * contexts, and with them the roll-over counters and replay windows.
+   */
+  setSrtp(keys: { send: Buffer; receive: Buffer } | null): void {
+    const cur = this.srtpKeys;
+    if (keys === null) {
+      this.srtpKeys = this.srtpTx = this.srtpRx = null;
+      return;
+    }
+    if (cur === null || !cur.send.equals(keys.send)) this.srtpTx = new SrtpContext(keys.send);
+    if (cur === null || !cur.receive.equals(keys.receive)) this.srtpRx = new SrtpContext(keys.receive);
+    this.srtpKeys = { send: Buffer.from(keys.send), receive: Buffer.from(keys.receive) };
+  }
+
+  get srtp(): boolean {
+    return this.srtpKeys !== null;
   }
 
   /** idle, learning or locked (see the class comment); for tests and diagnostics. */
@@ -667,7 +706,8 @@ export class RtpSession implements Tickable {
     this.seq = (this.seq + 1) & 0xffff;
     this.tsLast = ts;
     writeRtpHeader(buf, 0, pt, marker, this.seq, ts, this.ssrcValue);
-    const len = RTP_HEADER_SIZE + payloadLen;
+    let len = RTP_HEADER_SIZE + payloadLen;
+    if (this.srtpTx !== null) len = this.srtpTx.protect(buf, len, RTP_HEADER_SIZE);
     this.rtp.send(buf, 0, len, this.remotePort, this.remoteHost);
     this.stats.packetsSent++;
     this.stats.bytesSent += len;
@@ -697,9 +737,11 @@ export class RtpSession implements Tickable {
 
   private receive(msg: Buffer, address: string, port: number): void {
     if (this.closed) return;
-    const len = msg.length;
-    const off = rtpPayloadOffset(msg, len);
-    const plen = off < 0 ? -1 : rtpPayloadLength(msg, off, len);
+    let len = msg.length;
+    const rx = this.srtpRx;
+    // SRTP: the tag follows the payload, and padding is inside the encrypted part.
+    const off = rtpPayloadOffset(msg, rx === null ? len : len - SRTP_AUTH_TAG_LEN);
+    let plen = off < 0 ? -1 : rx === null ? rtpPayloadLength(msg, off, len) : 0;
     if (plen < 0) {
       this.stats.malformed++;
       if (!this.loggedMalformed) {
@@ -715,6 +757,25 @@ export class RtpSession implements Tickable {
     if (pt >= 72 && pt <= 76) {
       this.stats.rtcpIgnored++;
       return;
+    }
+    if (rx !== null) {
+      const n = rx.unprotect(msg, len, off);
+      if (n < 0) {
+        if (n === SRTP_REPLAYED) this.stats.srtpReplayed++;
+        else this.stats.srtpAuthFailed++;
+        if (n === SRTP_AUTH_FAILED && this.stats.srtpAuthFailed === 1)
+          this.logger?.debug(
+            { localPort: this.localPort, from: `${address}:${port}`, length: len },
+            'SRTP packet failed authentication, dropped',
+          );
+        return;
+      }
+      len = n;
+      plen = rtpPayloadLength(msg, off, len);
+      if (plen < 0) {
+        this.stats.malformed++;
+        return;
+      }
     }
     if (!this.admit(msg, address, port)) return;
     this.onPacket?.(pt, (msg[1]! & 0x80) !== 0, (msg[2]! << 8) | msg[3]!, msg.readUInt32BE(4));
@@ -838,6 +899,13 @@ export class RtpSession implements Tickable {
           dropped: st.sourceDropped + st.learningDropped,
         },
         'no RTP from the peer during the call, packets from other sources dropped',
+      );
+    // Keys that do not match (a peer or SBC re-keying without telling us, a broken SDES
+    // implementation): the call had no audio from the peer at all.
+    if (st.packetsReceived === 0 && st.srtpAuthFailed > 0)
+      this.logger?.warn(
+        { localPort: this.localPort, failed: st.srtpAuthFailed },
+        'no SRTP packet from the peer passed authentication during the call (wrong keys?)',
       );
     this.source = null;
     this.dtmfTx.clear();

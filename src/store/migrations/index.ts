@@ -5,6 +5,7 @@ import { m003PinAttempts } from './003-pin-attempts.ts';
 import { m004Trunks } from './004-trunks.ts';
 import { m005SipPhones } from './005-sip-phones.ts';
 import { m006TrunkFormats } from './006-trunk-formats.ts';
+import { m007Srtp } from './007-srtp.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '004-trunks': m004Trunks,
   '005-sip-phones': m005SipPhones,
   '006-trunk-formats': m006TrunkFormats,
+  '007-srtp': m007Srtp,
 });
 
 /** A static provider (no folder scan: works the same under tsx, bundlers and tests). */

@@ -24,6 +24,7 @@ import type {
   PinAttemptResult,
   SipAccount,
   SipDigestAlgorithm,
+  SrtpPolicy,
   StoredSipBinding,
 } from '../store.ts';
 import {
@@ -471,6 +472,18 @@ export class SqliteDirectoryStore implements DirectoryStore {
     if (r.numUpdatedRows === 0n) throw new AppError('not_found', `no SIP account ${username}@${realm}`);
   }
 
+  async setSipAccountSrtp(username: string, realm: string, srtp: SrtpPolicy): Promise<void> {
+    if (srtp !== 'off' && srtp !== 'optional' && srtp !== 'mandatory')
+      throw new AppError('invalid_input', 'srtp: off, optional or mandatory');
+    const r = await this.db
+      .updateTable('sip_accounts')
+      .set({ srtp })
+      .where('username', '=', username)
+      .where('realm', '=', realm)
+      .executeTakeFirst();
+    if (r.numUpdatedRows === 0n) throw new AppError('not_found', `no SIP account ${username}@${realm}`);
+  }
+
   async saveSipBindings(aor: string, bindings: StoredSipBinding[]): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('sip_bindings').where('aor', '=', aor).execute();
@@ -642,8 +655,10 @@ function toSipAccount(row: {
   ha1_sha256: string;
   agent_id: number | null;
   digest_algorithms: string | null;
+  srtp: string;
 }): SipAccount {
   return {
+    srtp: row.srtp === 'off' || row.srtp === 'mandatory' ? row.srtp : 'optional',
     algorithms:
       row.digest_algorithms === null ? null : (JSON.parse(row.digest_algorithms) as SipDigestAlgorithm[]),
     username: row.username,

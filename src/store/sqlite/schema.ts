@@ -51,6 +51,8 @@ export interface SipAccountsTable {
   agent_id: number | null;
   /** JSON list of digest algorithms; null: the server default. */
   digest_algorithms: string | null;
+  /** off | optional | mandatory (migration 007). */
+  srtp: Generated<string>;
 }
 
 export interface SipBindingsTable {
@@ -178,6 +180,8 @@ export interface TrunksTable {
   number_format: string;
   inband_dtmf: string;
   qualify_seconds: number;
+  /** off | optional | mandatory (migration 007). */
+  srtp: string;
 }
 
 export interface Database {

@@ -21,6 +21,7 @@ function toTrunk(r: Selectable<TrunksTable>): Trunk {
       r.number_format === 'e164' || r.number_format === 'national' ? r.number_format : 'e164_plus',
     inbandDtmf: r.inband_dtmf === 'always' || r.inband_dtmf === 'off' ? r.inband_dtmf : 'auto',
     qualifySeconds: r.qualify_seconds,
+    srtp: r.srtp === 'off' || r.srtp === 'mandatory' ? r.srtp : 'optional',
   };
 }
 
@@ -39,6 +40,7 @@ function toRow(t: Trunk): Selectable<TrunksTable> {
     number_format: t.numberFormat,
     inband_dtmf: t.inbandDtmf,
     qualify_seconds: t.qualifySeconds,
+    srtp: t.srtp,
   };
 }
 
@@ -54,6 +56,7 @@ const DEFAULTS: Omit<Trunk, 'name' | 'uri'> = {
   numberFormat: 'e164_plus',
   inbandDtmf: 'auto',
   qualifySeconds: 60,
+  srtp: 'optional',
 };
 
 export class SqliteTrunkStore implements TrunkStore {
