@@ -136,6 +136,11 @@ describe('SIP over TLS: trunks', () => {
       expect(String(failed?.reason)).toMatch(
         target === 'rogue' ? /Transport error: .*certificate/i : /Transport error: .*TLS handshake/,
       );
+      // The transport says which peer and why, too (also for REGISTER/OPTIONS to such a trunk).
+      expect(logged.lines().find((l) => String(l.msg).startsWith('TLS connection failed'))).toMatchObject({
+        level: 40,
+        peer: `127.0.0.1:${badPort}`,
+      });
       await eventually(() => server.acd.liveCalls.some((c) => c.state === 'connected'), 8000, 'connected');
       await custCall.hangup();
       await agentCall.ended;

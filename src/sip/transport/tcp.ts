@@ -262,7 +262,7 @@ export abstract class StreamTransport implements Transport {
     if (closed >= 10) this.warn('idle', { closed }, `idle ${this.name.toUpperCase()} connections closed`);
   }
 
-  private warn(reason: string, fields: Record<string, unknown>, msg: string): void {
+  protected warn(reason: string, fields: Record<string, unknown>, msg: string): void {
     const t = now();
     const last = this.lastWarn.get(reason);
     if (last !== undefined && t - last < WARN_EVERY_MS) return;

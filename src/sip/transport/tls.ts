@@ -126,8 +126,22 @@ export class TlsTransport extends StreamTransport {
       ms,
     );
     timer.unref();
-    socket.once('secureConnect', () => clearTimeout(timer));
+    let secure = false;
+    socket.once('secureConnect', () => {
+      secure = true;
+      clearTimeout(timer);
+    });
     socket.once('close', () => clearTimeout(timer));
+    // The operator must act on a TLS peer we cannot reach (its certificate, our
+    // --tls-ca, a port that is no TLS port): one warn line per peer a minute.
+    socket.once('error', (err) => {
+      if (!secure)
+        this.warn(
+          `connect:${to.address}:${to.port}`,
+          { peer: `${to.address}:${to.port}`, err: err.message },
+          'TLS connection failed: nothing is sent to this peer without TLS',
+        );
+    });
     // Writes made before the handshake wait for it (TLSSocket buffers them).
     return socket;
   }
