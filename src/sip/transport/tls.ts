@@ -134,7 +134,7 @@ export class TlsTransport extends StreamTransport {
     socket.once('close', () => clearTimeout(timer));
     // The operator must act on a TLS peer we cannot reach (its certificate, our
     // --tls-ca, a port that is no TLS port): one warn line per peer a minute.
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       if (!secure)
         this.warn(
           `connect:${to.address}:${to.port}`,
