@@ -6,6 +6,7 @@ import { SystemClock, type Clock } from './util/clock.ts';
 import type { UdpTransport } from './sip/transport/udp.ts';
 import type { TcpTransport } from './sip/transport/tcp.ts';
 import { listenUdpAndTcp } from './sip/transport/listen.ts';
+import { TlsTransport, readTlsFiles } from './sip/transport/tls.ts';
 import { SipStack } from './sip/stack.ts';
 import type { TimerConfig } from './sip/transaction/timers.ts';
 import { UserAgent, type IncomingInvite } from './sip/user-agent.ts';
@@ -74,6 +75,8 @@ export interface ServerDeps {
    * seconds, below RFC 4028's floor, so an expiry is seen in seconds rather than minutes.
    */
   sessionTimer?: TimerPolicy;
+  /** How long a TLS handshake may take (tests shorten it). */
+  tlsHandshakeMs?: number;
 }
 
 /**
@@ -106,6 +109,8 @@ export class Server {
   readonly agentsInMenu = new Set<number>();
   private udp!: UdpTransport;
   private tcp!: TcpTransport;
+  /** SIP over TLS: listening with --tls-cert/--tls-key, else only for connections we open. */
+  tls!: TlsTransport;
   private stopping = false;
 
   constructor(
@@ -195,8 +200,9 @@ export class Server {
       idleMs: config.tcpIdleSeconds * 1000,
       logger: this.log.child({ layer: 'sip' }),
     }));
+    await this.startTls();
     this.stack = new SipStack({
-      transports: [this.udp, this.tcp],
+      transports: [this.udp, this.tcp, this.tls],
       clock: this.clock,
       timers: this.deps.sipTimers,
       logger: this.log.child({ layer: 'sip' }),
@@ -272,7 +278,17 @@ export class Server {
       sounds: this.sounds,
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
-      resolver: new ContactResolver(this.trunks, this.registrar, (user) => this.sipSrtp.get(user)),
+      resolver: new ContactResolver(
+        this.trunks,
+        this.registrar,
+        (user) => this.sipSrtp.get(user),
+        (flow) =>
+          flow.transport === 'tls'
+            ? this.tls.isConnected(flow)
+            : flow.transport === 'tcp'
+              ? this.tcp.isConnected(flow)
+              : true,
+      ),
       inMenu: this.agentsInMenu,
       inCallTimings: this.deps.inCallTimings,
     });
@@ -298,6 +314,35 @@ export class Server {
       port: config.httpPort,
     });
     this.log.info({ sip: this.udp.local, http: this.httpPort }, 'AgentLine listening');
+  }
+
+  /**
+   * SIP over TLS (RFC 3261 §26): with --tls-cert and --tls-key a listener on
+   * --tls-port with the TCP caps and idle limit; without, TLS is only used for
+   * connections we open (sips:/TLS trunks), verified against --tls-ca or the
+   * system CAs.
+   */
+  private async startTls(): Promise<void> {
+    const { config } = this;
+    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined))
+      throw new Error('--tls-cert and --tls-key go together');
+    const material = { ...readTlsFiles({ cert: config.tlsCert, key: config.tlsKey, ca: config.tlsCa }) };
+    this.tls = await TlsTransport.listen(
+      config.sipHost,
+      config.tlsPort,
+      { ...material, ...(this.deps.tlsHandshakeMs ? { handshakeMs: this.deps.tlsHandshakeMs } : {}) },
+      {
+        maxConnections: config.tcpMaxConnections,
+        maxPerSource: config.tcpMaxPerSource,
+        idleMs: config.tcpIdleSeconds * 1000,
+        logger: this.log.child({ layer: 'sip' }),
+      },
+    );
+    if (this.tls.listening) this.log.info({ tls: this.tls.local }, 'SIP over TLS listening');
+  }
+
+  get tlsPort(): number {
+    return this.tls.local.port;
   }
 
   /** Call limits on new INVITEs, and the descriptor check they depend on. */
@@ -330,6 +375,7 @@ export class Server {
     if (lifetimeS > 0) {
       this.registeredSources.noteRegistered(source.address, lifetimeS);
       if (source.transport === 'tcp') this.tcp.holdOpen(source, lifetimeS * 1000);
+      if (source.transport === 'tls') this.tls.holdOpen(source, lifetimeS * 1000);
     }
     return res;
   }

@@ -16,6 +16,9 @@ export interface BindingLookup {
   lookup(user: string): Binding[];
 }
 
+/** Whether a connection-oriented flow (TCP, TLS) is still open. */
+export type FlowCheck = (flow: Endpoint) => boolean;
+
 export interface TrunkConfig {
   host: string;
   port: number;
@@ -41,13 +44,18 @@ export interface TrunkLookup {
   outbound(companyId: number | undefined): OutboundTrunk[];
 }
 
-/** Parses `sip:HOST[:PORT][;transport=udp|tcp|tls]`. Only IP literals: we never resolve names at call time. */
+/**
+ * Parses `sip:HOST[:PORT][;transport=udp|tcp|tls]` or `sips:HOST[:PORT]`. Only
+ * IP literals: we never resolve names at call time. A sips: URI is TLS whatever
+ * its transport parameter says (RFC 5630 §3.1.3: sips means TLS on every hop
+ * we control; never UDP or plain TCP).
+ */
 export function parseTrunk(value: string | undefined): TrunkConfig | undefined {
   if (!value) return undefined;
   const uri = parseUri(value);
   if (!uri) throw new Error(`invalid trunk ${value}`);
   const tp = uri.params.get('transport')?.toLowerCase();
-  const transport = tp === 'tcp' ? 'tcp' : tp === 'tls' ? 'tls' : 'udp';
+  const transport = uri.scheme === 'sips' || tp === 'tls' ? 'tls' : tp === 'tcp' ? 'tcp' : 'udp';
   return { host: uri.host, port: uri.port ?? (transport === 'tls' ? 5061 : 5060), transport };
 }
 
@@ -63,6 +71,7 @@ export class ContactResolver {
     private readonly registrar: BindingLookup | undefined,
     /** The SRTP policy of a SIP account's phone (default optional). */
     private readonly srtpOf: (user: string) => SrtpPolicy | undefined = () => undefined,
+    private readonly flowOpen: FlowCheck = () => true,
   ) {}
 
   /**
@@ -76,14 +85,18 @@ export class ContactResolver {
       if (!user) return [];
       const binding = this.registrar?.lookup(user)[0];
       if (!binding) return [];
-      return [{ uri: binding.contact, destination: binding.source, srtp: this.srtpOf(user) ?? 'optional' }];
+      return [
+        {
+          uri: binding.contact,
+          destination: bindingDestination(binding, this.flowOpen),
+          srtp: this.srtpOf(user) ?? 'optional',
+        },
+      ];
     }
     const number = contact.replace(/[\s()-]/g, '');
     if (!/^\+?\d{2,20}$/.test(number)) return [];
     const targets: DialTarget[] = [];
     for (const t of this.trunks.outbound(companyId)) {
-      // TLS is not a transport of ours yet: such a trunk cannot be dialled.
-      if (t.transport === 'tls') continue;
       const host = t.host.includes(':') ? `[${t.host}]` : t.host;
       const format = t.numberFormat ?? 'e164_plus';
       const uri = parseUri(`sip:${formatNumber(number, format, country)}@${host}:${t.port}`);
@@ -100,4 +113,19 @@ export class ContactResolver {
     }
     return targets;
   }
+}
+
+/**
+ * Where to send a request for a registered phone. Over UDP, and over TCP/TLS
+ * while the connection it registered on is open, that flow (§18.2.2, RFC 5626:
+ * a phone behind NAT cannot take new connections). When that connection is
+ * gone (our restart, a reset), a new one of the same transport to the address
+ * its Contact names — a TLS binding is never reached any other way than TLS.
+ */
+export function bindingDestination(binding: Binding, flowOpen: FlowCheck): Endpoint {
+  const { source, contact } = binding;
+  if (source.transport === 'udp' || flowOpen(source)) return source;
+  const port = contact.port ?? (source.transport === 'tls' || contact.scheme === 'sips' ? 5061 : 5060);
+  const address = contact.host.replace(/^\[|\]$/g, '');
+  return { transport: source.transport, address, port };
 }

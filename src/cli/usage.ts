@@ -17,6 +17,16 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
   'http-port': { arg: 'PORT', text: 'admin API, console, /healthz, /metrics (default 8080)' },
   db: { arg: 'FILE', text: 'SQLite database file, or :memory: (default ./data/agentline.db)' },
   trunk: { arg: 'URI', text: 'outbound gateway for phone numbers, e.g. sip:10.0.0.1:5060;transport=tcp' },
+  'tls-cert': {
+    arg: 'FILE',
+    text: 'SIP over TLS: our certificate chain, PEM (with --tls-key: listen on --tls-port)',
+  },
+  'tls-key': { arg: 'FILE', text: 'SIP over TLS: the private key of --tls-cert, PEM' },
+  'tls-port': { arg: 'PORT', text: 'SIP over TLS listen port (default 5061)' },
+  'tls-ca': {
+    arg: 'FILE',
+    text: 'CA certificates (PEM) TLS trunks and phones are verified against (default: system CAs)',
+  },
   'log-level': { arg: 'LEVEL', text: 'fatal, error, warn, info, debug, trace or silent (default info)' },
   'admin-token': {
     arg: 'TOKEN',

@@ -27,7 +27,10 @@ export const configSchema = z.object({
   db: z.string().min(1).default('./data/agentline.db'),
   trunk: z
     .string()
-    .regex(/^sips?:[^:;]+(:\d+)?(;transport=(udp|tcp))?$/i, 'expected sip:HOST[:PORT][;transport=udp|tcp]')
+    .regex(
+      /^sips?:[^:;]+(:\d+)?(;transport=(udp|tcp|tls))?$/i,
+      'expected sip:HOST[:PORT][;transport=udp|tcp|tls] or sips:HOST[:PORT]',
+    )
     .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   adminToken: z.string().min(8).optional(),
@@ -94,6 +97,12 @@ export const configSchema = z.object({
     .transform((v) => v === 'true'),
   /** DTMF tone detection on received audio: `auto` on legs whose SDP has no telephone-event. */
   inbandDtmf: z.enum(['always', 'auto', 'off']).default('auto'),
+  /** SIP over TLS (RFC 3261 §26): our certificate chain and key (PEM); both given, we listen on --tls-port. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  tlsPort: z.coerce.number().int().min(0).max(65535).default(5061),
+  /** CA certificates (PEM) that TLS peers are verified against instead of the system's. */
+  tlsCa: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -127,6 +136,10 @@ export const FLAGS = [
   'session-expires-seconds',
   'allow-loopback-callers',
   'inband-dtmf',
+  'tls-cert',
+  'tls-key',
+  'tls-port',
+  'tls-ca',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */

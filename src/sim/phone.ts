@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { SystemClock } from '../util/clock.ts';
 import { listenUdpAndTcp } from '../sip/transport/listen.ts';
+import { TlsTransport, type TlsMaterial } from '../sip/transport/tls.ts';
 import { SipStack } from '../sip/stack.ts';
 import { UserAgent, type IncomingInvite, type InviteSession } from '../sip/user-agent.ts';
 import { parseUri } from '../sip/message/uri.ts';
@@ -41,6 +42,10 @@ export interface PhoneOptions {
   comfortNoise?: boolean;
   /** SRTP (SDES): mandatory offers RTP/SAVP and takes only SRTP; optional answers it (default off). */
   srtp?: SrtpPolicy;
+  /** SIP over TLS as well: listens when a cert and key are given (a TLS trunk stand-in). */
+  tls?: TlsMaterial;
+  /** Port for the TLS listener (0 = any). */
+  tlsPort?: number;
 }
 
 /**
@@ -70,8 +75,9 @@ export class TestPhone {
   static async create(opts: PhoneOptions): Promise<TestPhone> {
     const clock = new SystemClock();
     const { udp, tcp } = await listenUdpAndTcp('127.0.0.1', opts.sipPort ?? 0);
+    const tls = opts.tls ? [await TlsTransport.listen('127.0.0.1', opts.tlsPort ?? 0, opts.tls)] : [];
     const stack = new SipStack({
-      transports: [udp, tcp],
+      transports: [udp, tcp, ...tls],
       clock,
       logger: quiet,
       timers: { t1: 100, t2: 400, t4: 500 },
@@ -97,6 +103,12 @@ export class TestPhone {
 
   get sipPort(): number {
     return this.stack.localAddress('udp').port;
+  }
+
+  /** The TLS listener's port (with `tls` in the options). */
+  get tlsPort(): number {
+    if (!this.stack.hasTransport('tls')) throw new Error('this phone has no TLS transport');
+    return this.stack.localAddress('tls').port;
   }
 
   private get codecs(): AudioCodec[] {

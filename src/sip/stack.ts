@@ -10,7 +10,7 @@ import type { HeaderField, SipMessage, SipRequest, SipResponse, Via } from './me
 import { ClientTransaction, type ClientTxUser } from './transaction/client.ts';
 import { ServerTransaction } from './transaction/server.ts';
 import { DEFAULT_TIMERS, type TimerConfig } from './transaction/timers.ts';
-import type { Endpoint, Transport, TransportName } from './transport/transport.ts';
+import { endpointKey, type Endpoint, type Transport, type TransportName } from './transport/transport.ts';
 
 const MAGIC = 'z9hG4bK';
 export const MAX_MESSAGE_BYTES = 65536;
@@ -97,6 +97,7 @@ export class SipStack {
       t.onError = (err, peer) => {
         this.counters.dropped++;
         this.log.debug({ err: err.message, peer }, 'transport error');
+        if (peer && peer.transport !== 'udp') this.failTransactionsTo(peer, err);
       };
     }
   }
@@ -149,6 +150,17 @@ export class SipStack {
     this.counters.sent++;
     if (msg.kind === 'response') bump(this.counters.responsesByStatus, msg.status);
     t.send(serializeMessage(msg), to);
+  }
+
+  /**
+   * §17.1.4: a connection failed (refused, reset, TLS handshake): the client
+   * transactions that went over it fail now rather than at Timer B/F, and are
+   * never resent another way. UDP errors (ICMP) are left to the timers.
+   */
+  private failTransactionsTo(peer: Endpoint, err: Error): void {
+    const key = endpointKey(peer);
+    for (const tx of [...this.clientTxs.values()])
+      if (endpointKey(tx.destination) === key) tx.transportError(err);
   }
 
   /** A server transaction whose INVITE a CANCEL names (§9.2). */

@@ -337,6 +337,14 @@ export class OutgoingInvite {
             ? { kind: 'cancelled', status: 408, reason: 'Request Timeout' }
             : { kind: 'failed', status: 408, reason: 'No response' },
         ),
+      // §8.1.3.1: a transport failure (a TLS target that does not verify) is a 503:
+      // the trunk failed, not the callee; failover proceeds as for a 503.
+      onTransportError: (err) =>
+        this.finish({
+          kind: this.cancelWanted ? 'cancelled' : 'failed',
+          status: 503,
+          reason: `Transport error: ${err.message}`,
+        }),
     });
   }
 
@@ -1005,7 +1013,8 @@ function sourceOfVia(req: SipRequest): string | undefined {
 
 function transportOfVia(req: SipRequest): Endpoint['transport'] {
   const v = getHeader(req, 'via') ?? '';
-  return /^SIP\/2\.0\/TCP/i.test(v.trim()) ? 'tcp' : 'udp';
+  const m = /^SIP\/2\.0\/(TCP|TLS)/i.exec(v.trim());
+  return m ? (m[1]!.toLowerCase() as 'tcp' | 'tls') : 'udp';
 }
 
 function setHeaderValue(headers: HeaderField[], name: string, value: string): void {

@@ -207,7 +207,7 @@ export interface StoredSipBinding {
   expiresAt: number;
   callId: string;
   cseq: number;
-  source: { address: string; port: number; transport: 'udp' | 'tcp' };
+  source: { address: string; port: number; transport: 'udp' | 'tcp' | 'tls' };
 }
 
 export interface PinAttempt {

@@ -64,12 +64,16 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown, what: s
   return r.data;
 }
 
-/** `sip:HOST[:PORT][;transport=udp|tcp|tls]` with an IP literal host (we never resolve names at call time). */
+/**
+ * `sip:HOST[:PORT][;transport=udp|tcp|tls]` or `sips:HOST[:PORT]` (TLS, RFC 5630)
+ * with an IP literal host (we never resolve names at call time). sips: over UDP
+ * is a contradiction and refused.
+ */
 export const trunkUriSchema = z
   .string()
   .regex(
-    /^sip:(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;transport=(udp|tcp|tls))?$/i,
-    'sip:IP[:PORT][;transport=udp|tcp|tls]',
+    /^(sip:(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;transport=(udp|tcp|tls))?|sips:(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;transport=(tcp|tls))?)$/i,
+    'sip:IP[:PORT][;transport=udp|tcp|tls] or sips:IP[:PORT]',
   );
 
 /** An IPv4/IPv6 address, or one with a /prefix. */

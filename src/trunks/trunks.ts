@@ -163,10 +163,6 @@ export class Trunks implements TrunkLookup {
   private start(lt: LiveTrunk): void {
     const { ua, clock } = this.opts;
     const { trunk, config } = lt;
-    if (config.transport === 'tls') {
-      this.log.warn({ trunk: trunk.name }, 'TLS trunks are not supported yet: not used');
-      return;
-    }
     const destination = { transport: config.transport, address: config.host, port: config.port };
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const target = parseUri(`sip:${host}:${config.port}`);

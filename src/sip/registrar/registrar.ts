@@ -64,7 +64,7 @@ export interface BindingRecord {
 export interface RegistrationSource {
   address: string;
   port: number;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'tls';
 }
 
 /** Failed-authentication limits (defaults in DEFAULT_THROTTLE). */

@@ -177,9 +177,9 @@ describe('client INVITE transaction (§17.1.1)', () => {
     });
   });
 
-  it('a transport error ends the transaction as a timeout', () => {
+  it('a transport error ends the transaction as a timeout when the TU has no handler for it', () => {
     const h = harness('INVITE', 'tcp');
-    h.tx.transportError();
+    h.tx.transportError(new Error('ECONNRESET'));
     expect(h.tx.state).toBe('terminated');
     expect(h.events.timeouts).toBe(1);
     expect(h.clock.pending()).toBe(0);

@@ -30,6 +30,12 @@ export interface ClientTxUser {
   onResponse(res: SipResponse): void;
   /** Timer B or F fired: no final response (treated as 408). */
   onTimeout(): void;
+  /**
+   * §17.1.4: the connection the request went on failed (refused, reset, a TLS
+   * handshake that did not verify). §8.1.3.1 treats this as a 503; without this
+   * handler it is taken for a timeout.
+   */
+  onTransportError?(err: Error): void;
 }
 
 export class ClientTransaction {
@@ -129,10 +135,12 @@ export class ClientTransaction {
     }, 64 * timers.t1);
   }
 
-  transportError(): void {
-    if (this.state === 'terminated') return;
+  /** §17.1.4: a transport failure ends the transaction at once and tells the TU. */
+  transportError(err: Error): void {
+    if (this.state === 'terminated' || this.state === 'completed') return;
     this.transition('terminated');
-    this.user.onTimeout();
+    if (this.user.onTransportError) this.user.onTransportError(err);
+    else this.user.onTimeout();
   }
 
   private transition(to: ClientTxState): void {

@@ -34,7 +34,7 @@ export interface TcpStats {
   keepAlives: number;
 }
 
-interface Connection {
+export interface Connection {
   socket: net.Socket;
   peer: Endpoint;
   /** Accepted from a peer (counts against its per-source cap), or opened by us. */
@@ -49,17 +49,22 @@ interface Connection {
 
 const now = (): number => performance.now();
 
+/** The connection-oriented transports: plain TCP, and TLS over it (§26.2). */
+export type StreamName = 'tcp' | 'tls';
+
 /**
- * RFC 3261 §18 over TCP: messages are framed by Content-Length. Connections are
- * kept per remote endpoint and reused for requests and responses both ways
- * (§18.2.2: a response goes back over the connection the request came on).
+ * RFC 3261 §18 over a stream (TCP, or TLS over TCP): messages are framed by
+ * Content-Length. Connections are kept per remote endpoint and reused for
+ * requests and responses both ways (§18.2.2: a response goes back over the
+ * connection the request came on). TLS (tls.ts) differs only in how a
+ * connection is opened and accepted; framing, caps and idle limits are these.
  *
  * Idle connections are found by one sweep timer (not one timer per socket), on
  * Node's clock rather than the injected one: it is transport housekeeping, like
  * a socket timeout, and must not show up among protocol timers.
  */
-export class TcpTransport implements Transport {
-  readonly name = 'tcp' as const;
+export abstract class StreamTransport implements Transport {
+  abstract readonly name: StreamName;
   onData: ((data: Buffer, from: Endpoint) => void) | null = null;
   onError: ((err: Error, peer?: Endpoint) => void) | null = null;
   readonly stats: TcpStats = {
@@ -71,11 +76,16 @@ export class TcpTransport implements Transport {
   };
   private readonly connections = new Map<string, Connection>();
   private readonly perSource = new Map<string, number>();
+  /** Accepted sockets not yet closed (TLS: also those still in their handshake). */
+  private inboundOpen = 0;
+  /** Connections we opened, not yet closed. */
+  private outboundOpen = 0;
   private readonly sweeper: NodeJS.Timeout | undefined;
   private readonly lastWarn = new Map<string, number>();
 
-  private constructor(
-    private readonly server: net.Server,
+  protected constructor(
+    /** Absent for a client-only transport (TLS without a certificate of ours). */
+    private readonly server: net.Server | undefined,
     readonly local: { address: string; port: number },
     readonly limits: TcpLimits,
   ) {
@@ -84,10 +94,14 @@ export class TcpTransport implements Transport {
       this.sweeper = setInterval(() => this.sweepIdle(), every);
       this.sweeper.unref();
     }
+    server?.on('error', (err) => this.onError?.(err));
   }
 
-  static async listen(host: string, port: number, limits: Partial<TcpLimits> = {}): Promise<TcpTransport> {
-    const server = net.createServer();
+  /** Opens a connection of this transport's kind to a peer: plain TCP, or a TLS client. */
+  protected abstract connect(to: Endpoint): net.Socket;
+
+  /** Listens exclusively, so that TCP and TLS never share a port by accident. */
+  protected static async bind(server: net.Server, host: string, port: number): Promise<net.AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, exclusive: true, backlog: 1024 }, () => {
@@ -95,46 +109,46 @@ export class TcpTransport implements Transport {
         resolve();
       });
     });
-    const addr = server.address() as net.AddressInfo;
-    const t = new TcpTransport(
-      server,
-      { address: addr.address, port: addr.port },
-      { ...DEFAULT_TCP_LIMITS, ...limits },
-    );
-    server.on('connection', (socket) => t.accept(socket));
-    server.on('error', (err) => t.onError?.(err));
-    return t;
+    return server.address() as net.AddressInfo;
   }
 
   get connectionCount(): number {
     return this.connections.size;
   }
 
+  /** Whether a connection to `peer` is open now (a registered phone's flow, §18.2.2). */
+  isConnected(peer: Endpoint): boolean {
+    const conn = this.connections.get(endpointKey(peer));
+    return conn !== undefined && !conn.socket.destroyed;
+  }
+
   send(data: Buffer, to: Endpoint): void {
     const key = endpointKey(to);
     let conn = this.connections.get(key);
-    if (!conn || conn.socket.destroyed) {
-      conn = this.adopt(net.connect({ host: to.address, port: to.port }), to, false);
-    }
+    if (!conn || conn.socket.destroyed) conn = this.adopt(this.connect(to), to, false);
     conn.socket.write(data);
   }
 
   /**
    * Keeps the connection to `peer` open for `ms` even when idle: a phone
-   * registered over TCP is reached through the connection it registered on
-   * (§18.2.2, RFC 5626), so that flow lives as long as the binding.
+   * registered over TCP or TLS is reached through the connection it registered
+   * on (§18.2.2, RFC 5626), so that flow lives as long as the binding.
    */
   holdOpen(peer: Endpoint, ms: number): void {
     const conn = this.connections.get(endpointKey(peer));
     if (conn) conn.holdUntil = Math.max(conn.holdUntil, now() + ms);
   }
 
-  /** A peer connected: within the caps it is adopted, beyond them closed at once. */
-  private accept(socket: net.Socket): void {
+  /**
+   * A peer connected (TLS: before its handshake, so that the caps cost no
+   * crypto): within the caps it is counted and true is returned, beyond them it
+   * is closed at once. The count is released when the socket closes.
+   */
+  protected admit(socket: net.Socket): boolean {
     const address = socket.remoteAddress ?? '';
     const { maxConnections, maxPerSource } = this.limits;
     const reason =
-      maxConnections > 0 && this.connections.size >= maxConnections
+      maxConnections > 0 && this.inboundOpen + this.outboundOpen >= maxConnections
         ? 'total'
         : maxPerSource > 0 && (this.perSource.get(address) ?? 0) >= maxPerSource
           ? 'per_source'
@@ -144,23 +158,36 @@ export class TcpTransport implements Transport {
       else this.stats.refusedPerSource++;
       socket.on('error', () => {}); // a reset while we close it is no news
       socket.destroy();
-      this.warn(reason, { source: address }, `TCP connection refused: ${reason} cap reached`);
-      return;
+      this.warn(
+        reason,
+        { source: address },
+        `${this.name.toUpperCase()} connection refused: ${reason} cap reached`,
+      );
+      return false;
     }
     this.stats.accepted++;
+    this.inboundOpen++;
     this.perSource.set(address, (this.perSource.get(address) ?? 0) + 1);
-    this.adopt(socket, undefined, true);
+    socket.once('close', () => {
+      this.inboundOpen--;
+      const n = (this.perSource.get(address) ?? 1) - 1;
+      if (n > 0) this.perSource.set(address, n);
+      else this.perSource.delete(address);
+    });
+    return true;
   }
 
-  private adopt(socket: net.Socket, known: Endpoint | undefined, inbound: boolean): Connection {
+  /** Takes over a connected (TLS: handshaken) socket: framing, keep-alives, idle accounting. */
+  protected adopt(socket: net.Socket, known: Endpoint | undefined, inbound: boolean): Connection {
     const peer: Endpoint = known ?? {
-      transport: 'tcp',
+      transport: this.name,
       address: socket.remoteAddress ?? '',
       port: socket.remotePort ?? 0,
     };
     const key = endpointKey(peer);
     const conn: Connection = { socket, peer, inbound, lastActivity: now(), holdUntil: 0, crlf: '' };
     this.connections.set(key, conn);
+    if (!inbound) this.outboundOpen++;
     socket.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
@@ -170,11 +197,7 @@ export class TcpTransport implements Transport {
     socket.on('error', (err) => this.onError?.(err, peer));
     socket.on('close', () => {
       if (this.connections.get(key) === conn) this.connections.delete(key);
-      if (inbound) {
-        const n = (this.perSource.get(peer.address) ?? 1) - 1;
-        if (n > 0) this.perSource.set(peer.address, n);
-        else this.perSource.delete(peer.address);
-      }
+      if (!inbound) this.outboundOpen--;
     });
     return conn;
   }
@@ -236,10 +259,10 @@ export class TcpTransport implements Transport {
 
   private warnIdle(closed: number): void {
     // Idle connections are routine in small numbers; many at once look like an attack.
-    if (closed >= 10) this.warn('idle', { closed }, 'idle TCP connections closed');
+    if (closed >= 10) this.warn('idle', { closed }, `idle ${this.name.toUpperCase()} connections closed`);
   }
 
-  private warn(reason: string, fields: Record<string, unknown>, msg: string): void {
+  protected warn(reason: string, fields: Record<string, unknown>, msg: string): void {
     const t = now();
     const last = this.lastWarn.get(reason);
     if (last !== undefined && t - last < WARN_EVERY_MS) return;
@@ -251,6 +274,31 @@ export class TcpTransport implements Transport {
     if (this.sweeper) clearInterval(this.sweeper);
     for (const c of this.connections.values()) c.socket.destroy();
     this.connections.clear();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** SIP over plain TCP. */
+export class TcpTransport extends StreamTransport {
+  readonly name = 'tcp' as const;
+
+  static async listen(host: string, port: number, limits: Partial<TcpLimits> = {}): Promise<TcpTransport> {
+    const server = net.createServer();
+    const addr = await StreamTransport.bind(server, host, port);
+    const t = new TcpTransport(
+      server,
+      { address: addr.address, port: addr.port },
+      { ...DEFAULT_TCP_LIMITS, ...limits },
+    );
+    server.on('connection', (socket) => {
+      if (t.admit(socket)) t.adopt(socket, undefined, true);
+    });
+    return t;
+  }
+
+  protected connect(to: Endpoint): net.Socket {
+    return net.connect({ host: to.address, port: to.port });
   }
 }

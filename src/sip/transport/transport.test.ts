@@ -1,10 +1,14 @@
 /**
- * One contract, every transport (UDP, TCP): listen on an ephemeral loopback
+ * One contract, every transport (UDP, TCP, TLS): listen on an ephemeral loopback
  * port, deliver whole messages with the peer's literal address, answer a peer
  * on the flow it came from, report failures through onError, close cleanly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TcpTransport } from './tcp.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StreamTransport, TcpTransport } from './tcp.ts';
+import { TlsTransport, type TlsMaterial } from './tls.ts';
 import type { Endpoint, Transport, TransportName } from './transport.ts';
 import { UdpTransport } from './udp.ts';
 
@@ -28,9 +32,18 @@ const message = (method: string, body = ''): Buffer =>
       body,
   );
 
+/** The committed test CA and its server certificate for 127.0.0.1 (scripts/make-test-certs.sh). */
+const TLS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/tls');
+const TEST_TLS: TlsMaterial = {
+  cert: readFileSync(path.join(TLS_DIR, 'server.crt')),
+  key: readFileSync(path.join(TLS_DIR, 'server.key')),
+  ca: readFileSync(path.join(TLS_DIR, 'ca.crt')),
+};
+
 const IMPLEMENTATIONS: Record<TransportName, (host: string, port: number) => Promise<Transport>> = {
   udp: (h, p) => UdpTransport.listen(h, p),
   tcp: (h, p) => TcpTransport.listen(h, p),
+  tls: (h, p) => TlsTransport.listen(h, p, TEST_TLS),
 };
 
 for (const [name, listen] of Object.entries(IMPLEMENTATIONS) as [
@@ -85,7 +98,7 @@ for (const [name, listen] of Object.entries(IMPLEMENTATIONS) as [
       b.t.send(message('NOTIFY'), from);
       await until(() => a.got.length === 1, 'the reply');
       expect(a.got[0]?.data.toString()).toMatch(/^NOTIFY /);
-      if (a.t instanceof TcpTransport && b.t instanceof TcpTransport) {
+      if (a.t instanceof StreamTransport && b.t instanceof StreamTransport) {
         // §18.2.2: the same connection both ways, no second one opened.
         expect(a.t.connectionCount).toBe(1);
         expect(b.t.connectionCount).toBe(1);
@@ -99,7 +112,7 @@ for (const [name, listen] of Object.entries(IMPLEMENTATIONS) as [
       for (let i = 0; i < 5; i++) a.t.send(message('OPTIONS', `n=${i}`), to);
       await until(() => b.got.length === 5, 'five messages');
       const bodies = b.got.map((g) => g.data.toString().split('\r\n\r\n')[1]);
-      if (name === 'tcp') expect(bodies).toEqual(['n=0', 'n=1', 'n=2', 'n=3', 'n=4']);
+      if (name !== 'udp') expect(bodies).toEqual(['n=0', 'n=1', 'n=2', 'n=3', 'n=4']);
       else expect([...bodies].sort()).toEqual(['n=0', 'n=1', 'n=2', 'n=3', 'n=4']);
     });
 
@@ -126,5 +139,58 @@ describe('TCP transport specifics', () => {
     expect(errors[0]?.message).toMatch(/ECONNREFUSED/);
     await until(() => a.connectionCount === 0, 'the dead connection to be forgotten');
     await a.close();
+  });
+});
+
+describe('TLS transport specifics', () => {
+  const errorsOf = (t: Transport): Error[] => {
+    const errors: Error[] = [];
+    t.onError = (err) => errors.push(err);
+    return errors;
+  };
+
+  it('a peer whose certificate does not verify is never sent to: onError names the TLS error', async () => {
+    // The server's certificate is good, but the client trusts only the system CAs.
+    const server = await TlsTransport.listen('127.0.0.1', 0, TEST_TLS);
+    const got: Buffer[] = [];
+    server.onData = (d) => got.push(d);
+    const client = await TlsTransport.listen('127.0.0.1', 0, { cert: TEST_TLS.cert, key: TEST_TLS.key });
+    const errors = errorsOf(client);
+    client.send(message('OPTIONS'), { transport: 'tls', address: '127.0.0.1', port: server.local.port });
+    await until(() => errors.length > 0, 'the certificate error');
+    expect(errors[0]?.message).toMatch(/certificate/i);
+    await until(() => client.connectionCount === 0, 'the failed connection to be forgotten');
+    expect(got).toEqual([]);
+    await Promise.all([client.close(), server.close()]);
+  });
+
+  it('a plain TCP listener is no TLS peer: the handshake fails through onError', async () => {
+    const plain = await TcpTransport.listen('127.0.0.1', 0);
+    plain.onError = () => {};
+    const client = await TlsTransport.listen('127.0.0.1', 0, { ca: TEST_TLS.ca, handshakeMs: 300 });
+    expect(client.listening).toBe(false);
+    const errors = errorsOf(client);
+    client.send(message('OPTIONS'), { transport: 'tls', address: '127.0.0.1', port: plain.local.port });
+    await until(() => errors.length > 0, 'the handshake error');
+    expect(errors[0]?.message).toMatch(/TLS handshake/);
+    await until(() => client.connectionCount === 0, 'the failed connection to be forgotten');
+    await Promise.all([client.close(), plain.close()]);
+  });
+
+  it('the TCP caps apply before the handshake: beyond the per-source cap a connection is closed unencrypted', async () => {
+    const server = await TlsTransport.listen('127.0.0.1', 0, TEST_TLS, { maxPerSource: 1 });
+    server.onError = () => {};
+    const a = await TlsTransport.listen('127.0.0.1', 0, { ca: TEST_TLS.ca });
+    const b = await TlsTransport.listen('127.0.0.1', 0, { ca: TEST_TLS.ca });
+    const got: Buffer[] = [];
+    server.onData = (d) => got.push(d);
+    const bErrors = errorsOf(b);
+    a.send(message('OPTIONS'), { transport: 'tls', address: '127.0.0.1', port: server.local.port });
+    await until(() => got.length === 1, 'the first message');
+    b.send(message('OPTIONS'), { transport: 'tls', address: '127.0.0.1', port: server.local.port });
+    await until(() => bErrors.length > 0, 'the second connection to be refused');
+    expect(server.stats).toMatchObject({ accepted: 1, refusedPerSource: 1 });
+    expect(got).toHaveLength(1);
+    await Promise.all([a.close(), b.close(), server.close()]);
   });
 });

@@ -2,7 +2,7 @@
  * The one interface every SIP transport offers to the layers above. A transport
  * never throws from a socket handler: bad input is counted and dropped.
  */
-export type TransportName = 'udp' | 'tcp';
+export type TransportName = 'udp' | 'tcp' | 'tls';
 
 /** Where a message came from or goes to: always a literal address, never a name. */
 export interface Endpoint {

@@ -520,7 +520,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       source: {
         address: r.source_address,
         port: r.source_port,
-        transport: r.transport === 'tcp' ? 'tcp' : 'udp',
+        transport: r.transport === 'tcp' || r.transport === 'tls' ? r.transport : 'udp',
       },
     }));
   }
