@@ -281,10 +281,11 @@ export class Leg {
     else if (s.localSdp !== undefined) res = await s.reinvite(s.localSdp, headers);
     else res = await s.update(headers);
     if (!res) return { kind: 'dead', status: 408 };
-    if (res.status >= 200 && res.status < 300)
-      return { kind: 'ok', timer: uacNegotiate(res, { intervalS: t.intervalS, minSeS: t.minSeS }) };
     // §10 with RFC 3261 §12.2.1.2: 408 and 481 mean the dialog is gone.
     if (res.status === 408 || res.status === 481) return { kind: 'dead', status: res.status };
+    if (res.status >= 200 && res.status < 300)
+      return { kind: 'ok', timer: uacNegotiate(res, { intervalS: t.intervalS, minSeS: t.minSeS }) };
+    if (t.probeOnly) return { kind: 'ok', timer: t };
     return { kind: 'refused', status: res.status };
   }
 

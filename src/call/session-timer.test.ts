@@ -163,6 +163,20 @@ describe('Leg session timer', () => {
       expect(leg.state).toBe('answered');
     });
 
+    it('a peer that never agreed to timers (probe only): a refused refresh still proves it alive', async () => {
+      const { clock, leg, sent } = answeredLeg({ ...weRefresh, probeOnly: true });
+      await clock.advanceAsync(60_000);
+      sent[0]?.answer(res(501));
+      await clock.advanceAsync(60_000);
+      expect(sent).toHaveLength(2);
+      sent[1]?.answer(res(405));
+      await clock.advanceAsync(60_000);
+      expect(leg.state).toBe('answered');
+      sent[2]?.answer(res(481));
+      await clock.advanceAsync(0);
+      expect(leg.endReason).toBe('session_expired');
+    });
+
     it('a 2xx handing the refresh to the peer (refresher=uas) makes us watch instead', async () => {
       const { clock, leg, sent } = answeredLeg(weRefresh);
       await clock.advanceAsync(60_000);

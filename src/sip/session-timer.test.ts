@@ -162,7 +162,12 @@ describe('UAC: the 2xx and the 422 (§7)', () => {
   });
 
   it('no Session-Expires in the 2xx: we refresh on our own at the interval we asked', () => {
-    expect(uacNegotiate(bag(), offered)).toEqual({ intervalS: 1800, refresher: 'local', minSeS: 90 });
+    expect(uacNegotiate(bag(), offered)).toEqual({
+      intervalS: 1800,
+      refresher: 'local',
+      minSeS: 90,
+      probeOnly: true,
+    });
   });
 
   it('422: retry at the larger Min-SE, not when it names nothing larger', () => {

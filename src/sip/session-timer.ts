@@ -73,6 +73,11 @@ export interface NegotiatedTimer {
   refresher: 'local' | 'remote';
   /** The smallest interval either side will take (for the Min-SE of our refreshes). */
   minSeS: number;
+  /**
+   * The peer took no part (its 2xx had no Session-Expires): our refreshes only probe that it is
+   * still there, so any answer but 408/481 will do — a peer that refuses UPDATE is alive.
+   */
+  probeOnly?: boolean;
 }
 
 /** The smallest interval the request allows: its Min-SE, or 90 s when absent (§5). */
@@ -151,7 +156,8 @@ export function uacNegotiate(
 ): NegotiatedTimer {
   const raw = getHeader(res, 'session-expires');
   const se = raw === undefined ? undefined : parseSessionExpires(raw);
-  if (!se) return { intervalS: offered.intervalS, refresher: 'local', minSeS: offered.minSeS };
+  if (!se)
+    return { intervalS: offered.intervalS, refresher: 'local', minSeS: offered.minSeS, probeOnly: true };
   return {
     intervalS: Math.max(se.seconds, 1),
     refresher: se.refresher === 'uas' ? 'remote' : 'local',

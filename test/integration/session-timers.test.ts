@@ -86,7 +86,12 @@ describe('session timers (RFC 4028) with the default policy', () => {
     expect(origin(re!.body.toString())).toBe(origin(firstAnswer));
     expect(leg()?.sessionTimer.state).toBe('watching');
 
+    // The caller hangs up: the leg's timers (the expiry watch among them) are all gone.
+    const ours = leg()!;
     await call.hangup();
+    await eventually(() => ours.ended, 3000, 'leg ended');
+    expect(ours.sessionTimer.state).toBe('ended');
+    expect(ours.timerCount).toBe(0);
     await eventually(() => server.engine.activeLegs === 0, 3000, 'legs released');
   });
 
