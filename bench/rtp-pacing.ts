@@ -34,6 +34,8 @@ const receivers: RtpSession[] = [];
 for (let i = 0; i < N; i++) {
   const [tx, rx] = await Promise.all([open(), open()]);
   tx.setRemote(HOST, rx.localPort);
+  // Strict source (issue 11): a receiver with no remote drops everything.
+  rx.setRemote(HOST, tx.localPort);
   senders.push(tx);
   receivers.push(rx);
 }
