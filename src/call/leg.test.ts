@@ -4,7 +4,7 @@ import type { RtpSession } from '../media/rtp/session.ts';
 import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
 import { FakeClock } from '../util/fake-clock.ts';
 import { Leg } from './leg.ts';
-import type { Direction, MediaParams } from './sdp.ts';
+import { SdesKey, type Direction, type MediaParams } from './sdp.ts';
 
 /** Just what the leg touches of an RTP session: the receive counter is moved by the test. */
 function fakeRtp(): RtpSession & { stats: { packetsReceived: number } } {
@@ -125,5 +125,36 @@ describe('Leg media watchdog', () => {
     off.clock.advance(60_000);
     expect(off.leg.state).toBe('answered');
     expect(off.leg.timerCount).toBe(0);
+  });
+});
+
+describe('Leg re-INVITE and SRTP', () => {
+  it('an SRTP call refuses a re-INVITE to plain RTP (488) and keeps its keys', () => {
+    const rtp = fakeRtp();
+    const keys: unknown[] = [];
+    (rtp as unknown as { setSrtp: (k: unknown) => void }).setSrtp = (k) => keys.push(k);
+    const leg = new Leg(
+      'inbound',
+      rtp,
+      {
+        host: '127.0.0.1',
+        port: 40000,
+        codecs: ['PCMU'],
+        sessionId: 1,
+        srtp: 'optional',
+        sdesKey: SdesKey.random(),
+      },
+      '+79161234567',
+      '+74950000001',
+      new FakeClock(),
+      pino({ level: 'silent' }),
+      0,
+    );
+    leg.applyMedia({ ...media('sendrecv'), srtp: { tag: 1, remoteKey: SdesKey.random() } });
+    const session = fakeSession();
+    leg.attach(session);
+    expect(session.user!.onReinvite(sdp('sendrecv'))).toEqual({ status: 488, reason: 'SRTP required' });
+    expect(keys).toHaveLength(1);
+    expect(leg.media?.srtp).toBeDefined();
   });
 });
