@@ -1,31 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { RtpSession } from '../media/rtp/session.ts';
 import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
 import type { SipRequest } from '../sip/message/types.ts';
 import { FakeClock } from '../util/fake-clock.ts';
+import { fakeRtp } from './fake-rtp.ts';
 import { Leg } from './leg.ts';
-import type { Direction, MediaParams } from './sdp.ts';
-
-/** Just what the leg touches of an RTP session: the receive counter is moved by the test. */
-function fakeRtp(): RtpSession & { stats: { packetsReceived: number } } {
-  return {
-    stats: { packetsReceived: 0 },
-    localPort: 40000,
-    localHost: '127.0.0.1',
-    onDtmf: null,
-    onSourceEnd: null,
-    setCodec() {},
-    setRemote() {},
-    setSrtp() {},
-    setSource() {},
-    inbandDtmf: false,
-    setInbandDtmf() {},
-    setFill() {},
-    sendDtmf() {},
-    close() {},
-  } as unknown as RtpSession & { stats: { packetsReceived: number } };
-}
+import { SdesKey, type Direction, type MediaParams } from './sdp.ts';
 
 function fakeSession(): InviteSession & { byes: number; user: DialogUser | null } {
   const s = {
@@ -130,5 +110,39 @@ describe('Leg media watchdog', () => {
     off.clock.advance(60_000);
     expect(off.leg.state).toBe('answered');
     expect(off.leg.timerCount).toBe(0);
+  });
+});
+
+describe('Leg re-INVITE and SRTP', () => {
+  it('an SRTP call refuses a re-INVITE to plain RTP (488) and keeps its keys', () => {
+    const rtp = fakeRtp();
+    const keys: unknown[] = [];
+    (rtp as unknown as { setSrtp: (k: unknown) => void }).setSrtp = (k) => keys.push(k);
+    const leg = new Leg(
+      'inbound',
+      rtp,
+      {
+        host: '127.0.0.1',
+        port: 40000,
+        codecs: ['PCMU'],
+        sessionId: 1,
+        srtp: 'optional',
+        sdesKey: SdesKey.random(),
+      },
+      '+79161234567',
+      '+74950000001',
+      new FakeClock(),
+      pino({ level: 'silent' }),
+      0,
+    );
+    leg.applyMedia({ ...media('sendrecv'), srtp: { tag: 1, remoteKey: SdesKey.random() } });
+    const session = fakeSession();
+    leg.attach(session);
+    expect(session.user!.onReinvite(sdp('sendrecv'), NO_TIMER_REQ)).toEqual({
+      status: 488,
+      reason: 'SRTP required',
+    });
+    expect(keys).toHaveLength(1);
+    expect(leg.media?.srtp).toBeDefined();
   });
 });

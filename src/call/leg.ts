@@ -203,6 +203,12 @@ export class Leg {
         this.sdpVersion.value++;
         const answer = answerOffer(offer, this.localMedia());
         if (!answer.ok) return { status: answer.status, reason: answer.reason };
+        // Once SRTP, always SRTP: a re-INVITE must not take the call to plain RTP (whatever the
+        // policy), or one rogue re-INVITE would silently downgrade the media.
+        if (this.media?.srtp && !answer.media.srtp) {
+          this.log.warn({ leg: this.id }, 're-INVITE to plain RTP on an SRTP call refused (488)');
+          return { status: 488, reason: 'SRTP required' };
+        }
         this.applyMedia(answer.media);
         this.sessionRefreshed(refresh.timer);
         return { sdp: answer.sdp, headers: refresh.headers };

@@ -1,33 +1,16 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { RtpSession } from '../media/rtp/session.ts';
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
 import type { NegotiatedTimer } from '../sip/session-timer.ts';
 import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
 import { FakeClock } from '../util/fake-clock.ts';
+import { fakeRtp } from './fake-rtp.ts';
 import { Leg } from './leg.ts';
 
 /**
  * The leg's session timer (RFC 4028 §10) on a fake clock and a fake dialog:
  * the test answers (or does not answer) each refresh the leg sends.
  */
-
-function fakeRtp(): RtpSession {
-  return {
-    stats: { packetsReceived: 0 },
-    localPort: 40000,
-    localHost: '127.0.0.1',
-    onDtmf: null,
-    onSourceEnd: null,
-    setCodec() {},
-    setRemote() {},
-    setSource() {},
-    inbandDtmf: false,
-    setInbandDtmf() {},
-    sendDtmf() {},
-    close() {},
-  } as unknown as RtpSession;
-}
 
 interface Sent {
   method: 'UPDATE' | 'INVITE';

@@ -12,10 +12,17 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { readWav } from '../../src/media/wav.ts';
-import type { TestPhone } from '../phone/phone.ts';
+import { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, startServer } from '../integration/harness.ts';
-import { SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from '../integration/acd-helpers.ts';
+import {
+  CONTACT,
+  SALES,
+  answerAgent,
+  makeReady,
+  startWithTrunk,
+  waitConnected,
+} from '../integration/acd-helpers.ts';
 import { toneFrameCount, toneWav, writeBaresipConfig } from './baresip-srtp-config.ts';
 import {
   CtrlTcp,
@@ -54,7 +61,11 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
   afterAll(finishSuite);
 
   /** Starts baresip sending `freq` Hz, with SRTP mandatory; returns it, its ctrl and its dump dir. */
-  async function start(freq: number): Promise<{ proc: ToolProcess; dumpDir: string }> {
+  async function start(
+    freq: number,
+    answermode: 'manual' | 'auto' = 'manual',
+    aor?: string,
+  ): Promise<{ proc: ToolProcess; dumpDir: string; sipPort: number }> {
     const dir = tempDir('baresip-srtp');
     const dumpDir = path.join(dir, 'dump');
     mkdirSync(dumpDir);
@@ -68,6 +79,8 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
         sourceWav: wav,
         dumpDir,
         mediaenc: 'srtp-mand',
+        answermode,
+        aor,
       },
     );
     const proc = spawnTool(baresip, ['-f', dir, '-4', '-n', LOOPBACK, '-t', '25'], {
@@ -76,7 +89,7 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
       name: 'baresip',
     });
     ctrl = await CtrlTcp.connect(base + 4, 5000, proc);
-    return { proc, dumpDir };
+    return { proc, dumpDir, sipPort: base };
   }
 
   async function dial(proc: ToolProcess, uri: string): Promise<void> {
@@ -135,6 +148,38 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     await sleep(2000);
     await finish(proc);
     await eventually(() => agentCall.state === 'ended', 5000, 'agent leg ended');
+    const { withTone, frames } = toneFrameCount(received(dumpDir, proc), 600);
+    expect(withTone, `${withTone}/${frames} received frames carry 600 Hz`).toBeGreaterThanOrEqual(50);
+  }, 40_000);
+
+  it('baresip as the agent behind an SRTP-mandatory trunk: our RTP/SAVP offer, both directions heard', async () => {
+    // baresip takes only calls to its account's user: the agent's number (the trunk dials it).
+    const { proc, dumpDir, sipPort } = await start(1000, 'auto', `<sip:${CONTACT['1001']}@${LOOPBACK}>`);
+    server = await startServer({ trunk: `sip:${LOOPBACK}:${sipPort}` });
+    await server.store.trunks.update('default', { srtp: 'mandatory' });
+    await server.trunks.reload();
+    await makeReady(server, '1001');
+    const customer = await TestPhone.create({ number: '+79161234567' });
+    try {
+      const call = await customer.call(SALES, { port: server.sipPort });
+      call.send(new SineSource(600, 8000));
+      await ctrl!.waitEvent('CALL_ESTABLISHED', 8000).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${proc.tail()}`);
+      });
+      await waitConnected(server, '1001');
+      const agentLeg = [...server.engine.legs].find((l) => l.direction === 'outbound')!;
+      expect(agentLeg.media?.srtp, 'baresip answered RTP/SAVP').toBeDefined();
+      expect(agentLeg.rtp.srtp).toBe(true);
+      await call.waitForTone(1000, 8000, 300);
+      await sleep(2000);
+      expect(agentLeg.rtp.stats.srtpAuthFailed).toBe(0);
+      await call.hangup();
+      await ctrl!.waitEvent('CALL_CLOSED', 5000);
+      await ctrl!.command('quit').catch(() => undefined);
+      expect(await proc.wait(5000), proc.tail()).toEqual(CLEAN_EXIT);
+    } finally {
+      await customer.close();
+    }
     const { withTone, frames } = toneFrameCount(received(dumpDir, proc), 600);
     expect(withTone, `${withTone}/${frames} received frames carry 600 Hz`).toBeGreaterThanOrEqual(50);
   }, 40_000);

@@ -10,6 +10,7 @@ import { PortPool } from '../port-pool.ts';
 import { renderTone } from '../tones.ts';
 import { createRtpHeader, readRtpHeader, writeRtpHeader } from './packet.ts';
 import { RtpSession, learnScopeOf } from './session.ts';
+import { SRTP_AUTH_TAG_LEN, SrtpContext } from '../srtp/srtp.ts';
 import { DtmfToneSource } from '../../sim/dtmf-tones.ts';
 
 const HOST = '127.0.0.1';
@@ -599,5 +600,58 @@ describe('RtpSession idle fill (issue 10 item 7)', () => {
     s.setRelaying(false);
     expect(clock.has(s)).toBe(true);
     await until(() => pkts.length >= n + 3);
+  });
+});
+
+describe('RtpSession with SRTP', () => {
+  const k1 = Buffer.alloc(30, 1);
+  const k2 = Buffer.alloc(30, 2);
+
+  it('two SRTP sessions hear each other', async () => {
+    const a = await session();
+    const b = await session();
+    pair(a, b);
+    a.setSrtp({ send: k1, receive: k2 });
+    b.setSrtp({ send: k2, receive: k1 });
+    const heard = listen(b);
+    a.setSource(new LoopPlayer(sine(1000)));
+    await until(() => heard.tone([1000, 600]) === 1000);
+    expect(b.stats.srtpAuthFailed).toBe(0);
+    expect(a.srtp && b.srtp).toBe(true);
+  });
+
+  it('plain RTP, a replayed SRTP packet and SRTCP are dropped before the source check', async () => {
+    const b = await session();
+    const raw = await udp();
+    b.setRemote(HOST, raw.address().port);
+    b.setSrtp({ send: k2, receive: k1 });
+    const got: number[] = [];
+    b.onAudio = (p) => got.push(p.length);
+    const tx = new SrtpContext(k1);
+    const pkt = (seq: number): Buffer => {
+      const buf = Buffer.alloc(12 + 160 + SRTP_AUTH_TAG_LEN, 0x7f);
+      writeRtpHeader(buf, 0, 0, false, seq, seq * 160, 0xabcdef);
+      return buf.subarray(0, tx.protect(buf, 172, 12));
+    };
+    const send = (b2: Buffer) => raw.send(b2, b.localPort, HOST);
+    const plain = Buffer.alloc(172, 0x7f);
+    writeRtpHeader(plain, 0, 0, false, 1, 160, 0xabcdef);
+    send(plain);
+    const p5 = pkt(5);
+    send(Buffer.from(p5));
+    send(Buffer.from(p5));
+    // SRTCP sender report (PT 200) with an E-flag/index and a tag: ignored unread.
+    const srtcp = Buffer.alloc(28 + 4 + SRTP_AUTH_TAG_LEN);
+    srtcp[0] = 0x80;
+    srtcp[1] = 200;
+    srtcp.writeUInt16BE(6, 2);
+    send(srtcp);
+    send(pkt(6));
+    await until(() => got.length === 2 && b.stats.rtcpIgnored === 1);
+    expect(got).toEqual([160, 160]);
+    expect(b.stats.srtpAuthFailed).toBe(1);
+    expect(b.stats.srtpReplayed).toBe(1);
+    expect(b.stats.packetsReceived).toBe(2);
+    expect(b.sourcePolicy).toBe('locked');
   });
 });
