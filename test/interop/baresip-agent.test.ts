@@ -101,7 +101,8 @@ describe('baresip as a SIP-phone agent', () => {
     const leg = [...s.engine.legs].find((l) => l.direction === 'outbound');
     expect(leg, 'the leg to baresip').toBeDefined();
     const offer = leg!.session?.localSdp ?? '';
-    const { packetsReceived, packetsSent, bytesSent, srtpAuthFailed, srtpReplayed } = leg!.rtp.stats;
+    const { packetsReceived, bytesReceived, packetsSent, bytesSent, srtpAuthFailed, srtpReplayed } =
+      leg!.rtp.stats;
     if (srtp) {
       // What we offered baresip, what it answered, and what went over the wire.
       expect(offer).toMatch(/^m=audio \d+ RTP\/SAVP /m);
@@ -109,10 +110,10 @@ describe('baresip as a SIP-phone agent', () => {
       expect(leg!.media?.srtp, 'the agent leg negotiated SRTP').toBeDefined();
       expect(leg!.rtp.srtp).toBe(true);
       // Every packet counted from baresip passed HMAC-SHA1-80 under the key of its answer
-      // (a plain RTP packet would fail it); ours on the wire carry the 10-byte tag
-      // (bytesSent counts datagrams; bytesReceived counts what is left after unprotect).
+      // (a plain RTP packet would fail it), and both ways the datagrams carry the 10-byte tag.
       expect(packetsReceived).toBeGreaterThan(50);
       expect(srtpAuthFailed + srtpReplayed).toBe(0);
+      expect(bytesReceived / packetsReceived).toBeGreaterThanOrEqual(PLAIN_PCMU_PACKET + SRTP_TAG);
       expect(bytesSent / packetsSent).toBeGreaterThanOrEqual(PLAIN_PCMU_PACKET + SRTP_TAG);
     } else {
       expect(offer).toMatch(/^m=audio \d+ RTP\/AVP /m);
