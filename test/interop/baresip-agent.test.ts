@@ -10,9 +10,15 @@
  * SQLite file and ports: the binding survived, and the next customer call is
  * delivered without baresip registering again.
  *
- * `scenario(transport, { accountParams, modules })` is the whole flow, so
- * another transport or media encryption (`;mediaenc=srtp-mand`, `srtp.so`)
- * is one more `it`.
+ * With SRTP (`scenario('tls', { srtp: true })`): the SIP account's policy is
+ * `mandatory` (migration 007; what decides our offer to its phone) and baresip
+ * runs srtp.so with `mediaenc=srtp-mand`: our INVITE offers RTP/SAVP with
+ * a=crypto (RFC 4568), baresip answers SRTP, and the agent leg's packets are
+ * authenticated both ways — each 10 bytes (the HMAC-SHA1-80 tag) longer than
+ * plain PCMU.
+ *
+ * Every call also has sox's `stat` of baresip's recording: its RMS is well
+ * above silence (a second opinion beside our Goertzel).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,18 +29,22 @@ import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { SERVICE, eventually, phone, startServer } from '../integration/harness.ts';
 import { SUPPORT, agentId } from '../integration/acd-helpers.ts';
-import { BaresipAgent, TLS_FIXTURES } from './baresip-agent.ts';
+import { type Baresip, TLS_FIXTURES, soxStat, startBaresipAgent } from './baresip.ts';
 import { LOOPBACK, finishSuite, freePortBlock, killAll, requireTool, sleep } from './tools.ts';
 
 const USER = 'agent1003';
 const PASSWORD = 'secret-1003';
 const BARESIP_HZ = 700;
 const CUSTOMER_HZ = 1100;
+/** RTP header + 20 ms of PCMU. */
+const PLAIN_PCMU_PACKET = 12 + 160;
+/** RFC 3711 AES_CM_128_HMAC_SHA1_80: the auth tag each SRTP packet carries. */
+const SRTP_TAG = 10;
 
 describe('baresip as a SIP-phone agent', () => {
   let baresip: string;
   let server: Server | undefined;
-  let agent: BaresipAgent | undefined;
+  let agent: Baresip | undefined;
   const phones: TestPhone[] = [];
   let dbDir: string | undefined;
 
@@ -68,7 +78,7 @@ describe('baresip as a SIP-phone agent', () => {
     });
 
   /** Messages baresip's ctrl_tcp sent from now on that match. */
-  const nextEvent = (a: BaresipAgent, type: string, timeoutMs: number): Promise<unknown> => {
+  const nextEvent = (a: Baresip, type: string, timeoutMs: number): Promise<unknown> => {
     const from = a.ctrl.messages.length;
     return a.ctrl.waitFor(
       (m) => a.ctrl.messages.indexOf(m) >= from && m.event === true && m.type === type,
@@ -78,7 +88,7 @@ describe('baresip as a SIP-phone agent', () => {
   };
 
   /** A customer calls Support; baresip answers by itself; each side hears the other's tone. */
-  async function customerCall(s: Server, a: BaresipAgent): Promise<void> {
+  async function customerCall(s: Server, a: Baresip, srtp: boolean): Promise<void> {
     const customer = await phone({ number: '+79165550000' });
     phones.push(customer);
     const before = a.decDumps();
@@ -88,18 +98,42 @@ describe('baresip as a SIP-phone agent', () => {
     custCall.send(new SineSource(CUSTOMER_HZ, 8000));
     await custCall.waitForTone(BARESIP_HZ, 8000, 300);
     await sleep(2000);
+    const leg = [...s.engine.legs].find((l) => l.direction === 'outbound');
+    expect(leg, 'the leg to baresip').toBeDefined();
+    const offer = leg!.session?.localSdp ?? '';
+    const { packetsReceived, bytesReceived, packetsSent, bytesSent, srtpAuthFailed, srtpReplayed } =
+      leg!.rtp.stats;
+    if (srtp) {
+      // What we offered baresip, what it answered, and what went over the wire.
+      expect(offer).toMatch(/^m=audio \d+ RTP\/SAVP /m);
+      expect(offer).toMatch(/^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:/m);
+      expect(leg!.media?.srtp, 'the agent leg negotiated SRTP').toBeDefined();
+      expect(leg!.rtp.srtp).toBe(true);
+      // Every packet counted from baresip passed HMAC-SHA1-80 under the key of its answer
+      // (a plain RTP packet would fail it), and both ways the datagrams carry the 10-byte tag.
+      expect(packetsReceived).toBeGreaterThan(50);
+      expect(srtpAuthFailed + srtpReplayed).toBe(0);
+      expect(bytesReceived / packetsReceived).toBeGreaterThanOrEqual(PLAIN_PCMU_PACKET + SRTP_TAG);
+      expect(bytesSent / packetsSent).toBeGreaterThanOrEqual(PLAIN_PCMU_PACKET + SRTP_TAG);
+    } else {
+      expect(offer).toMatch(/^m=audio \d+ RTP\/AVP /m);
+      expect(leg!.rtp.srtp).toBe(false);
+    }
     const closed = nextEvent(a, 'CALL_CLOSED', 5000);
     await custCall.hangup();
     await closed;
-    const { frames, file } = a.toneFramesInNewDump(before, CUSTOMER_HZ);
+    const { withTone, file } = a.toneFramesInNewDump(before, CUSTOMER_HZ);
     expect(file, `no new sndfile dump\n${a.proc.tail()}`).toBeDefined();
     // 2 s and more of call after the customer's tone started: at least 1 s (50 frames) heard.
-    expect(frames, `${frames} frames of ${CUSTOMER_HZ} Hz in ${file}`).toBeGreaterThanOrEqual(50);
+    expect(withTone, `${withTone} frames of ${CUSTOMER_HZ} Hz in ${file}`).toBeGreaterThanOrEqual(50);
+    // sox: the recording is loud (the tone is at −12 dBFS, RMS 0.18; silence is 0).
+    const stat = soxStat(file!);
+    expect(stat.rms, stat.text).toBeGreaterThan(0.05);
   }
 
   async function scenario(
     transport: 'udp' | 'tls',
-    extra: { accountParams?: string; modules?: string[] } = {},
+    { srtp = false }: { srtp?: boolean } = {},
   ): Promise<void> {
     dbDir = mkdtempSync(path.join(tmpdir(), 'agentline-baresip-'));
     const db = path.join(dbDir, 'agentline.db');
@@ -111,15 +145,19 @@ describe('baresip as a SIP-phone agent', () => {
     await server.loadSipCredentials();
     for (const c of await server.store.directory.listCompanies())
       await server.store.directory.updateCompanySettings(c.id, { deliverTo: 'caller_id' });
+    if (srtp) {
+      await server.store.directory.setSipAccountSrtp(USER, 'agentline', 'mandatory');
+      await server.loadSipCredentials();
+    }
 
-    agent = await BaresipAgent.start({
+    agent = await startBaresipAgent({
       baresip,
       user: USER,
       password: PASSWORD,
       registrarPort: transport === 'tls' ? ports.tls : ports.sip,
       transport,
       toneHz: BARESIP_HZ,
-      ...extra,
+      ...(srtp ? { mediaenc: 'srtp-mand' as const } : {}),
     });
     const a = agent;
     const s1 = server;
@@ -152,7 +190,7 @@ describe('baresip as a SIP-phone agent', () => {
     await closed;
     await eventually(async () => (await s1.agentStates.getState(id)).state === 'ready', 5000, 'ready');
 
-    await customerCall(s1, a);
+    await customerCall(s1, a, srtp);
 
     // Restart on the same file and ports: the binding is back without a new REGISTER.
     await s1.stop();
@@ -164,7 +202,7 @@ describe('baresip as a SIP-phone agent', () => {
       await s2.agentStates.transition(id, 'ready', { reason: 'test', source: 'api' });
     await eventually(async () => (await s2.agentStates.getState(id)).state === 'ready', 3000, 'ready');
     expect(s2.registrar.lookup(USER)[0]?.source.transport).toBe(transport);
-    await customerCall(s2, a);
+    await customerCall(s2, a, srtp);
     expect(s2.stack.counters.requestsByMethod.get('REGISTER') ?? 0).toBe(0);
     // Over TLS the registration's connection died with the first server: the
     // call went over a new TLS connection to baresip's Contact, never another transport.
@@ -183,5 +221,9 @@ describe('baresip as a SIP-phone agent', () => {
 
   it('over TLS with digest: registers, logs in, takes a customer call both ways; the binding survives a restart', async () => {
     await scenario('tls');
+  }, 90_000);
+
+  it('over TLS with digest and SRTP (mediaenc=srtp-mand, policy mandatory): registers, logs in, takes a customer call both ways over SRTP; the binding survives a restart', async () => {
+    await scenario('tls', { srtp: true });
   }, 90_000);
 });

@@ -7,8 +7,6 @@
  *    the agent hears baresip's 1 kHz, baresip's recording holds the agent's 600 Hz (an SRTP
  *    leg bridged to a plain one, both directions).
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { readWav } from '../../src/media/wav.ts';
@@ -23,34 +21,22 @@ import {
   startWithTrunk,
   waitConnected,
 } from '../integration/acd-helpers.ts';
-import { toneFrameCount, toneWav, writeBaresipConfig } from './baresip-srtp-config.ts';
-import {
-  CtrlTcp,
-  LOOPBACK,
-  CLEAN_EXIT,
-  finishSuite,
-  freePortBlock,
-  killAll,
-  requireTool,
-  sleep,
-  spawnTool,
-  tempDir,
-  type ToolProcess,
-} from './tools.ts';
+import { Baresip, startBaresipCaller, toneFrameCount } from './baresip.ts';
+import { LOOPBACK, CLEAN_EXIT, finishSuite, killAll, requireTool, sleep } from './tools.ts';
 
 describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
   let baresip: string;
   let server: Server | undefined;
   let trunk: TestPhone | undefined;
-  let ctrl: CtrlTcp | undefined;
+  let phone: Baresip | undefined;
 
   beforeAll(() => {
     baresip = requireTool('baresip', 'baresip-core');
   });
 
   afterEach(async () => {
-    ctrl?.close();
-    ctrl = undefined;
+    phone?.ctrl.close();
+    phone = undefined;
     await killAll();
     await trunk?.close();
     trunk = undefined;
@@ -60,64 +46,35 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
 
   afterAll(finishSuite);
 
-  /** Starts baresip sending `freq` Hz, with SRTP mandatory; returns it, its ctrl and its dump dir. */
-  async function start(
-    freq: number,
-    answermode: 'manual' | 'auto' = 'manual',
-    aor?: string,
-  ): Promise<{ proc: ToolProcess; dumpDir: string; sipPort: number }> {
-    const dir = tempDir('baresip-srtp');
-    const dumpDir = path.join(dir, 'dump');
-    mkdirSync(dumpDir);
-    const wav = path.join(dir, 'tone.wav');
-    writeFileSync(wav, toneWav(freq, 10_000, 20_000));
-    const base = await freePortBlock(20);
-    writeBaresipConfig(
-      dir,
-      { sip: base, ctrl: base + 4, rtpMin: base + 10, rtpMax: base + 19 },
-      {
-        sourceWav: wav,
-        dumpDir,
-        mediaenc: 'srtp-mand',
-        answermode,
-        aor,
-      },
-    );
-    const proc = spawnTool(baresip, ['-f', dir, '-4', '-n', LOOPBACK, '-t', '25'], {
-      cwd: dir,
-      timeoutMs: 30_000,
-      name: 'baresip',
+  /** Starts baresip sending `freq` Hz, with SRTP mandatory (no REGISTER). */
+  async function start(freq: number): Promise<Baresip> {
+    phone = await startBaresipCaller({
+      baresip,
+      toneHz: freq,
+      mediaenc: 'srtp-mand',
+      runSeconds: 25,
+      name: 'baresip-srtp',
     });
-    ctrl = await CtrlTcp.connect(base + 4, 5000, proc);
-    return { proc, dumpDir, sipPort: base };
+    return phone;
   }
 
-  async function dial(proc: ToolProcess, uri: string): Promise<void> {
-    const dialed = await ctrl!.command('dial', uri);
-    expect(dialed.ok, proc.tail()).toBe(true);
-    await ctrl!.waitEvent('CALL_ESTABLISHED', 8000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\n${proc.tail()}`);
-    });
+  async function finish(b: Baresip): Promise<void> {
+    await b.ctrl.command('hangup');
+    await b.ctrl.waitEvent('CALL_CLOSED', 3000);
+    await b.ctrl.command('quit').catch(() => undefined); // it may close the socket before answering
+    expect(await b.proc.wait(5000), b.proc.tail()).toEqual(CLEAN_EXIT);
   }
 
-  async function finish(proc: ToolProcess): Promise<void> {
-    await ctrl!.command('hangup');
-    await ctrl!.waitEvent('CALL_CLOSED', 3000);
-    await ctrl!.command('quit').catch(() => undefined); // it may close the socket before answering
-    expect(await proc.wait(5000), proc.tail()).toEqual(CLEAN_EXIT);
-  }
-
-  function received(dumpDir: string, proc: ToolProcess): Int16Array {
-    const dumps = readdirSync(dumpDir);
-    const dec = dumps.find((f) => f.endsWith('-dec.wav'));
-    expect(dec, `sndfile dumps: ${dumps.join(', ')}\n${proc.tail()}`).toBeDefined();
-    return readWav(path.join(dumpDir, dec!));
+  function received(b: Baresip): Int16Array {
+    const dec = b.newDump();
+    expect(dec, `no sndfile dump\n${b.proc.tail()}`).toBeDefined();
+    return readWav(dec!);
   }
 
   it('9001: baresip sends a 1 kHz tone over SRTP and gets it back', async () => {
     server = await startServer();
-    const { proc, dumpDir } = await start(1000);
-    await dial(proc, `sip:9001@${LOOPBACK}:${server.sipPort}`);
+    const b = await start(1000);
+    await b.dial(`sip:9001@${LOOPBACK}:${server.sipPort}`, 8000);
     const leg = [...server.engine.legs][0]!;
     expect(leg.media?.srtp, 'the server leg negotiated SRTP').toBeDefined();
     expect(leg.rtp.srtp).toBe(true);
@@ -125,8 +82,8 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     // What we received from baresip authenticated and decrypted, with nothing refused.
     expect(leg.rtp.stats.packetsReceived).toBeGreaterThan(50);
     expect(leg.rtp.stats.srtpAuthFailed + leg.rtp.stats.srtpReplayed).toBe(0);
-    await finish(proc);
-    const { withTone, frames } = toneFrameCount(received(dumpDir, proc), 1000);
+    await finish(b);
+    const { withTone, frames } = toneFrameCount(received(b), 1000);
     // 2.5 s of call: at least 1.5 s (75 frames) of our tone must have come back through SRTP.
     expect(withTone, `${withTone}/${frames} received frames carry 1000 Hz`).toBeGreaterThanOrEqual(75);
   }, 40_000);
@@ -134,8 +91,8 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
   it('baresip (SRTP) calls a hotline, a plain-RTP agent answers: both hear each other', async () => {
     ({ server, trunk } = await startWithTrunk());
     await makeReady(server, '1001');
-    const { proc, dumpDir } = await start(1000);
-    const dialing = dial(proc, `sip:${SALES}@${LOOPBACK}:${server.sipPort}`);
+    const b = await start(1000);
+    const dialing = b.dial(`sip:${SALES}@${LOOPBACK}:${server.sipPort}`, 8000);
     const { call: agentCall, invite } = await answerAgent(trunk, '1001');
     await dialing;
     expect(invite.offer).toContain('RTP/AVP');
@@ -146,16 +103,28 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     expect(customerLeg.rtp.srtp).toBe(true);
     // Give baresip's recording 2 s of the agent's tone after the bridge.
     await sleep(2000);
-    await finish(proc);
+    await finish(b);
     await eventually(() => agentCall.state === 'ended', 5000, 'agent leg ended');
-    const { withTone, frames } = toneFrameCount(received(dumpDir, proc), 600);
+    const { withTone, frames } = toneFrameCount(received(b), 600);
     expect(withTone, `${withTone}/${frames} received frames carry 600 Hz`).toBeGreaterThanOrEqual(50);
   }, 40_000);
 
   it('baresip as the agent behind an SRTP-mandatory trunk: our RTP/SAVP offer, both directions heard', async () => {
     // baresip takes only calls to its account's user: the agent's number (the trunk dials it).
-    const { proc, dumpDir, sipPort } = await start(1000, 'auto', `<sip:${CONTACT['1001']}@${LOOPBACK}>`);
-    server = await startServer({ trunk: `sip:${LOOPBACK}:${sipPort}` });
+    const b = await Baresip.start({
+      baresip,
+      toneHz: 1000,
+      toneMs: 10_000,
+      wavMs: 20_000,
+      aor: `<sip:${CONTACT['1001']}@${LOOPBACK}>`,
+      accountParams: ['regint=0', 'answermode=auto'],
+      mediaenc: 'srtp-mand',
+      rtpTimeout: 10,
+      runSeconds: 25,
+      name: 'baresip-srtp',
+    });
+    phone = b;
+    server = await startServer({ trunk: `sip:${LOOPBACK}:${b.sipPort}` });
     await server.store.trunks.update('default', { srtp: 'mandatory' });
     await server.trunks.reload();
     await makeReady(server, '1001');
@@ -163,8 +132,8 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     try {
       const call = await customer.call(SALES, { port: server.sipPort });
       call.send(new SineSource(600, 8000));
-      await ctrl!.waitEvent('CALL_ESTABLISHED', 8000).catch((e: unknown) => {
-        throw new Error(`${String(e)}\n${proc.tail()}`);
+      await b.ctrl.waitEvent('CALL_ESTABLISHED', 8000).catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${b.proc.tail()}`);
       });
       await waitConnected(server, '1001');
       const agentLeg = [...server.engine.legs].find((l) => l.direction === 'outbound')!;
@@ -174,13 +143,13 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
       await sleep(2000);
       expect(agentLeg.rtp.stats.srtpAuthFailed).toBe(0);
       await call.hangup();
-      await ctrl!.waitEvent('CALL_CLOSED', 5000);
-      await ctrl!.command('quit').catch(() => undefined);
-      expect(await proc.wait(5000), proc.tail()).toEqual(CLEAN_EXIT);
+      await b.ctrl.waitEvent('CALL_CLOSED', 5000);
+      await b.ctrl.command('quit').catch(() => undefined);
+      expect(await b.proc.wait(5000), b.proc.tail()).toEqual(CLEAN_EXIT);
     } finally {
       await customer.close();
     }
-    const { withTone, frames } = toneFrameCount(received(dumpDir, proc), 600);
+    const { withTone, frames } = toneFrameCount(received(b), 600);
     expect(withTone, `${withTone}/${frames} received frames carry 600 Hz`).toBeGreaterThanOrEqual(50);
   }, 40_000);
 });

@@ -124,6 +124,23 @@ describe('RtpSession', () => {
     expect(b.stats.lastReceivedAt).toBeGreaterThan(0);
   });
 
+  it('counts wire bytes both ways with SRTP: 10-byte tag included on send and receive', async () => {
+    const a = await session();
+    const b = await session();
+    pair(a, b);
+    const ka = Buffer.alloc(30, 1);
+    const kb = Buffer.alloc(30, 2);
+    a.setSrtp({ send: ka, receive: kb });
+    b.setSrtp({ send: kb, receive: ka });
+    const heard = listen(b);
+    a.setSource(new LoopPlayer(sine(1000)));
+    await until(() => heard.samples.length >= 4000);
+    expect(heard.tone([425, 480, 1000])).toBe(1000);
+    expect(b.stats.srtpAuthFailed).toBe(0);
+    expect(b.stats.bytesReceived).toBe(b.stats.packetsReceived * 182);
+    expect(a.stats.bytesSent).toBe(a.stats.packetsSent * 182);
+  });
+
   it('puts correct headers on the wire: seq +1, ts +160, marker at talkspurt starts', async () => {
     const rx = dgram.createSocket('udp4');
     await new Promise<void>((r) => rx.bind(0, HOST, r));

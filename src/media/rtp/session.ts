@@ -121,10 +121,11 @@ export interface CodecConfig {
 
 export interface RtpStats {
   packetsSent: number;
-  /** Datagram bytes (header included). */
+  /** Datagram bytes (header included; with SRTP the auth tag too). */
   bytesSent: number;
   /** Valid RTP from the peer (past the source check). */
   packetsReceived: number;
+  /** Datagram bytes as on the wire, like bytesSent (with SRTP: before unprotect, tag included). */
   bytesReceived: number;
   /** Not RTP v2, too short, or inconsistent CSRC/extension/padding. */
   malformed: number;
@@ -781,7 +782,7 @@ export class RtpSession implements Tickable {
     this.onPacket?.(pt, (msg[1]! & 0x80) !== 0, (msg[2]! << 8) | msg[3]!, msg.readUInt32BE(4));
     const stats = this.stats;
     stats.packetsReceived++;
-    stats.bytesReceived += len;
+    stats.bytesReceived += msg.length;
     stats.lastReceivedAt = performance.now();
     if (pt === this.dtmfPt || ((pt === 101 || pt === 96) && pt !== this.pt)) {
       stats.dtmfPackets++;
