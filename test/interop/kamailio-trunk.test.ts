@@ -46,6 +46,7 @@ const CARRIER = '127.0.0.2';
 const PASSWORD = 'trunk-pass-42';
 const TARGET = '+79261234567';
 const ACCEPT_HZ = 1000;
+const ERROR_HZ = 480;
 /** Each party "speaks" its own frequency (as in test/integration/agent-menu.test.ts). */
 const VOICE = { customer: 700, agent: 1300, target: 1700 } as const;
 
@@ -144,6 +145,14 @@ describe('Kamailio as the carrier', () => {
 
   afterAll(finishSuite);
 
+  /**
+   * Kamailio logged this line. Polled: its stderr comes through a pipe, which may be read
+   * after the SIP message that follows the log line has already reached us.
+   */
+  async function kamSaid(re: RegExp): Promise<void> {
+    await eventually(() => re.test(kam?.stderr ?? ''), 3000, `kamailio: ${re.source}`);
+  }
+
   async function startKamailio(agentlinePort: number, mobilePort: number): Promise<number> {
     const port = await freePortBlock(2);
     const dir = tempDir('kamailio');
@@ -240,10 +249,9 @@ describe('Kamailio as the carrier', () => {
     c.agentCall.sendDtmf('189261234567#');
     const transfer = await c.mobile.nextIncoming(10_000, TARGET);
     // Kamailio challenged the transfer INVITE (407) and relayed it only once our retry checked out.
-    const kamLog = kam?.stderr ?? '';
-    expect(kamLog).toMatch(/INVITE challenged to=\+79261234567 cseq=1/);
-    expect(kamLog).toMatch(/INVITE authenticated to=\+79261234567 from=\+79161234567 cseq=2/);
-    expect(kamLog).not.toMatch(/not routed/);
+    await kamSaid(/INVITE challenged to=\+79261234567 cseq=1/);
+    await kamSaid(/INVITE authenticated to=\+79261234567 from=\+79161234567 cseq=2/);
+    expect(kam?.stderr).not.toMatch(/not routed/);
     // Caller id policy on transfers too: the customer in From, the hotline in Diversion.
     expect(transfer.caller.user).toBe('+79161234567');
     expect(getHeader(transfer.request, 'Diversion')).toMatch(/^<sip:\+74950000001@/);
@@ -270,9 +278,9 @@ describe('Kamailio as the carrier', () => {
     const c = await throughCarrier();
     const { server, invite } = c;
     // Kamailio relayed it only after our Proxy-Authorization checked out (and consumed it).
-    expect(kam?.stderr).toContain('REGISTER challenged user=agentline');
-    expect(kam?.stderr).toMatch(/INVITE challenged to=\+79000000001/);
-    expect(kam?.stderr).toMatch(/INVITE authenticated to=\+79000000001 from=\+79161234567/);
+    await kamSaid(/REGISTER challenged user=agentline/);
+    await kamSaid(/INVITE challenged to=\+79000000001/);
+    await kamSaid(/INVITE authenticated to=\+79000000001 from=\+79161234567/);
     // Caller id policy: the customer in From, the hotline in P-Asserted-Identity and Diversion.
     expect(invite.caller.user).toBe('+79161234567');
     expect(getHeader(invite.request, 'P-Asserted-Identity')).toMatch(/^<sip:\+74950000001@/);
@@ -342,6 +350,41 @@ describe('Kamailio as the carrier', () => {
     await allReleased(server);
   }, 60_000);
 
+  it('a transfer INVITE refused with a wrong password: warn line, the agent is back with the customer (error beep), not blamed', async () => {
+    const c = await throughCarrier();
+    const { server } = c;
+    // The operator mistypes the password mid-call: the next INVITE is challenged twice.
+    const patched = await api(server, '/api/v1/trunks/carrier', {
+      method: 'PATCH',
+      body: JSON.stringify({ password: 'not-the-password' }),
+    });
+    expect(patched.status).toBe(200);
+    c.agentCall.recorder.clear();
+    c.agentCall.sendDtmf('*');
+    await c.agentCall.waitForTone(ACCEPT_HZ, 3000, 60);
+    c.agentCall.sendDtmf('189261234567#');
+    await c.agentCall.waitForTone(ERROR_HZ, 8000, 60);
+    await kamSaid(/INVITE challenged to=\+79261234567 cseq=1/);
+    await kamSaid(/INVITE challenged to=\+79261234567 cseq=2/);
+    expect(kam?.stderr).not.toMatch(/INVITE authenticated to=\+79261234567/);
+    expect(c.mobile.unclaimedIncoming).toHaveLength(0);
+    expect(
+      logged!.lines().find((l) => l.msg === 'outbound attempt failed' && l.number === TARGET),
+    ).toMatchObject({ level: 40, trunk: 'carrier', status: 407, outcome: 'auth_failed' });
+    // SPEC §5: the agent is still there, so they have the customer back.
+    await hears(c.custCall, VOICE.agent);
+    await hears(c.agentCall, VOICE.customer);
+    expect(await stateOf(server, '1001')).toBe('busy');
+    expect(await transferRecords(server)).toEqual([
+      { type: 'external', to: TARGET, mode: 'release_on_answer', outcome: 'auth_failed' },
+    ]);
+    await c.custCall.hangup();
+    await c.agentCall.ended;
+    await waitState(server, '1001', 'ready');
+    await allReleased(server);
+    expect(JSON.stringify(logged!.lines())).not.toContain('not-the-password');
+  }, 60_000);
+
   it('a wrong password: registration failed and the call attempt fails after the second challenge with warn lines; the agent is not blamed and the customer stays queued', async () => {
     logged = await startLoggedServer({ allowLoopbackCallers: false });
     const { server } = logged;
@@ -352,17 +395,21 @@ describe('Kamailio as the carrier', () => {
       method: 'POST',
       body: JSON.stringify(carrierTrunk(port, 'not-the-password')),
     });
-    // The API shows "failed" from the first attempt on (never registered), the warn line comes
-    // once the challenge was refused: wait for the line, then check the state.
+    await eventually(
+      async () =>
+        (await api<TrunkJson>(server, '/api/v1/trunks/carrier')).body.registration.state === 'failed',
+      8000,
+      'registration failed',
+    );
+    // The state may show in the API a moment before the warn line is written.
     await eventually(
       () =>
         logged!
           .lines()
           .some((l) => l.level === 40 && l.msg === 'trunk registration failed' && l.trunk === 'carrier'),
-      8000,
-      'registration failed warn line',
+      3000,
+      'the registration warn line',
     );
-    expect((await api<TrunkJson>(server, '/api/v1/trunks/carrier')).body.registration.state).toBe('failed');
     await makeReady(server, '1001');
     const customer = await phone({ number: '+79161234567' });
     phones.push(customer);
@@ -373,11 +420,10 @@ describe('Kamailio as the carrier', () => {
       'the failed attempt',
     );
     // One retry with credentials (same Call-ID, CSeq 2), challenged again: no third try.
-    const kamLog = kam?.stderr ?? '';
-    expect(kamLog).toMatch(/INVITE challenged to=\+79000000001 cseq=1/);
-    expect(kamLog).toMatch(/INVITE challenged to=\+79000000001 cseq=2/);
-    expect(kamLog).not.toMatch(/INVITE challenged to=\+79000000001 cseq=3/);
-    expect(kamLog).not.toMatch(/INVITE authenticated/);
+    await kamSaid(/INVITE challenged to=\+79000000001 cseq=1/);
+    await kamSaid(/INVITE challenged to=\+79000000001 cseq=2/);
+    expect(kam?.stderr).not.toMatch(/INVITE challenged to=\+79000000001 cseq=3/);
+    expect(kam?.stderr).not.toMatch(/INVITE authenticated/);
     expect(mobile.unclaimedIncoming).toHaveLength(0);
     const lines = logged.lines();
     expect(
@@ -405,7 +451,12 @@ describe('Kamailio as the carrier', () => {
     // SPEC §5/§6: no call is dropped silently. The customer stays at the head of the queue
     // (not offered to 1001 again until the route may be back) and hears music on hold.
     expect(custCall.state).toBe('up');
-    expect(server.acd.liveCalls.map((c) => c.state)).toEqual(['queued']);
+    // The history row is written before the call goes back from offering to queued.
+    await eventually(
+      () => server.acd.liveCalls.map((c) => c.state).join() === 'queued',
+      3000,
+      'the customer queued again',
+    );
     custCall.recorder.clear();
     await eventually(() => custCall.recorder.level(300) > 100, 3000, 'music on hold');
     const cdrRow = (await server.store.calls.listCdr())[0];
