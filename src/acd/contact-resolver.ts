@@ -1,6 +1,6 @@
 import { parseUri } from '../sip/message/uri.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
-import type { OutboundAuth } from '../sip/user-agent.ts';
+import type { OutboundAuth } from '../sip/ua/outgoing-invite.ts';
 import type { DialTarget } from '../call/engine.ts';
 import type { TrunkInbandDtmf } from '../store/store.ts';
 import { formatNumber, type Country, type NumberFormat } from '../util/phone-number.ts';

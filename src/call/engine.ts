@@ -7,13 +7,9 @@ import { bridge as bridgeMedia, type Bridge } from '../media/bridge.ts';
 import type { SipResponse, SipUri } from '../sip/message/types.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
 import type { HeaderField } from '../sip/message/types.ts';
-import type {
-  IncomingInvite,
-  InviteOutcome,
-  OutboundAuth,
-  OutgoingInvite,
-  UserAgent,
-} from '../sip/user-agent.ts';
+import type { IncomingInvite } from '../sip/ua/incoming-invite.ts';
+import type { InviteOutcome, OutboundAuth, OutgoingInvite } from '../sip/ua/outgoing-invite.ts';
+import type { UserAgent } from '../sip/ua/user-agent.ts';
 import { readCallerIdentity } from '../sip/message/identity.ts';
 import { hostForUri } from '../sip/transport/transport.ts';
 import { normaliseNumber } from '../util/phone-number.ts';

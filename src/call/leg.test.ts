@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
+import type { DialogUser, InviteSession } from '../sip/ua/invite-session.ts';
 import type { SipRequest } from '../sip/message/types.ts';
 import { FakeClock } from '../util/fake-clock.ts';
 import { fakeRtp } from './fake-rtp.ts';

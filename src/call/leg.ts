@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { FrameSource } from '../media/player.ts';
 import type { RtpSession } from '../media/rtp/session.ts';
 import { parseInfoDtmf } from '../media/dtmf/sip-info.ts';
-import type { InviteSession, DialogUser } from '../sip/user-agent.ts';
+import type { InviteSession, DialogUser } from '../sip/ua/invite-session.ts';
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
 import {
   formatSessionExpires,

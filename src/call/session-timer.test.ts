@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
 import type { NegotiatedTimer } from '../sip/session-timer.ts';
-import type { DialogUser, InviteSession } from '../sip/user-agent.ts';
+import type { DialogUser, InviteSession } from '../sip/ua/invite-session.ts';
 import { FakeClock } from '../util/fake-clock.ts';
 import { fakeRtp } from './fake-rtp.ts';
 import { Leg } from './leg.ts';

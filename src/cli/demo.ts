@@ -4,7 +4,7 @@ import { Server } from '../server.ts';
 import { TestPhone, type PhoneCall } from '../sim/phone.ts';
 import { SineSource } from '../sim/sine.ts';
 import { promptPath } from '../ivr/prompts.ts';
-import type { IncomingInvite } from '../sip/user-agent.ts';
+import type { IncomingInvite } from '../sip/ua/incoming-invite.ts';
 
 /**
  * `npm run demo`: a short simulated day over real loopback SIP and RTP. The

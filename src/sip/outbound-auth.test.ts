@@ -17,7 +17,7 @@ import { buildChallenge, computeHa1, parseAuthHeader, verifyDigest } from './reg
 import { DigestClient } from './registrar/digest-client.ts';
 import { SipStack } from './stack.ts';
 import { UdpTransport } from './transport/udp.ts';
-import { UserAgent } from './user-agent.ts';
+import { UserAgent } from './ua/user-agent.ts';
 
 const REALM = 'carrier.example';
 const USER = 'agentline';

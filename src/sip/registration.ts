@@ -20,7 +20,8 @@ import { getHeader, getHeaderValues, parseNameAddr } from './message/headers.ts'
 import type { SipRequest, SipResponse, SipUri } from './message/types.ts';
 import { formatUri } from './message/uri.ts';
 import type { Endpoint } from './transport/transport.ts';
-import type { OutboundAuth, UserAgent } from './user-agent.ts';
+import type { OutboundAuth } from './ua/outgoing-invite.ts';
+import type { UserAgent } from './ua/user-agent.ts';
 
 export type RegistrationState = 'off' | 'registering' | 'registered' | 'failed';
 

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
-import { buildBadRequest, buildResponse, randomTag } from './message/build.ts';
+import { buildBadRequest, buildNon2xxAck, buildResponse, randomTag } from './message/build.ts';
 import { headerKey, formatVia, getHeader, getHeaderValues, parseCSeq, parseVia } from './message/headers.ts';
 import { tagOf } from './message/headers.ts';
 import { parseMessage } from './message/parse.ts';
 import { serializeMessage } from './message/serialize.ts';
-import type { HeaderField, SipMessage, SipRequest, SipResponse, Via } from './message/types.ts';
+import type { CSeq, HeaderField, SipMessage, SipRequest, SipResponse, Via } from './message/types.ts';
 import { ClientTransaction, type ClientTxUser } from './transaction/client.ts';
 import { ServerTransaction } from './transaction/server.ts';
 import { DEFAULT_TIMERS, type TimerConfig } from './transaction/timers.ts';
@@ -20,6 +20,10 @@ export interface IncomingRequest {
   source: Endpoint;
   /** Absent for an ACK to a 2xx, which is its own transaction-less request (§17). */
   tx: ServerTransaction | undefined;
+  /** The top Via, parsed once on arrival and stamped with received/rport (§18.2.1). */
+  via: Via;
+  /** The CSeq, parsed once on arrival; undefined when malformed (the UA answers 400). */
+  cseq: CSeq | undefined;
 }
 
 export interface StackCounters {
@@ -61,8 +65,8 @@ export class SipStack {
     responsesByStatus: new Map(),
   };
   onRequest: ((incoming: IncomingRequest) => void) | null = null;
-  /** Responses no client transaction owns: 2xx retransmissions to an INVITE. */
-  onStrayResponse: ((res: SipResponse, from: Endpoint) => void) | null = null;
+  /** Responses no client transaction owns: 2xx retransmissions to an INVITE (`cseq` as parsed here). */
+  onStrayResponse: ((res: SipResponse, from: Endpoint, cseq: CSeq) => void) | null = null;
   /**
    * The gate for INVITEs that start a dialog (call limits): a refusal is answered
    * statelessly (§8.2.7) before any transaction exists, so a flood costs one
@@ -163,9 +167,14 @@ export class SipStack {
       if (endpointKey(tx.destination) === key) tx.transportError(err);
   }
 
-  /** A server transaction whose INVITE a CANCEL names (§9.2). */
-  findInviteFor(cancel: SipRequest, source: Endpoint): ServerTransaction | undefined {
-    return this.serverTxs.get(serverKey(cancel, source, 'INVITE'));
+  /** A server transaction whose INVITE a CANCEL names (§9.2); `via`, `cseq` as parsed on arrival. */
+  findInviteFor(
+    cancel: SipRequest,
+    source: Endpoint,
+    via: Via,
+    cseq: CSeq | undefined,
+  ): ServerTransaction | undefined {
+    return this.serverTxs.get(serverKey(cancel, via, cseq, source, 'INVITE'));
   }
 
   private receive(data: Buffer, from: Endpoint): void {
@@ -181,7 +190,7 @@ export class SipStack {
           const res = buildBadRequest(parsed.request, parsed.error);
           if (res) {
             this.counters.badRequests++;
-            this.send(res, responseTargetFor(res, from));
+            this.send(res, responseTargetFor(topVia(res), from));
             return;
           }
         }
@@ -191,7 +200,7 @@ export class SipStack {
       }
       const msg = parsed.message;
       if (msg.kind === 'request') this.receiveRequest(msg, from);
-      else this.receiveResponse(msg, from);
+      else this.receiveResponse(msg, from, parsed.top);
     } catch (err) {
       // A bug in a handler must not take the process down with it.
       this.counters.dropped++;
@@ -201,7 +210,8 @@ export class SipStack {
 
   private receiveRequest(req: SipRequest, from: Endpoint): void {
     bump(this.counters.requestsByMethod, req.method);
-    if (!stampVia(req, from)) {
+    const via = stampVia(req, from);
+    if (!via) {
       // A top Via is there but malformed (RFC 4475 §3.1.2.1): answer 400 to where the
       // request came from, since the sent-by cannot be trusted. No Via at all: drop.
       if (
@@ -216,8 +226,9 @@ export class SipStack {
       this.counters.dropped++;
       return;
     }
+    const cseq = parseCSeq(getHeader(req, 'cseq') ?? '');
     const method = req.method === 'ACK' ? 'INVITE' : req.method;
-    const key = serverKey(req, from, method);
+    const key = serverKey(req, via, cseq, from, method);
     const existing = this.serverTxs.get(key);
     if (existing) {
       this.counters.retransmissionsAbsorbed += req.method === 'ACK' ? 0 : 1;
@@ -225,7 +236,7 @@ export class SipStack {
       return;
     }
     if (req.method === 'ACK') {
-      this.onRequest?.({ request: req, source: from, tx: undefined });
+      this.onRequest?.({ request: req, source: from, tx: undefined, via, cseq });
       return;
     }
     if (req.method === 'INVITE' && this.accepted.has(key)) {
@@ -239,12 +250,12 @@ export class SipStack {
         const headers = [{ name: 'Retry-After', value: String(retryAfter) }];
         this.send(
           buildResponse(req, status, { reason, toTag: randomTag(), headers }),
-          responseTargetFor(req, from),
+          responseTargetFor(via, from),
         );
         return;
       }
     }
-    const tx = new ServerTransaction(key, req, from, responseTargetFor(req, from), {
+    const tx = new ServerTransaction(key, req, from, responseTargetFor(via, from), {
       clock: this.clock,
       timers: this.timers,
       send: (res, to) => this.send(res, to),
@@ -260,20 +271,20 @@ export class SipStack {
       },
     });
     this.serverTxs.set(key, tx);
-    this.onRequest?.({ request: req, source: from, tx });
+    this.onRequest?.({ request: req, source: from, tx, via, cseq });
   }
 
-  private receiveResponse(res: SipResponse, from: Endpoint): void {
+  /** `top`: the top Via and CSeq parseMessage checked (it drops a response without them). */
+  private receiveResponse(res: SipResponse, from: Endpoint, top: { via: Via; cseq: CSeq } | undefined): void {
     bump(this.counters.responsesByStatus, res.status);
-    const via = topVia(res);
-    const cseq = parseCSeq(getHeader(res, 'cseq') ?? '');
-    if (!via || !cseq) {
+    if (!top) {
       this.counters.dropped++;
       return;
     }
+    const { via, cseq } = top;
     const tx = this.clientTxs.get(clientKey(via.params.get('branch') ?? '', cseq.method));
     if (tx) tx.receive(res);
-    else this.onStrayResponse?.(res, from);
+    else this.onStrayResponse?.(res, from, cseq);
   }
 
   async close(): Promise<void> {
@@ -299,24 +310,29 @@ function clientKey(branch: string, method: string): string {
 }
 
 /** §17.2.3: branch + sent-by + method, or the RFC 2543 fallback without a magic cookie. */
-function serverKey(req: SipRequest, from: Endpoint, method: string): string {
-  const via = topVia(req);
-  const branch = via?.params.get('branch') ?? '';
-  if (via && branch.startsWith(MAGIC)) return `${branch}|${via.host}:${via.port ?? ''}|${method}`;
+function serverKey(
+  req: SipRequest,
+  via: Via,
+  cseq: CSeq | undefined,
+  from: Endpoint,
+  method: string,
+): string {
+  const branch = via.params.get('branch') ?? '';
+  if (branch.startsWith(MAGIC)) return `${branch}|${via.host}:${via.port ?? ''}|${method}`;
   const fromTag = /;\s*tag=([^;>\s]+)/i.exec(getHeader(req, 'from') ?? '')?.[1] ?? '';
-  const cseq = parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? '';
-  return `2543|${getHeader(req, 'call-id') ?? ''}|${fromTag}|${cseq}|${method}|${from.address}:${from.port}`;
+  const seq = cseq?.seq ?? '';
+  return `2543|${getHeader(req, 'call-id') ?? ''}|${fromTag}|${seq}|${method}|${from.address}:${from.port}`;
 }
 
 /**
  * §18.2.1 and RFC 3581: records where a request really came from in its top
  * Via, so that responses follow it. Splits comma-joined Via lines so that the
- * top one can be rewritten. Returns false when there is no usable Via.
+ * top one can be rewritten. Returns the stamped top Via, undefined when there is no usable one.
  */
-function stampVia(req: SipRequest, from: Endpoint): boolean {
+function stampVia(req: SipRequest, from: Endpoint): Via | undefined {
   const vias = getHeaderValues(req, 'via');
   const top = vias[0] !== undefined ? parseVia(vias[0]) : undefined;
-  if (!top) return false;
+  if (!top) return undefined;
   if (top.host !== from.address) top.params.set('received', from.address);
   if (top.params.has('rport')) top.params.set('rport', String(from.port));
   const first = req.headers.findIndex((h) => headerKey(h.name) === 'via');
@@ -327,7 +343,7 @@ function stampVia(req: SipRequest, from: Endpoint): boolean {
   ];
   rest.splice(first, 0, ...exploded);
   req.headers = rest;
-  return true;
+  return top;
 }
 
 /**
@@ -335,33 +351,8 @@ function stampVia(req: SipRequest, from: Endpoint): boolean {
  * request came from; UDP answers the source address (never a host named in the
  * message), at the source port when rport was asked for, else the sent-by port.
  */
-function responseTargetFor(msg: SipMessage, from: Endpoint): Endpoint {
+function responseTargetFor(via: Via | undefined, from: Endpoint): Endpoint {
   if (from.transport !== 'udp') return from;
-  const via = topVia(msg);
   const port = via?.params.has('rport') ? from.port : (via?.port ?? 5060);
   return { transport: 'udp', address: from.address, port };
-}
-
-/** §17.1.1.3: the ACK for a non-2xx final response, inside the INVITE transaction. */
-function buildNon2xxAck(req: SipRequest, res: SipResponse): SipRequest {
-  const pick = (name: string): HeaderField[] => req.headers.filter((h) => headerKey(h.name) === name);
-  const cseq = parseCSeq(getHeader(req, 'cseq') ?? '');
-  const headers: HeaderField[] = [
-    ...pick('via').slice(0, 1),
-    ...pick('route'),
-    ...pick('max-forwards'),
-    ...pick('from'),
-    { name: 'To', value: getHeader(res, 'to') ?? getHeader(req, 'to') ?? '' },
-    ...pick('call-id'),
-    { name: 'CSeq', value: `${cseq?.seq ?? 1} ACK` },
-  ];
-  return {
-    kind: 'request',
-    method: 'ACK',
-    uri: req.uri,
-    rawUri: req.rawUri,
-    version: 'SIP/2.0',
-    headers,
-    body: Buffer.alloc(0),
-  };
 }

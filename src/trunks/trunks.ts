@@ -25,7 +25,8 @@ import {
   type RegistrationStatus,
   type RegistrationTimings,
 } from '../sip/registration.ts';
-import type { OutboundAuth, UserAgent } from '../sip/user-agent.ts';
+import type { OutboundAuth } from '../sip/ua/outgoing-invite.ts';
+import type { UserAgent } from '../sip/ua/user-agent.ts';
 import type { Trunk, TrunkStore } from '../store/store.ts';
 
 export interface TrunkTimings {

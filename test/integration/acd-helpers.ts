@@ -1,5 +1,5 @@
 import type { Server } from '../../src/server.ts';
-import type { IncomingInvite } from '../../src/sip/user-agent.ts';
+import type { IncomingInvite } from '../../src/sip/ua/incoming-invite.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
 import { eventually, phone, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';

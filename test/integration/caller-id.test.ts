@@ -5,7 +5,7 @@ import type { Server } from '../../src/server.ts';
 import type { CompanySettings } from '../../src/store/store.ts';
 import { getHeader } from '../../src/sip/message/headers.ts';
 import type { HeaderField } from '../../src/sip/message/types.ts';
-import type { IncomingInvite } from '../../src/sip/user-agent.ts';
+import type { IncomingInvite } from '../../src/sip/ua/incoming-invite.ts';
 import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SERVICE, api, eventually, phone } from './harness.ts';

@@ -12,7 +12,7 @@ import { parseUri } from '../../src/sip/message/uri.ts';
 import { DigestClient } from '../../src/sip/registrar/digest-client.ts';
 import { SipStack } from '../../src/sip/stack.ts';
 import { UdpTransport } from '../../src/sip/transport/udp.ts';
-import { UserAgent } from '../../src/sip/user-agent.ts';
+import { UserAgent } from '../../src/sip/ua/user-agent.ts';
 import {
   CLEAN_EXIT,
   LOOPBACK,

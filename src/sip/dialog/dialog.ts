@@ -60,6 +60,19 @@ export class Dialog {
   /** §12.2.1.1. `via` is the Via value with a fresh branch, made by the UA. */
   createRequest(method: string, via: string, extra: HeaderField[] = [], body?: Buffer): SipRequest {
     const seq = method === 'ACK' || method === 'CANCEL' ? this.localSeq : ++this.localSeq;
+    return this.build(method, seq, via, extra, body);
+  }
+
+  /**
+   * §13.2.2.4, §14.1: the ACK for the 2xx to our INVITE number `seq` (a later
+   * request may have moved the dialog's CSeq on), with a late offer's answer.
+   */
+  createAck(seq: number, via: string, body?: { contentType: string; body: Buffer }): SipRequest {
+    const extra = body ? [{ name: 'Content-Type', value: body.contentType }] : [];
+    return this.build('ACK', seq, via, extra, body?.body);
+  }
+
+  private build(method: string, seq: number, via: string, extra: HeaderField[], body?: Buffer): SipRequest {
     const headers: HeaderField[] = [
       { name: 'Via', value: via },
       { name: 'Max-Forwards', value: '70' },

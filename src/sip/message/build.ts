@@ -1,10 +1,12 @@
 /**
- * Building responses to requests (RFC 3261 §8.2.6). Pure apart from the
- * random To tag buildBadRequest adds.
+ * Building responses to requests (RFC 3261 §8.2.6) and the requests derived
+ * from a request we sent: CANCEL (§9.1), the ACK for a non-2xx (§17.1.1.3) and
+ * a retry as a new transaction (§8.1.3.5). Pure apart from the random To tag
+ * buildBadRequest adds.
  */
 import { randomBytes } from 'node:crypto';
 import type { HeaderField, PartialRequest, SipRequest, SipResponse } from './types.ts';
-import { getHeader, headerKey, parseNameAddr, parseVia, tagOf } from './headers.ts';
+import { getHeader, headerKey, parseCSeq, parseNameAddr, parseVia, tagOf } from './headers.ts';
 
 const REASONS = new Map<number, string>([
   [100, 'Trying'],
@@ -185,4 +187,86 @@ export function buildBadRequest(partial: PartialRequest, reason: string): SipRes
     headers,
     body: Buffer.alloc(0),
   };
+}
+
+/** The header lines of `req` whose key (lower-case, compact forms expanded) is `key`. */
+function pick(req: SipRequest, key: string): HeaderField[] {
+  return req.headers.filter((h) => headerKey(h.name) === key);
+}
+
+function seqOf(req: SipRequest): number {
+  return parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 1;
+}
+
+/**
+ * §9.1: the CANCEL for an INVITE we sent: its top Via (same branch), Route,
+ * From, To, Call-ID and the CSeq number with method CANCEL.
+ */
+export function buildCancel(invite: SipRequest): SipRequest {
+  return {
+    ...invite,
+    method: 'CANCEL',
+    headers: [
+      ...pick(invite, 'via').slice(0, 1),
+      ...pick(invite, 'route'),
+      { name: 'Max-Forwards', value: '70' },
+      ...pick(invite, 'from'),
+      ...pick(invite, 'to'),
+      ...pick(invite, 'call-id'),
+      { name: 'CSeq', value: `${seqOf(invite)} CANCEL` },
+    ],
+    body: Buffer.alloc(0),
+  };
+}
+
+/** §17.1.1.3: the ACK for a non-2xx final response, inside the INVITE transaction. */
+export function buildNon2xxAck(req: SipRequest, res: SipResponse): SipRequest {
+  const headers: HeaderField[] = [
+    ...pick(req, 'via').slice(0, 1),
+    ...pick(req, 'route'),
+    ...pick(req, 'max-forwards'),
+    ...pick(req, 'from'),
+    { name: 'To', value: getHeader(res, 'to') ?? getHeader(req, 'to') ?? '' },
+    ...pick(req, 'call-id'),
+    { name: 'CSeq', value: `${seqOf(req)} ACK` },
+  ];
+  return {
+    kind: 'request',
+    method: 'ACK',
+    uri: req.uri,
+    rawUri: req.rawUri,
+    version: 'SIP/2.0',
+    headers,
+    body: Buffer.alloc(0),
+  };
+}
+
+/**
+ * `req` again as a new transaction in the same call (§8.1.3.5; RFC 4028 §7.1):
+ * one Via, `via` (with a fresh branch), in place of its Via lines; CSeq + 1;
+ * the other headers in order, each passed through `rewrite` (which may drop
+ * one by returning undefined); `append` at the end.
+ */
+export function buildRetry(
+  req: SipRequest,
+  via: string,
+  rewrite: (key: string, h: HeaderField) => HeaderField | undefined = (_k, h) => h,
+  append: HeaderField[] = [],
+): SipRequest {
+  const seq = seqOf(req);
+  const headers: HeaderField[] = [];
+  let viaDone = false;
+  for (const h of req.headers) {
+    const key = headerKey(h.name);
+    if (key === 'via') {
+      if (!viaDone) headers.push({ name: 'Via', value: via });
+      viaDone = true;
+    } else if (key === 'cseq') headers.push({ name: 'CSeq', value: `${seq + 1} ${req.method}` });
+    else {
+      const kept = rewrite(key, h);
+      if (kept) headers.push(kept);
+    }
+  }
+  headers.push(...append);
+  return { ...req, headers };
 }

@@ -173,10 +173,12 @@ function parseResponse(
   if (hp.error !== undefined) return { ok: false, error: hp.error };
   if (headEnd < 0) return { ok: false, error: 'No empty line after the headers' };
   const bag = { headers: hp.headers };
-  const via = getHeader(bag, 'Via');
-  const cseq = getHeader(bag, 'CSeq');
-  if (via === undefined || !parseVia(via)) return { ok: false, error: 'Malformed Via' };
-  if (cseq === undefined || !parseCSeq(cseq)) return { ok: false, error: 'Malformed CSeq' };
+  const viaValue = getHeader(bag, 'Via');
+  const cseqValue = getHeader(bag, 'CSeq');
+  const via = viaValue === undefined ? undefined : parseVia(viaValue);
+  if (!via) return { ok: false, error: 'Malformed Via' };
+  const cseq = cseqValue === undefined ? undefined : parseCSeq(cseqValue);
+  if (!cseq) return { ok: false, error: 'Malformed CSeq' };
   for (const name of ['From', 'To', 'Call-ID']) {
     if (getHeader(bag, name) === undefined) return { ok: false, error: `Missing ${name}` };
   }
@@ -190,7 +192,7 @@ function parseResponse(
     headers: hp.headers,
     body: body.body,
   };
-  return { ok: true, message, length: body.end };
+  return { ok: true, message, length: body.end, top: { via, cseq } };
 }
 
 /**

@@ -65,7 +65,13 @@ export interface SipResponse {
 export type SipMessage = SipRequest | SipResponse;
 
 export type ParseResult =
-  | { ok: true; message: SipMessage; /** bytes consumed (for stream framing) */ length: number }
+  | {
+      ok: true;
+      message: SipMessage;
+      /** bytes consumed (for stream framing) */ length: number;
+      /** A response's top Via and CSeq, parsed while checking them (so not parsed again). */
+      top?: { via: Via; cseq: CSeq };
+    }
   | {
       ok: false;
       error: string;

@@ -20,7 +20,7 @@
  * For ACK the result must never be sent (an ACK gets no response), only
  * used to drop it.
  */
-import type { HeaderField, SipRequest } from './types.ts';
+import type { CSeq, HeaderField, SipRequest, Via } from './types.ts';
 import {
   countHeader,
   getHeader,
@@ -64,8 +64,16 @@ function accepts(range: string, type: string): boolean {
   return range.endsWith('/*') && type.startsWith(range.slice(0, -1));
 }
 
-/** Returns the response to send instead of handling the request, or undefined to go on. */
-export function checkRequest(req: SipRequest, caps: UasCapabilities): CheckFailure | undefined {
+/**
+ * Returns the response to send instead of handling the request, or undefined to go on.
+ * `parsed`: the top Via and the CSeq as the stack already parsed them on arrival
+ * (the top Via known good), so that they are not parsed again here.
+ */
+export function checkRequest(
+  req: SipRequest,
+  caps: UasCapabilities,
+  parsed?: { via: Via; cseq: CSeq | undefined },
+): CheckFailure | undefined {
   if (req.version !== 'SIP/2.0') return { status: 505, reason: 'Version Not Supported' };
 
   // --- structure (400) -----------------------------------------------------
@@ -75,7 +83,7 @@ export function checkRequest(req: SipRequest, caps: UasCapabilities): CheckFailu
   for (const name of SINGLE) {
     if (countHeader(req, name) > 1) return bad(`Multiple ${name} values`);
   }
-  for (const via of getHeaderValues(req, 'Via')) {
+  for (const via of getHeaderValues(req, 'Via').slice(parsed ? 1 : 0)) {
     if (!parseVia(via)) return bad('Malformed Via');
   }
   for (const name of ['From', 'To']) {
@@ -83,7 +91,7 @@ export function checkRequest(req: SipRequest, caps: UasCapabilities): CheckFailu
   }
   const callId = getHeader(req, 'Call-ID') ?? '';
   if (callId.length === 0 || /[ \t]/.test(callId)) return bad('Malformed Call-ID');
-  const cseq = parseCSeq(getHeader(req, 'CSeq') ?? '');
+  const cseq = parsed ? parsed.cseq : parseCSeq(getHeader(req, 'CSeq') ?? '');
   if (!cseq) return bad('Malformed CSeq');
   for (const contact of getHeaderValues(req, 'Contact')) {
     if (contact !== '*' && !parseNameAddr(contact)) return bad('Malformed Contact');

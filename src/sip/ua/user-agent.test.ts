@@ -6,16 +6,17 @@
 import dgram from 'node:dgram';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../util/fake-clock.ts';
-import { getHeader, getHeaderValues, tagOf } from './message/headers.ts';
-import { parseMessage } from './message/parse.ts';
-import type { SipMessage, SipRequest, SipResponse } from './message/types.ts';
-import { buildResponse } from './message/build.ts';
-import { serializeMessage } from './message/serialize.ts';
-import { parseUri } from './message/uri.ts';
-import { SipStack } from './stack.ts';
-import { UdpTransport } from './transport/udp.ts';
-import { UserAgent, type IncomingInvite } from './user-agent.ts';
+import { FakeClock } from '../../util/fake-clock.ts';
+import { getHeader, getHeaderValues, tagOf } from '../message/headers.ts';
+import { parseMessage } from '../message/parse.ts';
+import type { SipMessage, SipRequest, SipResponse } from '../message/types.ts';
+import { buildResponse } from '../message/build.ts';
+import { serializeMessage } from '../message/serialize.ts';
+import { parseUri } from '../message/uri.ts';
+import { SipStack } from '../stack.ts';
+import { UdpTransport } from '../transport/udp.ts';
+import type { IncomingInvite } from './incoming-invite.ts';
+import { UserAgent } from './user-agent.ts';
 
 const quiet = pino({ level: 'silent' });
 const T1 = 100;

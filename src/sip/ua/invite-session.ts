@@ -1,0 +1,206 @@
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../../util/clock.ts';
+import type { Dialog } from '../dialog/dialog.ts';
+import type { HeaderField, SipRequest, SipResponse } from '../message/types.ts';
+import type { SipStack } from '../stack.ts';
+import type { Endpoint } from '../transport/transport.ts';
+import { SDP } from './capabilities.ts';
+
+/** A failure status for an in-dialog request, with extra headers (e.g. Min-SE of a 422). */
+export interface DialogRefusal {
+  status: number;
+  reason?: string;
+  headers?: HeaderField[];
+}
+
+/** What an established dialog tells the layer that owns it. */
+export interface DialogUser {
+  onBye(): void;
+  /**
+   * A re-INVITE (e.g. the phone holds us, or refreshes the session). Return
+   * the SDP answer (and headers for the 2xx, e.g. Session-Expires), or a failure.
+   */
+  onReinvite(
+    offer: string | undefined,
+    req: SipRequest,
+  ): { sdp: string; headers?: HeaderField[] } | DialogRefusal;
+  /**
+   * An UPDATE (RFC 3311), usually a session refresh without SDP. Without this
+   * handler an UPDATE without offer is answered 200 and one with an offer 488.
+   */
+  onUpdate?(
+    offer: string | undefined,
+    req: SipRequest,
+  ): { sdp?: string; headers?: HeaderField[] } | DialogRefusal;
+  onInfo(contentType: string, body: Buffer): void;
+}
+
+/** What a session needs from the UA that owns it. */
+export interface SessionHost {
+  readonly stack: SipStack;
+  readonly clock: Clock;
+  readonly log: Logger;
+  viaFor(transport: Endpoint['transport'], peer?: string): string;
+  /** The session is over: the UA stops routing requests to it. */
+  forgetSession(session: InviteSession): void;
+}
+
+export type SessionState = 'confirmed' | 'terminating' | 'terminated';
+
+/** Our 2xx to an INVITE, retransmitted until its ACK, and who waits for that ACK. */
+interface Pending2xx {
+  res: SipResponse;
+  timer: TimerHandle | undefined;
+  interval: number;
+  started: number;
+  done: (ack: SipRequest | undefined) => void;
+}
+
+/** An established INVITE dialog usage, UAS or UAC side. */
+export class InviteSession {
+  state: SessionState = 'confirmed';
+  user: DialogUser | null = null;
+  /** Our last 2xx to an INVITE, retransmitted until its ACK (§13.3.1.4). */
+  pending2xx: Pending2xx | undefined;
+  /** Our ACK to the peer's 2xx, resent if the 2xx is retransmitted. */
+  lastAck: SipRequest | undefined;
+  inviteSeq = 0;
+  /** The last SDP we sent in this dialog: a session refresh re-INVITE sends it again unchanged. */
+  localSdp: string | undefined;
+  /** The peer listed UPDATE in Allow: refreshes go by UPDATE (RFC 4028 §7.4). */
+  peerAllowsUpdate = false;
+
+  constructor(
+    readonly host: SessionHost,
+    readonly dialog: Dialog,
+    readonly role: 'uas' | 'uac',
+  ) {}
+
+  /** Ends the call (§15.1.1). Resolves once the BYE is answered or timed out. */
+  bye(): Promise<void> {
+    if (this.state !== 'confirmed') return Promise.resolve();
+    this.state = 'terminating';
+    return new Promise((resolve) => {
+      const req = this.request('BYE');
+      this.host.stack.sendRequest(req, this.dialog.flow, {
+        onResponse: (res) => {
+          if (res.status >= 200) resolve();
+        },
+        onTimeout: () => resolve(),
+      });
+      this.end();
+    });
+  }
+
+  /**
+   * Sends a re-INVITE with an offer (hold, or a session refresh with the last
+   * SDP unchanged); resolves with the final response, undefined on timeout.
+   */
+  reinvite(sdp: string, headers: HeaderField[] = []): Promise<SipResponse | undefined> {
+    if (this.state !== 'confirmed') return Promise.resolve(undefined);
+    const req = this.request('INVITE', [...headers, { name: 'Content-Type', value: SDP }], Buffer.from(sdp));
+    this.localSdp = sdp;
+    const seq = this.dialog.localSeq;
+    return new Promise((resolve) => {
+      this.host.stack.sendRequest(req, this.dialog.flow, {
+        onResponse: (res) => {
+          if (res.status < 200) return;
+          if (res.status < 300) this.sendAck(seq);
+          resolve(res);
+        },
+        onTimeout: () => resolve(undefined),
+      });
+    });
+  }
+
+  /** Sends an UPDATE without SDP (RFC 3311; a session refresh); resolves with the final response. */
+  update(headers: HeaderField[] = []): Promise<SipResponse | undefined> {
+    if (this.state !== 'confirmed') return Promise.resolve(undefined);
+    const req = this.request('UPDATE', headers);
+    return new Promise((resolve) => {
+      this.host.stack.sendRequest(req, this.dialog.flow, {
+        onResponse: (res) => {
+          if (res.status >= 200) resolve(res);
+        },
+        onTimeout: () => resolve(undefined),
+      });
+    });
+  }
+
+  info(contentType: string, body: string): void {
+    if (this.state !== 'confirmed') return;
+    const req = this.request('INFO', [{ name: 'Content-Type', value: contentType }], Buffer.from(body));
+    this.host.stack.sendRequest(req, this.dialog.flow, { onResponse: () => {}, onTimeout: () => {} });
+  }
+
+  /** An in-dialog request (§12.2.1.1) with a fresh Via for the dialog's flow. */
+  request(method: string, extra: HeaderField[] = [], body?: Buffer): SipRequest {
+    const flow = this.dialog.flow;
+    return this.dialog.createRequest(method, this.host.viaFor(flow.transport, flow.address), extra, body);
+  }
+
+  /**
+   * The ACK for a 2xx to our INVITE number `seq` (§13.2.2.4, §14.1: end to
+   * end, outside the transaction), with the SDP answer of a late offer.
+   */
+  sendAck(seq: number, body?: string): void {
+    const flow = this.dialog.flow;
+    const ack = this.dialog.createAck(
+      seq,
+      this.host.viaFor(flow.transport, flow.address),
+      body === undefined ? undefined : { contentType: SDP, body: Buffer.from(body) },
+    );
+    this.lastAck = ack;
+    this.host.stack.send(ack, flow);
+  }
+
+  /** The dialog is over (BYE sent or received): stop the 2xx, tell whoever waits for its ACK. */
+  end(): void {
+    this.state = 'terminated';
+    const pending = this.pending2xx;
+    if (pending) this.host.clock.clearTimeout(pending.timer);
+    this.pending2xx = undefined;
+    this.host.forgetSession(this);
+    // A BYE that overtook the ACK: whoever waits for the ACK learns the call is gone.
+    pending?.done(undefined);
+  }
+
+  /**
+   * §13.3.1.4: resend our 2xx at T1, 2T1 … T2 until the ACK, give up after 64·T1.
+   * The give-up is its own deadline (like Timer H), not the next retransmission
+   * due after it: with T2 steps that would hold the leg and its ports 3.5 s longer.
+   */
+  retransmit2xx(res: SipResponse, done: (ack: SipRequest | undefined) => void): void {
+    const { stack, clock, log } = this.host;
+    const { t1, t2 } = stack.timers;
+    const flow = this.dialog.flow;
+    const reliable = flow.transport !== 'udp';
+    const started = clock.now();
+    const state: Pending2xx = { res, timer: undefined, interval: t1, started, done };
+    this.pending2xx = state;
+    const tick = (): void => {
+      if (this.pending2xx !== state) return;
+      if (clock.now() - started >= 64 * t1) {
+        this.pending2xx = undefined;
+        log.info({ callId: this.dialog.callId }, 'no ACK for 2xx: ending the call');
+        done(undefined);
+        void this.bye();
+        return;
+      }
+      if (!reliable) stack.send(res, flow);
+      state.interval = reliable ? 64 * t1 : Math.min(2 * state.interval, t2);
+      const left = started + 64 * t1 - clock.now();
+      state.timer = clock.setTimeout(tick, Math.min(state.interval, left));
+    };
+    state.timer = clock.setTimeout(tick, reliable ? 64 * t1 : t1);
+  }
+
+  /** The ACK for our pending 2xx came: stop retransmitting and hand it over. */
+  acked(ack: SipRequest): void {
+    const pending = this.pending2xx;
+    if (!pending) return;
+    this.host.clock.clearTimeout(pending.timer);
+    this.pending2xx = undefined;
+    pending.done(ack);
+  }
+}
