@@ -386,4 +386,57 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
       expect(clock.pending()).toBe(0);
     });
   });
+
+  describe('outgoing INVITE, cancelled', () => {
+    const dial = () =>
+      ua.invite({
+        requestUri: parseUri(`sip:100@127.0.0.1:${peerPort}`)!,
+        destination: { transport: 'udp', address: '127.0.0.1', port: peerPort },
+        fromUser: 'agentline',
+        sdp: 'v=0\r\n',
+      });
+    const requests = (method: string): SipRequest[] =>
+      got.filter((m): m is SipRequest => m.kind === 'request' && m.method === method);
+    const answer = (to: SipRequest, status: number): void =>
+      peer.send(serializeMessage(buildResponse(to, status, { toTag: 'callee' })), serverPort, '127.0.0.1');
+
+    it('before any provisional: cancel-pending, no CANCEL until the 180 (§9.1); then with the branch and CSeq number of the INVITE', async () => {
+      const out = dial();
+      await until(() => requests('INVITE').length >= 1, 'the INVITE');
+      const invite = requests('INVITE')[0]!;
+      answer(invite, 100);
+      out.cancel();
+      expect(out.state).toBe('cancel-pending');
+      await sleep(30);
+      expect(requests('CANCEL')).toHaveLength(0);
+      answer(invite, 180);
+      await until(() => requests('CANCEL').length === 1, 'the CANCEL');
+      expect(out.state).toBe('cancelling');
+      const cancel = requests('CANCEL')[0]!;
+      expect(getHeader(cancel, 'via')).toBe(getHeader(invite, 'via'));
+      expect(getHeader(cancel, 'cseq')).toBe('1 CANCEL');
+      expect(getHeader(cancel, 'call-id')).toBe(getHeader(invite, 'call-id'));
+      answer(invite, 487);
+      expect(await out.result).toMatchObject({ kind: 'cancelled', status: 487 });
+      expect(out.state).toBe('cancelled');
+    });
+
+    it('a 200 that crosses our CANCEL: ACKed, then ended with BYE; the outcome is cancelled', async () => {
+      const out = dial();
+      await until(() => requests('INVITE').length >= 1, 'the INVITE');
+      const invite = requests('INVITE')[0]!;
+      answer(invite, 180);
+      await until(() => out.state === 'early', 'early');
+      out.cancel();
+      await until(() => requests('CANCEL').length === 1, 'the CANCEL');
+      const ok = buildResponse(invite, 200, {
+        toTag: 'callee',
+        headers: [{ name: 'Contact', value: `<sip:100@127.0.0.1:${peerPort}>` }],
+      });
+      peer.send(serializeMessage(ok), serverPort, '127.0.0.1');
+      expect(await out.result).toMatchObject({ kind: 'cancelled', status: 487 });
+      await until(() => requests('ACK').length === 1 && requests('BYE').length === 1, 'the ACK and the BYE');
+      expect(getHeader(requests('ACK')[0]!, 'cseq')).toBe('1 ACK');
+    });
+  });
 });
