@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildBadRequest, buildResponse, reasonPhrase } from './build.ts';
+import {
+  buildBadRequest,
+  buildCancel,
+  buildNon2xxAck,
+  buildResponse,
+  buildRetry,
+  reasonPhrase,
+} from './build.ts';
 import { getHeader, getHeaderValues, tagOf } from './headers.ts';
 import { parseMessage } from './parse.ts';
 import { serializeMessage } from './serialize.ts';
@@ -104,5 +111,67 @@ describe('reasonPhrase', () => {
     expect(reasonPhrase(423)).toBe('Interval Too Brief');
     expect(reasonPhrase(416)).toBe('Unsupported URI Scheme');
     expect(reasonPhrase(499)).toBe('Request Failure');
+  });
+});
+
+/** An INVITE as we send it: one Via, a Route, a body. */
+const OURS = [
+  'INVITE sip:bob@b.example SIP/2.0',
+  'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKours;rport',
+  'Max-Forwards: 70',
+  'Route: <sip:proxy.example;lr>',
+  'From: <sip:agentline@10.0.0.1>;tag=me',
+  'To: <sip:bob@b.example>',
+  'Call-ID: c2',
+  'CSeq: 3 INVITE',
+  'Contact: <sip:agentline@10.0.0.1:5060>',
+  'Proxy-Authorization: Digest username="old"',
+  'Content-Type: application/sdp',
+  'Content-Length: 5',
+  '',
+  'v=0\r\n',
+].join('\r\n');
+
+describe('requests derived from one we sent', () => {
+  it('CANCEL (§9.1): same top Via and Route, From, To, Call-ID; CSeq number with CANCEL; no body', () => {
+    const cancel = buildCancel(req(OURS));
+    expect(cancel.method).toBe('CANCEL');
+    expect(cancel.headers.map((h) => h.name)).toEqual([
+      'Via',
+      'Route',
+      'Max-Forwards',
+      'From',
+      'To',
+      'Call-ID',
+      'CSeq',
+    ]);
+    expect(getHeader(cancel, 'via')).toBe('SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKours;rport');
+    expect(getHeader(cancel, 'cseq')).toBe('3 CANCEL');
+    expect(cancel.body.length).toBe(0);
+  });
+
+  it('ACK for a non-2xx (§17.1.1.3): the To of the response (its tag), CSeq number with ACK', () => {
+    const invite = req(OURS);
+    const ack = buildNon2xxAck(invite, buildResponse(invite, 486, { toTag: 'busy' }));
+    expect(ack.method).toBe('ACK');
+    expect(getHeader(ack, 'to')).toBe('<sip:bob@b.example>;tag=busy');
+    expect(getHeader(ack, 'cseq')).toBe('3 ACK');
+    expect(getHeader(ack, 'route')).toBe('<sip:proxy.example;lr>');
+    expect(ack.uri).toEqual(invite.uri);
+  });
+
+  it('a retry (§8.1.3.5): the new Via, CSeq + 1, headers rewritten or dropped, extras at the end, same body', () => {
+    const retry = buildRetry(
+      req(OURS),
+      'SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKnew;rport',
+      (key, h) => (key === 'proxy-authorization' ? undefined : h),
+      [{ name: 'Proxy-Authorization', value: 'Digest username="new"' }],
+    );
+    expect(getHeaderValues(retry, 'via')).toEqual(['SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKnew;rport']);
+    expect(getHeader(retry, 'cseq')).toBe('4 INVITE');
+    expect(getHeaderValues(retry, 'proxy-authorization')).toEqual(['Digest username="new"']);
+    expect(retry.headers.at(-1)?.name).toBe('Proxy-Authorization');
+    expect(getHeader(retry, 'call-id')).toBe('c2');
+    expect(retry.body.toString()).toBe('v=0\r\n');
   });
 });
