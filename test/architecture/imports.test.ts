@@ -1,0 +1,206 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The layers of src/ (issue 12): every import points down, and no module reaches itself
+ * through its imports. Tests (`*.test.ts`) are not part of the graph.
+ *
+ *   cli                      the command line: starts the server
+ *   server.ts                composes everything below
+ *   http                     the REST API and console
+ *   ivr                      service IVR, the agent's in-call menu
+ *   acd      trunks  app     queues and distribution · trunk registration · number routing
+ *   diag     sim             diagnostics number · the test phone
+ *   call                     legs, dialling, prompts, dial routing
+ *   sip  media  store        protocol, audio, persistence (store beside: usable from call up)
+ *   config  util             leaves
+ *
+ * A layer may import itself and what its `may` lists (written out, not derived, so a new arrow
+ * is a decision made here). `sip/message` is the SIP vocabulary (URIs, identity): acd may use it
+ * without going past call to the UA or transports.
+ */
+const LAYERS: Record<string, readonly string[]> = {
+  util: [],
+  config: ['util'],
+  store: ['util'],
+  sip: ['util'],
+  media: ['util'],
+  call: ['sip', 'media', 'store', 'util'],
+  diag: ['call', 'sip', 'media', 'store', 'util'],
+  sim: ['call', 'sip', 'media', 'util'],
+  trunks: ['call', 'sip', 'media', 'store', 'util'],
+  app: ['call', 'sip', 'media', 'store', 'util'],
+  acd: ['call', 'sip/message', 'media', 'store', 'util'],
+  ivr: ['acd', 'call', 'sip/message', 'media', 'store', 'util'],
+  http: ['ivr', 'acd', 'trunks', 'app', 'diag', 'call', 'sip', 'media', 'store', 'config', 'util'],
+  server: [
+    'http',
+    'ivr',
+    'acd',
+    'trunks',
+    'app',
+    'diag',
+    'sim',
+    'call',
+    'sip',
+    'media',
+    'store',
+    'config',
+    'util',
+  ],
+  cli: [
+    'server',
+    'http',
+    'ivr',
+    'acd',
+    'trunks',
+    'app',
+    'diag',
+    'sim',
+    'call',
+    'sip',
+    'media',
+    'store',
+    'config',
+    'util',
+  ],
+};
+
+/**
+ * Arrows that still point the wrong way, as `from -> to` (paths under src/), and circles, as
+ * their modules. Each entry is a debt to pay off: the test fails when a new one appears and
+ * when a listed one is gone (so the lists only shrink).
+ */
+const KNOWN_VIOLATIONS: readonly string[] = [
+  'acd/accept.ts -> ivr/prompts.ts',
+  'acd/acd.ts -> ivr/agent-menu/in-call.ts',
+  'acd/acd.ts -> ivr/prompts.ts',
+  'acd/contact-resolver.ts -> sip/transport/transport.ts',
+  'acd/contact-resolver.ts -> sip/user-agent.ts',
+  'acd/customer-call.ts -> ivr/agent-menu/in-call.ts',
+  'http/app.ts -> server.ts',
+  'http/routes/access.ts -> server.ts',
+  'http/routes/agents.ts -> server.ts',
+  'http/routes/calls.ts -> server.ts',
+  'http/routes/companies.ts -> server.ts',
+  'http/routes/departments.ts -> server.ts',
+  'http/routes/events.ts -> server.ts',
+  'http/routes/metrics.ts -> server.ts',
+  'http/routes/numbers.ts -> server.ts',
+  'http/routes/sip-accounts.ts -> server.ts',
+  'http/routes/trunks.ts -> server.ts',
+  'trunks/trunks.ts -> acd/contact-resolver.ts',
+];
+const KNOWN_CIRCLES: readonly string[] = [
+  'acd/customer-call.ts <-> ivr/agent-menu/in-call.ts',
+  'http/app.ts <-> http/routes/access.ts <-> http/routes/agents.ts <-> http/routes/calls.ts <-> http/routes/companies.ts <-> http/routes/departments.ts <-> http/routes/events.ts <-> http/routes/metrics.ts <-> http/routes/numbers.ts <-> http/routes/sip-accounts.ts <-> http/routes/trunks.ts <-> server.ts',
+];
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** The layer a file (path under src/) belongs to: its top folder, `server` for server.ts. */
+function layerOf(file: string): string {
+  return file.includes('/') ? file.slice(0, file.indexOf('/')) : file.replace(/\.ts$/, '');
+}
+
+function allowed(from: string, to: string): boolean {
+  const a = layerOf(from);
+  const b = layerOf(to);
+  if (a === b) return true;
+  return (LAYERS[a] ?? []).some((l) => l === b || to.startsWith(`${l}/`) || to === `${l}.ts`);
+}
+
+/** Relative imports of every module (static, type-only, `import()` and re-exports alike). */
+function buildGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const path of sourceFiles(SRC)) {
+    const info = ts.preProcessFile(readFileSync(path, 'utf8'), true, true);
+    const targets = info.importedFiles
+      .map((i) => i.fileName)
+      .filter((name) => name.startsWith('.'))
+      .map((name) => relative(SRC, resolve(dirname(path), name)));
+    graph.set(relative(SRC, path), [...new Set(targets)].sort());
+  }
+  return graph;
+}
+
+/** Strongly connected components with more than one module, or a module importing itself. */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) found.push(scc.sort());
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+describe('module layers (src/)', () => {
+  const graph = buildGraph();
+
+  it('resolves every relative import to a module in src/', () => {
+    const missing = [...graph].flatMap(([from, tos]) =>
+      tos.filter((to) => to.endsWith('.ts') && !graph.has(to)).map((to) => `${from} -> ${to}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('has no circle', () => {
+    const found = cycles(graph).map((scc) => scc.join(' <-> '));
+    const added = found.filter((c) => !KNOWN_CIRCLES.includes(c));
+    const gone = KNOWN_CIRCLES.filter((c) => !found.includes(c));
+    expect(added, `import circles:\n  ${added.join('\n  ')}`).toEqual([]);
+    expect(gone, `fixed: remove from KNOWN_CIRCLES:\n  ${gone.join('\n  ')}`).toEqual([]);
+  });
+
+  it('has every arrow pointing down the layers', () => {
+    const upward = [...graph]
+      .flatMap(([from, tos]) => tos.filter((to) => !allowed(from, to)).map((to) => `${from} -> ${to}`))
+      .sort();
+    const added = upward.filter((v) => !KNOWN_VIOLATIONS.includes(v));
+    const gone = KNOWN_VIOLATIONS.filter((v) => !upward.includes(v));
+    expect(added, `imports against the layers (see LAYERS):\n  ${added.join('\n  ')}`).toEqual([]);
+    expect(gone, `fixed: remove from KNOWN_VIOLATIONS:\n  ${gone.join('\n  ')}`).toEqual([]);
+  });
+
+  it('places every folder of src/ in a layer', () => {
+    const unplaced = [...new Set([...graph.keys()].map(layerOf))].filter((l) => !(l in LAYERS));
+    expect(unplaced).toEqual([]);
+  });
+});
