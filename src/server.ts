@@ -30,9 +30,9 @@ import {
   ServiceIvrSession,
   type ServiceIvrTimings,
 } from './ivr/service-menu/service-ivr.ts';
-import { PROMPT_IDS } from './ivr/prompts.ts';
+import { PROMPT_IDS } from './call/prompts.ts';
 import { Acd } from './acd/acd.ts';
-import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
+import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
 import {
   type BindingRecord,
   Registrar,

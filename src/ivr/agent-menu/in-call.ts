@@ -3,12 +3,12 @@ import type { CallEngine, DialResult, LegBridge } from '../../call/engine.ts';
 import { isDeadLeg, type Leg } from '../../call/leg.ts';
 import type { Sounds } from '../../call/sounds.ts';
 import type { CustomerCall } from '../../acd/customer-call.ts';
-import type { ContactResolver } from '../../acd/contact-resolver.ts';
+import type { ContactResolver } from '../../call/contact-resolver.ts';
 import { callerIdentityFor } from '../../acd/caller-id.ts';
 import type { CompanySettings, Department, DirectoryStore, QueueEventKind } from '../../store/store.ts';
 import { destinationAllowed } from '../../store/company-settings.ts';
 import type { Clock, TimerHandle } from '../../util/clock.ts';
-import { digitsToPromptIds, type PromptId } from '../prompts.ts';
+import { digitsToPromptIds, type PromptId } from '../../call/prompts.ts';
 import { normaliseNumber } from '../../util/phone-number.ts';
 import { awaitAcceptance } from '../../acd/accept.ts';
 
