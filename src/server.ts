@@ -32,6 +32,7 @@ import {
 } from './ivr/service-menu/service-ivr.ts';
 import { PROMPT_IDS } from './call/prompts.ts';
 import { Acd } from './acd/acd.ts';
+import { InCallSession } from './ivr/agent-menu/in-call.ts';
 import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
 import {
   type BindingRecord,
@@ -290,6 +291,7 @@ export class Server {
               : true,
       ),
       inMenu: this.agentsInMenu,
+      inCallSession: (cc, agentId, agentLeg, hooks) => new InCallSession(cc, agentId, agentLeg, hooks),
       inCallTimings: this.deps.inCallTimings,
     });
     // Off unless configured: otherwise 9000–9002 are unknown numbers like any other.
