@@ -22,6 +22,7 @@ import { describe, expect, it } from 'vitest';
  * is a decision made here). `sip/message` is the SIP vocabulary (URIs, identity): acd may use it
  * without going past call to the UA or transports.
  */
+const UNDER_HTTP = ['ivr', 'acd', 'trunks', 'app', 'diag', 'call', 'sip', 'media', 'store', 'config', 'util'];
 const LAYERS: Record<string, readonly string[]> = {
   util: [],
   config: ['util'],
@@ -35,38 +36,9 @@ const LAYERS: Record<string, readonly string[]> = {
   app: ['call', 'sip', 'media', 'store', 'util'],
   acd: ['call', 'sip/message', 'media', 'store', 'util'],
   ivr: ['acd', 'call', 'sip/message', 'media', 'store', 'util'],
-  http: ['ivr', 'acd', 'trunks', 'app', 'diag', 'call', 'sip', 'media', 'store', 'config', 'util'],
-  server: [
-    'http',
-    'ivr',
-    'acd',
-    'trunks',
-    'app',
-    'diag',
-    'sim',
-    'call',
-    'sip',
-    'media',
-    'store',
-    'config',
-    'util',
-  ],
-  cli: [
-    'server',
-    'http',
-    'ivr',
-    'acd',
-    'trunks',
-    'app',
-    'diag',
-    'sim',
-    'call',
-    'sip',
-    'media',
-    'store',
-    'config',
-    'util',
-  ],
+  http: UNDER_HTTP,
+  server: ['http', ...UNDER_HTTP],
+  cli: ['server', 'http', 'sim', ...UNDER_HTTP],
 };
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
