@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { SERVICE, api, eventually, phone, sleep } from './harness.ts';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { CompanySettings } from '../../src/store/store.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, phone, sleep } from './harness.ts';

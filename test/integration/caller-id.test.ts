@@ -6,7 +6,7 @@ import type { CompanySettings } from '../../src/store/store.ts';
 import { getHeader } from '../../src/sip/message/headers.ts';
 import type { HeaderField } from '../../src/sip/message/types.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SERVICE, api, eventually, phone } from './harness.ts';
 import { CONTACT, SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from './acd-helpers.ts';

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import { encodeFrame } from '../../src/media/codec/g711.ts';
 import { writeTelephoneEvent } from '../../src/media/dtmf/rfc4733.ts';
 import { writeRtpHeader } from '../../src/media/rtp/packet.ts';

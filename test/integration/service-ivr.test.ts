@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { SERVICE, api, eventually, phone, startServer } from './harness.ts';

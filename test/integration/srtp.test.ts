@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerOffer } from '../../src/call/sdp.ts';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import { CallFailed, type TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { SERVICE, eventually, phone, startServer } from './harness.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { toneSource } from '../../src/media/tones.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import { CallFailed, type TestPhone } from '../phone/phone.ts';
 import { RawSip, eventually, phone, rawRequest, sleep, startServer } from './harness.ts';
 import { SineSource } from '../phone/sine.ts';

@@ -3,7 +3,7 @@ import type { Server } from '../../src/server.ts';
 import { getHeader, parseNameAddr } from '../../src/sip/message/headers.ts';
 import type { CompanySettings, TrunkPatch } from '../../src/store/store.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import { SERVICE, api, eventually, phone } from './harness.ts';
 import {
   CONTACT,

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, phone, startServer } from '../integration/harness.ts';
