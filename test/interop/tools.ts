@@ -63,6 +63,10 @@ export function requireTool(name: string, debianPackage: string): string {
 export const mayPlayPcap = (): boolean =>
   process.getuid?.() === 0 || process.env.AGENTLINE_REQUIRE_PCAP === '1';
 
+/** Why a pcap test skipped (see mayPlayPcap). */
+export const NEEDS_ROOT =
+  'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
+
 // ── processes ────────────────────────────────────────────────────────────
 
 export interface Exit {
@@ -464,6 +468,8 @@ export const waitAgentState = (server: Server, login: string, state: string, wha
 
 export interface SippRun {
   proc: ToolProcess;
+  /** Its working directory (scenario, pcaps, traces). */
+  cwd: string;
   /** Its SIP port (UDP). */
   sipPort: number;
   /** Its media port (-mp; sipp also binds -mp+2). */
@@ -545,6 +551,7 @@ export function startSipp(sipp: string, o: SippOptions): SippRun {
   const errors = (): string => readIfExists(errFile);
   return {
     proc,
+    cwd: o.cwd,
     sipPort,
     mediaPort,
     messages,
