@@ -1,3 +1,4 @@
+import { afterEach, expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
@@ -85,4 +86,76 @@ export async function waitConnected(server: Server, login: string, timeoutMs = 8
     timeoutMs,
     `${login} connected`,
   );
+}
+
+/** Waits until a call's CDR (`cdrId`, else the newest) is closed with `outcome`. */
+export async function waitCdrOutcome(
+  server: Server,
+  outcome: string,
+  o: { cdrId?: string; timeoutMs?: number; what?: string } = {},
+): Promise<void> {
+  const cdr = async (): Promise<{ outcome: string | null } | null | undefined> =>
+    o.cdrId !== undefined ? server.store.calls.getCdr(o.cdrId) : (await server.store.calls.listCdr())[0];
+  await eventually(
+    async () => (await cdr())?.outcome === outcome,
+    o.timeoutMs ?? 5000,
+    o.what ?? `CDR closed as ${outcome}`,
+  );
+}
+
+/**
+ * What a call-flow test keeps: its server, the trunk phone and the phones it made.
+ * `close()` (its afterEach) closes the phones and the trunk, waits until every leg is
+ * released, checks (with `expectNoLiveCalls`) that no customer call is left, and stops
+ * the server.
+ */
+export class CallRig {
+  server: Server | undefined;
+  trunk: TestPhone | undefined;
+  private readonly phones: TestPhone[] = [];
+
+  constructor(private readonly o: { expectNoLiveCalls?: boolean } = {}) {}
+
+  /** A server whose trunk is a test phone (startWithTrunk), closed by close(). */
+  async startWithTrunk(
+    o: TestServerOptions = {},
+    trunkPhone: Partial<PhoneOptions> = {},
+  ): Promise<{ server: Server; trunk: TestPhone }> {
+    const started = await startWithTrunk(o, trunkPhone);
+    ({ server: this.server, trunk: this.trunk } = started);
+    return started;
+  }
+
+  /** A server without a trunk phone, stopped by close(). */
+  async start(o: TestServerOptions = {}): Promise<Server> {
+    const server = await startServer(o);
+    this.server = server;
+    return server;
+  }
+
+  /** A test phone for `number`, closed by close(). */
+  async phone(number: string, o: Partial<PhoneOptions> = {}): Promise<TestPhone> {
+    const p = await phone({ ...o, number });
+    this.phones.push(p);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.phones.splice(0).map((p) => p.close()));
+    await this.trunk?.close();
+    this.trunk = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
+    if (this.o.expectNoLiveCalls) expect(server.acd.liveCalls).toHaveLength(0);
+    await server.stop();
+  }
+}
+
+/** A CallRig closed after each test of the enclosing describe. */
+export function useCallRig(o: { expectNoLiveCalls?: boolean } = {}): CallRig {
+  const rig = new CallRig(o);
+  afterEach(() => rig.close());
+  return rig;
 }
