@@ -13,13 +13,11 @@
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/config.ts';
 import { Server } from '../../src/server.ts';
-import { FAST_IVR, api, eventually, phone } from '../integration/harness.ts';
+import { FAST_IVR, api, eventually, memoryLog, phone } from '../integration/harness.ts';
 import { SERVER_RTP, blocks } from '../integration/ports.ts';
 import { CONTACT, agentId, makeReady, stateOf, waitState } from '../integration/acd-helpers.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
@@ -71,13 +69,7 @@ interface Logged {
 }
 
 async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: string }): Promise<Logged> {
-  const raw: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      raw.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
+  const log = memoryLog(process.env.AGENTLINE_TEST_DEBUG ? 'debug' : 'info');
   const base = nextRtp();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -94,7 +86,7 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
     ...(o.trunk ? { trunk: o.trunk } : {}),
   });
   const server = new Server(config, {
-    logger: pino({ level: process.env.AGENTLINE_TEST_DEBUG ? 'debug' : 'info' }, sink),
+    logger: log.logger,
     sipTimers: { t1: 100, t2: 400, t4: 500 },
     ivrTimings: FAST_IVR,
     trunkTimings: { registration: { expiresS: 600, retryMs: 500, maxRetryMs: 2000 } },
@@ -103,15 +95,7 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
   // The "mobiles" here do not press the accept key (test/interop/sipp-voicemail.test.ts covers it).
   for (const c of await server.store.directory.listCompanies())
     await server.store.directory.updateCompanySettings(c.id, { acceptCall: 'off' });
-  return {
-    server,
-    lines: () =>
-      raw
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
+  return { server, lines: log.lines };
 }
 
 interface TrunkJson {

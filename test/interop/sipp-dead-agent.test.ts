@@ -9,14 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SineSource } from '../phone/sine.ts';
 import { eventually } from '../integration/harness.ts';
 import { agentId, makeReady, stateOf, waitCdrOutcome, waitConnected } from '../integration/acd-helpers.ts';
-import {
-  callIn,
-  registeredAgentPhone,
-  sippSuite,
-  startBehindSippTrunk,
-  startSippUas,
-  withReport,
-} from './sipp.ts';
+import { sippSuite, withReport } from './sipp.ts';
 
 const CUSTOMER = '+79161234567'; // checked by uas-agent-phone.xml
 const TIMEOUT_S = 2;
@@ -25,14 +18,14 @@ describe('sipp: an agent phone killed mid-call (kill -9)', () => {
   const suite = sippSuite();
 
   it('frees the agent and connects the customer to the next agent within the RTP timeout', async () => {
-    const { server: srv, uasPorts } = await startBehindSippTrunk(suite, { rtpTimeoutSeconds: TIMEOUT_S });
+    const { server: srv, uasPorts } = await suite.startBehindTrunk({ rtpTimeoutSeconds: TIMEOUT_S });
     const id1001 = await agentId(srv, '1001');
     const id1002 = await agentId(srv, '1002');
 
     // Agent 1002 works from a SIP phone registered with us (not behind the sipp trunk).
-    const desk = await registeredAgentPhone(suite, srv, '1002');
+    const desk = await suite.registeredAgentPhone(srv, '1002');
 
-    const uas = await startSippUas(suite.sipp, {
+    const uas = await suite.startUas({
       scenario: 'uas-agent-phone.xml',
       dirPrefix: 'sipp-dead-agent',
       portBase: uasPorts,
@@ -40,7 +33,7 @@ describe('sipp: an agent phone killed mid-call (kill -9)', () => {
     });
     await makeReady(srv, '1001');
 
-    const custCall = await callIn(suite, srv, CUSTOMER, { toneHz: 1000, toneMs: 4000 });
+    const custCall = await suite.callIn(srv, CUSTOMER, { toneHz: 1000, toneMs: 4000 });
     await withReport(waitConnected(srv, '1001', 10_000), uas);
     // The agent phone is alive: it echoes the customer's tone.
     await custCall.waitForTone(1000, 5000, 200);

@@ -14,7 +14,7 @@ import { UdpTransport } from '../../src/sip/transport/udp.ts';
 import { UserAgent } from '../../src/sip/user-agent.ts';
 import { memoryLog } from '../integration/harness.ts';
 import { CLEAN_EXIT, LOOPBACK, freePortBlock } from './tools.ts';
-import { sippSuite, startSippUas } from './sipp.ts';
+import { sippSuite } from './sipp.ts';
 
 const OFFER =
   'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
@@ -41,7 +41,7 @@ describe('sipp verifyauth: our INVITE retried with credentials after a 401', () 
       logger: log.logger,
       delegate: { onInvite: () => {} },
     });
-    const uas = await startSippUas(suite.sipp, {
+    const uas = await suite.startUas({
       scenario: 'uas-digest-401.xml',
       dirPrefix: 'sipp-digest',
       portBase: await freePortBlock(8),

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { promptPath } from '../../src/ivr/prompts.ts';
 import { SERVICE, api, eventually } from '../integration/harness.ts';
 import { CLEAN_EXIT, freePortBlock, getAgentJson, startSipp, waitAgentState } from './tools.ts';
-import { callIn, sippSuite, startBehindSippTrunk, startSippUas } from './sipp.ts';
+import { sippSuite } from './sipp.ts';
 
 const HOTLINE = '+74950000001';
 const CUSTOMER = '+79161234567'; // also checked by uas-agent-phone.xml
@@ -29,12 +29,12 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
   const suite = sippSuite();
 
   it('customer (sipp UAC) → +74950000001 → queue → INVITE to the trunk for +79000000001 (sipp UAS) → answered, CDR answered', async () => {
-    const { server: srv, uasPorts } = await startBehindSippTrunk(suite);
+    const { server: srv, uasPorts } = await suite.startBehindTrunk();
     const agent = await srv.store.directory.getAgentByLogin('1001');
     expect(agent?.contact).toBe(AGENT_PHONE);
 
     // Agent 1001 logs in from their phone (caller id known: PIN only), then hangs up.
-    const login = await callIn(suite, srv, AGENT_PHONE, { to: SERVICE });
+    const login = await suite.callIn(srv, AGENT_PHONE, { to: SERVICE });
     await login.waitForPrompt(promptPath('ru', 'enter_pin'));
     login.sendDtmf('2580#');
     await login.waitForPrompt(promptPath('ru', 'registered'), 8000);
@@ -45,7 +45,7 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
       contact: AGENT_PHONE,
     });
 
-    const uas = await startSippUas(suite.sipp, {
+    const uas = await suite.startUas({
       scenario: 'uas-agent-phone.xml',
       dirPrefix: 'sipp-hotline',
       portBase: uasPorts,

@@ -30,14 +30,7 @@ import {
   waitConnected,
 } from '../integration/acd-helpers.ts';
 import { CLEAN_EXIT, freePortBlock, startSipp, tempDir } from './tools.ts';
-import {
-  callIn,
-  registeredAgentPhone,
-  sippSuite,
-  startBehindSippTrunk,
-  startSippUas,
-  withReport,
-} from './sipp.ts';
+import { sippSuite, withReport } from './sipp.ts';
 
 const CUSTOMER = '+79161234567';
 /** 4 s sessions (see above); 2 s refreshes; the non-refresher gives up at 4 − 4/3 s. */
@@ -56,7 +49,7 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
   const suite = sippSuite();
 
   /** Agent 1002 on a SIP phone registered with us (not behind the sipp trunk). */
-  const deskAgent = (srv: Server): Promise<TestPhone> => registeredAgentPhone(suite, srv, '1002');
+  const deskAgent = (srv: Server): Promise<TestPhone> => suite.registeredAgentPhone(srv, '1002');
 
   it('(a) a customer that stops refreshing is hung up as session_expired and the agent is freed', async () => {
     // No RTP watchdog: only the session timer may end this call.
@@ -92,7 +85,7 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
   }, 60_000);
 
   it('(b) an agent phone that stops answering our refresh re-INVITE loses the call; the customer goes back to the queue', async () => {
-    const { server: srv, uasPorts } = await startBehindSippTrunk(suite, {
+    const { server: srv, uasPorts } = await suite.startBehindTrunk({
       rtpTimeoutSeconds: 0,
       sessionTimer: FAST_TIMER,
     });
@@ -100,7 +93,7 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
     const id1002 = await agentId(srv, '1002');
     const desk = await deskAgent(srv);
 
-    const uas = await startSippUas(suite.sipp, {
+    const uas = await suite.startUas({
       scenario: 'uas-agent-deaf-refresh.xml',
       dirPrefix: 'sipp-session-timer-deaf',
       portBase: uasPorts,
@@ -108,7 +101,7 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
     });
     await makeReady(srv, '1001');
 
-    const custCall = await callIn(suite, srv, CUSTOMER, { toneHz: 1000, toneMs: 30_000 });
+    const custCall = await suite.callIn(srv, CUSTOMER, { toneHz: 1000, toneMs: 30_000 });
     await withReport(waitConnected(srv, '1001', 10_000), uas);
     await custCall.waitForTone(1000, 5000, 200);
     // 1002 may take calls only now, so that the customer can only reach them after 1001's leg died.
@@ -151,11 +144,11 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
   }, 90_000);
 
   it('(c) an agent phone that answers every refresh UPDATE keeps its call past several intervals', async () => {
-    const { server: srv, uasPorts } = await startBehindSippTrunk(suite, {
+    const { server: srv, uasPorts } = await suite.startBehindTrunk({
       rtpTimeoutSeconds: 0,
       sessionTimer: FAST_TIMER,
     });
-    const uas = await startSippUas(suite.sipp, {
+    const uas = await suite.startUas({
       scenario: 'uas-agent-refreshes.xml',
       dirPrefix: 'sipp-session-timer-alive',
       portBase: uasPorts,
@@ -164,7 +157,7 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
     });
     await makeReady(srv, '1001');
 
-    const custCall = await callIn(suite, srv, CUSTOMER, { toneHz: 1000, toneMs: 60_000 });
+    const custCall = await suite.callIn(srv, CUSTOMER, { toneHz: 1000, toneMs: 60_000 });
     await withReport(waitConnected(srv, '1001', 10_000), uas);
 
     // Six refreshes answered = three whole 4 s intervals.

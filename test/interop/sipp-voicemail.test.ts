@@ -11,7 +11,7 @@ import { promptPath } from '../../src/ivr/prompts.ts';
 import { SineSource } from '../phone/sine.ts';
 import { waitCdrOutcome } from '../integration/acd-helpers.ts';
 import { CLEAN_EXIT, tempDir, waitAgentState } from './tools.ts';
-import { callIn, registeredAgentPhone, sippSuite, startBehindSippTrunk, startSippUas } from './sipp.ts';
+import { sippSuite } from './sipp.ts';
 
 const GREETING = promptPath('en', 'no_agents');
 
@@ -27,7 +27,7 @@ describe('sipp voicemail answers an offer (accept key)', () => {
   const suite = sippSuite();
 
   it('the customer is not connected to the voicemail; the next agent gets the call; history says not_accepted', async () => {
-    const { server: srv, uasPorts } = await startBehindSippTrunk(suite, { acceptCall: 'key' });
+    const { server: srv, uasPorts } = await suite.startBehindTrunk({ acceptCall: 'key' });
     const dir = srv.store.directory;
     await dir.updateCompanySettings(1, { acceptSeconds: 3 });
 
@@ -36,11 +36,11 @@ describe('sipp voicemail answers an offer (accept key)', () => {
     await dir.setSessionContact(a1001.id, '+79000000001');
     // Agent 1002 is on a registered SIP phone (our test phone) and presses 1.
     const a1002 = (await dir.getAgentByLogin('1002'))!;
-    const desk = await registeredAgentPhone(suite, srv, '1002', 'session');
+    const desk = await suite.registeredAgentPhone(srv, '1002', 'session');
 
     const workdir = tempDir('sipp-voicemail');
     writeFileSync(path.join(workdir, 'greeting.ulaw'), headerlessUlaw(GREETING));
-    const vm = await startSippUas(suite.sipp, {
+    const vm = await suite.startUas({
       scenario: 'uas-voicemail.xml',
       cwd: workdir,
       portBase: uasPorts,
@@ -52,7 +52,7 @@ describe('sipp voicemail answers an offer (accept key)', () => {
     await new Promise((r) => setTimeout(r, 50));
     await srv.agentStates.transition(a1002.id, 'ready', { reason: 'test', source: 'api' });
 
-    const custCall = await callIn(suite, srv, '+79161234567');
+    const custCall = await suite.callIn(srv, '+79161234567');
 
     // The voicemail answered, played its greeting, pressed nothing and was hung up on.
     const vmExit = await vm.finish(30_000);

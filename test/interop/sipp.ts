@@ -23,6 +23,12 @@ import {
   type SippRun,
 } from './tools.ts';
 
+export type UasOptions = Omit<SippOptions, 'cwd'> & {
+  /** Its working directory; a fresh temp dir named after `dirPrefix` when omitted. */
+  cwd?: string;
+  dirPrefix?: string;
+};
+
 export interface SippSuite {
   /** sipp's path (found in beforeAll: a missing sipp fails the suite with the package to install). */
   readonly sipp: string;
@@ -30,12 +36,37 @@ export interface SippSuite {
   server: Server | undefined;
   /** A test phone, closed after the test. */
   phone(opts: Partial<PhoneOptions> & { number: string }): Promise<TestPhone>;
+  /**
+   * A server (kept in `server`) whose trunk is a sipp UAS still to be started on
+   * `uasPorts` (a freePortBlock(8)): agent 1001's phone, +79000000001, sits behind it.
+   */
+  startBehindTrunk(o?: TestServerOptions): Promise<{ server: Server; uasPorts: number }>;
+  /**
+   * Runs a sipp UAS (by default the agent phone behind the trunk, `agent-uas`) and resolves
+   * once it listens on its SIP port, so that the server's first INVITE finds it.
+   */
+  startUas(o: UasOptions): Promise<SippRun>;
+  /**
+   * Agent `login` works from a SIP phone registered with us (`agent<login>`, not behind the
+   * trunk): its account, its contact (the agent's own, or only this session's), the REGISTER.
+   */
+  registeredAgentPhone(server: Server, login: string, contact?: 'agent' | 'session'): Promise<TestPhone>;
+  /**
+   * A test phone `number` (a customer, or an agent's own phone) calls `to` (Sales by default),
+   * speaking `toneHz` for `toneMs` when given.
+   */
+  callIn(
+    server: Server,
+    number: string,
+    o?: { to?: string; toneHz?: number; toneMs?: number },
+  ): Promise<PhoneCall>;
 }
 
 /**
  * Registers the hooks of a sipp suite (call it inside `describe`): before all, sipp is
- * looked up (`lazy`: on first use instead); after each test, every tool process is killed, the phones closed and the
- * server stopped; after all, the temp dirs go and no tool process may be left.
+ * looked up (`lazy`: on first use instead); after each test, every tool process is
+ * killed, the phones closed and the server stopped; after all, the temp dirs go and no
+ * tool process may be left.
  */
 export function sippSuite(o: { lazy?: boolean } = {}): SippSuite {
   const phones: TestPhone[] = [];
@@ -51,6 +82,41 @@ export function sippSuite(o: { lazy?: boolean } = {}): SippSuite {
       phones.push(p);
       return p;
     },
+    async startBehindTrunk(so = {}) {
+      const uasPorts = await freePortBlock(8);
+      const server = await startServer({ trunk: `sip:${LOOPBACK}:${uasPorts}`, ...so });
+      suite.server = server;
+      return { server, uasPorts };
+    },
+    async startUas(uo) {
+      const { dirPrefix, ...rest } = uo;
+      const uas = startSipp(find(), {
+        name: 'agent-uas',
+        ...rest,
+        cwd: uo.cwd ?? tempDir(dirPrefix ?? uo.scenario.replace(/\.xml$/, '')),
+      });
+      await waitUdpBound(uas.sipPort, 5000, uas.proc);
+      return uas;
+    },
+    async registeredAgentPhone(server, login, contact = 'agent') {
+      const dir = server.store.directory;
+      const id = await agentId(server, login);
+      const user = `agent${login}`;
+      const password = `secret-${login}`;
+      await dir.createSipAccount(user, password, 'agentline', id);
+      if (contact === 'agent') await dir.updateAgent(id, { contact: `sip:${user}` });
+      else await dir.setSessionContact(id, `sip:${user}`);
+      await server.loadSipCredentials();
+      const desk = await suite.phone({ number: user });
+      expect(await desk.register(user, password, { port: server.sipPort })).toBe(200);
+      return desk;
+    },
+    async callIn(server, number, co = {}) {
+      const from = await suite.phone({ number });
+      const call = await from.call(co.to ?? SALES, { port: server.sipPort });
+      if (co.toneHz !== undefined) call.send(new SineSource(co.toneHz, co.toneMs ?? 30_000));
+      return call;
+    },
   };
   // lazy: a suite with tests that do without sipp looks it up in the tests that use it.
   if (!o.lazy) beforeAll(() => void find());
@@ -62,77 +128,6 @@ export function sippSuite(o: { lazy?: boolean } = {}): SippSuite {
   });
   afterAll(finishSuite);
   return suite;
-}
-
-/**
- * A server (kept in `suite.server`) whose trunk is a sipp UAS still to be started on
- * `uasPorts` (a freePortBlock(8)): agent 1001's phone, +79000000001, sits behind it.
- */
-export async function startBehindSippTrunk(
-  suite: SippSuite,
-  o: TestServerOptions = {},
-): Promise<{ server: Server; uasPorts: number }> {
-  const uasPorts = await freePortBlock(8);
-  const server = await startServer({ trunk: `sip:${LOOPBACK}:${uasPorts}`, ...o });
-  suite.server = server;
-  return { server, uasPorts };
-}
-
-export type UasOptions = Omit<SippOptions, 'cwd'> & {
-  /** Its working directory; a fresh temp dir named after `dirPrefix` when omitted. */
-  cwd?: string;
-  dirPrefix?: string;
-};
-
-/**
- * Runs a sipp UAS (by default the agent phone behind the trunk, `agent-uas`) and resolves
- * once it listens on its SIP port, so that the server's first INVITE finds it.
- */
-export async function startSippUas(sipp: string, o: UasOptions): Promise<SippRun> {
-  const { dirPrefix, ...rest } = o;
-  const uas = startSipp(sipp, {
-    name: 'agent-uas',
-    ...rest,
-    cwd: o.cwd ?? tempDir(dirPrefix ?? o.scenario.replace(/\.xml$/, '')),
-  });
-  await waitUdpBound(uas.sipPort, 5000, uas.proc);
-  return uas;
-}
-
-/**
- * Agent `login` works from a SIP phone registered with us (`agent<login>`, not behind the
- * trunk): its account, its contact (the agent's own, or only this session's) and the REGISTER.
- */
-export async function registeredAgentPhone(
-  suite: SippSuite,
-  server: Server,
-  login = '1002',
-  contact: 'agent' | 'session' = 'agent',
-): Promise<TestPhone> {
-  const dir = server.store.directory;
-  const id = await agentId(server, login);
-  const user = `agent${login}`;
-  const password = `secret-${login}`;
-  await dir.createSipAccount(user, password, 'agentline', id);
-  if (contact === 'agent') await dir.updateAgent(id, { contact: `sip:${user}` });
-  else await dir.setSessionContact(id, `sip:${user}`);
-  await server.loadSipCredentials();
-  const desk = await suite.phone({ number: user });
-  expect(await desk.register(user, password, { port: server.sipPort })).toBe(200);
-  return desk;
-}
-
-/** A test phone `number` (a customer, or an agent's own phone) calls `to` (Sales by default), speaking `toneHz` for `toneMs` when given. */
-export async function callIn(
-  suite: SippSuite,
-  server: Server,
-  number: string,
-  o: { to?: string; toneHz?: number; toneMs?: number } = {},
-): Promise<PhoneCall> {
-  const cust = await suite.phone({ number });
-  const call = await cust.call(o.to ?? SALES, { port: server.sipPort });
-  if (o.toneHz !== undefined) call.send(new SineSource(o.toneHz, o.toneMs ?? 30_000));
-  return call;
 }
 
 /** `p`, with the sipp runs' reports added to its error (what sipp saw explains most failures). */
