@@ -6,10 +6,10 @@
  * connected to agent 1002 (a SIP phone registered with us): they hear each other.
  */
 import { describe, expect, it } from 'vitest';
-import { SineSource } from '../phone/sine.ts';
+
 import { eventually } from '../integration/harness.ts';
-import { agentId, makeReady, stateOf, waitCdrOutcome, waitConnected } from '../integration/acd-helpers.ts';
-import { sippSuite, withReport } from './sipp.ts';
+import { agentId, stateOf, waitCdrOutcome } from '../integration/acd-helpers.ts';
+import { CUSTOMER_HZ, deskTakesOver, sippSuite } from './sipp.ts';
 
 const CUSTOMER = '+79161234567'; // checked by uas-agent-phone.xml
 const TIMEOUT_S = 2;
@@ -25,36 +25,26 @@ describe('sipp: an agent phone killed mid-call (kill -9)', () => {
     // Agent 1002 works from a SIP phone registered with us (not behind the sipp trunk).
     const desk = await suite.registeredAgentPhone(srv, '1002');
 
-    const uas = await suite.startUas({
-      scenario: 'uas-agent-phone.xml',
-      dirPrefix: 'sipp-dead-agent',
-      portBase: uasPorts,
-      rtpEcho: true,
-    });
-    await makeReady(srv, '1001');
-
-    const custCall = await suite.callIn(srv, CUSTOMER, { toneHz: 1000, toneMs: 4000 });
-    await withReport(waitConnected(srv, '1001', 10_000), uas);
     // The agent phone is alive: it echoes the customer's tone.
-    await custCall.waitForTone(1000, 5000, 200);
+    const { uas, custCall } = await suite.customerOnSippAgent(srv, {
+      uas: { scenario: 'uas-agent-phone.xml', dirPrefix: 'sipp-dead-agent' },
+      uasPorts,
+      customer: CUSTOMER,
+      toneMs: 4000,
+      echoed: true,
+    });
 
     // 1002 may take calls only now; then 1001's phone dies without a word.
     await srv.agentStates.transition(id1002, 'ready', { reason: 'test', source: 'api' });
     uas.proc.child.kill('SIGKILL');
     expect((await uas.proc.exited).signal).toBe('SIGKILL');
 
-    const inv = await desk.nextIncoming(20_000);
-    expect(inv.caller.user).toBe(CUSTOMER);
-    const deskCall = await desk.answer(inv);
-    deskCall.send(new SineSource(1400, 4000));
-    await waitConnected(srv, '1002');
-    await deskCall.waitForTone(1000, 5000, 200);
-    await custCall.recorder.waitFor(
-      () => custCall.recorder.heardTone(1400, 200),
-      5000,
-      'customer hears 1002',
-    );
-    expect(custCall.state).toBe('up');
+    const deskCall = await deskTakesOver(srv, desk, custCall, {
+      caller: CUSTOMER,
+      timeoutMs: 20_000,
+      toneMs: 4000,
+    });
+    await deskCall.waitForTone(CUSTOMER_HZ, 5000, 200);
     expect(await stateOf(srv, '1001')).not.toBe('busy');
 
     const cdr = (await srv.store.calls.listCdr())[0]!;

@@ -19,18 +19,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { TestPhone } from '../phone/phone.ts';
-import { SineSource } from '../phone/sine.ts';
+
 import { eventually, startServer } from '../integration/harness.ts';
-import {
-  SALES,
-  agentId,
-  makeReady,
-  stateOf,
-  waitCdrOutcome,
-  waitConnected,
-} from '../integration/acd-helpers.ts';
+import { SALES, agentId, stateOf, waitCdrOutcome, waitConnected } from '../integration/acd-helpers.ts';
 import { CLEAN_EXIT, freePortBlock, startSipp, tempDir } from './tools.ts';
-import { sippSuite, withReport } from './sipp.ts';
+import { deskTakesOver, sippSuite, withReport } from './sipp.ts';
 
 const CUSTOMER = '+79161234567';
 /** 4 s sessions (see above); 2 s refreshes; the non-refresher gives up at 4 − 4/3 s. */
@@ -93,31 +86,21 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
     const id1002 = await agentId(srv, '1002');
     const desk = await deskAgent(srv);
 
-    const uas = await suite.startUas({
-      scenario: 'uas-agent-deaf-refresh.xml',
-      dirPrefix: 'sipp-session-timer-deaf',
-      portBase: uasPorts,
-      rtpEcho: true,
+    const { uas, custCall } = await suite.customerOnSippAgent(srv, {
+      uas: { scenario: 'uas-agent-deaf-refresh.xml', dirPrefix: 'sipp-session-timer-deaf' },
+      uasPorts,
+      customer: CUSTOMER,
+      toneMs: 30_000,
+      echoed: true,
     });
-    await makeReady(srv, '1001');
-
-    const custCall = await suite.callIn(srv, CUSTOMER, { toneHz: 1000, toneMs: 30_000 });
-    await withReport(waitConnected(srv, '1001', 10_000), uas);
-    await custCall.waitForTone(1000, 5000, 200);
     // 1002 may take calls only now, so that the customer can only reach them after 1001's leg died.
     await srv.agentStates.transition(id1002, 'ready', { reason: 'test', source: 'api' });
 
-    const inv = await desk.nextIncoming(30_000);
-    expect(inv.caller.user).toBe(CUSTOMER);
-    const deskCall = await desk.answer(inv);
-    deskCall.send(new SineSource(1400, 30_000));
-    await waitConnected(srv, '1002');
-    await custCall.recorder.waitFor(
-      () => custCall.recorder.heardTone(1400, 200),
-      5000,
-      'customer hears 1002',
-    );
-    expect(custCall.state).toBe('up');
+    const deskCall = await deskTakesOver(srv, desk, custCall, {
+      caller: CUSTOMER,
+      timeoutMs: 30_000,
+      toneMs: 30_000,
+    });
 
     // The deaf phone got its BYE (sipp exits 0 only then) after at least two refreshes.
     expect(await uas.finish(30_000), uas.report()).toEqual(CLEAN_EXIT);
@@ -148,17 +131,12 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
       rtpTimeoutSeconds: 0,
       sessionTimer: FAST_TIMER,
     });
-    const uas = await suite.startUas({
-      scenario: 'uas-agent-refreshes.xml',
-      dirPrefix: 'sipp-session-timer-alive',
-      portBase: uasPorts,
-      rtpEcho: true,
-      timeoutS: 60,
+    const { uas, custCall } = await suite.customerOnSippAgent(srv, {
+      uas: { scenario: 'uas-agent-refreshes.xml', dirPrefix: 'sipp-session-timer-alive', timeoutS: 60 },
+      uasPorts,
+      customer: CUSTOMER,
+      toneMs: 60_000,
     });
-    await makeReady(srv, '1001');
-
-    const custCall = await suite.callIn(srv, CUSTOMER, { toneHz: 1000, toneMs: 60_000 });
-    await withReport(waitConnected(srv, '1001', 10_000), uas);
 
     // Six refreshes answered = three whole 4 s intervals.
     await eventually(() => received(uas.messages(), 'UPDATE').length >= 6, 40_000, 'six refresh UPDATEs');

@@ -9,7 +9,7 @@ import type { Server } from '../../src/server.ts';
 import type { PhoneCall, PhoneOptions, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { phone, startServer, type TestServerOptions } from '../integration/harness.ts';
-import { SALES, agentId } from '../integration/acd-helpers.ts';
+import { SALES, agentId, makeReady, waitConnected } from '../integration/acd-helpers.ts';
 import {
   LOOPBACK,
   finishSuite,
@@ -22,6 +22,10 @@ import {
   type SippOptions,
   type SippRun,
 } from './tools.ts';
+
+/** The customer's voice in customerOnSippAgent; the desk agent's in deskTakesOver. */
+export const CUSTOMER_HZ = 1000;
+export const DESK_HZ = 1400;
 
 export type UasOptions = Omit<SippOptions, 'cwd'> & {
   /** Its working directory; a fresh temp dir named after `dirPrefix` when omitted. */
@@ -60,6 +64,22 @@ export interface SippSuite {
     number: string,
     o?: { to?: string; toneHz?: number; toneMs?: number },
   ): Promise<PhoneCall>;
+  /**
+   * Agent 1001's phone is a sipp UAS behind the trunk (`uasPorts`, from startBehindTrunk)
+   * that echoes RTP; 1001 is made ready and the customer `number` calls Sales speaking
+   * 1000 Hz for `toneMs`: resolves once they are connected (with `echoed`, once the
+   * customer has heard its own tone back from the phone).
+   */
+  customerOnSippAgent(
+    server: Server,
+    o: {
+      uas: Omit<UasOptions, 'portBase' | 'rtpEcho'>;
+      uasPorts: number;
+      customer: string;
+      toneMs: number;
+      echoed?: boolean;
+    },
+  ): Promise<{ uas: SippRun; custCall: PhoneCall }>;
 }
 
 /**
@@ -117,6 +137,14 @@ export function sippSuite(o: { lazy?: boolean } = {}): SippSuite {
       if (co.toneHz !== undefined) call.send(new SineSource(co.toneHz, co.toneMs ?? 30_000));
       return call;
     },
+    async customerOnSippAgent(server, ao) {
+      const uas = await suite.startUas({ ...ao.uas, portBase: ao.uasPorts, rtpEcho: true });
+      await makeReady(server, '1001');
+      const custCall = await suite.callIn(server, ao.customer, { toneHz: CUSTOMER_HZ, toneMs: ao.toneMs });
+      await withReport(waitConnected(server, '1001', 10_000), uas);
+      if (ao.echoed) await custCall.waitForTone(CUSTOMER_HZ, 5000, 200);
+      return { uas, custCall };
+    },
   };
   // lazy: a suite with tests that do without sipp looks it up in the tests that use it.
   if (!o.lazy) beforeAll(() => void find());
@@ -137,4 +165,29 @@ export async function withReport<T>(p: Promise<T>, ...runs: SippRun[]): Promise<
   } catch (err) {
     throw new Error(`${String(err)}\n${runs.map((r) => r.report()).join('\n\n')}`, { cause: err });
   }
+}
+
+/**
+ * The customer `caller`, back at the head of the queue, rings agent 1002's registered phone
+ * `desk` (within `timeoutMs`), which answers speaking DESK_HZ for `toneMs`: resolves once they
+ * are connected and the customer hears 1002.
+ */
+export async function deskTakesOver(
+  server: Server,
+  desk: TestPhone,
+  custCall: PhoneCall,
+  o: { caller: string; timeoutMs: number; toneMs: number },
+): Promise<PhoneCall> {
+  const inv = await desk.nextIncoming(o.timeoutMs);
+  expect(inv.caller.user).toBe(o.caller);
+  const deskCall = await desk.answer(inv);
+  deskCall.send(new SineSource(DESK_HZ, o.toneMs));
+  await waitConnected(server, '1002');
+  await custCall.recorder.waitFor(
+    () => custCall.recorder.heardTone(DESK_HZ, 200),
+    5000,
+    'customer hears 1002',
+  );
+  expect(custCall.state).toBe('up');
+  return deskCall;
 }
