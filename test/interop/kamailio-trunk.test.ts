@@ -19,7 +19,18 @@ import { configSchema } from '../../src/config/config.ts';
 import { Server } from '../../src/server.ts';
 import { FAST_IVR, api, eventually, memoryLog, phone } from '../integration/harness.ts';
 import { SERVER_RTP, blocks } from '../integration/ports.ts';
-import { CONTACT, agentId, makeReady, stateOf, waitState } from '../integration/acd-helpers.ts';
+import {
+  CONTACT,
+  agentId,
+  makeReady,
+  stateOf,
+  waitState,
+  ACCEPT_HZ,
+  ERROR_HZ,
+  VOICE,
+  doesNotHear,
+  hears,
+} from '../integration/acd-helpers.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import type { CompanySettings } from '../../src/store/store.ts';
@@ -43,22 +54,6 @@ const SALES = '+74950000001';
 const CARRIER = '127.0.0.2';
 const PASSWORD = 'trunk-pass-42';
 const TARGET = '+79261234567';
-const ACCEPT_HZ = 1000;
-const ERROR_HZ = 480;
-/** Each party "speaks" its own frequency (as in test/integration/agent-menu.test.ts). */
-const VOICE = { customer: 700, agent: 1300, target: 1700 } as const;
-
-/** The listener hears the speaker's frequency (200 ms of it). */
-async function hears(listener: PhoneCall, speakerHz: number, timeoutMs = 4000): Promise<void> {
-  listener.recorder.clear();
-  await listener.waitForTone(speakerHz, timeoutMs, 200);
-}
-
-async function doesNotHear(listener: PhoneCall, speakerHz: number, ms = 800): Promise<void> {
-  listener.recorder.clear();
-  await sleep(ms);
-  expect(listener.recorder.heardTone(speakerHz, 100)).toBe(false);
-}
 
 // Its own RTP block, apart from the harness's (which counts from the start of SERVER_RTP).
 const nextRtp = blocks({ min: SERVER_RTP.max - 1999, max: SERVER_RTP.max }, 1000);
