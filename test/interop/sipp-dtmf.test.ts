@@ -7,17 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SERVICE, startServer } from '../integration/harness.ts';
 import { writeDtmfPcap } from './dtmf-pcap.ts';
-import {
-  CLEAN_EXIT,
-  freePortBlock,
-  getAgentJson,
-  NEEDS_ROOT,
-  mayPlayPcap,
-  startSipp,
-  tempDir,
-  waitAgentState,
-  watchInbound,
-} from './tools.ts';
+import { getAgentJson, NEEDS_ROOT, mayPlayPcap, tempDir, waitAgentState, watchInbound } from './tools.ts';
 import { sippSuite } from './sipp.ts';
 
 describe('sipp: DTMF from generated pcaps', () => {
@@ -30,17 +20,8 @@ describe('sipp: DTMF from generated pcaps', () => {
     const dir = tempDir('sipp-9000');
     writeDtmfPcap(path.join(dir, 'digits.pcap'), '42#');
 
-    const run = startSipp(suite.sipp, {
-      scenario: 'uac-dtmf-readback.xml',
-      cwd: dir,
-      remotePort: server.sipPort,
-      service: '9000',
-      portBase: await freePortBlock(8),
-    });
-    const exit = await run.finish(35_000);
-
     // Exit 0: the 200 carried PCMU and telephone-event, and the server's BYE came (answered 200).
-    expect(exit, run.report()).toEqual(CLEAN_EXIT);
+    const run = await suite.runUac(server, { scenario: 'uac-dtmf-readback.xml', cwd: dir, service: '9000' });
     expect(seen.map((c) => c.called)).toEqual(['9000']);
     expect(seen[0]?.digits.join(''), run.report()).toBe('42#');
     const trace = run.messages();
@@ -63,16 +44,12 @@ describe('sipp: DTMF from generated pcaps', () => {
       firstTimestamp: pin.nextTimestamp + (3500 - pin.durationMs) * 8,
     });
 
-    const run = startSipp(suite.sipp, {
+    const run = await suite.runUac(server, {
       scenario: 'uac-service-ivr-break.xml',
       cwd: dir,
-      remotePort: server.sipPort,
       service: SERVICE,
-      portBase: await freePortBlock(8),
     });
-    const exit = await run.finish(35_000);
 
-    expect(exit, run.report()).toEqual(CLEAN_EXIT);
     expect(seen.map((c) => [c.called, c.caller])).toEqual([[SERVICE, '+79000000001']]);
     expect(seen[0]?.digits.join(''), run.report()).toBe('2580#3');
     const srv = server;

@@ -11,13 +11,10 @@ import { SERVICE, startServer } from '../integration/harness.ts';
 import { writeUlawPcap } from './audio-pcap.ts';
 import { soxDtmf } from './sox-dtmf.ts';
 import {
-  CLEAN_EXIT,
-  freePortBlock,
   getAgentJson,
   NEEDS_ROOT,
   mayPlayPcap,
   requireTool,
-  startSipp,
   tempDir,
   waitAgentState,
   watchInbound,
@@ -53,7 +50,6 @@ describe('inband DTMF made by sox', () => {
 
   it('service IVR: sipp with no telephone-event types PIN 2580# and key 3 as sox tones; agent 1001 is not ready', async (ctx) => {
     ctx.skip(!mayPlayPcap(), NEEDS_ROOT);
-    const sipp = suite.sipp;
     const server = (suite.server = await startServer());
     const seen = watchInbound(server);
     expect((await getAgentJson(server, '1001')).state).toBe('logged_out');
@@ -73,16 +69,12 @@ describe('inband DTMF made by sox', () => {
       },
     );
 
-    const run = startSipp(sipp, {
+    const run = await suite.runUac(server, {
       scenario: 'uac-service-ivr-inband.xml',
       cwd: dir,
-      remotePort: server.sipPort,
       service: SERVICE,
-      portBase: await freePortBlock(8),
     });
-    const exit = await run.finish(35_000);
 
-    expect(exit, run.report()).toEqual(CLEAN_EXIT);
     const trace = run.messages();
     expect(trace).toMatch(/m=audio \d+ RTP\/AVP 0\r?\n/);
     expect(trace).not.toMatch(/telephone-event/);

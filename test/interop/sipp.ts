@@ -11,6 +11,7 @@ import { SineSource } from '../phone/sine.ts';
 import { phone, startServer, type TestServerOptions } from '../integration/harness.ts';
 import { SALES, agentId, makeReady, waitConnected } from '../integration/acd-helpers.ts';
 import {
+  CLEAN_EXIT,
   LOOPBACK,
   finishSuite,
   freePortBlock,
@@ -64,6 +65,14 @@ export interface SippSuite {
     number: string,
     o?: { to?: string; toneHz?: number; toneMs?: number },
   ): Promise<PhoneCall>;
+  /**
+   * Runs a sipp UAC scenario (one call to `service` on the server, from `cwd` with its pcaps)
+   * to its end, and expects it to have passed (exit 0 within `finishMs`).
+   */
+  runUac(
+    server: Server,
+    o: { scenario: string; cwd: string; service: string; finishMs?: number },
+  ): Promise<SippRun>;
   /**
    * Agent 1001's phone is a sipp UAS behind the trunk (`uasPorts`, from startBehindTrunk)
    * that echoes RTP; 1001 is made ready and the customer `number` calls Sales speaking
@@ -136,6 +145,17 @@ export function sippSuite(o: { lazy?: boolean } = {}): SippSuite {
       const call = await from.call(co.to ?? SALES, { port: server.sipPort });
       if (co.toneHz !== undefined) call.send(new SineSource(co.toneHz, co.toneMs ?? 30_000));
       return call;
+    },
+    async runUac(server, ro) {
+      const run = startSipp(find(), {
+        scenario: ro.scenario,
+        cwd: ro.cwd,
+        remotePort: server.sipPort,
+        service: ro.service,
+        portBase: await freePortBlock(8),
+      });
+      expect(await run.finish(ro.finishMs ?? 35_000), run.report()).toEqual(CLEAN_EXIT);
+      return run;
     },
     async customerOnSippAgent(server, ao) {
       const uas = await suite.startUas({ ...ao.uas, portBase: ao.uasPorts, rtpEcho: true });
