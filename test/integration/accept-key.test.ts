@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { promptPath } from '../../src/ivr/prompts.ts';
-import type { TestPhone } from '../phone/phone.ts';
+import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 
 import {
@@ -35,6 +35,21 @@ describe('accept key (acceptCall: key)', () => {
       })
     )[0]?.reason;
 
+  /**
+   * 1001, then 1002 ready (1001 the longest: offered first, longest_idle); a customer calls
+   * and 1001 answers, hearing "press 1".
+   */
+  async function offeredTo1001First(): Promise<{ custCall: PhoneCall; first: PhoneCall }> {
+    await makeReady(server, '1001');
+    await new Promise((r) => setTimeout(r, 50));
+    await makeReady(server, '1002');
+    const c = await customer();
+    const custCall = await c.call(SALES, { port: server.sipPort });
+    const { call: first } = await answerAgent(trunk, '1001');
+    await first.waitForPrompt(ru('accept_call'));
+    return { custCall, first };
+  }
+
   it('the agent hears the whisper and "press 1"; the customer waits (still offering) until the key, then both talk', async () => {
     ({ server, trunk } = await rig.startWithTrunk({ acceptCall: 'key' }));
     await makeReady(server, '1001');
@@ -64,13 +79,7 @@ describe('accept key (acceptCall: key)', () => {
   it('no key: the customer stays queued, the next agent gets the call, the first is temporarily_not_ready (not_accepted)', async () => {
     ({ server, trunk } = await rig.startWithTrunk({ acceptCall: 'key' }));
     await server.store.directory.updateCompanySettings(1, { acceptSeconds: 3 });
-    await makeReady(server, '1001');
-    await new Promise((r) => setTimeout(r, 50));
-    await makeReady(server, '1002');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: server.sipPort });
-    const { call: first } = await answerAgent(trunk, '1001');
-    await first.waitForPrompt(ru('accept_call'));
+    const { custCall, first } = await offeredTo1001First();
     // The first agent says nothing and presses nothing: hung up once the time is over.
     expect(await first.ended).toBe('remote');
     const { call: second } = await answerAgent(trunk, '1002');
@@ -97,13 +106,7 @@ describe('accept key (acceptCall: key)', () => {
 
   it('a wrong key or a hang-up counts as not answered too; the call waits at the head for the next ready agent', async () => {
     ({ server, trunk } = await rig.startWithTrunk({ acceptCall: 'key' }));
-    await makeReady(server, '1001');
-    await new Promise((r) => setTimeout(r, 50));
-    await makeReady(server, '1002');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: server.sipPort });
-    const { call: first } = await answerAgent(trunk, '1001');
-    await first.waitForPrompt(ru('accept_call'));
+    const { custCall, first } = await offeredTo1001First();
     first.sendDtmf('2');
     expect(await first.ended).toBe('remote');
     const { call: second } = await answerAgent(trunk, '1002');

@@ -2,6 +2,7 @@ import { afterEach, expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
+import { SineSource } from '../phone/sine.ts';
 import { eventually, phone, sleep, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';
 
@@ -138,6 +139,34 @@ export class CallRig {
     const p = await phone({ ...o, number });
     this.phones.push(p);
     return p;
+  }
+
+  /**
+   * Agent `login` (1001) is made ready, a customer `from` calls `to` (Sales) and the agent
+   * answers on the trunk; resolves once they are connected, each speaking its tone (when
+   * given) for `toneMs`.
+   */
+  async connectCustomer(
+    o: {
+      login?: string;
+      from?: string;
+      to?: string;
+      customerHz?: number;
+      agentHz?: number;
+      toneMs?: number;
+    } = {},
+  ): Promise<{ customer: PhoneCall; agent: PhoneCall; invite: IncomingInvite }> {
+    const { server, trunk } = this;
+    if (!server || !trunk) throw new Error('CallRig.connectCustomer: startWithTrunk first');
+    const login = o.login ?? '1001';
+    await makeReady(server, login);
+    const c = await this.phone(o.from ?? '+79161234567');
+    const customer = await c.call(o.to ?? SALES, { port: server.sipPort });
+    if (o.customerHz !== undefined) customer.send(new SineSource(o.customerHz, o.toneMs ?? 4000));
+    const { call: agent, invite } = await answerAgent(trunk, login);
+    if (o.agentHz !== undefined) agent.send(new SineSource(o.agentHz, o.toneMs ?? 4000));
+    await waitConnected(server, login);
+    return { customer, agent, invite };
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,15 @@ import type { IncomingInvite } from '../../src/sip/user-agent.ts';
 import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SERVICE, api, eventually } from './harness.ts';
-import { CONTACT, SALES, answerAgent, makeReady, waitConnected, useCallRig } from './acd-helpers.ts';
+import {
+  CONTACT,
+  SALES,
+  answerAgent,
+  makeReady,
+  waitConnected,
+  useCallRig,
+  waitCdrOutcome,
+} from './acd-helpers.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
 const ACCEPT_HZ = 1000;
@@ -67,6 +75,12 @@ describe('caller id and operator logs', () => {
 
   const header = (inv: IncomingInvite, name: string): string | undefined => getHeader(inv.request, name);
 
+  /** The call's CDR closes as answered, with the caller and the hotline. */
+  async function cdrAnswered(callerId: string): Promise<void> {
+    await waitCdrOutcome(server, 'answered');
+    expect((await server.store.calls.listCdr())[0]).toMatchObject({ callerId, hotline: SALES });
+  }
+
   it('the agent sees the customer in From; P-Asserted-Identity and Diversion name the hotline; the CDR has the caller', async () => {
     await setup();
     const { invite, hangup } = await deliver('+79161234567');
@@ -75,15 +89,7 @@ describe('caller id and operator logs', () => {
     expect(header(invite, 'Diversion')).toBe(`<sip:${SALES}@127.0.0.1>;reason=unconditional;counter=1`);
     expect(header(invite, 'Privacy')).toBeUndefined();
     await hangup();
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'answered',
-      5000,
-      'cdr',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({
-      callerId: '+79161234567',
-      hotline: SALES,
-    });
+    await cdrAnswered('+79161234567');
   });
 
   it('a carrier presenting 8… in P-Asserted-Identity behind an anonymous From: the CDR has the real, normalised caller; the agent sees Anonymous with Privacy: id', async () => {
@@ -104,15 +110,7 @@ describe('caller id and operator logs', () => {
     expect(invite.request.headers.map((h) => h.value).join('\n')).not.toMatch(/9161234567/);
     expect(server.acd.liveCalls[0]?.callerId).toBe('+79161234567');
     await hangup();
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'answered',
-      5000,
-      'cdr',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({
-      callerId: '+79161234567',
-      hotline: SALES,
-    });
+    await cdrAnswered('+79161234567');
   });
 
   it('Remote-Party-ID is read when there is no P-Asserted-Identity', async () => {

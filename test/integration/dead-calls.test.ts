@@ -61,13 +61,10 @@ describe('dead calls (RTP inactivity timeout)', () => {
   it('a silent customer in talk ends the call and frees the agent', async () => {
     ({ server, trunk } = await rig.startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
     const s = server;
-    await makeReady(s, '1001');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: s.sipPort });
-    custCall.send(new SineSource(1000, 4000));
-    const { call: agentCall } = await answerAgent(trunk, '1001');
-    agentCall.send(new SineSource(600, 4000));
-    await waitConnected(s, '1001');
+    const { customer: custCall, agent: agentCall } = await rig.connectCustomer({
+      customerHz: 1000,
+      agentHz: 600,
+    });
     await agentCall.waitForTone(1000, 5000, 200);
     custCall.goSilent();
     expect(await agentCall.ended).toBe('remote');
@@ -84,13 +81,10 @@ describe('dead calls (RTP inactivity timeout)', () => {
   it('a silent agent in talk: the customer goes back to the head of the queue and to the next agent', async () => {
     ({ server, trunk } = await rig.startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
     const s = server;
-    await makeReady(s, '1001');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: s.sipPort });
-    custCall.send(new SineSource(1000, 4000));
-    const { call: first } = await answerAgent(trunk, '1001');
-    first.send(new SineSource(600, 4000));
-    await waitConnected(s, '1001');
+    const { customer: custCall, agent: first } = await rig.connectCustomer({
+      customerHz: 1000,
+      agentHz: 600,
+    });
     await custCall.waitForTone(600, 5000, 200);
     // Only now may 1002 take calls: the call went to 1001 first.
     await makeReady(s, '1002');

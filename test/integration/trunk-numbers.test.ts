@@ -34,6 +34,22 @@ describe('numbers per country and per trunk', () => {
     if (Object.keys(settings).length) await server.store.directory.updateCompanySettings(1, settings);
   }
 
+  /** A second trunk, `carrier`, that takes calls from 127.0.0.1 (the test phones) ahead of the default one. */
+  async function addInboundCarrier(o: Partial<TrunkPatch>): Promise<void> {
+    const created = await api(server, '/api/v1/trunks', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'carrier',
+        uri: 'sip:127.0.0.1:9',
+        inbound: ['127.0.0.1'],
+        ...o,
+        priority: 900,
+        qualifySeconds: 0,
+      }),
+    });
+    expect(created.status).toBe(201);
+  }
+
   async function patchTrunk(name: string, patch: TrunkPatch): Promise<void> {
     const r = await api(server, `/api/v1/trunks/${name}`, { method: 'PATCH', body: JSON.stringify(patch) });
     expect(r.status).toBe(200);
@@ -150,18 +166,7 @@ describe('numbers per country and per trunk', () => {
 
   it('numberFrom to: a call whose R-URI is our registration contact reaches the hotline named in To', async () => {
     await setup();
-    const created = await api(server, '/api/v1/trunks', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'carrier',
-        uri: 'sip:127.0.0.1:9',
-        inbound: ['127.0.0.1'],
-        numberFrom: 'to',
-        priority: 900,
-        qualifySeconds: 0,
-      }),
-    });
-    expect(created.status).toBe(201);
+    await addInboundCarrier({ numberFrom: 'to' });
     const { customer, agent } = await customerCall('agentline-reg', { to: '84950000001' });
     expect(server.acd.liveCalls[0]?.hotline).toBe(SALES);
     await hangupBoth(customer, agent);
@@ -179,18 +184,7 @@ describe('numbers per country and per trunk', () => {
 
   it('inbandDtmf always on an inbound trunk: an agent logs in with PIN tones in the audio through it', async () => {
     await setup();
-    const created = await api(server, '/api/v1/trunks', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'carrier',
-        uri: 'sip:127.0.0.1:9',
-        inbound: ['127.0.0.1'],
-        inbandDtmf: 'always',
-        priority: 900,
-        qualifySeconds: 0,
-      }),
-    });
-    expect(created.status).toBe(201);
+    await addInboundCarrier({ inbandDtmf: 'always' });
     const pin = '7391648';
     const set = await api(server, '/api/v1/agents/1001/pin', {
       method: 'POST',
