@@ -3,7 +3,7 @@ import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { eventually, phone, sleep, startServer, type TestServerOptions } from './harness.ts';
+import { eventually, phone, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';
 
 export const SALES = '+74950000001';
@@ -187,27 +187,4 @@ export function useCallRig(o: { expectNoLiveCalls?: boolean } = {}): CallRig {
   const rig = new CallRig(o);
   afterEach(() => rig.close());
   return rig;
-}
-
-/** The in-call menu's "accepted" beep and its error tone. */
-export const ACCEPT_HZ = 1000;
-export const ERROR_HZ = 480;
-
-/**
- * Each party of a call-flow test "speaks" its own frequency; a party hears another when
- * that frequency arrives, and must not hear anyone it is not connected to.
- */
-export const VOICE = { customer: 700, agent: 1300, target: 1700, colleague: 1900 } as const;
-
-/** The listener hears the speaker's frequency (200 ms of it) from now on. */
-export async function hears(listener: PhoneCall, speakerHz: number, timeoutMs = 4000): Promise<void> {
-  listener.recorder.clear();
-  await listener.waitForTone(speakerHz, timeoutMs, 200);
-}
-
-/** For `ms` from now, the listener hears nothing of the speaker's frequency. */
-export async function doesNotHear(listener: PhoneCall, speakerHz: number, ms = 800): Promise<void> {
-  listener.recorder.clear();
-  await sleep(ms);
-  expect(listener.recorder.heardTone(speakerHz, 100)).toBe(false);
 }

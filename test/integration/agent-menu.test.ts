@@ -14,12 +14,8 @@ import {
   stateOf,
   waitConnected,
   waitState,
-  ACCEPT_HZ,
-  ERROR_HZ,
-  VOICE,
-  doesNotHear,
-  hears,
 } from './acd-helpers.ts';
+import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, hears } from './hearing.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
 const RINGBACK_HZ = 425;

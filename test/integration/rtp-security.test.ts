@@ -8,16 +8,8 @@ import { writeRtpHeader } from '../../src/media/rtp/packet.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, phone, sleep, startServer } from './harness.ts';
-import {
-  SALES,
-  answerAgent,
-  makeReady,
-  startWithTrunk,
-  waitConnected,
-  ACCEPT_HZ,
-  VOICE,
-  hears,
-} from './acd-helpers.ts';
+import { SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from './acd-helpers.ts';
+import { ACCEPT_HZ, VOICE, hears } from './hearing.ts';
 import { SERVER_RTP } from './ports.ts';
 
 /**

@@ -16,20 +16,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav, readWav } from '../../src/media/wav.ts';
 import { toneRatio } from '../../src/media/goertzel.ts';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import {
   CLEAN_EXIT,
   CtrlTcp,
   LOOPBACK,
-  finishSuite,
   freePortBlock,
-  killAll,
-  requireTool,
   sleep,
   spawnTool,
   tempDir,
+  toolSuite,
   type ToolProcess,
 } from './tools.ts';
 
@@ -280,25 +278,25 @@ export interface BaresipSuite {
  * server stopped; after all, the temp dirs go and no tool process may be left.
  */
 export function baresipSuite(): BaresipSuite {
-  let baresip: string | undefined;
+  const find = toolSuite('baresip', 'baresip-core', {
+    beforeKill: () => {
+      suite.phone?.ctrl.close();
+      suite.phone = undefined;
+    },
+    cleanup: async () => {
+      await suite.trunk?.close();
+      suite.trunk = undefined;
+      await suite.server?.stop();
+      suite.server = undefined;
+    },
+  });
   const suite: BaresipSuite = {
     get baresip(): string {
-      return (baresip ??= requireTool('baresip', 'baresip-core'));
+      return find();
     },
     phone: undefined,
     trunk: undefined,
     server: undefined,
   };
-  beforeAll(() => void suite.baresip);
-  afterEach(async () => {
-    suite.phone?.ctrl.close();
-    suite.phone = undefined;
-    await killAll();
-    await suite.trunk?.close();
-    suite.trunk = undefined;
-    await suite.server?.stop();
-    suite.server = undefined;
-  });
-  afterAll(finishSuite);
   return suite;
 }

@@ -19,18 +19,8 @@ import { configSchema } from '../../src/config/config.ts';
 import { Server } from '../../src/server.ts';
 import { FAST_IVR, api, eventually, memoryLog, phone } from '../integration/harness.ts';
 import { SERVER_RTP, blocks } from '../integration/ports.ts';
-import {
-  CONTACT,
-  agentId,
-  makeReady,
-  stateOf,
-  waitState,
-  ACCEPT_HZ,
-  ERROR_HZ,
-  VOICE,
-  doesNotHear,
-  hears,
-} from '../integration/acd-helpers.ts';
+import { CONTACT, agentId, makeReady, stateOf, waitState } from '../integration/acd-helpers.ts';
+import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, hears } from '../integration/hearing.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import type { CompanySettings } from '../../src/store/store.ts';

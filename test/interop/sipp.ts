@@ -4,7 +4,7 @@
  * test), a server whose trunk is a sipp UAS playing an agent's phone, agent 1002 on a
  * SIP phone registered with us, and a customer calling in.
  */
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { PhoneCall, PhoneOptions, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
@@ -13,12 +13,10 @@ import { SALES, agentId, makeReady, waitConnected } from '../integration/acd-hel
 import {
   CLEAN_EXIT,
   LOOPBACK,
-  finishSuite,
   freePortBlock,
-  killAll,
-  requireTool,
   startSipp,
   tempDir,
+  toolSuite,
   waitUdpBound,
   type SippOptions,
   type SippRun,
@@ -99,8 +97,14 @@ export interface SippSuite {
  */
 export function sippSuite(o: { lazy?: boolean } = {}): SippSuite {
   const phones: TestPhone[] = [];
-  let sipp: string | undefined;
-  const find = (): string => (sipp ??= requireTool('sipp', 'sip-tester'));
+  const find = toolSuite('sipp', 'sip-tester', {
+    lazy: o.lazy,
+    cleanup: async () => {
+      await Promise.all(phones.splice(0).map((p) => p.close()));
+      await suite.server?.stop();
+      suite.server = undefined;
+    },
+  });
   const suite: SippSuite = {
     get sipp(): string {
       return find();
@@ -166,15 +170,6 @@ export function sippSuite(o: { lazy?: boolean } = {}): SippSuite {
       return { uas, custCall };
     },
   };
-  // lazy: a suite with tests that do without sipp looks it up in the tests that use it.
-  if (!o.lazy) beforeAll(() => void find());
-  afterEach(async () => {
-    await killAll();
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await suite.server?.stop();
-    suite.server = undefined;
-  });
-  afterAll(finishSuite);
   return suite;
 }
 

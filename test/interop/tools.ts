@@ -13,7 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { api, eventually } from '../integration/harness.ts';
 
@@ -281,6 +281,29 @@ export function removeTempDirs(): void {
 export function finishSuite(): void {
   removeTempDirs();
   expect(runningCount()).toBe(0);
+}
+
+/**
+ * Registers the hooks every interop suite has (call it inside `describe`): `tool` looked up
+ * before all (`lazy`: on first use, for suites with tests that do without it); after each
+ * test `beforeKill`, every tool process killed, then `cleanup`; after all, finishSuite.
+ * Returns the tool's path, looked up once.
+ */
+export function toolSuite(
+  tool: string,
+  debianPackage: string,
+  o: { lazy?: boolean; beforeKill?: () => void; cleanup?: () => Promise<void> } = {},
+): () => string {
+  let file: string | undefined;
+  const find = (): string => (file ??= requireTool(tool, debianPackage));
+  if (!o.lazy) beforeAll(() => void find());
+  afterEach(async () => {
+    o.beforeKill?.();
+    await killAll();
+    await o.cleanup?.();
+  });
+  afterAll(finishSuite);
+  return find;
 }
 
 /** A text file's content, or '' when it does not exist (optional sipp traces). */
