@@ -188,3 +188,23 @@ export function useCallRig(o: { expectNoLiveCalls?: boolean } = {}): CallRig {
   afterEach(() => rig.close());
   return rig;
 }
+
+/**
+ * A customer on `customer` calls `to` (Support): agent `desk`'s SIP phone rings with the
+ * customer's number, answers and hears the customer (1100 Hz); then the desk hangs up.
+ */
+export async function deskHearsCustomer(
+  server: Server,
+  desk: TestPhone,
+  customer: TestPhone,
+  to = SUPPORT,
+): Promise<void> {
+  const custCall = await customer.call(to, { port: server.sipPort });
+  const inv = await desk.nextIncoming(5000);
+  expect(inv.caller.user).toBe(customer.opts.number);
+  const deskCall = await desk.answer(inv);
+  custCall.send(new SineSource(1100, 8000));
+  await deskCall.waitForTone(1100, 5000, 200);
+  await deskCall.hangup();
+  await custCall.ended;
+}

@@ -16,6 +16,7 @@ import {
   waitState,
   startWithTrunk,
   useCallRig,
+  deskHearsCustomer,
 } from './acd-helpers.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -335,14 +336,7 @@ describe('call distribution', () => {
     expect(await desk.register('agent1003', 'wrong', { port: server.sipPort })).toBe(403);
     expect(await desk.register('agent1003', 'secret-1003', { port: server.sipPort })).toBe(200);
     await server.agentStates.transition(id, 'ready', { reason: 'test', source: 'api' });
-    const custCall = await (await customer('+79165550000')).call(SUPPORT, { port: server.sipPort });
-    const inv = await desk.nextIncoming(5000);
-    expect(inv.caller.user).toBe('+79165550000');
-    const deskCall = await desk.answer(inv);
-    custCall.send(new SineSource(1100, 8000));
-    await deskCall.waitForTone(1100, 5000, 200);
-    await deskCall.hangup();
-    await custCall.ended;
+    await deskHearsCustomer(server, desk, await customer('+79165550000'));
   });
 });
 

@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
-import { SineSource } from '../phone/sine.ts';
+
 import { SERVICE, eventually, phone, startServer } from './harness.ts';
-import { SUPPORT, agentId } from './acd-helpers.ts';
+import { agentId, deskHearsCustomer } from './acd-helpers.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
 
@@ -52,17 +52,8 @@ describe('SIP-phone agents', () => {
   }
 
   /** A customer calls Support; the SIP phone rings, answers and hears the customer. */
-  async function customerReaches(server: Server, desk: TestPhone): Promise<void> {
-    const customer = await newPhone('+79165550000');
-    const custCall = await customer.call(SUPPORT, { port: server.sipPort });
-    const inv = await desk.nextIncoming(5000);
-    expect(inv.caller.user).toBe('+79165550000');
-    const deskCall = await desk.answer(inv);
-    custCall.send(new SineSource(1100, 8000));
-    await deskCall.waitForTone(1100, 5000, 200);
-    await deskCall.hangup();
-    await custCall.ended;
-  }
+  const customerReaches = async (server: Server, desk: TestPhone): Promise<void> =>
+    deskHearsCustomer(server, desk, await newPhone('+79165550000'));
 
   it('a login call from a registered SIP user makes sip:user the session contact; customers reach that phone', async () => {
     const server = await start();
