@@ -3,7 +3,6 @@ import type { Server } from '../../src/server.ts';
 import { promptPath } from '../../src/ivr/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-
 import {
   SALES,
   agentId,

@@ -3,7 +3,8 @@ import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { eventually, phone, startServer, type TestServerOptions } from './harness.ts';
+import { promptPath } from '../../src/ivr/prompts.ts';
+import { SERVICE, eventually, phone, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';
 
 export const SALES = '+74950000001';
@@ -207,4 +208,29 @@ export async function deskHearsCustomer(
   await deskCall.waitForTone(1100, 5000, 200);
   await deskCall.hangup();
   await custCall.ended;
+}
+
+/** Calls the service number from `p` and logs in with the PIN (caller id known). */
+export async function loginByCallerId(server: Server, p: TestPhone, pin = '2580'): Promise<PhoneCall> {
+  const call = await p.call(SERVICE, { port: server.sipPort });
+  await call.waitForPrompt(promptPath('ru', 'enter_pin'));
+  call.sendDtmf(`${pin}#`);
+  await call.waitForPrompt(promptPath('ru', 'registered'), 8000);
+  return call;
+}
+
+/** Calls the service number from `p` (caller id unknown) and logs in with login id and PIN. */
+export async function loginById(
+  server: Server,
+  p: TestPhone,
+  login: string,
+  pin = '2580',
+): Promise<PhoneCall> {
+  const call = await p.call(SERVICE, { port: server.sipPort });
+  await call.waitForPrompt(promptPath('ru', 'enter_login'));
+  call.sendDtmf(`${login}#`);
+  await call.waitForPrompt(promptPath('ru', 'enter_pin'));
+  call.sendDtmf(`${pin}#`);
+  await call.waitForPrompt(promptPath('ru', 'registered'), 8000);
+  return call;
 }

@@ -6,7 +6,6 @@
  * connected to agent 1002 (a SIP phone registered with us): they hear each other.
  */
 import { describe, expect, it } from 'vitest';
-
 import { eventually } from '../integration/harness.ts';
 import { agentId, stateOf, waitCdrOutcome } from '../integration/acd-helpers.ts';
 import { CUSTOMER_HZ, deskTakesOver, sippSuite } from './sipp.ts';

@@ -19,7 +19,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { TestPhone } from '../phone/phone.ts';
-
 import { eventually, startServer } from '../integration/harness.ts';
 import { SALES, agentId, stateOf, waitCdrOutcome, waitConnected } from '../integration/acd-helpers.ts';
 import { CLEAN_EXIT, freePortBlock, startSipp, tempDir } from './tools.ts';
