@@ -19,7 +19,14 @@ import { configSchema } from '../../src/config/config.ts';
 import { Server } from '../../src/server.ts';
 import { FAST_IVR, api, eventually, memoryLog, phone } from '../integration/harness.ts';
 import { SERVER_RTP, blocks } from '../integration/ports.ts';
-import { CONTACT, agentId, makeReady, stateOf, waitState } from '../integration/acd-helpers.ts';
+import {
+  CONTACT,
+  agentId,
+  makeReady,
+  stateOf,
+  waitState,
+  waitCdrOutcome,
+} from '../integration/acd-helpers.ts';
 import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, hears } from '../integration/hearing.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
@@ -158,6 +165,21 @@ describe('Kamailio as the carrier', () => {
     priority: 1,
   });
 
+  /** Agent 1001 ready; a customer calls the hotline through Kamailio (the carrier on `port`). */
+  async function customerViaCarrier(server: Server, port: number): Promise<PhoneCall> {
+    await makeReady(server, '1001');
+    const customer = await phone({ number: '+79161234567' });
+    phones.push(customer);
+    return customer.call(SALES, { port, host: CARRIER });
+  }
+
+  /** The call's CDR closes as transferred (once), and nothing of it is left. */
+  async function transferredAndReleased(server: Server): Promise<void> {
+    await waitCdrOutcome(server, 'transferred', { what: 'CDR written' });
+    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
+    await allReleased(server);
+  }
+
   interface Connected {
     server: Server;
     mobile: TestPhone;
@@ -189,10 +211,7 @@ describe('Kamailio as the carrier', () => {
       8000,
       'registered',
     );
-    await makeReady(server, '1001');
-    const customer = await phone({ number: '+79161234567' });
-    phones.push(customer);
-    const custCall = await customer.call(SALES, { port, host: CARRIER });
+    const custCall = await customerViaCarrier(server, port);
     const invite = await mobile.nextIncoming(10_000, CONTACT['1001']);
     const agentCall = await mobile.answer(invite);
     await eventually(
@@ -280,13 +299,7 @@ describe('Kamailio as the carrier', () => {
     await waitState(server, '1001', 'ready');
     await c.custCall.hangup();
     expect(await target.ended).toBe('remote');
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'transferred',
-      5000,
-      'CDR written',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
-    await allReleased(server);
+    await transferredAndReleased(server);
     expect(JSON.stringify(logged!.lines())).not.toContain(PASSWORD);
   }, 60_000);
 
@@ -310,13 +323,7 @@ describe('Kamailio as the carrier', () => {
     ]);
     await target.hangup();
     expect(await c.custCall.ended).toBe('remote');
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'transferred',
-      5000,
-      'CDR written',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
-    await allReleased(server);
+    await transferredAndReleased(server);
   }, 60_000);
 
   it('a transfer INVITE refused with a wrong password: warn line, the agent is back with the customer (error beep), not blamed', async () => {
@@ -379,10 +386,7 @@ describe('Kamailio as the carrier', () => {
       3000,
       'the registration warn line',
     );
-    await makeReady(server, '1001');
-    const customer = await phone({ number: '+79161234567' });
-    phones.push(customer);
-    const custCall = await customer.call(SALES, { port, host: CARRIER });
+    const custCall = await customerViaCarrier(server, port);
     await eventually(
       () => logged!.lines().some((l) => l.msg === 'outbound attempt failed' && l.outcome === 'auth_failed'),
       10_000,
