@@ -138,6 +138,24 @@ export class RawSip {
     this.socket.send(typeof data === 'string' ? Buffer.from(data) : data, port, '127.0.0.1');
   }
 
+  /**
+   * Sends an INVITE for `user` to the server on `serverPort`, offering `sdp`, with this
+   * socket as its Contact; returns the request as sent.
+   */
+  sendInvite(user: string, serverPort: number, sdp: string, callId?: string): string {
+    const { address, port } = this.socket.address();
+    const invite = rawRequest(
+      'INVITE',
+      `sip:${user}@127.0.0.1:${serverPort}`,
+      port,
+      `Contact: <sip:raw@${address}:${port}>\r\nContent-Type: application/sdp\r\n`,
+      sdp,
+      callId,
+    );
+    this.send(invite, serverPort);
+    return invite;
+  }
+
   /** Waits for a response whose status line matches. */
   async waitFor(re: RegExp, timeoutMs = 2000): Promise<string> {
     const until = Date.now() + timeoutMs;
