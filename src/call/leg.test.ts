@@ -145,4 +145,36 @@ describe('Leg re-INVITE and SRTP', () => {
     expect(keys).toHaveLength(1);
     expect(leg.media?.srtp).toBeDefined();
   });
+
+  it('an SRTP call refuses an UPDATE offering plain RTP (488) the same way: no downgrade by UPDATE', () => {
+    const rtp = fakeRtp();
+    const keys: unknown[] = [];
+    (rtp as unknown as { setSrtp: (k: unknown) => void }).setSrtp = (k) => keys.push(k);
+    const leg = new Leg(
+      'inbound',
+      rtp,
+      {
+        host: '127.0.0.1',
+        port: 40000,
+        codecs: ['PCMU'],
+        sessionId: 1,
+        srtp: 'optional',
+        sdesKey: SdesKey.random(),
+      },
+      '+79161234567',
+      '+74950000001',
+      new FakeClock(),
+      pino({ level: 'silent' }),
+      0,
+    );
+    leg.applyMedia({ ...media('sendrecv'), srtp: { tag: 1, remoteKey: SdesKey.random() } });
+    const session = fakeSession();
+    leg.attach(session);
+    expect(session.user!.onUpdate(sdp('sendrecv'), NO_TIMER_REQ)).toEqual({
+      status: 488,
+      reason: 'SRTP required',
+    });
+    expect(keys).toHaveLength(1);
+    expect(leg.media?.srtp).toBeDefined();
+  });
 });
