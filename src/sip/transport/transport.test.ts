@@ -178,6 +178,18 @@ describe('TLS transport specifics', () => {
     await Promise.all([client.close(), plain.close()]);
   });
 
+  it('a peer that never finishes its handshake is disconnected at the handshake timeout (no slowloris on the caps)', async () => {
+    const server = await TlsTransport.listen('127.0.0.1', 0, { ...TEST_TLS, handshakeMs: 200 });
+    const errors = errorsOf(server);
+    const raw = net.connect(server.local.port, '127.0.0.1');
+    raw.on('error', () => {});
+    // Before, the timeout was reported (tlsClientError) but the socket stayed open for good.
+    await new Promise<void>((r) => raw.once('close', () => r()));
+    expect(errors[0]?.message).toMatch(/TLS handshake/);
+    await until(() => server.stats.accepted === 1, 'the accept to be counted');
+    await server.close();
+  });
+
   it('close() also closes connections still in their handshake (a peer that never sends a ClientHello)', async () => {
     const server = await TlsTransport.listen('127.0.0.1', 0, TEST_TLS);
     server.onError = () => {};
