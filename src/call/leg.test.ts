@@ -170,7 +170,7 @@ describe('Leg re-INVITE and SRTP', () => {
     leg.applyMedia({ ...media('sendrecv'), srtp: { tag: 1, remoteKey: SdesKey.random() } });
     const session = fakeSession();
     leg.attach(session);
-    expect(session.user!.onUpdate(sdp('sendrecv'), NO_TIMER_REQ)).toEqual({
+    expect(session.user!.onUpdate!(sdp('sendrecv'), NO_TIMER_REQ)).toEqual({
       status: 488,
       reason: 'SRTP required',
     });
