@@ -114,7 +114,8 @@ describe('Leg media watchdog', () => {
 });
 
 describe('Leg re-INVITE and SRTP', () => {
-  it('an SRTP call refuses a re-INVITE to plain RTP (488) and keeps its keys', () => {
+  /** An answered SRTP leg (policy optional) and the keys its RTP session was given. */
+  function srtpLeg() {
     const rtp = fakeRtp();
     const keys: unknown[] = [];
     (rtp as unknown as { setSrtp: (k: unknown) => void }).setSrtp = (k) => keys.push(k);
@@ -138,10 +139,19 @@ describe('Leg re-INVITE and SRTP', () => {
     leg.applyMedia({ ...media('sendrecv'), srtp: { tag: 1, remoteKey: SdesKey.random() } });
     const session = fakeSession();
     leg.attach(session);
-    expect(session.user!.onReinvite(sdp('sendrecv'), NO_TIMER_REQ)).toEqual({
-      status: 488,
-      reason: 'SRTP required',
-    });
+    return { leg, user: session.user!, keys };
+  }
+
+  it('an SRTP call refuses a re-INVITE to plain RTP (488) and keeps its keys', () => {
+    const { leg, user, keys } = srtpLeg();
+    expect(user.onReinvite(sdp('sendrecv'), NO_TIMER_REQ)).toEqual({ status: 488, reason: 'SRTP required' });
+    expect(keys).toHaveLength(1);
+    expect(leg.media?.srtp).toBeDefined();
+  });
+
+  it('an SRTP call refuses an UPDATE offering plain RTP (488) the same way: no downgrade by UPDATE', () => {
+    const { leg, user, keys } = srtpLeg();
+    expect(user.onUpdate!(sdp('sendrecv'), NO_TIMER_REQ)).toEqual({ status: 488, reason: 'SRTP required' });
     expect(keys).toHaveLength(1);
     expect(leg.media?.srtp).toBeDefined();
   });

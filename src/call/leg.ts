@@ -203,12 +203,8 @@ export class Leg {
         this.sdpVersion.value++;
         const answer = answerOffer(offer, this.localMedia());
         if (!answer.ok) return { status: answer.status, reason: answer.reason };
-        // Once SRTP, always SRTP: a re-INVITE must not take the call to plain RTP (whatever the
-        // policy), or one rogue re-INVITE would silently downgrade the media.
-        if (this.media?.srtp && !answer.media.srtp) {
-          this.log.warn({ leg: this.id }, 're-INVITE to plain RTP on an SRTP call refused (488)');
-          return { status: 488, reason: 'SRTP required' };
-        }
+        const downgrade = this.refuseDowngrade(answer.media, 're-INVITE');
+        if (downgrade) return downgrade;
         this.applyMedia(answer.media);
         this.sessionRefreshed(refresh.timer);
         return { sdp: answer.sdp, headers: refresh.headers };
@@ -221,6 +217,8 @@ export class Leg {
           this.sdpVersion.value++;
           const answer = answerOffer(offer, this.localMedia());
           if (!answer.ok) return { status: answer.status, reason: answer.reason };
+          const downgrade = this.refuseDowngrade(answer.media, 'UPDATE');
+          if (downgrade) return downgrade;
           this.applyMedia(answer.media);
           sdp = answer.sdp;
         }
@@ -236,6 +234,20 @@ export class Leg {
       this.sessionTimer.start(timer);
     }
     this.updateFill();
+  }
+
+  /**
+   * Once SRTP, always SRTP: a re-INVITE or UPDATE (RFC 3311 carries offers too) must not take
+   * the call to plain RTP, whatever the policy, or one rogue request would silently downgrade
+   * the media.
+   */
+  private refuseDowngrade(
+    next: MediaParams,
+    method: 're-INVITE' | 'UPDATE',
+  ): { status: 488; reason: string } | undefined {
+    if (!this.media?.srtp || next.srtp) return undefined;
+    this.log.warn({ leg: this.id }, `${method} to plain RTP on an SRTP call refused (488)`);
+    return { status: 488, reason: 'SRTP required' };
   }
 
   // ── session timer (RFC 4028) ────────────────────────────────────────────

@@ -6,6 +6,7 @@ import type { DialogUser, InviteSession } from '../sip/ua/invite-session.ts';
 import { FakeClock } from '../util/fake-clock.ts';
 import { fakeRtp } from './fake-rtp.ts';
 import { Leg } from './leg.ts';
+import { SessionTimer } from './session-timer.ts';
 
 /**
  * The leg's session timer (RFC 4028 §10) on a fake clock and a fake dialog:
@@ -258,4 +259,28 @@ describe('Leg session timer', () => {
       });
     }
   });
+});
+
+describe('SessionTimer delays', () => {
+  // Node runs a setTimeout longer than 2^31 − 1 ms after 1 ms: a peer's Min-SE of ten digits
+  // (which §9 forbids us to go below) must give a long timer, not an instant expiry or refresh.
+  for (const refresher of ['local', 'remote'] as const) {
+    it(`a ${refresher} refresher with an interval of 9999999999 s arms no timer beyond Node's limit`, () => {
+      const delays: number[] = [];
+      const t = new SessionTimer({
+        now: () => 0,
+        setTimer: (_fn, ms) => {
+          delays.push(ms);
+          return { id: delays.length };
+        },
+        clearTimer: () => {},
+        refresh: () => new Promise(() => {}),
+        expired: () => {},
+      });
+      t.start({ intervalS: 9_999_999_999, refresher, minSeS: 9_999_999_999 });
+      expect(delays).toHaveLength(1);
+      expect(delays[0]).toBeGreaterThan(24 * 3600_000);
+      expect(delays[0]).toBeLessThanOrEqual(2 ** 31 - 1);
+    });
+  }
 });

@@ -50,6 +50,12 @@ export interface SessionTimerHost {
 
 /** A refused refresh is tried again after this long at the least. */
 const RETRY_MIN_MS = 500;
+/**
+ * Node runs a timer longer than 2^31 − 1 ms (24.8 days) after 1 ms. §9 lets a peer's Min-SE
+ * force an interval that long (ten digits parse): such a timer waits the most Node can wait.
+ */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+const delay = (ms: number): number => Math.min(ms, MAX_DELAY_MS);
 
 export class SessionTimer {
   state: SessionTimerState = 'off';
@@ -101,19 +107,25 @@ export class SessionTimer {
       case 'refresher':
         this.handle = this.host.setTimer(
           () => this.transition('refreshing'),
-          Math.max(left / 2, this.retryFloorMs),
+          delay(Math.max(left / 2, this.retryFloorMs)),
         );
         break;
       case 'refreshing': {
         if (!t) break;
-        this.deadline = this.host.setTimer(() => this.transition('expired', 'ran_out'), Math.max(left, 0));
+        this.deadline = this.host.setTimer(
+          () => this.transition('expired', 'ran_out'),
+          delay(Math.max(left, 0)),
+        );
         const n = ++this.attempt;
         void this.host.refresh(t).then((r) => this.onRefreshResult(n, r));
         break;
       }
       case 'watching':
         if (t)
-          this.handle = this.host.setTimer(() => this.transition('expired', 'no_refresh'), this.watchMs(t));
+          this.handle = this.host.setTimer(
+            () => this.transition('expired', 'no_refresh'),
+            delay(this.watchMs(t)),
+          );
         break;
       case 'expired':
         this.host.expired(cause ?? 'ran_out', { intervalS: t?.intervalS ?? 0, status });

@@ -161,6 +161,18 @@ describe('UAC: the 2xx and the 422 (§7)', () => {
     expect(uacNegotiate(bag(['Session-Expires', '900;refresher=uas']), offered).refresher).toBe('remote');
   });
 
+  it('a 2xx cannot stretch the interval beyond what we asked nor cut it below our Min-SE (§9)', () => {
+    // A peer that did (a huge value overflowed Node's timers: the leg expired or refreshed at once).
+    expect(uacNegotiate(bag(['Session-Expires', '9999999999;refresher=uac']), offered).intervalS).toBe(1800);
+    // 0 or 1 s would have us refresh every half second for the whole call.
+    expect(uacNegotiate(bag(['Session-Expires', '0;refresher=uac']), offered).intervalS).toBe(90);
+    expect(uacNegotiate(bag(['Session-Expires', '1;refresher=uas']), offered)).toEqual({
+      intervalS: 90,
+      refresher: 'remote',
+      minSeS: 90,
+    });
+  });
+
   it('no Session-Expires in the 2xx: we refresh on our own at the interval we asked', () => {
     expect(uacNegotiate(bag(), offered)).toEqual({
       intervalS: 1800,

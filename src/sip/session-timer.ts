@@ -158,8 +158,11 @@ export function uacNegotiate(
   const se = raw === undefined ? undefined : parseSessionExpires(raw);
   if (!se)
     return { intervalS: offered.intervalS, refresher: 'local', minSeS: offered.minSeS, probeOnly: true };
+  // §9: the UAS may lower the interval, never raise it or go below our Min-SE. A 2xx that
+  // does anyway is held to those bounds: a huge value overflowed the timers, a tiny one had
+  // us refresh every half second.
   return {
-    intervalS: Math.max(se.seconds, 1),
+    intervalS: Math.min(Math.max(se.seconds, offered.minSeS, 1), offered.intervalS),
     refresher: se.refresher === 'uas' ? 'remote' : 'local',
     minSeS: offered.minSeS,
   };

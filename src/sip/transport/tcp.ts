@@ -80,6 +80,8 @@ export abstract class StreamTransport implements Transport {
   private inboundOpen = 0;
   /** Connections we opened, not yet closed. */
   private outboundOpen = 0;
+  /** Every accepted socket until it closes (TLS: also in its handshake, before it is a Connection), for close(). */
+  private readonly acceptedSockets = new Set<net.Socket>();
   private readonly sweeper: NodeJS.Timeout | undefined;
   private readonly lastWarn = new Map<string, number>();
 
@@ -168,7 +170,9 @@ export abstract class StreamTransport implements Transport {
     this.stats.accepted++;
     this.inboundOpen++;
     this.perSource.set(address, (this.perSource.get(address) ?? 0) + 1);
+    this.acceptedSockets.add(socket);
     socket.once('close', () => {
+      this.acceptedSockets.delete(socket);
       this.inboundOpen--;
       const n = (this.perSource.get(address) ?? 1) - 1;
       if (n > 0) this.perSource.set(address, n);
@@ -274,6 +278,8 @@ export abstract class StreamTransport implements Transport {
     if (this.sweeper) clearInterval(this.sweeper);
     for (const c of this.connections.values()) c.socket.destroy();
     this.connections.clear();
+    // A TLS socket still in its handshake is no Connection yet; the server's close waits for it.
+    for (const s of this.acceptedSockets) s.destroy();
     const server = this.server;
     if (!server) return Promise.resolve();
     return new Promise((resolve) => server.close(() => resolve()));

@@ -101,6 +101,9 @@ export class TlsTransport extends StreamTransport {
         port: socket.remotePort ?? 0,
       };
       t.onError?.(new Error(`TLS handshake failed: ${err.message}`), peer);
+      // With a listener here node leaves the socket open (a handshake timeout too): a peer that
+      // never finished its handshake would hold its place under the connection caps for good.
+      socket.destroy();
     });
     return t;
   }

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StreamTransport, TcpTransport } from './tcp.ts';
@@ -175,6 +176,31 @@ describe('TLS transport specifics', () => {
     expect(errors[0]?.message).toMatch(/TLS handshake/);
     await until(() => client.connectionCount === 0, 'the failed connection to be forgotten');
     await Promise.all([client.close(), plain.close()]);
+  });
+
+  it('a peer that never finishes its handshake is disconnected at the handshake timeout (no slowloris on the caps)', async () => {
+    const server = await TlsTransport.listen('127.0.0.1', 0, { ...TEST_TLS, handshakeMs: 200 });
+    const errors = errorsOf(server);
+    const raw = net.connect(server.local.port, '127.0.0.1');
+    raw.on('error', () => {});
+    // Before, the timeout was reported (tlsClientError) but the socket stayed open for good.
+    await new Promise<void>((r) => raw.once('close', () => r()));
+    expect(errors[0]?.message).toMatch(/TLS handshake/);
+    await until(() => server.stats.accepted === 1, 'the accept to be counted');
+    await server.close();
+  });
+
+  it('close() also closes connections still in their handshake (a peer that never sends a ClientHello)', async () => {
+    const server = await TlsTransport.listen('127.0.0.1', 0, TEST_TLS);
+    server.onError = () => {};
+    const raw = net.connect(server.local.port, '127.0.0.1');
+    raw.on('error', () => {});
+    const closed = new Promise<void>((r) => raw.once('close', () => r()));
+    await until(() => server.stats.accepted === 1, 'the connection to be accepted');
+    // Before, only handshaken connections were closed: close() waited for the 10 s handshake timeout.
+    await server.close();
+    await closed;
+    expect(raw.destroyed).toBe(true);
   });
 
   it('the TCP caps apply before the handshake: beyond the per-source cap a connection is closed unencrypted', async () => {
