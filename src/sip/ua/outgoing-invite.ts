@@ -267,7 +267,11 @@ export class OutgoingInvite {
       return this.finish({ kind: 'cancelled', status: res.status, reason: res.reason });
     if (res.status === 422 && !this.intervalRetried) {
       // RFC 4028 §7.1: Session Interval Too Small — try again once with the Min-SE it names.
-      const retry = sessionIntervalRetry(this.request, res, this.host.viaFor(this.destination.transport));
+      const retry = sessionIntervalRetry(
+        this.request,
+        res,
+        this.host.viaFor(this.destination.transport, this.destination.address),
+      );
       if (retry) {
         this.host.log.info(
           { callId: getHeader(this.request, 'call-id'), interval: retry.interval },
