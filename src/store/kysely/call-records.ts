@@ -11,12 +11,15 @@ import type {
   QueueEvent,
   QueueEventKind,
 } from '../store.ts';
-import { mapDbError } from './errors.ts';
+import { stripUndefined } from '../rules.ts';
+import type { MapDbError } from './dialect.ts';
 import type { CdrTable, Database, QueueEventsTable } from './schema.ts';
-import { stripUndefined } from './util.ts';
 
-export class SqliteCallRecordStore implements CallRecordStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyCallRecordStore implements CallRecordStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly mapDbError: MapDbError,
+  ) {}
 
   async insertCdr(cdr: NewCdr): Promise<Cdr> {
     const full: Cdr = {
@@ -54,7 +57,7 @@ export class SqliteCallRecordStore implements CallRecordStore {
       })
       .returningAll()
       .executeTakeFirstOrThrow()
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return toCdr(row);
   }
 
