@@ -321,6 +321,28 @@ export function storeContract({ name, open }: StoreImplementation): void {
         await store.close();
       });
 
+      it('pages every matching CDR newest first, as listCdr orders them, ties broken by id', async () => {
+        const calls = store.calls;
+        // Three rows share a start time, so a page boundary falls inside the tie.
+        const starts = [1000, 2000, 2000, 2000, 3000, 4000, 5000];
+        for (const [i, startedAt] of starts.entries())
+          await calls.insertCdr({ id: `c${i}`, startedAt, companyId: i === 5 ? 2 : 1 });
+        const collect = async (q: { companyId?: number; from?: number; to?: number }, size: number) => {
+          const pages: string[][] = [];
+          for await (const page of calls.pagesOfCdr(q, size)) pages.push(page.map((c) => c.id));
+          return pages;
+        };
+        const all = (await calls.listCdr({ limit: 100 })).map((c) => c.id);
+        expect(all).toEqual(['c6', 'c5', 'c4', 'c3', 'c2', 'c1', 'c0']);
+        expect(await collect({}, 2)).toEqual([['c6', 'c5'], ['c4', 'c3'], ['c2', 'c1'], ['c0']]);
+        expect((await collect({}, 7)).flat()).toEqual(all);
+        expect(await collect({ companyId: 1, from: 2000, to: 5000 }, 2)).toEqual([
+          ['c4', 'c3'],
+          ['c2', 'c1'],
+        ]);
+        expect(await collect({ from: 9000 }, 2)).toEqual([]);
+      });
+
       it('inserts a CDR with defaults, updates it, lists newest first with filters', async () => {
         const calls = store.calls;
         const a = await calls.insertCdr({
