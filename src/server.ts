@@ -18,6 +18,7 @@ import { Sounds } from './call/sounds.ts';
 import { NumberRouter } from './app/router.ts';
 import { DIAG_ECHO, DIAG_READBACK, DIAG_RING, echoTest, readbackTest, ringTest } from './diag/diagnostics.ts';
 import { buildHttpApp } from './http/app.ts';
+import type { HttpDeps } from './http/deps.ts';
 import type { FastifyInstance } from 'fastify';
 import { openStore } from './store/index.ts';
 import { AddressPolicy, type AdvertiseChoice, chooseAdvertised } from './util/advertise.ts';
@@ -30,9 +31,10 @@ import {
   ServiceIvrSession,
   type ServiceIvrTimings,
 } from './ivr/service-menu/service-ivr.ts';
-import { PROMPT_IDS } from './ivr/prompts.ts';
+import { PROMPT_IDS } from './call/prompts.ts';
 import { Acd } from './acd/acd.ts';
-import { ContactResolver, parseTrunk } from './acd/contact-resolver.ts';
+import { InCallSession } from './ivr/agent-menu/in-call.ts';
+import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
 import {
   type BindingRecord,
   Registrar,
@@ -290,6 +292,7 @@ export class Server {
               : true,
       ),
       inMenu: this.agentsInMenu,
+      inCallSession: (cc, agentId, agentLeg, hooks) => new InCallSession(cc, agentId, agentLeg, hooks),
       inCallTimings: this.deps.inCallTimings,
     });
     // Off unless configured: otherwise 9000–9002 are unknown numbers like any other.
@@ -305,7 +308,7 @@ export class Server {
       return undefined;
     });
     this.http = await buildHttpApp({
-      server: this,
+      deps: this.httpDeps(),
       logger: this.log.child({ layer: 'http' }),
       authThrottle: this.deps.authThrottle,
     });
@@ -378,6 +381,35 @@ export class Server {
       if (source.transport === 'tls') this.tls.holdOpen(source, lifetimeS * 1000);
     }
     return res;
+  }
+
+  /** What the HTTP API is given (src/http/deps.ts): narrow views, read when a request needs them. */
+  private httpDeps(): HttpDeps {
+    return {
+      store: this.store,
+      clock: this.clock,
+      agentStates: this.agentStates,
+      acd: this.acd,
+      trunks: this.trunks,
+      sipAccounts: {
+        realm: REALM,
+        defaultAlgorithms: () => this.config.sipAuthAlgorithms,
+        reload: () => this.loadSipCredentials(),
+      },
+      status: {
+        ready: () => this.ready,
+        sipPort: () => this.sipPort,
+        adminTokenSha256: () => this.adminTokenSha256,
+        metricsToken: () => this.config.metricsToken,
+      },
+      metrics: () => ({
+        legs: this.engine.legs,
+        ports: { free: this.pool.free, capacity: this.pool.capacity },
+        sip: this.stack.counters,
+        registrar: this.registrar.stats,
+        limits: this.limitStats,
+      }),
+    };
   }
 
   /** Counters of the resource limits, for /metrics. */

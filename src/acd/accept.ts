@@ -1,7 +1,7 @@
 import type { Leg } from '../call/leg.ts';
 import type { Sounds } from '../call/sounds.ts';
 import type { CompanySettings } from '../store/store.ts';
-import { digitsToPromptIds } from '../ivr/prompts.ts';
+import { digitsToPromptIds } from '../call/prompts.ts';
 
 /**
  * Why an answered agent leg did not take the call: no key in time, another

@@ -6,12 +6,12 @@ import type { AgentStateMachine } from './agent-state.ts';
 import type { Clock } from '../util/clock.ts';
 import { isAppError } from '../util/errors.ts';
 import type { AgentState, Department, NumberRoute, QueueEventKind, Store } from '../store/store.ts';
-import { digitsToPromptIds } from '../ivr/prompts.ts';
+import { digitsToPromptIds } from '../call/prompts.ts';
 import { awaitAcceptance } from './accept.ts';
 import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
-import { InCallSession, type InCallHooks } from '../ivr/agent-menu/in-call.ts';
-import type { ContactResolver } from './contact-resolver.ts';
+import type { InCallHooks, InCallSessionFactory } from './in-call-port.ts';
+import type { ContactResolver } from '../call/contact-resolver.ts';
 import { callerIdentityFor } from './caller-id.ts';
 import { ANONYMOUS_USER } from '../sip/message/identity.ts';
 import { normaliseNumber } from '../util/phone-number.ts';
@@ -39,6 +39,8 @@ export interface AcdDeps {
   resolver: ContactResolver;
   /** Agents in the service IVR: not offered calls. */
   inMenu: ReadonlySet<number>;
+  /** Builds the in-call session of a connected call (the agent menu, injected by server.ts). */
+  inCallSession: InCallSessionFactory;
   /** Shorter in-call menu timers (tests). */
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
 }
@@ -542,7 +544,7 @@ export class Acd {
         String(Math.round((answeredAt - (cc.enteredAt ?? answeredAt)) / 1000)),
       ),
     ]);
-    cc.inCall = new InCallSession(cc, agentId, agentLeg, this.inCallHooks);
+    cc.inCall = this.deps.inCallSession(cc, agentId, agentLeg, this.inCallHooks);
     await recorded;
   }
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Leg } from '../call/leg.ts';
 import type { Dialing } from '../call/engine.ts';
-import type { InCallSession } from '../ivr/agent-menu/in-call.ts';
 import type { CompanySettings, Department } from '../store/store.ts';
 import type { TimerHandle } from '../util/clock.ts';
 
@@ -34,6 +33,14 @@ export type CallOutcomeReason =
   | 'media_timeout'
   | 'session_expired';
 
+/** What Acd and the read models see of a connected call's in-call session (`in-call-port.ts`). */
+export interface ConnectedCall {
+  /** The agent in the call now (a transfer changes it). */
+  readonly currentAgentId: number | undefined;
+  /** The session's own state, for read models and tests (its union lives with the session). */
+  readonly state: string;
+}
+
 export interface Offer {
   agentId: number;
   dialing: Dialing | undefined;
@@ -51,7 +58,7 @@ export class CustomerCall {
   readonly agentIds: number[] = [];
   offer: Offer | undefined;
   /** While connected: the agent's in-call menu and transfers. */
-  inCall: InCallSession | undefined;
+  inCall: ConnectedCall | undefined;
   /** Agents whose phone could not be reached for this call (trunk/our failure): not offered it again. */
   readonly unreachable = new Set<number>();
   /** Departments this call has been queued in: an overflow never loops back. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { ConfigError, configSchema } from '../config/config.ts';
-import { sqlitePathOf } from '../store/db-url.ts';
+import { sqlitePathOf } from '../util/db-url.ts';
 
 export interface BackupResult {
   source: string;

@@ -3,7 +3,7 @@ import { configSchema } from '../config/config.ts';
 import { Server } from '../server.ts';
 import { TestPhone, type PhoneCall } from '../sim/phone.ts';
 import { SineSource } from '../sim/sine.ts';
-import { promptPath } from '../ivr/prompts.ts';
+import { promptPath } from '../call/prompts.ts';
 import type { IncomingInvite } from '../sip/user-agent.ts';
 
 /**

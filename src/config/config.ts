@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseCidr, type Cidr } from '../util/advertise.ts';
-import { sqlitePathOf } from '../store/db-url.ts';
+import { sqlitePathOf } from '../util/db-url.ts';
 
 /**
  * Start-up configuration: every flag also as AGENTLINE_<FLAG> (e.g.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Server } from '../server.ts';
+import type { HttpDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
 import { requireAuth } from './auth.ts';
 import { auditChanges } from './audit.ts';
@@ -21,8 +21,8 @@ import { eventRoutes } from './routes/events.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { isAppError } from '../util/errors.ts';
 
-export interface HttpDeps {
-  server: Server;
+export interface HttpAppOptions {
+  deps: HttpDeps;
   logger: Logger;
   /** Where the built console is (default `web/dist`). */
   webRoot?: string;
@@ -37,11 +37,11 @@ const VERSION = (
 ).version;
 
 export async function buildHttpApp({
-  server,
+  deps,
   logger,
   webRoot,
   authThrottle,
-}: HttpDeps): Promise<FastifyInstance> {
+}: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request access logs would drown the call logs; errors still go through the handler below.
@@ -73,29 +73,29 @@ export async function buildHttpApp({
   );
 
   app.get('/healthz', { config: { auth: 'public' } }, async (_req, reply) => {
-    if (!server.ready) return reply.status(503).send({ status: 'stopping' });
-    return { status: 'ok', sipPort: server.sipPort };
+    if (!deps.status.ready()) return reply.status(503).send({ status: 'stopping' });
+    return { status: 'ok', sipPort: deps.status.sipPort() };
   });
 
   const throttle = requireAuth(app, {
-    access: server.store.access,
-    adminTokenSha256: () => server.adminTokenSha256,
-    metricsToken: () => server.config.metricsToken,
-    wallNow: () => server.clock.wallNow(),
-    throttle: { ...(authThrottle ?? DEFAULT_AUTH_THROTTLE), now: () => server.clock.now() },
+    access: deps.store.access,
+    adminTokenSha256: () => deps.status.adminTokenSha256(),
+    metricsToken: () => deps.status.metricsToken(),
+    wallNow: () => deps.clock.wallNow(),
+    throttle: { ...(authThrottle ?? DEFAULT_AUTH_THROTTLE), now: () => deps.clock.now() },
     logger,
   });
-  auditChanges(app, server.store.access, () => server.clock.wallNow(), logger);
+  auditChanges(app, deps.store.access, () => deps.clock.wallNow(), logger);
   const api = new Api(app);
-  accessRoutes(api, server, throttle);
-  companyRoutes(api, server);
-  departmentRoutes(api, server);
-  agentRoutes(api, server);
-  numberRoutes(api, server);
-  sipAccountRoutes(api, server);
-  trunkRoutes(api, server);
-  callRoutes(api, server);
-  const events = eventRoutes(api, server);
+  accessRoutes(api, deps, throttle);
+  companyRoutes(api, deps);
+  departmentRoutes(api, deps);
+  agentRoutes(api, deps);
+  numberRoutes(api, deps);
+  sipAccountRoutes(api, deps);
+  trunkRoutes(api, deps);
+  callRoutes(api, deps);
+  const events = eventRoutes(api, deps);
   let openapi: Record<string, unknown> | undefined;
   api.route({
     method: 'GET',
@@ -105,7 +105,7 @@ export async function buildHttpApp({
     public: true,
     handler: async () => (openapi ??= buildOpenApi(api, VERSION)),
   });
-  const metrics = metricsRoutes(app, server, () => events.open);
+  const metrics = metricsRoutes(app, deps, () => events.open);
   staticRoutes(app, webRoot);
 
   // Event streams never end by themselves: end them before the server waits for its connections.

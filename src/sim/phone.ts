@@ -19,6 +19,7 @@ import {
   buildOffer,
   readAnswer,
   type AudioCodec,
+  type LocalMedia,
   type MediaParams,
   type SrtpPolicy,
 } from '../call/sdp.ts';
@@ -119,6 +120,21 @@ export class TestPhone {
     return RtpSession.open({ host: '127.0.0.1', pool: this.pool, clock: this.mediaClock });
   }
 
+  /** What this phone offers or answers with on `rtp`: its codecs, DTMF, comfort noise and SRTP. */
+  private localMedia(rtp: RtpSession, sessionId: number): LocalMedia & { sdesKey: SdesKey } {
+    return {
+      host: '127.0.0.1',
+      port: rtp.localPort,
+      codecs: this.codecs,
+      telephoneEvent: !this.opts.inbandDtmf,
+      comfortNoise: this.opts.comfortNoise === true,
+      sessionId,
+      sessionVersion: 1,
+      srtp: this.opts.srtp ?? 'off',
+      sdesKey: SdesKey.random(),
+    };
+  }
+
   /** Calls `number` at the server; resolves once answered, or rejects with the final status. */
   async call(
     number: string,
@@ -137,17 +153,7 @@ export class TestPhone {
     const host = server.host ?? '127.0.0.1';
     const transport = o.transport ?? this.opts.transport ?? 'udp';
     const rtp = await this.media();
-    const local = {
-      host: '127.0.0.1',
-      port: rtp.localPort,
-      codecs: this.codecs,
-      telephoneEvent: !this.opts.inbandDtmf,
-      comfortNoise: this.opts.comfortNoise === true,
-      sessionId: 1,
-      sessionVersion: 1,
-      srtp: this.opts.srtp ?? 'off',
-      sdesKey: SdesKey.random(),
-    };
+    const local = this.localMedia(rtp, 1);
     const uri = parseUri(`sip:${number}@${host}:${server.port}`);
     if (!uri) throw new Error('bad uri');
     let lateMedia: ReturnType<typeof readAnswer>;
@@ -300,17 +306,7 @@ export class TestPhone {
 
   async answer(inv: IncomingInvite): Promise<PhoneCall> {
     const rtp = await this.media();
-    const local = {
-      host: '127.0.0.1',
-      port: rtp.localPort,
-      codecs: this.codecs,
-      telephoneEvent: !this.opts.inbandDtmf,
-      comfortNoise: this.opts.comfortNoise === true,
-      sessionId: 2,
-      sessionVersion: 1,
-      srtp: this.opts.srtp ?? 'off',
-      sdesKey: SdesKey.random(),
-    };
+    const local = this.localMedia(rtp, 2);
     const ans = answerOffer(inv.offer ?? '', local);
     if (!ans.ok) {
       inv.reject(ans.status);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.ts';
-import { parseDbUrl } from './db-url.ts';
+import { parseDbUrl } from '../util/db-url.ts';
 import { openStore } from './index.ts';
 import { tempDir } from './test-helpers.ts';
 

@@ -1,10 +1,10 @@
 import { openSqliteStore } from './sqlite/open.ts';
-import { parseDbUrl, postgresNotBuilt } from './db-url.ts';
+import { parseDbUrl, postgresNotBuilt } from '../util/db-url.ts';
 import type { Store } from './store.ts';
 
 export type * from './store.ts';
 export { openSqliteStore, type SqliteStore } from './sqlite/open.ts';
-export { parseDbUrl, sqlitePathOf, type DbLocation } from './db-url.ts';
+export { parseDbUrl, sqlitePathOf, type DbLocation } from '../util/db-url.ts';
 export {
   DEFAULT_COMPANY_SETTINGS,
   companySettingsSchema,

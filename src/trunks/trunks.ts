@@ -15,7 +15,7 @@ import {
   type OutboundTrunk,
   type TrunkConfig,
   type TrunkLookup,
-} from '../acd/contact-resolver.ts';
+} from '../call/contact-resolver.ts';
 import { parseUri } from '../sip/message/uri.ts';
 import { DigestClient } from '../sip/registrar/digest-client.ts';
 import {

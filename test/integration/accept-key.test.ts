@@ -1,19 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
-import type { TestPhone } from '../phone/phone.ts';
+import { promptPath } from '../../src/call/prompts.ts';
+import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { eventually, phone } from './harness.ts';
 import {
   SALES,
   agentId,
   answerAgent,
   makeReady,
   setState,
-  startWithTrunk,
   stateOf,
   waitConnected,
   waitState,
+  useCallRig,
 } from './acd-helpers.ts';
 
 const ru = (id: Parameters<typeof promptPath>[1]): string => promptPath('ru', id);
@@ -22,21 +21,9 @@ const ru = (id: Parameters<typeof promptPath>[1]): string => promptPath('ru', id
 describe('accept key (acceptCall: key)', () => {
   let server: Server;
   let trunk: TestPhone;
-  const phones: TestPhone[] = [];
+  const rig = useCallRig({ expectNoLiveCalls: true });
 
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk.close();
-    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
-    expect(server.acd.liveCalls).toHaveLength(0);
-    await server.stop();
-  });
-
-  const customer = async (): Promise<TestPhone> => {
-    const p = await phone({ number: '+79161234567' });
-    phones.push(p);
-    return p;
-  };
+  const customer = (): Promise<TestPhone> => rig.phone('+79161234567');
 
   const lastReason = async (login: string): Promise<string | undefined> =>
     (
@@ -47,8 +34,23 @@ describe('accept key (acceptCall: key)', () => {
       })
     )[0]?.reason;
 
+  /**
+   * 1001, then 1002 ready (1001 the longest: offered first, longest_idle); a customer calls
+   * and 1001 answers, hearing "press 1".
+   */
+  async function offeredTo1001First(): Promise<{ custCall: PhoneCall; first: PhoneCall }> {
+    await makeReady(server, '1001');
+    await new Promise((r) => setTimeout(r, 50));
+    await makeReady(server, '1002');
+    const c = await customer();
+    const custCall = await c.call(SALES, { port: server.sipPort });
+    const { call: first } = await answerAgent(trunk, '1001');
+    await first.waitForPrompt(ru('accept_call'));
+    return { custCall, first };
+  }
+
   it('the agent hears the whisper and "press 1"; the customer waits (still offering) until the key, then both talk', async () => {
-    ({ server, trunk } = await startWithTrunk({ acceptCall: 'key' }));
+    ({ server, trunk } = await rig.startWithTrunk({ acceptCall: 'key' }));
     await makeReady(server, '1001');
     const c = await customer();
     const custCall = await c.call(SALES, { port: server.sipPort });
@@ -74,15 +76,9 @@ describe('accept key (acceptCall: key)', () => {
   });
 
   it('no key: the customer stays queued, the next agent gets the call, the first is temporarily_not_ready (not_accepted)', async () => {
-    ({ server, trunk } = await startWithTrunk({ acceptCall: 'key' }));
+    ({ server, trunk } = await rig.startWithTrunk({ acceptCall: 'key' }));
     await server.store.directory.updateCompanySettings(1, { acceptSeconds: 3 });
-    await makeReady(server, '1001');
-    await new Promise((r) => setTimeout(r, 50));
-    await makeReady(server, '1002');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: server.sipPort });
-    const { call: first } = await answerAgent(trunk, '1001');
-    await first.waitForPrompt(ru('accept_call'));
+    const { custCall, first } = await offeredTo1001First();
     // The first agent says nothing and presses nothing: hung up once the time is over.
     expect(await first.ended).toBe('remote');
     const { call: second } = await answerAgent(trunk, '1002');
@@ -108,14 +104,8 @@ describe('accept key (acceptCall: key)', () => {
   });
 
   it('a wrong key or a hang-up counts as not answered too; the call waits at the head for the next ready agent', async () => {
-    ({ server, trunk } = await startWithTrunk({ acceptCall: 'key' }));
-    await makeReady(server, '1001');
-    await new Promise((r) => setTimeout(r, 50));
-    await makeReady(server, '1002');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: server.sipPort });
-    const { call: first } = await answerAgent(trunk, '1001');
-    await first.waitForPrompt(ru('accept_call'));
+    ({ server, trunk } = await rig.startWithTrunk({ acceptCall: 'key' }));
+    const { custCall, first } = await offeredTo1001First();
     first.sendDtmf('2');
     expect(await first.ended).toBe('remote');
     const { call: second } = await answerAgent(trunk, '1002');
@@ -135,7 +125,7 @@ describe('accept key (acceptCall: key)', () => {
   });
 
   it('a short-number transfer: the colleague must press 1 too; no key gives the customer back to the agent', async () => {
-    ({ server, trunk } = await startWithTrunk({ sipT1: 25 }));
+    ({ server, trunk } = await rig.startWithTrunk({ sipT1: 25 }));
     await makeReady(server, '1001');
     const custCall = await (await customer()).call(SALES, { port: server.sipPort });
     const { call: agentCall } = await answerAgent(trunk, '1001');

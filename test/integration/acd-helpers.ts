@@ -1,7 +1,10 @@
+import { afterEach, expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
-import { eventually, phone, startServer, type TestServerOptions } from './harness.ts';
+import { SineSource } from '../phone/sine.ts';
+import { promptPath } from '../../src/call/prompts.ts';
+import { SERVICE, eventually, phone, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';
 
 export const SALES = '+74950000001';
@@ -85,4 +88,149 @@ export async function waitConnected(server: Server, login: string, timeoutMs = 8
     timeoutMs,
     `${login} connected`,
   );
+}
+
+/** Waits until a call's CDR (`cdrId`, else the newest) is closed with `outcome`. */
+export async function waitCdrOutcome(
+  server: Server,
+  outcome: string,
+  o: { cdrId?: string; timeoutMs?: number; what?: string } = {},
+): Promise<void> {
+  const cdr = async (): Promise<{ outcome: string | null } | null | undefined> =>
+    o.cdrId !== undefined ? server.store.calls.getCdr(o.cdrId) : (await server.store.calls.listCdr())[0];
+  await eventually(
+    async () => (await cdr())?.outcome === outcome,
+    o.timeoutMs ?? 5000,
+    o.what ?? `CDR closed as ${outcome}`,
+  );
+}
+
+/**
+ * What a call-flow test keeps: its server, the trunk phone and the phones it made.
+ * `close()` (its afterEach) closes the phones and the trunk, waits until every leg is
+ * released, checks (with `expectNoLiveCalls`) that no customer call is left, and stops
+ * the server.
+ */
+export class CallRig {
+  server: Server | undefined;
+  trunk: TestPhone | undefined;
+  private readonly phones: TestPhone[] = [];
+
+  constructor(private readonly o: { expectNoLiveCalls?: boolean } = {}) {}
+
+  /** A server whose trunk is a test phone (startWithTrunk), closed by close(). */
+  async startWithTrunk(
+    o: TestServerOptions = {},
+    trunkPhone: Partial<PhoneOptions> = {},
+  ): Promise<{ server: Server; trunk: TestPhone }> {
+    const started = await startWithTrunk(o, trunkPhone);
+    ({ server: this.server, trunk: this.trunk } = started);
+    return started;
+  }
+
+  /** A server without a trunk phone, stopped by close(). */
+  async start(o: TestServerOptions = {}): Promise<Server> {
+    const server = await startServer(o);
+    this.server = server;
+    return server;
+  }
+
+  /** A test phone for `number`, closed by close(). */
+  async phone(number: string, o: Partial<PhoneOptions> = {}): Promise<TestPhone> {
+    const p = await phone({ ...o, number });
+    this.phones.push(p);
+    return p;
+  }
+
+  /**
+   * Agent `login` (1001) is made ready, a customer `from` calls `to` (Sales) and the agent
+   * answers on the trunk; resolves once they are connected, each speaking its tone (when
+   * given) for `toneMs`.
+   */
+  async connectCustomer(
+    o: {
+      login?: string;
+      from?: string;
+      to?: string;
+      customerHz?: number;
+      agentHz?: number;
+      toneMs?: number;
+    } = {},
+  ): Promise<{ customer: PhoneCall; agent: PhoneCall; invite: IncomingInvite }> {
+    const { server, trunk } = this;
+    if (!server || !trunk) throw new Error('CallRig.connectCustomer: startWithTrunk first');
+    const login = o.login ?? '1001';
+    await makeReady(server, login);
+    const c = await this.phone(o.from ?? '+79161234567');
+    const customer = await c.call(o.to ?? SALES, { port: server.sipPort });
+    if (o.customerHz !== undefined) customer.send(new SineSource(o.customerHz, o.toneMs ?? 4000));
+    const { call: agent, invite } = await answerAgent(trunk, login);
+    if (o.agentHz !== undefined) agent.send(new SineSource(o.agentHz, o.toneMs ?? 4000));
+    await waitConnected(server, login);
+    return { customer, agent, invite };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.phones.splice(0).map((p) => p.close()));
+    await this.trunk?.close();
+    this.trunk = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
+    if (this.o.expectNoLiveCalls) expect(server.acd.liveCalls).toHaveLength(0);
+    await server.stop();
+  }
+}
+
+/** A CallRig closed after each test of the enclosing describe. */
+export function useCallRig(o: { expectNoLiveCalls?: boolean } = {}): CallRig {
+  const rig = new CallRig(o);
+  afterEach(() => rig.close());
+  return rig;
+}
+
+/**
+ * A customer on `customer` calls `to` (Support): agent `desk`'s SIP phone rings with the
+ * customer's number, answers and hears the customer (1100 Hz); then the desk hangs up.
+ */
+export async function deskHearsCustomer(
+  server: Server,
+  desk: TestPhone,
+  customer: TestPhone,
+  to = SUPPORT,
+): Promise<void> {
+  const custCall = await customer.call(to, { port: server.sipPort });
+  const inv = await desk.nextIncoming(5000);
+  expect(inv.caller.user).toBe(customer.opts.number);
+  const deskCall = await desk.answer(inv);
+  custCall.send(new SineSource(1100, 8000));
+  await deskCall.waitForTone(1100, 5000, 200);
+  await deskCall.hangup();
+  await custCall.ended;
+}
+
+/** Calls the service number from `p` and logs in with the PIN (caller id known). */
+export async function loginByCallerId(server: Server, p: TestPhone, pin = '2580'): Promise<PhoneCall> {
+  const call = await p.call(SERVICE, { port: server.sipPort });
+  await call.waitForPrompt(promptPath('ru', 'enter_pin'));
+  call.sendDtmf(`${pin}#`);
+  await call.waitForPrompt(promptPath('ru', 'registered'), 8000);
+  return call;
+}
+
+/** Calls the service number from `p` (caller id unknown) and logs in with login id and PIN. */
+export async function loginById(
+  server: Server,
+  p: TestPhone,
+  login: string,
+  pin = '2580',
+): Promise<PhoneCall> {
+  const call = await p.call(SERVICE, { port: server.sipPort });
+  await call.waitForPrompt(promptPath('ru', 'enter_login'));
+  call.sendDtmf(`${login}#`);
+  await call.waitForPrompt(promptPath('ru', 'enter_pin'));
+  call.sendDtmf(`${pin}#`);
+  await call.waitForPrompt(promptPath('ru', 'registered'), 8000);
+  return call;
 }

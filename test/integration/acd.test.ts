@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { SERVICE, api, eventually, phone, sleep } from './harness.ts';
@@ -11,10 +11,12 @@ import {
   answerAgent,
   makeReady,
   setState,
-  startWithTrunk,
   stateOf,
   waitConnected,
   waitState,
+  startWithTrunk,
+  useCallRig,
+  deskHearsCustomer,
 } from './acd-helpers.ts';
 import { TestClock } from './test-clock.ts';
 
@@ -23,24 +25,11 @@ const ru = (id: Parameters<typeof promptPath>[1]): string => promptPath('ru', id
 describe('call distribution', () => {
   let server: Server;
   let trunk: TestPhone;
-  const phones: TestPhone[] = [];
-  const customer = async (number = '+79161234567'): Promise<TestPhone> => {
-    const p = await phone({ number });
-    phones.push(p);
-    return p;
-  };
+  const rig = useCallRig({ expectNoLiveCalls: true });
+  const customer = (number = '+79161234567'): Promise<TestPhone> => rig.phone(number);
   const setup = async (o: Parameters<typeof startWithTrunk>[0] = {}): Promise<void> => {
-    ({ server, trunk } = await startWithTrunk(o));
+    ({ server, trunk } = await rig.startWithTrunk(o));
   };
-
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk.close();
-    // No customer call, leg or port outlives the test.
-    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
-    expect(server.acd.liveCalls).toHaveLength(0);
-    await server.stop();
-  });
 
   it('delivers a hotline call to the ready agent with the caller id, whispers, and bridges audio both ways', async () => {
     await setup();
@@ -213,8 +202,7 @@ describe('call distribution', () => {
     const custCall = await c.call(SALES, { port: server.sipPort });
     await sleep(500);
     // The agent calls the service number from their own phone, presses 0 (ready), then * (leave).
-    const mobile = await phone({ number: '+79000000001' });
-    phones.push(mobile);
+    const mobile = await rig.phone('+79000000001');
     const ivr = await mobile.call(SERVICE, { port: server.sipPort });
     await ivr.waitForPrompt(ru('enter_pin'));
     ivr.sendDtmf('2580#');
@@ -344,19 +332,11 @@ describe('call distribution', () => {
     await server.store.directory.createSipAccount('agent1003', 'secret-1003', 'agentline', id);
     await server.store.directory.updateAgent(id, { contact: 'sip:agent1003' });
     await server.loadSipCredentials();
-    const desk = await phone({ number: 'agent1003' });
-    phones.push(desk);
+    const desk = await rig.phone('agent1003');
     expect(await desk.register('agent1003', 'wrong', { port: server.sipPort })).toBe(403);
     expect(await desk.register('agent1003', 'secret-1003', { port: server.sipPort })).toBe(200);
     await server.agentStates.transition(id, 'ready', { reason: 'test', source: 'api' });
-    const custCall = await (await customer('+79165550000')).call(SUPPORT, { port: server.sipPort });
-    const inv = await desk.nextIncoming(5000);
-    expect(inv.caller.user).toBe('+79165550000');
-    const deskCall = await desk.answer(inv);
-    custCall.send(new SineSource(1100, 8000));
-    await deskCall.waitForTone(1100, 5000, 200);
-    await deskCall.hangup();
-    await custCall.ended;
+    await deskHearsCustomer(server, desk, await customer('+79165550000'));
   });
 });
 

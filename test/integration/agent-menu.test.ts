@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { CompanySettings } from '../../src/store/store.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, phone, sleep } from './harness.ts';
@@ -15,28 +15,10 @@ import {
   waitConnected,
   waitState,
 } from './acd-helpers.ts';
+import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, hears } from './hearing.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
-const ACCEPT_HZ = 1000;
-const ERROR_HZ = 480;
 const RINGBACK_HZ = 425;
-
-/**
- * Each party "speaks" its own frequency; a party hears another when that
- * frequency arrives, and must not hear anyone it is not connected to.
- */
-const VOICE = { customer: 700, agent: 1300, target: 1700, colleague: 1900 } as const;
-
-async function hears(listener: PhoneCall, speakerHz: number, timeoutMs = 4000): Promise<void> {
-  listener.recorder.clear();
-  await listener.waitForTone(speakerHz, timeoutMs, 200);
-}
-
-async function doesNotHear(listener: PhoneCall, speakerHz: number, ms = 800): Promise<void> {
-  listener.recorder.clear();
-  await sleep(ms);
-  expect(listener.recorder.heardTone(speakerHz, 100)).toBe(false);
-}
 
 describe('in-call agent menu', () => {
   let server: Server;

@@ -1,15 +1,23 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { CompanySettings } from '../../src/store/store.ts';
 import { getHeader } from '../../src/sip/message/headers.ts';
 import type { HeaderField } from '../../src/sip/message/types.ts';
 import type { IncomingInvite } from '../../src/sip/user-agent.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
-import { SERVICE, api, eventually, phone } from './harness.ts';
-import { CONTACT, SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from './acd-helpers.ts';
+import { SERVICE, api, eventually } from './harness.ts';
+import {
+  CONTACT,
+  SALES,
+  answerAgent,
+  makeReady,
+  waitConnected,
+  useCallRig,
+  waitCdrOutcome,
+} from './acd-helpers.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
 const ACCEPT_HZ = 1000;
@@ -18,7 +26,7 @@ const ACCEPT_HZ = 1000;
 describe('caller id and operator logs', () => {
   let server: Server;
   let trunk: TestPhone;
-  const phones: TestPhone[] = [];
+  const rig = useCallRig();
   const lines: string[] = [];
   const logger = pino(
     { level: 'info' },
@@ -39,15 +47,11 @@ describe('caller id and operator logs', () => {
 
   async function setup(settings: Partial<CompanySettings> = {}): Promise<void> {
     lines.length = 0;
-    ({ server, trunk } = await startWithTrunk({ logger }));
+    ({ server, trunk } = await rig.startWithTrunk({ logger }));
     if (Object.keys(settings).length) await server.store.directory.updateCompanySettings(1, settings);
   }
 
-  const newPhone = async (number: string): Promise<TestPhone> => {
-    const p = await phone({ number });
-    phones.push(p);
-    return p;
-  };
+  const newPhone = (number: string): Promise<TestPhone> => rig.phone(number);
 
   /** A customer calls SALES (optionally as a carrier would present them); agent 1001 answers. */
   async function deliver(
@@ -71,12 +75,11 @@ describe('caller id and operator logs', () => {
 
   const header = (inv: IncomingInvite, name: string): string | undefined => getHeader(inv.request, name);
 
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk.close();
-    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
-    await server.stop();
-  });
+  /** The call's CDR closes as answered, with the caller and the hotline. */
+  async function cdrAnswered(callerId: string): Promise<void> {
+    await waitCdrOutcome(server, 'answered');
+    expect((await server.store.calls.listCdr())[0]).toMatchObject({ callerId, hotline: SALES });
+  }
 
   it('the agent sees the customer in From; P-Asserted-Identity and Diversion name the hotline; the CDR has the caller', async () => {
     await setup();
@@ -86,15 +89,7 @@ describe('caller id and operator logs', () => {
     expect(header(invite, 'Diversion')).toBe(`<sip:${SALES}@127.0.0.1>;reason=unconditional;counter=1`);
     expect(header(invite, 'Privacy')).toBeUndefined();
     await hangup();
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'answered',
-      5000,
-      'cdr',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({
-      callerId: '+79161234567',
-      hotline: SALES,
-    });
+    await cdrAnswered('+79161234567');
   });
 
   it('a carrier presenting 8… in P-Asserted-Identity behind an anonymous From: the CDR has the real, normalised caller; the agent sees Anonymous with Privacy: id', async () => {
@@ -115,15 +110,7 @@ describe('caller id and operator logs', () => {
     expect(invite.request.headers.map((h) => h.value).join('\n')).not.toMatch(/9161234567/);
     expect(server.acd.liveCalls[0]?.callerId).toBe('+79161234567');
     await hangup();
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'answered',
-      5000,
-      'cdr',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({
-      callerId: '+79161234567',
-      hotline: SALES,
-    });
+    await cdrAnswered('+79161234567');
   });
 
   it('Remote-Party-ID is read when there is no P-Asserted-Identity', async () => {

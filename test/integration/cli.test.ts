@@ -29,7 +29,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BOOLEAN_FLAGS, FLAGS } from '../../src/config/config.ts';
 import { FLAG_HELP } from '../../src/cli/usage.ts';
 import type { IncomingRequest } from '../../src/sip/stack.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import { RawSip, SERVICE, rawRequest, sleep, startServer } from './harness.ts';
 import { TestPhone } from '../phone/phone.ts';
 

@@ -1,20 +1,20 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { tempDir } from '../../src/store/test-helpers.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { eventually, phone, sleep, startServer } from './harness.ts';
+import { eventually, sleep, startServer } from './harness.ts';
 import {
   SALES,
   agentId,
   answerAgent,
   makeReady,
   setState,
-  startWithTrunk,
   stateOf,
   waitConnected,
   waitState,
+  useCallRig,
 } from './acd-helpers.ts';
 
 /**
@@ -27,28 +27,11 @@ const TIMEOUT_S = 2;
 describe('dead calls (RTP inactivity timeout)', () => {
   let server: Server | undefined;
   let trunk: TestPhone | undefined;
-  const phones: TestPhone[] = [];
-  const customer = async (number = '+79161234567'): Promise<TestPhone> => {
-    const p = await phone({ number });
-    phones.push(p);
-    return p;
-  };
-
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk?.close();
-    trunk = undefined;
-    if (server) {
-      const s = server;
-      await eventually(() => s.engine.activeLegs === 0, 5000, 'legs released');
-      expect(s.acd.liveCalls).toHaveLength(0);
-      await s.stop();
-      server = undefined;
-    }
-  });
+  const rig = useCallRig({ expectNoLiveCalls: true });
+  const customer = (number = '+79161234567'): Promise<TestPhone> => rig.phone(number);
 
   it('a customer phone that goes silent while queued leaves the queue and is never offered to an agent', async () => {
-    ({ server, trunk } = await startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
+    ({ server, trunk } = await rig.startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
     const s = server;
     await makeReady(s, '1001');
     await setState(s, '1001', 'not_ready'); // logged in, not taking calls: the call waits
@@ -76,15 +59,12 @@ describe('dead calls (RTP inactivity timeout)', () => {
   });
 
   it('a silent customer in talk ends the call and frees the agent', async () => {
-    ({ server, trunk } = await startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
+    ({ server, trunk } = await rig.startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
     const s = server;
-    await makeReady(s, '1001');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: s.sipPort });
-    custCall.send(new SineSource(1000, 4000));
-    const { call: agentCall } = await answerAgent(trunk, '1001');
-    agentCall.send(new SineSource(600, 4000));
-    await waitConnected(s, '1001');
+    const { customer: custCall, agent: agentCall } = await rig.connectCustomer({
+      customerHz: 1000,
+      agentHz: 600,
+    });
     await agentCall.waitForTone(1000, 5000, 200);
     custCall.goSilent();
     expect(await agentCall.ended).toBe('remote');
@@ -99,15 +79,12 @@ describe('dead calls (RTP inactivity timeout)', () => {
   });
 
   it('a silent agent in talk: the customer goes back to the head of the queue and to the next agent', async () => {
-    ({ server, trunk } = await startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
+    ({ server, trunk } = await rig.startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
     const s = server;
-    await makeReady(s, '1001');
-    const c = await customer();
-    const custCall = await c.call(SALES, { port: s.sipPort });
-    custCall.send(new SineSource(1000, 4000));
-    const { call: first } = await answerAgent(trunk, '1001');
-    first.send(new SineSource(600, 4000));
-    await waitConnected(s, '1001');
+    const { customer: custCall, agent: first } = await rig.connectCustomer({
+      customerHz: 1000,
+      agentHz: 600,
+    });
     await custCall.waitForTone(600, 5000, 200);
     // Only now may 1002 take calls: the call went to 1001 first.
     await makeReady(s, '1002');
@@ -169,7 +146,7 @@ describe('dead calls (RTP inactivity timeout)', () => {
   });
 
   it('keeps a phone that sends RTP (sleep past the timeout with a tone)', async () => {
-    ({ server, trunk } = await startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
+    ({ server, trunk } = await rig.startWithTrunk({ rtpTimeoutSeconds: TIMEOUT_S }));
     const s = server;
     await makeReady(s, '1001');
     await setState(s, '1001', 'not_ready');

@@ -47,17 +47,7 @@ describe('half-open INVITEs', () => {
 
   it('a 200 never ACKed: the 2xx is retransmitted, then after 64·T1 a BYE, and leg, dialog and port are gone', async () => {
     const callId = `noack-${Date.now()}`;
-    raw.send(
-      rawRequest(
-        'INVITE',
-        `sip:${SERVICE}@127.0.0.1:${server.sipPort}`,
-        raw.port,
-        `Contact: <sip:raw@127.0.0.1:${raw.port}>\r\nContent-Type: application/sdp\r\n`,
-        SDP,
-        callId,
-      ),
-      server.sipPort,
-    );
+    raw.sendInvite(SERVICE, server.sipPort, SDP, callId);
     await raw.waitFor(/^SIP\/2\.0 200/);
     expect(server.engine.activeLegs).toBe(1);
     expect(server.pool.free).toBe(server.pool.capacity - 1);
@@ -100,17 +90,7 @@ describe('half-open INVITEs', () => {
       '\u0000'.repeat(300),
     ];
     for (const [i, body] of offers.entries()) {
-      raw.send(
-        rawRequest(
-          'INVITE',
-          `sip:${SERVICE}@127.0.0.1:${server.sipPort}`,
-          raw.port,
-          `Contact: <sip:raw@127.0.0.1:${raw.port}>\r\nContent-Type: application/sdp\r\n`,
-          body,
-          `garbage-offer-${i}-${Date.now()}`,
-        ),
-        server.sipPort,
-      );
+      raw.sendInvite(SERVICE, server.sipPort, body, `garbage-offer-${i}-${Date.now()}`);
     }
     await eventually(
       () =>

@@ -1,10 +1,11 @@
 import dgram from 'node:dgram';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import { configSchema, type Config } from '../../src/config/config.ts';
 import { Server, type ServerDeps } from '../../src/server.ts';
 import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.ts';
 import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
 import type { Clock } from '../../src/util/clock.ts';
-import type { Logger } from 'pino';
 import { PHONE_RTP, SERVER_RTP, blocks } from './ports.ts';
 
 /** GET an admin API path with the test token. */
@@ -137,6 +138,24 @@ export class RawSip {
     this.socket.send(typeof data === 'string' ? Buffer.from(data) : data, port, '127.0.0.1');
   }
 
+  /**
+   * Sends an INVITE for `user` to the server on `serverPort`, offering `sdp`, with this
+   * socket as its Contact; returns the request as sent.
+   */
+  sendInvite(user: string, serverPort: number, sdp: string, callId?: string): string {
+    const { address, port } = this.socket.address();
+    const invite = rawRequest(
+      'INVITE',
+      `sip:${user}@127.0.0.1:${serverPort}`,
+      port,
+      `Contact: <sip:raw@${address}:${port}>\r\nContent-Type: application/sdp\r\n`,
+      sdp,
+      callId,
+    );
+    this.send(invite, serverPort);
+    return invite;
+  }
+
   /** Waits for a response whose status line matches. */
   async waitFor(re: RegExp, timeoutMs = 2000): Promise<string> {
     const until = Date.now() + timeoutMs;
@@ -177,4 +196,31 @@ export function rawRequest(
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
     body
   );
+}
+
+/** A pino logger that keeps its JSON lines in memory, for tests that check what was logged. */
+export function memoryLog(level = 'info'): {
+  logger: Logger;
+  /** Everything written so far, as written. */
+  text: () => string;
+  /** The lines written so far, parsed. */
+  lines: () => Record<string, unknown>[];
+} {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const text = (): string => chunks.join('');
+  return {
+    logger: pino({ level }, sink),
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }

@@ -38,15 +38,7 @@ describe('--local-nets', () => {
     socks.push(raw);
     const callId = `local-nets-${from}-${Math.random()}`;
     const ruri = `sip:${DIAG_ECHO}@127.0.0.1:${server.sipPort}`;
-    const invite = rawRequest(
-      'INVITE',
-      ruri,
-      raw.port,
-      `Contact: <sip:raw@${from}:${raw.port}>\r\nContent-Type: application/sdp\r\n`,
-      sdp(from),
-      callId,
-    );
-    raw.send(invite, server.sipPort);
+    raw.sendInvite(DIAG_ECHO, server.sipPort, sdp(from), callId);
     const ok = await raw.waitFor(/^SIP\/2.0 200/, 5000);
     const contact = header(ok, 'Contact') ?? '';
     const sdpHost = /^c=IN IP4 (\S+)/m.exec(ok)?.[1] ?? '';

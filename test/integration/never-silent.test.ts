@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SERVICE, eventually, phone, sleep, startServer } from './harness.ts';
 import { SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from './acd-helpers.ts';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import { LOCKOUT_POLICY } from '../../src/store/lockout.ts';
 import { CallFailed, type PhoneCall, type TestPhone } from '../phone/phone.ts';
 import { SERVICE, api, eventually, phone, sleep, startServer } from './harness.ts';

@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { mohPath, promptPath } from '../../src/ivr/prompts.ts';
+import { mohPath, promptPath } from '../../src/call/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { eventually, phone } from './harness.ts';
-import { SALES, answerAgent, makeReady, setState, startWithTrunk, waitConnected } from './acd-helpers.ts';
+import { eventually } from './harness.ts';
+import { SALES, answerAgent, makeReady, setState, waitConnected, useCallRig } from './acd-helpers.ts';
 
 const ru = (id: Parameters<typeof promptPath>[1]): string => promptPath('ru', id);
 
@@ -12,23 +12,12 @@ const ru = (id: Parameters<typeof promptPath>[1]): string => promptPath('ru', id
 describe('queue_wait prompt', () => {
   let server: Server;
   let trunk: TestPhone;
-  const phones: TestPhone[] = [];
+  const rig = useCallRig();
 
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk.close();
-    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
-    await server.stop();
-  });
-
-  const customer = async (): Promise<TestPhone> => {
-    const p = await phone({ number: '+79161234567' });
-    phones.push(p);
-    return p;
-  };
+  const customer = (): Promise<TestPhone> => rig.phone('+79161234567');
 
   it('a customer entering a queue with nobody free hears queue_wait, then the music', async () => {
-    ({ server, trunk } = await startWithTrunk());
+    ({ server, trunk } = await rig.startWithTrunk());
     // Logged in (so no overflow for "no agents") but not free.
     await makeReady(server, '1001');
     await setState(server, '1001', 'not_ready');
@@ -49,7 +38,7 @@ describe('queue_wait prompt', () => {
   });
 
   it('a customer whose call goes straight to a free agent does not hear it', async () => {
-    ({ server, trunk } = await startWithTrunk());
+    ({ server, trunk } = await rig.startWithTrunk());
     await makeReady(server, '1001');
     const custCall = await (await customer()).call(SALES, { port: server.sipPort });
     const { call: agentCall } = await answerAgent(trunk, '1001');

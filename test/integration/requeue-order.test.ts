@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
-import { eventually, phone, sleep } from './harness.ts';
-import { CONTACT, SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from './acd-helpers.ts';
+import { eventually, sleep } from './harness.ts';
+import { CONTACT, SALES, answerAgent, makeReady, waitConnected, useCallRig } from './acd-helpers.ts';
 
 const ACCEPT_HZ = 1000;
 
@@ -16,18 +16,10 @@ const ACCEPT_HZ = 1000;
 describe('a customer the agent leaves on hold goes back ahead of the queue', () => {
   let server: Server;
   let trunk: TestPhone;
-  const phones: TestPhone[] = [];
-
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk.close();
-    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
-    await server.stop();
-  });
+  const rig = useCallRig();
 
   const dial = async (number: string): Promise<PhoneCall> => {
-    const p = await phone({ number });
-    phones.push(p);
+    const p = await rig.phone(number);
     return p.call(SALES, { port: server.sipPort });
   };
 
@@ -39,7 +31,7 @@ describe('a customer the agent leaves on hold goes back ahead of the queue', () 
    * wait. A opens the menu (and, for `waiting`, keys 4), then hangs up.
    */
   async function scenario(mode: 'waiting' | 'menu'): Promise<void> {
-    ({ server, trunk } = await startWithTrunk({ sipT1: 25 }));
+    ({ server, trunk } = await rig.startWithTrunk({ sipT1: 25 }));
     await makeReady(server, '1001');
     await dial('+79160000003');
     const { call: agentA } = await answerAgent(trunk, '1001');

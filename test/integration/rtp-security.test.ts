@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import { encodeFrame } from '../../src/media/codec/g711.ts';
 import { writeTelephoneEvent } from '../../src/media/dtmf/rfc4733.ts';
 import { writeRtpHeader } from '../../src/media/rtp/packet.ts';
@@ -9,6 +9,7 @@ import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, phone, sleep, startServer } from './harness.ts';
 import { SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from './acd-helpers.ts';
+import { ACCEPT_HZ, VOICE, hears } from './hearing.ts';
 import { SERVER_RTP } from './ports.ts';
 
 /**
@@ -17,14 +18,7 @@ import { SERVER_RTP } from './ports.ts';
  * be heard by no one, and its RFC 4733 events must not count as keys.
  */
 
-const VOICE = { customer: 700, agent: 1300 } as const;
 const ATTACKER_HZ = 2300;
-const ACCEPT_HZ = 1000; // the in-call menu's "accepted" beep
-
-async function hears(listener: PhoneCall, hz: number, timeoutMs = 4000): Promise<void> {
-  listener.recorder.clear();
-  await listener.waitForTone(hz, timeoutMs, 200);
-}
 
 /** A raw UDP socket on loopback that sends forged RTP at a steady rate and records what it gets. */
 class RtpBlaster {

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { SERVICE, api, eventually, phone, startServer } from './harness.ts';
+import { loginByCallerId, loginById } from './acd-helpers.ts';
 import { TestClock } from './test-clock.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
@@ -21,15 +22,6 @@ interface AgentJson {
 
 const agentState = async (server: Server, login: string): Promise<string> =>
   (await api<AgentJson>(server, `/api/v1/agents/${login}`)).body.state;
-
-/** Calls the service number from `from` and logs in with the PIN (caller id known). */
-async function loginByCallerId(server: Server, p: TestPhone, pin = '2580'): Promise<PhoneCall> {
-  const call = await p.call(SERVICE, { port: server.sipPort });
-  await call.waitForPrompt(ru('enter_pin'));
-  call.sendDtmf(`${pin}#`);
-  await call.waitForPrompt(ru('registered'), 8000);
-  return call;
-}
 
 async function pressAndHear(call: PhoneCall, key: string, prompt: PromptId): Promise<void> {
   await call.waitForPrompt(ru('main_menu'), 8000);
@@ -70,12 +62,7 @@ describe('service IVR', () => {
 
   it('logs in by login id and PIN from an unknown number, recording that number as the contact', async () => {
     const p = await newPhone('+79005550000');
-    const call = await p.call(SERVICE, { port: server.sipPort });
-    await call.waitForPrompt(ru('enter_login'));
-    call.sendDtmf('1003#');
-    await call.waitForPrompt(ru('enter_pin'));
-    call.sendDtmf('2580#');
-    await call.waitForPrompt(ru('registered'), 8000);
+    const call = await loginById(server, p, '1003');
     const { body } = await api<AgentJson>(server, '/api/v1/agents/1003');
     expect(body.state).toBe('ready');
     expect(body.contact).toBe('+79005550000');
@@ -93,12 +80,7 @@ describe('service IVR', () => {
 
   it('logs in from an unknown 8495… number (deliverTo caller_id): the contact becomes +7495…', async () => {
     const p = await newPhone('84951234567');
-    const call = await p.call(SERVICE, { port: server.sipPort });
-    await call.waitForPrompt(ru('enter_login'));
-    call.sendDtmf('1003#');
-    await call.waitForPrompt(ru('enter_pin'));
-    call.sendDtmf('2580#');
-    await call.waitForPrompt(ru('registered'), 8000);
+    const call = await loginById(server, p, '1003');
     const { body } = await api<AgentJson>(server, '/api/v1/agents/1003');
     expect(body).toMatchObject({ state: 'ready', contact: '+74951234567' });
     await call.hangup();
@@ -106,12 +88,7 @@ describe('service IVR', () => {
 
   it('logs in from an anonymous caller id: login id and PIN, customer calls then go to the profile contact', async () => {
     const p = await newPhone('anonymous');
-    const call = await p.call(SERVICE, { port: server.sipPort });
-    await call.waitForPrompt(ru('enter_login'));
-    call.sendDtmf('1003#');
-    await call.waitForPrompt(ru('enter_pin'));
-    call.sendDtmf('2580#');
-    await call.waitForPrompt(ru('registered'), 8000);
+    const call = await loginById(server, p, '1003');
     await call.waitForPrompt(ru('main_menu'), 8000); // still in the menu: the call was not dropped
     const { body } = await api<AgentJson>(server, '/api/v1/agents/1003');
     expect(body).toMatchObject({ state: 'ready', contact: '+79000000003' });

@@ -3,13 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
-import { SineSource } from '../phone/sine.ts';
-import { SERVICE, eventually, phone, startServer } from './harness.ts';
-import { SUPPORT, agentId } from './acd-helpers.ts';
-
-const ru = (id: PromptId): string => promptPath('ru', id);
+import { eventually, phone, startServer } from './harness.ts';
+import { agentId, deskHearsCustomer, loginById } from './acd-helpers.ts';
 
 /**
  * SIP phones as agents (issue 10): a phone registered as a SIP account logs in
@@ -41,28 +37,14 @@ describe('SIP-phone agents', () => {
     await server.store.directory.createSipAccount('agent1003', 'secret-1003', 'agentline', id);
     await server.loadSipCredentials();
     expect(await desk.register('agent1003', 'secret-1003', { port: server.sipPort })).toBe(200);
-    const call = await desk.call(SERVICE, { port: server.sipPort });
-    await call.waitForPrompt(ru('enter_login'));
-    call.sendDtmf('1003#');
-    await call.waitForPrompt(ru('enter_pin'));
-    call.sendDtmf('2580#');
-    await call.waitForPrompt(ru('registered'), 8000);
+    const call = await loginById(server, desk, '1003');
     await call.hangup();
     await eventually(async () => (await server.agentStates.getState(id)).state === 'ready', 3000, 'ready');
   }
 
   /** A customer calls Support; the SIP phone rings, answers and hears the customer. */
-  async function customerReaches(server: Server, desk: TestPhone): Promise<void> {
-    const customer = await newPhone('+79165550000');
-    const custCall = await customer.call(SUPPORT, { port: server.sipPort });
-    const inv = await desk.nextIncoming(5000);
-    expect(inv.caller.user).toBe('+79165550000');
-    const deskCall = await desk.answer(inv);
-    custCall.send(new SineSource(1100, 8000));
-    await deskCall.waitForTone(1100, 5000, 200);
-    await deskCall.hangup();
-    await custCall.ended;
-  }
+  const customerReaches = async (server: Server, desk: TestPhone): Promise<void> =>
+    deskHearsCustomer(server, desk, await newPhone('+79165550000'));
 
   it('a login call from a registered SIP user makes sip:user the session contact; customers reach that phone', async () => {
     const server = await start();

@@ -4,38 +4,26 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answerOffer } from '../../src/call/sdp.ts';
 import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import { CallFailed, type TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { SERVICE, eventually, phone, startServer } from './harness.ts';
-import { SALES, answerAgent, makeReady, startWithTrunk, waitConnected } from './acd-helpers.ts';
+import { SERVICE, eventually } from './harness.ts';
+import { SALES, answerAgent, makeReady, waitConnected, useCallRig } from './acd-helpers.ts';
 
 const ru = (id: Parameters<typeof promptPath>[1]): string => promptPath('ru', id);
 
 describe('SRTP (SDES) calls', () => {
   let server: Server | undefined;
   let trunk: TestPhone | undefined;
-  const phones: TestPhone[] = [];
-  const mk = async (number: string, srtp: 'off' | 'optional' | 'mandatory'): Promise<TestPhone> => {
-    const p = await phone({ number, srtp });
-    phones.push(p);
-    return p;
-  };
-
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk?.close();
-    trunk = undefined;
-    if (server) await eventually(() => server!.engine.activeLegs === 0, 5000, 'legs released');
-    await server?.stop();
-    server = undefined;
-  });
+  const rig = useCallRig();
+  const mk = (number: string, srtp: 'off' | 'optional' | 'mandatory'): Promise<TestPhone> =>
+    rig.phone(number, { srtp });
 
   it('an RTP/SAVP caller hears the service IVR prompt (decrypted) and 9001 echoes its SRTP audio', async () => {
-    server = await startServer();
+    server = await rig.start();
     const p = await mk('+79000000001', 'mandatory');
     const call = await p.call(SERVICE, { port: server.sipPort });
     expect(call.media?.srtp).toBeDefined();
@@ -55,7 +43,7 @@ describe('SRTP (SDES) calls', () => {
   });
 
   it('SRTP customer bridged to a plain RTP agent: each side hears the other', async () => {
-    ({ server, trunk } = await startWithTrunk());
+    ({ server, trunk } = await rig.startWithTrunk());
     await makeReady(server, '1001');
     const c = await mk('+79161234567', 'mandatory');
     const custCall = await c.call(SALES, { port: server.sipPort });
@@ -75,7 +63,7 @@ describe('SRTP (SDES) calls', () => {
   });
 
   it('SRTP packets the key does not fit are dropped: a phone sending with a wrong key is not heard', async () => {
-    server = await startServer();
+    server = await rig.start();
     const p = await mk('+79000000002', 'mandatory');
     const echo = await p.call('9001', { port: server.sipPort });
     // The phone now protects with another key than the one its SDP announced.
@@ -96,7 +84,7 @@ describe('SRTP (SDES) calls', () => {
 
   it('mandatory trunk: the agent leg is offered RTP/SAVP, both legs are SRTP and audio goes both ways', async () => {
     const lines = capture();
-    ({ server, trunk } = await startWithTrunk({ logger: lines.logger }, { srtp: 'optional' }));
+    ({ server, trunk } = await rig.startWithTrunk({ logger: lines.logger }, { srtp: 'optional' }));
     await trunkPolicy('mandatory');
     await makeReady(server, '1001');
     const c = await mk('+79161234567', 'mandatory');
@@ -116,7 +104,7 @@ describe('SRTP (SDES) calls', () => {
 
   it('mandatory trunk: a plain RTP/AVP answer to our RTP/SAVP offer fails the leg with a warn line', async () => {
     const lines = capture();
-    ({ server, trunk } = await startWithTrunk({ logger: lines.logger }));
+    ({ server, trunk } = await rig.startWithTrunk({ logger: lines.logger }));
     await trunkPolicy('mandatory');
     await makeReady(server, '1001');
     const c = await mk('+79161234567', 'off');
@@ -141,7 +129,7 @@ describe('SRTP (SDES) calls', () => {
 
   it('inbound from a trunk: mandatory refuses an RTP/AVP offer, off refuses RTP/SAVP (488 with a warn line)', async () => {
     const lines = capture();
-    ({ server, trunk } = await startWithTrunk({ logger: lines.logger }));
+    ({ server, trunk } = await rig.startWithTrunk({ logger: lines.logger }));
     await trunkPolicy('mandatory', true);
     const plain = await mk('+79160000001', 'off');
     await expect(plain.call(SALES, { port: server.sipPort })).rejects.toMatchObject({ status: 488 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { toneSource } from '../../src/media/tones.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
+import { promptPath } from '../../src/call/prompts.ts';
 import { CallFailed, type TestPhone } from '../phone/phone.ts';
 import { RawSip, eventually, phone, rawRequest, sleep, startServer } from './harness.ts';
 import { SineSource } from '../phone/sine.ts';
@@ -91,16 +91,7 @@ describe('telephony core over loopback', () => {
   it('no common codec gets 488', async () => {
     const sdp =
       'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n';
-    raw.send(
-      rawRequest(
-        'INVITE',
-        `sip:9001@127.0.0.1:${server.sipPort}`,
-        raw.port,
-        'Content-Type: application/sdp\r\nContact: <sip:raw@127.0.0.1>\r\n',
-        sdp,
-      ),
-      server.sipPort,
-    );
+    raw.sendInvite('9001', server.sipPort, sdp);
     await raw.waitFor(/^SIP\/2\.0 488/);
   });
 
@@ -115,17 +106,7 @@ describe('telephony core over loopback', () => {
     for (const [i, [m, c]] of bad.entries()) {
       const sdp = `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n${c}\r\nt=0 0\r\n${m} RTP/AVP 0\r\n`;
       raw.received.length = 0;
-      raw.send(
-        rawRequest(
-          'INVITE',
-          `sip:9001@127.0.0.1:${server.sipPort}`,
-          raw.port,
-          'Content-Type: application/sdp\r\nContact: <sip:raw@127.0.0.1>\r\n',
-          sdp,
-          `bad-sdp-${i}`,
-        ),
-        server.sipPort,
-      );
+      raw.sendInvite('9001', server.sipPort, sdp, `bad-sdp-${i}`);
       const res = await raw.waitFor(/^SIP\/2\.0 [2-6]\d\d /);
       expect(res.split('\r\n')[0]).toMatch(/^SIP\/2\.0 488 /);
     }

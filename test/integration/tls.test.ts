@@ -8,16 +8,14 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { getHeader } from '../../src/sip/message/headers.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { CONTACT, SALES, makeReady, stateOf } from './acd-helpers.ts';
-import { api, eventually, phone, startServer } from './harness.ts';
+import { api, eventually, memoryLog, phone, startServer } from './harness.ts';
 
 export const TLS_FIXTURES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -35,29 +33,15 @@ interface Logged {
 }
 
 async function startTlsServer(): Promise<Logged> {
-  const raw: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      raw.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
+  const log = memoryLog();
   const server = await startServer({
-    logger: pino({ level: 'info' }, sink),
+    logger: log.logger,
     tlsCert: path.join(TLS_FIXTURES, 'server.crt'),
     tlsKey: path.join(TLS_FIXTURES, 'server.key'),
     tlsCa: path.join(TLS_FIXTURES, 'ca.crt'),
     tlsPort: 0,
   });
-  return {
-    server,
-    lines: () =>
-      raw
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
+  return { server, lines: log.lines };
 }
 
 describe('SIP over TLS: trunks', () => {

@@ -1,18 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { getHeader, parseNameAddr } from '../../src/sip/message/headers.ts';
 import type { CompanySettings, TrunkPatch } from '../../src/store/store.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
-import { promptPath, type PromptId } from '../../src/ivr/prompts.ts';
-import { SERVICE, api, eventually, phone } from './harness.ts';
+import { promptPath, type PromptId } from '../../src/call/prompts.ts';
+import { SERVICE, api } from './harness.ts';
 import {
   CONTACT,
   SALES,
   answerAgent,
   makeReady,
-  startWithTrunk,
   waitConnected,
   waitState,
+  useCallRig,
 } from './acd-helpers.ts';
 
 const ru = (id: PromptId): string => promptPath('ru', id);
@@ -27,11 +27,27 @@ const ERROR_HZ = 480;
 describe('numbers per country and per trunk', () => {
   let server: Server;
   let trunk: TestPhone;
-  const phones: TestPhone[] = [];
+  const rig = useCallRig();
 
   async function setup(settings: Partial<CompanySettings> = {}): Promise<void> {
-    ({ server, trunk } = await startWithTrunk({ sipT1: 25 }));
+    ({ server, trunk } = await rig.startWithTrunk({ sipT1: 25 }));
     if (Object.keys(settings).length) await server.store.directory.updateCompanySettings(1, settings);
+  }
+
+  /** A second trunk, `carrier`, that takes calls from 127.0.0.1 (the test phones) ahead of the default one. */
+  async function addInboundCarrier(o: Partial<TrunkPatch>): Promise<void> {
+    const created = await api(server, '/api/v1/trunks', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'carrier',
+        uri: 'sip:127.0.0.1:9',
+        inbound: ['127.0.0.1'],
+        ...o,
+        priority: 900,
+        qualifySeconds: 0,
+      }),
+    });
+    expect(created.status).toBe(201);
   }
 
   async function patchTrunk(name: string, patch: TrunkPatch): Promise<void> {
@@ -44,8 +60,7 @@ describe('numbers per country and per trunk', () => {
     o: { to?: string; from?: string } = {},
   ): Promise<{ customer: PhoneCall; agent: PhoneCall }> {
     await makeReady(server, '1001');
-    const c = await phone({ number: o.from ?? '+79161112233' });
-    phones.push(c);
+    const c = await rig.phone(o.from ?? '+79161112233');
     const customer = await c.call(dialled, { port: server.sipPort }, { to: o.to });
     const { call: agent } = await answerAgent(trunk, '1001');
     await waitConnected(server, '1001');
@@ -65,13 +80,6 @@ describe('numbers per country and per trunk', () => {
     await agent.ended;
     await waitState(server, '1001', 'ready');
   }
-
-  afterEach(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk.close();
-    await eventually(() => server.engine.activeLegs === 0, 5000, 'legs released');
-    await server.stop();
-  });
 
   it('RU: 8…, 7… and +7… reach the same hotline, and 8…, 7…, 007… the same transfer target', async () => {
     await setup({ externalTransfer: 'release_on_answer' });
@@ -124,8 +132,7 @@ describe('numbers per country and per trunk', () => {
     await setup({ externalTransfer: 'release_on_answer', allowedDestinations: ['agents', '+7*', '+44*'] });
     await patchTrunk('default', { numberFormat: 'national' });
     await makeReady(server, '1001');
-    const c = await phone({ number: '+79161112233' });
-    phones.push(c);
+    const c = await rig.phone('+79161112233');
     const customer = await c.call(SALES, { port: server.sipPort });
     const invite = await trunk.nextIncoming(10_000, '89000000001');
     expect(parseNameAddr(getHeader(invite.request, 'to') ?? '')?.uri.user).toBe('89000000001');
@@ -147,8 +154,7 @@ describe('numbers per country and per trunk', () => {
     await setup();
     await patchTrunk('default', { numberFormat: 'e164' });
     await makeReady(server, '1001');
-    const c = await phone({ number: '+79161112233' });
-    phones.push(c);
+    const c = await rig.phone('+79161112233');
     const customer = await c.call(SALES, { port: server.sipPort });
     const invite = await trunk.nextIncoming(10_000, (CONTACT['1001'] as string).slice(1));
     expect(invite.caller.user).toBe('79161112233');
@@ -160,18 +166,7 @@ describe('numbers per country and per trunk', () => {
 
   it('numberFrom to: a call whose R-URI is our registration contact reaches the hotline named in To', async () => {
     await setup();
-    const created = await api(server, '/api/v1/trunks', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'carrier',
-        uri: 'sip:127.0.0.1:9',
-        inbound: ['127.0.0.1'],
-        numberFrom: 'to',
-        priority: 900,
-        qualifySeconds: 0,
-      }),
-    });
-    expect(created.status).toBe(201);
+    await addInboundCarrier({ numberFrom: 'to' });
     const { customer, agent } = await customerCall('agentline-reg', { to: '84950000001' });
     expect(server.acd.liveCalls[0]?.hotline).toBe(SALES);
     await hangupBoth(customer, agent);
@@ -189,26 +184,14 @@ describe('numbers per country and per trunk', () => {
 
   it('inbandDtmf always on an inbound trunk: an agent logs in with PIN tones in the audio through it', async () => {
     await setup();
-    const created = await api(server, '/api/v1/trunks', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'carrier',
-        uri: 'sip:127.0.0.1:9',
-        inbound: ['127.0.0.1'],
-        inbandDtmf: 'always',
-        priority: 900,
-        qualifySeconds: 0,
-      }),
-    });
-    expect(created.status).toBe(201);
+    await addInboundCarrier({ inbandDtmf: 'always' });
     const pin = '7391648';
     const set = await api(server, '/api/v1/agents/1001/pin', {
       method: 'POST',
       body: JSON.stringify({ pin }),
     });
     expect(set.status).toBe(204);
-    const p = await phone({ number: CONTACT['1001'] as string }); // offers telephone-event
-    phones.push(p);
+    const p = await rig.phone(CONTACT['1001'] as string); // offers telephone-event
     const ivr = await p.call(SERVICE, { port: server.sipPort });
     await ivr.waitForPrompt(ru('enter_pin'));
     ivr.sendDtmf(`${pin}#`, 'inband');
@@ -223,8 +206,7 @@ describe('numbers per country and per trunk', () => {
       body: JSON.stringify({ contact: '+49301111111' }),
     });
     expect(r.status).toBe(200);
-    const p = await phone({ number: '0301111111' });
-    phones.push(p);
+    const p = await rig.phone('0301111111');
     const ivr = await p.call(SERVICE, { port: server.sipPort });
     // Known by the number: asked for the PIN straight away, not for a login.
     await ivr.waitForPrompt(ru('enter_pin'));

@@ -7,9 +7,7 @@
  *    the agent hears baresip's 1 kHz, baresip's recording holds the agent's 600 Hz (an SRTP
  *    leg bridged to a plain one, both directions).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.ts';
-import { readWav } from '../../src/media/wav.ts';
+import { describe, expect, it } from 'vitest';
 import { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, startServer } from '../integration/harness.ts';
@@ -21,58 +19,25 @@ import {
   startWithTrunk,
   waitConnected,
 } from '../integration/acd-helpers.ts';
-import { Baresip, startBaresipCaller, toneFrameCount } from './baresip.ts';
-import { LOOPBACK, CLEAN_EXIT, finishSuite, killAll, requireTool, sleep } from './tools.ts';
+import { Baresip, baresipSuite, startBaresipCaller, toneFrameCount } from './baresip.ts';
+import { LOOPBACK, sleep } from './tools.ts';
 
 describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
-  let baresip: string;
-  let server: Server | undefined;
-  let trunk: TestPhone | undefined;
-  let phone: Baresip | undefined;
-
-  beforeAll(() => {
-    baresip = requireTool('baresip', 'baresip-core');
-  });
-
-  afterEach(async () => {
-    phone?.ctrl.close();
-    phone = undefined;
-    await killAll();
-    await trunk?.close();
-    trunk = undefined;
-    await server?.stop();
-    server = undefined;
-  });
-
-  afterAll(finishSuite);
+  const suite = baresipSuite();
 
   /** Starts baresip sending `freq` Hz, with SRTP mandatory (no REGISTER). */
   async function start(freq: number): Promise<Baresip> {
-    phone = await startBaresipCaller({
-      baresip,
+    return (suite.phone = await startBaresipCaller({
+      baresip: suite.baresip,
       toneHz: freq,
       mediaenc: 'srtp-mand',
       runSeconds: 25,
       name: 'baresip-srtp',
-    });
-    return phone;
-  }
-
-  async function finish(b: Baresip): Promise<void> {
-    await b.ctrl.command('hangup');
-    await b.ctrl.waitEvent('CALL_CLOSED', 3000);
-    await b.ctrl.command('quit').catch(() => undefined); // it may close the socket before answering
-    expect(await b.proc.wait(5000), b.proc.tail()).toEqual(CLEAN_EXIT);
-  }
-
-  function received(b: Baresip): Int16Array {
-    const dec = b.newDump();
-    expect(dec, `no sndfile dump\n${b.proc.tail()}`).toBeDefined();
-    return readWav(dec!);
+    }));
   }
 
   it('9001: baresip sends a 1 kHz tone over SRTP and gets it back', async () => {
-    server = await startServer();
+    const server = (suite.server = await startServer());
     const b = await start(1000);
     await b.dial(`sip:9001@${LOOPBACK}:${server.sipPort}`, 8000);
     const leg = [...server.engine.legs][0]!;
@@ -82,14 +47,16 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     // What we received from baresip authenticated and decrypted, with nothing refused.
     expect(leg.rtp.stats.packetsReceived).toBeGreaterThan(50);
     expect(leg.rtp.stats.srtpAuthFailed + leg.rtp.stats.srtpReplayed).toBe(0);
-    await finish(b);
-    const { withTone, frames } = toneFrameCount(received(b), 1000);
+    await b.finishCall();
+    const { withTone, frames } = toneFrameCount(b.received(), 1000);
     // 2.5 s of call: at least 1.5 s (75 frames) of our tone must have come back through SRTP.
     expect(withTone, `${withTone}/${frames} received frames carry 1000 Hz`).toBeGreaterThanOrEqual(75);
   }, 40_000);
 
   it('baresip (SRTP) calls a hotline, a plain-RTP agent answers: both hear each other', async () => {
-    ({ server, trunk } = await startWithTrunk());
+    const { server, trunk } = await startWithTrunk();
+    suite.server = server;
+    suite.trunk = trunk;
     await makeReady(server, '1001');
     const b = await start(1000);
     const dialing = b.dial(`sip:${SALES}@${LOOPBACK}:${server.sipPort}`, 8000);
@@ -103,16 +70,16 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     expect(customerLeg.rtp.srtp).toBe(true);
     // Give baresip's recording 2 s of the agent's tone after the bridge.
     await sleep(2000);
-    await finish(b);
+    await b.finishCall();
     await eventually(() => agentCall.state === 'ended', 5000, 'agent leg ended');
-    const { withTone, frames } = toneFrameCount(received(b), 600);
+    const { withTone, frames } = toneFrameCount(b.received(), 600);
     expect(withTone, `${withTone}/${frames} received frames carry 600 Hz`).toBeGreaterThanOrEqual(50);
   }, 40_000);
 
   it('baresip as the agent behind an SRTP-mandatory trunk: our RTP/SAVP offer, both directions heard', async () => {
     // baresip takes only calls to its account's user: the agent's number (the trunk dials it).
-    const b = await Baresip.start({
-      baresip,
+    const b = (suite.phone = await Baresip.start({
+      baresip: suite.baresip,
       toneHz: 1000,
       toneMs: 10_000,
       wavMs: 20_000,
@@ -122,9 +89,8 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
       rtpTimeout: 10,
       runSeconds: 25,
       name: 'baresip-srtp',
-    });
-    phone = b;
-    server = await startServer({ trunk: `sip:${LOOPBACK}:${b.sipPort}` });
+    }));
+    const server = (suite.server = await startServer({ trunk: `sip:${LOOPBACK}:${b.sipPort}` }));
     await server.store.trunks.update('default', { srtp: 'mandatory' });
     await server.trunks.reload();
     await makeReady(server, '1001');
@@ -143,13 +109,11 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
       await sleep(2000);
       expect(agentLeg.rtp.stats.srtpAuthFailed).toBe(0);
       await call.hangup();
-      await b.ctrl.waitEvent('CALL_CLOSED', 5000);
-      await b.ctrl.command('quit').catch(() => undefined);
-      expect(await b.proc.wait(5000), b.proc.tail()).toEqual(CLEAN_EXIT);
+      await b.finishCall({ hangup: false, closedMs: 5000 });
     } finally {
       await customer.close();
     }
-    const { withTone, frames } = toneFrameCount(received(b), 600);
+    const { withTone, frames } = toneFrameCount(b.received(), 600);
     expect(withTone, `${withTone}/${frames} received frames carry 600 Hz`).toBeGreaterThanOrEqual(50);
   }, 40_000);
 });

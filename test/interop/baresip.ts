@@ -16,7 +16,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav, readWav } from '../../src/media/wav.ts';
 import { toneRatio } from '../../src/media/goertzel.ts';
-import { CtrlTcp, LOOPBACK, freePortBlock, sleep, spawnTool, tempDir, type ToolProcess } from './tools.ts';
+import { expect } from 'vitest';
+import type { Server } from '../../src/server.ts';
+import type { TestPhone } from '../phone/phone.ts';
+import {
+  CLEAN_EXIT,
+  CtrlTcp,
+  LOOPBACK,
+  freePortBlock,
+  sleep,
+  spawnTool,
+  tempDir,
+  toolSuite,
+  type ToolProcess,
+} from './tools.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 export const TLS_FIXTURES = path.join(FIXTURES, 'tls');
@@ -174,6 +187,24 @@ export class Baresip {
     await sleep(100 * d.length);
   }
 
+  /**
+   * Waits for the call to close (hanging it up first unless `hangup: false`), quits, and
+   * expects baresip to exit by itself with status 0.
+   */
+  async finishCall(o: { hangup?: boolean; closedMs?: number } = {}): Promise<void> {
+    if (o.hangup ?? true) await this.ctrl.command('hangup');
+    await this.ctrl.waitEvent('CALL_CLOSED', o.closedMs ?? 3000);
+    await this.ctrl.command('quit').catch(() => undefined); // it may close the socket before answering
+    expect(await this.proc.wait(5000), this.proc.tail()).toEqual(CLEAN_EXIT);
+  }
+
+  /** The samples of the first received-audio dump; fails the test when there is none. */
+  received(): Int16Array {
+    const dec = this.newDump();
+    expect(dec, `no sndfile dump\n${this.proc.tail()}`).toBeDefined();
+    return readWav(dec!);
+  }
+
   async quit(): Promise<void> {
     await this.ctrl.command('quit').catch(() => undefined); // it may close the socket before answering
     this.ctrl.close();
@@ -230,4 +261,42 @@ export function startBaresipCaller(o: {
     accountParams: ['regint=0', 'answermode=manual'],
     rtpTimeout: 10,
   });
+}
+
+export interface BaresipSuite {
+  /** baresip's path (found in beforeAll). */
+  readonly baresip: string;
+  /** What the test started, stopped after it: the baresip, the trunk phone, the server. */
+  phone: Baresip | undefined;
+  trunk: TestPhone | undefined;
+  server: Server | undefined;
+}
+
+/**
+ * Registers the hooks of a baresip suite (inside `describe`): baresip looked up before all;
+ * after each test its ctrl_tcp closed, every tool killed, the trunk phone closed and the
+ * server stopped; after all, the temp dirs go and no tool process may be left.
+ */
+export function baresipSuite(): BaresipSuite {
+  const find = toolSuite('baresip', 'baresip-core', {
+    beforeKill: () => {
+      suite.phone?.ctrl.close();
+      suite.phone = undefined;
+    },
+    cleanup: async () => {
+      await suite.trunk?.close();
+      suite.trunk = undefined;
+      await suite.server?.stop();
+      suite.server = undefined;
+    },
+  });
+  const suite: BaresipSuite = {
+    get baresip(): string {
+      return find();
+    },
+    phone: undefined,
+    trunk: undefined,
+    server: undefined,
+  };
+  return suite;
 }

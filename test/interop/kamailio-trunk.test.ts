@@ -13,15 +13,21 @@
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/config.ts';
 import { Server } from '../../src/server.ts';
-import { FAST_IVR, api, eventually, phone } from '../integration/harness.ts';
+import { FAST_IVR, api, eventually, memoryLog, phone } from '../integration/harness.ts';
 import { SERVER_RTP, blocks } from '../integration/ports.ts';
-import { CONTACT, agentId, makeReady, stateOf, waitState } from '../integration/acd-helpers.ts';
+import {
+  CONTACT,
+  agentId,
+  makeReady,
+  stateOf,
+  waitState,
+  waitCdrOutcome,
+} from '../integration/acd-helpers.ts';
+import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, hears } from '../integration/hearing.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import type { CompanySettings } from '../../src/store/store.ts';
@@ -45,22 +51,6 @@ const SALES = '+74950000001';
 const CARRIER = '127.0.0.2';
 const PASSWORD = 'trunk-pass-42';
 const TARGET = '+79261234567';
-const ACCEPT_HZ = 1000;
-const ERROR_HZ = 480;
-/** Each party "speaks" its own frequency (as in test/integration/agent-menu.test.ts). */
-const VOICE = { customer: 700, agent: 1300, target: 1700 } as const;
-
-/** The listener hears the speaker's frequency (200 ms of it). */
-async function hears(listener: PhoneCall, speakerHz: number, timeoutMs = 4000): Promise<void> {
-  listener.recorder.clear();
-  await listener.waitForTone(speakerHz, timeoutMs, 200);
-}
-
-async function doesNotHear(listener: PhoneCall, speakerHz: number, ms = 800): Promise<void> {
-  listener.recorder.clear();
-  await sleep(ms);
-  expect(listener.recorder.heardTone(speakerHz, 100)).toBe(false);
-}
 
 // Its own RTP block, apart from the harness's (which counts from the start of SERVER_RTP).
 const nextRtp = blocks({ min: SERVER_RTP.max - 1999, max: SERVER_RTP.max }, 1000);
@@ -71,13 +61,7 @@ interface Logged {
 }
 
 async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: string }): Promise<Logged> {
-  const raw: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      raw.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
+  const log = memoryLog(process.env.AGENTLINE_TEST_DEBUG ? 'debug' : 'info');
   const base = nextRtp();
   const config = configSchema.parse({
     sipHost: '127.0.0.1',
@@ -94,7 +78,7 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
     ...(o.trunk ? { trunk: o.trunk } : {}),
   });
   const server = new Server(config, {
-    logger: pino({ level: process.env.AGENTLINE_TEST_DEBUG ? 'debug' : 'info' }, sink),
+    logger: log.logger,
     sipTimers: { t1: 100, t2: 400, t4: 500 },
     ivrTimings: FAST_IVR,
     trunkTimings: { registration: { expiresS: 600, retryMs: 500, maxRetryMs: 2000 } },
@@ -103,15 +87,7 @@ async function startLoggedServer(o: { allowLoopbackCallers: boolean; trunk?: str
   // The "mobiles" here do not press the accept key (test/interop/sipp-voicemail.test.ts covers it).
   for (const c of await server.store.directory.listCompanies())
     await server.store.directory.updateCompanySettings(c.id, { acceptCall: 'off' });
-  return {
-    server,
-    lines: () =>
-      raw
-        .join('')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
+  return { server, lines: log.lines };
 }
 
 interface TrunkJson {
@@ -189,6 +165,21 @@ describe('Kamailio as the carrier', () => {
     priority: 1,
   });
 
+  /** Agent 1001 ready; a customer calls the hotline through Kamailio (the carrier on `port`). */
+  async function customerViaCarrier(server: Server, port: number): Promise<PhoneCall> {
+    await makeReady(server, '1001');
+    const customer = await phone({ number: '+79161234567' });
+    phones.push(customer);
+    return customer.call(SALES, { port, host: CARRIER });
+  }
+
+  /** The call's CDR closes as transferred (once), and nothing of it is left. */
+  async function transferredAndReleased(server: Server): Promise<void> {
+    await waitCdrOutcome(server, 'transferred', { what: 'CDR written' });
+    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
+    await allReleased(server);
+  }
+
   interface Connected {
     server: Server;
     mobile: TestPhone;
@@ -220,10 +211,7 @@ describe('Kamailio as the carrier', () => {
       8000,
       'registered',
     );
-    await makeReady(server, '1001');
-    const customer = await phone({ number: '+79161234567' });
-    phones.push(customer);
-    const custCall = await customer.call(SALES, { port, host: CARRIER });
+    const custCall = await customerViaCarrier(server, port);
     const invite = await mobile.nextIncoming(10_000, CONTACT['1001']);
     const agentCall = await mobile.answer(invite);
     await eventually(
@@ -311,13 +299,7 @@ describe('Kamailio as the carrier', () => {
     await waitState(server, '1001', 'ready');
     await c.custCall.hangup();
     expect(await target.ended).toBe('remote');
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'transferred',
-      5000,
-      'CDR written',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
-    await allReleased(server);
+    await transferredAndReleased(server);
     expect(JSON.stringify(logged!.lines())).not.toContain(PASSWORD);
   }, 60_000);
 
@@ -341,13 +323,7 @@ describe('Kamailio as the carrier', () => {
     ]);
     await target.hangup();
     expect(await c.custCall.ended).toBe('remote');
-    await eventually(
-      async () => (await server.store.calls.listCdr())[0]?.outcome === 'transferred',
-      5000,
-      'CDR written',
-    );
-    expect((await server.store.calls.listCdr())[0]).toMatchObject({ outcome: 'transferred', transfers: 1 });
-    await allReleased(server);
+    await transferredAndReleased(server);
   }, 60_000);
 
   it('a transfer INVITE refused with a wrong password: warn line, the agent is back with the customer (error beep), not blamed', async () => {
@@ -410,10 +386,7 @@ describe('Kamailio as the carrier', () => {
       3000,
       'the registration warn line',
     );
-    await makeReady(server, '1001');
-    const customer = await phone({ number: '+79161234567' });
-    phones.push(customer);
-    const custCall = await customer.call(SALES, { port, host: CARRIER });
+    const custCall = await customerViaCarrier(server, port);
     await eventually(
       () => logged!.lines().some((l) => l.msg === 'outbound attempt failed' && l.outcome === 'auth_failed'),
       10_000,

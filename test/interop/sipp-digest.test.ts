@@ -4,74 +4,50 @@
  * Authorization with its own `verifyauth` (RFC 2617 MD5, qop=auth) and answers
  * 200 or 403. Our side is the SIP layer alone (stack + UA), over loopback UDP.
  */
-import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../src/util/clock.ts';
 import { parseUri } from '../../src/sip/message/uri.ts';
 import { DigestClient } from '../../src/sip/registrar/digest-client.ts';
 import { SipStack } from '../../src/sip/stack.ts';
 import { UdpTransport } from '../../src/sip/transport/udp.ts';
 import { UserAgent } from '../../src/sip/user-agent.ts';
-import {
-  CLEAN_EXIT,
-  LOOPBACK,
-  finishSuite,
-  freePortBlock,
-  killAll,
-  requireTool,
-  startSipp,
-  tempDir,
-  waitUdpBound,
-} from './tools.ts';
+import { memoryLog } from '../integration/harness.ts';
+import { CLEAN_EXIT, LOOPBACK, freePortBlock } from './tools.ts';
+import { sippSuite } from './sipp.ts';
 
 const OFFER =
   'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
 
 describe('sipp verifyauth: our INVITE retried with credentials after a 401', () => {
-  let sipp: string;
+  const suite = sippSuite();
   let stack: SipStack | undefined;
 
-  beforeAll(() => {
-    sipp = requireTool('sipp', 'sip-tester');
-  });
-
   afterEach(async () => {
-    await killAll();
     await stack?.close();
     stack = undefined;
   });
 
-  afterAll(finishSuite);
-
   async function callTrunk(
     password: string,
   ): Promise<{ kind: string; status?: number; log: string; report: string }> {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _e, cb) {
-        lines.push(chunk.toString('utf8'));
-        cb();
-      },
-    });
+    const log = memoryLog();
     const clock = new SystemClock();
     const udp = await UdpTransport.listen(LOOPBACK, 0);
     stack = new SipStack({ transports: [udp], clock, logger: pino({ level: 'silent' }) });
     const ua = new UserAgent({
       stack,
       clock,
-      logger: pino({ level: 'info' }, sink),
+      logger: log.logger,
       delegate: { onInvite: () => {} },
     });
-    const dir = tempDir('sipp-digest');
-    const uas = startSipp(sipp, {
+    const uas = await suite.startUas({
       scenario: 'uas-digest-401.xml',
-      cwd: dir,
+      dirPrefix: 'sipp-digest',
       portBase: await freePortBlock(8),
       name: 'trunk-uas',
       timeoutS: 15,
     });
-    await waitUdpBound(uas.sipPort, 5000, uas.proc);
     const uri = parseUri(`sip:79001234567@${LOOPBACK}:${uas.sipPort}`);
     if (!uri) throw new Error('bad uri');
     const out = ua.invite({
@@ -88,7 +64,7 @@ describe('sipp verifyauth: our INVITE retried with credentials after a 401', () 
     return {
       kind: result.kind,
       status: result.kind === 'answered' ? undefined : result.status,
-      log: lines.join(''),
+      log: log.text(),
       report: uas.report(),
     };
   }

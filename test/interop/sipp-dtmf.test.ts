@@ -4,61 +4,24 @@
  * sipp's play_pcap_audio (raw socket: needs root).
  */
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.ts';
+import { describe, expect, it } from 'vitest';
 import { SERVICE, startServer } from '../integration/harness.ts';
 import { writeDtmfPcap } from './dtmf-pcap.ts';
-import {
-  CLEAN_EXIT,
-  finishSuite,
-  freePortBlock,
-  getAgentJson,
-  mayPlayPcap,
-  killAll,
-  requireTool,
-  startSipp,
-  tempDir,
-  waitAgentState,
-  watchInbound,
-} from './tools.ts';
-
-const NEEDS_ROOT =
-  'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
+import { getAgentJson, NEEDS_ROOT, mayPlayPcap, tempDir, waitAgentState, watchInbound } from './tools.ts';
+import { sippSuite } from './sipp.ts';
 
 describe('sipp: DTMF from generated pcaps', () => {
-  let sipp: string;
-  let server: Server | undefined;
-
-  beforeAll(() => {
-    sipp = requireTool('sipp', 'sip-tester');
-  });
-
-  afterEach(async () => {
-    await killAll();
-    await server?.stop();
-    server = undefined;
-  });
-
-  afterAll(finishSuite);
+  const suite = sippSuite();
 
   it('9000: "42#" as RFC 4733 events (PT 101) reaches the server, which reads it back and sends BYE', async (ctx) => {
     ctx.skip(!mayPlayPcap(), NEEDS_ROOT);
-    server = await startServer();
+    const server = (suite.server = await startServer());
     const seen = watchInbound(server);
     const dir = tempDir('sipp-9000');
     writeDtmfPcap(path.join(dir, 'digits.pcap'), '42#');
 
-    const run = startSipp(sipp, {
-      scenario: 'uac-dtmf-readback.xml',
-      cwd: dir,
-      remotePort: server.sipPort,
-      service: '9000',
-      portBase: await freePortBlock(8),
-    });
-    const exit = await run.finish(35_000);
-
     // Exit 0: the 200 carried PCMU and telephone-event, and the server's BYE came (answered 200).
-    expect(exit, run.report()).toEqual(CLEAN_EXIT);
+    const run = await suite.runUac(server, { scenario: 'uac-dtmf-readback.xml', cwd: dir, service: '9000' });
     expect(seen.map((c) => c.called)).toEqual(['9000']);
     expect(seen[0]?.digits.join(''), run.report()).toBe('42#');
     const trace = run.messages();
@@ -68,7 +31,7 @@ describe('sipp: DTMF from generated pcaps', () => {
 
   it('service IVR: agent 1001 calls from +79000000001, types PIN 2580# then 3, and is temporarily not ready', async (ctx) => {
     ctx.skip(!mayPlayPcap(), NEEDS_ROOT);
-    server = await startServer();
+    const server = (suite.server = await startServer());
     const seen = watchInbound(server);
     expect((await getAgentJson(server, '1001')).state).toBe('logged_out');
 
@@ -81,16 +44,12 @@ describe('sipp: DTMF from generated pcaps', () => {
       firstTimestamp: pin.nextTimestamp + (3500 - pin.durationMs) * 8,
     });
 
-    const run = startSipp(sipp, {
+    const run = await suite.runUac(server, {
       scenario: 'uac-service-ivr-break.xml',
       cwd: dir,
-      remotePort: server.sipPort,
       service: SERVICE,
-      portBase: await freePortBlock(8),
     });
-    const exit = await run.finish(35_000);
 
-    expect(exit, run.report()).toEqual(CLEAN_EXIT);
     expect(seen.map((c) => [c.called, c.caller])).toEqual([[SERVICE, '+79000000001']]);
     expect(seen[0]?.digits.join(''), run.report()).toBe('2580#3');
     const srv = server;

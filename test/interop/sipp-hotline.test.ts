@@ -3,24 +3,11 @@
  * behind which agent 1001's phone sits (UAS), the other a customer calling the Sales
  * hotline (UAC). The agent logs in first through the service IVR with the test phone.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
-import type { TestPhone } from '../phone/phone.ts';
-import { SERVICE, api, eventually, phone, startServer } from '../integration/harness.ts';
-import {
-  CLEAN_EXIT,
-  LOOPBACK,
-  finishSuite,
-  freePortBlock,
-  getAgentJson,
-  killAll,
-  requireTool,
-  startSipp,
-  tempDir,
-  waitAgentState,
-  waitUdpBound,
-} from './tools.ts';
+import { describe, expect, it } from 'vitest';
+import { promptPath } from '../../src/call/prompts.ts';
+import { SERVICE, api, eventually } from '../integration/harness.ts';
+import { CLEAN_EXIT, freePortBlock, getAgentJson, startSipp, waitAgentState } from './tools.ts';
+import { sippSuite } from './sipp.ts';
 
 const HOTLINE = '+74950000001';
 const CUSTOMER = '+79161234567'; // also checked by uas-agent-phone.xml
@@ -39,34 +26,15 @@ interface CdrJson {
 }
 
 describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
-  let sipp: string;
-  let server: Server | undefined;
-  let agentPhone: TestPhone | undefined;
-
-  beforeAll(() => {
-    sipp = requireTool('sipp', 'sip-tester');
-  });
-
-  afterEach(async () => {
-    await killAll();
-    await agentPhone?.close();
-    agentPhone = undefined;
-    await server?.stop();
-    server = undefined;
-  });
-
-  afterAll(finishSuite);
+  const suite = sippSuite();
 
   it('customer (sipp UAC) → +74950000001 → queue → INVITE to the trunk for +79000000001 (sipp UAS) → answered, CDR answered', async () => {
-    const uasPorts = await freePortBlock(8);
-    server = await startServer({ trunk: `sip:${LOOPBACK}:${uasPorts}` });
-    const srv = server;
+    const { server: srv, uasPorts } = await suite.startBehindTrunk();
     const agent = await srv.store.directory.getAgentByLogin('1001');
     expect(agent?.contact).toBe(AGENT_PHONE);
 
     // Agent 1001 logs in from their phone (caller id known: PIN only), then hangs up.
-    agentPhone = await phone({ number: AGENT_PHONE });
-    const login = await agentPhone.call(SERVICE, { port: srv.sipPort });
+    const login = await suite.callIn(srv, AGENT_PHONE, { to: SERVICE });
     await login.waitForPrompt(promptPath('ru', 'enter_pin'));
     login.sendDtmf('2580#');
     await login.waitForPrompt(promptPath('ru', 'registered'), 8000);
@@ -77,18 +45,15 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
       contact: AGENT_PHONE,
     });
 
-    const dir = tempDir('sipp-hotline');
-    const uas = startSipp(sipp, {
+    const uas = await suite.startUas({
       scenario: 'uas-agent-phone.xml',
-      cwd: dir,
+      dirPrefix: 'sipp-hotline',
       portBase: uasPorts,
       rtpEcho: true,
-      name: 'agent-uas',
     });
-    await waitUdpBound(uas.sipPort, 5000, uas.proc);
-    const uac = startSipp(sipp, {
+    const uac = startSipp(suite.sipp, {
       scenario: 'uac-customer-hotline.xml',
-      cwd: dir,
+      cwd: uas.cwd,
       remotePort: srv.sipPort,
       service: HOTLINE,
       portBase: await freePortBlock(8),

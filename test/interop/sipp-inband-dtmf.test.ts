@@ -4,46 +4,32 @@
  * a phone whose SDP has no telephone-event. play_pcap_audio needs root (raw socket).
  */
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { InbandDtmfDetector } from '../../src/media/dtmf/inband.ts';
 import { ulawDecode } from '../../src/media/codec/g711.ts';
 import { SERVICE, startServer } from '../integration/harness.ts';
 import { writeUlawPcap } from './audio-pcap.ts';
 import { soxDtmf } from './sox-dtmf.ts';
 import {
-  CLEAN_EXIT,
-  finishSuite,
-  freePortBlock,
   getAgentJson,
+  NEEDS_ROOT,
   mayPlayPcap,
-  killAll,
   requireTool,
-  startSipp,
   tempDir,
   waitAgentState,
   watchInbound,
 } from './tools.ts';
+import { sippSuite } from './sipp.ts';
 
-const NEEDS_ROOT =
-  'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
 const ALL = '0123456789*#ABCD';
 
 describe('inband DTMF made by sox', () => {
   let sox: string;
-  let server: Server | undefined;
+  const suite = sippSuite({ lazy: true });
 
   beforeAll(() => {
     sox = requireTool('sox', 'sox');
   });
-
-  afterEach(async () => {
-    await killAll();
-    await server?.stop();
-    server = undefined;
-  });
-
-  afterAll(finishSuite);
 
   it('the detector finds every key in sox-made 40 ms tones at −20 dBm0 with 40 ms gaps', () => {
     const dir = tempDir('sox-dtmf');
@@ -64,8 +50,7 @@ describe('inband DTMF made by sox', () => {
 
   it('service IVR: sipp with no telephone-event types PIN 2580# and key 3 as sox tones; agent 1001 is not ready', async (ctx) => {
     ctx.skip(!mayPlayPcap(), NEEDS_ROOT);
-    const sipp = requireTool('sipp', 'sip-tester');
-    server = await startServer();
+    const server = (suite.server = await startServer());
     const seen = watchInbound(server);
     expect((await getAgentJson(server, '1001')).state).toBe('logged_out');
 
@@ -84,16 +69,12 @@ describe('inband DTMF made by sox', () => {
       },
     );
 
-    const run = startSipp(sipp, {
+    const run = await suite.runUac(server, {
       scenario: 'uac-service-ivr-inband.xml',
       cwd: dir,
-      remotePort: server.sipPort,
       service: SERVICE,
-      portBase: await freePortBlock(8),
     });
-    const exit = await run.finish(35_000);
 
-    expect(exit, run.report()).toEqual(CLEAN_EXIT);
     const trace = run.messages();
     expect(trace).toMatch(/m=audio \d+ RTP\/AVP 0\r?\n/);
     expect(trace).not.toMatch(/telephone-event/);

@@ -16,23 +16,13 @@
  * (c) the same phone allowing UPDATE and answering every refresh keeps its call past
  *     several intervals, until the customer hangs up.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { TestPhone } from '../phone/phone.ts';
-import { SineSource } from '../phone/sine.ts';
-import { eventually, phone, startServer } from '../integration/harness.ts';
-import { SALES, agentId, makeReady, stateOf, waitConnected } from '../integration/acd-helpers.ts';
-import {
-  CLEAN_EXIT,
-  LOOPBACK,
-  finishSuite,
-  freePortBlock,
-  killAll,
-  requireTool,
-  startSipp,
-  tempDir,
-  waitUdpBound,
-} from './tools.ts';
+import { eventually, startServer } from '../integration/harness.ts';
+import { SALES, agentId, stateOf, waitCdrOutcome, waitConnected } from '../integration/acd-helpers.ts';
+import { CLEAN_EXIT, freePortBlock, startSipp, tempDir } from './tools.ts';
+import { deskTakesOver, sippSuite, withReport } from './sipp.ts';
 
 const CUSTOMER = '+79161234567';
 /** 4 s sessions (see above); 2 s refreshes; the non-refresher gives up at 4 − 4/3 s. */
@@ -48,45 +38,20 @@ function received(messages: string, method: string): string[] {
 }
 
 describe('sipp: SIP session timers (RFC 4028)', () => {
-  let sipp: string;
-  let server: Server | undefined;
-  const phones: TestPhone[] = [];
-
-  beforeAll(() => {
-    sipp = requireTool('sipp', 'sip-tester');
-  });
-
-  afterEach(async () => {
-    await killAll();
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await server?.stop();
-    server = undefined;
-  });
-
-  afterAll(finishSuite);
+  const suite = sippSuite();
 
   /** Agent 1002 on a SIP phone registered with us (not behind the sipp trunk). */
-  async function deskAgent(srv: Server): Promise<TestPhone> {
-    const id1002 = await agentId(srv, '1002');
-    await srv.store.directory.createSipAccount('agent1002', 'secret-1002', 'agentline', id1002);
-    await srv.store.directory.updateAgent(id1002, { contact: 'sip:agent1002' });
-    await srv.loadSipCredentials();
-    const desk = await phone({ number: 'agent1002' });
-    phones.push(desk);
-    expect(await desk.register('agent1002', 'secret-1002', { port: srv.sipPort })).toBe(200);
-    return desk;
-  }
+  const deskAgent = (srv: Server): Promise<TestPhone> => suite.registeredAgentPhone(srv, '1002');
 
   it('(a) a customer that stops refreshing is hung up as session_expired and the agent is freed', async () => {
     // No RTP watchdog: only the session timer may end this call.
-    server = await startServer({ rtpTimeoutSeconds: 0, sessionTimer: FAST_TIMER });
-    const srv = server;
+    const srv = (suite.server = await startServer({ rtpTimeoutSeconds: 0, sessionTimer: FAST_TIMER }));
     const id1002 = await agentId(srv, '1002');
     const desk = await deskAgent(srv);
     await srv.agentStates.transition(id1002, 'ready', { reason: 'test', source: 'api' });
 
     const dir = tempDir('sipp-session-timer-customer');
-    const uac = startSipp(sipp, {
+    const uac = startSipp(suite.sipp, {
       scenario: 'uac-customer-session-timer.xml',
       cwd: dir,
       remotePort: srv.sipPort,
@@ -97,9 +62,7 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
     const inv = await desk.nextIncoming(10_000);
     expect(inv.caller.user).toBe(CUSTOMER);
     const deskCall = await desk.answer(inv);
-    await waitConnected(srv, '1002').catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${uac.report()}`);
-    });
+    await withReport(waitConnected(srv, '1002'), uac);
 
     // sipp refreshes four times, then falls silent; it exits 0 only if it got our BYE.
     const exit = await uac.finish(30_000);
@@ -107,61 +70,36 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
     expect(received(uac.messages(), 'BYE')).toHaveLength(1);
     expect(await deskCall.ended).toBe('remote');
     const cdr = (await srv.store.calls.listCdr())[0]!;
-    await eventually(
-      async () => (await srv.store.calls.getCdr(cdr.id))?.outcome === 'session_expired',
-      5000,
-      'session_expired CDR',
-    );
+    await waitCdrOutcome(srv, 'session_expired', { cdrId: cdr.id });
     expect((await srv.store.calls.getCdr(cdr.id))?.agentIds).toEqual([id1002]);
     await eventually(async () => (await stateOf(srv, '1002')) !== 'busy', 5000, '1002 freed');
     await eventually(() => srv.engine.activeLegs === 0, 5000, 'legs released');
   }, 60_000);
 
   it('(b) an agent phone that stops answering our refresh re-INVITE loses the call; the customer goes back to the queue', async () => {
-    const uasPorts = await freePortBlock(8);
-    server = await startServer({
-      trunk: `sip:${LOOPBACK}:${uasPorts}`,
+    const { server: srv, uasPorts } = await suite.startBehindTrunk({
       rtpTimeoutSeconds: 0,
       sessionTimer: FAST_TIMER,
     });
-    const srv = server;
     const id1001 = await agentId(srv, '1001');
     const id1002 = await agentId(srv, '1002');
     const desk = await deskAgent(srv);
 
-    const dir = tempDir('sipp-session-timer-deaf');
-    const uas = startSipp(sipp, {
-      scenario: 'uas-agent-deaf-refresh.xml',
-      cwd: dir,
-      portBase: uasPorts,
-      rtpEcho: true,
-      name: 'agent-uas',
+    const { uas, custCall } = await suite.customerOnSippAgent(srv, {
+      uas: { scenario: 'uas-agent-deaf-refresh.xml', dirPrefix: 'sipp-session-timer-deaf' },
+      uasPorts,
+      customer: CUSTOMER,
+      toneMs: 30_000,
+      echoed: true,
     });
-    await waitUdpBound(uas.sipPort, 5000, uas.proc);
-    await makeReady(srv, '1001');
-
-    const cust = await phone({ number: CUSTOMER });
-    phones.push(cust);
-    const custCall = await cust.call(SALES, { port: srv.sipPort });
-    custCall.send(new SineSource(1000, 30_000));
-    await waitConnected(srv, '1001', 10_000).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${uas.report()}`);
-    });
-    await custCall.waitForTone(1000, 5000, 200);
     // 1002 may take calls only now, so that the customer can only reach them after 1001's leg died.
     await srv.agentStates.transition(id1002, 'ready', { reason: 'test', source: 'api' });
 
-    const inv = await desk.nextIncoming(30_000);
-    expect(inv.caller.user).toBe(CUSTOMER);
-    const deskCall = await desk.answer(inv);
-    deskCall.send(new SineSource(1400, 30_000));
-    await waitConnected(srv, '1002');
-    await custCall.recorder.waitFor(
-      () => custCall.recorder.heardTone(1400, 200),
-      5000,
-      'customer hears 1002',
-    );
-    expect(custCall.state).toBe('up');
+    const deskCall = await deskTakesOver(srv, desk, custCall, {
+      caller: CUSTOMER,
+      timeoutMs: 30_000,
+      toneMs: 30_000,
+    });
 
     // The deaf phone got its BYE (sipp exits 0 only then) after at least two refreshes.
     expect(await uas.finish(30_000), uas.report()).toEqual(CLEAN_EXIT);
@@ -182,41 +120,21 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
 
     await custCall.hangup();
     expect(await deskCall.ended).toBe('remote');
-    await eventually(
-      async () => (await srv.store.calls.getCdr(cdr.id))?.outcome === 'answered',
-      5000,
-      'CDR closed',
-    );
+    await waitCdrOutcome(srv, 'answered', { cdrId: cdr.id });
     expect((await srv.store.calls.getCdr(cdr.id))?.agentIds).toEqual([id1001, id1002]);
     await eventually(() => srv.engine.activeLegs === 0, 5000, 'legs released');
   }, 90_000);
 
   it('(c) an agent phone that answers every refresh UPDATE keeps its call past several intervals', async () => {
-    const uasPorts = await freePortBlock(8);
-    server = await startServer({
-      trunk: `sip:${LOOPBACK}:${uasPorts}`,
+    const { server: srv, uasPorts } = await suite.startBehindTrunk({
       rtpTimeoutSeconds: 0,
       sessionTimer: FAST_TIMER,
     });
-    const srv = server;
-    const dir = tempDir('sipp-session-timer-alive');
-    const uas = startSipp(sipp, {
-      scenario: 'uas-agent-refreshes.xml',
-      cwd: dir,
-      portBase: uasPorts,
-      rtpEcho: true,
-      name: 'agent-uas',
-      timeoutS: 60,
-    });
-    await waitUdpBound(uas.sipPort, 5000, uas.proc);
-    await makeReady(srv, '1001');
-
-    const cust = await phone({ number: CUSTOMER });
-    phones.push(cust);
-    const custCall = await cust.call(SALES, { port: srv.sipPort });
-    custCall.send(new SineSource(1000, 60_000));
-    await waitConnected(srv, '1001', 10_000).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${uas.report()}`);
+    const { uas, custCall } = await suite.customerOnSippAgent(srv, {
+      uas: { scenario: 'uas-agent-refreshes.xml', dirPrefix: 'sipp-session-timer-alive', timeoutS: 60 },
+      uasPorts,
+      customer: CUSTOMER,
+      toneMs: 60_000,
     });
 
     // Six refreshes answered = three whole 4 s intervals.
@@ -233,11 +151,7 @@ describe('sipp: SIP session timers (RFC 4028)', () => {
     await custCall.hangup();
     expect(await uas.finish(10_000), uas.report()).toEqual(CLEAN_EXIT);
     const cdr = (await srv.store.calls.listCdr())[0]!;
-    await eventually(
-      async () => (await srv.store.calls.getCdr(cdr.id))?.outcome === 'answered',
-      5000,
-      'CDR closed as answered',
-    );
+    await waitCdrOutcome(srv, 'answered', { cdrId: cdr.id });
     await eventually(() => srv.engine.activeLegs === 0, 5000, 'legs released');
   }, 90_000);
 });

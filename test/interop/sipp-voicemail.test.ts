@@ -6,26 +6,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.ts';
-import { promptPath } from '../../src/ivr/prompts.ts';
-import type { TestPhone } from '../phone/phone.ts';
+import { describe, expect, it } from 'vitest';
+import { promptPath } from '../../src/call/prompts.ts';
 import { SineSource } from '../phone/sine.ts';
-import { eventually, phone, startServer } from '../integration/harness.ts';
-import {
-  CLEAN_EXIT,
-  LOOPBACK,
-  finishSuite,
-  freePortBlock,
-  killAll,
-  requireTool,
-  startSipp,
-  tempDir,
-  waitAgentState,
-  waitUdpBound,
-} from './tools.ts';
+import { waitCdrOutcome } from '../integration/acd-helpers.ts';
+import { CLEAN_EXIT, tempDir, waitAgentState } from './tools.ts';
+import { sippSuite } from './sipp.ts';
 
-const SALES = '+74950000001';
 const GREETING = promptPath('en', 'no_agents');
 
 /** The μ-law samples of one of our prompts, without the WAV header (sipp's rtp_stream sends bytes as they are). */
@@ -37,27 +24,10 @@ function headerlessUlaw(wavFile: string): Buffer {
 }
 
 describe('sipp voicemail answers an offer (accept key)', () => {
-  let sipp: string;
-  let server: Server | undefined;
-  const phones: TestPhone[] = [];
-
-  beforeAll(() => {
-    sipp = requireTool('sipp', 'sip-tester');
-  });
-
-  afterEach(async () => {
-    await killAll();
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await server?.stop();
-    server = undefined;
-  });
-
-  afterAll(finishSuite);
+  const suite = sippSuite();
 
   it('the customer is not connected to the voicemail; the next agent gets the call; history says not_accepted', async () => {
-    const uasPorts = await freePortBlock(8);
-    server = await startServer({ trunk: `sip:${LOOPBACK}:${uasPorts}`, acceptCall: 'key' });
-    const srv = server;
+    const { server: srv, uasPorts } = await suite.startBehindTrunk({ acceptCall: 'key' });
     const dir = srv.store.directory;
     await dir.updateCompanySettings(1, { acceptSeconds: 3 });
 
@@ -66,31 +36,23 @@ describe('sipp voicemail answers an offer (accept key)', () => {
     await dir.setSessionContact(a1001.id, '+79000000001');
     // Agent 1002 is on a registered SIP phone (our test phone) and presses 1.
     const a1002 = (await dir.getAgentByLogin('1002'))!;
-    await dir.createSipAccount('agent1002', 'secret-1002', 'agentline', a1002.id);
-    await dir.setSessionContact(a1002.id, 'sip:agent1002');
-    await srv.loadSipCredentials();
-    const desk = await phone({ number: 'agent1002' });
-    phones.push(desk);
-    expect(await desk.register('agent1002', 'secret-1002', { port: srv.sipPort })).toBe(200);
+    const desk = await suite.registeredAgentPhone(srv, '1002', 'session');
 
     const workdir = tempDir('sipp-voicemail');
     writeFileSync(path.join(workdir, 'greeting.ulaw'), headerlessUlaw(GREETING));
-    const vm = startSipp(sipp, {
+    const vm = await suite.startUas({
       scenario: 'uas-voicemail.xml',
       cwd: workdir,
       portBase: uasPorts,
       name: 'voicemail',
     });
-    await waitUdpBound(vm.sipPort, 5000, vm.proc);
 
     // 1001 ready the longest: offered first (longest_idle).
     await srv.agentStates.transition(a1001.id, 'ready', { reason: 'test', source: 'api' });
     await new Promise((r) => setTimeout(r, 50));
     await srv.agentStates.transition(a1002.id, 'ready', { reason: 'test', source: 'api' });
 
-    const customer = await phone({ number: '+79161234567' });
-    phones.push(customer);
-    const custCall = await customer.call(SALES, { port: srv.sipPort });
+    const custCall = await suite.callIn(srv, '+79161234567');
 
     // The voicemail answered, played its greeting, pressed nothing and was hung up on.
     const vmExit = await vm.finish(30_000);
@@ -118,7 +80,7 @@ describe('sipp voicemail answers an offer (accept key)', () => {
     await deskCall.ended;
 
     const cdr = (await srv.store.calls.listCdr())[0]!;
-    await eventually(async () => (await srv.store.calls.listCdr())[0]?.outcome != null, 3000, 'CDR closed');
+    await waitCdrOutcome(srv, 'answered', { timeoutMs: 3000 });
     expect((await srv.store.calls.listCdr())[0]).toMatchObject({ outcome: 'answered', agentIds: [a1002.id] });
     const events = await srv.store.calls.listQueueEvents(cdr.id);
     expect(events.map((e) => [e.kind, e.agentId, e.detail])).toEqual([

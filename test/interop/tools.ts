@@ -13,7 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { api, eventually } from '../integration/harness.ts';
 
@@ -62,6 +62,10 @@ export function requireTool(name: string, debianPackage: string): string {
  */
 export const mayPlayPcap = (): boolean =>
   process.getuid?.() === 0 || process.env.AGENTLINE_REQUIRE_PCAP === '1';
+
+/** Why a pcap test skipped (see mayPlayPcap). */
+export const NEEDS_ROOT =
+  'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
 
 // ── processes ────────────────────────────────────────────────────────────
 
@@ -279,6 +283,29 @@ export function finishSuite(): void {
   expect(runningCount()).toBe(0);
 }
 
+/**
+ * Registers the hooks every interop suite has (call it inside `describe`): `tool` looked up
+ * before all (`lazy`: on first use, for suites with tests that do without it); after each
+ * test `beforeKill`, every tool process killed, then `cleanup`; after all, finishSuite.
+ * Returns the tool's path, looked up once.
+ */
+export function toolSuite(
+  tool: string,
+  debianPackage: string,
+  o: { lazy?: boolean; beforeKill?: () => void; cleanup?: () => Promise<void> } = {},
+): () => string {
+  let file: string | undefined;
+  const find = (): string => (file ??= requireTool(tool, debianPackage));
+  if (!o.lazy) beforeAll(() => void find());
+  afterEach(async () => {
+    o.beforeKill?.();
+    await killAll();
+    await o.cleanup?.();
+  });
+  afterAll(finishSuite);
+  return find;
+}
+
 /** A text file's content, or '' when it does not exist (optional sipp traces). */
 export const readIfExists = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
@@ -464,6 +491,8 @@ export const waitAgentState = (server: Server, login: string, state: string, wha
 
 export interface SippRun {
   proc: ToolProcess;
+  /** Its working directory (scenario, pcaps, traces). */
+  cwd: string;
   /** Its SIP port (UDP). */
   sipPort: number;
   /** Its media port (-mp; sipp also binds -mp+2). */
@@ -545,6 +574,7 @@ export function startSipp(sipp: string, o: SippOptions): SippRun {
   const errors = (): string => readIfExists(errFile);
   return {
     proc,
+    cwd: o.cwd,
     sipPort,
     mediaPort,
     messages,

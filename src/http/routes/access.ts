@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { ApiToken, AuditEntry, Role, User } from '../../store/store.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE } from '../../store/secrets.ts';
 import { type Api, idParam } from '../api.ts';
@@ -111,9 +111,9 @@ const whoami = (p: Principal): z.output<typeof whoamiSchema> => ({
  * Passwords and token secrets are only ever written; a new token's secret is in the
  * creation response and nowhere else.
  */
-export function accessRoutes(api: Api, server: Server, throttle: AuthThrottle): void {
-  const access = server.store.access;
-  const now = (): number => server.clock.wallNow();
+export function accessRoutes(api: Api, deps: HttpDeps, throttle: AuthThrottle): void {
+  const access = deps.store.access;
+  const now = (): number => deps.clock.wallNow();
 
   api.route({
     method: 'POST',

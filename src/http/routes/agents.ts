@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { Agent, DirectoryStore } from '../../store/store.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
 import { AGENT_STATES } from '../../acd/agent-state.ts';
@@ -108,8 +108,8 @@ function refuseWeakPin(pin: string, minLength: number | undefined): void {
 }
 
 /** Agents: directory, PIN reset and supervisor state changes. Never returns a PIN or its hash. */
-export function agentRoutes(api: Api, server: Server): void {
-  const { store, agentStates: states } = server;
+export function agentRoutes(api: Api, deps: HttpDeps): void {
+  const { store, agentStates: states } = deps;
   const { directory } = store;
   const tag = 'agents';
   const companyOfAgent = async (login: string): Promise<number | null> =>
@@ -194,7 +194,7 @@ export function agentRoutes(api: Api, server: Server): void {
     handler: async ({ params }) => {
       const agent = await mustGetAgent(directory, params.login);
       const { state } = await states.getState(agent.id);
-      if (state !== 'logged_out' || server.acd.isEngaged(agent.id)) {
+      if (state !== 'logged_out' || deps.acd.isEngaged(agent.id)) {
         throw new HttpError(409, 'conflict', `agent ${agent.login} is ${state}; log them out first`);
       }
       await directory.deleteAgent(agent.id);

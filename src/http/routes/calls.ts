@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import { SERVICE_LEVEL_SECONDS, summarize } from '../../acd/reports.ts';
 import type { Cdr } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
@@ -197,8 +197,8 @@ function byHour(cdrs: readonly Cdr[], from: number, to: number): z.output<typeof
 }
 
 /** CDRs (search, paging, CSV), live calls, queues and the summary report. */
-export function callRoutes(api: Api, server: Server): void {
-  const { store } = server;
+export function callRoutes(api: Api, deps: HttpDeps): void {
+  const { store } = deps;
   const tag = 'calls';
 
   /** Supervisors and viewers see their companies' calls only (issue 11). */
@@ -223,7 +223,7 @@ export function callRoutes(api: Api, server: Server): void {
     query: z.output<typeof cdrQuery>,
     scope: Scope,
   ): Promise<{ rows: Cdr[]; loginOf: Map<number, string> }> => {
-    const r = parseRange(query, server.clock.wallNow());
+    const r = parseRange(query, deps.clock.wallNow());
     const all = await store.calls.listCdr({
       from: r.from,
       to: r.to,
@@ -270,7 +270,7 @@ export function callRoutes(api: Api, server: Server): void {
       // Streamed (issue 12 item 6): rows come from the store a page at a time and go out as the
       // client takes them (Readable.from pulls the next page only when the socket drains), so a
       // 30-day export neither sits in memory nor holds the event loop the media clock runs on.
-      const r = parseRange(query, server.clock.wallNow());
+      const r = parseRange(query, deps.clock.wallNow());
       const agents = await store.directory.listAgents();
       const loginOf = new Map(agents.map((a) => [a.id, a.login]));
       const keep = cdrFilter(query, scope, agents);
@@ -302,10 +302,10 @@ export function callRoutes(api: Api, server: Server): void {
     access: read,
     query: z.object({ companyId: idParam.optional() }),
     handler: async ({ scope }) => {
-      const now = server.clock.wallNow();
+      const now = deps.clock.wallNow();
       const agents = new Map((await store.directory.listAgents()).map((a) => [a.id, a.login]));
       return {
-        calls: server.acd.liveCalls
+        calls: deps.acd.liveCalls
           .filter((cc) => scope.allows(cc.companyId))
           .map((cc) => {
             const agentId = cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null;
@@ -337,19 +337,19 @@ export function callRoutes(api: Api, server: Server): void {
     access: read,
     query: z.object({ companyId: idParam.optional() }),
     handler: async ({ scope }) => {
-      const now = server.clock.wallNow();
+      const now = deps.clock.wallNow();
       const out = [];
       for (const company of await store.directory.listCompanies()) {
         if (!scope.allows(company.id)) continue;
         for (const d of await store.directory.listDepartments(company.id)) {
-          const waiting = server.acd.waiting(d.id);
+          const waiting = deps.acd.waiting(d.id);
           const agents = await store.directory.listAgents({ departmentId: d.id });
           let ready = 0;
           let loggedIn = 0;
           for (const a of agents) {
-            const s = await server.agentStates.getState(a.id);
+            const s = await deps.agentStates.getState(a.id);
             if (s.state !== 'logged_out') loggedIn++;
-            if (s.state === 'ready' && !server.acd.isEngaged(a.id)) ready++;
+            if (s.state === 'ready' && !deps.acd.isEngaged(a.id)) ready++;
           }
           const longest = waiting.reduce((m, cc) => Math.max(m, now - (cc.enteredAt ?? now)), 0);
           out.push({
@@ -378,7 +378,7 @@ export function callRoutes(api: Api, server: Server): void {
     query: rangeQuery,
     response: summarySchema,
     handler: async ({ query, scope }) => {
-      const now = server.clock.wallNow();
+      const now = deps.clock.wallNow();
       const r = parseRange(query, now);
       const cdrs = (
         await store.calls.listCdr({ from: r.from, to: r.to, companyId: scope.only, limit: MAX_SCAN })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import { companySettingsPatchSchema, companySettingsSchema } from '../../store/company-settings.ts';
 import { nameSchema } from '../../store/validation.ts';
 import { type Api, idParam } from '../api.ts';
@@ -26,8 +26,8 @@ export async function mustGetCompany(directory: DirectoryStore, id: number): Pro
 }
 
 /** Companies (tenants) and their settings (SPEC §7). */
-export function companyRoutes(api: Api, server: Server): void {
-  const { directory } = server.store;
+export function companyRoutes(api: Api, deps: HttpDeps): void {
+  const { directory } = deps.store;
   const tag = 'companies';
 
   api.route({
@@ -84,12 +84,12 @@ export function companyRoutes(api: Api, server: Server): void {
     status: 204,
     handler: async ({ params }) => {
       await mustGetCompany(directory, params.id);
-      if (server.acd.liveCalls.some((c) => c.companyId === params.id)) {
+      if (deps.acd.liveCalls.some((c) => c.companyId === params.id)) {
         throw new HttpError(409, 'conflict', `company ${params.id} has calls in progress`);
       }
       const agents = await directory.listAgents({ companyId: params.id });
       for (const a of agents) {
-        if ((await server.agentStates.getState(a.id)).state !== 'logged_out') {
+        if ((await deps.agentStates.getState(a.id)).state !== 'logged_out') {
           throw new HttpError(
             409,
             'conflict',

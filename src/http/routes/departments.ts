@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import { departmentCodeSchema, departmentFieldsSchema } from '../../store/validation.ts';
 import type { Department, DirectoryStore } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
@@ -34,8 +34,8 @@ export async function mustGetDepartment(
 }
 
 /** Departments (queues) of a company, addressed by their 3-digit code. */
-export function departmentRoutes(api: Api, server: Server): void {
-  const { directory } = server.store;
+export function departmentRoutes(api: Api, deps: HttpDeps): void {
+  const { directory } = deps.store;
   const tag = 'departments';
 
   api.route({
@@ -101,7 +101,7 @@ export function departmentRoutes(api: Api, server: Server): void {
     status: 204,
     handler: async ({ params }) => {
       const d = await mustGetDepartment(directory, params.id, params.code);
-      if (server.acd.liveCalls.some((c) => c.department.id === d.id)) {
+      if (deps.acd.liveCalls.some((c) => c.department.id === d.id)) {
         throw new HttpError(409, 'conflict', `department ${d.code} has calls in progress`);
       }
       const numbers = (await directory.listNumbers(params.id)).filter((n) => n.departmentId === d.id);

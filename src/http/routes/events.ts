@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { AgentStateChange } from '../../acd/agent-state.ts';
 import type { AcdEvent } from '../../acd/acd.ts';
 import { type Api, idParam } from '../api.ts';
@@ -16,7 +16,7 @@ export const HEARTBEAT_MS = 15_000;
  *
  * Returns what the app needs at shutdown: an open stream would hold `close()` forever.
  */
-export function eventRoutes(api: Api, server: Server): { readonly open: number; endAll(): void } {
+export function eventRoutes(api: Api, deps: HttpDeps): { readonly open: number; endAll(): void } {
   const streams = new Set<() => void>();
 
   api.route({
@@ -31,7 +31,7 @@ export function eventRoutes(api: Api, server: Server): { readonly open: number; 
       heartbeatMs: z.coerce.number().int().min(500).max(60_000).optional(),
     }),
     handler: async ({ query, req, reply, scope }) => {
-      const { store } = server;
+      const { store } = deps;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -84,8 +84,8 @@ export function eventRoutes(api: Api, server: Server): { readonly open: number; 
           });
         })().catch(() => undefined);
       };
-      const offAgent = server.agentStates.onChange(onAgent);
-      const offCall = server.acd.onEvent(onCall);
+      const offAgent = deps.agentStates.onChange(onAgent);
+      const offCall = deps.acd.onEvent(onCall);
       const heartbeat = setInterval(() => {
         if (!res.writableEnded) res.write(': ping\n\n');
       }, query.heartbeatMs ?? HEARTBEAT_MS);

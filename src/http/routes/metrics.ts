@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { Leg } from '../../call/leg.ts';
 import type { RtpStats } from '../../media/rtp/session.ts';
 import { AGENT_STATES } from '../../acd/agent-state.ts';
@@ -48,13 +48,13 @@ class RtpAccounting {
   private readonly seen = new WeakSet<Leg>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly server: Server) {
+  constructor(private readonly legs: () => ReadonlySet<Leg>) {
     this.timer = setInterval(() => this.sweep(), 1000);
     this.timer.unref();
   }
 
   sweep(): void {
-    for (const leg of this.server.engine.legs) {
+    for (const leg of this.legs()) {
       if (this.seen.has(leg)) continue;
       this.seen.add(leg);
       leg.on('ended', () => {
@@ -66,7 +66,7 @@ class RtpAccounting {
   totals(): RtpTotals {
     this.sweep();
     const t = { ...this.ended };
-    for (const leg of this.server.engine.legs)
+    for (const leg of this.legs())
       if (leg.state !== 'ended') for (const k of RTP_KEYS) t[k] += leg.rtp.stats[k];
     return t;
   }
@@ -111,21 +111,21 @@ const escape = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\
  */
 export function metricsRoutes(
   app: FastifyInstance,
-  server: Server,
+  deps: HttpDeps,
   eventStreams: () => number,
 ): { close(): void } {
-  const rtp = new RtpAccounting(server);
+  const rtp = new RtpAccounting(() => deps.metrics().legs);
 
   app.get('/metrics', { config: { auth: 'metrics' } }, async (_req, reply) => {
     const out = new Exposition();
-    const now = server.clock.wallNow();
+    const now = deps.clock.wallNow();
 
     const callStates = new Map(
       Object.keys(CUSTOMER_CALL_TRANSITIONS)
         .filter((s) => s !== 'ended')
         .map((s) => [s, 0]),
     );
-    for (const cc of server.acd.liveCalls) callStates.set(cc.state, (callStates.get(cc.state) ?? 0) + 1);
+    for (const cc of deps.acd.liveCalls) callStates.set(cc.state, (callStates.get(cc.state) ?? 0) + 1);
     out.metric(
       'agentline_calls',
       'gauge',
@@ -133,10 +133,8 @@ export function metricsRoutes(
       [...callStates].map(([state, n]) => [{ state }, n]),
     );
 
-    const agents = await server.store.directory.listAgents();
-    const known = new Map(
-      (await server.store.agentStates.listAgentStates()).map((s) => [s.agentId, s.state]),
-    );
+    const agents = await deps.store.directory.listAgents();
+    const known = new Map((await deps.store.agentStates.listAgentStates()).map((s) => [s.agentId, s.state]));
     const agentStates = new Map<string, number>(AGENT_STATES.map((s) => [s, 0]));
     for (const a of agents) {
       const s = known.get(a.id) ?? 'logged_out';
@@ -151,10 +149,10 @@ export function metricsRoutes(
 
     const waiting: [Record<string, string | number>, number][] = [];
     const longest: [Record<string, string | number>, number][] = [];
-    for (const company of await server.store.directory.listCompanies()) {
-      for (const d of await server.store.directory.listDepartments(company.id)) {
+    for (const company of await deps.store.directory.listCompanies()) {
+      for (const d of await deps.store.directory.listDepartments(company.id)) {
         const labels = { company: company.id, department: d.code };
-        const q = server.acd.waiting(d.id);
+        const q = deps.acd.waiting(d.id);
         waiting.push([labels, q.length]);
         longest.push([
           labels,
@@ -170,7 +168,9 @@ export function metricsRoutes(
       longest,
     );
 
-    const c = server.stack.counters;
+    // The SIP and media layers' counters, read once the store's answers are in.
+    const m = deps.metrics();
+    const c = m.sip;
     out.metric('agentline_sip_messages_received_total', 'counter', 'SIP messages received.', [
       [null, c.received],
     ]);
@@ -203,7 +203,7 @@ export function metricsRoutes(
       [...c.responsesByStatus].sort((a, b) => a[0] - b[0]).map(([code, n]) => [{ code }, n]),
     );
 
-    const reg = server.registrar.stats;
+    const reg = m.registrar;
     out.metric('agentline_register_challenges_total', 'counter', 'REGISTER 401 challenges sent.', [
       [null, reg.challenged],
     ]);
@@ -249,16 +249,16 @@ export function metricsRoutes(
     ]);
 
     out.metric('agentline_legs', 'gauge', 'Call legs (SIP dialog + RTP session) alive.', [
-      [null, server.engine.legs.size],
+      [null, m.legs.size],
     ]);
-    out.metric('agentline_rtp_ports_free', 'gauge', 'Free RTP port pairs.', [[null, server.pool.free]]);
+    out.metric('agentline_rtp_ports_free', 'gauge', 'Free RTP port pairs.', [[null, m.ports.free]]);
     out.metric('agentline_rtp_ports_capacity', 'gauge', 'RTP port pairs in the range.', [
-      [null, server.pool.capacity],
+      [null, m.ports.capacity],
     ]);
     out.metric('agentline_event_streams', 'gauge', 'Open live-event (SSE) streams.', [
       [null, eventStreams()],
     ]);
-    const trunks = server.trunks.snapshot();
+    const trunks = deps.trunks.snapshot();
     out.metric(
       'agentline_trunk_registered',
       'gauge',
@@ -272,7 +272,7 @@ export function metricsRoutes(
       trunks.map((t) => [{ trunk: t.name }, t.status === 'up' ? 1 : t.status === 'down' ? 0 : -1]),
     );
 
-    const lim = server.limitStats;
+    const lim = m.limits;
     out.metric('agentline_sip_tcp_connections', 'gauge', 'Open SIP TCP connections.', [[null, lim.tcpOpen]]);
     out.metric(
       'agentline_sip_tcp_refused_total',

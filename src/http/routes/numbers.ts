@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { NumberRoute } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
@@ -30,8 +30,8 @@ const numberPatchSchema = z.strictObject(routeFields).partial().meta({ id: 'Numb
 const numberParams = z.object({ number: numberText });
 
 /** Hotline numbers (DIDs → department) and the shared service IVR number. */
-export function numberRoutes(api: Api, server: Server): void {
-  const { directory } = server.store;
+export function numberRoutes(api: Api, deps: HttpDeps): void {
+  const { directory } = deps.store;
   const tag = 'numbers';
 
   const mustGet = async (number: string): Promise<NumberRoute> =>

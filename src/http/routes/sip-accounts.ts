@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { REALM, type Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { SipAccount, SipDigestAlgorithm, SrtpPolicy } from '../../store/store.ts';
 import { type Api, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
@@ -47,8 +47,9 @@ const usernameParams = z.object({ username });
  * The password is only ever written; the HA1 digests are never returned. Every
  * change reloads the registrar's credentials.
  */
-export function sipAccountRoutes(api: Api, server: Server): void {
-  const { directory } = server.store;
+export function sipAccountRoutes(api: Api, deps: HttpDeps): void {
+  const { directory } = deps.store;
+  const { realm } = deps.sipAccounts;
   const tag = 'sip-accounts';
 
   const loginOf = async (agentId: number | null): Promise<string | null> =>
@@ -57,7 +58,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     username: a.username,
     realm: a.realm,
     agentLogin: await loginOf(a.agentId),
-    algorithms: a.algorithms ?? [...(server.config.sipAuthAlgorithms ?? ['MD5'])],
+    algorithms: a.algorithms ?? [...(deps.sipAccounts.defaultAlgorithms() ?? ['MD5'])],
     srtp: a.srtp,
   });
   const agentIdOf = async (login: string | null | undefined): Promise<number | null> => {
@@ -67,7 +68,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     return agent.id;
   };
   const mustGet = async (name: string): Promise<SipAccount> =>
-    found(await directory.getSipAccount(name, REALM), `no SIP account ${name}`);
+    found(await directory.getSipAccount(name, realm), `no SIP account ${name}`);
   /** Writes the account (its digests from `password`), reloads the registrar and answers its view. */
   const save = async (
     name: string,
@@ -76,10 +77,10 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     algs: SipDigestAlgorithm[] | null | undefined,
     policy?: SrtpPolicy,
   ) => {
-    await directory.createSipAccount(name, password, REALM, agentId);
-    if (algs !== undefined) await directory.setSipAccountAlgorithms(name, REALM, algs);
-    if (policy !== undefined) await directory.setSipAccountSrtp(name, REALM, policy);
-    await server.loadSipCredentials();
+    await directory.createSipAccount(name, password, realm, agentId);
+    if (algs !== undefined) await directory.setSipAccountAlgorithms(name, realm, algs);
+    if (policy !== undefined) await directory.setSipAccountSrtp(name, realm, policy);
+    await deps.sipAccounts.reload();
     return view(await mustGet(name));
   };
 
@@ -91,7 +92,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     response: z.object({ accounts: z.array(sipAccountSchema) }),
     handler: async () => ({
       accounts: await Promise.all(
-        (await directory.listSipAccounts()).filter((a) => a.realm === REALM).map(view),
+        (await directory.listSipAccounts()).filter((a) => a.realm === realm).map(view),
       ),
     }),
   });
@@ -105,7 +106,7 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     response: sipAccountSchema,
     status: 201,
     handler: async ({ body }) => {
-      if (await directory.getSipAccount(body.username, REALM))
+      if (await directory.getSipAccount(body.username, realm))
         throw new HttpError(409, 'conflict', `SIP account ${body.username} exists`);
       return save(body.username, body.password, await agentIdOf(body.agentLogin), body.algorithms, body.srtp);
     },
@@ -142,9 +143,9 @@ export function sipAccountRoutes(api: Api, server: Server): void {
           );
         if (body.algorithms === undefined && body.srtp === undefined) return view(current);
         if (body.algorithms !== undefined)
-          await directory.setSipAccountAlgorithms(params.username, REALM, body.algorithms);
-        if (body.srtp !== undefined) await directory.setSipAccountSrtp(params.username, REALM, body.srtp);
-        await server.loadSipCredentials();
+          await directory.setSipAccountAlgorithms(params.username, realm, body.algorithms);
+        if (body.srtp !== undefined) await directory.setSipAccountSrtp(params.username, realm, body.srtp);
+        await deps.sipAccounts.reload();
         return view(await mustGet(params.username));
       }
       return save(params.username, body.password, agentId, body.algorithms, body.srtp);
@@ -160,8 +161,8 @@ export function sipAccountRoutes(api: Api, server: Server): void {
     status: 204,
     handler: async ({ params }) => {
       await mustGet(params.username);
-      await directory.deleteSipAccount(params.username, REALM);
-      await server.loadSipCredentials();
+      await directory.deleteSipAccount(params.username, realm);
+      await deps.sipAccounts.reload();
     },
   });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Server } from '../../server.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { Trunk } from '../../store/store.ts';
 import { trunkFieldsSchema } from '../../store/validation.ts';
 import type { Api } from '../api.ts';
@@ -52,8 +52,8 @@ const nameParams = z.object({ name });
  * `hasPassword`. Every change reloads the running trunks (registration and
  * probing restart for the trunk that changed).
  */
-export function trunkRoutes(api: Api, server: Server): void {
-  const store = server.store.trunks;
+export function trunkRoutes(api: Api, deps: HttpDeps): void {
+  const store = deps.store.trunks;
   const tag = 'trunks';
   const mustGet = async (n: string): Promise<Trunk> => found(await store.get(n), `no trunk ${n}`);
   const check = (t: Partial<Trunk>): void => {
@@ -62,7 +62,7 @@ export function trunkRoutes(api: Api, server: Server): void {
   };
   const checkCompanies = async (ids: number[] | undefined): Promise<void> => {
     for (const id of ids ?? [])
-      if (!(await server.store.directory.getCompany(id)))
+      if (!(await deps.store.directory.getCompany(id)))
         throw new HttpError(400, 'invalid_reference', `no company ${id}`);
   };
 
@@ -72,7 +72,7 @@ export function trunkRoutes(api: Api, server: Server): void {
     tag,
     summary: 'SIP trunks with registration state and reachability (never their passwords)',
     response: z.object({ trunks: z.array(trunkSchema) }),
-    handler: async () => ({ trunks: (await store.list()).map((t) => server.trunks.view(t)) }),
+    handler: async () => ({ trunks: (await store.list()).map((t) => deps.trunks.view(t)) }),
   });
 
   api.route({
@@ -88,8 +88,8 @@ export function trunkRoutes(api: Api, server: Server): void {
       await checkCompanies(body.companies);
       if (await store.get(body.name)) throw new HttpError(409, 'conflict', `trunk ${body.name} exists`);
       const t = await store.create(body);
-      await server.trunks.reload();
-      return server.trunks.view(t);
+      await deps.trunks.reload();
+      return deps.trunks.view(t);
     },
   });
 
@@ -100,7 +100,7 @@ export function trunkRoutes(api: Api, server: Server): void {
     summary: 'One trunk',
     params: nameParams,
     response: trunkSchema,
-    handler: async ({ params }) => server.trunks.view(await mustGet(params.name)),
+    handler: async ({ params }) => deps.trunks.view(await mustGet(params.name)),
   });
 
   api.route({
@@ -116,8 +116,8 @@ export function trunkRoutes(api: Api, server: Server): void {
       check({ ...current, ...body });
       await checkCompanies(body.companies);
       const t = await store.update(params.name, body);
-      await server.trunks.reload();
-      return server.trunks.view(t);
+      await deps.trunks.reload();
+      return deps.trunks.view(t);
     },
   });
 
@@ -131,7 +131,7 @@ export function trunkRoutes(api: Api, server: Server): void {
     handler: async ({ params }) => {
       await mustGet(params.name);
       await store.delete(params.name);
-      await server.trunks.reload();
+      await deps.trunks.reload();
     },
   });
 }

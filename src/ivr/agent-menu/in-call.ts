@@ -1,14 +1,13 @@
 import type { Logger } from 'pino';
-import type { CallEngine, DialResult, LegBridge } from '../../call/engine.ts';
+import type { DialResult, LegBridge } from '../../call/engine.ts';
 import { isDeadLeg, type Leg } from '../../call/leg.ts';
-import type { Sounds } from '../../call/sounds.ts';
-import type { CustomerCall } from '../../acd/customer-call.ts';
-import type { ContactResolver } from '../../acd/contact-resolver.ts';
+import type { ConnectedCall, CustomerCall } from '../../acd/customer-call.ts';
+import type { InCallHooks } from '../../acd/in-call-port.ts';
 import { callerIdentityFor } from '../../acd/caller-id.ts';
-import type { CompanySettings, Department, DirectoryStore, QueueEventKind } from '../../store/store.ts';
+import type { CompanySettings, Department, QueueEventKind } from '../../store/store.ts';
 import { destinationAllowed } from '../../store/company-settings.ts';
-import type { Clock, TimerHandle } from '../../util/clock.ts';
-import { digitsToPromptIds, type PromptId } from '../prompts.ts';
+import type { TimerHandle } from '../../util/clock.ts';
+import { digitsToPromptIds, type PromptId } from '../../call/prompts.ts';
 import { normaliseNumber } from '../../util/phone-number.ts';
 import { awaitAcceptance } from '../../acd/accept.ts';
 
@@ -56,46 +55,13 @@ export const ANNOUNCE_TRIES = 3;
 type Collecting = 'external' | 'department' | 'announce';
 type DialPurpose = 'external' | 'announce';
 
-export interface InCallHooks {
-  engine: CallEngine;
-  sounds: Sounds;
-  resolver: ContactResolver;
-  directory: DirectoryStore;
-  clock: Clock;
-  logger: Logger;
-  /** The company's settings now (changes take effect on the next action). */
-  settings(companyId: number): Promise<CompanySettings>;
-  /** An agent's part in the call is over: wrap-up, then ready. */
-  releaseAgent(agentId: number): Promise<void>;
-  /** Reserves an agent reached by short number (offered); false if they cannot take it. */
-  reserveAgent(agentId: number): Promise<boolean>;
-  /** The reserved agent answered (busy) or did not (ready again; `reason` for the history). */
-  settleReservedAgent(agentId: number, answered: boolean, reason?: string): Promise<void>;
-  /**
-   * Puts the customer back in a queue (head = at the front). `releasing`: the agent who left
-   * the customer, freed only once the customer is back at the head (SPEC §5).
-   */
-  requeue(cc: CustomerCall, department: Department, head: boolean, releasing?: number): Promise<void>;
-  /** The call is over. */
-  finish(cc: CustomerCall, outcome: 'answered' | 'transferred'): Promise<void>;
-  record(
-    cc: CustomerCall,
-    kind: QueueEventKind,
-    agentId: number | null,
-    detail: string | null,
-  ): Promise<void>;
-  /** Tests and timeouts: shorter menu timers. */
-  menuTimeoutMs?: number;
-  announceChoiceMs?: number;
-}
-
 interface Target {
   leg: Leg;
   number: string;
   agentId: number | undefined;
 }
 
-export class InCallSession {
+export class InCallSession implements ConnectedCall {
   state: InCallState = 'talking';
   private agentId: number | undefined;
   private agentLeg: Leg | undefined;

@@ -10,7 +10,7 @@ import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
 import { E164, contactSchema } from '../../store/validation.ts';
 import { isAppError } from '../../util/errors.ts';
 import type { Clock } from '../../util/clock.ts';
-import { stateToPromptId, type PromptId } from '../prompts.ts';
+import { stateToPromptId, type PromptId } from '../../call/prompts.ts';
 
 /** Timeouts of the service IVR (SPEC §4); tests shorten them. */
 export interface ServiceIvrTimings {

@@ -1,10 +1,10 @@
 import { parseUri } from '../sip/message/uri.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
 import type { OutboundAuth } from '../sip/user-agent.ts';
-import type { DialTarget } from '../call/engine.ts';
+import type { DialTarget } from './engine.ts';
 import type { TrunkInbandDtmf } from '../store/store.ts';
 import { formatNumber, type Country, type NumberFormat } from '../util/phone-number.ts';
-import type { SrtpPolicy } from '../call/sdp.ts';
+import type { SrtpPolicy } from './sdp.ts';
 
 /** A registered SIP contact: where the phone said it is, and where it really sent from. */
 export interface Binding {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { AppError } from '../util/errors.ts';
+import { AppError } from './errors.ts';
 
 /** Where the store lives, as `--db` names it. */
 export type DbLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };

@@ -1,0 +1,55 @@
+import type { AgentStateMachine } from '../acd/agent-state.ts';
+import type { Acd } from '../acd/acd.ts';
+import type { Leg } from '../call/leg.ts';
+import type { InviteAdmission } from '../sip/limits/invite-admission.ts';
+import type { RegistrarStats } from '../sip/registrar/registrar.ts';
+import type { StackCounters } from '../sip/stack.ts';
+import type { DigestAlgorithm } from '../sip/registrar/digest.ts';
+import type { TcpTransport } from '../sip/transport/tcp.ts';
+import type { Store } from '../store/store.ts';
+import type { Trunks } from '../trunks/trunks.ts';
+import type { Clock } from '../util/clock.ts';
+
+/**
+ * What the HTTP API may see and do (issue 12): the directory and its rules (`store`), agent
+ * states, a read model of live calls and queues, the trunks, and a metrics snapshot. Built by
+ * `server.ts`; no route reaches the Server or a SIP/RTP object it is not given here.
+ */
+export interface HttpDeps {
+  store: Store;
+  clock: Clock;
+  /** Agent states: read, watched, and moved by the API (SPEC §3). */
+  agentStates: AgentStateMachine;
+  /** Live calls and queues, read only (Acd). */
+  acd: Pick<Acd, 'liveCalls' | 'waiting' | 'isEngaged' | 'onEvent'>;
+  trunks: Pick<Trunks, 'view' | 'reload' | 'snapshot'>;
+  /** SIP accounts: the server's default digest algorithms; `reload` after a change in the store. */
+  sipAccounts: {
+    /** The realm of the accounts the API manages (the registrar's). */
+    realm: string;
+    defaultAlgorithms(): readonly DigestAlgorithm[] | undefined;
+    reload(): Promise<void>;
+  };
+  /** `/healthz` and sign-in. */
+  status: {
+    ready(): boolean;
+    sipPort(): number;
+    adminTokenSha256(): string;
+    metricsToken(): string | undefined;
+  };
+  /** Counters and gauges of the SIP and media layers, read at each scrape. */
+  metrics(): MetricsSnapshot;
+}
+
+export interface MetricsSnapshot {
+  /** Legs alive now (RTP counters are summed over them). */
+  legs: ReadonlySet<Leg>;
+  ports: { free: number; capacity: number };
+  sip: StackCounters;
+  registrar: RegistrarStats;
+  limits: {
+    tcp: TcpTransport['stats'];
+    tcpOpen: number;
+    invites: InviteAdmission['counters'];
+  };
+}
