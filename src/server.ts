@@ -21,7 +21,7 @@ import { DIAG_ECHO, DIAG_READBACK, DIAG_RING, echoTest, readbackTest, ringTest }
 import { buildHttpApp } from './http/app.ts';
 import type { HttpDeps } from './http/deps.ts';
 import type { FastifyInstance } from 'fastify';
-import { openSqliteStore } from './store/sqlite/open.ts';
+import { openStore } from './store/index.ts';
 import { AddressPolicy, type AdvertiseChoice, chooseAdvertised } from './util/advertise.ts';
 import { seedDemo } from './store/seed.ts';
 import { ensureFirstAdmin, resolveAdminToken } from './store/access.ts';
@@ -498,7 +498,7 @@ export class Server {
   }
 
   private async openStore(): Promise<void> {
-    this.store = await openSqliteStore(this.config.db);
+    this.store = await openStore(this.config.db);
     // Calls that were live when the last run died (crash, kill -9) can never end now.
     const interrupted = await this.store.calls.closeInterruptedCdrs(this.clock.wallNow());
     if (interrupted > 0)

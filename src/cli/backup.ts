@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { ConfigError, configSchema } from '../config/config.ts';
+import { sqlitePathOf } from '../util/db-url.ts';
 
 export interface BackupResult {
   source: string;
@@ -28,10 +29,16 @@ export async function runBackup(argv: string[], env: NodeJS.ProcessEnv): Promise
   });
   if (positionals.length !== 1)
     throw new ConfigError('usage: agentline backup <dest-file> [--db FILE] (one destination file)');
-  const source = path.resolve(values.db ?? (env.AGENTLINE_DB || configSchema.shape.db.parse(undefined)));
+  const dbArg = values.db ?? (env.AGENTLINE_DB || configSchema.shape.db.parse(undefined));
+  let file: string;
+  try {
+    file = sqlitePathOf(dbArg);
+  } catch (err) {
+    throw new ConfigError(`--db: ${(err as Error).message}`);
+  }
+  const source = path.resolve(file);
   const dest = path.resolve(positionals[0]!);
-  if (values.db === ':memory:' || env.AGENTLINE_DB === ':memory:')
-    throw new ConfigError('a :memory: database cannot be backed up');
+  if (file === ':memory:') throw new ConfigError('a :memory: database cannot be backed up');
   if (!existsSync(source)) throw new ConfigError(`no database at ${source} (give it with --db FILE)`);
   if (dest === source) throw new ConfigError('the backup must not be the database itself');
 

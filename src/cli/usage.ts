@@ -15,7 +15,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
   },
   'http-host': { arg: 'HOST', text: 'HTTP listen address (default: as --sip-host)' },
   'http-port': { arg: 'PORT', text: 'admin API, console, /healthz, /metrics (default 8080)' },
-  db: { arg: 'FILE', text: 'SQLite database file, or :memory: (default ./data/agentline.db)' },
+  db: {
+    arg: 'URL',
+    text: 'database: a SQLite file, file:/path or :memory: (default ./data/agentline.db); postgres:// not built yet',
+  },
   trunk: { arg: 'URI', text: 'outbound gateway for phone numbers, e.g. sip:10.0.0.1:5060;transport=tcp' },
   'tls-cert': {
     arg: 'FILE',

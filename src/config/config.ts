@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseCidr, type Cidr } from '../util/advertise.ts';
+import { sqlitePathOf } from '../util/db-url.ts';
 
 /**
  * Start-up configuration: every flag also as AGENTLINE_<FLAG> (e.g.
@@ -24,7 +25,18 @@ export const configSchema = z.object({
     }),
   httpHost: z.string().min(1).optional(),
   httpPort: z.coerce.number().int().min(0).max(65535).default(8080),
-  db: z.string().min(1).default('./data/agentline.db'),
+  db: z
+    .string()
+    .min(1)
+    .default('./data/agentline.db')
+    .superRefine((v, ctx) => {
+      // A URL the store cannot open is a configuration error at start, not a crash later.
+      try {
+        sqlitePathOf(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   trunk: z
     .string()
     .regex(

@@ -1,5 +1,10 @@
+import { openSqliteStore } from './sqlite/open.ts';
+import { parseDbUrl, postgresNotBuilt } from '../util/db-url.ts';
+import type { Store } from './store.ts';
+
 export type * from './store.ts';
 export { openSqliteStore, type SqliteStore } from './sqlite/open.ts';
+export { parseDbUrl, sqlitePathOf, type DbLocation } from '../util/db-url.ts';
 export {
   DEFAULT_COMPANY_SETTINGS,
   companySettingsSchema,
@@ -12,3 +17,13 @@ export { hashPin, verifyPinHash, isPinFormatValid, isWeakPin, pinProblem, type P
 export { LOCKOUT_POLICY, lockedUntil, loginLockedUntil, type LockoutPolicy } from './lockout.ts';
 export { computeHa1 } from './sip-credentials.ts';
 export { seedDemo, DEMO, type SeedResult } from './seed.ts';
+
+/**
+ * Opens the store `--db` names — the one place an implementation is picked: `file:/path`, a
+ * path or `:memory:` → SQLite; `postgres://…` → refused until issue 15 builds that store.
+ */
+export async function openStore(db: string): Promise<Store> {
+  const at = parseDbUrl(db);
+  if (at.kind === 'postgres') throw postgresNotBuilt();
+  return openSqliteStore(at.path);
+}

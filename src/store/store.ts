@@ -447,6 +447,13 @@ export interface CallRecordStore {
   getCdr(id: string): Promise<Cdr | null>;
   listCdr(query?: CdrQuery): Promise<Cdr[]>;
   /**
+   * Every CDR `query` matches (its `limit` aside), newest first, `pageSize` rows at a time. Each
+   * page is its own short query, and the next one waits for a turn of the event loop, so a long
+   * export never holds the database — or, with a synchronous driver, the media clock — for
+   * longer than one page.
+   */
+  pagesOfCdr(query: Omit<CdrQuery, 'limit'>, pageSize: number): AsyncIterable<Cdr[]>;
+  /**
    * Closes every CDR still open (no end time or no outcome) as `interrupted`, ending at `endedAt`:
    * called once at start, before any call, when every open row is one a crash left behind.
    * Returns how many rows it closed.

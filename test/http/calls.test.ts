@@ -106,6 +106,34 @@ describe('CDR search, CSV and report API', () => {
     expect(lines.find((l) => l.startsWith('cdr-04'))).toContain(',answered,10,49,0,1001,');
   });
 
+  it('streams an export longer than one store page: every row once, newest first, filters applied', async () => {
+    // 1,300 more rows the day before (more than two 500-row pages), a third of them company 2.
+    const day = base - 24 * HOUR;
+    for (let i = 0; i < 1300; i++)
+      await server.store.calls.insertCdr({
+        id: `bulk-${String(i).padStart(4, '0')}`,
+        startedAt: day + Math.floor(i / 2) * 1000, // pairs share a start time: ties across pages
+        companyId: i % 3 === 0 ? 2 : 1,
+        outcome: 'abandoned',
+      });
+    const range = `from=${new Date(day).toISOString()}&to=${new Date(day + HOUR).toISOString()}`;
+    const get = async (q: string): Promise<string[]> => {
+      const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/calls.csv?${range}${q}`, {
+        headers: { authorization: 'Bearer test-token-123' },
+      });
+      expect(res.status).toBe(200);
+      return (await res.text())
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]!);
+    };
+    const ids = await get('');
+    const expected = Array.from({ length: 1300 }, (_, i) => `bulk-${String(i).padStart(4, '0')}`).reverse();
+    expect(ids).toEqual(expected);
+    expect(await get('&companyId=2')).toEqual(expected.filter((id) => Number(id.slice(5)) % 3 === 0));
+  });
+
   it('summary: service level, rates and calls by hour', async () => {
     const r = await call<{
       calls: number;

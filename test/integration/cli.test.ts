@@ -302,6 +302,11 @@ describe('agentline start (child process)', () => {
         message: /--demo \(AGENTLINE_DEMO\): expected/,
       },
       {
+        name: '--db postgres://… (not built yet)',
+        args: ['--db', 'postgres://agentline@127.0.0.1/agentline'],
+        message: /--db: PostgreSQL store not built yet \(issue 15\)/,
+      },
+      {
         name: 'AGENTLINE_HTTP_PORT=-1',
         args: [],
         env: { AGENTLINE_HTTP_PORT: '-1' },

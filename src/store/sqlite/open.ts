@@ -5,13 +5,9 @@ import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import { migrationProvider } from '../migrations/index.ts';
 import type { Store } from '../store.ts';
-import { SqliteAgentStateStore } from './agent-states.ts';
-import { SqliteAuthStore } from './auth.ts';
-import { SqliteAccessStore } from './access.ts';
-import { SqliteCallRecordStore } from './call-records.ts';
-import { SqliteDirectoryStore } from './directory.ts';
-import { SqliteTrunkStore } from './trunks.ts';
-import type { Database } from './schema.ts';
+import { kyselyStores, type Database } from '../kysely/index.ts';
+import { mapDbError } from './errors.ts';
+import { SqlitePinAttempts } from './pin-attempts.ts';
 
 export interface SqliteStore extends Store {
   /** Names of the migrations applied at open (empty when the schema was current). */
@@ -50,12 +46,7 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
 
   let closed = false;
   return {
-    directory: new SqliteDirectoryStore(db),
-    agentStates: new SqliteAgentStateStore(db),
-    calls: new SqliteCallRecordStore(db),
-    auth: new SqliteAuthStore(db),
-    access: new SqliteAccessStore(db),
-    trunks: new SqliteTrunkStore(db),
+    ...kyselyStores({ db, mapDbError, pinAttempts: new SqlitePinAttempts(db) }),
     appliedMigrations: applied,
     async close() {
       if (closed) return;

@@ -9,9 +9,9 @@ import {
 import type { LockoutPolicy } from '../lockout.ts';
 import { dummyPinHash, verifyPinHash } from '../pin.ts';
 import type { PinAttempt, PinAttemptResult } from '../store.ts';
-import type { Database } from './schema.ts';
+import type { Database } from '../kysely/schema.ts';
 
-/** Rows older than this are pruned when a wrong PIN is recorded (as `SqliteAuthStore` does). */
+/** Rows older than this are pruned when a wrong PIN is recorded (as `KyselyAuthStore` does). */
 const KEEP_FAILURES_MS = 24 * 3600_000;
 
 export interface PinLockoutPolicies {

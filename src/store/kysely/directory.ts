@@ -1,8 +1,21 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import { mergeCompanySettings, parseCompanySettings } from '../company-settings.ts';
-import { dummyPinHash, hashPin, isPinFormatValid, verifyPinHash } from '../pin.ts';
-import { computeHa1 } from '../sip-credentials.ts';
+import { dummyPinHash, verifyPinHash } from '../pin.ts';
+import {
+  agentDepartments,
+  agentPatch,
+  companyName,
+  newAgent,
+  newDepartment,
+  newPinHash,
+  numberRoute,
+  patchedDepartment,
+  sessionContact,
+  sipAccountHa1,
+  sipAlgorithms,
+  srtpPolicy,
+} from '../rules.ts';
 import type {
   Agent,
   AgentDepartment,
@@ -27,48 +40,28 @@ import type {
   SrtpPolicy,
   StoredSipBinding,
 } from '../store.ts';
-import {
-  agentDepartmentsSchema,
-  contactSchema,
-  departmentFieldsSchema,
-  idSchema,
-  loginSchema,
-  nameSchema,
-  numberRouteSchema,
-  shortNumberSchema,
-  validate,
-} from '../validation.ts';
+import type { MapDbError, PinAttemptLedger } from './dialect.ts';
 import type { AgentsTable, CompaniesTable, Database, DepartmentsTable } from './schema.ts';
-import { mapDbError } from './errors.ts';
-import { SqlitePinAttempts } from './pin-attempts.ts';
-import { stripUndefined } from './util.ts';
 
-const DEPARTMENT_DEFAULTS = {
-  strategy: 'longest_idle' as DistributionStrategy,
-  maxWaitSeconds: 600,
-  maxQueueLength: 50,
-  overflow: null as OverflowAction | null,
-  greeting: null as string | null,
-};
-
-export class SqliteDirectoryStore implements DirectoryStore {
-  private readonly pins: SqlitePinAttempts;
-
-  constructor(private readonly db: Kysely<Database>) {
-    this.pins = new SqlitePinAttempts(db);
-  }
+/** Companies, departments, agents, numbers and SIP accounts; the rules are in ../rules.ts. */
+export class KyselyDirectoryStore implements DirectoryStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly mapDbError: MapDbError,
+    private readonly pins: PinAttemptLedger,
+  ) {}
 
   // --- companies -----------------------------------------------------------
 
   async createCompany(input: NewCompany): Promise<Company> {
-    const name = validate(nameSchema, input.name, 'company name');
+    const name = companyName(input.name);
     const settings = parseCompanySettings(input.settings ?? {});
     const row = await this.db
       .insertInto('companies')
       .values({ name, settings: JSON.stringify(settings) })
       .returningAll()
       .executeTakeFirstOrThrow()
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return toCompany(row);
   }
 
@@ -83,7 +76,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async renameCompany(id: number, name: string): Promise<Company> {
-    const valid = validate(nameSchema, name, 'company name');
+    const valid = companyName(name);
     const row = await this.db
       .updateTable('companies')
       .set({ name: valid })
@@ -116,12 +109,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   // --- departments ---------------------------------------------------------
 
   async createDepartment(input: NewDepartment): Promise<Department> {
-    const companyId = validate(idSchema, input.companyId, 'company id');
-    const d = validate(
-      departmentFieldsSchema,
-      { ...DEPARTMENT_DEFAULTS, ...stripUndefined(input) },
-      'department',
-    );
+    const { companyId, fields: d } = newDepartment(input);
     const row = await this.db
       .insertInto('departments')
       .values({
@@ -130,7 +118,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       })
       .returningAll()
       .executeTakeFirstOrThrow()
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return toDepartment(row);
   }
 
@@ -163,15 +151,14 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('departments').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw notFound('department', id);
-      const current = toDepartment(row);
-      const d = validate(departmentFieldsSchema, { ...current, ...stripUndefined(patch) }, 'department');
+      const d = patchedDepartment(toDepartment(row), patch);
       const updated = await trx
         .updateTable('departments')
         .set(departmentColumns(d))
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow()
-        .catch(mapDbError);
+        .catch(this.mapDbError);
       return toDepartment(updated);
     });
   }
@@ -183,14 +170,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   // --- agents --------------------------------------------------------------
 
   async createAgent(input: NewAgent): Promise<Agent> {
-    const companyId = validate(idSchema, input.companyId, 'company id');
-    const login = validate(loginSchema, input.login, 'login');
-    const name = validate(nameSchema, input.name, 'agent name');
-    const shortNumber = validate(shortNumberSchema, input.shortNumber, 'short number');
-    const contact = validate(contactSchema, input.contact, 'contact');
-    const departments = validate(agentDepartmentsSchema, input.departments ?? [], 'departments');
-    if (!isPinFormatValid(input.pin)) throw new AppError('invalid_input', 'invalid PIN: 4–8 digits required');
-    const pinHash = await hashPin(input.pin);
+    const { companyId, login, name, shortNumber, contact, departments, pinHash } = await newAgent(input);
     const id = await this.db
       .transaction()
       .execute(async (trx) => {
@@ -210,7 +190,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
         await writeMemberships(trx, row.id, companyId, departments);
         return row.id;
       })
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return this.mustGetAgent(id);
   }
 
@@ -264,25 +244,25 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async updateAgent(id: number, patch: AgentPatch): Promise<Agent> {
+    const valid = agentPatch(patch);
     const set: Partial<Pick<AgentsTable, 'name' | 'short_number' | 'contact'>> = {};
-    if (patch.name !== undefined) set.name = validate(nameSchema, patch.name, 'agent name');
-    if (patch.shortNumber !== undefined)
-      set.short_number = validate(shortNumberSchema, patch.shortNumber, 'short number');
-    if (patch.contact !== undefined) set.contact = validate(contactSchema, patch.contact, 'contact');
+    if (valid.name !== undefined) set.name = valid.name;
+    if (valid.shortNumber !== undefined) set.short_number = valid.shortNumber;
+    if (valid.contact !== undefined) set.contact = valid.contact;
     if (Object.keys(set).length > 0) {
       const r = await this.db
         .updateTable('agents')
         .set(set)
         .where('id', '=', id)
         .executeTakeFirst()
-        .catch(mapDbError);
+        .catch(this.mapDbError);
       if (r.numUpdatedRows === 0n) throw notFound('agent', id);
     }
     return this.mustGetAgent(id);
   }
 
   async setAgentDepartments(id: number, departments: AgentDepartment[]): Promise<Agent> {
-    const valid = validate(agentDepartmentsSchema, departments, 'departments');
+    const valid = agentDepartments(departments);
     await this.db
       .transaction()
       .execute(async (trx) => {
@@ -295,12 +275,12 @@ export class SqliteDirectoryStore implements DirectoryStore {
         await trx.deleteFrom('agent_departments').where('agent_id', '=', id).execute();
         await writeMemberships(trx, id, agent.company_id, valid);
       })
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return this.mustGetAgent(id);
   }
 
   async setSessionContact(id: number, contact: string | null): Promise<void> {
-    const value = contact === null ? null : validate(contactSchema, contact, 'contact');
+    const value = sessionContact(contact);
     const r = await this.db
       .updateTable('agents')
       .set({ session_contact: value })
@@ -333,8 +313,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async setPin(login: string, pin: string): Promise<void> {
-    if (!isPinFormatValid(pin)) throw new AppError('invalid_input', 'invalid PIN: 4–8 digits required');
-    const pinHash = await hashPin(pin);
+    const pinHash = await newPinHash(pin);
     const r = await this.db
       .updateTable('agents')
       .set({ pin_hash: pinHash })
@@ -346,7 +325,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
   // --- numbers -------------------------------------------------------------
 
   async putNumber(route: NumberRoute): Promise<NumberRoute> {
-    const r = validate(numberRouteSchema, route, 'number route');
+    const r = numberRoute(route);
     await this.db
       .transaction()
       .execute(async (trx) => {
@@ -371,7 +350,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
           .onConflict((oc) => oc.column('number').doUpdateSet(route))
           .execute();
       })
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return { number: r.number, kind: r.kind, companyId: r.companyId, departmentId: r.departmentId };
   }
 
@@ -404,21 +383,15 @@ export class SqliteDirectoryStore implements DirectoryStore {
     realm: string,
     agentId: number | null = null,
   ): Promise<SipAccount> {
-    if (!/^[A-Za-z0-9._~!$&'()*+,;=%-]{1,64}$/.test(username)) {
-      throw new AppError('invalid_input', 'invalid SIP username');
-    }
-    if (realm.length === 0 || realm.length > 255 || /[\s"]/.test(realm))
-      throw new AppError('invalid_input', 'invalid realm');
-    if (password.length < 6) throw new AppError('invalid_input', 'SIP password too short (6+ characters)');
-    const fields = { ...computeHa1(username, realm, password), agentId };
-    const columns = { ha1_md5: fields.ha1Md5, ha1_sha256: fields.ha1Sha256, agent_id: agentId };
+    const ha1 = sipAccountHa1(username, realm, password);
+    const columns = { ha1_md5: ha1.ha1Md5, ha1_sha256: ha1.ha1Sha256, agent_id: agentId };
     // A new password keeps the account's algorithms.
     await this.db
       .insertInto('sip_accounts')
       .values({ username, realm, ...columns })
       .onConflict((oc) => oc.columns(['username', 'realm']).doUpdateSet(columns))
       .execute()
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     const account = await this.getSipAccount(username, realm);
     if (!account) throw new AppError('not_found', `no SIP account ${username}@${realm}`);
     return account;
@@ -458,14 +431,10 @@ export class SqliteDirectoryStore implements DirectoryStore {
     realm: string,
     algorithms: SipDigestAlgorithm[] | null,
   ): Promise<void> {
-    if (algorithms !== null) {
-      const ok = algorithms.length > 0 && algorithms.every((a) => a === 'MD5' || a === 'SHA-256');
-      if (!ok || new Set(algorithms).size !== algorithms.length)
-        throw new AppError('invalid_input', 'algorithms: a non-empty list of MD5, SHA-256');
-    }
+    const valid = sipAlgorithms(algorithms);
     const r = await this.db
       .updateTable('sip_accounts')
-      .set({ digest_algorithms: algorithms === null ? null : JSON.stringify(algorithms) })
+      .set({ digest_algorithms: valid === null ? null : JSON.stringify(valid) })
       .where('username', '=', username)
       .where('realm', '=', realm)
       .executeTakeFirst();
@@ -473,11 +442,9 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async setSipAccountSrtp(username: string, realm: string, srtp: SrtpPolicy): Promise<void> {
-    if (srtp !== 'off' && srtp !== 'optional' && srtp !== 'mandatory')
-      throw new AppError('invalid_input', 'srtp: off, optional or mandatory');
     const r = await this.db
       .updateTable('sip_accounts')
-      .set({ srtp })
+      .set({ srtp: srtpPolicy(srtp) })
       .where('username', '=', username)
       .where('realm', '=', realm)
       .executeTakeFirst();

@@ -18,7 +18,7 @@ const INITIAL = {
   source: 'system' as TransitionSource,
 };
 
-export class SqliteAgentStateStore implements AgentStateStore {
+export class KyselyAgentStateStore implements AgentStateStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async getAgentState(agentId: number): Promise<AgentStateRecord | null> {

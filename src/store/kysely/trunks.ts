@@ -1,8 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import type { NewTrunk, Trunk, TrunkPatch, TrunkStore } from '../store.ts';
-import { trunkFieldsSchema, validate } from '../validation.ts';
-import { mapDbError } from './errors.ts';
+import { newTrunk, patchedTrunk } from '../rules.ts';
+import type { MapDbError } from './dialect.ts';
 import type { Database, TrunksTable } from './schema.ts';
 
 function toTrunk(r: Selectable<TrunksTable>): Trunk {
@@ -44,23 +44,11 @@ function toRow(t: Trunk): Selectable<TrunksTable> {
   };
 }
 
-const DEFAULTS: Omit<Trunk, 'name' | 'uri'> = {
-  username: null,
-  password: null,
-  realm: null,
-  register: false,
-  priority: 100,
-  inbound: [],
-  companies: [],
-  numberFrom: 'request_uri',
-  numberFormat: 'e164_plus',
-  inbandDtmf: 'auto',
-  qualifySeconds: 60,
-  srtp: 'optional',
-};
-
-export class SqliteTrunkStore implements TrunkStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyTrunkStore implements TrunkStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly mapDbError: MapDbError,
+  ) {}
 
   async list(): Promise<Trunk[]> {
     const rows = await this.db.selectFrom('trunks').selectAll().orderBy('priority').orderBy('name').execute();
@@ -73,11 +61,11 @@ export class SqliteTrunkStore implements TrunkStore {
   }
 
   async create(t: NewTrunk): Promise<Trunk> {
-    const trunk = validate(trunkFieldsSchema, { ...DEFAULTS, ...t }, 'trunk');
+    const trunk = newTrunk(t);
     try {
       await this.db.insertInto('trunks').values(toRow(trunk)).execute();
     } catch (err) {
-      mapDbError(err);
+      this.mapDbError(err);
     }
     return trunk;
   }
@@ -85,7 +73,7 @@ export class SqliteTrunkStore implements TrunkStore {
   async update(name: string, patch: TrunkPatch): Promise<Trunk> {
     const current = await this.get(name);
     if (!current) throw new AppError('not_found', `no trunk ${name}`);
-    const next = validate(trunkFieldsSchema, { ...current, ...patch, name }, 'trunk');
+    const next = patchedTrunk(current, patch);
     await this.db.updateTable('trunks').set(toRow(next)).where('name', '=', name).execute();
     return next;
   }

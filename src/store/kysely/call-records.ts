@@ -11,12 +11,15 @@ import type {
   QueueEvent,
   QueueEventKind,
 } from '../store.ts';
-import { mapDbError } from './errors.ts';
+import { stripUndefined } from '../rules.ts';
+import type { MapDbError } from './dialect.ts';
 import type { CdrTable, Database, QueueEventsTable } from './schema.ts';
-import { stripUndefined } from './util.ts';
 
-export class SqliteCallRecordStore implements CallRecordStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyCallRecordStore implements CallRecordStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly mapDbError: MapDbError,
+  ) {}
 
   async insertCdr(cdr: NewCdr): Promise<Cdr> {
     const full: Cdr = {
@@ -54,7 +57,7 @@ export class SqliteCallRecordStore implements CallRecordStore {
       })
       .returningAll()
       .executeTakeFirstOrThrow()
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return toCdr(row);
   }
 
@@ -81,16 +84,47 @@ export class SqliteCallRecordStore implements CallRecordStore {
   }
 
   async listCdr(query: CdrQuery = {}): Promise<Cdr[]> {
-    let q = this.db.selectFrom('cdr').selectAll();
-    if (query.companyId !== undefined) q = q.where('company_id', '=', query.companyId);
-    if (query.from !== undefined) q = q.where('started_at', '>=', query.from);
-    if (query.to !== undefined) q = q.where('started_at', '<', query.to);
-    const rows = await q
+    const rows = await this.matching(query)
       .orderBy('started_at', 'desc')
       .orderBy('id', 'desc')
       .limit(query.limit ?? 100)
       .execute();
     return rows.map(toCdr);
+  }
+
+  async *pagesOfCdr(query: Omit<CdrQuery, 'limit'>, pageSize: number): AsyncGenerator<Cdr[]> {
+    let after: { startedAt: number; id: string } | undefined;
+    for (;;) {
+      let q = this.matching(query);
+      if (after !== undefined) {
+        // Keyset paging on (started_at, id): each page costs the same however deep it is, and
+        // rows inserted meanwhile (newer) never shift the ones still to come.
+        const { startedAt, id } = after;
+        q = q.where((eb) =>
+          eb.or([
+            eb('started_at', '<', startedAt),
+            eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)]),
+          ]),
+        );
+      }
+      const rows = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(pageSize).execute();
+      if (rows.length > 0) yield rows.map(toCdr);
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1]!;
+      after = { startedAt: last.started_at, id: last.id };
+      // A macrotask between pages: without it the next page's query follows in the same
+      // microtask run, and timers (RTP pacing) wait for the whole export.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** The CDRs of a company and period, unordered. */
+  private matching(query: Omit<CdrQuery, 'limit'>) {
+    let q = this.db.selectFrom('cdr').selectAll();
+    if (query.companyId !== undefined) q = q.where('company_id', '=', query.companyId);
+    if (query.from !== undefined) q = q.where('started_at', '>=', query.from);
+    if (query.to !== undefined) q = q.where('started_at', '<', query.to);
+    return q;
   }
 
   async closeInterruptedCdrs(endedAt: number): Promise<number> {

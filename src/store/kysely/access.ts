@@ -1,14 +1,7 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import { AppError } from '../../util/errors.ts';
-import {
-  hashPassword,
-  newSecret,
-  sha256Hex,
-  verifyPasswordHash,
-  USERNAME_RE,
-  PASSWORD_MIN,
-  PASSWORD_MAX,
-} from '../secrets.ts';
+import { checkCompanyIds, checkPassword, checkRole, checkUsername } from '../rules.ts';
+import { hashPassword, newSecret, sha256Hex, verifyPasswordHash } from '../secrets.ts';
 import type {
   AccessStore,
   ApiToken,
@@ -16,33 +9,11 @@ import type {
   AuditQuery,
   NewApiToken,
   NewUser,
-  Role,
   User,
   UserPatch,
 } from '../store.ts';
-import { mapDbError } from './errors.ts';
+import type { MapDbError } from './dialect.ts';
 import type { ApiTokensTable, AuditLogTable, Database, UsersTable } from './schema.ts';
-
-const ROLES: readonly Role[] = ['admin', 'supervisor', 'viewer'];
-
-function checkRole(role: string): Role {
-  if (!(ROLES as readonly string[]).includes(role))
-    throw new AppError('invalid_input', `unknown role ${role}`);
-  return role as Role;
-}
-
-function checkCompanyIds(ids: readonly number[] | undefined): number[] {
-  const list = [...new Set(ids ?? [])];
-  if (!list.every((id) => Number.isSafeInteger(id) && id > 0))
-    throw new AppError('invalid_input', 'company ids must be positive integers');
-  return list.sort((a, b) => a - b);
-}
-
-function checkPassword(password: string): string {
-  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX)
-    throw new AppError('invalid_input', `a password has ${PASSWORD_MIN}–${PASSWORD_MAX} characters`);
-  return password;
-}
 
 const toUser = (r: Selectable<UsersTable>): User => ({
   id: r.id,
@@ -77,15 +48,16 @@ const toAudit = (r: Selectable<AuditLogTable>): AuditEntry => ({
 /** Verified against for an unknown username. */
 let dummyHash: Promise<string> | undefined;
 
-export class SqliteAccessStore implements AccessStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyAccessStore implements AccessStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly mapDbError: MapDbError,
+  ) {}
 
   // --- users -----------------------------------------------------------------
 
   async createUser(input: NewUser, at: number): Promise<User> {
-    const username = input.username.toLowerCase();
-    if (!USERNAME_RE.test(username))
-      throw new AppError('invalid_input', 'a username is 1–64 of a-z 0-9 . _ -');
+    const username = checkUsername(input.username);
     const row = await this.db
       .insertInto('users')
       .values({
@@ -97,7 +69,7 @@ export class SqliteAccessStore implements AccessStore {
       })
       .returningAll()
       .executeTakeFirstOrThrow()
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return toUser(row);
   }
 
@@ -172,7 +144,7 @@ export class SqliteAccessStore implements AccessStore {
       })
       .returningAll()
       .executeTakeFirstOrThrow()
-      .catch(mapDbError);
+      .catch(this.mapDbError);
     return { token: toToken(row), secret };
   }
 
@@ -212,7 +184,7 @@ export class SqliteAccessStore implements AccessStore {
         .insertInto('sessions')
         .values({ id_sha256: sha256Hex(secret), user_id: userId, created_at: at, expires_at: expiresAt })
         .execute()
-        .catch(mapDbError);
+        .catch(this.mapDbError);
     });
     return { secret, expiresAt };
   }

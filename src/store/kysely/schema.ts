@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely';
 
-/** Row types of the SQLite database as Kysely sees them (see migrations/). */
+/** Row types of the database as Kysely sees them (the same tables in every dialect) (see migrations/). */
 export interface CompaniesTable {
   id: Generated<number>;
   name: string;

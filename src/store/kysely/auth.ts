@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
-import { AppError } from '../../util/errors.ts';
+import { settingKey } from '../rules.ts';
 import type { AuthStore } from '../store.ts';
 import type { Database } from './schema.ts';
 
 /** Failures older than this are pruned when a new one is recorded. */
 const KEEP_FAILURES_MS = 24 * 3600_000;
 
-export class SqliteAuthStore implements AuthStore {
+export class KyselyAuthStore implements AuthStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async getSetting(key: string): Promise<string | null> {
@@ -19,7 +19,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async setSetting(key: string, value: string): Promise<void> {
-    if (key.length === 0) throw new AppError('invalid_input', 'empty setting key');
+    settingKey(key);
     await this.db
       .insertInto('settings')
       .values({ key, value })

@@ -1,0 +1,718 @@
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AppError } from '../util/errors.ts';
+import { ensureFirstAdmin, resolveAdminToken } from './access.ts';
+import { CALLER_LOCKOUT_POLICY, LOCKOUT_POLICY, normaliseCallerId } from './lockout.ts';
+import { sha256Hex } from './secrets.ts';
+import { openSqliteStore } from './sqlite/open.ts';
+import type { Company, Department, PinAttemptResult, Store } from './store.ts';
+
+/**
+ * The Store interface's behaviours, run against every implementation (issue 12 item 6). A
+ * dialect's own tests (opening, pragmas, migrations of old files, reopening a file) stay beside
+ * the dialect. PostgreSQL (issue 15) adds one entry to IMPLEMENTATIONS.
+ */
+export interface StoreImplementation {
+  name: string;
+  /** A fresh, empty, migrated store; each test closes the one it opened. */
+  open: () => Promise<Store>;
+}
+
+export function storeContract({ name, open }: StoreImplementation): void {
+  describe(`Store contract: ${name}`, () => {
+    describe('directory', () => {
+      let store: Store;
+      let company: Company;
+      let sales: Department;
+      beforeEach(async () => {
+        store = await open();
+        company = await store.directory.createCompany({ name: 'Acme', settings: { language: 'en' } });
+        sales = await store.directory.createDepartment({ companyId: company.id, code: '101', name: 'Sales' });
+      });
+      afterEach(async () => {
+        await store.close();
+      });
+
+      describe('companies', () => {
+        it('stores settings with defaults, updates them, renames', async () => {
+          const dir = store.directory;
+          expect(company.settings.language).toBe('en');
+          expect(company.settings.breakMinutes).toBe(15);
+          const u = await dir.updateCompanySettings(company.id, { breakMinutes: 5 });
+          expect(u.settings).toMatchObject({ language: 'en', breakMinutes: 5 });
+          expect((await dir.getCompany(company.id))?.settings.breakMinutes).toBe(5);
+          expect((await dir.renameCompany(company.id, 'Acme 2')).name).toBe('Acme 2');
+          expect(await errorCode(dir.updateCompanySettings(company.id, { ringSeconds: -5 }))).toBe(
+            'invalid_input',
+          );
+          expect(await errorCode(dir.updateCompanySettings(999, {}))).toBe('not_found');
+          expect(await errorCode(dir.createCompany({ name: '  ' }))).toBe('invalid_input');
+        });
+
+        it('deleting a company removes its departments, agents and numbers', async () => {
+          const dir = store.directory;
+          await dir.createAgent(agentInput('1001', '201', [sales.id]));
+          await dir.putNumber({
+            number: '+74950000001',
+            kind: 'hotline',
+            companyId: company.id,
+            departmentId: sales.id,
+          });
+          await dir.deleteCompany(company.id);
+          expect(await dir.listDepartments(company.id)).toEqual([]);
+          expect(await dir.listAgents()).toEqual([]);
+          expect(await dir.listNumbers()).toEqual([]);
+          expect(await errorCode(dir.deleteCompany(company.id))).toBe('not_found');
+        });
+      });
+
+      describe('departments', () => {
+        it('fills defaults, finds by code, updates, refuses duplicates and bad codes', async () => {
+          const dir = store.directory;
+          expect(sales).toMatchObject({
+            code: '101',
+            strategy: 'longest_idle',
+            maxWaitSeconds: 600,
+            maxQueueLength: 50,
+            overflow: null,
+            greeting: null,
+          });
+          expect((await dir.getDepartmentByCode(company.id, '101'))?.id).toBe(sales.id);
+          expect(await dir.getDepartmentByCode(company.id, '999')).toBeNull();
+          const u = await dir.updateDepartment(sales.id, {
+            strategy: 'priority',
+            overflow: { kind: 'department', code: '102' },
+          });
+          expect(u).toMatchObject({
+            strategy: 'priority',
+            overflow: { kind: 'department', code: '102' },
+            name: 'Sales',
+          });
+          expect(
+            await errorCode(dir.createDepartment({ companyId: company.id, code: '101', name: 'Again' })),
+          ).toBe('conflict');
+          expect(
+            await errorCode(dir.createDepartment({ companyId: company.id, code: '10', name: 'Short' })),
+          ).toBe('invalid_input');
+          expect(
+            await errorCode(dir.createDepartment({ companyId: 999, code: '103', name: 'Nowhere' })),
+          ).toBe('invalid_reference');
+          const other = await dir.createCompany({ name: 'Other' });
+          await dir.createDepartment({ companyId: other.id, code: '101', name: 'Same code, other company' });
+          await dir.deleteDepartment(sales.id);
+          expect(await dir.getDepartment(sales.id)).toBeNull();
+        });
+      });
+
+      describe('agents', () => {
+        it('creates, finds by login/short number/contact, filters by department', async () => {
+          const dir = store.directory;
+          const support = await dir.createDepartment({ companyId: company.id, code: '102', name: 'Support' });
+          const a = await dir.createAgent(agentInput('1001', '201', [sales.id]));
+          const b = await dir.createAgent({
+            ...agentInput('1002', '202', []),
+            contact: 'sip:bob',
+            departments: [
+              { departmentId: support.id, priority: 2 },
+              { departmentId: sales.id, priority: 1 },
+            ],
+          });
+          expect(a).toMatchObject({
+            login: '1001',
+            shortNumber: '201',
+            sessionContact: null,
+            departments: [{ departmentId: sales.id, priority: 1 }],
+          });
+          expect(b.departments).toEqual([
+            { departmentId: sales.id, priority: 1 },
+            { departmentId: support.id, priority: 2 },
+          ]);
+          expect(a).not.toHaveProperty('pin');
+          expect(a).not.toHaveProperty('pinHash');
+          expect((await dir.getAgentByLogin('1002'))?.id).toBe(b.id);
+          expect((await dir.getAgentByShortNumber(company.id, '201'))?.id).toBe(a.id);
+          expect((await dir.findAgentsByContact('sip:bob')).map((x) => x.login)).toEqual(['1002']);
+          expect((await dir.listAgents({ departmentId: support.id })).map((x) => x.login)).toEqual(['1002']);
+          expect((await dir.listAgents({ companyId: company.id })).map((x) => x.login)).toEqual([
+            '1001',
+            '1002',
+          ]);
+        });
+
+        it('updates fields, memberships and the session contact', async () => {
+          const dir = store.directory;
+          const a = await dir.createAgent(agentInput('1001', '201', [sales.id]));
+          expect((await dir.updateAgent(a.id, { name: 'Renamed', contact: '+79001112233' })).contact).toBe(
+            '+79001112233',
+          );
+          expect((await dir.setAgentDepartments(a.id, [])).departments).toEqual([]);
+          await dir.setSessionContact(a.id, '+79005556677');
+          expect((await dir.getAgent(a.id))?.sessionContact).toBe('+79005556677');
+          await dir.setSessionContact(a.id, null);
+          expect((await dir.getAgent(a.id))?.sessionContact).toBeNull();
+          expect(await errorCode(dir.setSessionContact(a.id, 'not a contact'))).toBe('invalid_input');
+          expect(await errorCode(dir.updateAgent(999, { name: 'x' }))).toBe('not_found');
+        });
+
+        it('refuses duplicates, bad values and foreign departments', async () => {
+          const dir = store.directory;
+          await dir.createAgent(agentInput('1001', '201', [sales.id]));
+          expect(await errorCode(dir.createAgent(agentInput('1001', '209', [])))).toBe('conflict');
+          expect(await errorCode(dir.createAgent(agentInput('1009', '201', [])))).toBe('conflict');
+          expect(
+            await errorCode(dir.createAgent({ ...agentInput('1009', '209', []), contact: '89001234567' })),
+          ).toBe('invalid_input');
+          expect(await errorCode(dir.createAgent({ ...agentInput('1009', '209', []), pin: '12' }))).toBe(
+            'invalid_input',
+          );
+          expect(await errorCode(dir.createAgent({ ...agentInput('10a9', '209', []) }))).toBe(
+            'invalid_input',
+          );
+          const other = await dir.createCompany({ name: 'Other' });
+          const foreign = await dir.createDepartment({ companyId: other.id, code: '101', name: 'Foreign' });
+          expect(await errorCode(dir.createAgent(agentInput('1009', '209', [foreign.id])))).toBe(
+            'invalid_reference',
+          );
+          expect(await dir.getAgentByLogin('1009')).toBeNull(); // the failed insert left nothing behind
+        });
+
+        it('verifies and changes the PIN', async () => {
+          const dir = store.directory;
+          await dir.createAgent(agentInput('1001', '201', []));
+          expect(await dir.verifyPin('1001', '7391')).toBe(true);
+          expect(await dir.verifyPin('1001', '7392')).toBe(false);
+          expect(await dir.verifyPin('9999', '7391')).toBe(false);
+          await dir.setPin('1001', '48151623');
+          expect(await dir.verifyPin('1001', '7391')).toBe(false);
+          expect(await dir.verifyPin('1001', '48151623')).toBe(true);
+          expect(await errorCode(dir.setPin('1001', '123'))).toBe('invalid_input');
+          expect(await errorCode(dir.setPin('9999', '7391'))).toBe('not_found');
+        });
+      });
+
+      describe('numbers', () => {
+        it('puts, replaces, lists, deletes; checks the department belongs to the company', async () => {
+          const dir = store.directory;
+          await dir.putNumber({
+            number: '+79262951361',
+            kind: 'service',
+            companyId: null,
+            departmentId: null,
+          });
+          await dir.putNumber({
+            number: '+74950000001',
+            kind: 'hotline',
+            companyId: company.id,
+            departmentId: sales.id,
+          });
+          expect(await dir.getNumber('+74950000001')).toEqual({
+            number: '+74950000001',
+            kind: 'hotline',
+            companyId: company.id,
+            departmentId: sales.id,
+          });
+          expect((await dir.listNumbers(company.id)).map((n) => n.number)).toEqual(['+74950000001']);
+          expect(
+            await errorCode(
+              dir.putNumber({
+                number: '+74950000002',
+                kind: 'hotline',
+                companyId: company.id,
+                departmentId: null,
+              }),
+            ),
+          ).toBe('invalid_input');
+          const other = await dir.createCompany({ name: 'Other' });
+          expect(
+            await errorCode(
+              dir.putNumber({
+                number: '+74950000002',
+                kind: 'hotline',
+                companyId: other.id,
+                departmentId: sales.id,
+              }),
+            ),
+          ).toBe('invalid_input');
+          await dir.deleteNumber('+74950000001');
+          expect(await dir.getNumber('+74950000001')).toBeNull();
+          expect(await errorCode(dir.deleteNumber('+74950000001'))).toBe('not_found');
+        });
+      });
+
+      describe('SIP accounts', () => {
+        it('stores MD5 and SHA-256 HA1 (never the password) and links an agent', async () => {
+          const dir = store.directory;
+          const agent = await dir.createAgent(agentInput('1003', '203', []));
+          const acc = await dir.createSipAccount('agent1003', 'secret1003', 'agentline', agent.id);
+          expect(acc.ha1Md5).toBe(createHash('md5').update('agent1003:agentline:secret1003').digest('hex'));
+          expect(acc.ha1Sha256).toBe(
+            createHash('sha256').update('agent1003:agentline:secret1003').digest('hex'),
+          );
+          expect(JSON.stringify(await dir.listSipAccounts())).not.toContain('secret1003');
+          expect(await dir.getSipAccount('agent1003', 'agentline')).toEqual(acc);
+          expect(await dir.getSipAccount('agent1003', 'other')).toBeNull();
+          await dir.deleteAgent(agent.id);
+          expect((await dir.getSipAccount('agent1003', 'agentline'))?.agentId).toBeNull();
+          await dir.deleteSipAccount('agent1003', 'agentline');
+          expect(await dir.listSipAccounts()).toEqual([]);
+          expect(await errorCode(dir.createSipAccount('bad user', 'secret1003', 'agentline'))).toBe(
+            'invalid_input',
+          );
+        });
+      });
+
+      describe('SIP phones (issue 10)', () => {
+        it("keeps an account's digest algorithms across a new password; null is the server default", async () => {
+          const dir = store.directory;
+          expect((await dir.createSipAccount('p1', 'secret-p1', 'agentline')).algorithms).toBeNull();
+          await dir.setSipAccountAlgorithms('p1', 'agentline', ['SHA-256', 'MD5']);
+          await dir.createSipAccount('p1', 'secret-p2', 'agentline');
+          expect((await dir.getSipAccount('p1', 'agentline'))?.algorithms).toEqual(['SHA-256', 'MD5']);
+          await dir.setSipAccountAlgorithms('p1', 'agentline', null);
+          expect((await dir.getSipAccount('p1', 'agentline'))?.algorithms).toBeNull();
+          expect(await errorCode(dir.setSipAccountAlgorithms('p1', 'agentline', []))).toBe('invalid_input');
+          expect(await errorCode(dir.setSipAccountAlgorithms('nobody', 'agentline', ['MD5']))).toBe(
+            'not_found',
+          );
+        });
+
+        it("replaces an AOR's bindings and drops expired ones when loading", async () => {
+          const dir = store.directory;
+          const b = {
+            aor: 'p1',
+            contactKey: 'sip:p1@10.0.0.5:5060',
+            contact: '<sip:p1@10.0.0.5:5060>',
+            expiresAt: 2_000,
+            callId: 'c1',
+            cseq: 3,
+            source: { address: '10.0.0.5', port: 5060, transport: 'udp' as const },
+          };
+          await dir.saveSipBindings('p1', [
+            b,
+            { ...b, contactKey: 'k2', contact: '<sip:p1@10.0.0.6>', expiresAt: 500 },
+          ]);
+          await dir.saveSipBindings('p2', [{ ...b, aor: 'p2' }]);
+          expect(await dir.loadSipBindings(1_000)).toEqual([b, { ...b, aor: 'p2' }]);
+          await dir.saveSipBindings('p2', []);
+          expect(await dir.loadSipBindings(1_000)).toEqual([b]);
+          expect(await dir.loadSipBindings(2_000)).toEqual([]);
+        });
+      });
+
+      function agentInput(login: string, shortNumber: string, departmentIds: number[]) {
+        return {
+          companyId: company.id,
+          login,
+          name: `Agent ${login}`,
+          shortNumber,
+          contact: `+7900000${login}`,
+          pin: '7391',
+          departments: departmentIds.map((departmentId) => ({ departmentId, priority: 1 })),
+        };
+      }
+    });
+
+    describe('call records', () => {
+      let store: Store;
+      beforeEach(async () => {
+        store = await open();
+      });
+      afterEach(async () => {
+        await store.close();
+      });
+
+      it('pages every matching CDR newest first, as listCdr orders them, ties broken by id', async () => {
+        const calls = store.calls;
+        // Three rows share a start time, so a page boundary falls inside the tie.
+        const starts = [1000, 2000, 2000, 2000, 3000, 4000, 5000];
+        for (const [i, startedAt] of starts.entries())
+          await calls.insertCdr({ id: `c${i}`, startedAt, companyId: i === 5 ? 2 : 1 });
+        const collect = async (q: { companyId?: number; from?: number; to?: number }, size: number) => {
+          const pages: string[][] = [];
+          for await (const page of calls.pagesOfCdr(q, size)) pages.push(page.map((c) => c.id));
+          return pages;
+        };
+        const all = (await calls.listCdr({ limit: 100 })).map((c) => c.id);
+        expect(all).toEqual(['c6', 'c5', 'c4', 'c3', 'c2', 'c1', 'c0']);
+        expect(await collect({}, 2)).toEqual([['c6', 'c5'], ['c4', 'c3'], ['c2', 'c1'], ['c0']]);
+        expect((await collect({}, 7)).flat()).toEqual(all);
+        expect(await collect({ companyId: 1, from: 2000, to: 5000 }, 2)).toEqual([
+          ['c4', 'c3'],
+          ['c2', 'c1'],
+        ]);
+        expect(await collect({ from: 9000 }, 2)).toEqual([]);
+      });
+
+      it('inserts a CDR with defaults, updates it, lists newest first with filters', async () => {
+        const calls = store.calls;
+        const a = await calls.insertCdr({
+          id: 'call-a',
+          startedAt: 1000,
+          companyId: 1,
+          hotline: '+74950000001',
+        });
+        expect(a).toMatchObject({
+          agentIds: [],
+          transfers: 0,
+          outcome: null,
+          talkSeconds: 0,
+          answeredAt: null,
+        });
+        await calls.insertCdr({ id: 'call-b', startedAt: 2000, companyId: 2 });
+        const u = await calls.updateCdr('call-a', {
+          answeredAt: 1500,
+          agentIds: [3, 4],
+          outcome: 'answered',
+          talkSeconds: 42.5,
+        });
+        expect(u).toMatchObject({
+          id: 'call-a',
+          hotline: '+74950000001',
+          answeredAt: 1500,
+          agentIds: [3, 4],
+          outcome: 'answered',
+          talkSeconds: 42.5,
+        });
+        expect((await calls.listCdr()).map((c) => c.id)).toEqual(['call-b', 'call-a']);
+        expect((await calls.listCdr({ companyId: 1 })).map((c) => c.id)).toEqual(['call-a']);
+        expect((await calls.listCdr({ from: 1500 })).map((c) => c.id)).toEqual(['call-b']);
+        expect((await calls.listCdr({ to: 1500 })).map((c) => c.id)).toEqual(['call-a']);
+        await expect(calls.updateCdr('nope', { outcome: 'failed' })).rejects.toMatchObject({
+          code: 'not_found',
+        });
+        await expect(calls.insertCdr({ id: 'call-a', startedAt: 1 })).rejects.toMatchObject({
+          code: 'conflict',
+        });
+      });
+
+      it('records queue events in order', async () => {
+        const calls = store.calls;
+        await calls.insertQueueEvent({ callId: 'c', companyId: 1, departmentId: 2, at: 10, kind: 'enter' });
+        await calls.insertQueueEvent({
+          callId: 'c',
+          companyId: 1,
+          departmentId: 2,
+          at: 20,
+          kind: 'connect',
+          agentId: 7,
+        });
+        await calls.insertQueueEvent({
+          callId: 'other',
+          companyId: 1,
+          departmentId: 2,
+          at: 15,
+          kind: 'enter',
+        });
+        const events = await calls.listQueueEvents('c');
+        expect(events.map((e) => [e.kind, e.agentId, e.detail])).toEqual([
+          ['enter', null, null],
+          ['connect', 7, null],
+        ]);
+      });
+    });
+
+    describe('access', () => {
+      let store: Store;
+      beforeEach(async () => {
+        store = await open();
+      });
+      afterEach(async () => {
+        await store.close();
+      });
+
+      describe('users', () => {
+        it('stores a scrypt hash, verifies the password, refuses a wrong one or an unknown user', async () => {
+          const u = await store.access.createUser(
+            { username: 'Ann', password: 'ann-password-1', role: 'supervisor', companyIds: [2, 1, 2] },
+            1000,
+          );
+          expect(u).toEqual({
+            id: u.id,
+            username: 'ann',
+            role: 'supervisor',
+            companyIds: [1, 2],
+            createdAt: 1000,
+          });
+          expect(await store.access.verifyPassword('ANN', 'ann-password-1')).toEqual(u);
+          expect(await store.access.verifyPassword('ann', 'ann-password-2')).toBeNull();
+          expect(await store.access.verifyPassword('bob', 'ann-password-1')).toBeNull();
+          await expect(
+            store.access.createUser({ username: 'ann', password: 'xxxxxxxxxxxx', role: 'viewer' }, 0),
+          ).rejects.toMatchObject({ code: 'conflict' });
+        });
+
+        it('refuses bad usernames, short passwords and unknown roles', async () => {
+          for (const input of [
+            { username: 'a b', password: 'long-enough-pw', role: 'viewer' as const },
+            { username: 'ok', password: 'short', role: 'viewer' as const },
+            { username: 'ok', password: 'long-enough-pw', role: 'root' as 'admin' },
+          ])
+            await expect(store.access.createUser(input, 0)).rejects.toMatchObject({ code: 'invalid_input' });
+        });
+
+        it('updates the password and role; deleting a user deletes their sessions', async () => {
+          const u = await store.access.createUser(
+            { username: 'cy', password: 'cy-password-1', role: 'viewer' },
+            0,
+          );
+          const s = await store.access.createSession(u.id, 0, 60_000);
+          expect((await store.access.findSession(s.secret, 1))?.username).toBe('cy');
+          await store.access.updateUser(u.id, { password: 'cy-password-2', role: 'admin' });
+          expect((await store.access.verifyPassword('cy', 'cy-password-2'))?.role).toBe('admin');
+          await store.access.deleteUser(u.id);
+          expect(await store.access.findSession(s.secret, 1)).toBeNull();
+          await expect(store.access.deleteUser(u.id)).rejects.toMatchObject({ code: 'not_found' });
+        });
+      });
+
+      describe('sessions', () => {
+        it('expire, and only a hash of the id is stored', async () => {
+          const u = await store.access.createUser(
+            { username: 'di', password: 'di-password-1', role: 'viewer' },
+            0,
+          );
+          const s = await store.access.createSession(u.id, 1000, 10_000);
+          expect(s.expiresAt).toBe(11_000);
+          expect(await store.access.findSession(s.secret, 10_999)).not.toBeNull();
+          expect(await store.access.findSession(s.secret, 11_000)).toBeNull();
+          expect(await store.access.findSession('forged', 5000)).toBeNull();
+          await store.access.deleteSession(s.secret);
+          expect(await store.access.findSession(s.secret, 5000)).toBeNull();
+        });
+      });
+
+      describe('tokens', () => {
+        it('are found by their secret, note their use, and are revoked', async () => {
+          const { token, secret } = await store.access.createToken(
+            { name: 'ci', role: 'viewer', companyIds: [1] },
+            5,
+          );
+          expect(token).toMatchObject({ name: 'ci', role: 'viewer', companyIds: [1], lastUsedAt: null });
+          expect((await store.access.findToken(secret, 99))?.lastUsedAt).toBe(99);
+          expect(await store.access.findToken(secret + 'x', 99)).toBeNull();
+          await store.access.deleteToken(token.id);
+          expect(await store.access.findToken(secret, 100)).toBeNull();
+        });
+      });
+
+      describe('audit log', () => {
+        it('is read newest first and paged back with before', async () => {
+          for (let i = 0; i < 5; i++)
+            await store.access.appendAudit({
+              at: i,
+              actorKind: 'user',
+              actor: 'ann',
+              method: 'POST',
+              route: '/api/v1/agents/:login/state',
+              params: { login: `100${i}` },
+              status: 200,
+              source: '127.0.0.1',
+            });
+          const page1 = await store.access.listAudit({ limit: 2 });
+          expect(page1.map((e) => e.params.login)).toEqual(['1004', '1003']);
+          const page2 = await store.access.listAudit({ limit: 2, before: page1[1]?.id });
+          expect(page2.map((e) => e.params.login)).toEqual(['1002', '1001']);
+        });
+      });
+
+      describe('start-up', () => {
+        it('a generated admin token is stored as its SHA-256 only; a configured one is not stored', async () => {
+          const first = await resolveAdminToken(store.auth, undefined);
+          expect(first.generated).toMatch(/^[A-Za-z0-9_-]{43}$/);
+          expect(await store.auth.getSetting('admin_token_sha256')).toBe(sha256Hex(first.generated ?? ''));
+          const again = await resolveAdminToken(store.auth, undefined);
+          expect(again).toEqual({ sha256: first.sha256 });
+          expect(await resolveAdminToken(store.auth, 'configured-token')).toEqual({
+            sha256: sha256Hex('configured-token'),
+          });
+        });
+
+        it('the first admin user is created once', async () => {
+          const admin = await ensureFirstAdmin(store.access, 0);
+          expect(admin?.username).toBe('admin');
+          expect((await store.access.verifyPassword('admin', admin?.password ?? ''))?.role).toBe('admin');
+          expect(await ensureFirstAdmin(store.access, 0)).toBeNull();
+        });
+      });
+    });
+
+    describe('attemptPin: the PIN lockout as one atomic step (SPEC §4, issue 11)', () => {
+      let store: Store;
+      /** The login's counted attempts (wrong or still being checked). */
+      const rows = (login: string): Promise<number[]> => store.auth.listLoginFailures(login, 0);
+
+      beforeEach(async () => {
+        store = await open();
+        const c = await store.directory.createCompany({ name: 'Acme' });
+        for (const [login, short] of [
+          ['1001', '201'],
+          ['1002', '202'],
+        ] as const) {
+          await store.directory.createAgent({
+            companyId: c.id,
+            login,
+            name: `Agent ${login}`,
+            shortNumber: short,
+            contact: `+7900000${login}`,
+            pin: PIN,
+          });
+        }
+      });
+      afterEach(async () => {
+        await store.close();
+      });
+
+      const attempt = (pin: string, at: number, callerId: string | null, login = '1001') =>
+        store.directory.attemptPin({ login, pin, at, callerId });
+
+      describe('many attempts at once', () => {
+        it('150 wrong PINs started before any resolves: 5 are evaluated, 145 refused as locked', async () => {
+          const results = await Promise.all(
+            Array.from({ length: 150 }, (_, i) => attempt('0000', T0, `+7901${String(i).padStart(7, '0')}`)),
+          );
+          expect(count(results, 'wrong')).toBe(LOCKOUT_POLICY.maxFailures);
+          expect(count(results, 'locked')).toBe(145);
+          expect(results.filter((r) => r.result === 'locked' && r.by === 'login')).toHaveLength(145);
+          // exactly one of the five is the failure that locked the login (one warn line)
+          expect(results.filter((r) => r.result === 'wrong' && r.lockedLogin)).toHaveLength(1);
+          expect(await rows('1001')).toHaveLength(5);
+          expect(await store.directory.pinLockedUntil('1001', '+79990000000', T0)).toBe(T0 + LOCK);
+        });
+
+        it('the same with the right PIN among them: the right one is either evaluated first or refused', async () => {
+          const results = await Promise.all([
+            ...Array.from({ length: 20 }, (_, i) => attempt('0000', T0, `+7901000000${i}`)),
+            attempt(PIN, T0, '+79000001001'),
+          ]);
+          const right = results[20];
+          // 5 slots: the right PIN got one (ok) or came after they were taken (locked) — never more than 5 checked
+          expect(count(results, 'wrong') + (right?.result === 'ok' ? 1 : 0)).toBeLessThanOrEqual(5);
+          expect(['ok', 'locked']).toContain(right?.result);
+        });
+      });
+
+      describe('locked login', () => {
+        const lockIt = async (): Promise<void> => {
+          for (let i = 0; i < 5; i++) {
+            const r = await attempt('0000', T0 + i * MIN, `+7901000000${i}`);
+            expect(r).toEqual({ result: 'wrong', lockedLogin: i === 4, lockedCaller: false });
+          }
+        };
+
+        it('refuses the right PIN too, from the agent’s own number, without touching the count', async () => {
+          await lockIt();
+          const lockEnd = T0 + 4 * MIN + LOCK;
+          for (const at of [T0 + 4 * MIN, T0 + 10 * MIN, lockEnd - 1]) {
+            expect(await attempt(PIN, at, '+790000001001')).toEqual({
+              result: 'locked',
+              by: 'login',
+              until: lockEnd,
+            });
+          }
+          expect(await rows('1001')).toHaveLength(5);
+          // another login is not affected
+          expect(await attempt(PIN, T0 + 5 * MIN, '+790000001002', '1002')).toEqual({ result: 'ok' });
+        });
+
+        it('lets the right PIN in once the lock expires, and that clears the failures', async () => {
+          await lockIt();
+          const lockEnd = T0 + 4 * MIN + LOCK;
+          expect(await store.directory.pinLockedUntil('1001', null, lockEnd - 1)).toBe(lockEnd);
+          expect(await store.directory.pinLockedUntil('1001', null, lockEnd)).toBeNull();
+          expect(await attempt(PIN, lockEnd, '+790000001001')).toEqual({ result: 'ok' });
+          expect(await rows('1001')).toHaveLength(0);
+        });
+
+        it('never evaluates more than 5 wrong PINs in any 15 minutes', async () => {
+          // One wrong PIN a minute for an hour: only 5 per lock period get evaluated.
+          const results: PinAttemptResult[] = [];
+          for (let m = 0; m < 60; m++) results.push(await attempt('0000', T0 + m * MIN, `+7902${m}`));
+          const evaluated = results.flatMap((r, m) => (r.result === 'wrong' ? [m] : []));
+          for (const start of evaluated) {
+            expect(evaluated.filter((m) => m >= start && m < start + 15).length).toBeLessThanOrEqual(5);
+          }
+          expect(evaluated).toEqual([0, 1, 2, 3, 4, 19, 20, 21, 22, 23, 38, 39, 40, 41, 42, 57, 58, 59]);
+        });
+
+        it('counts an unknown login like a known one (a lock does not tell them apart)', async () => {
+          for (let i = 0; i < 5; i++) {
+            expect((await attempt(PIN, T0 + i, `+7901000000${i}`, '9999')).result).toBe('wrong');
+          }
+          expect((await attempt(PIN, T0 + 5, '+79010000005', '9999')).result).toBe('locked');
+        });
+      });
+
+      describe('below the limit', () => {
+        it('a right PIN clears the earlier failures', async () => {
+          for (let i = 0; i < 4; i++) await attempt('0000', T0 + i, '+79010000000');
+          expect(await attempt(PIN, T0 + 10, '+79010000000')).toEqual({ result: 'ok' });
+          expect(await rows('1001')).toHaveLength(0);
+          for (let i = 0; i < 4; i++)
+            expect((await attempt('0000', T0 + 20 + i, '+79010000000')).result).toBe('wrong');
+        });
+      });
+
+      describe('per caller id', () => {
+        it('refuses a caller id after 10 wrong PINs across logins, others still get in', async () => {
+          const attacker = '+74951234567';
+          const results: PinAttemptResult[] = [];
+          for (let i = 0; i < CALLER_LOCKOUT_POLICY.maxFailures; i++) {
+            results.push(await attempt('0000', T0 + i, attacker, String(2000 + i)));
+          }
+          expect(results.every((r) => r.result === 'wrong')).toBe(true);
+          expect(results.at(-1)).toEqual({ result: 'wrong', lockedLogin: false, lockedCaller: true });
+          const until = T0 + 9 + CALLER_LOCKOUT_POLICY.lockMs;
+          expect(await attempt(PIN, T0 + 20, attacker)).toEqual({ result: 'locked', by: 'caller', until });
+          expect(await store.directory.pinLockedUntil('1001', attacker, T0 + 20)).toBe(until);
+          expect(await attempt(PIN, T0 + 20, '+790000001001')).toEqual({ result: 'ok' });
+          expect(await attempt(PIN, until, attacker)).toEqual({ result: 'ok' });
+        });
+
+        it('withheld caller ids count together', async () => {
+          const ids = [
+            '',
+            'anonymous',
+            'Anonymous',
+            ' restricted ',
+            null,
+            'unknown',
+            'private',
+            'Withheld',
+            'unavailable',
+            '',
+          ];
+          for (const [i, id] of ids.entries()) await attempt('0000', T0 + i, id, String(3000 + i));
+          expect(await attempt(PIN, T0 + 20, null)).toMatchObject({ result: 'locked', by: 'caller' });
+          expect(await attempt(PIN, T0 + 20, '+790000001001')).toEqual({ result: 'ok' });
+        });
+
+        it('normalises caller ids', () => {
+          expect(normaliseCallerId(undefined)).toBe('anonymous');
+          expect(normaliseCallerId(' +79001 ')).toBe('+79001');
+          expect(normaliseCallerId('x'.repeat(100))).toHaveLength(64);
+        });
+      });
+    });
+  });
+}
+
+async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as AppError).code ?? 'not an AppError';
+  }
+  return 'resolved';
+}
+
+const MIN = 60_000;
+const T0 = Date.UTC(2024, 0, 1, 9, 0);
+const PIN = '7391';
+const LOCK = LOCKOUT_POLICY.lockMs;
+
+const count = (rs: PinAttemptResult[], result: PinAttemptResult['result']): number =>
+  rs.filter((r) => r.result === result).length;
+
+const IMPLEMENTATIONS: StoreImplementation[] = [{ name: 'sqlite', open: () => openSqliteStore(':memory:') }];
+
+for (const impl of IMPLEMENTATIONS) storeContract(impl);
