@@ -7,9 +7,11 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentState } from '../store/store.ts';
+import { LANGUAGES, type Language } from '../store/vocabulary.ts';
 
-export const PROMPT_LANGUAGES = ['ru', 'en'] as const;
-export type PromptLanguage = (typeof PROMPT_LANGUAGES)[number];
+/** The settings' languages: one prompt folder each. */
+export const PROMPT_LANGUAGES = LANGUAGES;
+export type PromptLanguage = Language;
 
 export const DIGIT_PROMPT_IDS = [
   'digit_0',
@@ -69,6 +71,11 @@ export function isPromptId(s: string): s is PromptId {
 
 /** `<dir>/<lang>/<id>.wav`. */
 export function promptPath(lang: PromptLanguage, id: PromptId, dir: string = DEFAULT_PROMPTS_DIR): string {
+  return promptFile(dir, lang, id);
+}
+
+/** {@link promptPath} for ids that are not checked against PROMPT_IDS (the player's callers build them). */
+export function promptFile(dir: string, lang: PromptLanguage, id: string): string {
   return join(dir, lang, `${id}.wav`);
 }
 

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { ClipPlayer, LoopPlayer, PromptCache, type FrameSource } from '../media/player.ts';
 import { toneSource, type ToneKind } from '../media/tones.ts';
-
-export type Language = 'ru' | 'en';
+import type { Language } from '../store/vocabulary.ts';
+import { mohPath, promptFile } from './prompts.ts';
 
 /**
  * The audio the application plays: prompts by id and language, tones, music
@@ -15,21 +14,13 @@ export class Sounds {
 
   /** Loads a prompt eagerly so that a missing file fails at start, not mid-call. */
   preload(lang: Language, ids: readonly string[]): void {
-    for (const id of ids) this.cache.get(this.file(lang, id));
-    this.cache.get(this.mohFile);
-  }
-
-  private file(lang: Language, id: string): string {
-    return path.join(this.promptDir, lang, `${id}.wav`);
-  }
-
-  private get mohFile(): string {
-    return path.join(this.promptDir, 'moh.wav');
+    for (const id of ids) this.cache.get(promptFile(this.promptDir, lang, id));
+    this.cache.get(mohPath(this.promptDir));
   }
 
   /** The prompts, back to back. */
   prompts(lang: Language, ids: readonly string[]): FrameSource {
-    return new ClipPlayer(ids.map((id) => this.cache.get(this.file(lang, id))));
+    return new ClipPlayer(ids.map((id) => this.cache.get(promptFile(this.promptDir, lang, id))));
   }
 
   tone(kind: ToneKind): FrameSource {
@@ -37,6 +28,6 @@ export class Sounds {
   }
 
   music(): FrameSource {
-    return new LoopPlayer(this.cache.get(this.mohFile));
+    return new LoopPlayer(this.cache.get(mohPath(this.promptDir)));
   }
 }

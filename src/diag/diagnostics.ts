@@ -1,5 +1,6 @@
 import type { InboundCall } from '../call/engine.ts';
-import type { Sounds, Language } from '../call/sounds.ts';
+import type { Sounds } from '../call/sounds.ts';
+import type { Language } from '../store/vocabulary.ts';
 
 /** Numbers operators call to check a line: answered only with `--diagnostics` (config `diagnostics`). */
 export const DIAG_READBACK = '9000';

@@ -2,27 +2,35 @@ import { z } from 'zod';
 import { AppError } from '../util/errors.ts';
 import { COUNTRIES, type Country } from '../util/phone-number.ts';
 import type { CompanySettings } from './store.ts';
+import {
+  ACCEPT_CALL_MODES,
+  ANNOUNCE_NUMBER_MODES,
+  DELIVER_TO,
+  EXTERNAL_TRANSFER_MODES,
+  LANGUAGES,
+  PRESENTED_CALLER_IDS,
+} from './vocabulary.ts';
 
 /** One `allowedDestinations` entry: `agents`, or `+`? digits/`X` then an optional `*`. */
 const DESTINATION_PATTERN = /^(agents|\+?[0-9X]+\*?|\+?\*)$/;
 
 /** Field validators without defaults (shared by the full schema and the patch schema). */
 const fields = {
-  externalTransfer: z.enum(['disabled', 'release_immediately', 'release_on_answer', 'consult']),
-  announceNumber: z.enum(['disabled', 'release_agent', 'stay_until_connected']),
+  externalTransfer: z.enum(EXTERNAL_TRANSFER_MODES),
+  announceNumber: z.enum(ANNOUNCE_NUMBER_MODES),
   ringSeconds: z.number().int().min(5).max(300),
   wrapUpSeconds: z.number().int().min(0).max(3600),
   breakMinutes: z.number().int().min(1).max(480),
-  deliverTo: z.enum(['caller_id', 'profile']),
-  language: z.enum(['ru', 'en']),
+  deliverTo: z.enum(DELIVER_TO),
+  language: z.enum(LANGUAGES),
   allowedDestinations: z
     .array(z.string().regex(DESTINATION_PATTERN, 'agents, or a pattern like +7* or +7495XXXXXXX'))
     .max(100),
   announceSeconds: z.number().int().min(10).max(600),
   // 8 is the longest PIN SPEC §2 allows: a larger minimum would refuse every PIN.
   minPinLength: z.number().int().min(4).max(8),
-  presentedCallerId: z.enum(['customer', 'hotline']),
-  acceptCall: z.enum(['off', 'key']),
+  presentedCallerId: z.enum(PRESENTED_CALLER_IDS),
+  acceptCall: z.enum(ACCEPT_CALL_MODES),
   // A digit: the prompt says it ("… press" + digit_N).
   acceptKey: z.string().regex(/^[0-9]$/, 'one digit, 0-9'),
   acceptSeconds: z.number().int().min(3).max(60),

@@ -12,15 +12,27 @@
  */
 
 import type { Country, NumberFormat } from '../util/phone-number.ts';
+import type {
+  AcceptCallMode,
+  AnnounceNumberMode,
+  DeliverTo,
+  ExternalTransferMode,
+  Language,
+  PresentedCallerId,
+} from './vocabulary.ts';
 
 // ---------------------------------------------------------------------------
 // Companies and settings (SPEC §7)
 
-export type ExternalTransferMode = 'disabled' | 'release_immediately' | 'release_on_answer' | 'consult';
-export type AnnounceNumberMode = 'disabled' | 'release_agent' | 'stay_until_connected';
-export type DeliverTo = 'caller_id' | 'profile';
-export type Language = 'ru' | 'en';
-export type AcceptCallMode = 'off' | 'key';
+// Declared once in vocabulary.ts; re-exported so `store.ts` stays the one import for store types.
+export type {
+  AcceptCallMode,
+  AnnounceNumberMode,
+  DeliverTo,
+  ExternalTransferMode,
+  Language,
+  PresentedCallerId,
+};
 
 export interface CompanySettings {
   /** In-call `* 1`: how a transfer to an external number behaves. Default `release_on_answer`. */
@@ -70,8 +82,6 @@ export interface CompanySettings {
    */
   country: Country;
 }
-
-export type PresentedCallerId = 'customer' | 'hotline';
 
 export interface Company {
   id: number;
