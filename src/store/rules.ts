@@ -6,6 +6,7 @@
  */
 import { AppError } from '../util/errors.ts';
 import { hashPin, isPinFormatValid } from './pin.ts';
+import { ROLES } from './vocabulary.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE } from './secrets.ts';
 import { computeHa1 } from './sip-credentials.ts';
 import type {
@@ -184,8 +185,6 @@ export function patchedTrunk(current: Trunk, patch: TrunkPatch): Trunk {
 }
 
 // --- access ------------------------------------------------------------------
-
-const ROLES: readonly Role[] = ['admin', 'supervisor', 'viewer'];
 
 export function checkRole(role: string): Role {
   if (!(ROLES as readonly string[]).includes(role))

@@ -14,11 +14,13 @@
 import type { Country, NumberFormat } from '../util/phone-number.ts';
 import type {
   AcceptCallMode,
+  AgentState,
   AnnounceNumberMode,
   DeliverTo,
   ExternalTransferMode,
   Language,
   PresentedCallerId,
+  Role,
 } from './vocabulary.ts';
 
 // ---------------------------------------------------------------------------
@@ -321,8 +323,7 @@ export interface DirectoryStore {
 // ---------------------------------------------------------------------------
 // Agent state (SPEC §3)
 
-export type AgentState =
-  'logged_out' | 'ready' | 'offered' | 'busy' | 'wrap_up' | 'temporarily_not_ready' | 'not_ready';
+export type { AgentState };
 
 export type TransitionSource = 'ivr' | 'api' | 'system';
 
@@ -495,7 +496,7 @@ export interface AuthStore {
  * `admin`: everything. `supervisor`: its companies' board, calls, reports and agent state
  * changes, and read of their departments and agents. `viewer`: read-only of its companies.
  */
-export type Role = 'admin' | 'supervisor' | 'viewer';
+export type { Role };
 
 export interface User {
   id: number;

@@ -28,3 +28,19 @@ export type AcceptCallMode = (typeof ACCEPT_CALL_MODES)[number];
 
 export const PRESENTED_CALLER_IDS = ['customer', 'hotline'] as const;
 export type PresentedCallerId = (typeof PRESENTED_CALLER_IDS)[number];
+
+/** SPEC §3 agent states. */
+export const AGENT_STATES = [
+  'logged_out',
+  'ready',
+  'offered',
+  'busy',
+  'wrap_up',
+  'temporarily_not_ready',
+  'not_ready',
+] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
+/** Console and API user roles (see `User` in store.ts). */
+export const ROLES = ['admin', 'supervisor', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];

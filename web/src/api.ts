@@ -4,6 +4,11 @@
  * request and with the event stream. Script never sees a secret: nothing is kept in storage.
  */
 
+import type { AgentState, CompanySettings, Role } from '../../src/store/store.ts';
+
+// The API's vocabulary and settings shape are the server's own types (src/store), not retyped here.
+export type { AgentState, CompanySettings, Role };
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -34,8 +39,6 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 }
 
 export const get = <T>(path: string): Promise<T> => request<T>('GET', path);
-
-export type Role = 'admin' | 'supervisor' | 'viewer';
 
 /** Who is signed in (`GET /api/v1/session`). */
 export interface Me {
@@ -74,9 +77,6 @@ export async function download(path: string, filename: string): Promise<void> {
 
 // --- types of the API's answers (see /api/v1/openapi.json) ----------------
 
-export type AgentState =
-  'logged_out' | 'ready' | 'offered' | 'busy' | 'wrap_up' | 'temporarily_not_ready' | 'not_ready';
-
 export interface Agent {
   login: string;
   name: string;
@@ -87,23 +87,6 @@ export interface Agent {
   contact: string;
   profileContact: string;
   departments: { departmentId: number; priority: number }[];
-}
-
-export interface CompanySettings {
-  externalTransfer: 'disabled' | 'release_immediately' | 'release_on_answer' | 'consult';
-  announceNumber: 'disabled' | 'release_agent' | 'stay_until_connected';
-  ringSeconds: number;
-  wrapUpSeconds: number;
-  breakMinutes: number;
-  deliverTo: 'caller_id' | 'profile';
-  language: 'ru' | 'en';
-  allowedDestinations: string[];
-  announceSeconds: number;
-  minPinLength: number;
-  acceptCall: 'off' | 'key';
-  acceptKey: string;
-  acceptSeconds: number;
-  country: 'RU' | 'KZ' | 'BY' | 'UA' | 'DE' | 'GB' | 'US' | 'E164';
 }
 
 /** A SIP trunk as the API shows it: no password, only whether one is set. */

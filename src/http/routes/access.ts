@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
-import type { ApiToken, AuditEntry, Role, User } from '../../store/store.ts';
+import type { ApiToken, AuditEntry, User } from '../../store/store.ts';
+import { ROLES } from '../../store/vocabulary.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE } from '../../store/secrets.ts';
 import { type Api, idParam } from '../api.ts';
 import {
@@ -14,8 +15,6 @@ import {
 } from '../auth.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
-
-const ROLES = ['admin', 'supervisor', 'viewer'] as const satisfies readonly Role[];
 
 const roleSchema = z.enum(ROLES);
 const companyIdsSchema = z.array(z.number().int().positive()).max(1000);

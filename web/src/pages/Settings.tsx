@@ -9,6 +9,13 @@ import {
   get,
   request,
 } from '../api.ts';
+import {
+  ACCEPT_CALL_MODES,
+  ANNOUNCE_NUMBER_MODES,
+  DELIVER_TO,
+  EXTERNAL_TRANSFER_MODES,
+  LANGUAGES,
+} from '../../../src/store/vocabulary.ts';
 import { useT } from '../i18n.tsx';
 import { TableHead, errorMessage } from '../ui.tsx';
 
@@ -64,15 +71,16 @@ export function Settings({
   );
 }
 
-const SELECTS: { [K in keyof CompanySettings]?: readonly string[] } = {
-  externalTransfer: ['disabled', 'release_immediately', 'release_on_answer', 'consult'],
-  announceNumber: ['disabled', 'release_agent', 'stay_until_connected'],
-  deliverTo: ['caller_id', 'profile'],
-  language: ['ru', 'en'],
-  acceptCall: ['off', 'key'],
+// The choices are the server's own lists (src/store/vocabulary.ts), never copied here.
+const SELECTS = {
+  externalTransfer: EXTERNAL_TRANSFER_MODES,
+  announceNumber: ANNOUNCE_NUMBER_MODES,
+  deliverTo: DELIVER_TO,
+  language: LANGUAGES,
+  acceptCall: ACCEPT_CALL_MODES,
   acceptKey: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   country: ['RU', 'KZ', 'BY', 'UA', 'DE', 'GB', 'US', 'E164'],
-};
+} satisfies { [K in keyof CompanySettings]?: readonly CompanySettings[K][] };
 const NUMBERS = [
   'ringSeconds',
   'wrapUpSeconds',
