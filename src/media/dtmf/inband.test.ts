@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ulawEncode } from '../codec/g711.ts';
 import { parseWav } from '../wav.ts';
 import { DTMF_COLS, DTMF_ROWS, InbandDtmfDetector } from './inband.ts';
+import { LANGUAGES } from '../../store/vocabulary.ts';
 
 const KEYS = ['123A', '456B', '789C', '*0#D'];
 /** Peak amplitude (16-bit) of a sine at this level; 0 dBm0 = 22657. */
@@ -144,7 +145,7 @@ describe('inband DTMF detector against what we play', () => {
   const root = join(import.meta.dirname, '..', '..', '..', 'prompts');
   const files = [
     join(root, 'moh.wav'),
-    ...['ru', 'en'].flatMap((lang) =>
+    ...LANGUAGES.flatMap((lang) =>
       readdirSync(join(root, lang))
         .filter((f) => f.endsWith('.wav'))
         .sort()
