@@ -23,15 +23,8 @@ import type {
 
 export type { AgentState, AgentStateRecord, TransitionSource } from '../store/store.ts';
 
-export const AGENT_STATES = [
-  'logged_out',
-  'ready',
-  'offered',
-  'busy',
-  'wrap_up',
-  'temporarily_not_ready',
-  'not_ready',
-] as const satisfies readonly AgentState[];
+// Declared once in the store's vocabulary; re-exported for the ACD's callers.
+export { AGENT_STATES } from '../store/vocabulary.ts';
 
 /**
  * Allowed moves. Notes:
