@@ -41,6 +41,14 @@ export const AGENT_STATES = [
 ] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 
+/** States a supervisor may set (API and console); the others belong to the call flow. */
+export const SUPERVISOR_STATES = [
+  'ready',
+  'temporarily_not_ready',
+  'not_ready',
+  'logged_out',
+] as const satisfies readonly AgentState[];
+
 /** Console and API user roles (see `User` in store.ts). */
 export const ROLES = ['admin', 'supervisor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];

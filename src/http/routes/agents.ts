@@ -3,6 +3,7 @@ import type { HttpDeps } from '../deps.ts';
 import type { Agent, DirectoryStore } from '../../store/store.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
 import { AGENT_STATES } from '../../acd/agent-state.ts';
+import { SUPERVISOR_STATES } from '../../store/vocabulary.ts';
 import { pinProblem } from '../../store/pin.ts';
 import {
   agentDepartmentsSchema,
@@ -82,9 +83,6 @@ const agentPatchSchema = z
   })
   .partial()
   .meta({ id: 'AgentPatch' });
-
-/** States a supervisor may set; the others belong to the call flow. */
-export const SUPERVISOR_STATES = ['ready', 'temporarily_not_ready', 'not_ready', 'logged_out'] as const;
 
 const stateChangeSchema = z
   .strictObject({

@@ -15,6 +15,7 @@ import {
   DELIVER_TO,
   EXTERNAL_TRANSFER_MODES,
   LANGUAGES,
+  SUPERVISOR_STATES,
 } from '../../../src/store/vocabulary.ts';
 import { useT } from '../i18n.tsx';
 import { TableHead, errorMessage } from '../ui.tsx';
@@ -399,8 +400,6 @@ function Departments({
   );
 }
 
-const SUPERVISOR_STATES: AgentState[] = ['ready', 'temporarily_not_ready', 'not_ready', 'logged_out'];
-
 function Agents({ company, departments }: { company: Company; departments: Department[] }) {
   const t = useT();
   const {
@@ -454,7 +453,9 @@ function Agents({ company, departments }: { company: Company; departments: Depar
                 void act(request('POST', `/api/v1/agents/${a.login}/state`, { state: e.target.value }))
               }
             >
-              {!SUPERVISOR_STATES.includes(a.state) && <option value={a.state}>{t.states[a.state]}</option>}
+              {!(SUPERVISOR_STATES as readonly AgentState[]).includes(a.state) && (
+                <option value={a.state}>{t.states[a.state]}</option>
+              )}
               {SUPERVISOR_STATES.map((s) => (
                 <option key={s} value={s}>
                   {t.states[s]}
