@@ -5,6 +5,7 @@ import type { ConnectedCall, CustomerCall } from '../../acd/customer-call.ts';
 import type { InCallHooks } from '../../acd/in-call-port.ts';
 import { callerIdentityFor } from '../../acd/caller-id.ts';
 import type { CompanySettings, Department, QueueEventKind } from '../../store/store.ts';
+import type { AnnounceNumberMode, ExternalTransferMode } from '../../store/vocabulary.ts';
 import { destinationAllowed } from '../../store/company-settings.ts';
 import type { TimerHandle } from '../../util/clock.ts';
 import { digitsToPromptIds, type PromptId } from '../../call/prompts.ts';
@@ -74,7 +75,7 @@ export class InCallSession implements ConnectedCall {
   private announce:
     | {
         number: string;
-        mode: 'release_agent' | 'stay_until_connected';
+        mode: Exclude<AnnounceNumberMode, 'disabled'>;
         tries: number;
         timer: TimerHandle | undefined;
       }
@@ -375,7 +376,7 @@ export class InCallSession implements ConnectedCall {
 
   private async onDialResult(
     purpose: DialPurpose,
-    mode: string,
+    mode: Exclude<ExternalTransferMode | AnnounceNumberMode, 'disabled'>,
     number: string,
     result: DialResult,
     targetAgentId: number | undefined,
