@@ -625,7 +625,7 @@ export class RtpSession implements Tickable {
       }
     }
     // Nothing played on this tick (no source, or it just ended): keep the stream going.
-    if (this.source === null && this.fill && !this.relaying) this.sendFill(frame);
+    if (this.source === null && this.filling) this.sendFill(frame);
   }
 
   /** One fill frame: CN (one level byte) if negotiated, else 20 ms of encoded silence. */
@@ -715,8 +715,7 @@ export class RtpSession implements Tickable {
   }
 
   private updateClock(): void {
-    if (!this.closed && (this.source !== null || this.dtmfTx.active || (this.fill && !this.relaying)))
-      this.clock.add(this);
+    if (!this.closed && (this.source !== null || this.dtmfTx.active || this.filling)) this.clock.add(this);
     else this.clock.remove(this);
   }
 
