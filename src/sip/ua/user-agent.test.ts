@@ -4,11 +4,9 @@
  * it hands INVITEs to its delegate, CANCEL, the 2xx/ACK handshake and BYE.
  */
 import dgram from 'node:dgram';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../util/fake-clock.ts';
 import { getHeader, getHeaderValues, tagOf } from '../message/headers.ts';
-import { parseMessage } from '../message/parse.ts';
 import type { SipMessage, SipRequest, SipResponse } from '../message/types.ts';
 import { buildResponse } from '../message/build.ts';
 import { serializeMessage } from '../message/serialize.ts';
@@ -17,24 +15,10 @@ import { SipStack } from '../stack.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import type { IncomingInvite } from './incoming-invite.ts';
 import { UserAgent } from './user-agent.ts';
+import { parseOrThrow as parse } from '../message/testing.ts';
+import { quiet, sleep, until } from '../../util/testing.ts';
 
-const quiet = pino({ level: 'silent' });
 const T1 = 100;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function parse(buf: Buffer): SipMessage {
-  const r = parseMessage(buf);
-  if (!r.ok) throw new Error(r.error);
-  return r.message;
-}
 
 let n = 0;
 

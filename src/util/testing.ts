@@ -1,0 +1,25 @@
+/**
+ * Set-up shared by the socket tests (sip, media): a silent logger, a real-time sleep and a
+ * poll that waits for a condition the test cannot await directly (a datagram arriving, a
+ * socket closing). Not imported by the server; it lives in src/ so tests beside the code
+ * reach it without a path out of the tree.
+ */
+import pino from 'pino';
+
+export const quiet = pino({ level: 'silent' });
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every `stepMs` until it holds; fails naming `what` after `timeoutMs`. */
+export async function until(
+  check: () => boolean,
+  what = 'condition',
+  timeoutMs = 2000,
+  stepMs = 5,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
