@@ -81,8 +81,9 @@ export function normaliseNumber(number: string, country: Country = 'RU'): string
 }
 
 /** How a trunk wants numbers written (issue 9): E.164 without or with '+', or as dialled in the country. */
-export type NumberFormat = 'e164' | 'e164_plus' | 'national';
-export const NUMBER_FORMATS: readonly NumberFormat[] = ['e164', 'e164_plus', 'national'];
+/** The default (`e164_plus`) first. */
+export const NUMBER_FORMATS = ['e164_plus', 'e164', 'national'] as const;
+export type NumberFormat = (typeof NUMBER_FORMATS)[number];
 
 /**
  * Writes an E.164 number (`+…`) the way a trunk wants it. A number of the

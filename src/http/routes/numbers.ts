@@ -5,20 +5,21 @@ import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
+import { numberKindSchema } from '../../store/validation.ts';
 
 const numberText = z.string().regex(/^\+?[0-9]{2,20}$/, 'digits, optionally with a leading +');
 
 export const numberSchema = z
   .object({
     number: z.string(),
-    kind: z.enum(['service', 'hotline']),
+    kind: numberKindSchema,
     companyId: z.number().int().nullable(),
     departmentId: z.number().int().nullable(),
   })
   .meta({ id: 'Number' });
 
 const routeFields = {
-  kind: z.enum(['service', 'hotline']),
+  kind: numberKindSchema,
   companyId: z.number().int().positive().nullable(),
   departmentId: z.number().int().positive().nullable(),
 };

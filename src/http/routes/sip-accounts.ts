@@ -5,17 +5,18 @@ import { type Api, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
+import { digestAlgorithmSchema, srtpPolicySchema } from '../../store/validation.ts';
 
 const username = z.string().regex(/^[A-Za-z0-9._~!$&'()*+,;=%-]{1,64}$/, '1–64 URI user characters');
 const password = z.string().min(6).max(128);
 /** RFC 8760: offered in this order; MD5 only suits baresip 1.0 and sipp, which fail when SHA-256 is offered. */
 const algorithms = z
-  .array(z.enum(['MD5', 'SHA-256']))
+  .array(digestAlgorithmSchema)
   .min(1)
   .max(2)
   .refine((l) => new Set(l).size === l.length, 'no algorithm twice');
 /** off: RTP only; optional: SRTP when the phone offers it; mandatory: RTP/SAVP offered and required. */
-const srtp = z.enum(['off', 'optional', 'mandatory']);
+const srtp = srtpPolicySchema;
 
 export const sipAccountSchema = z
   .object({
@@ -23,7 +24,7 @@ export const sipAccountSchema = z
     realm: z.string(),
     agentLogin: z.string().nullable(),
     /** The digest algorithms its challenge offers: its own, or the server's `--sip-auth-algorithms`. */
-    algorithms: z.array(z.enum(['MD5', 'SHA-256'])),
+    algorithms: z.array(digestAlgorithmSchema),
     srtp,
   })
   .meta({ id: 'SipAccount' });

@@ -6,6 +6,7 @@ import type { Api } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
+import { TRUNK_REGISTRATION_STATES, TRUNK_STATUSES } from '../../store/vocabulary.ts';
 
 const name = trunkFieldsSchema.shape.name;
 
@@ -20,21 +21,21 @@ export const trunkSchema = z
     priority: z.number(),
     inbound: z.array(z.string()),
     companies: z.array(z.number()),
-    numberFrom: z.enum(['request_uri', 'to']),
-    numberFormat: z.enum(['e164', 'e164_plus', 'national']),
-    inbandDtmf: z.enum(['auto', 'always', 'off']),
+    numberFrom: trunkFieldsSchema.shape.numberFrom,
+    numberFormat: trunkFieldsSchema.shape.numberFormat,
+    inbandDtmf: trunkFieldsSchema.shape.inbandDtmf,
     qualifySeconds: z.number(),
     /** off: RTP only; optional: SRTP when the trunk offers it; mandatory: RTP/SAVP offered and required. */
-    srtp: z.enum(['off', 'optional', 'mandatory']),
+    srtp: trunkFieldsSchema.shape.srtp,
     registration: z.object({
-      state: z.enum(['registered', 'failed', 'off']),
+      state: z.enum(TRUNK_REGISTRATION_STATES),
       since: z.number(),
       expiresS: z.number().optional(),
       lastStatus: z.number().optional(),
       lastReason: z.string().optional(),
       nextAt: z.number().optional(),
     }),
-    status: z.enum(['up', 'down', 'unknown']),
+    status: z.enum(TRUNK_STATUSES),
   })
   .meta({ id: 'Trunk' });
 
