@@ -26,8 +26,8 @@ const cdrQuery = rangeQuery
       .string()
       .regex(/^[0-9]{1,12}$/)
       .optional(),
-    page: z.coerce.number().int().min(1).max(100_000).optional(),
-    pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+    page: z.coerce.number().int().min(1).max(100_000).optional().describe('Page number from 1 (default 1)'),
+    pageSize: z.coerce.number().int().min(1).max(1000).optional().describe('Rows per page (default 50)'),
     cursor: z
       .string()
       .max(200)
@@ -221,7 +221,8 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
     method: 'GET',
     url: '/api/v1/calls',
     tag,
-    summary: 'Call detail records, newest first, paged (page from 1; pageSize default 50)',
+    summary:
+      'Call detail records, newest first, paged by page number or by cursor (`nextCursor` of the previous page)',
     access: read,
     query: cdrQuery,
     response: z.object({
