@@ -29,25 +29,16 @@ export type AcceptCallMode = (typeof ACCEPT_CALL_MODES)[number];
 export const PRESENTED_CALLER_IDS = ['customer', 'hotline'] as const;
 export type PresentedCallerId = (typeof PRESENTED_CALLER_IDS)[number];
 
+/** States the call flow moves an agent through (offer, talk, wrap-up); nobody sets them by hand. */
+const CALL_FLOW_STATES = ['offered', 'busy', 'wrap_up'] as const;
+const NOT_READY = ['temporarily_not_ready', 'not_ready'] as const;
+
 /** SPEC §3 agent states. */
-export const AGENT_STATES = [
-  'logged_out',
-  'ready',
-  'offered',
-  'busy',
-  'wrap_up',
-  'temporarily_not_ready',
-  'not_ready',
-] as const;
+export const AGENT_STATES = ['logged_out', 'ready', ...CALL_FLOW_STATES, ...NOT_READY] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 
-/** States a supervisor may set (API and console); the others belong to the call flow. */
-export const SUPERVISOR_STATES = [
-  'ready',
-  'temporarily_not_ready',
-  'not_ready',
-  'logged_out',
-] as const satisfies readonly AgentState[];
+/** States a supervisor may set (API and console): all but the call flow's, in the console's order. */
+export const SUPERVISOR_STATES = ['ready', ...NOT_READY, 'logged_out'] as const;
 
 /** Console and API user roles (see `User` in store.ts). */
 export const ROLES = ['admin', 'supervisor', 'viewer'] as const;
@@ -90,21 +81,15 @@ export type NumberKind = (typeof NUMBER_KINDS)[number];
 export const DISTRIBUTION_STRATEGIES = ['longest_idle', 'round_robin', 'priority'] as const;
 export type DistributionStrategy = (typeof DISTRIBUTION_STRATEGIES)[number];
 
+/** A queued call that ended before an agent took it: the caller hung up, the queue overflowed, nobody logged in. */
+const UNANSWERED = ['abandoned', 'overflow', 'no_agents'] as const;
 /**
- * How a call ended. `media_timeout`: the customer's phone stopped sending RTP (gone without
+ * Calls we ended. `media_timeout`: the customer's phone stopped sending RTP (gone without
  * BYE) and we hung up; `session_expired`: its SIP session timer (RFC 4028) ran out unrefreshed, or
  * our refresh got no answer, and we hung up; `interrupted`: the server stopped (crash, kill -9) with the call live,
  * the row closed at the next start.
  */
-export const CALL_OUTCOMES = [
-  'answered',
-  'abandoned',
-  'overflow',
-  'no_agents',
-  'transferred',
-  'failed',
-  'media_timeout',
-  'session_expired',
-  'interrupted',
-] as const;
+const CUT_OFF = ['media_timeout', 'session_expired', 'interrupted'] as const;
+/** How a call ended. */
+export const CALL_OUTCOMES = ['answered', ...UNANSWERED, 'transferred', 'failed', ...CUT_OFF] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
