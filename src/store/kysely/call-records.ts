@@ -14,7 +14,7 @@ import type {
   QueueEvent,
   QueueEventKind,
 } from '../store.ts';
-import { stripUndefined } from '../rules.ts';
+import { completeCdr, stripUndefined } from '../rules.ts';
 import type { MapDbError } from './dialect.ts';
 import type { CdrTable, Database, QueueEventsTable } from './schema.ts';
 
@@ -25,22 +25,7 @@ export class KyselyCallRecordStore implements CallRecordStore {
   ) {}
 
   async insertCdr(cdr: NewCdr): Promise<Cdr> {
-    const full: Cdr = {
-      companyId: null,
-      hotline: null,
-      callerId: null,
-      departmentId: null,
-      queuedAt: null,
-      answeredAt: null,
-      endedAt: null,
-      agentIds: [],
-      transfers: 0,
-      outcome: null,
-      talkSeconds: 0,
-      ...stripUndefined(cdr),
-      id: cdr.id,
-      startedAt: cdr.startedAt,
-    };
+    const full = completeCdr(cdr);
     const row = await this.db
       .insertInto('cdr')
       .values({
