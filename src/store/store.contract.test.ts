@@ -6,6 +6,7 @@ import { CALLER_LOCKOUT_POLICY, LOCKOUT_POLICY, normaliseCallerId } from './lock
 import { sha256Hex } from './secrets.ts';
 import { openSqliteStore } from './sqlite/open.ts';
 import type { CdrQuery, Company, Department, NewCdr, PinAttemptResult, Store } from './store.ts';
+import { eachStore } from './test-helpers.ts';
 
 /**
  * The Store interface's behaviours, run against every implementation (issue 12 item 6). A
@@ -314,12 +315,7 @@ export function storeContract({ name, open }: StoreImplementation): void {
 
     describe('call records', () => {
       let store: Store;
-      beforeEach(async () => {
-        store = await open();
-      });
-      afterEach(async () => {
-        await store.close();
-      });
+      eachStore(open, (s) => (store = s));
 
       it('pages every matching CDR newest first, as listCdr orders them, ties broken by id', async () => {
         const calls = store.calls;
@@ -501,12 +497,7 @@ export function storeContract({ name, open }: StoreImplementation): void {
 
     describe('access', () => {
       let store: Store;
-      beforeEach(async () => {
-        store = await open();
-      });
-      afterEach(async () => {
-        await store.close();
-      });
+      eachStore(open, (s) => (store = s));
 
       describe('users', () => {
         it('stores a scrypt hash, verifies the password, refuses a wrong one or an unknown user', async () => {

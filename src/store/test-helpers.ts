@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,4 +7,22 @@ import { join } from 'node:path';
 export function tempDir(prefix = 'agentline-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh store for each test of the enclosing `describe`, closed after it: `open` makes one,
+ * `use` hands it to the test's variable.
+ */
+export function eachStore<S extends { close(): Promise<void> }>(
+  open: () => Promise<S>,
+  use: (s: S) => void,
+): void {
+  let store: S | undefined;
+  beforeEach(async () => {
+    store = await open();
+    use(store);
+  });
+  afterEach(async () => {
+    await store?.close();
+  });
 }
