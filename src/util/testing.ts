@@ -5,6 +5,8 @@
  * reach it without a path out of the tree.
  */
 import pino from 'pino';
+import type { TimerHandle } from './clock.ts';
+import { FakeClock } from './fake-clock.ts';
 
 export const quiet = pino({ level: 'silent' });
 
@@ -21,5 +23,12 @@ export async function until(
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(stepMs);
+  }
+}
+
+/** A FakeClock for code that must not start timers (a registrar, nonces): one started fails the test. */
+export class TimerlessClock extends FakeClock {
+  override setTimeout(): TimerHandle {
+    throw new Error('no timers expected');
   }
 }

@@ -17,11 +17,9 @@ import {
   unquote,
 } from './headers.ts';
 import type { HeaderField } from './types.ts';
-import { itRejects } from './testing.ts';
+import { itRejects, withHeaders } from './testing.ts';
 
-const msg = (headers: [string, string][]): { headers: HeaderField[] } => ({
-  headers: headers.map(([name, value]) => ({ name, value })),
-});
+const msg = (headers: [string, string][]): { headers: HeaderField[] } => withHeaders(...headers);
 
 describe('header names', () => {
   it('knows the compact forms', () => {

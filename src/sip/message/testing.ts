@@ -1,7 +1,7 @@
 /** For tests: a SIP message from bytes that must parse (a failure is the test's failure). */
 import { expect, it } from 'vitest';
 import { parseMessage } from './parse.ts';
-import type { SipMessage } from './types.ts';
+import type { HeaderField, SipMessage } from './types.ts';
 
 export function parseOrThrow(buf: Buffer): SipMessage {
   const r = parseMessage(buf);
@@ -15,3 +15,8 @@ export function itRejects(parse: (text: string) => unknown, inputs: readonly str
     expect(parse(bad)).toBeUndefined();
   });
 }
+
+/** A message that is only its headers, from name/value pairs (for header readers). */
+export const withHeaders = (...pairs: [string, string][]): { headers: HeaderField[] } => ({
+  headers: pairs.map(([name, value]) => ({ name, value })),
+});

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock, TimerHandle } from '../../util/clock.ts';
 import {
   buildAuthorization,
   buildChallenge,
@@ -11,23 +10,10 @@ import {
   verifyDigest,
 } from './digest.ts';
 import { itRejects } from '../message/testing.ts';
+import { TimerlessClock } from '../../util/testing.ts';
 
-class FakeClock implements Clock {
-  t = 1_000_000;
-  now(): number {
-    return this.t;
-  }
-  wallNow(): number {
-    return 1_700_000_000_000 + this.t;
-  }
-  setTimeout(): TimerHandle {
-    throw new Error('no timers expected');
-  }
-  clearTimeout(): void {}
-  pending(): number {
-    return 0;
-  }
-}
+/** Monotonic 1_000_000 ms at 1_700_000_000_000 + 1_000_000 wall time; starting a timer fails the test. */
+const newClock = (): TimerlessClock => new TimerlessClock(1_000_000, 1_700_000_000_000 + 1_000_000);
 
 describe('digest computations', () => {
   it('matches RFC 2617 §3.5 (MD5, qop=auth)', () => {
@@ -100,13 +86,13 @@ describe('parseAuthHeader', () => {
 
 describe('nonces', () => {
   it('are valid, then stale after their lifetime; forged ones are invalid', () => {
-    const clock = new FakeClock();
+    const clock = newClock();
     const svc = new NonceService(clock, Buffer.from('k'));
     const n = svc.issue();
     expect(svc.check(n)).toBe('valid');
-    clock.t += 299_000;
+    clock.advance(299_000);
     expect(svc.check(n)).toBe('valid');
-    clock.t += 2_000;
+    clock.advance(2_000);
     expect(svc.check(n)).toBe('stale');
     expect(new NonceService(clock, Buffer.from('other')).check(n)).toBe('invalid');
     expect(svc.check(n.slice(0, -2) + (n.endsWith('AA') ? 'BB' : 'AA'))).toBe('invalid');
