@@ -1,7 +1,7 @@
-import { afterEach, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useResource } from '../util/testing.ts';
 
 /** A fresh temporary directory and its removal (for tests that need a database file). */
 export function tempDir(prefix = 'agentline-'): { dir: string; cleanup: () => void } {
@@ -17,12 +17,5 @@ export function eachStore<S extends { close(): Promise<void> }>(
   open: () => Promise<S>,
   use: (s: S) => void,
 ): void {
-  let store: S | undefined;
-  beforeEach(async () => {
-    store = await open();
-    use(store);
-  });
-  afterEach(async () => {
-    await store?.close();
-  });
+  useResource(open, (s) => s.close(), use);
 }

@@ -5,6 +5,7 @@
  * reach it without a path out of the tree.
  */
 import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { TimerHandle } from './clock.ts';
 import { FakeClock } from './fake-clock.ts';
 
@@ -31,4 +32,24 @@ export class TimerlessClock extends FakeClock {
   override setTimeout(): TimerHandle {
     throw new Error('no timers expected');
   }
+}
+
+/**
+ * A resource for the tests of the enclosing `describe`: `open` before each test (or once before
+ * all of them, `per: 'suite'`), handed to `use`, and `close`d after.
+ */
+export function useResource<R>(
+  open: () => Promise<R>,
+  close: (r: R) => Promise<void>,
+  use: (r: R) => void,
+  per: 'test' | 'suite' = 'test',
+): void {
+  let resource: R | undefined;
+  (per === 'test' ? beforeEach : beforeAll)(async () => {
+    resource = await open();
+    use(resource);
+  });
+  (per === 'test' ? afterEach : afterAll)(async () => {
+    if (resource !== undefined) await close(resource);
+  });
 }
