@@ -33,7 +33,7 @@ const cdrQuery = rangeQuery
       .max(200)
       .optional()
       .describe(
-        "Keyset paging: the previous answer's `nextCursor`; the rows after it (page is then ignored). Each page costs the same however deep it is, and calls that end meanwhile never shift it.",
+        "Keyset paging: the previous answer's `nextCursor`; the rows after it (page is then ignored). Each page costs the same however deep it is, and calls started meanwhile (newer) never shift it.",
       ),
     /** Older form: the first `limit` rows, newest first. */
     limit: z.coerce.number().int().min(1).max(10_000).optional(),
