@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMPANY_SETTINGS } from './company-settings.ts';
 import { seedDemo } from './seed.ts';
-import { openSqliteStore, type SqliteStore } from './sqlite/open.ts';
-import { eachStore } from './test-helpers.ts';
+import type { SqliteStore } from './sqlite/open.ts';
+import { eachMemoryStore } from './test-helpers.ts';
 
 describe('seedDemo (SPEC §10)', () => {
   let store: SqliteStore;
-  eachStore(
-    () => openSqliteStore(':memory:'),
-    (s) => (store = s),
-  );
+  eachMemoryStore((s) => (store = s));
 
   it('creates exactly the demo company on an empty database', async () => {
     const r = await seedDemo(store);

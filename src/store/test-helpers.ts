@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useResource } from '../util/testing.ts';
+import { openSqliteStore, type SqliteStore } from './sqlite/open.ts';
 
 /** A fresh temporary directory and its removal (for tests that need a database file). */
 export function tempDir(prefix = 'agentline-'): { dir: string; cleanup: () => void } {
@@ -18,4 +19,9 @@ export function eachStore<S extends { close(): Promise<void> }>(
   use: (s: S) => void,
 ): void {
   useResource(open, (s) => s.close(), use);
+}
+
+/** `eachStore` with a fresh in-memory SQLite store. */
+export function eachMemoryStore(use: (s: SqliteStore) => void): void {
+  eachStore(() => openSqliteStore(':memory:'), use);
 }
