@@ -25,7 +25,7 @@ export type InCallState =
 
 export const IN_CALL_TRANSITIONS: TransitionTable<InCallState> = {
   talking: ['menu', 'ended'],
-  menu: ['talking', 'collecting', 'waiting', 'announcing', 'dialing', 'ended'],
+  menu: ['talking', 'collecting', 'waiting', 'ended'],
   collecting: ['menu', 'talking', 'dialing', 'announcing', 'ended'],
   waiting: ['menu', 'talking', 'ended'],
   dialing: ['talking', 'consulting', 'transferred', 'ended'],
