@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { AGENT_ID, CHOICE_MS, rig, since, type Rig } from './fake.ts';
+import { AGENT_ID, CHOICE_MS, rig, type Rig } from './fake.ts';
 
 const NUMBER = '89001234567';
 const OFFER = `customer hears ${['announce_number', ...[...NUMBER].map((d) => `digit_${d}`), 'announce_offer'].join(',')}`;
 
-async function announce(r: Rig): Promise<number> {
-  r.agent.press(`*3${NUMBER}`);
-  await r.settle();
-  const mark = r.script.length;
-  r.agent.press('#');
-  await r.settle();
-  return mark;
+/** The agent keys the entry; what the closing # leads to. */
+async function announce(r: Rig): Promise<string[]> {
+  await r.press('agent', `*3${NUMBER}`);
+  return r.during(() => r.press('agent', '#'));
 }
 
 const record = (outcome: string, mode = 'stay_until_connected', agent: number | '-' = AGENT_ID): string =>
@@ -19,16 +16,14 @@ const record = (outcome: string, mode = 'stay_until_connected', agent: number | 
 describe('announce', () => {
   it('stay_until_connected: accept beep, the agent hears silence, the customer hears the number and the offer', async () => {
     const r = rig();
-    const mark = await announce(r);
-    expect(since(r.script, mark)).toEqual(['agent hears tone:accept', 'agent hears silence', OFFER]);
+    expect(await announce(r)).toEqual(['agent hears tone:accept', 'agent hears silence', OFFER]);
     expect(r.state()).toBe('announcing');
     expect(r.clock.pending()).toBe(1);
   });
 
   it('release_agent: the agent leaves at #', async () => {
     const r = rig({ announceNumber: 'release_agent' });
-    const mark = await announce(r);
-    expect(since(r.script, mark)).toEqual([
+    expect(await announce(r)).toEqual([
       'agent hears tone:accept',
       'agent local_hangup',
       `release ${AGENT_ID}`,
@@ -39,8 +34,7 @@ describe('announce', () => {
   it('customer 1: the number is dialled and the customer hears the ringback', async () => {
     const r = rig();
     await announce(r);
-    r.customer.press('1');
-    await r.settle();
+    await r.press('customer', '1');
     expect(r.script.slice(-3)).toEqual([
       'customer hears silence',
       'customer hears tone:ringback (loop)',
@@ -56,8 +50,7 @@ describe('announce', () => {
   it('customer 2: back with the agent', async () => {
     const r = rig();
     await announce(r);
-    r.customer.press('2');
-    await r.settle();
+    await r.press('customer', '2');
     expect(r.script).toContain(record('back'));
     expect(r.state()).toBe('talking');
     expect(r.script.at(-1)).toBe('bridge customer+agent');
@@ -66,8 +59,7 @@ describe('announce', () => {
   it('release_agent then 2: the customer goes back to the head of the queue', async () => {
     const r = rig({ announceNumber: 'release_agent' });
     await announce(r);
-    r.customer.press('2');
-    await r.settle();
+    await r.press('customer', '2');
     expect(r.script.slice(-2)).toEqual([record('back', 'release_agent', '-'), 'requeue 100 head']);
   });
 
@@ -88,8 +80,7 @@ describe('announce', () => {
   it('customer *: goodbye and the call ends', async () => {
     const r = rig();
     await announce(r);
-    r.customer.press('*');
-    await r.settle();
+    await r.press('customer', '*');
     expect(r.script).toContain(record('customer_left'));
     expect(r.script).toContain('customer hears goodbye');
     expect(r.customer.ended).toBe(true);
@@ -99,16 +90,14 @@ describe('announce', () => {
   it('kill: the customer hangs up, the choice timer is cleared', async () => {
     const r = rig();
     await announce(r);
-    r.customer.end('remote_hangup');
-    await r.settle();
+    await r.hangup('customer');
     expect(r.clock.pending()).toBe(0);
     expect(r.state()).toBe('ended');
   });
 
   it('fewer than two digits, or announcing disabled: refused', async () => {
     const r = rig();
-    r.agent.press('*38#');
-    await r.settle();
+    await r.press('agent', '*38#');
     expect(r.state()).toBe('menu');
     const off = rig({ announceNumber: 'disabled' });
     await announce(off);

@@ -1,5 +1,4 @@
 import { digitsToPromptIds, type PromptId } from '../../../call/prompts.ts';
-import type { SessionContext } from './context.ts';
 import { resolveDestination } from './destination.ts';
 import { DialTask } from './dial-task.ts';
 import type { Leg } from './ports.ts';
@@ -21,13 +20,6 @@ export class Announce<L extends Leg> extends DialTask<L> {
   readonly name = 'announce';
   private tries = 0;
   private decide: ((choice: Choice) => void) | undefined;
-
-  constructor(
-    ctx: SessionContext<L>,
-    private readonly digits: string,
-  ) {
-    super(ctx);
-  }
 
   protected async run(): Promise<void> {
     const { ctx, digits } = this;

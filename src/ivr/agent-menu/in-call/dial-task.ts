@@ -6,7 +6,11 @@ import { Task } from './task.ts';
 
 /** A task that rings a target for the call (`transfer-external`, `announce`). */
 export abstract class DialTask<L extends Leg> extends Task {
-  constructor(protected readonly ctx: SessionContext<L>) {
+  constructor(
+    protected readonly ctx: SessionContext<L>,
+    /** What the agent keyed. */
+    protected readonly digits: string,
+  ) {
     super(ctx.machine);
   }
 

@@ -158,6 +158,14 @@ export interface Rig {
   acceptance: Acceptance;
   /** Lets the background handlers (keys, hang-ups, tasks) run to their next wait. */
   settle(): Promise<void>;
+  /** A party presses keys, then the session settles. */
+  press(party: 'agent' | 'customer', keys: string): Promise<void>;
+  /** A party (the target: of the last dial) hangs up, then the session settles. */
+  hangup(party: 'agent' | 'customer' | 'target'): Promise<void>;
+  /** The menu's 10 s pass without a key. */
+  menuTimeout(): Promise<void>;
+  /** What `act` led to: the script's lines from it until the session settled. */
+  during(act: () => unknown): Promise<string[]>;
   /** The last dial. */
   dial(): FakeDialing;
   state(): InCallState;
@@ -195,6 +203,25 @@ export function rig(settings: Partial<CompanySettings> = {}): Rig {
     acceptance: 'accepted' as Acceptance,
     async settle() {
       for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    },
+    async press(party: 'agent' | 'customer', keys: string) {
+      (party === 'agent' ? agent : customer).press(keys);
+      await r.settle();
+    },
+    async hangup(party: 'agent' | 'customer' | 'target') {
+      const leg = party === 'agent' ? agent : party === 'customer' ? customer : r.dial().leg;
+      leg?.end('remote_hangup');
+      await r.settle();
+    },
+    async menuTimeout() {
+      clock.advance(MENU_MS);
+      await r.settle();
+    },
+    async during(act: () => unknown) {
+      const mark = script.length;
+      await act();
+      await r.settle();
+      return script.slice(mark);
     },
     dial(): FakeDialing {
       const d = dials.at(-1);
@@ -253,9 +280,4 @@ export function rig(settings: Partial<CompanySettings> = {}): Rig {
   const session = new InCallCore(world, AGENT_ID, agent);
   session.machine.onChange(({ from, to }) => r.moves.push(`${from}→${to}`));
   return Object.assign(r, { session });
-}
-
-/** The lines of the script from `mark` on (what happened since). */
-export function since(script: readonly string[], mark: number): string[] {
-  return script.slice(mark);
 }

@@ -1,32 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { CompanySettings } from '../../../store/store.ts';
-import { AGENT_ID, MENU_MS, rig, type Rig } from './fake.ts';
+import { AGENT_ID, rig, type Rig } from './fake.ts';
 import { IN_CALL_TRANSITIONS, type InCallState } from './states.ts';
 
 const NUMBER = '89001234567';
 
-/** `*`, then the menu key and the entry. */
-async function keys(r: Rig, party: 'agent' | 'customer', k: string): Promise<void> {
-  r[party].press(k);
-  await r.settle();
-}
-
-async function timeout(r: Rig): Promise<void> {
-  r.clock.advance(MENU_MS);
-  await r.settle();
-}
-
-async function hangup(r: Rig, party: 'agent' | 'customer'): Promise<void> {
-  r[party].end('remote_hangup');
-  await r.settle();
-}
-
 /** An external transfer the target answered. */
 async function answered(r: Rig): Promise<void> {
-  await keys(r, 'agent', `*1${NUMBER}#`);
+  await r.press('agent', `*1${NUMBER}#`);
   r.dial().answer();
   await r.settle();
 }
+
+const MENU = ['talking→menu', 'menu→collecting'];
+const DIALING = [...MENU, 'collecting→dialing'];
+const CONSULTING = [...DIALING, 'dialing→consulting'];
+const CONSULT_MENU = [...CONSULTING, 'consulting→consult_menu'];
+const ANNOUNCING = [...MENU, 'collecting→announcing'];
 
 interface Scenario {
   settings?: Partial<CompanySettings>;
@@ -34,47 +24,90 @@ interface Scenario {
   moves: string[];
 }
 
+/** A consultation the target answered, then `then`. */
+function consultation(then: (r: Rig) => Promise<void>, moves: string[]): Scenario {
+  return {
+    settings: { externalTransfer: 'consult' },
+    drive: async (r) => {
+      await answered(r);
+      await then(r);
+    },
+    moves,
+  };
+}
+
+/** The agent hanging up in a consultation puts the customer through; the customer's ends it. */
+function hangUpsInConsultation(): Record<string, Scenario> {
+  const after = { agent: 'transferred', customer: 'ended' } as const;
+  const out: Record<string, Scenario> = {};
+  for (const party of ['agent', 'customer'] as const) {
+    out[`consultation: the ${party} hangs up`] = consultation(
+      (r) => r.hangup(party),
+      [...CONSULTING, `consulting→${after[party]}`],
+    );
+    out[`consult menu: the ${party} hangs up`] = consultation(
+      async (r) => {
+        await r.press('agent', '*');
+        await r.hangup(party);
+      },
+      [...CONSULT_MENU, `consult_menu→${after[party]}`],
+    );
+  }
+  return out;
+}
+
+/** The customer hears an announced number, then `then`. */
+function announcement(then: (r: Rig) => Promise<void>, moves: string[]): Scenario {
+  return {
+    drive: async (r) => {
+      await r.press('agent', `*3${NUMBER}#`);
+      await then(r);
+    },
+    moves: [...ANNOUNCING, ...moves],
+  };
+}
+
 /** Each scenario drives the session by the parties' keys, hang-ups and the clock only. */
 const SCENARIOS: Record<string, Scenario> = {
   'the agent hangs up while talking: the call is complete': {
-    drive: (r) => hangup(r, 'agent'),
+    drive: (r) => r.hangup('agent'),
     moves: ['talking→ended'],
   },
   '* opens the menu, 5 goes back': {
-    drive: async (r) => keys(r, 'agent', '*5'),
+    drive: async (r) => r.press('agent', '*5'),
     moves: ['talking→menu', 'menu→talking'],
   },
   'the customer hangs up in the menu': {
     drive: async (r) => {
-      await keys(r, 'agent', '*');
-      await hangup(r, 'customer');
+      await r.press('agent', '*');
+      await r.hangup('customer');
     },
     moves: ['talking→menu', 'menu→ended'],
   },
   '* while keying a number starts the menu again; no key for 10 s goes back': {
     drive: async (r) => {
-      await keys(r, 'agent', '*1*');
-      await timeout(r);
+      await r.press('agent', '*1*');
+      await r.menuTimeout();
     },
-    moves: ['talking→menu', 'menu→collecting', 'collecting→menu', 'menu→talking'],
+    moves: [...MENU, 'collecting→menu', 'menu→talking'],
   },
   'no key for 10 s while keying a department goes back': {
     drive: async (r) => {
-      await keys(r, 'agent', '*2');
-      await timeout(r);
+      await r.press('agent', '*2');
+      await r.menuTimeout();
     },
-    moves: ['talking→menu', 'menu→collecting', 'collecting→talking'],
+    moves: [...MENU, 'collecting→talking'],
   },
   'a department transfer ends the session (the call is queued again)': {
-    drive: (r) => keys(r, 'agent', '*2200'),
-    moves: ['talking→menu', 'menu→collecting', 'collecting→ended'],
+    drive: (r) => r.press('agent', '*2200'),
+    moves: [...MENU, 'collecting→ended'],
   },
   'waiting: * is the menu again, 5 is back, a hang-up ends it': {
     drive: async (r) => {
-      await keys(r, 'agent', '*4*4');
-      await keys(r, 'agent', '5');
-      await keys(r, 'agent', '*4');
-      await hangup(r, 'customer');
+      await r.press('agent', '*4*4');
+      await r.press('agent', '5');
+      await r.press('agent', '*4');
+      await r.hangup('customer');
     },
     moves: [
       'talking→menu',
@@ -89,162 +122,56 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   'a transfer nobody answers: back to the agent': {
     drive: async (r) => {
-      await keys(r, 'agent', `*1${NUMBER}#`);
+      await r.press('agent', `*1${NUMBER}#`);
       r.dial().fail();
       await r.settle();
     },
-    moves: ['talking→menu', 'menu→collecting', 'collecting→dialing', 'dialing→talking'],
+    moves: [...DIALING, 'dialing→talking'],
   },
   'the customer hangs up while the target rings': {
     drive: async (r) => {
-      await keys(r, 'agent', `*1${NUMBER}#`);
-      await hangup(r, 'customer');
+      await r.press('agent', `*1${NUMBER}#`);
+      await r.hangup('customer');
     },
-    moves: ['talking→menu', 'menu→collecting', 'collecting→dialing', 'dialing→ended'],
+    moves: [...DIALING, 'dialing→ended'],
   },
   'a blind transfer answered, then the target hangs up': {
     drive: async (r) => {
       await answered(r);
-      r.dial().leg?.end('remote_hangup');
-      await r.settle();
+      await r.hangup('target');
     },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→transferred',
-      'transferred→ended',
-    ],
+    moves: [...DIALING, 'dialing→transferred', 'transferred→ended'],
   },
   'a colleague answers a blind transfer and takes the call': {
     drive: async (r) => {
-      await keys(r, 'agent', '*118#');
+      await r.press('agent', '*118#');
       r.dial().answer();
       await r.settle();
     },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→transferred',
-      'transferred→talking',
-    ],
+    moves: [...DIALING, 'dialing→transferred', 'transferred→talking'],
   },
-  'consultation: * opens the consult menu, no key goes back, * 5 drops the target': {
-    settings: { externalTransfer: 'consult' },
-    drive: async (r) => {
-      await answered(r);
-      await keys(r, 'agent', '*');
-      await timeout(r);
-      await keys(r, 'agent', '*5');
+  'consultation: * opens the consult menu, no key goes back, * 5 drops the target': consultation(
+    async (r) => {
+      await r.press('agent', '*');
+      await r.menuTimeout();
+      await r.press('agent', '*5');
     },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→consulting',
-      'consulting→consult_menu',
-      'consult_menu→consulting',
-      'consulting→consult_menu',
-      'consult_menu→talking',
-    ],
-  },
-  'consultation: the target hangs up, the agent is back': {
-    settings: { externalTransfer: 'consult' },
-    drive: async (r) => {
-      await answered(r);
-      r.dial().leg?.end('remote_hangup');
-      await r.settle();
-    },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→consulting',
-      'consulting→talking',
-    ],
-  },
-  'consultation: the agent hangs up, the customer is put through': {
-    settings: { externalTransfer: 'consult' },
-    drive: async (r) => {
-      await answered(r);
-      await hangup(r, 'agent');
-    },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→consulting',
-      'consulting→transferred',
-    ],
-  },
-  'consult menu: the agent hangs up, the customer is put through': {
-    settings: { externalTransfer: 'consult' },
-    drive: async (r) => {
-      await answered(r);
-      await keys(r, 'agent', '*');
-      await hangup(r, 'agent');
-    },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→consulting',
-      'consulting→consult_menu',
-      'consult_menu→transferred',
-    ],
-  },
-  'consultation: the customer hangs up': {
-    settings: { externalTransfer: 'consult' },
-    drive: async (r) => {
-      await answered(r);
-      await hangup(r, 'customer');
-    },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→consulting',
-      'consulting→ended',
-    ],
-  },
-  'consult menu: the customer hangs up': {
-    settings: { externalTransfer: 'consult' },
-    drive: async (r) => {
-      await answered(r);
-      await keys(r, 'agent', '*');
-      await hangup(r, 'customer');
-    },
-    moves: [
-      'talking→menu',
-      'menu→collecting',
-      'collecting→dialing',
-      'dialing→consulting',
-      'consulting→consult_menu',
-      'consult_menu→ended',
-    ],
-  },
-  'announcement: the customer presses 2': {
-    drive: async (r) => {
-      await keys(r, 'agent', `*3${NUMBER}#`);
-      await keys(r, 'customer', '2');
-    },
-    moves: ['talking→menu', 'menu→collecting', 'collecting→announcing', 'announcing→talking'],
-  },
-  'announcement: the customer presses 1': {
-    drive: async (r) => {
-      await keys(r, 'agent', `*3${NUMBER}#`);
-      await keys(r, 'customer', '1');
-    },
-    moves: ['talking→menu', 'menu→collecting', 'collecting→announcing', 'announcing→dialing'],
-  },
-  'announcement: the customer hangs up': {
-    drive: async (r) => {
-      await keys(r, 'agent', `*3${NUMBER}#`);
-      await hangup(r, 'customer');
-    },
-    moves: ['talking→menu', 'menu→collecting', 'collecting→announcing', 'announcing→ended'],
-  },
+    [...CONSULT_MENU, 'consult_menu→consulting', 'consulting→consult_menu', 'consult_menu→talking'],
+  ),
+  'consultation: the target hangs up, the agent is back': consultation(
+    (r) => r.hangup('target'),
+    [...CONSULTING, 'consulting→talking'],
+  ),
+  ...hangUpsInConsultation(),
+  'announcement: the customer presses 2': announcement(
+    (r) => r.press('customer', '2'),
+    ['announcing→talking'],
+  ),
+  'announcement: the customer presses 1': announcement(
+    (r) => r.press('customer', '1'),
+    ['announcing→dialing'],
+  ),
+  'announcement: the customer hangs up': announcement((r) => r.hangup('customer'), ['announcing→ended']),
 };
 
 describe('in-call session machine', () => {
@@ -273,11 +200,9 @@ describe('in-call session machine', () => {
 
   it('after the end, late events change nothing', async () => {
     const r = rig();
-    await hangup(r, 'customer');
-    const mark = r.script.length;
-    await keys(r, 'agent', '*');
+    await r.hangup('customer');
+    expect(await r.during(() => r.press('agent', '*'))).toEqual([]);
     expect(r.state()).toBe('ended');
-    expect(r.script.slice(mark)).toEqual([]);
     expect(r.script).toContain(`release ${AGENT_ID}`);
   });
 });

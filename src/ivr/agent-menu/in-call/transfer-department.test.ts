@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AGENT_ID, MENU_MS, rig, since } from './fake.ts';
+import { AGENT_ID, rig } from './fake.ts';
 
 describe('transfer-department', () => {
   it('a known code: accept beep, the transfer row, the agent leaves, the customer joins the back of that queue', async () => {
     const r = rig();
-    r.agent.press('*220');
-    await r.settle();
-    const mark = r.script.length;
-    r.agent.press('0');
-    await r.settle();
-    expect(since(r.script, mark)).toEqual([
+    await r.press('agent', '*220');
+    expect(await r.during(() => r.press('agent', '0'))).toEqual([
       'agent hears tone:accept',
       `record transfer ${AGENT_ID} ${JSON.stringify({ type: 'department', to: '200', outcome: 'queued' })}`,
       'agent local_hangup',
@@ -22,19 +18,16 @@ describe('transfer-department', () => {
 
   it('an unknown code: error beep, back in the menu with its timer', async () => {
     const r = rig();
-    r.agent.press('*2999');
-    await r.settle();
+    await r.press('agent', '*2999');
     expect(r.script.at(-1)).toBe('agent hears tone:error');
     expect(r.state()).toBe('menu');
-    r.clock.advance(MENU_MS);
-    await r.settle();
+    await r.menuTimeout();
     expect(r.state()).toBe('talking');
   });
 
   it('a key that is not a digit is refused', async () => {
     const r = rig();
-    r.agent.press('*22#');
-    await r.settle();
+    await r.press('agent', '*22#');
     expect(r.state()).toBe('menu');
   });
 
@@ -44,10 +37,8 @@ describe('transfer-department', () => {
     const lookup = r.session.world.directory.getDepartmentByCode;
     r.session.world.directory.getDepartmentByCode = (c, code) =>
       new Promise((resolve) => (found = () => resolve(lookup(c, code))));
-    r.agent.press('*2200');
-    await r.settle();
-    r.customer.end('remote_hangup');
-    await r.settle();
+    await r.press('agent', '*2200');
+    await r.hangup('customer');
     found();
     await r.settle();
     expect(r.script.filter((l) => l.startsWith('requeue'))).toEqual([]);

@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { EXTERNAL_TRANSFER_MODES } from '../../../store/vocabulary.ts';
-import { AGENT_ID, COLLEAGUE, MENU_MS, rig, since, type Rig } from './fake.ts';
+import { AGENT_ID, COLLEAGUE, rig, type Rig } from './fake.ts';
 import { TRANSFER_POLICIES } from './policy.ts';
 
 const NUMBER = '89001234567';
 const E164 = '+79001234567';
 
-async function transfer(r: Rig, digits = NUMBER): Promise<number> {
-  r.agent.press(`*1${digits}`);
-  await r.settle();
-  const mark = r.script.length;
-  r.agent.press('#');
-  await r.settle();
-  return mark;
+/** The agent keys the entry; what the closing # leads to. */
+async function transfer(r: Rig, digits = NUMBER): Promise<string[]> {
+  await r.press('agent', `*1${digits}`);
+  return r.during(() => r.press('agent', '#'));
 }
 
 const record = (outcome: string, mode: string, agent: number | '-' = AGENT_ID, to = E164): string =>
@@ -28,17 +25,13 @@ describe('transfer-external policy table', () => {
 describe('transfer-external: release_immediately', () => {
   it('releases the agent before dialling; the customer hears the ringback and is put through on answer', async () => {
     const r = rig({ externalTransfer: 'release_immediately' });
-    const mark = await transfer(r);
-    expect(since(r.script, mark)).toEqual([
+    expect(await transfer(r)).toEqual([
       'agent local_hangup',
       `release ${AGENT_ID}`,
       'customer hears tone:ringback (loop)',
       `dial ${E164}`,
     ]);
-    const answeredAt = r.script.length;
-    r.dial().answer();
-    await r.settle();
-    expect(since(r.script, answeredAt)).toEqual([
+    expect(await r.during(() => r.dial().answer())).toEqual([
       record('connected', 'release_immediately', '-'),
       'bridge customer+target',
     ]);
@@ -58,14 +51,10 @@ describe('transfer-external: release_immediately', () => {
 describe('transfer-external: release_on_answer', () => {
   it('the agent hears the ringback and early media; on answer the agent leaves and customer and target talk', async () => {
     const r = rig({ externalTransfer: 'release_on_answer' });
-    const mark = await transfer(r);
-    expect(since(r.script, mark)).toEqual(['agent hears tone:ringback (loop)', `dial ${E164}`]);
+    expect(await transfer(r)).toEqual(['agent hears tone:ringback (loop)', `dial ${E164}`]);
     r.dial().early();
     expect(r.script.at(-1)).toBe('bridge agent+target');
-    const answeredAt = r.script.length;
-    r.dial().answer();
-    await r.settle();
-    expect(since(r.script, answeredAt)).toEqual([
+    expect(await r.during(() => r.dial().answer())).toEqual([
       record('connected', 'release_on_answer'),
       'unbridge agent+target',
       'agent local_hangup',
@@ -78,10 +67,7 @@ describe('transfer-external: release_on_answer', () => {
   it('no answer: the agent is back with the customer, with an error beep', async () => {
     const r = rig();
     await transfer(r);
-    const mark = r.script.length;
-    r.dial().fail();
-    await r.settle();
-    expect(since(r.script, mark)).toEqual([
+    expect(await r.during(() => r.dial().fail())).toEqual([
       record('no_answer', 'release_on_answer'),
       'customer hears silence',
       'agent hears tone:error',
@@ -120,8 +106,7 @@ describe('transfer-external: release_on_answer', () => {
   it('kill: the customer hangs up while the target rings, the dial is cancelled', async () => {
     const r = rig();
     await transfer(r);
-    r.customer.end('remote_hangup');
-    await r.settle();
+    await r.hangup('customer');
     expect(r.dial().cancelled).toBe(true);
     expect(r.script).toContain('finish transferred');
     expect(r.clock.pending()).toBe(0);
@@ -145,10 +130,7 @@ describe('transfer-external: consult', () => {
 
   it('the agent hanging up puts the customer through', async () => {
     const r = await consulting();
-    const mark = r.script.length;
-    r.agent.end('remote_hangup');
-    await r.settle();
-    expect(since(r.script, mark)).toEqual([
+    expect(await r.during(() => r.hangup('agent'))).toEqual([
       'agent remote_hangup',
       `release ${AGENT_ID}`,
       `record transfer - ${JSON.stringify({ type: 'external', to: E164, mode: 'consult', outcome: 'connected' })}`,
@@ -160,11 +142,9 @@ describe('transfer-external: consult', () => {
 
   it('* 5 drops the target and the agent is back with the customer', async () => {
     const r = await consulting();
-    r.agent.press('*');
-    await r.settle();
+    await r.press('agent', '*');
     expect(r.state()).toBe('consult_menu');
-    r.agent.press('5');
-    await r.settle();
+    await r.press('agent', '5');
     expect(r.dial().leg?.ended).toBe(true);
     expect(r.script).toContain(record('dropped', 'consult'));
     expect(r.state()).toBe('talking');
@@ -173,24 +153,19 @@ describe('transfer-external: consult', () => {
 
   it('the consult menu: a wrong key beeps, no key goes back to the consultation', async () => {
     const r = await consulting();
-    r.agent.press('*');
-    await r.settle();
-    r.agent.press('9');
-    await r.settle();
+    await r.press('agent', '*');
+    await r.press('agent', '9');
     expect(r.script.at(-1)).toBe('agent hears tone:error');
-    r.clock.advance(MENU_MS);
-    await r.settle();
+    await r.menuTimeout();
     expect(r.state()).toBe('consulting');
     expect(r.script.at(-1)).toBe('bridge agent+target');
   });
 
   it('kill in the consult menu clears its timer', async () => {
     const r = await consulting();
-    r.agent.press('*');
-    await r.settle();
+    await r.press('agent', '*');
     expect(r.clock.pending()).toBe(1);
-    r.customer.end('remote_hangup');
-    await r.settle();
+    await r.hangup('customer');
     expect(r.clock.pending()).toBe(0);
     expect(r.state()).toBe('ended');
   });
@@ -199,8 +174,7 @@ describe('transfer-external: consult', () => {
 describe('transfer-external: refused', () => {
   it('disabled: error beep, back in the menu', async () => {
     const r = rig({ externalTransfer: 'disabled' });
-    const mark = await transfer(r);
-    expect(since(r.script, mark)).toEqual(['agent hears tone:error']);
+    expect(await transfer(r)).toEqual(['agent hears tone:error']);
     expect(r.state()).toBe('menu');
     expect(r.dials).toEqual([]);
   });
@@ -217,10 +191,8 @@ describe('transfer-external: refused', () => {
     let release!: () => void;
     const settings = r.settings;
     r.session.world.desk.settings = () => new Promise((resolve) => (release = () => resolve(settings)));
-    r.agent.press(`*1${NUMBER}#`);
-    await r.settle();
-    r.clock.advance(MENU_MS);
-    await r.settle();
+    await r.press('agent', `*1${NUMBER}#`);
+    await r.menuTimeout();
     release();
     await r.settle();
     expect(r.state()).toBe('talking');

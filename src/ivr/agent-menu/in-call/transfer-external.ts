@@ -1,4 +1,3 @@
-import type { SessionContext } from './context.ts';
 import { resolveDestination } from './destination.ts';
 import { DialTask } from './dial-task.ts';
 import { TRANSFER_POLICIES, type TransferMode } from './policy.ts';
@@ -13,13 +12,6 @@ import type { Leg } from './ports.ts';
 export class TransferExternal<L extends Leg> extends DialTask<L> {
   readonly name = 'transfer-external';
   private mode: TransferMode | undefined;
-
-  constructor(
-    ctx: SessionContext<L>,
-    private readonly digits: string,
-  ) {
-    super(ctx);
-  }
 
   protected async run(): Promise<void> {
     const { ctx, digits } = this;
