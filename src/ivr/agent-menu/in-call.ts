@@ -5,8 +5,6 @@ import { InCallCore } from './in-call/session.ts';
 import { ANNOUNCE_CHOICE_MS, MENU_TIMEOUT_MS, type InCallState } from './in-call/states.ts';
 import { engineTelephony } from './in-call/telephony.ts';
 
-export { ANNOUNCE_CHOICE_MS, ANNOUNCE_TRIES, MENU_TIMEOUT_MS, type InCallState } from './in-call/states.ts';
-
 /**
  * The in-call session Acd's factory builds once an agent answered (`acd/in-call-port.ts`):
  * the Acd hooks bound to this call, handed to the session core (`in-call/session.ts`) as its
