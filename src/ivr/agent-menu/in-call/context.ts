@@ -48,10 +48,14 @@ export interface SessionContext<L extends Leg> {
   /** The agent leaves the call (hung up, then wrap-up). */
   releaseAgent(): Promise<void>;
   requeue(department: Department, head: boolean, releasing?: number): Promise<void>;
+  /** Ends the session and the call (Acd finishes it). */
+  end(outcome: 'answered' | 'transferred'): Promise<void>;
   /** SPEC §5: the agent gets the customer back (error beep) if still there; otherwise the queue. */
   transferFailed(): Promise<void>;
   /** The answered target: its hang-up is the session's to handle. */
   setTarget(target: Target<L>): void;
+  /** Forgets the agent (their leg is gone). */
+  forgetAgent(): Party<L> | undefined;
   /** Forgets the target (it is being dropped). */
   dropTarget(): Target<L> | undefined;
   /** Customer ↔ target; the agent (if still there) is released. */

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { isDeadLeg } from '../../../call/leg.ts';
 import type { Department, QueueEventKind } from '../../../store/store.ts';
 import type { TimerHandle } from '../../../util/clock.ts';
 import { StateMachine } from '../../../util/state-machine.ts';
 import { Announce } from './announce.ts';
 import type { Party, SessionContext, Target } from './context.ts';
+import { agentGone, customerGone, targetGone } from './hangups.ts';
 import { entryRules, feedEntry, menuChoice, type EntryKind } from './keys.ts';
 import type { Bridge, InCallWorld, Leg } from './ports.ts';
 import { IN_CALL_TRANSITIONS, type InCallState } from './states.ts';
@@ -18,8 +18,8 @@ const KILLS_TASK: ReadonlySet<InCallState> = new Set(['talking', 'menu', 'collec
 
 /**
  * The in-call session of one connected call (states.ts): routes the agent's keys, owns the
- * parties and the media bridge, and runs one task at a time (`tasks`: transfers, the
- * announcement, waiting). The three parties' hang-ups are decided here, by state.
+ * parties and the media bridge, and runs one task at a time (transfers, the announcement,
+ * waiting). What the three parties' hang-ups do is hangups.ts's.
  */
 export class InCallCore<L extends Leg> implements SessionContext<L> {
   readonly machine: StateMachine<InCallState>;
@@ -54,7 +54,7 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
       // After the end every late event is refused, as it should be; before it, a refusal is a bug.
       if (from !== 'ended') this.log.warn({ from, to, reason }, 'in-call move refused');
     });
-    this.offCustomer = world.call.leg.on('ended', () => this.bg(this.customerGone()));
+    this.offCustomer = world.call.leg.on('ended', () => this.bg(customerGone(this)));
     this.takeAgent(agentId, agentLeg);
     this.connect(world.call.leg, agentLeg);
   }
@@ -79,7 +79,7 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
   private takeAgent(id: number, leg: L): void {
     this.current = { id, leg };
     leg.setDigitHandler((d) => this.bg(this.onAgentKey(d)));
-    leg.on('ended', () => this.bg(this.agentGone(leg)));
+    leg.on('ended', () => this.bg(agentGone(this, leg)));
   }
 
   connect(a: L, b: L): void {
@@ -105,7 +105,13 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
 
   setTarget(target: Target<L>): void {
     this.reached = target;
-    target.leg.on('ended', () => this.bg(this.targetGone(target.leg)));
+    target.leg.on('ended', () => this.bg(targetGone(this, target.leg)));
+  }
+
+  forgetAgent(): Party<L> | undefined {
+    const a = this.current;
+    this.current = undefined;
+    return a;
   }
 
   dropTarget(): Target<L> | undefined {
@@ -247,94 +253,6 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
     await this.requeue(this.world.call.department, true);
   }
 
-  // ── hang-ups ────────────────────────────────────────────────────────────
-  private async agentGone(leg: L): Promise<void> {
-    const agent = this.current;
-    if (agent?.leg !== leg || this.machine.final) return;
-    const state = this.state;
-    this.current = undefined;
-    // A customer going back to the queue is put at its head before the agent is freed (the
-    // requeue does both, in that order); in every other case the agent is freed first.
-    const dead = isDeadLeg(leg.endReason);
-    const requeueing =
-      state === 'menu' || state === 'collecting' || state === 'waiting' || (state === 'talking' && dead);
-    if (!requeueing) await this.world.desk.releaseAgent(agent.id);
-    switch (state) {
-      case 'talking':
-        if (dead) {
-          // The agent's phone died (no RTP or no session refresh, no BYE): nobody ended the call
-          // on purpose, so the customer is not dropped but goes back to the head of the queue.
-          await this.record('complete_agent', { reason: leg.endReason }, agent.id);
-          return this.requeue(this.world.call.department, true, agent.id);
-        }
-        // The agent ended the call: complete.
-        await this.record('complete_agent', null, agent.id);
-        this.disconnect();
-        await this.end('answered');
-        await this.world.call.leg.hangup();
-        return;
-      case 'menu':
-      case 'collecting':
-      case 'waiting':
-        // The customer was on hold: nobody may be dropped, back to the head of the queue.
-        return this.requeue(this.world.call.department, true, agent.id);
-      case 'consulting':
-      case 'consult_menu': {
-        // Hanging up in a consultation completes the transfer.
-        const t = this.reached;
-        await this.record('transfer', {
-          type: t?.purpose.type,
-          to: t?.number,
-          mode: t?.purpose.mode,
-          outcome: 'connected',
-        });
-        return this.completeTransfer();
-      }
-      case 'dialing':
-      case 'announcing':
-      case 'transferred':
-      case 'ended':
-        // Dialing and announcing carry on without the agent; their failure paths requeue.
-        return;
-    }
-  }
-
-  private async targetGone(leg: L): Promise<void> {
-    const t = this.reached;
-    if (this.machine.final || t?.leg !== leg) return;
-    this.reached = undefined;
-    if (this.machine.is('transferred') && isDeadLeg(leg.endReason)) {
-      // The target's phone died: as for the agent's, the customer goes back to the head
-      // (before the target is freed).
-      await this.record('complete_agent', { reason: leg.endReason }, t.agentId ?? null);
-      return this.requeue(this.world.call.department, true, t.agentId);
-    }
-    if (this.machine.is('transferred')) {
-      // Customer and target talked; the target ended the call.
-      await this.record('complete_agent', null, null);
-      this.disconnect();
-      await this.end('transferred');
-      await this.world.call.leg.hangup();
-      return;
-    }
-    // Consultation target hung up: the agent is back with the customer.
-    if (t.agentId !== undefined) await this.world.desk.releaseAgent(t.agentId);
-    return this.transferFailed();
-  }
-
-  private async customerGone(): Promise<void> {
-    if (this.machine.final) return;
-    await this.record('complete_customer', null, this.current?.id ?? null);
-    this.disconnect();
-    // Ends the session, which kills the task (a dial in progress stops ringing).
-    const outcome = this.world.call.transfers > 0 ? 'transferred' : 'answered';
-    const legs = [this.current?.leg, this.reached?.leg];
-    const agents = [this.current?.id, this.reached?.agentId];
-    await this.end(outcome);
-    for (const l of legs) if (l && !l.ended) await l.hangup();
-    for (const id of agents) if (id !== undefined) await this.world.desk.releaseAgent(id);
-  }
-
   // ── helpers ─────────────────────────────────────────────────────────────
   bg(p: Promise<unknown>): void {
     p.catch((err: unknown) => this.log.error({ err, state: this.state }, 'in-call handler failed'));
@@ -362,7 +280,7 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
   }
 
   /** Ends the session and the call; a second end (two hang-ups at once) finishes nothing twice. */
-  private async end(outcome: 'answered' | 'transferred'): Promise<void> {
+  async end(outcome: 'answered' | 'transferred'): Promise<void> {
     if (this.machine.transition('ended', outcome)) await this.world.desk.finish(outcome);
   }
 
