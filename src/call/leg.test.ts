@@ -10,6 +10,9 @@ import { SdesKey, type Direction, type MediaParams } from './sdp.ts';
 function fakeSession(): InviteSession & { byes: number; user: DialogUser | null } {
   const s = {
     state: 'confirmed',
+    get live() {
+      return s.state === 'confirmed';
+    },
     user: null as DialogUser | null,
     byes: 0,
     bye() {

@@ -27,6 +27,9 @@ function fakeSession(allowsUpdate: boolean) {
   const sent: Sent[] = [];
   const s = {
     state: 'confirmed',
+    get live() {
+      return s.state === 'confirmed';
+    },
     user: null as DialogUser | null,
     byes: 0,
     localSdp: LAST_SDP,

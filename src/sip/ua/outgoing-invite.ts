@@ -14,6 +14,7 @@ import { isChallenge, type DigestClient, type DigestRefusal } from '../registrar
 import { allowsUpdate, parseSessionExpires, retryInterval } from '../session-timer.ts';
 import type { ClientTransaction } from '../transaction/client.ts';
 import { hostForUri, type Endpoint } from '../transport/transport.ts';
+import { StateMachine, type TransitionTable } from '../../util/state-machine.ts';
 import { ALLOWED_METHODS, SDP } from './capabilities.ts';
 import { InviteSession, type SessionHost } from './invite-session.ts';
 
@@ -154,9 +155,24 @@ function sessionIntervalRetry(
 export type OutgoingInviteState =
   'calling' | 'early' | 'answered' | 'failed' | 'cancel-pending' | 'cancelling' | 'cancelled';
 
-/** An INVITE we sent (UAC, §13.2). */
+export const OUTGOING_INVITE_TRANSITIONS: TransitionTable<OutgoingInviteState> = {
+  calling: ['calling', 'early', 'answered', 'failed', 'cancel-pending'],
+  early: ['calling', 'answered', 'failed', 'cancelling'],
+  'cancel-pending': ['cancelling', 'cancelled'],
+  cancelling: ['cancelled'],
+  answered: [],
+  failed: [],
+  cancelled: [],
+};
+
+/**
+ * An INVITE we sent (UAC, §13.2). Besides its state it keeps two retry
+ * allowances (one challenge, one 422) and whether the next hop ever answered:
+ * facts about the call that a retry back to `calling` must not forget, so
+ * they are not states.
+ */
 export class OutgoingInvite {
-  state: OutgoingInviteState = 'calling';
+  private readonly machine: StateMachine<OutgoingInviteState>;
   onProvisional: ((status: number, sdp: string | undefined) => void) | null = null;
   readonly result: Promise<InviteOutcome>;
   private settle!: (o: InviteOutcome) => void;
@@ -177,6 +193,16 @@ export class OutgoingInvite {
     readonly auth?: OutboundAuth,
   ) {
     this.result = new Promise((resolve) => (this.settle = resolve));
+    this.machine = new StateMachine({
+      name: 'outgoing-invite',
+      initial: 'calling',
+      transitions: OUTGOING_INVITE_TRANSITIONS,
+      clock: host.clock,
+    });
+  }
+
+  get state(): OutgoingInviteState {
+    return this.machine.state;
   }
 
   get callId(): string {
@@ -185,7 +211,7 @@ export class OutgoingInvite {
 
   /** We asked to cancel (CANCEL sent or still waiting for a provisional), or did. */
   private get cancelRequested(): boolean {
-    return this.state === 'cancel-pending' || this.state === 'cancelling' || this.state === 'cancelled';
+    return this.machine.is('cancel-pending', 'cancelling', 'cancelled');
   }
 
   start(): void {
@@ -212,12 +238,12 @@ export class OutgoingInvite {
 
   /** §9.1: CANCEL only after a provisional response; before that, remember to. */
   cancel(): void {
-    if (this.state === 'calling') this.state = 'cancel-pending';
-    else if (this.state === 'early') this.sendCancel();
+    if (this.machine.transition('cancel-pending', 'cancel before any provisional')) return;
+    if (this.state === 'early') this.sendCancel();
   }
 
   private sendCancel(): void {
-    this.state = 'cancelling';
+    if (!this.machine.transition('cancelling', 'CANCEL sent')) return;
     this.host.stack.sendRequest(buildCancel(this.request), this.destination, {
       onResponse: () => {},
       onTimeout: () => {},
@@ -227,9 +253,9 @@ export class OutgoingInvite {
 
   /** The same call again as a new transaction (a 401/407 or 422 retry). */
   private retry(request: SipRequest): void {
-    this.request = request;
     // Nothing provisional on the new transaction yet (§9.1).
-    this.state = 'calling';
+    if (!this.machine.transition('calling', 'retry')) return;
+    this.request = request;
     this.start();
   }
 
@@ -245,7 +271,9 @@ export class OutgoingInvite {
         this.sendCancel();
         return;
       }
-      if (this.state === 'calling') this.state = 'early';
+      // Only the first provisional moves calling → early; a further one, or one crossing
+      // our CANCEL, is refused and changes nothing.
+      this.machine.transition('early', String(res.status));
       this.onProvisional?.(res.status, sdp);
       return;
     }
@@ -259,7 +287,8 @@ export class OutgoingInvite {
         this.finish({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
         return;
       }
-      this.state = 'answered';
+      // A retransmitted 2xx (RFC 6026) finds the call answered already.
+      if (!this.machine.transition('answered', String(res.status))) return;
       this.settle({ kind: 'answered', session, sdp, status: res.status, response: res });
       return;
     }
@@ -319,9 +348,10 @@ export class OutgoingInvite {
     this.retry(retry);
   }
 
-  private finish(o: InviteOutcome): void {
-    if (this.state === 'answered' || this.state === 'failed' || this.state === 'cancelled') return;
-    this.state = o.kind === 'cancelled' ? 'cancelled' : 'failed';
+  private finish(o: Exclude<InviteOutcome, { kind: 'answered' }>): void {
+    // Settled once: a final state refuses the move.
+    if (!this.machine.transition(o.kind === 'cancelled' ? 'cancelled' : 'failed', `${o.status} ${o.reason}`))
+      return;
     this.settle(o);
   }
 

@@ -318,7 +318,7 @@ export class UserAgent implements IncomingInviteHost, OutgoingInviteHost {
         return;
       }
       case 'INVITE': {
-        if (session.pending2xx) return tx.respond(buildResponse(req, 491));
+        if (session.state === 'awaiting-ack') return tx.respond(buildResponse(req, 491));
         if (contact) session.dialog.remoteTarget = contact.uri;
         const offer = req.body.length ? req.body.toString('utf8') : undefined;
         const answer = session.user?.onReinvite(offer, req) ?? { status: 488 };
@@ -331,7 +331,7 @@ export class UserAgent implements IncomingInviteHost, OutgoingInviteHost {
         tx.respond(res);
         // No ACK for our 2xx to the re-INVITE: the UA hangs up (BYE), so the owner must learn the call is gone.
         session.retransmit2xx(res, (ack) => {
-          if (!ack && session.state === 'confirmed') session.user?.onBye();
+          if (!ack && session.live) session.user?.onBye();
         });
         return;
       }
