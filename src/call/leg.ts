@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
-import { StateMachine, type TransitionTable } from '../util/state-machine.ts';
+import { StatefulFlow, type TransitionTable } from '../util/state-machine.ts';
 import type { FrameSource } from '../media/player.ts';
 import type { RtpSession } from '../media/rtp/session.ts';
 import { parseInfoDtmf } from '../media/dtmf/sip-info.ts';
@@ -87,9 +87,8 @@ export interface LegEvents {
 
 let legCounter = 0;
 
-export class Leg {
+export class Leg extends StatefulFlow<LegState> {
   readonly id = `leg-${++legCounter}`;
-  private readonly machine: StateMachine<LegState>;
   endReason: EndReason | undefined;
   session: InviteSession | undefined;
   media: MediaParams | undefined;
@@ -128,7 +127,7 @@ export class Leg {
     /** Session timers (RFC 4028) we grant and ask for; undefined: none on this leg. */
     readonly sessionPolicy?: TimerPolicy,
   ) {
-    this.machine = new StateMachine({ name: 'leg', initial: 'ringing', transitions: LEG_TRANSITIONS, clock });
+    super({ name: 'leg', initial: 'ringing', transitions: LEG_TRANSITIONS, clock });
     rtp.onDtmf = (digit, atMs) => this.onDigit(digit, atMs);
     rtp.onSourceEnd = () => this.finishPlay('done');
     this.sessionTimer = new SessionTimer({
@@ -145,11 +144,7 @@ export class Leg {
     return () => this.listeners[event].delete(fn);
   }
 
-  /** Read through a getter so that checks after an await are not narrowed away. */
-  get state(): LegState {
-    return this.machine.state;
-  }
-
+  /** Getters, as `state` is, so that checks after an await are not narrowed away. */
   get isUp(): boolean {
     return this.machine.is('answered');
   }

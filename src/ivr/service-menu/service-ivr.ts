@@ -10,7 +10,7 @@ import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
 import { E164, contactSchema } from '../../store/validation.ts';
 import { isAppError } from '../../util/errors.ts';
 import type { Clock } from '../../util/clock.ts';
-import { StateMachine, type TransitionTable } from '../../util/state-machine.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import { stateToPromptId, type PromptId } from '../../call/prompts.ts';
 
 /** Timeouts of the service IVR (SPEC §4); tests shorten them. */
@@ -93,8 +93,7 @@ export interface ServiceIvrDeps {
  * `transition()`, and after an await the script goes on only if its next move
  * is still allowed (a hang-up meanwhile has ended the machine).
  */
-export class ServiceIvrSession {
-  private readonly machine: StateMachine<IvrPhase>;
+export class ServiceIvrSession extends StatefulFlow<IvrPhase> {
   private lang: Language;
   private attempts = 0;
   private agent: Agent | undefined;
@@ -104,14 +103,9 @@ export class ServiceIvrSession {
     private readonly call: InboundCall,
     private readonly deps: ServiceIvrDeps,
   ) {
+    super({ name: 'service-ivr', initial: 'identify_login', transitions: IVR_PHASES, clock: deps.clock });
     this.leg = call.leg;
     this.lang = deps.defaultLanguage;
-    this.machine = new StateMachine({
-      name: 'service-ivr',
-      initial: 'identify_login',
-      transitions: IVR_PHASES,
-      clock: deps.clock,
-    });
     this.machine.onRefused(({ from, to, reason }) =>
       deps.logger.debug({ from, to, reason }, 'service IVR: move refused'),
     );

@@ -7,7 +7,7 @@ import { allowsUpdate } from '../session-timer.ts';
 import type { IncomingRequest } from '../stack.ts';
 import type { ServerTransaction } from '../transaction/server.ts';
 import type { Endpoint } from '../transport/transport.ts';
-import { StateMachine, type TransitionTable } from '../../util/state-machine.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import { InviteSession, type SessionHost } from './invite-session.ts';
 
 /** An incoming request the UA acts on: it has a transaction and a well-formed CSeq. */
@@ -52,8 +52,7 @@ export const INCOMING_INVITE_TRANSITIONS: TransitionTable<IncomingInviteState> =
 };
 
 /** An INVITE we received and have not finished answering (UAS, §13.3). */
-export class IncomingInvite {
-  private readonly machine: StateMachine<IncomingInviteState>;
+export class IncomingInvite extends StatefulFlow<IncomingInviteState> {
   readonly localTag = newTag();
   onCancel: (() => void) | null = null;
   session: InviteSession | undefined;
@@ -68,21 +67,17 @@ export class IncomingInvite {
     readonly host: IncomingInviteHost,
     incoming: ReceivedRequest,
   ) {
-    this.request = incoming.request;
-    this.source = incoming.source;
-    this.tx = incoming.tx;
-    this.via = incoming.via;
-    this.cseq = incoming.cseq;
-    this.machine = new StateMachine({
+    super({
       name: 'incoming-invite',
       initial: 'pending',
       transitions: INCOMING_INVITE_TRANSITIONS,
       clock: host.clock,
     });
-  }
-
-  get state(): IncomingInviteState {
-    return this.machine.state;
+    this.request = incoming.request;
+    this.source = incoming.source;
+    this.tx = incoming.tx;
+    this.via = incoming.via;
+    this.cseq = incoming.cseq;
   }
 
   get offer(): string | undefined {

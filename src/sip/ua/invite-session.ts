@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.ts';
-import { StateMachine, type TransitionTable } from '../../util/state-machine.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import type { Dialog } from '../dialog/dialog.ts';
 import type { HeaderField, SipRequest, SipResponse } from '../message/types.ts';
 import type { SipStack } from '../stack.ts';
@@ -65,8 +65,7 @@ export const SESSION_TRANSITIONS: TransitionTable<SessionState> = {
 };
 
 /** An established INVITE dialog usage, UAS or UAC side. */
-export class InviteSession {
-  private readonly machine: StateMachine<SessionState>;
+export class InviteSession extends StatefulFlow<SessionState> {
   user: DialogUser | null = null;
   /** Who waits for the ACK to our pending 2xx (§13.3.1.4); told undefined if none comes. */
   private ackWaiter: ((ack: SipRequest | undefined) => void) | undefined;
@@ -83,16 +82,12 @@ export class InviteSession {
     readonly dialog: Dialog,
     readonly role: 'uas' | 'uac',
   ) {
-    this.machine = new StateMachine({
+    super({
       name: 'invite-session',
       initial: 'confirmed',
       transitions: SESSION_TRANSITIONS,
       clock: host.clock,
     });
-  }
-
-  get state(): SessionState {
-    return this.machine.state;
   }
 
   /** The dialog is up: BYE, re-INVITE, UPDATE and INFO may go out. */

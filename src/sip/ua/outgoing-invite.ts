@@ -14,7 +14,7 @@ import { isChallenge, type DigestClient, type DigestRefusal } from '../registrar
 import { allowsUpdate, parseSessionExpires, retryInterval } from '../session-timer.ts';
 import type { ClientTransaction } from '../transaction/client.ts';
 import { hostForUri, type Endpoint } from '../transport/transport.ts';
-import { StateMachine, type TransitionTable } from '../../util/state-machine.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import { ALLOWED_METHODS, SDP } from './capabilities.ts';
 import { InviteSession, type SessionHost } from './invite-session.ts';
 
@@ -171,8 +171,7 @@ export const OUTGOING_INVITE_TRANSITIONS: TransitionTable<OutgoingInviteState> =
  * facts about the call that a retry back to `calling` must not forget, so
  * they are not states.
  */
-export class OutgoingInvite {
-  private readonly machine: StateMachine<OutgoingInviteState>;
+export class OutgoingInvite extends StatefulFlow<OutgoingInviteState> {
   onProvisional: ((status: number, sdp: string | undefined) => void) | null = null;
   readonly result: Promise<InviteOutcome>;
   private settle!: (o: InviteOutcome) => void;
@@ -192,17 +191,13 @@ export class OutgoingInvite {
     readonly answerLateOffer?: (offer: string) => string | undefined,
     readonly auth?: OutboundAuth,
   ) {
-    this.result = new Promise((resolve) => (this.settle = resolve));
-    this.machine = new StateMachine({
+    super({
       name: 'outgoing-invite',
       initial: 'calling',
       transitions: OUTGOING_INVITE_TRANSITIONS,
       clock: host.clock,
     });
-  }
-
-  get state(): OutgoingInviteState {
-    return this.machine.state;
+    this.result = new Promise((resolve) => (this.settle = resolve));
   }
 
   get callId(): string {
