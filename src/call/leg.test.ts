@@ -1,29 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { DialogUser, InviteSession } from '../sip/ua/invite-session.ts';
 import type { SipRequest } from '../sip/message/types.ts';
 import { FakeClock } from '../util/fake-clock.ts';
-import { fakeRtp } from './fake-rtp.ts';
+import { fakeRtp, fakeSession } from './fake-rtp.ts';
 import { allMoves } from '../util/state-machine.ts';
 import { LEG_TRANSITIONS, Leg } from './leg.ts';
 import { SdesKey, type Direction, type MediaParams } from './sdp.ts';
-
-function fakeSession(): InviteSession & { byes: number; user: DialogUser | null } {
-  const s = {
-    state: 'confirmed',
-    get live() {
-      return s.state === 'confirmed';
-    },
-    user: null as DialogUser | null,
-    byes: 0,
-    bye() {
-      s.byes++;
-      s.state = 'terminated';
-      return Promise.resolve();
-    },
-  };
-  return s as unknown as InviteSession & { byes: number; user: DialogUser | null };
-}
 
 function sdp(direction: Direction, host = '127.0.0.1'): string {
   return [

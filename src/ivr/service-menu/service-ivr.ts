@@ -46,8 +46,8 @@ export const IVR_PHASES: TransitionTable<IvrPhase> = {
   identify_login: ['identify_login', 'identify_pin', 'ending', 'ended'],
   identify_pin: ['identify_login', 'identify_pin', 'menu', 'ending', 'ended'],
   menu: ['menu', 'pin_new', 'ending', 'ended'],
-  pin_new: ['pin_repeat', 'menu', 'ending', 'ended'],
-  pin_repeat: ['menu', 'ending', 'ended'],
+  pin_new: ['pin_repeat', 'menu', 'ended'],
+  pin_repeat: ['menu', 'ended'],
   ending: ['ended'],
   ended: [],
 };
