@@ -8,7 +8,7 @@ import type { IncomingRequest } from '../stack.ts';
 import type { ServerTransaction } from '../transaction/server.ts';
 import type { Endpoint } from '../transport/transport.ts';
 import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
-import { InviteSession, type SessionHost } from './invite-session.ts';
+import { InviteSession, bodyText, type SessionHost } from './invite-session.ts';
 
 /** An incoming request the UA acts on: it has a transaction and a well-formed CSeq. */
 export type ReceivedRequest = IncomingRequest & { tx: ServerTransaction; cseq: CSeq };
@@ -26,8 +26,6 @@ export interface IncomingInviteHost extends SessionHost {
   contactFor(transport: Endpoint['transport'], user?: string, peer?: string): string;
   /** The INVITE got its final answer: CANCEL can no longer find it. */
   forgetInvite(invite: IncomingInvite): void;
-  /** The dialog our 2xx created: in-dialog requests now route to it. */
-  addSession(session: InviteSession): void;
 }
 
 /**
@@ -81,7 +79,7 @@ export class IncomingInvite extends StatefulFlow<IncomingInviteState> {
   }
 
   get offer(): string | undefined {
-    return this.request.body.length ? this.request.body.toString('utf8') : undefined;
+    return bodyText(this.request);
   }
 
   get callId(): string {
@@ -162,10 +160,6 @@ export class IncomingInvite extends StatefulFlow<IncomingInviteState> {
         getHeader(res, 'contact') ??
         this.host.contactFor(this.source.transport, undefined, this.source.address),
     });
-    const session = new InviteSession(this.host, dialog, 'uas');
-    session.localSdp = res.body.length ? res.body.toString('utf8') : undefined;
-    session.peerAllowsUpdate = allowsUpdate(req);
-    this.host.addSession(session);
-    return session;
+    return new InviteSession(this.host, dialog, 'uas', allowsUpdate(req), bodyText(res));
   }
 }

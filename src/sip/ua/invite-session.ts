@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../util/clock.ts';
 import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import type { Dialog } from '../dialog/dialog.ts';
-import type { HeaderField, SipRequest, SipResponse } from '../message/types.ts';
+import type { HeaderField, SipMessage, SipRequest, SipResponse } from '../message/types.ts';
 import type { SipStack } from '../stack.ts';
 import type { Endpoint } from '../transport/transport.ts';
 import { SDP } from './capabilities.ts';
@@ -42,8 +42,15 @@ export interface SessionHost {
   readonly clock: Clock;
   readonly log: Logger;
   viaFor(transport: Endpoint['transport'], peer?: string): string;
+  /** A 2xx created the session's dialog: in-dialog requests now route to it. */
+  addSession(session: InviteSession): void;
   /** The session is over: the UA stops routing requests to it. */
   forgetSession(session: InviteSession): void;
+}
+
+/** A message's body as text (an SDP offer or answer); undefined when it has none. */
+export function bodyText(msg: SipMessage): string | undefined {
+  return msg.body.length ? msg.body.toString('utf8') : undefined;
 }
 
 /**
@@ -64,23 +71,26 @@ export const SESSION_TRANSITIONS: TransitionTable<SessionState> = {
   terminated: [],
 };
 
-/** An established INVITE dialog usage, UAS or UAC side. */
+/** An established INVITE dialog usage, UAS or UAC side; its host routes to it from its creation to end(). */
 export class InviteSession extends StatefulFlow<SessionState> {
   user: DialogUser | null = null;
   /** Who waits for the ACK to our pending 2xx (§13.3.1.4); told undefined if none comes. */
   private ackWaiter: ((ack: SipRequest | undefined) => void) | undefined;
   /** Our ACK to the peer's 2xx, resent if the 2xx is retransmitted. */
   lastAck: SipRequest | undefined;
-  inviteSeq = 0;
   /** The last SDP we sent in this dialog: a session refresh re-INVITE sends it again unchanged. */
   localSdp: string | undefined;
   /** The peer listed UPDATE in Allow: refreshes go by UPDATE (RFC 4028 §7.4). */
-  peerAllowsUpdate = false;
+  readonly peerAllowsUpdate: boolean;
 
   constructor(
     readonly host: SessionHost,
     readonly dialog: Dialog,
     readonly role: 'uas' | 'uac',
+    /** The peer's INVITE (we are uas) or 2xx (uac) listed UPDATE in Allow. */
+    peerAllowsUpdate = false,
+    /** The SDP our INVITE, 2xx or ACK carried. */
+    localSdp?: string,
   ) {
     super({
       name: 'invite-session',
@@ -88,6 +98,9 @@ export class InviteSession extends StatefulFlow<SessionState> {
       transitions: SESSION_TRANSITIONS,
       clock: host.clock,
     });
+    this.localSdp = localSdp;
+    this.peerAllowsUpdate = peerAllowsUpdate;
+    host.addSession(this);
   }
 
   /** The dialog is up: BYE, re-INVITE, UPDATE and INFO may go out. */

@@ -16,7 +16,7 @@ import type { ClientTransaction } from '../transaction/client.ts';
 import { hostForUri, type Endpoint } from '../transport/transport.ts';
 import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import { ALLOWED_METHODS, SDP } from './capabilities.ts';
-import { InviteSession, type SessionHost } from './invite-session.ts';
+import { InviteSession, bodyText, type SessionHost } from './invite-session.ts';
 
 export type InviteOutcome =
   | {
@@ -67,7 +67,6 @@ export interface OutgoingInviteHost extends SessionHost {
   contactFor(transport: Endpoint['transport'], user?: string, peer?: string): string;
   /** The session of dialog `id`, if a 2xx already created it (a retransmitted 2xx). */
   sessionById(id: string): InviteSession | undefined;
-  addSession(session: InviteSession): void;
   logAuthFailure(label: string, method: string, res: SipResponse, why: string): void;
 }
 
@@ -381,11 +380,7 @@ export class OutgoingInvite extends StatefulFlow<OutgoingInviteState> {
         getHeader(req, 'contact') ??
         this.host.contactFor(this.destination.transport, undefined, this.destination.address),
     });
-    const session = new InviteSession(this.host, dialog, 'uac');
-    session.inviteSeq = cseq;
-    session.localSdp = req.body.length ? req.body.toString('utf8') : ackBody;
-    session.peerAllowsUpdate = allowsUpdate(res);
-    this.host.addSession(session);
+    const session = new InviteSession(this.host, dialog, 'uac', allowsUpdate(res), bodyText(req) ?? ackBody);
     session.sendAck(cseq, ackBody);
     return session;
   }
