@@ -6,14 +6,8 @@ import type { RtpSession } from '../media/rtp/session.ts';
 import { parseInfoDtmf } from '../media/dtmf/sip-info.ts';
 import type { InviteSession, DialogRefusal, DialogUser } from '../sip/ua/invite-session.ts';
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
-import {
-  formatSessionExpires,
-  uacNegotiate,
-  uacRequestHeaders,
-  uasNegotiate,
-  type NegotiatedTimer,
-  type TimerPolicy,
-} from '../sip/session-timer.ts';
+import { formatSessionExpires, uacNegotiate, uacRequestHeaders, uasNegotiate } from '../sip/session-timer.ts';
+import type { NegotiatedTimer, TimerPolicy } from '../sip/session-timer.ts';
 import { SessionTimer, type ExpiryCause, type RefreshResult } from './session-timer.ts';
 import { answerOffer, type LocalMedia, type MediaParams } from './sdp.ts';
 import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts';
