@@ -5,7 +5,7 @@ import { ensureFirstAdmin, resolveAdminToken } from './access.ts';
 import { CALLER_LOCKOUT_POLICY, LOCKOUT_POLICY, normaliseCallerId } from './lockout.ts';
 import { sha256Hex } from './secrets.ts';
 import { openSqliteStore } from './sqlite/open.ts';
-import type { CdrQuery, Company, Department, NewCdr, PinAttemptResult, Store } from './store.ts';
+import type { AgentState, CdrQuery, Company, Department, NewCdr, PinAttemptResult, Store } from './store.ts';
 import { eachStore } from './test-helpers.ts';
 
 /**
@@ -492,6 +492,116 @@ export function storeContract({ name, open }: StoreImplementation): void {
           ['enter', null, null],
           ['connect', 7, null],
         ]);
+      });
+    });
+
+    describe("the board's figures of a period (issue 14)", () => {
+      let store: Store;
+      eachStore(open, (s) => (store = s));
+
+      it('queueFigures: offered, answered, abandoned, within the service level and wait, per last department, in SQL', async () => {
+        const c = await store.directory.createCompany({ name: 'Acme' });
+        const other = await store.directory.createCompany({ name: 'Other' });
+        const a = await store.directory.createDepartment({ companyId: c.id, code: '101', name: 'A' });
+        const b = await store.directory.createDepartment({ companyId: c.id, code: '102', name: 'B' });
+        const x = await store.directory.createDepartment({ companyId: other.id, code: '101', name: 'X' });
+        const row = (
+          id: string,
+          departmentId: number,
+          startedAt: number,
+          wait: number | null,
+          outcome: 'answered' | 'abandoned' | 'no_agents' | null,
+          companyId = c.id,
+        ) =>
+          store.calls.insertCdr({
+            id,
+            startedAt,
+            companyId,
+            departmentId,
+            queuedAt: outcome === 'no_agents' ? null : startedAt + 1000,
+            answeredAt: wait === null ? null : startedAt + 1000 + wait,
+            outcome,
+          });
+        await row('a1', a.id, 10_000, 5_000, 'answered');
+        await row('a2', a.id, 11_000, 25_000, 'answered');
+        await row('a3', a.id, 12_000, null, 'abandoned');
+        await row('a4', a.id, 13_000, 20_000, null); // answered, still talking
+        await row('a5', a.id, 14_000, null, 'no_agents'); // never queued
+        await row('b1', b.id, 15_000, null, null); // waiting now
+        await row('early', a.id, 9_999, 1000, 'answered');
+        await row('late', a.id, 100_000, 1000, 'answered');
+        await row('x1', x.id, 10_000, 1000, 'answered', other.id);
+        const figures = await store.calls.queueFigures({
+          companyId: c.id,
+          from: 10_000,
+          to: 100_000,
+          serviceLevelSeconds: 20,
+        });
+        expect(figures).toEqual([
+          { departmentId: a.id, offered: 4, answered: 3, abandoned: 1, answeredWithin: 2, waitSeconds: 50 },
+          { departmentId: b.id, offered: 1, answered: 0, abandoned: 0, answeredWithin: 0, waitSeconds: 0 },
+        ]);
+        const all = await store.calls.queueFigures({ from: 10_000, to: 100_000, serviceLevelSeconds: 20 });
+        expect(all.map((f) => f.departmentId).sort()).toEqual([a.id, b.id, x.id].sort());
+      });
+
+      it('handleFigures: calls that went busy and their busy + wrap-up time, per agent of the company', async () => {
+        const c = await store.directory.createCompany({ name: 'Acme' });
+        const other = await store.directory.createCompany({ name: 'Other' });
+        const agent = (companyId: number, login: string) =>
+          store.directory.createAgent({
+            companyId,
+            login,
+            name: login,
+            shortNumber: login.slice(1),
+            contact: `+7900000${login}`,
+            pin: '7391',
+          });
+        const a = await agent(c.id, '1001');
+        const b = await agent(c.id, '1002');
+        const x = await agent(other.id, '2001');
+        const last = new Map<number, AgentState>();
+        const move = (agentId: number, at: number, to: AgentState) => {
+          const from = last.get(agentId) ?? 'logged_out';
+          last.set(agentId, to);
+          return store.agentStates.recordTransition({
+            agentId,
+            at,
+            from,
+            to,
+            reason: 'test',
+            source: 'system',
+          });
+        };
+        for (const [id, at, to] of [
+          [a.id, 1000, 'ready'],
+          [a.id, 2000, 'offered'],
+          [a.id, 3000, 'busy'], // 3 s … 10 s with wrap-up: 7 s
+          [a.id, 8000, 'wrap_up'],
+          [a.id, 10_000, 'ready'],
+          [a.id, 11_000, 'offered'],
+          [a.id, 12_000, 'busy'], // 12 s … 15 s: 3 s
+          [a.id, 14_000, 'wrap_up'],
+          [a.id, 15_000, 'ready'],
+          [a.id, 16_000, 'offered'],
+          [a.id, 17_000, 'busy'], // still talking: counted, not timed
+          [b.id, 1000, 'ready'],
+          [b.id, 2000, 'offered'],
+          [b.id, 3000, 'temporarily_not_ready'],
+          [x.id, 1000, 'ready'],
+          [x.id, 2000, 'offered'],
+          [x.id, 3000, 'busy'],
+        ] as const)
+          await move(id, at, to);
+        expect(await store.agentStates.handleFigures({ companyId: c.id, from: 0, to: 100_000 })).toEqual([
+          { agentId: a.id, calls: 3, handled: 2, handleSeconds: 10 },
+        ]);
+        expect(await store.agentStates.handleFigures({ companyId: c.id, from: 11_500, to: 100_000 })).toEqual(
+          [{ agentId: a.id, calls: 2, handled: 1, handleSeconds: 3 }],
+        );
+        expect(
+          (await store.agentStates.handleFigures({ from: 0, to: 100_000 })).map((f) => f.agentId),
+        ).toEqual([a.id, x.id]);
       });
     });
 

@@ -370,6 +370,27 @@ export interface AgentStateStore {
   /** Atomically sets the current state and appends a history row. */
   recordTransition(change: Omit<AgentStateHistoryRow, 'id'>): Promise<AgentStateHistoryRow>;
   listStateHistory(query?: StateHistoryQuery): Promise<AgentStateHistoryRow[]>;
+  /** Calls handled per agent (of one company when given) that went `busy` in [from, to) (the board, issue 14). */
+  handleFigures(query: FiguresQuery): Promise<AgentHandleFigures[]>;
+}
+
+/** A company's period for the board's figures: `from` inclusive, `to` exclusive (wall ms). */
+export interface FiguresQuery {
+  companyId?: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * One agent's handled calls: `calls` counts every move into `busy`; a handle runs from
+ * `busy` to the end of the wrap-up that follows it (talk + hold + after-call work, as
+ * contact centres define AHT). Only handles already over (`handled`) add to `handleSeconds`.
+ */
+export interface AgentHandleFigures {
+  agentId: number;
+  calls: number;
+  handled: number;
+  handleSeconds: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -518,6 +539,23 @@ export interface CallRecordStore {
   closeInterruptedCdrs(endedAt: number): Promise<number>;
   insertQueueEvent(event: NewQueueEvent): Promise<QueueEvent>;
   listQueueEvents(callId: string): Promise<QueueEvent[]>;
+  /** Per department: the queue figures of the company's calls started in [from, to) (the board, issue 14). */
+  queueFigures(query: FiguresQuery & { serviceLevelSeconds: number }): Promise<QueueFigures[]>;
+}
+
+/**
+ * A department's calls in a period, by the department they were last queued in. `offered`:
+ * calls that entered a queue; `answered`: of those, answered by an agent; `abandoned`: the
+ * customer hung up waiting; `answeredWithin`: answered within the service-level threshold;
+ * `waitSeconds`: summed queue-entry-to-answer time of the answered ones (ASA = wait / answered).
+ */
+export interface QueueFigures {
+  departmentId: number;
+  offered: number;
+  answered: number;
+  abandoned: number;
+  answeredWithin: number;
+  waitSeconds: number;
 }
 
 // ---------------------------------------------------------------------------
