@@ -97,6 +97,8 @@ export interface CompanySettings {
    * allowedDestinations, and what `national` means on a trunk. Default `RU`.
    */
   country: Country;
+  /** IANA time zone of the company's day (the board's "today"). Default `Europe/Moscow`. */
+  timeZone: string;
 }
 
 export interface Company {
