@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import type { HttpDeps } from '../deps.ts';
+import type { CustomerCall } from '../../acd/customer-call.ts';
+import { AGENT_STATES } from '../../acd/agent-state.ts';
+import { SERVICE_LEVEL_SECONDS } from '../../acd/reports.ts';
+import { departmentCodeSchema } from '../../store/validation.ts';
+import { startOfDay } from '../../util/day.ts';
+import { type Api, idParam } from '../api.ts';
+import { found } from './found.ts';
+
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
+
+const ratio = (part: number, whole: number, digits: number): number | null =>
+  whole > 0 ? Math.round((part / whole) * 10 ** digits) / 10 ** digits : null;
+
+/** A department queue now: the calls waiting in it and the agents who could take one. */
+export async function liveQueue(
+  deps: HttpDeps,
+  departmentId: number,
+): Promise<{ waiting: readonly CustomerCall[]; readyAgents: number; loggedInAgents: number }> {
+  const waiting = deps.acd.waiting(departmentId);
+  let readyAgents = 0;
+  let loggedInAgents = 0;
+  for (const a of await deps.store.directory.listAgents({ departmentId })) {
+    const s = await deps.agentStates.getState(a.id);
+    if (s.state !== 'logged_out') loggedInAgents++;
+    if (s.state === 'ready' && !deps.acd.isEngaged(a.id)) readyAgents++;
+  }
+  return { waiting, readyAgents, loggedInAgents };
+}
+
+/** When the call's current wait began: its entry into the queue it is in now. */
+export const waitingSince = (cc: CustomerCall): number | undefined => cc.queuedAt ?? cc.enteredAt;
+
+/** The agent a live call is with, or is ringing. */
+export const agentOfCall = (cc: CustomerCall): number | null =>
+  cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null;
+
+const todaySchema = z.object({
+  offered: z
+    .number()
+    .int()
+    .describe('Calls that entered the queue today (by the department they were last in)'),
+  answered: z.number().int(),
+  abandoned: z.number().int().describe('The customer hung up while waiting'),
+  serviceLevel: z
+    .number()
+    .nullable()
+    .describe('Answered within serviceLevelSeconds / (answered + abandoned), 0…1; null before the first'),
+  averageSpeedOfAnswer: z.number().nullable().describe('Seconds from queue entry to answer, averaged'),
+});
+
+export const boardSchema = z
+  .object({
+    companyId: z.number().int(),
+    timeZone: z.string().describe("The company's time zone (setting `timeZone`): today is its local day"),
+    now: z.string().describe("The server's clock: the console ticks waits and times in state from it"),
+    dayStart: z.string().describe("Start of the company's local day: today's figures count from here"),
+    serviceLevelSeconds: z.number().int(),
+    departments: z.array(
+      z.object({
+        code: z.string(),
+        name: z.string(),
+        waiting: z.number().int(),
+        longestWaitSince: z.string().nullable().describe('When the longest-waiting call entered the queue'),
+        readyAgents: z.number().int(),
+        loggedInAgents: z.number().int(),
+        today: todaySchema,
+      }),
+    ),
+    agents: z.array(
+      z.object({
+        login: z.string(),
+        name: z.string(),
+        shortNumber: z.string(),
+        departments: z.array(z.string()).describe('Codes of the departments the agent takes calls of'),
+        state: z.enum(AGENT_STATES),
+        stateSince: z.string().nullable(),
+        stateReason: z
+          .string()
+          .describe(
+            'Why the agent is in the state (the history reason): `no_answer`, `not_accepted` (a missed call), ' +
+              '`ivr_break`, `ivr_not_ready`, `supervisor` or a supervisor’s own words …',
+          ),
+        today: z.object({
+          calls: z.number().int().describe('Calls the agent took today (each time they went busy)'),
+          averageHandleTime: z
+            .number()
+            .nullable()
+            .describe('Seconds of talk, hold and wrap-up per finished call today'),
+        }),
+      }),
+    ),
+    calls: z.array(
+      z.object({
+        id: z.string(),
+        callerId: z.string(),
+        hotline: z.string(),
+        department: z.string(),
+        state: z.string().describe('`greeting`, `queued`, `offering` (an agent rings) or `connected`'),
+        agentLogin: z.string().nullable(),
+        waitingSince: z.string().nullable().describe('Entry into the current queue (waiting calls)'),
+        answeredAt: z.string().nullable().describe('Answer by an agent: talk time counts from here'),
+      }),
+    ),
+  })
+  .meta({ id: 'Board' });
+
+type Board = z.output<typeof boardSchema>;
+
+/**
+ * The supervisor's live board of one company (issue 14 item 6): per department today's
+ * figures (SQL over the CDRs of the company's local day) beside the queue now (the ACD's read
+ * model), the agents with state, reason and today's handled calls, and the calls in progress.
+ * Times are absolute (`…Since`, `answeredAt`, `now`): the console ticks them itself.
+ */
+export function boardRoutes(api: Api, deps: HttpDeps): void {
+  const { store } = deps;
+  api.route({
+    method: 'GET',
+    url: '/api/v1/board',
+    tag: 'queues',
+    summary: "Live board: departments with today's figures and their queue, agents, calls in progress",
+    access: { level: 'read', company: 'query' },
+    query: z.object({
+      companyId: idParam.describe('The company (supervisors and viewers: one of theirs)'),
+      department: departmentCodeSchema
+        .optional()
+        .describe('Only this department: its card, agents and calls'),
+    }),
+    response: boardSchema,
+    handler: async ({ query }): Promise<Board> => {
+      const company = found(await store.directory.getCompany(query.companyId), 'no such company');
+      const now = deps.clock.wallNow();
+      const { timeZone } = company.settings;
+      const dayStart = startOfDay(now, timeZone);
+      const period = { companyId: company.id, from: dayStart, to: now + 1 };
+      const all = await store.directory.listDepartments(company.id);
+      const shown = query.department === undefined ? all : all.filter((d) => d.code === query.department);
+      const shownIds = new Set(shown.map((d) => d.id));
+      const codeOf = new Map(all.map((d) => [d.id, d.code]));
+      const [queueFigures, handleFigures, agents] = await Promise.all([
+        store.calls.queueFigures({ ...period, serviceLevelSeconds: SERVICE_LEVEL_SECONDS }),
+        store.agentStates.handleFigures(period),
+        store.directory.listAgents({ companyId: company.id }),
+      ]);
+      const loginOf = new Map(agents.map((a) => [a.id, a.login]));
+
+      const departments: Board['departments'] = [];
+      for (const d of shown) {
+        const q = await liveQueue(deps, d.id);
+        const f = queueFigures.find((x) => x.departmentId === d.id);
+        const longest = q.waiting.reduce<number | undefined>((m, cc) => {
+          const since = waitingSince(cc);
+          return since !== undefined && (m === undefined || since < m) ? since : m;
+        }, undefined);
+        departments.push({
+          code: d.code,
+          name: d.name,
+          waiting: q.waiting.length,
+          longestWaitSince: iso(longest),
+          readyAgents: q.readyAgents,
+          loggedInAgents: q.loggedInAgents,
+          today: {
+            offered: f?.offered ?? 0,
+            answered: f?.answered ?? 0,
+            abandoned: f?.abandoned ?? 0,
+            serviceLevel: f ? ratio(f.answeredWithin, f.answered + f.abandoned, 3) : null,
+            averageSpeedOfAnswer: f ? ratio(f.waitSeconds, f.answered, 1) : null,
+          },
+        });
+      }
+
+      const agentRows: Board['agents'] = [];
+      for (const a of agents) {
+        if (query.department !== undefined && !a.departments.some((x) => shownIds.has(x.departmentId)))
+          continue;
+        const s = await deps.agentStates.getState(a.id);
+        const h = handleFigures.find((x) => x.agentId === a.id);
+        agentRows.push({
+          login: a.login,
+          name: a.name,
+          shortNumber: a.shortNumber,
+          departments: a.departments.map((x) => codeOf.get(x.departmentId) ?? ''),
+          state: s.state,
+          stateSince: s.since ? iso(s.since) : null,
+          stateReason: s.reason,
+          today: { calls: h?.calls ?? 0, averageHandleTime: h ? ratio(h.handleSeconds, h.handled, 1) : null },
+        });
+      }
+
+      const calls = deps.acd.liveCalls
+        .filter((cc) => cc.companyId === company.id && shownIds.has(cc.department.id) && cc.state !== 'ended')
+        .map((cc) => {
+          const agentId = agentOfCall(cc);
+          return {
+            id: cc.id,
+            callerId: cc.callerId,
+            hotline: cc.hotline,
+            department: cc.department.code,
+            state: cc.state,
+            agentLogin: agentId === null ? null : (loginOf.get(agentId) ?? null),
+            waitingSince: cc.waiting ? iso(waitingSince(cc)) : null,
+            answeredAt: iso(cc.answeredAt),
+          };
+        });
+
+      return {
+        companyId: company.id,
+        timeZone,
+        now: new Date(now).toISOString(),
+        dayStart: new Date(dayStart).toISOString(),
+        serviceLevelSeconds: SERVICE_LEVEL_SECONDS,
+        departments,
+        agents: agentRows,
+        calls,
+      };
+    },
+  });
+}
