@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import type { CustomerCall } from '../../acd/customer-call.ts';
-import { AGENT_STATES } from '../../acd/agent-state.ts';
 import { SERVICE_LEVEL_SECONDS } from '../../acd/reports.ts';
 import { departmentCodeSchema } from '../../store/validation.ts';
 import { startOfDay } from '../../util/day.ts';
 import { type Api, idParam } from '../api.ts';
+import { type BoardView as Board, boardSchema } from './board-schema.ts';
 import { found } from './found.ts';
 
 const iso = (ms: number | null | undefined): string | null =>
@@ -36,78 +36,6 @@ export const waitingSince = (cc: CustomerCall): number | undefined => cc.queuedA
 /** The agent a live call is with, or is ringing. */
 export const agentOfCall = (cc: CustomerCall): number | null =>
   cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null;
-
-const todaySchema = z.object({
-  offered: z
-    .number()
-    .int()
-    .describe('Calls that entered the queue today (by the department they were last in)'),
-  answered: z.number().int(),
-  abandoned: z.number().int().describe('The customer hung up while waiting'),
-  serviceLevel: z
-    .number()
-    .nullable()
-    .describe('Answered within serviceLevelSeconds / (answered + abandoned), 0…1; null before the first'),
-  averageSpeedOfAnswer: z.number().nullable().describe('Seconds from queue entry to answer, averaged'),
-});
-
-export const boardSchema = z
-  .object({
-    companyId: z.number().int(),
-    timeZone: z.string().describe("The company's time zone (setting `timeZone`): today is its local day"),
-    now: z.string().describe("The server's clock: the console ticks waits and times in state from it"),
-    dayStart: z.string().describe("Start of the company's local day: today's figures count from here"),
-    serviceLevelSeconds: z.number().int(),
-    departments: z.array(
-      z.object({
-        code: z.string(),
-        name: z.string(),
-        waiting: z.number().int(),
-        longestWaitSince: z.string().nullable().describe('When the longest-waiting call entered the queue'),
-        readyAgents: z.number().int(),
-        loggedInAgents: z.number().int(),
-        today: todaySchema,
-      }),
-    ),
-    agents: z.array(
-      z.object({
-        login: z.string(),
-        name: z.string(),
-        shortNumber: z.string(),
-        departments: z.array(z.string()).describe('Codes of the departments the agent takes calls of'),
-        state: z.enum(AGENT_STATES),
-        stateSince: z.string().nullable(),
-        stateReason: z
-          .string()
-          .describe(
-            'Why the agent is in the state (the history reason): `no_answer`, `not_accepted` (a missed call), ' +
-              '`ivr_break`, `ivr_not_ready`, `supervisor` or a supervisor’s own words …',
-          ),
-        today: z.object({
-          calls: z.number().int().describe('Calls the agent took today (each time they went busy)'),
-          averageHandleTime: z
-            .number()
-            .nullable()
-            .describe('Seconds of talk, hold and wrap-up per finished call today'),
-        }),
-      }),
-    ),
-    calls: z.array(
-      z.object({
-        id: z.string(),
-        callerId: z.string(),
-        hotline: z.string(),
-        department: z.string(),
-        state: z.string().describe('`greeting`, `queued`, `offering` (an agent rings) or `connected`'),
-        agentLogin: z.string().nullable(),
-        waitingSince: z.string().nullable().describe('Entry into the current queue (waiting calls)'),
-        answeredAt: z.string().nullable().describe('Answer by an agent: talk time counts from here'),
-      }),
-    ),
-  })
-  .meta({ id: 'Board' });
-
-type Board = z.output<typeof boardSchema>;
 
 /**
  * The supervisor's live board of one company (issue 14 item 6): per department today's
