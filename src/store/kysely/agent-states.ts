@@ -98,9 +98,9 @@ export class KyselyAgentStateStore implements AgentStateStore {
     const { rows } = await sql<{ agent_id: number; calls: number; handled: number; handle_ms: number }>`
       select agent_id, count(*) as calls,
         sum(case when end_at is not null then 1 else 0 end) as handled,
-        coalesce(sum(end_at - at), 0) as handle_ms
+        coalesce(sum(end_at - busy_at), 0) as handle_ms
       from (
-        select h.agent_id, h.at, h.to_state,
+        select h.agent_id, h.at as busy_at, h.to_state,
           lead(h.at, 2) over (partition by h.agent_id order by h.at, h.id) as end_at
         from agent_state_history h join agents a on a.id = h.agent_id
         where h.at >= ${query.from} and h.at < ${query.to} ${company}
