@@ -499,52 +499,6 @@ export function storeContract({ name, open }: StoreImplementation): void {
       let store: Store;
       eachStore(open, (s) => (store = s));
 
-      it('queueFigures: offered, answered, abandoned, within the service level and wait, per last department, in SQL', async () => {
-        const c = await store.directory.createCompany({ name: 'Acme' });
-        const other = await store.directory.createCompany({ name: 'Other' });
-        const a = await store.directory.createDepartment({ companyId: c.id, code: '101', name: 'A' });
-        const b = await store.directory.createDepartment({ companyId: c.id, code: '102', name: 'B' });
-        const x = await store.directory.createDepartment({ companyId: other.id, code: '101', name: 'X' });
-        const row = (
-          id: string,
-          departmentId: number,
-          startedAt: number,
-          wait: number | null,
-          outcome: 'answered' | 'abandoned' | 'no_agents' | null,
-          companyId = c.id,
-        ) =>
-          store.calls.insertCdr({
-            id,
-            startedAt,
-            companyId,
-            departmentId,
-            queuedAt: outcome === 'no_agents' ? null : startedAt + 1000,
-            answeredAt: wait === null ? null : startedAt + 1000 + wait,
-            outcome,
-          });
-        await row('a1', a.id, 10_000, 5_000, 'answered');
-        await row('a2', a.id, 11_000, 25_000, 'answered');
-        await row('a3', a.id, 12_000, null, 'abandoned');
-        await row('a4', a.id, 13_000, 20_000, null); // answered, still talking
-        await row('a5', a.id, 14_000, null, 'no_agents'); // never queued
-        await row('b1', b.id, 15_000, null, null); // waiting now
-        await row('early', a.id, 9_999, 1000, 'answered');
-        await row('late', a.id, 100_000, 1000, 'answered');
-        await row('x1', x.id, 10_000, 1000, 'answered', other.id);
-        const figures = await store.calls.queueFigures({
-          companyId: c.id,
-          from: 10_000,
-          to: 100_000,
-          serviceLevelSeconds: 20,
-        });
-        expect(figures).toEqual([
-          { departmentId: a.id, offered: 4, answered: 3, abandoned: 1, answeredWithin: 2, waitSeconds: 50 },
-          { departmentId: b.id, offered: 1, answered: 0, abandoned: 0, answeredWithin: 0, waitSeconds: 0 },
-        ]);
-        const all = await store.calls.queueFigures({ from: 10_000, to: 100_000, serviceLevelSeconds: 20 });
-        expect(all.map((f) => f.departmentId).sort()).toEqual([a.id, b.id, x.id].sort());
-      });
-
       it('handleFigures: calls that went busy and their busy + wrap-up time, per agent of the company', async () => {
         const c = await store.directory.createCompany({ name: 'Acme' });
         const other = await store.directory.createCompany({ name: 'Other' });

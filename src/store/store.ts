@@ -541,23 +541,6 @@ export interface CallRecordStore {
   closeInterruptedCdrs(endedAt: number): Promise<number>;
   insertQueueEvent(event: NewQueueEvent): Promise<QueueEvent>;
   listQueueEvents(callId: string): Promise<QueueEvent[]>;
-  /** Per department: the queue figures of the company's calls started in [from, to) (the board, issue 14). */
-  queueFigures(query: FiguresQuery & { serviceLevelSeconds: number }): Promise<QueueFigures[]>;
-}
-
-/**
- * A department's calls in a period, by the department they were last queued in. `offered`:
- * calls that entered a queue; `answered`: of those, answered by an agent; `abandoned`: the
- * customer hung up waiting; `answeredWithin`: answered within the service-level threshold;
- * `waitSeconds`: summed queue-entry-to-answer time of the answered ones (ASA = wait / answered).
- */
-export interface QueueFigures {
-  departmentId: number;
-  offered: number;
-  answered: number;
-  abandoned: number;
-  answeredWithin: number;
-  waitSeconds: number;
 }
 
 // ---------------------------------------------------------------------------

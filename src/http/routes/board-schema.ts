@@ -10,13 +10,15 @@ const todaySchema = z.object({
   offered: z
     .number()
     .int()
-    .describe('Calls that entered the queue today (by the department they were last in)'),
+    .describe('Calls to the department today (by the department they were last in), queued or sent away'),
   answered: z.number().int(),
   abandoned: z.number().int().describe('The customer hung up while waiting'),
   serviceLevel: z
     .number()
     .nullable()
-    .describe('Answered within serviceLevelSeconds / (answered + abandoned), 0…1; null before the first'),
+    .describe(
+      'Queued calls answered within serviceLevelSeconds / queued calls answered or abandoned, 0…1 (as the report); null before the first',
+    ),
   averageSpeedOfAnswer: z.number().nullable().describe('Seconds from queue entry to answer, averaged'),
 });
 

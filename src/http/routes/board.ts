@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import type { CustomerCall } from '../../acd/customer-call.ts';
-import { SERVICE_LEVEL_SECONDS } from '../../acd/reports.ts';
+import { SERVICE_LEVEL_SECONDS, summaryOf } from '../../acd/reports.ts';
 import { departmentCodeSchema } from '../../store/validation.ts';
 import { startOfDay } from '../../util/day.ts';
 import { type Api, idParam } from '../api.ts';
@@ -11,8 +11,9 @@ import { found } from './found.ts';
 const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
-const ratio = (part: number, whole: number, digits: number): number | null =>
-  whole > 0 ? Math.round((part / whole) * 10 ** digits) / 10 ** digits : null;
+/** `part / whole` to one decimal; null when there is no whole. */
+const average = (part: number, whole: number): number | null =>
+  whole > 0 ? Math.round((part / whole) * 10) / 10 : null;
 
 /** A department queue now: the calls waiting in it and the agents who could take one. */
 export async function liveQueue(
@@ -39,7 +40,7 @@ export const agentOfCall = (cc: CustomerCall): number | null =>
 
 /**
  * The supervisor's live board of one company (issue 14 item 6): per department today's
- * figures (SQL over the CDRs of the company's local day) beside the queue now (the ACD's read
+ * figures (the report's sums, in SQL, over the CDRs of the company's local day) beside the queue now (the ACD's read
  * model), the agents with state, reason and today's handled calls, and the calls in progress.
  * Times are absolute (`…Since`, `answeredAt`, `now`): the console ticks them itself.
  */
@@ -68,8 +69,7 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
       const shown = query.department === undefined ? all : all.filter((d) => d.code === query.department);
       const shownIds = new Set(shown.map((d) => d.id));
       const codeOf = new Map(all.map((d) => [d.id, d.code]));
-      const [queueFigures, handleFigures, agents] = await Promise.all([
-        store.calls.queueFigures({ ...period, serviceLevelSeconds: SERVICE_LEVEL_SECONDS }),
+      const [handleFigures, agents] = await Promise.all([
         store.agentStates.handleFigures(period),
         store.directory.listAgents({ companyId: company.id }),
       ]);
@@ -78,7 +78,12 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
       const departments: Board['departments'] = [];
       for (const d of shown) {
         const q = await liveQueue(deps, d.id);
-        const f = queueFigures.find((x) => x.departmentId === d.id);
+        // The report's sums (GROUP BY in the database) over the day, in one bucket.
+        const sums = await store.calls.aggregateCdr(
+          { ...period, departmentId: d.id },
+          { origin: dayStart, bucketMs: period.to - dayStart, serviceLevelMs: SERVICE_LEVEL_SECONDS * 1000 },
+        );
+        const f = summaryOf(sums, [], period.from, period.to, []);
         const longest = q.waiting.reduce<number | undefined>((m, cc) => {
           const since = waitingSince(cc);
           return since !== undefined && (m === undefined || since < m) ? since : m;
@@ -91,11 +96,11 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
           readyAgents: q.readyAgents,
           loggedInAgents: q.loggedInAgents,
           today: {
-            offered: f?.offered ?? 0,
-            answered: f?.answered ?? 0,
-            abandoned: f?.abandoned ?? 0,
-            serviceLevel: f ? ratio(f.answeredWithin, f.answered + f.abandoned, 3) : null,
-            averageSpeedOfAnswer: f ? ratio(f.waitSeconds, f.answered, 1) : null,
+            offered: f.calls,
+            answered: f.answered,
+            abandoned: f.abandoned,
+            serviceLevel: f.serviceLevel,
+            averageSpeedOfAnswer: f.averageSpeedOfAnswer,
           },
         });
       }
@@ -114,7 +119,7 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
           state: s.state,
           stateSince: s.since ? iso(s.since) : null,
           stateReason: s.reason,
-          today: { calls: h?.calls ?? 0, averageHandleTime: h ? ratio(h.handleSeconds, h.handled, 1) : null },
+          today: { calls: h?.calls ?? 0, averageHandleTime: h ? average(h.handleSeconds, h.handled) : null },
         });
       }
 

@@ -10,11 +10,9 @@ import type {
   CdrPatch,
   CdrQuery,
   NewCdr,
-  FiguresQuery,
   NewQueueEvent,
   QueueEvent,
   QueueEventKind,
-  QueueFigures,
 } from '../store.ts';
 import { completeCdr, stripUndefined } from '../rules.ts';
 import type { MapDbError } from './dialect.ts';
@@ -232,36 +230,6 @@ export class KyselyCallRecordStore implements CallRecordStore {
       .orderBy('id')
       .execute();
     return rows.map(toQueueEvent);
-  }
-
-  async queueFigures(query: FiguresQuery & { serviceLevelSeconds: number }): Promise<QueueFigures[]> {
-    const within = query.serviceLevelSeconds * 1000;
-    const abandoned: CallOutcome = 'abandoned';
-    let q = this.db
-      .selectFrom('cdr')
-      .select((eb) => [
-        'department_id',
-        eb.fn.countAll().as('offered'),
-        sql<number>`sum(case when answered_at is not null then 1 else 0 end)`.as('answered'),
-        sql<number>`sum(case when outcome = ${abandoned} then 1 else 0 end)`.as('abandoned'),
-        sql<number>`sum(case when answered_at - queued_at <= ${within} then 1 else 0 end)`.as('within'),
-        sql<number>`coalesce(sum(answered_at - queued_at), 0)`.as('wait_ms'),
-      ])
-      .where('queued_at', 'is not', null)
-      .where('department_id', 'is not', null)
-      .where('started_at', '>=', query.from)
-      .where('started_at', '<', query.to);
-    if (query.companyId !== undefined) q = q.where('company_id', '=', query.companyId);
-    const rows = await q.groupBy('department_id').orderBy('department_id').execute();
-    // PostgreSQL returns counts and sums of bigint columns as strings.
-    return rows.map((r) => ({
-      departmentId: Number(r.department_id),
-      offered: Number(r.offered),
-      answered: Number(r.answered),
-      abandoned: Number(r.abandoned),
-      answeredWithin: Number(r.within),
-      waitSeconds: Number(r.wait_ms) / 1000,
-    }));
   }
 }
 
