@@ -36,8 +36,14 @@ describe('/metrics', () => {
       expect(m.text).toContain(`# TYPE ${name} `);
       expect(m.text).toContain(`# HELP ${name} `);
     }
-    for (const line of m.text.trim().split('\n'))
-      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? -?\d+(\.\d+)?)$/);
+    // Blank lines are allowed between metric families (prom-client writes them).
+    for (const line of m.text
+      .trim()
+      .split('\n')
+      .filter((l) => l !== ''))
+      expect(line).toMatch(
+        /^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? (-?\d+(\.\d+)?(e[-+]\d+)?|NaN))$/,
+      );
   });
 
   it('counts agents by state and queues by department', async () => {
@@ -51,15 +57,15 @@ describe('/metrics', () => {
     expect(value(m, 'agentline_rtp_ports_free')).toBe(server.pool.free);
   });
 
-  it('counts SIP requests by method, responses by code, and dropped garbage', async () => {
+  it('counts SIP requests by direction and method, responses by direction, method and code, and dropped garbage', async () => {
     const raw = await RawSip.open();
     try {
       raw.send(rawRequest('OPTIONS', `sip:probe@127.0.0.1:${server.sipPort}`, raw.port), server.sipPort);
       await raw.waitFor(/^SIP\/2\.0 200/);
       raw.send('this is not SIP\r\n\r\n', server.sipPort);
       const m = (await scrape(server)).text;
-      expect(value(m, 'agentline_sip_requests_total{method="OPTIONS"}')).toBe(1);
-      expect(value(m, 'agentline_sip_responses_total{code="200"}')).toBeGreaterThanOrEqual(1);
+      expect(value(m, 'agentline_sip_requests_total{direction="received",method="OPTIONS"}')).toBe(1);
+      expect(value(m, 'agentline_sip_responses_total{direction="sent",method="OPTIONS",code="200"}')).toBe(1);
       expect(value(m, 'agentline_sip_messages_received_total')).toBeGreaterThanOrEqual(1);
     } finally {
       raw.close();
