@@ -10,6 +10,7 @@ import { RtpAccounting } from '../metrics/rtp-accounting.ts';
 
 type Samples<L extends string> = Iterable<readonly [LabelValues<L>, number]>;
 type Read<L extends string> = () => Samples<L> | Promise<Samples<L>>;
+type Scalars<T> = readonly (readonly [name: string, help: string, value: (t: T) => number])[];
 
 /**
  * The counters and gauges read from the layers at each scrape: `read` gives every series'
@@ -30,6 +31,16 @@ class Collected {
         for (const [labels, value] of samples) this.inc(labels, value);
       },
     });
+  }
+
+  /** Unlabelled counters, each a field of what `read` returns. */
+  counters<T>(read: () => T, table: Scalars<T>): void {
+    for (const [name, help, value] of table) this.counter(name, help, [], () => one(value(read())));
+  }
+
+  /** Unlabelled gauges, each a field of what `read` returns. */
+  gauges<T>(read: () => T, table: Scalars<T>): void {
+    for (const [name, help, value] of table) this.gauge(name, help, [], () => one(value(read())));
   }
 
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[], read: Read<L>): void {
@@ -114,23 +125,21 @@ export function metricsRoutes(
 
   // The SIP layer's counters.
   const sip = () => deps.metrics().sip;
-  m.counter('agentline_sip_messages_received_total', 'SIP messages received.', [], () => one(sip().received));
-  m.counter('agentline_sip_messages_sent_total', 'SIP messages sent.', [], () => one(sip().sent));
-  m.counter(
-    'agentline_sip_dropped_total',
-    'SIP messages dropped (malformed, unroutable or failed).',
-    [],
-    () => one(sip().dropped),
-  );
-  m.counter('agentline_sip_bad_requests_total', 'Malformed SIP requests answered with 400.', [], () =>
-    one(sip().badRequests),
-  );
-  m.counter(
-    'agentline_sip_retransmissions_absorbed_total',
-    'Request retransmissions absorbed by a transaction.',
-    [],
-    () => one(sip().retransmissionsAbsorbed),
-  );
+  m.counters(sip, [
+    ['agentline_sip_messages_received_total', 'SIP messages received.', (c) => c.received],
+    ['agentline_sip_messages_sent_total', 'SIP messages sent.', (c) => c.sent],
+    [
+      'agentline_sip_dropped_total',
+      'SIP messages dropped (malformed, unroutable or failed).',
+      (c) => c.dropped,
+    ],
+    ['agentline_sip_bad_requests_total', 'Malformed SIP requests answered with 400.', (c) => c.badRequests],
+    [
+      'agentline_sip_retransmissions_absorbed_total',
+      'Request retransmissions absorbed by a transaction.',
+      (c) => c.retransmissionsAbsorbed,
+    ],
+  ]);
   m.counter(
     'agentline_sip_requests_total',
     'SIP requests received and sent, by method (retransmissions included; unknown methods are "other").',
@@ -153,36 +162,27 @@ export function metricsRoutes(
       ),
   );
 
-  const reg = () => deps.metrics().registrar;
-  m.counter('agentline_register_challenges_total', 'REGISTER 401 challenges sent.', [], () =>
-    one(reg().challenged),
-  );
-  m.counter(
-    'agentline_register_auth_failures_total',
-    'REGISTER digest answers refused (wrong password, unknown user).',
-    [],
-    () => one(reg().failed),
-  );
-  m.counter(
-    'agentline_register_throttled_total',
-    'REGISTERs refused with 503 because their (address, user) or address was blocked.',
-    [],
-    () => one(reg().throttled),
-  );
-  m.counter('agentline_register_blocks_total', 'REGISTER throttle blocks imposed.', [], () =>
-    one(reg().blocks),
-  );
-  m.counter(
-    'agentline_register_accepted_total',
-    'REGISTERs accepted (bindings added, refreshed or removed).',
-    [],
-    () => one(reg().registered),
-  );
-  m.gauge('agentline_registrations', 'Phone registrations (contact bindings) alive.', [], () =>
-    one(deps.metrics().registrations().bindings),
-  );
-  m.gauge('agentline_registered_users', 'SIP accounts with at least one registration alive.', [], () =>
-    one(deps.metrics().registrations().users),
+  m.counters(
+    () => deps.metrics().registrar,
+    [
+      ['agentline_register_challenges_total', 'REGISTER 401 challenges sent.', (r) => r.challenged],
+      [
+        'agentline_register_auth_failures_total',
+        'REGISTER digest answers refused (wrong password, unknown user).',
+        (r) => r.failed,
+      ],
+      [
+        'agentline_register_throttled_total',
+        'REGISTERs refused with 503 because their (address, user) or address was blocked.',
+        (r) => r.throttled,
+      ],
+      ['agentline_register_blocks_total', 'REGISTER throttle blocks imposed.', (r) => r.blocks],
+      [
+        'agentline_register_accepted_total',
+        'REGISTERs accepted (bindings added, refreshed or removed).',
+        (r) => r.registered,
+      ],
+    ],
   );
 
   m.counter('agentline_rtp_packets_total', 'RTP packets.', ['direction'], () => {
@@ -199,20 +199,27 @@ export function metricsRoutes(
       [{ direction: 'received' }, t.bytesReceived],
     ];
   });
-  m.counter(
-    'agentline_rtp_packets_lost_total',
-    "Packets missing from the peers' RTP streams (RFC 3550: expected by sequence number, less received).",
-    [],
-    () => one(rtp.totals().packetsLost),
+  m.counters(
+    () => rtp.totals(),
+    [
+      [
+        'agentline_rtp_packets_lost_total',
+        "Packets missing from the peers' RTP streams (RFC 3550: expected by sequence number, less received).",
+        (t) => t.packetsLost,
+      ],
+      ['agentline_rtp_malformed_total', 'Malformed RTP packets dropped.', (t) => t.malformed],
+      [
+        'agentline_rtp_dtmf_packets_total',
+        'RFC 4733 telephone-event packets received.',
+        (t) => t.dtmfPackets,
+      ],
+    ],
   );
   m.gauge(
     'agentline_rtp_jitter_live_max_seconds',
     'Highest current interarrival jitter (RFC 3550) among the legs alive now.',
     [],
     () => one(rtp.liveJitter()),
-  );
-  m.counter('agentline_rtp_malformed_total', 'Malformed RTP packets dropped.', [], () =>
-    one(rtp.totals().malformed),
   );
   m.counter(
     'agentline_rtp_dropped_packets_total',
@@ -226,16 +233,24 @@ export function metricsRoutes(
       ];
     },
   );
-  m.counter('agentline_rtp_dtmf_packets_total', 'RFC 4733 telephone-event packets received.', [], () =>
-    one(rtp.totals().dtmfPackets),
-  );
-
-  m.gauge('agentline_legs', 'Call legs (SIP dialog + RTP session) alive.', [], () =>
-    one(deps.metrics().legs.size),
-  );
-  m.gauge('agentline_rtp_ports_free', 'Free RTP port pairs.', [], () => one(deps.metrics().ports.free));
-  m.gauge('agentline_rtp_ports_capacity', 'RTP port pairs in the range.', [], () =>
-    one(deps.metrics().ports.capacity),
+  m.gauges(
+    () => deps.metrics(),
+    [
+      ['agentline_legs', 'Call legs (SIP dialog + RTP session) alive.', (d) => d.legs.size],
+      ['agentline_rtp_ports_free', 'Free RTP port pairs.', (d) => d.ports.free],
+      ['agentline_rtp_ports_capacity', 'RTP port pairs in the range.', (d) => d.ports.capacity],
+      [
+        'agentline_registrations',
+        'Phone registrations (contact bindings) alive.',
+        (d) => d.registrations().bindings,
+      ],
+      [
+        'agentline_registered_users',
+        'SIP accounts with at least one registration alive.',
+        (d) => d.registrations().users,
+      ],
+      ['agentline_sip_tcp_connections', 'Open SIP TCP connections.', (d) => d.limits.tcpOpen],
+    ],
   );
   m.gauge('agentline_event_streams', 'Open live-event (SSE) streams.', [], () => one(eventStreams()));
   m.gauge(
@@ -259,7 +274,6 @@ export function metricsRoutes(
   );
 
   const lim = () => deps.metrics().limits;
-  m.gauge('agentline_sip_tcp_connections', 'Open SIP TCP connections.', [], () => one(lim().tcpOpen));
   m.counter(
     'agentline_sip_tcp_refused_total',
     'SIP TCP connections closed at once: a cap was reached.',
@@ -269,18 +283,18 @@ export function metricsRoutes(
       [{ reason: 'per_source' }, lim().tcp.refusedPerSource],
     ],
   );
-  m.counter(
-    'agentline_sip_tcp_idle_closed_total',
-    'SIP TCP connections closed for carrying no complete message.',
-    [],
-    () => one(lim().tcp.idleClosed),
-  );
-  m.counter(
-    'agentline_sip_invite_rate_limited_total',
-    'New INVITEs refused (503) for calls per source and second.',
-    [],
-    () => one(lim().invites.rate),
-  );
+  m.counters(lim, [
+    [
+      'agentline_sip_tcp_idle_closed_total',
+      'SIP TCP connections closed for carrying no complete message.',
+      (l) => l.tcp.idleClosed,
+    ],
+    [
+      'agentline_sip_invite_rate_limited_total',
+      'New INVITEs refused (503) for calls per source and second.',
+      (l) => l.invites.rate,
+    ],
+  ]);
   m.counter(
     'agentline_sip_invite_refused_total',
     'New INVITEs refused (503) by a call limit.',
