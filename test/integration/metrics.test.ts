@@ -54,7 +54,7 @@ describe('/metrics around a customer call (prom-client)', () => {
     expect(promtoolCheck(after)).toBe('');
     expect(value(after, `agentline_calls_total{${sales},outcome="answered"}`)).toBe(1);
     expect(value(after, `agentline_queue_wait_seconds_count{${sales},outcome="answered"}`)).toBe(1);
-    expect(value(after, `agentline_queue_wait_seconds_bucket{${sales},outcome="answered",le="+Inf"}`)).toBe(
+    expect(value(after, `agentline_queue_wait_seconds_bucket{le="+Inf",${sales},outcome="answered"}`)).toBe(
       1,
     );
     expect(value(after, `agentline_handle_seconds_sum{${sales}}`)).toBeGreaterThan(0);
