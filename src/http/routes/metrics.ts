@@ -33,16 +33,6 @@ class Collected {
     });
   }
 
-  /** Unlabelled counters, each a field of what `read` returns. */
-  counters<T>(read: () => T, table: Scalars<T>): void {
-    for (const [name, help, value] of table) this.counter(name, help, [], () => one(value(read())));
-  }
-
-  /** Unlabelled gauges, each a field of what `read` returns. */
-  gauges<T>(read: () => T, table: Scalars<T>): void {
-    for (const [name, help, value] of table) this.gauge(name, help, [], () => one(value(read())));
-  }
-
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[], read: Read<L>): void {
     new Gauge<L>({
       name,
@@ -55,6 +45,16 @@ class Collected {
         for (const [labels, value] of samples) this.set(labels, value);
       },
     });
+  }
+
+  /** Unlabelled counters, each a field of what `read` returns. */
+  counters<T>(read: () => T, table: Scalars<T>): void {
+    for (const [name, help, value] of table) this.counter(name, help, [], () => one(value(read())));
+  }
+
+  /** Unlabelled gauges, each a field of what `read` returns. */
+  gauges<T>(read: () => T, table: Scalars<T>): void {
+    for (const [name, help, value] of table) this.gauge(name, help, [], () => one(value(read())));
   }
 }
 
@@ -99,14 +99,14 @@ export function metricsRoutes(
     return [...states].map(([state, n]) => [{ state }, n] as const);
   });
 
-  const queues = async (): Promise<{ labels: LabelValues<'company' | 'department'>; calls: number[] }[]> => {
+  const queues = async (): Promise<{ labels: LabelValues<'company' | 'department'>; waits: number[] }[]> => {
     const now = deps.clock.wallNow();
     const rows = [];
     for (const company of await deps.store.directory.listCompanies())
       for (const d of await deps.store.directory.listDepartments(company.id))
         rows.push({
           labels: { company: String(company.id), department: d.code },
-          calls: deps.acd.waiting(d.id).map((cc) => now - (cc.enteredAt ?? now)),
+          waits: deps.acd.waiting(d.id).map((cc) => now - (cc.enteredAt ?? now)),
         });
     return rows;
   };
@@ -114,13 +114,16 @@ export function metricsRoutes(
     'agentline_queue_length',
     'Calls waiting in a department queue.',
     ['company', 'department'],
-    async () => (await queues()).map((q) => [q.labels, q.calls.length] as const),
+    async () => (await queues()).map((q) => [q.labels, q.waits.length] as const),
   );
   m.gauge(
     'agentline_queue_longest_wait_seconds',
     'Wait of the longest-waiting call of a queue.',
     ['company', 'department'],
-    async () => (await queues()).map((q) => [q.labels, Math.round(Math.max(0, ...q.calls) / 1000)] as const),
+    async () =>
+      (await queues()).map(
+        (q) => [q.labels, Math.round(q.waits.reduce((a, b) => Math.max(a, b), 0) / 1000)] as const,
+      ),
   );
 
   // The SIP layer's counters.
