@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { RawSip, rawRequest } from '../integration/harness.ts';
+import { promtoolCheck } from '../integration/promtool.ts';
 import { call, useServer } from './helpers.ts';
 
 const scrape = async (server: Server): Promise<{ status: number; type: string | null; text: string }> => {
@@ -32,17 +33,28 @@ describe('/metrics', () => {
       'agentline_rtp_packets_total',
       'agentline_legs',
       'agentline_rtp_ports_free',
+      'agentline_calls_total',
+      'agentline_queue_wait_seconds',
+      'agentline_handle_seconds',
+      'agentline_registrations',
+      'agentline_rtp_packets_lost_total',
+      'agentline_rtp_jitter_seconds',
+      'agentline_trunk_up',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
     ]) {
       expect(m.text).toContain(`# TYPE ${name} `);
       expect(m.text).toContain(`# HELP ${name} `);
     }
-    // Blank lines are allowed between metric families (prom-client writes them).
+    expect(promtoolCheck(m.text)).toBe('');
+    // Blank lines are allowed between metric families, and prom-client writes NaN as `Nan`
+    // (Prometheus reads floats case-insensitively).
     for (const line of m.text
       .trim()
       .split('\n')
       .filter((l) => l !== ''))
       expect(line).toMatch(
-        /^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? (-?\d+(\.\d+)?(e[-+]\d+)?|NaN))$/,
+        /^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? (-?\d+(\.\d+)?(e[-+]\d+)?|Nan))$/,
       );
   });
 
