@@ -13,7 +13,7 @@ import { getHeader, parseVia } from './message/headers.ts';
 import { frameStream, parseMessage } from './message/parse.ts';
 import { serializeMessage } from './message/serialize.ts';
 import type { SipMessage, SipRequest, SipResponse } from './message/types.ts';
-import { SipStack, methodLabel, type IncomingRequest } from './stack.ts';
+import { SipStack, type IncomingRequest } from './stack.ts';
 import type { TcpTransport } from './transport/tcp.ts';
 import type { UdpTransport } from './transport/udp.ts';
 import { listenUdpAndTcp } from './transport/listen.ts';
@@ -433,21 +433,5 @@ describe('SipStack over loopback sockets', () => {
       expect(seen).toHaveLength(0);
       expect(stack.counters.dropped).toBeGreaterThanOrEqual(1);
     });
-  });
-});
-
-describe('methodLabel (what the counters key requests by)', () => {
-  it('keeps the methods of RFC 3261 and its extensions, and counts any other as `other`', () => {
-    expect(['INVITE', 'BYE', 'SUBSCRIBE', 'MESSAGE'].map(methodLabel)).toEqual([
-      'INVITE',
-      'BYE',
-      'SUBSCRIBE',
-      'MESSAGE',
-    ]);
-    expect([methodLabel('FOO1'), methodLabel('invite'), methodLabel(undefined)]).toEqual([
-      'other',
-      'other',
-      'other',
-    ]);
   });
 });
