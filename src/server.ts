@@ -408,6 +408,7 @@ export class Server {
         ports: { free: this.pool.free, capacity: this.pool.capacity },
         sip: this.stack.counters,
         registrar: this.registrar.stats,
+        registrations: () => this.registrar.registrations(),
         limits: this.limitStats,
       }),
     };

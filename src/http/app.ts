@@ -107,7 +107,7 @@ export async function buildHttpApp({
     public: true,
     handler: async () => (openapi ??= buildOpenApi(api, VERSION)),
   });
-  const metrics = metricsRoutes(app, deps, () => events.open);
+  const metrics = metricsRoutes(app, deps, () => events.open, logger);
   staticRoutes(app, webRoot);
 
   // Event streams never end by themselves: end them before the server waits for its connections.

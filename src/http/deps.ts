@@ -47,6 +47,8 @@ export interface MetricsSnapshot {
   ports: { free: number; capacity: number };
   sip: StackCounters;
   registrar: RegistrarStats;
+  /** Registrations alive now. */
+  registrations(): { users: number; bindings: number };
   limits: {
     tcp: TcpTransport['stats'];
     tcpOpen: number;

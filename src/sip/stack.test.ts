@@ -144,6 +144,10 @@ describe('SipStack over loopback sockets', () => {
       expect(peer.got.map((b) => asResponse(b).status)).toEqual([200, 200, 200]);
       expect(stack.counters.retransmissionsAbsorbed).toBe(2);
       expect(stack.counters.received).toBe(3);
+      // As on the wire, each way apart: three requests in, three responses out.
+      expect(stack.counters.requests.received.get('OPTIONS')).toBe(3);
+      expect(stack.counters.responses.sent.get('OPTIONS 200')).toBe(3);
+      expect(stack.counters.requests.sent.size + stack.counters.responses.received.size).toBe(0);
     });
 
     it('a retransmitted INVITE resends the last provisional', async () => {

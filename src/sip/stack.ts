@@ -11,6 +11,7 @@ import { ClientTransaction, type ClientTxUser } from './transaction/client.ts';
 import { ServerTransaction } from './transaction/server.ts';
 import { DEFAULT_TIMERS, type TimerConfig } from './transaction/timers.ts';
 import { endpointKey, type Endpoint, type Transport, type TransportName } from './transport/transport.ts';
+import { KNOWN_METHODS } from './ua/capabilities.ts';
 
 const MAGIC = 'z9hG4bK';
 export const MAX_MESSAGE_BYTES = 65536;
@@ -32,8 +33,20 @@ export interface StackCounters {
   dropped: number;
   badRequests: number;
   retransmissionsAbsorbed: number;
-  requestsByMethod: Map<string, number>;
-  responsesByStatus: Map<number, number>;
+  /** Requests by direction and method, as on the wire (retransmissions included). */
+  requests: Record<SipDirection, Map<string, number>>;
+  /** Responses by direction, keyed `METHOD code` (the CSeq method; `other` when unknown). */
+  responses: Record<SipDirection, Map<string, number>>;
+}
+
+export type SipDirection = 'received' | 'sent';
+
+/**
+ * The method as counted: names outside RFC 3261 and its extensions are `other`, so that a
+ * peer sending made-up methods cannot grow the counters (and the metrics' label sets) forever.
+ */
+export function methodLabel(method: string | undefined): string {
+  return method !== undefined && KNOWN_METHODS.has(method) ? method : 'other';
 }
 
 export interface SipStackOptions {
@@ -61,8 +74,8 @@ export class SipStack {
     dropped: 0,
     badRequests: 0,
     retransmissionsAbsorbed: 0,
-    requestsByMethod: new Map(),
-    responsesByStatus: new Map(),
+    requests: { received: new Map(), sent: new Map() },
+    responses: { received: new Map(), sent: new Map() },
   };
   onRequest: ((incoming: IncomingRequest) => void) | null = null;
   /** Responses no client transaction owns: 2xx retransmissions to an INVITE (`cseq` as parsed here). */
@@ -152,7 +165,12 @@ export class SipStack {
       return;
     }
     this.counters.sent++;
-    if (msg.kind === 'response') bump(this.counters.responsesByStatus, msg.status);
+    if (msg.kind === 'request') bump(this.counters.requests.sent, methodLabel(msg.method));
+    else
+      bump(
+        this.counters.responses.sent,
+        `${methodLabel(parseCSeq(getHeader(msg, 'cseq') ?? '')?.method)} ${msg.status}`,
+      );
     t.send(serializeMessage(msg), to);
   }
 
@@ -209,7 +227,7 @@ export class SipStack {
   }
 
   private receiveRequest(req: SipRequest, from: Endpoint): void {
-    bump(this.counters.requestsByMethod, req.method);
+    bump(this.counters.requests.received, methodLabel(req.method));
     const via = stampVia(req, from);
     if (!via) {
       // A top Via is there but malformed (RFC 4475 §3.1.2.1): answer 400 to where the
@@ -276,7 +294,7 @@ export class SipStack {
 
   /** `top`: the top Via and CSeq parseMessage checked (it drops a response without them). */
   private receiveResponse(res: SipResponse, from: Endpoint, top: { via: Via; cseq: CSeq } | undefined): void {
-    bump(this.counters.responsesByStatus, res.status);
+    bump(this.counters.responses.received, `${methodLabel(top?.cseq.method)} ${res.status}`);
     if (!top) {
       this.counters.dropped++;
       return;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { RawSip, rawRequest } from '../integration/harness.ts';
+import { promtoolCheck } from '../integration/promtool.ts';
 import { call, useServer } from './helpers.ts';
 
 const scrape = async (server: Server): Promise<{ status: number; type: string | null; text: string }> => {
@@ -32,12 +33,29 @@ describe('/metrics', () => {
       'agentline_rtp_packets_total',
       'agentline_legs',
       'agentline_rtp_ports_free',
+      'agentline_calls_total',
+      'agentline_queue_wait_seconds',
+      'agentline_handle_seconds',
+      'agentline_registrations',
+      'agentline_rtp_packets_lost_total',
+      'agentline_rtp_jitter_seconds',
+      'agentline_trunk_up',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
     ]) {
       expect(m.text).toContain(`# TYPE ${name} `);
       expect(m.text).toContain(`# HELP ${name} `);
     }
-    for (const line of m.text.trim().split('\n'))
-      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? -?\d+(\.\d+)?)$/);
+    expect(promtoolCheck(m.text)).toBe('');
+    // Blank lines are allowed between metric families, and prom-client writes NaN as `Nan`
+    // (Prometheus reads floats case-insensitively).
+    for (const line of m.text
+      .trim()
+      .split('\n')
+      .filter((l) => l !== ''))
+      expect(line).toMatch(
+        /^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? (-?\d+(\.\d+)?(e[-+]\d+)?|Nan))$/,
+      );
   });
 
   it('counts agents by state and queues by department', async () => {
@@ -51,15 +69,15 @@ describe('/metrics', () => {
     expect(value(m, 'agentline_rtp_ports_free')).toBe(server.pool.free);
   });
 
-  it('counts SIP requests by method, responses by code, and dropped garbage', async () => {
+  it('counts SIP requests by direction and method, responses by direction, method and code, and dropped garbage', async () => {
     const raw = await RawSip.open();
     try {
       raw.send(rawRequest('OPTIONS', `sip:probe@127.0.0.1:${server.sipPort}`, raw.port), server.sipPort);
       await raw.waitFor(/^SIP\/2\.0 200/);
       raw.send('this is not SIP\r\n\r\n', server.sipPort);
       const m = (await scrape(server)).text;
-      expect(value(m, 'agentline_sip_requests_total{method="OPTIONS"}')).toBe(1);
-      expect(value(m, 'agentline_sip_responses_total{code="200"}')).toBeGreaterThanOrEqual(1);
+      expect(value(m, 'agentline_sip_requests_total{direction="received",method="OPTIONS"}')).toBe(1);
+      expect(value(m, 'agentline_sip_responses_total{direction="sent",method="OPTIONS",code="200"}')).toBe(1);
       expect(value(m, 'agentline_sip_messages_received_total')).toBeGreaterThanOrEqual(1);
     } finally {
       raw.close();

@@ -203,7 +203,7 @@ describe('baresip as a SIP-phone agent', () => {
     await eventually(async () => (await s2.agentStates.getState(id)).state === 'ready', 3000, 'ready');
     expect(s2.registrar.lookup(USER)[0]?.source.transport).toBe(transport);
     await customerCall(s2, a, srtp);
-    expect(s2.stack.counters.requestsByMethod.get('REGISTER') ?? 0).toBe(0);
+    expect(s2.stack.counters.requests.received.get('REGISTER') ?? 0).toBe(0);
     // Over TLS the registration's connection died with the first server: the
     // call went over a new TLS connection to baresip's Contact, never another transport.
     if (transport === 'tls') {

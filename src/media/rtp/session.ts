@@ -86,6 +86,7 @@ import type { MediaClock, Tickable } from '../media-clock.ts';
 import type { PortPool } from '../port-pool.ts';
 import { RTP_HEADER_SIZE, rtpPayloadLength, rtpPayloadOffset, writeRtpHeader } from './packet.ts';
 import { SRTP_AUTH_FAILED, SRTP_AUTH_TAG_LEN, SRTP_REPLAYED, SrtpContext } from '../srtp/srtp.ts';
+import { ReceptionStats } from './reception.ts';
 
 export type { FrameSource } from '../frame-source.ts';
 
@@ -151,6 +152,11 @@ export interface RtpStats {
   errors: number;
   /** performance.now() of the last valid packet; 0 = none yet. */
   lastReceivedAt: number;
+  /** Packets of the peer's stream that never came (RFC 3550 A.3; see reception.ts). */
+  packetsLost: number;
+  /** Interarrival jitter of the peer's audio now and at its highest (RFC 3550 A.8), seconds. */
+  jitterSeconds: number;
+  maxJitterSeconds: number;
 }
 
 const MAX_PAYLOAD = 480; // 60 ms of G.711
@@ -270,7 +276,11 @@ export class RtpSession implements Tickable {
     srtpReplayed: 0,
     errors: 0,
     lastReceivedAt: 0,
+    packetsLost: 0,
+    jitterSeconds: 0,
+    maxJitterSeconds: 0,
   };
+  private readonly reception = new ReceptionStats();
 
   private readonly rtp: dgram.Socket;
   private readonly rtcp: dgram.Socket;
@@ -783,6 +793,9 @@ export class RtpSession implements Tickable {
     stats.packetsReceived++;
     stats.bytesReceived += msg.length;
     stats.lastReceivedAt = performance.now();
+    const reception = this.reception;
+    reception.packet(msg.readUInt32BE(8), (msg[2]! << 8) | msg[3]!);
+    stats.packetsLost = reception.lost;
     if (pt === this.dtmfPt || ((pt === 101 || pt === 96) && pt !== this.pt)) {
       stats.dtmfPackets++;
       if (this.inband !== null) this.lastEventAt = this.now();
@@ -797,6 +810,9 @@ export class RtpSession implements Tickable {
       stats.unknownPayloadType++;
       return;
     }
+    reception.timing(msg.readUInt32BE(4), stats.lastReceivedAt);
+    stats.jitterSeconds = reception.jitterSeconds;
+    stats.maxJitterSeconds = reception.maxJitterSeconds;
     if (plen === 0) return;
     const cb = this.onAudio;
     if (cb === null && this.inband === null) return;

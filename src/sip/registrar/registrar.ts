@@ -268,6 +268,19 @@ export class Registrar {
       .map((b) => ({ contact: b.contact.uri, source: { ...b.source } }));
   }
 
+  /** Unexpired bindings (contacts registered) and the users (AORs) they belong to, for /metrics. */
+  registrations(): { users: number; bindings: number } {
+    const now = this.clock.now();
+    let users = 0;
+    let bindings = 0;
+    for (const aor of [...this.bindings.keys()]) {
+      const n = this.live(aor, now).length;
+      if (n > 0) users++;
+      bindings += n;
+    }
+    return { users, bindings };
+  }
+
   /** Whether a live binding was registered from this address (the inbound filter's "registered phone"). */
   hasBindingFrom(address: string): boolean {
     const now = this.clock.now();
