@@ -5,7 +5,34 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+
+// ── finding the tools ────────────────────────────────────────────────────
+
+/**
+ * Absolute path of `name` on PATH (or in /usr/bin, /usr/local/bin), else an Error that
+ * says which Debian package to install. Used in beforeAll so a missing tool fails the
+ * suite with that message instead of a spawn ENOENT.
+ */
+export function requireTool(name: string, debianPackage: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'].filter(
+    Boolean,
+  );
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(
+    `${name} is not installed (looked in ${dirs.join(', ')}). The interop tests run the real ${name}: ` +
+      `install the Debian package "${debianPackage}" (apt-get install ${debianPackage}).`,
+  );
+}
 
 // ── processes ────────────────────────────────────────────────────────────
 
@@ -109,14 +136,16 @@ export interface SpawnOptions {
   timeoutMs: number;
   name?: string;
   env?: NodeJS.ProcessEnv;
+  /** `pipe`: the caller writes commands to `child.stdin` (the load bench's RTP peers). */
+  stdin?: 'ignore' | 'pipe';
 }
 
-/** Spawns `command` with no stdin and piped output; it is tracked until killAll(). */
+/** Spawns `command` with no stdin (unless asked) and piped output; it is tracked until killAll(). */
 export function spawnTool(command: string, args: string[], o: SpawnOptions): ToolProcess {
   const child = spawn(command, args, {
     cwd: o.cwd,
     env: o.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   return new ToolProcess(o.name ?? path.basename(command), child, o.timeoutMs);
 }

@@ -7,7 +7,7 @@
  */
 
 import dgram from 'node:dgram';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { api, eventually } from '../integration/harness.ts';
-import { killAll, runningCount, spawnTool, type Exit, type ToolProcess } from './tool-process.ts';
+import {
+  killAll,
+  requireTool,
+  runningCount,
+  spawnTool,
+  type Exit,
+  type ToolProcess,
+} from './tool-process.ts';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -28,31 +35,7 @@ export const FIXTURES = path.resolve(
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-// ── finding the tools ────────────────────────────────────────────────────
-
-/**
- * Absolute path of `name` on PATH (or in /usr/bin, /usr/local/bin), else an Error that
- * says which Debian package to install. Used in beforeAll so a missing tool fails the
- * suite with that message instead of a spawn ENOENT.
- */
-export function requireTool(name: string, debianPackage: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'].filter(
-    Boolean,
-  );
-  for (const dir of dirs) {
-    const file = path.join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error(
-    `${name} is not installed (looked in ${dirs.join(', ')}). The interop tests run the real ${name}: ` +
-      `install the Debian package "${debianPackage}" (apt-get install ${debianPackage}).`,
-  );
-}
+// ── finding the tools (requireTool: tool-process.ts) ─────────────────────
 
 /**
  * play_pcap_audio opens a raw socket: sipp must run as root (or carry cap_net_raw, which
@@ -76,6 +59,7 @@ export {
   runningCount,
   spawnTool,
   type Exit,
+  requireTool,
   type SpawnOptions,
 } from './tool-process.ts';
 // ── ports ────────────────────────────────────────────────────────────────
