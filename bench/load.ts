@@ -18,7 +18,7 @@
  * Run it alone (it takes both cores): flock /tmp/agentline-it.lock npm run bench:load -- …
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -234,6 +234,7 @@ async function rtpengineStep(env: Env, engine: Rtpengine, n: number): Promise<Me
         }),
       );
     }
+    const ngSecs = (performance.now() - t0) / 1000;
     const rss0 = rssKiB(engine.pid);
     const alive = (): boolean => engine.proc.alive;
     const bridged = await waitBridged(gen, n, Date.now() + 10_000, alive);
@@ -245,7 +246,7 @@ async function rtpengineStep(env: Env, engine: Rtpengine, n: number): Promise<Me
       setupP99S: percentile(setup, 99),
       failed: n - m.report.bridged,
       note: [
-        `ng offer+answer for all: ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `ng offer+answer for all: ${ngSecs.toFixed(1)} s`,
         bridged < n ? `${n - bridged} streams not relayed` : '',
       ]
         .filter(Boolean)
@@ -327,6 +328,9 @@ async function cpsRamp(env: Env): Promise<{ cps: number; lines: string[] }> {
 
 const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const j = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+
+/** The machine's 1-minute load average: other work on the 2 cores shows in every figure. */
+const loadAvg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '?';
 
 function row(relay: string, m: Measured): string {
   return [
@@ -424,6 +428,7 @@ async function main(): Promise<void> {
     log(HEADER);
     log(rows[0]!);
     for (const n of STEPS) {
+      log(`      (${n} calls: load average ${loadAvg()} before the step)`);
       const al = await agentlineStep(env, n).catch((err: unknown) => failedStep(n, err));
       log(row('agentline', al));
       rows.push(row('agentline', al));

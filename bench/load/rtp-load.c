@@ -4,6 +4,7 @@
  *
  *   rtp-load gen N BASE_PORT latch|fixed   N customer phones on BASE_PORT, BASE_PORT+2, ...
  *   rtp-load echo PORT                     one socket that sends every datagram back to its source
+ *   rtp-load jitter                        the jitter estimate of stdin's arrivals (unit test)
  *
  * gen: each stream sends a 20 ms PCMU packet (PT 0, 160 bytes) whose payload starts with
  * a magic, the stream number, a sequence number and the send time (CLOCK_MONOTONIC, ns);
@@ -24,6 +25,7 @@
  * (bench/load/stats.ts) from the histograms, so that the maths is tested in one place.
  *
  * echo: counts datagrams; stdin `report` prints {"packets":N}.
+ * jitter: the RFC 3550 estimate over lines "ARRIVAL_NS RTP_TS" from stdin, for the unit test.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -79,6 +81,40 @@ static void put32(uint8_t *p, uint32_t v) {
 }
 static uint32_t get32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * RFC 3550 section 6.4.1 interarrival jitter, in timestamp units (8 kHz): with the transit
+ * time of a packet (arrival in timestamp units - its RTP timestamp) and D the change of it
+ * from the previous packet, J += (|D| - J) / 16.
+ */
+struct jitter {
+  int have_transit;
+  double transit, j;
+};
+
+static void jitter_update(struct jitter *s, int64_t arrival_ns, uint32_t rtp_ts) {
+  double transit = (double)arrival_ns * 8000.0 / 1e9 - (double)rtp_ts;
+  if (s->have_transit) {
+    double d = transit - s->transit;
+    if (d < 0) d = -d;
+    /* a timestamp jump of a second or more (new SSRC, wrap) is not jitter */
+    if (d < 8000.0) s->j += (d - s->j) / 16.0;
+  }
+  s->transit = transit;
+  s->have_transit = 1;
+}
+
+/* `rtp-load jitter`: lines "ARRIVAL_NS RTP_TS" in, J in ms out (the unit test's view of the maths). */
+static int run_jitter(void) {
+  struct jitter s = {0};
+  long long arrival;
+  unsigned long ts;
+  while (scanf("%lld %lu", &arrival, &ts) == 2) {
+    jitter_update(&s, arrival, (uint32_t)ts);
+    printf("%.9f\n", s.j / 8.0);
+  }
+  return 0;
 }
 
 /* ---------------------------------------------------------------- echo */
@@ -159,9 +195,7 @@ struct stream {
   uint32_t win_first, win_end; /* window: our seqs [win_first, win_end) */
   int counting, ended;
   int64_t answered_ns, bridged_ns;
-  /* RFC 3550 6.4.1 state, in timestamp units (8 kHz) */
-  int have_transit;
-  double transit, jitter;
+  struct jitter jit;
   uint8_t *seen; /* SEQ_BITS bits: received seqs of the window */
 };
 
@@ -231,19 +265,7 @@ static void on_packet(struct stream *s, const uint8_t *p, ssize_t len, const str
   if (!s->bridged_ns) s->bridged_ns = now;
   uint32_t seq = get32(p + 20);
   int64_t sent = (int64_t)((uint64_t)get32(p + 24) << 32 | get32(p + 28));
-  /* RFC 3550 6.4.1: J += (|D| - J) / 16, D from the relay's RTP timestamps. */
-  uint32_t rtp_ts = get32(p + 4);
-  double arrival = (double)now * 8000.0 / 1e9;
-  double transit = arrival - (double)rtp_ts;
-  if (s->have_transit) {
-    double d = transit - s->transit;
-    if (d < 0) d = -d;
-    /* a timestamp jump (new SSRC, wrap) is not jitter: restart the estimate */
-    if (d < 8000.0)
-      s->jitter += (d - s->jitter) / 16.0;
-  }
-  s->transit = transit;
-  s->have_transit = 1;
+  jitter_update(&s->jit, now, get32(p + 4));
   if (!s->counting && !s->ended) return;
   if (seq < s->win_first || (s->ended && seq >= s->win_end)) return;
   uint32_t bit = seq % SEQ_BITS;
@@ -254,7 +276,7 @@ static void on_packet(struct stream *s, const uint8_t *p, ssize_t len, const str
   s->seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
   received_in_window++;
   hist_add(rtt_hist, now - sent);
-  hist_add(jit_hist, (int64_t)(s->jitter / 8000.0 * 1e9));
+  hist_add(jit_hist, (int64_t)(s->jit.j / 8000.0 * 1e9));
 }
 
 static void send_one(struct stream *s) {
@@ -388,6 +410,7 @@ static int run_gen(int n, int base, int latch) {
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+  if (argc == 2 && !strcmp(argv[1], "jitter")) return run_jitter();
   if (argc == 3 && !strcmp(argv[1], "echo")) return run_echo(atoi(argv[2]));
   if (argc == 5 && !strcmp(argv[1], "gen"))
     return run_gen(atoi(argv[2]), atoi(argv[3]), !strcmp(argv[4], "latch"));
