@@ -2,7 +2,7 @@
  * End-to-end load bench over loopback with real peers (issue 13 item 3).
  *
  *   npm run bench:load -- [--calls 100,250,500,1000] [--seconds 20] [--rate 100]
- *                         [--cps 50,100,150,200,300,400,500] [--no-rtpengine] [--no-cps]
+ *                         [--cps 50,100,200,300,400,500,700,1000] [--no-rtpengine] [--no-cps]
  *
  * Per step of N: a fresh AgentLine server process (its own data dir, the demo company with N
  * bench agents in Sales, made ready through the API); sipp places N customer calls to the
@@ -41,7 +41,7 @@ const { values: opt } = parseArgs({
     calls: { type: 'string', default: '100,250,500,1000' },
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '100' },
-    cps: { type: 'string', default: '50,100,150,200,300,400,500' },
+    cps: { type: 'string', default: '50,100,200,300,400,500,700,1000' },
     'no-rtpengine': { type: 'boolean', default: false },
     'no-cps': { type: 'boolean', default: false },
   },
@@ -50,8 +50,12 @@ const STEPS = opt.calls.split(',').map(Number);
 const SECONDS = Number(opt.seconds);
 const RATE = Number(opt.rate);
 const CPS_STEPS = opt.cps.split(',').map(Number);
-/** How long the calls of a step may take to be connected after the last is placed. */
-const SETUP_S = 20;
+/**
+ * How long the calls of a step may take to be connected after the last is placed: until all
+ * are, or none more for STALL_S, or at most this (the ACD connects calls one after another).
+ */
+const setupCapS = (n: number): number => 30 + n / 8;
+const STALL_S = 15;
 const CPS_SECONDS = 5;
 const CPS_HOLD_MS = 1000;
 
@@ -70,6 +74,8 @@ const log = (line: string): void => console.log(line);
 
 interface Measured {
   calls: number;
+  /** Calls whose media the window measured (connected when it started). */
+  measured: number;
   cpuMsPerCall: number;
   /** Share of one core, %. */
   cpuPct: number;
@@ -94,12 +100,15 @@ async function measure(
   alive: () => boolean,
 ): Promise<Omit<Measured, 'rssKiBPerCall' | 'setupP99S' | 'failed' | 'note'> & { report: GenReport }> {
   gen.send('window');
+  const peers = [gen.proc.pid ?? 0, echo.proc.pid ?? 0];
+  const peers0 = peers.map(threadCpu);
   const cpu0 = threadCpu(pid);
   const echo0 = await echo.packets();
   const t0 = performance.now();
   const until = t0 + SECONDS * 1000;
   while (performance.now() < until && alive()) await sleep(Math.min(250, until - performance.now()));
   const cpu1 = threadCpu(pid);
+  const peersMs = peers.reduce((ms, p, i) => ms + cpuDelta(peers0[i]!, threadCpu(p)).total, 0);
   const secs = (performance.now() - t0) / 1000;
   gen.send('stop');
   const echo1 = await echo.packets();
@@ -110,9 +119,11 @@ async function measure(
     .sort((a, b) => b[1] - a[1])
     .filter(([, ms]) => ms / secs >= 5)
     .map(([name, ms]) => `${name} ${((ms / secs / 10) | 0).toString()}%`)
+    .concat(`(generator+echo ${((peersMs / secs / 10) | 0).toString()}%)`)
     .join(', ');
   return {
     calls,
+    measured: report.measured,
     cpuMsPerCall: cpu.total / secs / calls,
     cpuPct: cpu.total / secs / 10,
     threads,
@@ -125,16 +136,23 @@ async function measure(
   };
 }
 
-/** Polls the generator until `n` streams hear their own echo, the deadline passes or `alive` fails. */
+/**
+ * Polls the generator until `n` streams hear their own echo, none more did for STALL_S, the
+ * deadline passes or `alive` fails.
+ */
 async function waitBridged(
   gen: Generator,
   n: number,
   deadline: number,
   alive: () => boolean,
 ): Promise<number> {
+  let last = -1;
+  let lastChange = Date.now();
   for (;;) {
     const { bridged } = await gen.report();
-    if (bridged >= n || Date.now() > deadline || !alive()) return bridged;
+    if (bridged !== last) [last, lastChange] = [bridged, Date.now()];
+    const stalled = Date.now() - lastChange > STALL_S * 1000;
+    if (bridged >= n || stalled || Date.now() > deadline || !alive()) return bridged;
     await sleep(500);
   }
 }
@@ -161,7 +179,7 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
   const db = path.join(dir, 'agentline.db');
   copyDatabase(env.prepDb, db);
   const rampS = n / RATE;
-  const budgetMs = (rampS + SETUP_S + SECONDS + 60) * 1000;
+  const budgetMs = (rampS + setupCapS(n) + SECONDS + 60) * 1000;
   const server = await AgentLineProcess.start(db, SERVER, budgetMs);
   let gen: Generator | undefined;
   let uas: SippLoad | undefined;
@@ -184,7 +202,7 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
     uac = SippLoad.start(env.sipp, {
       dir,
       name: 'customers',
-      scenario: customerScenario(Math.round((rampS + SETUP_S + SECONDS + 15) * 1000)),
+      scenario: customerScenario(Math.round((rampS + setupCapS(n) + SECONDS + 15) * 1000)),
       port: CUSTOMERS_SIP,
       remotePort: SERVER.sip,
       service: SALES_HOTLINE,
@@ -194,13 +212,15 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
       timeoutMs: budgetMs,
     });
     const alive = (): boolean => server.proc.alive;
-    const bridged = await waitBridged(gen, n, Date.now() + (rampS + SETUP_S) * 1000, alive);
+    const bridged = await waitBridged(gen, n, Date.now() + (rampS + setupCapS(n)) * 1000, alive);
     const m = await measure(server.pid, n, gen, env.echo, alive);
     const rss1 = rssKiB(server.pid);
     const sipp = uac.counts();
+    const warns = server.warnings();
     const notes = [
-      bridged < n ? `${n - bridged} calls not connected` : '',
-      sipp.failed ? `sipp: ${sipp.failed} failed` : '',
+      bridged < n ? `${n - bridged} calls not connected when the window started (not measured)` : '',
+      sipp.failed ? `sipp: ${sipp.failed} failed (${uac.lastError()})` : '',
+      warns.count ? `server: ${warns.count} warn lines, last: ${warns.last}` : '',
       alive() ? '' : `server died: ${server.proc.tail(5)}`,
     ];
     return {
@@ -336,6 +356,7 @@ function row(relay: string, m: Measured): string {
   return [
     String(m.calls).padStart(5),
     relay.padEnd(10),
+    String(m.measured).padStart(5),
     f(m.cpuMsPerCall, 3).padStart(8),
     f(m.cpuPct, 0).padStart(5),
     f(m.relayedPerSec, 0).padStart(8),
@@ -351,8 +372,8 @@ function row(relay: string, m: Measured): string {
 }
 
 const HEADER =
-  'calls relay      CPUms/s %core  pkt/s   loss%  RTTp50  RTTp99  jit99  KiB/call setup99s failed  threads [notes]\n' +
-  '      (per call)                           (ms, through the relay both ways) (s)';
+  'calls relay      meas. CPUms/s %core    pkt/s   loss%  RTTp50  RTTp99   jit99 KiB/call setup99 failed  threads [notes]\n' +
+  '                        per call                     (ms, through the relay, both ways)     (s)';
 
 function machine(): string {
   const cpu = (
@@ -389,7 +410,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   // Bounded whatever happens: every step has its own deadlines; this is the last resort.
   const totalS =
-    STEPS.reduce((s, n) => s + 2 * (n / RATE + SETUP_S + 2 * SECONDS + 90), 0) + CPS_STEPS.length * 40 + 120;
+    STEPS.reduce((s, n) => s + 2 * (n / RATE + setupCapS(n) + 2 * SECONDS + 90), 0) +
+    CPS_STEPS.length * 40 +
+    120;
   const watchdog = setTimeout(() => {
     console.error(`bench:load: over its ${totalS.toFixed(0)} s budget, stopping`);
     onSignal();
@@ -472,6 +495,7 @@ async function main(): Promise<void> {
 function failedStep(calls: number, err: unknown): Measured {
   return {
     calls,
+    measured: 0,
     cpuMsPerCall: NaN,
     cpuPct: NaN,
     threads: '',

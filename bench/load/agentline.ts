@@ -135,6 +135,21 @@ export class AgentLineProcess {
     await Promise.all(Array.from({ length: 8 }, worker));
   }
 
+  /** Its warn and error log lines so far (of the last 256 KiB of output) and the last one's message. */
+  warnings(): { count: number; last: string } {
+    const lines = this.proc.stdout.split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+    const last = lines.at(-1);
+    let msg = '';
+    if (last) {
+      try {
+        msg = (JSON.parse(last) as { msg?: string }).msg ?? '';
+      } catch {
+        msg = last.slice(0, 120);
+      }
+    }
+    return { count: lines.length, last: msg };
+  }
+
   /** SIGTERM (the server's own 5 s shutdown), SIGKILL after 7 s. */
   async stop(): Promise<void> {
     await this.proc.kill(7000);

@@ -20,7 +20,8 @@
  * `quit`. Statistics of the window: packets sent and received back (loss), the round-trip
  * time through the relay and the echo (histogram, 10 us buckets), the interarrival jitter
  * of RFC 3550 section 6.4.1 of what the relay sends us (computed from its RTP timestamps,
- * sampled at every packet, histogram), streams answered and bridged, and the set-up time
+ * sampled at every packet, histogram), streams answered and bridged (only streams bridged
+ * when the window starts are measured: `measured`), and the set-up time
  * from answer to the first echo of our own audio. Percentiles are taken by the caller
  * (bench/load/stats.ts) from the histograms, so that the maths is tested in one place.
  *
@@ -204,6 +205,7 @@ static int nstreams;
 static uint32_t *rtt_hist, *jit_hist;
 static uint64_t sent_in_window, received_in_window, duplicates, foreign;
 static int64_t window_start_ns;
+static int measured; /* streams counted in the window */
 
 static void hist_add(uint32_t *h, int64_t ns) {
   int64_t b = ns / BUCKET_NS;
@@ -241,7 +243,7 @@ static void report(void) {
       }
     }
   }
-  printf("],\"answered\":%d,\"bridged\":%d,", answered, bridged);
+  printf("],\"answered\":%d,\"bridged\":%d,\"measured\":%d,", answered, bridged, measured);
   print_hist("rtt", rtt_hist);
   printf(",");
   print_hist("jitter", jit_hist);
@@ -294,9 +296,9 @@ static void send_one(struct stream *s) {
   put32(p + 20, s->seq);
   put32(p + 24, (uint32_t)((uint64_t)t >> 32));
   put32(p + 28, (uint32_t)t);
-  if (sendto(s->fd, p, sizeof p, 0, (struct sockaddr *)&s->target, sizeof s->target) == (ssize_t)sizeof p &&
-      s->counting)
-    sent_in_window++;
+  /* a failed send (full buffer) counts as sent: the packet is lost all the same */
+  sendto(s->fd, p, sizeof p, 0, (struct sockaddr *)&s->target, sizeof s->target);
+  if (s->counting) sent_in_window++;
   s->seq++;
   s->ts += 160;
 }
@@ -316,14 +318,18 @@ static void command(char *line) {
     sent_in_window = received_in_window = duplicates = 0;
     memset(rtt_hist, 0, sizeof(uint32_t) * BUCKETS);
     memset(jit_hist, 0, sizeof(uint32_t) * BUCKETS);
+    measured = 0;
     for (i = 0; i < nstreams; i++) {
       streams[i].win_first = streams[i].seq;
-      streams[i].counting = 1;
+      /* only calls already connected are measured: a call still queued drops our audio by design */
+      streams[i].counting = streams[i].bridged_ns != 0;
+      measured += streams[i].counting;
       streams[i].ended = 0;
       memset(streams[i].seen, 0, SEQ_BITS / 8);
     }
   } else if (!strcmp(line, "stop")) {
     for (i = 0; i < nstreams; i++) {
+      if (!streams[i].counting) continue;
       streams[i].win_end = streams[i].seq;
       streams[i].counting = 0;
       streams[i].ended = 1;

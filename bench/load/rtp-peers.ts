@@ -33,6 +33,8 @@ export interface GenReport {
   setupMs: number[];
   answered: number;
   bridged: number;
+  /** Streams counted in the window: those bridged when it started. */
+  measured: number;
   rtt: Histogram;
   jitter: Histogram;
 }

@@ -127,12 +127,24 @@ export class SippLoad {
   private constructor(
     readonly proc: ToolProcess,
     private readonly statFile: string,
+    private readonly errorFile: string,
   ) {}
+
+  /** The last line of its -trace_err file (why a call failed), or ''. */
+  lastError(): string {
+    try {
+      const lines = readFileSync(this.errorFile, 'utf8').trim().split('\n');
+      return (lines.at(-1) ?? '').slice(0, 160);
+    } catch {
+      return '';
+    }
+  }
 
   static start(sipp: string, o: SippLoadOptions): SippLoad {
     const scenario = path.join(o.dir, `${o.name}.xml`);
     writeFileSync(scenario, o.scenario);
     const statFile = path.join(o.dir, `${o.name}-stat.csv`);
+    const errorFile = path.join(o.dir, `${o.name}-errors.log`);
     const args = [
       ...(o.remotePort !== undefined ? [`127.0.0.1:${o.remotePort}`, '-s', o.service ?? ''] : []),
       ...['-sf', scenario, '-nostdin', '-aa', '-i', '127.0.0.1', '-p', String(o.port)],
@@ -141,11 +153,12 @@ export class SippLoad {
       ...(o.rate !== undefined ? ['-r', String(o.rate), '-rp', '1000'] : []),
       ...(o.inject ? ['-inf', o.inject] : []),
       ...['-max_socket', '4096', '-trace_stat', '-stf', statFile, '-fd', '1'],
-      ...['-trace_err', '-error_file', path.join(o.dir, `${o.name}-errors.log`)],
+      ...['-trace_err', '-error_file', errorFile],
     ];
     return new SippLoad(
       spawnTool(sipp, args, { cwd: o.dir, timeoutMs: o.timeoutMs, name: o.name }),
       statFile,
+      errorFile,
     );
   }
 
