@@ -66,6 +66,22 @@ describe('StateMachine', () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it('keeps a timer armed for a group of states across moves within it, clears it on the way out', () => {
+    const { machine, clock } = light();
+    machine.transition('blinking', 'x');
+    let fired = 0;
+    machine.arm(500, () => fired++, ['blinking', 'on']);
+    machine.transition('blinking', 'again');
+    machine.transition('on', 'steady');
+    clock.advance(500);
+    expect(fired).toBe(1);
+    machine.arm(500, () => fired++, ['on']);
+    machine.transition('off', 'out');
+    clock.advance(1000);
+    expect(fired).toBe(1);
+    expect(clock.pending()).toBe(0);
+  });
+
   it('disarm and dispose clear what was armed; a fired timer is no longer counted', () => {
     const { machine, clock } = light();
     const a = machine.arm(100, () => {});

@@ -349,7 +349,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
           for (const a of agents) {
             const s = await deps.agentStates.getState(a.id);
             if (s.state !== 'logged_out') loggedIn++;
-            if (s.state === 'ready' && !deps.acd.isEngaged(a.id)) ready++;
+            if (s.state === 'ready' && !(await deps.availability.isReserved(a.id))) ready++;
           }
           const longest = waiting.reduce((m, cc) => Math.max(m, now - (cc.enteredAt ?? now)), 0);
           out.push({
