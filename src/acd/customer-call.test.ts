@@ -34,9 +34,21 @@ function call(clock = new FakeClock()): CustomerCall {
 
 function callIn(state: CustomerCallState, clock = new FakeClock()): CustomerCall {
   const cc = call(clock);
-  for (const s of PATH[state]) expect(cc.transition(s, `to_${s}`)).toBe(true);
+  moves(cc, ...PATH[state]);
   expect(cc.state).toBe(state);
   return cc;
+}
+
+/** A call in `state`, and a callback for its timers that counts how often it fired. */
+function timed(state: CustomerCallState) {
+  const clock = new FakeClock();
+  const fired = { n: 0 };
+  return { clock, cc: callIn(state, clock), fired, tick: () => void fired.n++ };
+}
+
+/** Moves the table allows, each of which must be made. */
+function moves(cc: CustomerCall, ...to: CustomerCallState[]): void {
+  for (const s of to) expect(cc.transition(s, `to_${s}`)).toBe(true);
 }
 
 const STATES = Object.keys(CUSTOMER_CALL_TRANSITIONS) as CustomerCallState[];
@@ -62,77 +74,53 @@ describe('CustomerCall', () => {
 
   describe('waiting (queued, offering)', () => {
     it('the maximum wait runs on while an offer comes and goes', () => {
-      const clock = new FakeClock();
-      const cc = callIn('queued', clock);
-      let overflowed = 0;
-      cc.armMaxWait(1000, () => overflowed++);
+      const { clock, cc, fired, tick } = timed('queued');
+      cc.armMaxWait(1000, tick);
       clock.advance(400);
-      cc.transition('offering', 'offer');
-      cc.transition('queued', 'no answer');
+      moves(cc, 'offering', 'queued');
       clock.advance(600);
-      expect(overflowed).toBe(1);
+      expect(fired.n).toBe(1);
       expect(cc.armed).toBe(0);
     });
 
     it('re-arming the wait or the announcement replaces the earlier timer', () => {
-      const clock = new FakeClock();
-      const cc = callIn('queued', clock);
-      let fired = 0;
-      cc.armMaxWait(100, () => fired++);
-      cc.armMaxWait(300, () => fired++);
-      cc.armAnnouncement(100, () => fired++);
-      cc.armAnnouncement(300, () => fired++);
+      const { clock, cc, fired, tick } = timed('queued');
+      for (const ms of [100, 300]) {
+        cc.armMaxWait(ms, tick);
+        cc.armAnnouncement(ms, tick);
+      }
       expect(cc.armed).toBe(2);
       clock.advance(300);
-      expect(fired).toBe(2);
+      expect(fired.n).toBe(2);
     });
 
-    it('stopping the wait (the agent answered) clears both timers', () => {
-      const clock = new FakeClock();
-      const cc = callIn('offering', clock);
-      cc.armMaxWait(100, () => expect.fail('no overflow while the agent hears the whisper'));
-      cc.armAnnouncement(100, () => expect.fail('no announcement'));
-      cc.stopWaitTimers();
-      clock.advance(200);
-      expect(clock.pending()).toBe(0);
-    });
-
-    it('connecting or ending the call clears the wait timers', () => {
-      for (const to of ['connected', 'ended'] as const) {
-        const clock = new FakeClock();
-        const cc = callIn('offering', clock);
-        cc.armMaxWait(100, () => expect.fail('cleared'));
-        cc.armAnnouncement(100, () => expect.fail('cleared'));
-        expect(cc.transition(to, 'leave the queue')).toBe(true);
+    it.each(['stopped (the agent answered)', 'connected', 'ended'] as const)(
+      'the wait timers are cleared when the wait is %s',
+      (how) => {
+        const { clock, cc, tick } = timed('offering');
+        cc.armMaxWait(100, tick);
+        cc.armAnnouncement(100, tick);
+        if (how === 'connected' || how === 'ended') expect(cc.transition(how, 'leave the queue')).toBe(true);
+        else cc.stopWaitTimers();
         expect(clock.pending()).toBe(0);
-      }
-    });
+      },
+    );
   });
 
-  describe('for life', () => {
-    it('a timer armed for the call survives connected and requeued, and goes when the call ends', () => {
-      const clock = new FakeClock();
-      const cc = callIn('queued', clock);
-      let fired = 0;
-      cc.armForLife(1000, () => fired++);
-      cc.transition('offering', 'x');
-      cc.transition('connected', 'x');
-      cc.transition('queued', 'requeue');
-      clock.advance(1000);
-      expect(fired).toBe(1);
-      cc.armForLife(1000, () => fired++);
-      cc.transition('ended', 'hang-up');
-      clock.advance(1000);
-      expect(fired).toBe(1);
-      expect(clock.pending()).toBe(0);
-    });
+  it('a timer armed for the call survives connected and requeued, and goes when the call ends', () => {
+    const { clock, cc, fired, tick } = timed('queued');
+    cc.armForLife(1000, tick);
+    moves(cc, 'offering', 'connected', 'queued');
+    clock.advance(1000);
+    cc.armForLife(1000, tick);
+    moves(cc, 'ended');
+    expect({ fired: fired.n, pending: clock.pending() }).toEqual({ fired: 1, pending: 0 });
   });
 
   it('dispose clears every timer (server shutdown)', () => {
-    const clock = new FakeClock();
-    const cc = callIn('queued', clock);
-    cc.armMaxWait(100, () => {});
-    cc.armForLife(100, () => {});
+    const { clock, cc, tick } = timed('queued');
+    cc.armMaxWait(100, tick);
+    cc.armForLife(100, tick);
     cc.dispose();
     expect(clock.pending()).toBe(0);
   });
