@@ -91,11 +91,6 @@ export class Acd {
     return this.queues.waiting(departmentId);
   }
 
-  /** Runs a distribution pass soon. */
-  schedule(): void {
-    this.distributor.schedule();
-  }
-
   /** Settles once no distribution pass is running (tests, shutdown). */
   idle(): Promise<void> {
     return this.distributor.idle();

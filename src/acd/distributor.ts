@@ -262,7 +262,7 @@ export class Distributor {
       }
       return;
     }
-    cc.stopWaitTimers();
+    // Connected: the wait timers (cleared on the way out of the queue) are over.
     if (!cc.transition('connected', `agent:${agentId}`)) {
       // Overflowed or ended while the agent heard the whisper: theirs is no call any more.
       await agentLeg.hangup();
