@@ -1,23 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { loggedInTime, summarize } from './reports.ts';
 import type { AgentStateHistoryRow, Cdr } from '../store/store.ts';
+import { completeCdr } from '../store/rules.ts';
 
-const cdr = (p: Partial<Cdr>): Cdr => ({
-  id: Math.random().toString(),
-  companyId: 1,
-  hotline: '+7',
-  callerId: '1',
-  departmentId: 1,
-  startedAt: 0,
-  queuedAt: 0,
-  answeredAt: null,
-  endedAt: null,
-  agentIds: [],
-  transfers: 0,
-  outcome: null,
-  talkSeconds: 0,
-  ...p,
-});
+const cdr = (p: Partial<Cdr>): Cdr =>
+  completeCdr({
+    id: Math.random().toString(),
+    startedAt: 0,
+    companyId: 1,
+    hotline: '+7',
+    callerId: '1',
+    departmentId: 1,
+    queuedAt: 0,
+    ...p,
+  });
 const row = (
   at: number,
   from: AgentStateHistoryRow['from'],

@@ -1,4 +1,4 @@
-import type { AgentStateHistoryRow, Cdr } from '../store/store.ts';
+import type { AgentStateHistoryRow, Cdr, CdrAggregates, CdrTotals } from '../store/store.ts';
 
 /** Answered within this many seconds of entering the queue counts towards the service level. */
 export const SERVICE_LEVEL_SECONDS = 20;
@@ -32,32 +32,90 @@ export interface Summary {
   agents: AgentFigures[];
 }
 
-const avg = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const round = (x: number | null, digits = 3): number | null =>
   x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** The sums of an empty set of calls. */
+const NO_CALLS: CdrTotals = {
+  calls: 0,
+  answered: 0,
+  abandoned: 0,
+  overflow: 0,
+  noAgents: 0,
+  queuedSettled: 0,
+  answeredWithin: 0,
+  waited: 0,
+  waitMs: 0,
+  talkSeconds: 0,
+};
+
+export function addTotals(a: CdrTotals, b: CdrTotals): CdrTotals {
+  const out = { ...a };
+  for (const k of Object.keys(NO_CALLS) as (keyof CdrTotals)[]) out[k] += b[k];
+  return out;
+}
+
 /**
- * The supervisor's summary (SPEC §8) from the CDRs of calls started in
- * [from, to) and the agent state history. Pure: the same rows give the same figures.
+ * What the report is computed from, added up over rows in memory: the same sums a store makes
+ * in SQL (`CallRecordStore.aggregateCdr`), with every CDR in one bucket.
  */
-export function summarize(
-  cdrs: readonly Cdr[],
+export function aggregate(cdrs: readonly Cdr[]): CdrAggregates {
+  const totals = cdrs.map((c): CdrTotals => {
+    const answered = c.answeredAt !== null;
+    const wait = answered && c.queuedAt !== null ? (c.answeredAt as number) - c.queuedAt : null;
+    return {
+      calls: 1,
+      answered: Number(answered),
+      abandoned: Number(c.outcome === 'abandoned'),
+      overflow: Number(c.outcome === 'overflow'),
+      noAgents: Number(c.outcome === 'no_agents'),
+      queuedSettled: Number(c.queuedAt !== null && (answered || c.outcome === 'abandoned')),
+      answeredWithin: Number(wait !== null && wait <= SERVICE_LEVEL_SECONDS * 1000),
+      waited: Number(wait !== null),
+      waitMs: wait ?? 0,
+      talkSeconds: answered ? c.talkSeconds : 0,
+    };
+  });
+  const sets = new Map<string, CdrAggregates['agentSets'][number]>();
+  for (const c of cdrs) {
+    if (c.answeredAt === null) continue;
+    const key = JSON.stringify(c.agentIds);
+    const set = sets.get(key) ?? { agentIds: c.agentIds, answered: 0, talkSeconds: 0 };
+    set.answered++;
+    set.talkSeconds += c.talkSeconds;
+    sets.set(key, set);
+  }
+  return { buckets: [{ bucket: 0, ...totals.reduce(addTotals, NO_CALLS) }], agentSets: [...sets.values()] };
+}
+
+const ratio = (n: number, of: number): number | null => (of ? round(n / of) : null);
+
+/** Calls, answers, abandons and the service level of some sums. */
+function counts(t: CdrTotals): Pick<Summary, 'calls' | 'answered' | 'abandoned' | 'serviceLevel'> {
+  return {
+    calls: t.calls,
+    answered: t.answered,
+    abandoned: t.abandoned,
+    serviceLevel: ratio(t.answeredWithin, t.queuedSettled),
+  };
+}
+
+/**
+ * The supervisor's summary (SPEC §8) of calls started in [from, to) from their sums and the
+ * agent state history. Pure: the same sums give the same figures.
+ */
+export function summaryOf(
+  sums: CdrAggregates,
   history: readonly AgentStateHistoryRow[],
   from: number,
   to: number,
   agentIds: readonly number[],
 ): Summary {
-  const queued = cdrs.filter((c) => c.queuedAt !== null);
-  const answered = cdrs.filter((c) => c.answeredAt !== null);
-  const abandoned = cdrs.filter((c) => c.outcome === 'abandoned');
-  const waits = answered
-    .filter((c) => c.queuedAt !== null)
-    .map((c) => ((c.answeredAt as number) - (c.queuedAt as number)) / 1000);
-  const withinSl = waits.filter((w) => w <= SERVICE_LEVEL_SECONDS).length;
-  const slBase = queued.filter((c) => c.answeredAt !== null || c.outcome === 'abandoned').length;
+  const t = sums.buckets.reduce<CdrTotals>(addTotals, NO_CALLS);
   const agents = agentIds.map((agentId) => {
-    const mine = answered.filter((c) => c.agentIds.includes(agentId));
-    const talkSeconds = mine.reduce((s, c) => s + (c.agentIds[0] === agentId ? c.talkSeconds : 0), 0);
+    const mine = sums.agentSets.filter((s) => s.agentIds.includes(agentId));
+    // The talk time is the first agent's: a transfer's second agent took over a call already talked.
+    const talkSeconds = mine.reduce((n, s) => n + (s.agentIds[0] === agentId ? s.talkSeconds : 0), 0);
     const loggedInSeconds =
       loggedInTime(
         history.filter((h) => h.agentId === agentId),
@@ -66,7 +124,7 @@ export function summarize(
       ) / 1000;
     return {
       agentId,
-      answered: mine.length,
+      answered: mine.reduce((n, s) => n + s.answered, 0),
       talkSeconds,
       loggedInSeconds: Math.round(loggedInSeconds),
       occupancy: loggedInSeconds > 0 ? round(Math.min(1, talkSeconds / loggedInSeconds)) : null,
@@ -75,20 +133,43 @@ export function summarize(
   return {
     from,
     to,
-    calls: cdrs.length,
-    answered: answered.length,
-    abandoned: abandoned.length,
-    overflow: cdrs.filter((c) => c.outcome === 'overflow').length,
-    noAgents: cdrs.filter((c) => c.outcome === 'no_agents').length,
-    serviceLevel: slBase ? round(withinSl / slBase) : null,
-    averageSpeedOfAnswer: round(avg(waits), 1),
-    averageHandleTime: round(avg(answered.map((c) => c.talkSeconds)), 1),
-    abandonRate:
-      answered.length + abandoned.length
-        ? round(abandoned.length / (answered.length + abandoned.length))
-        : null,
+    ...counts(t),
+    overflow: t.overflow,
+    noAgents: t.noAgents,
+    averageSpeedOfAnswer: t.waited ? round(t.waitMs / 1000 / t.waited, 1) : null,
+    averageHandleTime: t.answered ? round(t.talkSeconds / t.answered, 1) : null,
+    abandonRate: ratio(t.abandoned, t.answered + t.abandoned),
     agents,
   };
+}
+
+/** The summary computed from rows in memory (`summaryOf` their `aggregate`). */
+export function summarize(
+  cdrs: readonly Cdr[],
+  history: readonly AgentStateHistoryRow[],
+  from: number,
+  to: number,
+  agentIds: readonly number[],
+): Summary {
+  return summaryOf(aggregate(cdrs), history, from, to, agentIds);
+}
+
+export const HOUR_MS = 3600_000;
+
+/**
+ * Calls per started hour with that hour's service level, for `count` hours from `first`, from
+ * sums bucketed by the hour from `first` (buckets past `count` are left out).
+ */
+export function byHour(
+  buckets: CdrAggregates['buckets'],
+  first: number,
+  count: number,
+): (ReturnType<typeof counts> & { hour: string })[] {
+  const at = new Map(buckets.map((b) => [b.bucket, b]));
+  return Array.from({ length: count }, (_, i) => ({
+    hour: new Date(first + i * HOUR_MS).toISOString(),
+    ...counts(at.get(i) ?? NO_CALLS),
+  }));
 }
 
 /** Milliseconds of [from, to) the agent spent logged in, from their history rows (oldest first). */

@@ -1,25 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { DialogUser, InviteSession } from '../sip/ua/invite-session.ts';
 import type { SipRequest } from '../sip/message/types.ts';
 import { FakeClock } from '../util/fake-clock.ts';
-import { fakeRtp } from './fake-rtp.ts';
-import { Leg } from './leg.ts';
+import { fakeRtp, fakeSession } from './fake-rtp.ts';
+import { allMoves } from '../util/state-machine.ts';
+import { LEG_TRANSITIONS, Leg } from './leg.ts';
 import { SdesKey, type Direction, type MediaParams } from './sdp.ts';
-
-function fakeSession(): InviteSession & { byes: number; user: DialogUser | null } {
-  const s = {
-    state: 'confirmed',
-    user: null as DialogUser | null,
-    byes: 0,
-    bye() {
-      s.byes++;
-      s.state = 'terminated';
-      return Promise.resolve();
-    },
-  };
-  return s as unknown as InviteSession & { byes: number; user: DialogUser | null };
-}
 
 function sdp(direction: Direction, host = '127.0.0.1'): string {
   return [
@@ -47,7 +33,7 @@ const media = (direction: Direction): MediaParams => ({
   direction,
 });
 
-function answeredLeg(timeoutMs: number, direction: Direction = 'sendrecv') {
+function ringingLeg(timeoutMs = 0) {
   const clock = new FakeClock();
   const rtp = fakeRtp();
   const leg = new Leg(
@@ -60,11 +46,77 @@ function answeredLeg(timeoutMs: number, direction: Direction = 'sendrecv') {
     pino({ level: 'silent' }),
     timeoutMs,
   );
-  leg.applyMedia(media(direction));
-  const session = fakeSession();
-  leg.attach(session);
-  return { clock, rtp, leg, session };
+  return { clock, rtp, leg };
 }
+
+function answeredLeg(timeoutMs: number, direction: Direction = 'sendrecv') {
+  const ringing = ringingLeg(timeoutMs);
+  ringing.leg.applyMedia(media(direction));
+  const session = fakeSession();
+  ringing.leg.attach(session);
+  return { ...ringing, session };
+}
+
+describe('Leg states (LEG_TRANSITIONS)', () => {
+  const seen = new Set<string>();
+  const watched = <T extends { leg: Leg }>(l: T): T => {
+    l.leg.onStateChange((c) => seen.add(`${c.from}>${c.to}`));
+    return l;
+  };
+
+  it('ringing → answered on attach: what ringing armed is cleared, answered arms its own', () => {
+    const { leg, clock } = watched(ringingLeg(2000));
+    let rang = 0;
+    leg.setTimer(() => rang++, 1000);
+    expect(leg.timerCount).toBe(1);
+    leg.applyMedia(media('sendrecv'));
+    leg.attach(fakeSession());
+    expect(leg.state).toBe('answered');
+    expect(leg.isUp).toBe(true);
+    clock.advance(1000);
+    expect(rang).toBe(0);
+    // The media watchdog belongs to the answered state.
+    expect(leg.timerCount).toBe(1);
+  });
+
+  it('answered → ended on hangup: one BYE, every timer cleared, none armed afterwards', async () => {
+    const { leg, session, clock } = watched(answeredLeg(2000));
+    leg.setTimer(() => {}, 5000);
+    await leg.hangup();
+    await leg.hangup();
+    expect(leg.state).toBe('ended');
+    expect(leg.endReason).toBe('local_hangup');
+    expect(session.byes).toBe(1);
+    expect(leg.timerCount).toBe(0);
+    leg.setTimer(() => {}, 10);
+    expect(leg.timerCount).toBe(0);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('ringing → ended when cancelled: the ended listeners hear why', () => {
+    const { leg } = watched(ringingLeg());
+    const reasons: string[] = [];
+    leg.on('ended', (r) => reasons.push(r));
+    leg.end('cancelled');
+    leg.end('failed');
+    expect(reasons).toEqual(['cancelled']);
+    expect(leg.ended).toBe(true);
+  });
+
+  it('ended → answered is refused: an attach after the end binds nothing', () => {
+    const { leg } = ringingLeg();
+    leg.end('cancelled');
+    const session = fakeSession();
+    leg.attach(session);
+    expect(leg.state).toBe('ended');
+    expect(leg.session).toBeUndefined();
+    expect(session.user).toBeNull();
+  });
+
+  it('drove every move the table allows', () => {
+    expect([...seen].sort()).toEqual(allMoves(LEG_TRANSITIONS).sort());
+  });
+});
 
 describe('Leg media watchdog', () => {
   it('hangs up (BYE) with media_timeout once nothing came for the timeout', () => {

@@ -1,18 +1,13 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
+import { StatefulFlow, type TransitionTable } from '../util/state-machine.ts';
 import type { FrameSource } from '../media/player.ts';
 import type { RtpSession } from '../media/rtp/session.ts';
 import { parseInfoDtmf } from '../media/dtmf/sip-info.ts';
-import type { InviteSession, DialogUser } from '../sip/ua/invite-session.ts';
+import type { InviteSession, DialogRefusal, DialogUser } from '../sip/ua/invite-session.ts';
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
-import {
-  formatSessionExpires,
-  uacNegotiate,
-  uacRequestHeaders,
-  uasNegotiate,
-  type NegotiatedTimer,
-  type TimerPolicy,
-} from '../sip/session-timer.ts';
+import { formatSessionExpires, uacNegotiate, uacRequestHeaders, uasNegotiate } from '../sip/session-timer.ts';
+import type { NegotiatedTimer, TimerPolicy } from '../sip/session-timer.ts';
 import { SessionTimer, type ExpiryCause, type RefreshResult } from './session-timer.ts';
 import { answerOffer, type LocalMedia, type MediaParams } from './sdp.ts';
 import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts';
@@ -23,6 +18,11 @@ import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts'
  *
  *   ringing ──answer──▶ answered ──hangup/BYE/media timeout──▶ ended
  *      └──────cancel/reject/fail────────────────────────────────┘
+ *
+ * The states are a StateMachine (util/state-machine.ts): every timer the leg
+ * owns (`setTimer`, the watchdog, collect(), the session timer) belongs to the
+ * state it was armed in, so answering clears what only ringing needed, and
+ * ending clears everything.
  *
  * Media watchdog: a phone that vanishes without BYE (battery, lost coverage,
  * NAT timeout) would otherwise keep its leg for ever. While answered and not
@@ -60,11 +60,14 @@ export function isDeadLeg(reason: EndReason | undefined): boolean {
 const MEDIA_CHECK_MAX_MS = 1000;
 const MEDIA_CHECK_MIN_MS = 100;
 
-const ALLOWED: Record<LegState, readonly LegState[]> = {
+export const LEG_TRANSITIONS: TransitionTable<LegState> = {
   ringing: ['answered', 'ended'],
   answered: ['ended'],
   ended: [],
 };
+
+/** What setTimer hands out on an ended leg: it owns nothing any more, so nothing is armed. */
+const NO_TIMER: TimerHandle = { id: -1 };
 
 /** When the leg listens for DTMF tones in its audio (dtmf/inband.ts). */
 export type InbandDtmfMode = 'always' | 'auto' | 'off';
@@ -78,9 +81,8 @@ export interface LegEvents {
 
 let legCounter = 0;
 
-export class Leg {
+export class Leg extends StatefulFlow<LegState> {
   readonly id = `leg-${++legCounter}`;
-  state: LegState = 'ringing';
   endReason: EndReason | undefined;
   session: InviteSession | undefined;
   media: MediaParams | undefined;
@@ -88,7 +90,6 @@ export class Leg {
   private digitBuffer = '';
   /** Keys received since secretInput(true), or undefined when keys may be logged. */
   private secretDigits: number | undefined;
-  private readonly timers = new Set<TimerHandle>();
   private readonly listeners: { [K in keyof LegEvents]: Set<LegEvents[K]> } = {
     dtmf: new Set(),
     ended: new Set(),
@@ -120,6 +121,7 @@ export class Leg {
     /** Session timers (RFC 4028) we grant and ask for; undefined: none on this leg. */
     readonly sessionPolicy?: TimerPolicy,
   ) {
+    super({ name: 'leg', initial: 'ringing', transitions: LEG_TRANSITIONS, clock });
     rtp.onDtmf = (digit, atMs) => this.onDigit(digit, atMs);
     rtp.onSourceEnd = () => this.finishPlay('done');
     this.sessionTimer = new SessionTimer({
@@ -136,17 +138,17 @@ export class Leg {
     return () => this.listeners[event].delete(fn);
   }
 
+  /** Getters, as `state` is, so that checks after an await are not narrowed away. */
   get isUp(): boolean {
-    return this.state === 'answered';
+    return this.machine.is('answered');
   }
 
-  /** Read through a getter so that checks after an await are not narrowed away. */
   get ended(): boolean {
-    return this.state === 'ended';
+    return this.machine.final;
   }
 
   get timerCount(): number {
-    return this.timers.size;
+    return this.machine.armed;
   }
 
   localMedia(): LocalMedia {
@@ -166,7 +168,7 @@ export class Leg {
     const key = this.local.sdesKey;
     this.rtp.setSrtp(media.srtp && key ? { send: key.bytes, receive: media.srtp.remoteKey.bytes } : null);
     this.rtp.setRemote(media.remoteHost, media.remotePort);
-    if (this.state === 'answered') this.watchMedia();
+    if (this.isUp) this.watchMedia();
     this.updateFill();
     const inband =
       this.inbandDtmf === 'always' || (this.inbandDtmf === 'auto' && media.dtmfPayloadType === undefined);
@@ -181,6 +183,8 @@ export class Leg {
    * session timer its INVITE transaction negotiated, if any.
    */
   attach(session: InviteSession, timer?: NegotiatedTimer): void {
+    // Ended meanwhile: the caller hangs the dialog up; this leg binds nothing any more.
+    if (!this.machine.transition('answered', 'dialog confirmed')) return;
     this.session = session;
     const user: DialogUser = {
       onBye: () => this.end('remote_hangup'),
@@ -200,40 +204,38 @@ export class Leg {
           this.sessionRefreshed(refresh.timer);
           return { sdp: last, headers: refresh.headers };
         }
-        this.sdpVersion.value++;
-        const answer = answerOffer(offer, this.localMedia());
-        if (!answer.ok) return { status: answer.status, reason: answer.reason };
-        const downgrade = this.refuseDowngrade(answer.media, 're-INVITE');
-        if (downgrade) return downgrade;
-        this.applyMedia(answer.media);
+        const answer = this.answerPeerOffer(offer, 're-INVITE');
+        if ('status' in answer) return answer;
         this.sessionRefreshed(refresh.timer);
         return { sdp: answer.sdp, headers: refresh.headers };
       },
       onUpdate: (offer, req) => {
         const refresh = this.peerRefresh(req);
         if ('status' in refresh) return refresh;
-        let sdp: string | undefined;
-        if (offer !== undefined) {
-          this.sdpVersion.value++;
-          const answer = answerOffer(offer, this.localMedia());
-          if (!answer.ok) return { status: answer.status, reason: answer.reason };
-          const downgrade = this.refuseDowngrade(answer.media, 'UPDATE');
-          if (downgrade) return downgrade;
-          this.applyMedia(answer.media);
-          sdp = answer.sdp;
-        }
+        const answer = offer === undefined ? undefined : this.answerPeerOffer(offer, 'UPDATE');
+        if (answer && 'status' in answer) return answer;
         this.sessionRefreshed(refresh.timer);
-        return { sdp, headers: refresh.headers };
+        return { sdp: answer?.sdp, headers: refresh.headers };
       },
     };
     session.user = user;
-    this.transition('answered');
     this.watchMedia();
     if (timer) {
       this.log.debug({ leg: this.id, ...timer }, 'session timer');
       this.sessionTimer.start(timer);
     }
     this.updateFill();
+  }
+
+  /** The peer's new offer (re-INVITE or UPDATE), answered and applied; a new session version. */
+  private answerPeerOffer(offer: string, method: 're-INVITE' | 'UPDATE'): { sdp: string } | DialogRefusal {
+    this.sdpVersion.value++;
+    const answer = answerOffer(offer, this.localMedia());
+    if (!answer.ok) return { status: answer.status, reason: answer.reason };
+    const downgrade = this.refuseDowngrade(answer.media, method);
+    if (downgrade) return downgrade;
+    this.applyMedia(answer.media);
+    return { sdp: answer.sdp };
   }
 
   /**
@@ -292,7 +294,7 @@ export class Leg {
    */
   private async sendRefresh(t: NegotiatedTimer): Promise<RefreshResult> {
     const s = this.session;
-    if (!s || s.state !== 'confirmed') return { kind: 'dead', status: 481 };
+    if (!s?.live) return { kind: 'dead', status: 481 };
     const headers = uacRequestHeaders(t.intervalS, t.minSeS, 'uac');
     let res: SipResponse | undefined;
     if (s.peerAllowsUpdate) res = await s.update(headers);
@@ -308,7 +310,7 @@ export class Leg {
   }
 
   private onSessionExpired(cause: ExpiryCause, detail: { intervalS: number; status?: number }): void {
-    if (this.state !== 'answered') return;
+    if (!this.isUp) return;
     this.log.warn(
       { leg: this.id, number: this.remoteNumber, cause, ...detail },
       'session timer expired: hanging up (phone gone without BYE?)',
@@ -323,14 +325,14 @@ export class Leg {
    */
   private updateFill(): void {
     const dir = this.media?.direction ?? 'sendrecv';
-    this.rtp.setFill(this.state === 'answered' && dir !== 'sendonly' && dir !== 'inactive');
+    this.rtp.setFill(this.isUp && dir !== 'sendonly' && dir !== 'inactive');
   }
 
   // ── media watchdog ──────────────────────────────────────────────────────
   /** Starts, keeps or pauses the watchdog after answer and after every SDP change. */
   private watchMedia(): void {
     const held = this.media !== undefined && this.media.direction !== 'sendrecv';
-    if (this.mediaTimeoutMs <= 0 || held || this.state !== 'answered') {
+    if (this.mediaTimeoutMs <= 0 || held || !this.isUp) {
       if (this.mediaWatch) this.clearTimer(this.mediaWatch.timer);
       this.mediaWatch = undefined;
       return;
@@ -358,7 +360,8 @@ export class Leg {
   /** One look at the receive counter: no per-packet work on the hot path. */
   private checkMedia(): void {
     const w = this.mediaWatch;
-    if (!w || this.state !== 'answered') return;
+    // Armed only while answered: the state's timers never fire after it.
+    if (!w) return;
     const now = this.clock.now();
     const packets = this.rtp.stats.packetsReceived;
     if (packets !== w.packets) {
@@ -384,29 +387,19 @@ export class Leg {
     this.armMediaCheck(this.mediaCheckStep());
   }
 
-  private transition(to: LegState): boolean {
-    if (!ALLOWED[this.state].includes(to)) return false;
-    this.state = to;
-    return true;
-  }
-
   // ── timers ──────────────────────────────────────────────────────────────
-  /** A timer owned by this leg: cleared when it fires, when cancelled, or when the leg ends. */
+  /**
+   * A timer owned by this leg's current state: cleared when it fires, when
+   * cancelled, when the leg is answered (a ringing leg's timers) or ends.
+   */
   setTimer(fn: () => void, ms: number): TimerHandle {
     // An ended leg owns nothing any more: a timer armed now would outlive it.
-    if (this.state === 'ended') return { id: -1 };
-    const handle = this.clock.setTimeout(() => {
-      this.timers.delete(handle);
-      fn();
-    }, ms);
-    this.timers.add(handle);
-    return handle;
+    if (this.machine.final) return NO_TIMER;
+    return this.machine.arm(ms, fn);
   }
 
   clearTimer(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    this.clock.clearTimeout(handle);
-    this.timers.delete(handle);
+    this.machine.disarm(handle);
   }
 
   // ── media ───────────────────────────────────────────────────────────────
@@ -416,7 +409,7 @@ export class Leg {
    * collection), or the leg ends.
    */
   play(source: FrameSource, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
-    if (this.state === 'ended') return Promise.resolve('hangup');
+    if (this.ended) return Promise.resolve('hangup');
     this.finishPlay('stopped');
     if (opts.bargeIn && this.digitBuffer.length > 0) return Promise.resolve('interrupted');
     return new Promise((resolve) => {
@@ -427,7 +420,7 @@ export class Leg {
 
   /** Starts a source that loops until replaced (music on hold, ringback). */
   loop(source: FrameSource): void {
-    if (this.state === 'ended') return;
+    if (this.ended) return;
     this.finishPlay('stopped');
     this.rtp.setSource(source);
   }
@@ -447,12 +440,12 @@ export class Leg {
   }
 
   sendDtmf(digits: string): void {
-    if (this.state === 'answered') this.rtp.sendDtmf(digits);
+    if (this.isUp) this.rtp.sendDtmf(digits);
   }
 
   // ── digits ──────────────────────────────────────────────────────────────
   private onDigit(digit: string, atMs: number): void {
-    if (this.state !== 'answered') return;
+    if (!this.isUp) return;
     if (this.secretDigits === undefined) this.log.debug({ leg: this.id, digit }, 'dtmf');
     else this.secretDigits++;
     for (const fn of this.listeners.dtmf) fn(digit, atMs);
@@ -499,7 +492,7 @@ export class Leg {
 
   /** Takes keys from the type-ahead buffer first, then waits for more. */
   collect(opts: CollectOptions): Promise<CollectResult> {
-    if (this.state !== 'answered') return Promise.resolve({ digits: '', reason: 'hangup' });
+    if (!this.isUp) return Promise.resolve({ digits: '', reason: 'hangup' });
     if (this.collecting) this.collecting(undefined);
     return new Promise((resolve) => {
       let sofar = '';
@@ -539,20 +532,19 @@ export class Leg {
   // ── ending ──────────────────────────────────────────────────────────────
   /** Hangs up (BYE) if answered, then releases everything. Idempotent. */
   hangup(reason: EndReason = 'local_hangup'): Promise<void> {
-    if (this.state === 'ended') return Promise.resolve();
-    const bye = this.session && this.session.state === 'confirmed' ? this.session.bye() : Promise.resolve();
+    if (this.machine.final) return Promise.resolve();
+    const bye = this.session?.live ? this.session.bye() : Promise.resolve();
     this.end(reason);
     return bye;
   }
 
   /** Releases media, timers and waiters; SIP is already taken care of by the caller. */
   end(reason: EndReason): void {
-    if (!this.transition('ended')) return;
+    // Idempotent: an ended leg refuses the move. Leaving the state clears every timer it owned.
+    if (!this.machine.transition('ended', reason)) return;
     this.endReason = reason;
     this.mediaWatch = undefined;
     this.sessionTimer.stop();
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
     this.finishPlay('hangup');
     this.collecting?.(undefined);
     this.collecting = undefined;

@@ -2,16 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import * as sdp from './sdp.ts';
 import type { LocalMedia } from './sdp.ts';
+import { LOCAL_MEDIA } from './testing.ts';
 
 const KEY = randomBytes(30).toString('base64');
 
-const base: LocalMedia = {
-  host: '127.0.0.1',
-  port: 10000,
-  codecs: ['PCMU', 'PCMA'],
-  sessionId: 1,
-  sessionVersion: 1,
-};
+const base: LocalMedia = { ...LOCAL_MEDIA };
 
 const savp = (crypto: string[], proto = 'RTP/SAVP'): string =>
   `v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 ${proto} 0 101\r\n` +

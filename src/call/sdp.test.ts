@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { answerOffer, buildOffer, readAnswer, type LocalMedia } from './sdp.ts';
+import { LOCAL_MEDIA } from './testing.ts';
 
-const local: LocalMedia = {
-  host: '127.0.0.1',
-  port: 10000,
-  codecs: ['PCMU', 'PCMA'],
-  sessionId: 1,
-  sessionVersion: 1,
-};
+const local: LocalMedia = { ...LOCAL_MEDIA };
 
 const offer = (m: string, c = 'IN IP4 192.0.2.10'): string =>
   `v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=${c}\r\nt=0 0\r\nm=audio ${m} RTP/AVP 0 101\r\n` +

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import sdpTransform from 'sdp-transform';
 import { SRTP_KEY_SALT_LEN } from '../media/srtp/srtp.ts';
+import type { SrtpPolicy } from '../store/vocabulary.ts';
 
 /**
  * SDP offer/answer for one audio stream (RFC 3264, RFC 4566), parsed and
@@ -22,8 +23,7 @@ import { SRTP_KEY_SALT_LEN } from '../media/srtp/srtp.ts';
  * and it is what leads to silent plain RTP.)
  */
 export type AudioCodec = 'PCMU' | 'PCMA';
-export type SrtpPolicy = 'off' | 'optional' | 'mandatory';
-export const SRTP_POLICIES: readonly SrtpPolicy[] = ['off', 'optional', 'mandatory'];
+export type { SrtpPolicy };
 export const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80';
 
 /**

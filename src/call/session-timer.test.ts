@@ -2,9 +2,9 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
 import type { NegotiatedTimer } from '../sip/session-timer.ts';
-import type { DialogUser, InviteSession } from '../sip/ua/invite-session.ts';
+import type { InviteSession } from '../sip/ua/invite-session.ts';
 import { FakeClock } from '../util/fake-clock.ts';
-import { fakeRtp } from './fake-rtp.ts';
+import { fakeRtp, fakeSession } from './fake-rtp.ts';
 import { Leg } from './leg.ts';
 import { SessionTimer } from './session-timer.ts';
 
@@ -23,31 +23,18 @@ interface Sent {
 const LAST_SDP =
   'v=0\r\no=- 7 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 
-function fakeSession(allowsUpdate: boolean) {
+/** The shared fake dialog, plus the refreshes it is asked to send (answered by the test). */
+function refreshingSession(allowsUpdate: boolean) {
   const sent: Sent[] = [];
-  const s = {
-    state: 'confirmed',
-    user: null as DialogUser | null,
-    byes: 0,
+  const ask = (method: Sent['method'], sdp: string | undefined, headers: HeaderField[]) =>
+    new Promise<SipResponse | undefined>((answer) => sent.push({ method, sdp, headers, answer }));
+  const fake = Object.assign(fakeSession(), {
     localSdp: LAST_SDP,
     peerAllowsUpdate: allowsUpdate,
-    bye() {
-      s.byes++;
-      s.state = 'terminated';
-      return Promise.resolve();
-    },
-    update(headers: HeaderField[]) {
-      return new Promise<SipResponse | undefined>((answer) =>
-        sent.push({ method: 'UPDATE', sdp: undefined, headers, answer }),
-      );
-    },
-    reinvite(sdp: string, headers: HeaderField[]) {
-      return new Promise<SipResponse | undefined>((answer) =>
-        sent.push({ method: 'INVITE', sdp, headers, answer }),
-      );
-    },
-  };
-  return { session: s as unknown as InviteSession, fake: s, sent };
+    update: (headers: HeaderField[]) => ask('UPDATE', undefined, headers),
+    reinvite: (sdp: string, headers: HeaderField[]) => ask('INVITE', sdp, headers),
+  });
+  return { session: fake as InviteSession, fake, sent };
 }
 
 const res = (status: number, headers: [string, string][] = []): SipResponse =>
@@ -69,7 +56,7 @@ function answeredLeg(timer: NegotiatedTimer, allowsUpdate = true) {
     0,
     { intervalS: 1800, minSeS: 90 },
   );
-  const { session, fake, sent } = fakeSession(allowsUpdate);
+  const { session, fake, sent } = refreshingSession(allowsUpdate);
   leg.attach(session, timer);
   return { clock, leg, fake, sent };
 }

@@ -34,7 +34,7 @@ export function buildOpenApi(api: Api, version: string): Record<string, unknown>
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of api.routes) {
     const path = r.url.replace(/:(\w+)/g, '{$1}');
-    (paths[path] ??= {})[r.method.toLowerCase()] = operation(r, convert);
+    (paths[path] ??= {})[r.method.toLowerCase()] = operation(r, convert, components);
   }
   convert(errorSchema, 'output');
 
@@ -69,6 +69,7 @@ export function buildOpenApi(api: Api, version: string): Record<string, unknown>
 function operation(
   r: RouteDoc,
   convert: (s: z.ZodType, io: 'input' | 'output') => JsonSchema,
+  components: Readonly<Record<string, JsonSchema>>,
 ): Record<string, unknown> {
   const parameters: unknown[] = [];
   for (const [where, schema] of [
@@ -76,7 +77,13 @@ function operation(
     ['query', r.query],
   ] as const) {
     if (!schema) continue;
-    const json = convert(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    let json = convert(schema, 'input') as {
+      $ref?: string;
+      properties?: Record<string, JsonSchema>;
+      required?: string[];
+    };
+    // A query schema with a `meta({ id })` comes back as a reference: its parameters are the component's.
+    if (json.$ref !== undefined) json = components[json.$ref.replace('#/components/schemas/', '')] ?? json;
     for (const [name, s] of Object.entries(json.properties ?? {})) {
       parameters.push({
         name,

@@ -57,6 +57,11 @@ export class Scope {
     return new Scope(this.principal, new Set([companyId]));
   }
 
+  /** The companies in scope; undefined: every company. */
+  get companyIds(): readonly number[] | undefined {
+    return this.ids === null ? undefined : [...this.ids];
+  }
+
   /** The one company in scope, if there is exactly one (what a store query can filter on). */
   get only(): number | undefined {
     if (this.ids === null || this.ids.size !== 1) return undefined;

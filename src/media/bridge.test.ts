@@ -7,16 +7,11 @@ import { LoopPlayer } from './player.ts';
 import { PortPool } from './port-pool.ts';
 import { RtpSession } from './rtp/session.ts';
 import { renderTone } from './tones.ts';
+import { sleep, until as untilWithin } from '../util/testing.ts';
+
+const until = (cond: () => boolean): Promise<void> => untilWithin(cond, 'condition', 3000, 10);
 
 const HOST = '127.0.0.1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(10);
-  }
-}
 const sine = (freq: number) => renderTone({ loop: true, segments: [{ freqs: [freq], ms: 1000 }] });
 
 const open: RtpSession[] = [];

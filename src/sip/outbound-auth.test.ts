@@ -18,19 +18,11 @@ import { DigestClient } from './registrar/digest-client.ts';
 import { SipStack } from './stack.ts';
 import { UdpTransport } from './transport/udp.ts';
 import { UserAgent } from './ua/user-agent.ts';
+import { until } from '../util/testing.ts';
 
 const REALM = 'carrier.example';
 const USER = 'agentline';
 const PASSWORD = 's3cret-pw';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** Echoes a request's dialog headers into a response, as a UAS would (§8.2.6). */
 function respond(req: SipRequest, status: number, reason: string, extra = '', toTag?: string): Buffer {

@@ -22,6 +22,7 @@ import { formatUri } from './message/uri.ts';
 import type { Endpoint } from './transport/transport.ts';
 import type { OutboundAuth } from './ua/outgoing-invite.ts';
 import type { UserAgent } from './ua/user-agent.ts';
+import { buildRequest } from './message/build.ts';
 
 export type RegistrationState = 'off' | 'registering' | 'registered' | 'failed';
 
@@ -144,25 +145,18 @@ export class RegistrationClient {
     const seq = this.cseq;
     // The UA's digest retry uses seq + 1: leave room for it.
     this.cseq += 2;
-    return {
-      kind: 'request',
-      method: 'REGISTER',
-      uri: registrar,
-      rawUri: formatUri(registrar),
-      version: 'SIP/2.0',
+    return buildRequest('REGISTER', registrar, {
+      via: ua.viaFor(destination.transport, destination.address),
+      from: `${aor};tag=${this.tag}`,
+      to: aor,
+      callId: this.callId,
+      cseq: seq,
       headers: [
-        { name: 'Via', value: ua.viaFor(destination.transport, destination.address) },
-        { name: 'Max-Forwards', value: '70' },
-        { name: 'From', value: `${aor};tag=${this.tag}` },
-        { name: 'To', value: aor },
-        { name: 'Call-ID', value: this.callId },
-        { name: 'CSeq', value: `${seq} REGISTER` },
         { name: 'Contact', value: ua.contactFor(destination.transport, user, destination.address) },
         { name: 'Expires', value: String(expires) },
         { name: 'User-Agent', value: 'AgentLine' },
       ],
-      body: Buffer.alloc(0),
-    };
+    });
   }
 
   private async register(): Promise<void> {
@@ -246,23 +240,14 @@ export class Qualifier {
 
   private async probe(): Promise<void> {
     const { ua, destination, target } = this.opts;
-    const req: SipRequest = {
-      kind: 'request',
-      method: 'OPTIONS',
-      uri: target,
-      rawUri: formatUri(target),
-      version: 'SIP/2.0',
-      headers: [
-        { name: 'Via', value: ua.viaFor(destination.transport, destination.address) },
-        { name: 'Max-Forwards', value: '70' },
-        { name: 'From', value: `<sip:agentline@${target.host}>;tag=${newTag()}` },
-        { name: 'To', value: `<${formatUri(target)}>` },
-        { name: 'Call-ID', value: newCallId() },
-        { name: 'CSeq', value: '1 OPTIONS' },
-        { name: 'Accept', value: 'application/sdp' },
-      ],
-      body: Buffer.alloc(0),
-    };
+    const req = buildRequest('OPTIONS', target, {
+      via: ua.viaFor(destination.transport, destination.address),
+      from: `<sip:agentline@${target.host}>;tag=${newTag()}`,
+      to: `<${formatUri(target)}>`,
+      callId: newCallId(),
+      cseq: 1,
+      headers: [{ name: 'Accept', value: 'application/sdp' }],
+    });
     const res = await ua.request(req, destination).catch(() => undefined);
     if (this.stopped) return;
     const next: QualifyStatus = res ? 'up' : 'down';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getHeader } from './message/headers.ts';
 import { parseMessage } from './message/parse.ts';
-import type { HeaderField, SipRequest } from './message/types.ts';
+import type { SipRequest } from './message/types.ts';
 import {
   allowsUpdate,
   expiryAfterMs,
@@ -15,10 +15,9 @@ import {
   uacRequestHeaders,
   uasNegotiate,
 } from './session-timer.ts';
+import { withHeaders } from './message/testing.ts';
 
-const bag = (...headers: [string, string][]): { headers: HeaderField[] } => ({
-  headers: headers.map(([name, value]) => ({ name, value })),
-});
+const bag = withHeaders;
 const policy = { intervalS: 1800, minSeS: 90 };
 
 describe('Session-Expires and Min-SE (RFC 4028 §4, §5)', () => {

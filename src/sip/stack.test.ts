@@ -5,29 +5,19 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../util/fake-clock.ts';
 import { buildResponse } from './message/build.ts';
 import { getHeader, parseVia } from './message/headers.ts';
 import { frameStream, parseMessage } from './message/parse.ts';
 import { serializeMessage } from './message/serialize.ts';
-import type { SipMessage, SipRequest, SipResponse } from './message/types.ts';
+import type { SipRequest, SipResponse } from './message/types.ts';
 import { SipStack, type IncomingRequest } from './stack.ts';
 import type { TcpTransport } from './transport/tcp.ts';
 import type { UdpTransport } from './transport/udp.ts';
 import { listenUdpAndTcp } from './transport/listen.ts';
-
-const quiet = pino({ level: 'silent' });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+import { parseOrThrow as parse } from './message/testing.ts';
+import { quiet, sleep, until } from '../util/testing.ts';
 
 let seq = 0;
 function requestText(method: string, via: string, body = '', extra = ''): string {
@@ -47,12 +37,6 @@ function requestText(method: string, via: string, body = '', extra = ''): string
 }
 
 const branch = (): string => `z9hG4bK${Math.random().toString(36).slice(2)}`;
-
-function parse(buf: Buffer): SipMessage {
-  const r = parseMessage(buf);
-  if (!r.ok) throw new Error(`unparseable: ${r.error}`);
-  return r.message;
-}
 
 function asResponse(buf: Buffer | undefined): SipResponse {
   if (!buf) throw new Error('no message');

@@ -1,18 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LOCKOUT_POLICY, lockedUntil, loginLockedUntil } from './lockout.ts';
-import { openSqliteStore, type SqliteStore } from './sqlite/open.ts';
+import type { SqliteStore } from './sqlite/open.ts';
+import { eachMemoryStore } from './test-helpers.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 0, 1, 9, 0);
 
 describe('login failures (AuthStore)', () => {
   let store: SqliteStore;
-  beforeEach(async () => {
-    store = await openSqliteStore(':memory:');
-  });
-  afterEach(async () => {
-    await store.close();
-  });
+  eachMemoryStore((s) => (store = s));
 
   it('counts failures per login inside the window only', async () => {
     const auth = store.auth;

@@ -12,10 +12,12 @@ import { computeHa1 } from './sip-credentials.ts';
 import type {
   AgentDepartment,
   AgentPatch,
+  Cdr,
   Department,
   DepartmentPatch,
   DistributionStrategy,
   NewAgent,
+  NewCdr,
   NewDepartment,
   NewTrunk,
   NumberRoute,
@@ -42,6 +44,28 @@ import {
 /** `o` without its undefined fields, so that a spread of it leaves defaults alone. */
 export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// --- call records ------------------------------------------------------------
+
+/** A new CDR with every field it leaves out at its default (nobody talked yet, no outcome). */
+export function completeCdr(cdr: NewCdr): Cdr {
+  return {
+    companyId: null,
+    hotline: null,
+    callerId: null,
+    departmentId: null,
+    queuedAt: null,
+    answeredAt: null,
+    endedAt: null,
+    agentIds: [],
+    transfers: 0,
+    outcome: null,
+    talkSeconds: 0,
+    ...stripUndefined(cdr),
+    id: cdr.id,
+    startedAt: cdr.startedAt,
+  };
 }
 
 // --- directory ---------------------------------------------------------------

@@ -1,16 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMPANY_SETTINGS } from './company-settings.ts';
 import { seedDemo } from './seed.ts';
-import { openSqliteStore, type SqliteStore } from './sqlite/open.ts';
+import type { SqliteStore } from './sqlite/open.ts';
+import { eachMemoryStore } from './test-helpers.ts';
 
 describe('seedDemo (SPEC §10)', () => {
   let store: SqliteStore;
-  beforeEach(async () => {
-    store = await openSqliteStore(':memory:');
-  });
-  afterEach(async () => {
-    await store.close();
-  });
+  eachMemoryStore((s) => (store = s));
 
   it('creates exactly the demo company on an empty database', async () => {
     const r = await seedDemo(store);

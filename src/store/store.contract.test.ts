@@ -5,7 +5,8 @@ import { ensureFirstAdmin, resolveAdminToken } from './access.ts';
 import { CALLER_LOCKOUT_POLICY, LOCKOUT_POLICY, normaliseCallerId } from './lockout.ts';
 import { sha256Hex } from './secrets.ts';
 import { openSqliteStore } from './sqlite/open.ts';
-import type { Company, Department, PinAttemptResult, Store } from './store.ts';
+import type { CdrQuery, Company, Department, NewCdr, PinAttemptResult, Store } from './store.ts';
+import { eachStore } from './test-helpers.ts';
 
 /**
  * The Store interface's behaviours, run against every implementation (issue 12 item 6). A
@@ -314,12 +315,7 @@ export function storeContract({ name, open }: StoreImplementation): void {
 
     describe('call records', () => {
       let store: Store;
-      beforeEach(async () => {
-        store = await open();
-      });
-      afterEach(async () => {
-        await store.close();
-      });
+      eachStore(open, (s) => (store = s));
 
       it('pages every matching CDR newest first, as listCdr orders them, ties broken by id', async () => {
         const calls = store.calls;
@@ -341,6 +337,94 @@ export function storeContract({ name, open }: StoreImplementation): void {
           ['c2', 'c1'],
         ]);
         expect(await collect({ from: 9000 }, 2)).toEqual([]);
+      });
+
+      it('filters by companies, department, outcome and agent, pages by offset or cursor, counts', async () => {
+        const calls = store.calls;
+        const rows = [
+          {
+            id: 'a',
+            startedAt: 1000,
+            companyId: 1,
+            departmentId: 10,
+            outcome: 'answered',
+            agentIds: [3, 17],
+          },
+          { id: 'b', startedAt: 2000, companyId: 2, departmentId: 20, outcome: 'abandoned', agentIds: [] },
+          { id: 'c', startedAt: 3000, companyId: 1, departmentId: 10, outcome: 'answered', agentIds: [7] },
+          { id: 'd', startedAt: 4000, companyId: null, outcome: 'failed', agentIds: [] },
+          { id: 'e', startedAt: 5000, companyId: 3, departmentId: 30, outcome: 'answered', agentIds: [1, 7] },
+        ] as const;
+        for (const r of rows) await calls.insertCdr({ ...r, agentIds: [...r.agentIds] });
+        const ids = async (q: CdrQuery) => (await calls.listCdr(q)).map((c) => c.id);
+        expect(await ids({ companyIds: [1, 3] })).toEqual(['e', 'c', 'a']);
+        expect(await ids({ companyIds: [] })).toEqual([]);
+        expect(await ids({ departmentId: 10 })).toEqual(['c', 'a']);
+        expect(await ids({ outcome: 'answered', companyId: 1 })).toEqual(['c', 'a']);
+        // 7 is in [7] and [1,7], not in [3,17]; 1 only in [1,7].
+        expect(await ids({ agentId: 7 })).toEqual(['e', 'c']);
+        expect(await ids({ agentId: 1 })).toEqual(['e']);
+        expect(await ids({ agentId: 17 })).toEqual(['a']);
+        expect(await ids({ offset: 1, limit: 2 })).toEqual(['d', 'c']);
+        expect(await ids({ after: { startedAt: 3000, id: 'c' }, limit: 2 })).toEqual(['b', 'a']);
+        expect(await calls.countCdr({})).toBe(5);
+        expect(await calls.countCdr({ agentId: 7, from: 3500 })).toBe(1);
+        expect(await calls.countCdr({ companyIds: [2] })).toBe(1);
+      });
+
+      it('adds up the summary report by start-time bucket and by the agents who talked', async () => {
+        const calls = store.calls;
+        const cdr = (id: string, startedAt: number, p: Omit<NewCdr, 'id' | 'startedAt'>) =>
+          calls.insertCdr({ id, startedAt, companyId: 1, ...p });
+        // Bucket 0 (0-999 ms after the origin 10_000): waits of 5 s (within 20 s) and 30 s.
+        await cdr('w5', 10_000, { queuedAt: 10_000, answeredAt: 15_000, talkSeconds: 60, agentIds: [3] });
+        await cdr('w30', 10_500, { queuedAt: 10_500, answeredAt: 40_500, talkSeconds: 30, agentIds: [3, 4] });
+        await cdr('ab', 10_900, { queuedAt: 10_900, outcome: 'abandoned' });
+        // Bucket 2: unqueued calls, one answered directly.
+        await cdr('ov', 12_000, { outcome: 'overflow' });
+        await cdr('na', 12_100, { outcome: 'no_agents' });
+        await cdr('direct', 12_200, { answeredAt: 12_300, talkSeconds: 10.5, agentIds: [3] });
+        await cdr('other', 12_300, { companyId: 2, queuedAt: 12_300, answeredAt: 12_400, agentIds: [9] });
+        const sums = await calls.aggregateCdr(
+          { companyId: 1, from: 10_000, to: 13_000 },
+          { origin: 10_000, bucketMs: 1000, serviceLevelMs: 20_000 },
+        );
+        expect(sums.buckets).toEqual([
+          {
+            bucket: 0,
+            calls: 3,
+            answered: 2,
+            abandoned: 1,
+            overflow: 0,
+            noAgents: 0,
+            queuedSettled: 3,
+            answeredWithin: 1,
+            waited: 2,
+            waitMs: 35_000,
+            talkSeconds: 90,
+          },
+          {
+            bucket: 2,
+            calls: 3,
+            answered: 1,
+            abandoned: 0,
+            overflow: 1,
+            noAgents: 1,
+            queuedSettled: 0,
+            answeredWithin: 0,
+            waited: 0,
+            waitMs: 0,
+            talkSeconds: 10.5,
+          },
+        ]);
+        const bySet = [...sums.agentSets].sort((x, y) => x.agentIds.length - y.agentIds.length);
+        expect(bySet).toEqual([
+          { agentIds: [3], answered: 2, talkSeconds: 70.5 },
+          { agentIds: [3, 4], answered: 1, talkSeconds: 30 },
+        ]);
+        expect(
+          await calls.aggregateCdr({ from: 99_000 }, { origin: 0, bucketMs: 1, serviceLevelMs: 1 }),
+        ).toEqual({ buckets: [], agentSets: [] });
       });
 
       it('inserts a CDR with defaults, updates it, lists newest first with filters', async () => {
@@ -413,12 +497,7 @@ export function storeContract({ name, open }: StoreImplementation): void {
 
     describe('access', () => {
       let store: Store;
-      beforeEach(async () => {
-        store = await open();
-      });
-      afterEach(async () => {
-        await store.close();
-      });
+      eachStore(open, (s) => (store = s));
 
       describe('users', () => {
         it('stores a scrypt hash, verifies the password, refuses a wrong one or an unknown user', async () => {

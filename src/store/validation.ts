@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { AppError } from '../util/errors.ts';
+import {
+  CALL_OUTCOMES,
+  DISTRIBUTION_STRATEGIES,
+  INBAND_DTMF_MODES,
+  NUMBER_FORMATS,
+  NUMBER_FROM,
+  NUMBER_KINDS,
+  SIP_DIGEST_ALGORITHMS,
+  SRTP_POLICIES,
+} from './vocabulary.ts';
 
 /** Input validators shared by every Store implementation. */
 
@@ -19,6 +29,15 @@ export const departmentCodeSchema = z.string().regex(/^[0-9]{3}$/, 'exactly 3 di
 export const nameSchema = z.string().trim().min(1).max(200);
 export const idSchema = z.number().int().positive();
 
+// The vocabulary's enumerations as schemas (declared once in vocabulary.ts).
+export const srtpPolicySchema = z.enum(SRTP_POLICIES);
+export const inbandDtmfSchema = z.enum(INBAND_DTMF_MODES);
+export const numberFromSchema = z.enum(NUMBER_FROM);
+export const numberFormatSchema = z.enum(NUMBER_FORMATS);
+export const digestAlgorithmSchema = z.enum(SIP_DIGEST_ALGORITHMS);
+export const numberKindSchema = z.enum(NUMBER_KINDS);
+export const callOutcomeSchema = z.enum(CALL_OUTCOMES);
+
 export const agentDepartmentsSchema = z
   .array(z.object({ departmentId: idSchema, priority: z.number().int().min(1).max(100) }))
   .max(100)
@@ -34,7 +53,7 @@ export const overflowSchema = z
 export const departmentFieldsSchema = z.object({
   code: departmentCodeSchema,
   name: nameSchema,
-  strategy: z.enum(['longest_idle', 'round_robin', 'priority']),
+  strategy: z.enum(DISTRIBUTION_STRATEGIES),
   maxWaitSeconds: z.number().int().min(0).max(86_400),
   maxQueueLength: z.number().int().min(0).max(10_000),
   overflow: overflowSchema,
@@ -44,7 +63,7 @@ export const departmentFieldsSchema = z.object({
 export const numberRouteSchema = z
   .object({
     number: z.string().regex(/^\+?[0-9]{2,20}$/, 'digits, optionally with a leading +'),
-    kind: z.enum(['service', 'hotline']),
+    kind: numberKindSchema,
     companyId: idSchema.nullable(),
     departmentId: idSchema.nullable(),
   })
@@ -97,9 +116,9 @@ export const trunkFieldsSchema = z.object({
   priority: z.number().int().min(0).max(1000),
   inbound: z.array(ipOrCidrSchema).max(100),
   companies: z.array(idSchema).max(1000),
-  numberFrom: z.enum(['request_uri', 'to']),
-  numberFormat: z.enum(['e164', 'e164_plus', 'national']),
-  inbandDtmf: z.enum(['auto', 'always', 'off']),
+  numberFrom: numberFromSchema,
+  numberFormat: numberFormatSchema,
+  inbandDtmf: inbandDtmfSchema,
   qualifySeconds: z.number().int().min(0).max(3600),
-  srtp: z.enum(['off', 'optional', 'mandatory']),
+  srtp: srtpPolicySchema,
 });

@@ -28,6 +28,7 @@ import {
 import type { OutboundAuth } from '../sip/ua/outgoing-invite.ts';
 import type { UserAgent } from '../sip/ua/user-agent.ts';
 import type { Trunk, TrunkStore } from '../store/store.ts';
+import type { TrunkRegistrationState } from '../store/vocabulary.ts';
 
 export interface TrunkTimings {
   registration?: RegistrationTimings;
@@ -46,7 +47,7 @@ export interface TrunksOptions {
 /** A trunk as the API shows it: everything but the password. */
 export type TrunkView = Omit<Trunk, 'password'> & {
   hasPassword: boolean;
-  registration: { state: 'registered' | 'failed' | 'off' } & Omit<RegistrationStatus, 'state'>;
+  registration: { state: TrunkRegistrationState } & Omit<RegistrationStatus, 'state'>;
   status: QualifyStatus;
 };
 

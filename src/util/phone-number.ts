@@ -27,60 +27,28 @@ export interface DialPlan {
   bareNational?: boolean;
 }
 
+/** A country's plan: code, national prefix, international prefixes, national number length. */
+function plan(
+  countryCode: string,
+  nationalPrefix: string,
+  internationalPrefixes: readonly string[],
+  [min, max]: [number, number],
+  forms: Pick<DialPlan, 'bareCountryCode' | 'bareNational'> = {},
+): DialPlan {
+  return { countryCode, nationalPrefix, internationalPrefixes, nationalLength: { min, max }, ...forms };
+}
+
 export const DIAL_PLANS = {
-  RU: {
-    countryCode: '7',
-    nationalPrefix: '8',
-    internationalPrefixes: ['810', '00'],
-    nationalLength: { min: 10, max: 10 },
-    bareCountryCode: true,
-  },
-  KZ: {
-    countryCode: '7',
-    nationalPrefix: '8',
-    internationalPrefixes: ['810', '00'],
-    nationalLength: { min: 10, max: 10 },
-    bareCountryCode: true,
-  },
+  RU: plan('7', '8', ['810', '00'], [10, 10], { bareCountryCode: true }),
+  KZ: plan('7', '8', ['810', '00'], [10, 10], { bareCountryCode: true }),
   // Belarus: 8 0XX XXX-XX-XX, the trunk prefix is "8 0".
-  BY: {
-    countryCode: '375',
-    nationalPrefix: '80',
-    internationalPrefixes: ['810', '00'],
-    nationalLength: { min: 9, max: 9 },
-  },
-  UA: {
-    countryCode: '380',
-    nationalPrefix: '0',
-    internationalPrefixes: ['00'],
-    nationalLength: { min: 9, max: 9 },
-  },
-  DE: {
-    countryCode: '49',
-    nationalPrefix: '0',
-    internationalPrefixes: ['00'],
-    nationalLength: { min: 6, max: 11 },
-  },
-  GB: {
-    countryCode: '44',
-    nationalPrefix: '0',
-    internationalPrefixes: ['00'],
-    nationalLength: { min: 9, max: 10 },
-  },
-  US: {
-    countryCode: '1',
-    nationalPrefix: '1',
-    internationalPrefixes: ['011'],
-    nationalLength: { min: 10, max: 10 },
-    bareNational: true,
-  },
-  E164: {
-    countryCode: '',
-    nationalPrefix: '',
-    internationalPrefixes: ['00'],
-    nationalLength: { min: 0, max: 0 },
-  },
-} as const satisfies Record<string, DialPlan>;
+  BY: plan('375', '80', ['810', '00'], [9, 9]),
+  UA: plan('380', '0', ['00'], [9, 9]),
+  DE: plan('49', '0', ['00'], [6, 11]),
+  GB: plan('44', '0', ['00'], [9, 10]),
+  US: plan('1', '1', ['011'], [10, 10], { bareNational: true }),
+  E164: plan('', '', ['00'], [0, 0]),
+} satisfies Record<string, DialPlan>;
 
 export type Country = keyof typeof DIAL_PLANS;
 export const COUNTRIES = Object.keys(DIAL_PLANS) as Country[];
@@ -113,8 +81,9 @@ export function normaliseNumber(number: string, country: Country = 'RU'): string
 }
 
 /** How a trunk wants numbers written (issue 9): E.164 without or with '+', or as dialled in the country. */
-export type NumberFormat = 'e164' | 'e164_plus' | 'national';
-export const NUMBER_FORMATS: readonly NumberFormat[] = ['e164', 'e164_plus', 'national'];
+/** The default (`e164_plus`) first. */
+export const NUMBER_FORMATS = ['e164_plus', 'e164', 'national'] as const;
+export type NumberFormat = (typeof NUMBER_FORMATS)[number];
 
 /**
  * Writes an E.164 number (`+…`) the way a trunk wants it. A number of the

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from './fake-clock.ts';
-import { StateMachine, finalStates, type StateChange, type TransitionTable } from './state-machine.ts';
+import {
+  StateMachine,
+  StatefulFlow,
+  allMoves,
+  finalStates,
+  type StateChange,
+  type TransitionTable,
+} from './state-machine.ts';
 
 type Light = 'off' | 'blinking' | 'on' | 'broken';
 const LIGHT: TransitionTable<Light> = {
@@ -102,5 +109,31 @@ describe('StateMachine', () => {
     expect(machine.timeInState).toBe(40);
     expect(machine.is('on', 'off')).toBe(true);
     expect(machine.can('blinking')).toBe(false);
+  });
+
+  it('allMoves lists every move of a table; a StatefulFlow shows its state and moves, and keeps the moves its own', () => {
+    expect(allMoves(LIGHT)).toEqual([
+      'off>on',
+      'off>blinking',
+      'off>broken',
+      'blinking>blinking',
+      'blinking>on',
+      'blinking>off',
+      'blinking>broken',
+      'on>off',
+      'on>broken',
+    ]);
+    class Lamp extends StatefulFlow<Light> {
+      press(): boolean {
+        return this.machine.transition(this.state === 'off' ? 'on' : 'off', 'pressed');
+      }
+    }
+    const lamp = new Lamp({ name: 'lamp', initial: 'off', transitions: LIGHT, clock: new FakeClock() });
+    const seen: string[] = [];
+    lamp.onStateChange((c) => seen.push(`${c.from}>${c.to}:${c.reason}`));
+    lamp.press();
+    lamp.press();
+    expect(lamp.state).toBe('off');
+    expect(seen).toEqual(['off>on:pressed', 'on>off:pressed']);
   });
 });

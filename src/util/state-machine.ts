@@ -43,6 +43,11 @@ export function finalStates<S extends string>(table: TransitionTable<S>): S[] {
   return (Object.keys(table) as S[]).filter((s) => table[s].length === 0);
 }
 
+/** Every move `table` allows, as `from>to`: a flow's test drives it through all of them. */
+export function allMoves<S extends string>(table: TransitionTable<S>): string[] {
+  return (Object.keys(table) as S[]).flatMap((from) => table[from].map((to) => `${from}>${to}`));
+}
+
 export class StateMachine<S extends string> {
   readonly name: string;
   private current: S;
@@ -156,5 +161,25 @@ export class StateMachine<S extends string> {
       this.clock.clearTimeout(handle);
       this.owned.delete(handle);
     }
+  }
+}
+
+/**
+ * A flow that owns its machine: others read its state and watch its moves
+ * (the event every transition emits); only the flow itself makes them.
+ */
+export abstract class StatefulFlow<S extends string> {
+  protected readonly machine: StateMachine<S>;
+
+  constructor(options: StateMachineOptions<S>) {
+    this.machine = new StateMachine(options);
+  }
+
+  get state(): S {
+    return this.machine.state;
+  }
+
+  onStateChange(listener: StateListener<S>): () => void {
+    return this.machine.onChange(listener);
   }
 }

@@ -1,19 +1,12 @@
-import { afterAll, beforeAll } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { api, startServer } from '../integration/harness.ts';
+import { useResource } from '../../src/util/testing.ts';
 
 export { api, startServer, eventually, sleep } from '../integration/harness.ts';
 
 /** Starts a test server before the suite's tests (handing it to `set`) and stops it after them. */
 export function useServer(set: (server: Server) => void): void {
-  let server: Server | undefined;
-  beforeAll(async () => {
-    server = await startServer();
-    set(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  useResource(startServer, (server) => server.stop(), set, 'suite');
 }
 
 type Body = { error?: { code: string; message: string } } & Record<string, unknown>;

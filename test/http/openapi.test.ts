@@ -11,7 +11,7 @@ interface Doc {
       {
         requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
         responses: Record<string, unknown>;
-        parameters?: { name: string; in: string }[];
+        parameters?: { name: string; in: string; description?: string }[];
       }
     >
   >;
@@ -83,6 +83,12 @@ describe('OpenAPI document', () => {
       $ref: '#/components/schemas/CompanySettingsPatch',
     });
     expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '401', '404']));
+  });
+
+  it('documents the call search paging: page, pageSize and the keyset cursor', () => {
+    const params = doc.paths['/api/v1/calls']?.get?.parameters ?? [];
+    for (const name of ['page', 'pageSize', 'cursor'])
+      expect(params.find((p) => p.name === name && p.in === 'query')?.description).toBeTruthy();
   });
 
   it('every $ref points at a component', () => {

@@ -4,10 +4,22 @@
  * request and with the event stream. Script never sees a secret: nothing is kept in storage.
  */
 
-import type { AgentState, CompanySettings, Role } from '../../src/store/store.ts';
+import type {
+  AgentState,
+  CallOutcome,
+  CompanySettings,
+  Department,
+  NumberRoute,
+  Role,
+  SrtpPolicy,
+  TrunkInbandDtmf,
+  TrunkNumberFormat,
+  TrunkNumberFrom,
+} from '../../src/store/store.ts';
+import type { TrunkRegistrationState, TrunkStatus } from '../../src/store/vocabulary.ts';
 
-// The API's vocabulary and settings shape are the server's own types (src/store), not retyped here.
-export type { AgentState, CompanySettings, Role };
+// The API's vocabulary and shapes are the server's own types (src/store), not retyped here.
+export type { AgentState, CompanySettings, Department, NumberRoute, Role };
 
 export class ApiError extends Error {
   constructor(
@@ -100,43 +112,25 @@ export interface Trunk {
   priority: number;
   inbound: string[];
   companies: number[];
-  numberFrom: 'request_uri' | 'to';
-  numberFormat: 'e164' | 'e164_plus' | 'national';
-  inbandDtmf: 'auto' | 'always' | 'off';
+  numberFrom: TrunkNumberFrom;
+  numberFormat: TrunkNumberFormat;
+  inbandDtmf: TrunkInbandDtmf;
   qualifySeconds: number;
+  srtp: SrtpPolicy;
   registration: {
-    state: 'registered' | 'failed' | 'off';
+    state: TrunkRegistrationState;
     since: number;
     expiresS?: number;
     lastStatus?: number;
     lastReason?: string;
   };
-  status: 'up' | 'down' | 'unknown';
+  status: TrunkStatus;
 }
 
 export interface Company {
   id: number;
   name: string;
   settings: CompanySettings;
-}
-
-export interface Department {
-  id: number;
-  companyId: number;
-  code: string;
-  name: string;
-  strategy: 'longest_idle' | 'round_robin' | 'priority';
-  maxWaitSeconds: number;
-  maxQueueLength: number;
-  overflow: { kind: 'department'; code: string } | { kind: 'hangup' } | null;
-  greeting: string | null;
-}
-
-export interface NumberRoute {
-  number: string;
-  kind: 'service' | 'hotline';
-  companyId: number | null;
-  departmentId: number | null;
 }
 
 export interface Queue {
@@ -172,7 +166,7 @@ export interface Cdr {
   endedAt: string | null;
   agentLogins: string[];
   transfers: number;
-  outcome: string | null;
+  outcome: CallOutcome | null;
   talkSeconds: number;
   queueSeconds: number | null;
 }

@@ -15,6 +15,7 @@ import {
 } from '../auth.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
+import { resource } from './resource.ts';
 
 const roleSchema = z.enum(ROLES);
 const companyIdsSchema = z.array(z.number().int().positive()).max(1000);
@@ -24,14 +25,11 @@ const usernameSchema = z
   .pipe(z.string().regex(USERNAME_RE, '1–64 of a-z 0-9 . _ -'));
 const passwordSchema = z.string().min(PASSWORD_MIN).max(PASSWORD_MAX);
 
+/** What a user and a token are granted, and since when. */
+const grantFields = { role: roleSchema, companyIds: z.array(z.number().int()), createdAt: z.string() };
+
 export const userSchema = z
-  .object({
-    id: z.number().int(),
-    username: z.string(),
-    role: roleSchema,
-    companyIds: z.array(z.number().int()),
-    createdAt: z.string(),
-  })
+  .object({ id: z.number().int(), username: z.string(), ...grantFields })
   .meta({ id: 'User' });
 
 const newUserSchema = z
@@ -51,9 +49,7 @@ export const tokenSchema = z
   .object({
     id: z.number().int(),
     name: z.string(),
-    role: roleSchema,
-    companyIds: z.array(z.number().int()),
-    createdAt: z.string(),
+    ...grantFields,
     createdBy: z.string().nullable(),
     lastUsedAt: z.string().nullable(),
   })
@@ -168,23 +164,16 @@ export function accessRoutes(api: Api, deps: HttpDeps, throttle: AuthThrottle): 
   const admins = async (): Promise<number> =>
     (await access.listUsers()).filter((u) => u.role === 'admin').length;
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/users',
-    tag: 'users',
+  const users = resource(api, 'users', '/api/v1/users/:id', z.object({ id: idParam }), userSchema);
+
+  users.list({
     summary: 'Console users (never their passwords)',
-    response: z.object({ users: z.array(userSchema) }),
     handler: async () => ({ users: (await access.listUsers()).map(userView) }),
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/users',
-    tag: 'users',
+  users.create({
     summary: `Create a console user (password ${PASSWORD_MIN}–${PASSWORD_MAX} characters, stored as a scrypt hash)`,
     body: newUserSchema,
-    response: userSchema,
-    status: 201,
     handler: async ({ body }) => {
       if (await access.getUserByUsername(body.username))
         throw new HttpError(409, 'conflict', `user ${body.username} exists`);
@@ -192,24 +181,14 @@ export function accessRoutes(api: Api, deps: HttpDeps, throttle: AuthThrottle): 
     },
   });
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/users/:id',
-    tag: 'users',
+  users.get({
     summary: 'One console user',
-    params: z.object({ id: idParam }),
-    response: userSchema,
     handler: async ({ params }) => userView(await mustGetUser(params.id)),
   });
 
-  api.route({
-    method: 'PATCH',
-    url: '/api/v1/users/:id',
-    tag: 'users',
+  users.patch({
     summary: "Change a user's password, role or companies (a new password signs them out everywhere)",
-    params: z.object({ id: idParam }),
     body: userPatchSchema,
-    response: userSchema,
     handler: async ({ params, body }) => {
       const user = await mustGetUser(params.id);
       if (user.role === 'admin' && body.role !== undefined && body.role !== 'admin' && (await admins()) <= 1)
@@ -220,13 +199,8 @@ export function accessRoutes(api: Api, deps: HttpDeps, throttle: AuthThrottle): 
     },
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/users/:id',
-    tag: 'users',
+  users.delete({
     summary: 'Delete a console user and end their sessions (not the last admin)',
-    params: z.object({ id: idParam }),
-    status: 204,
     handler: async ({ params }) => {
       const user = await mustGetUser(params.id);
       if (user.role === 'admin' && (await admins()) <= 1)
@@ -237,23 +211,17 @@ export function accessRoutes(api: Api, deps: HttpDeps, throttle: AuthThrottle): 
 
   // --- tokens ------------------------------------------------------------------
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/tokens',
-    tag: 'tokens',
+  const tokens = resource(api, 'tokens', '/api/v1/tokens/:id', z.object({ id: idParam }), tokenSchema);
+
+  tokens.list({
     summary: 'API tokens (never their secrets)',
-    response: z.object({ tokens: z.array(tokenSchema) }),
     handler: async () => ({ tokens: (await access.listTokens()).map(tokenView) }),
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/tokens',
-    tag: 'tokens',
+  tokens.create({
     summary: 'Create an API token with a role; its secret is in this response only (stored as SHA-256)',
     body: newTokenSchema,
     response: tokenSchema.extend({ secret: z.string() }),
-    status: 201,
     handler: async ({ body, scope }) => {
       if ((await access.listTokens()).some((t) => t.name === body.name))
         throw new HttpError(409, 'conflict', `token ${body.name} exists`);
@@ -265,13 +233,8 @@ export function accessRoutes(api: Api, deps: HttpDeps, throttle: AuthThrottle): 
     },
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/tokens/:id',
-    tag: 'tokens',
+  tokens.delete({
     summary: 'Revoke an API token (effective at once)',
-    params: z.object({ id: idParam }),
-    status: 204,
     handler: async ({ params }) => {
       await access.deleteToken(params.id);
     },

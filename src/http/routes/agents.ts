@@ -15,6 +15,7 @@ import {
 import { type Api, idParam, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
+import { resource } from './resource.ts';
 import { isAppError } from '../../util/errors.ts';
 
 export interface AgentView {
@@ -113,14 +114,12 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
   const companyOfAgent = async (login: string): Promise<number | null> =>
     (await directory.getAgentByLogin(login))?.companyId ?? null;
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/agents',
-    tag,
+  const agents = resource(api, tag, '/api/v1/agents/:login', loginParams, agentViewSchema);
+
+  agents.list({
     summary: 'Agents with their current state (optionally of one company or department)',
     access: { level: 'read', company: 'query' },
     query: listQuery,
-    response: z.object({ agents: z.array(agentViewSchema) }),
     handler: async ({ query, scope }) => {
       const agents = await directory.listAgents({
         companyId: scope.only,
@@ -149,14 +148,9 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/agents',
-    tag,
+  agents.create({
     summary: 'Create an agent with an initial PIN (stored only as a salted hash)',
     body: newAgentSchema,
-    response: agentViewSchema,
-    status: 201,
     handler: async ({ body }) => {
       const company = await directory.getCompany(body.companyId);
       if (!company) throw new HttpError(400, 'invalid_reference', `no company ${body.companyId}`);
@@ -165,14 +159,9 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'PATCH',
-    url: '/api/v1/agents/:login',
-    tag,
+  agents.patch({
     summary: "Change an agent's name, short number, profile contact or departments",
-    params: loginParams,
     body: agentPatchSchema,
-    response: agentViewSchema,
     handler: async ({ params, body }) => {
       const agent = await mustGetAgent(directory, params.login);
       const { departments, ...fields } = body;
@@ -182,13 +171,8 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/agents/:login',
-    tag,
+  agents.delete({
     summary: 'Delete an agent (refused unless logged out)',
-    params: loginParams,
-    status: 204,
     handler: async ({ params }) => {
       const agent = await mustGetAgent(directory, params.login);
       const { state } = await states.getState(agent.id);

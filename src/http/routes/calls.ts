@@ -1,25 +1,15 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
-import { SERVICE_LEVEL_SECONDS, summarize } from '../../acd/reports.ts';
-import type { Cdr } from '../../store/store.ts';
+import { HOUR_MS, SERVICE_LEVEL_SECONDS, byHour, summaryOf } from '../../acd/reports.ts';
+import type { Cdr, CdrCursor, CdrFilter } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import type { Scope } from '../scope.ts';
+import { callOutcomeSchema } from '../../store/validation.ts';
 
 /** ISO time or epoch ms. */
 const time = z.string().describe('ISO time or epoch milliseconds');
-const OUTCOMES = [
-  'answered',
-  'abandoned',
-  'overflow',
-  'no_agents',
-  'transferred',
-  'failed',
-  'media_timeout',
-  'session_expired',
-  'interrupted',
-] as const;
 
 const rangeQuery = z.object({
   from: time.optional(),
@@ -30,20 +20,25 @@ const rangeQuery = z.object({
 const cdrQuery = rangeQuery
   .extend({
     departmentId: idParam.optional(),
-    outcome: z.enum(OUTCOMES).optional(),
+    outcome: callOutcomeSchema.optional(),
     /** Login of an agent who talked to the customer. */
     agent: z
       .string()
       .regex(/^[0-9]{1,12}$/)
       .optional(),
-    page: z.coerce.number().int().min(1).max(100_000).optional(),
-    pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+    page: z.coerce.number().int().min(1).max(100_000).optional().describe('Page number from 1 (default 1)'),
+    pageSize: z.coerce.number().int().min(1).max(1000).optional().describe('Rows per page (default 50)'),
+    cursor: z
+      .string()
+      .max(200)
+      .optional()
+      .describe(
+        "Keyset paging: the previous answer's `nextCursor`; the rows after it (page is then ignored). Each page costs the same however deep it is, and calls started meanwhile (newer) never shift it.",
+      ),
     /** Older form: the first `limit` rows, newest first. */
     limit: z.coerce.number().int().min(1).max(10_000).optional(),
   })
   .meta({ id: 'CdrQuery' });
-
-const MAX_SCAN = 100_000;
 
 /**
  * Rows per store query of the CSV export. With better-sqlite3 a query blocks the event loop
@@ -73,6 +68,21 @@ function parseRange(q: { from?: string; to?: string }, now: number): { from: num
   return { from, to };
 }
 
+/** `nextCursor`: where a page ended, opaque to the client. */
+const encodeCursor = (c: CdrCursor): string =>
+  Buffer.from(JSON.stringify([c.startedAt, c.id])).toString('base64url');
+
+function decodeCursor(cursor: string): CdrCursor {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === 'string')
+      return { startedAt: v[0] as number, id: v[1] };
+  } catch {
+    // not JSON: the 400 below
+  }
+  throw new HttpError(400, 'invalid_query', 'invalid query: cursor is not one this API gave');
+}
+
 const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
@@ -90,7 +100,7 @@ export const cdrSchema = z
     agentIds: z.array(z.number().int()),
     agentLogins: z.array(z.string()),
     transfers: z.number().int(),
-    outcome: z.enum(OUTCOMES).nullable(),
+    outcome: callOutcomeSchema.nullable(),
     talkSeconds: z.number(),
     queueSeconds: z.number().nullable(),
   })
@@ -177,25 +187,6 @@ export const summarySchema = z
   })
   .meta({ id: 'Summary' });
 
-/** Calls per started hour, with that hour's service level. */
-function byHour(cdrs: readonly Cdr[], from: number, to: number): z.output<typeof summarySchema>['hours'] {
-  const HOUR = 3600_000;
-  const first = Math.floor(from / HOUR) * HOUR;
-  const count = Math.min(24 * 31, Math.ceil((to - first) / HOUR));
-  const hours = Array.from({ length: count }, (_, i) => ({ at: first + i * HOUR, cdrs: [] as Cdr[] }));
-  for (const c of cdrs) hours[Math.floor((c.startedAt - first) / HOUR)]?.cdrs.push(c);
-  return hours.map((h) => {
-    const s = summarize(h.cdrs, [], h.at, h.at + HOUR, []);
-    return {
-      hour: new Date(h.at).toISOString(),
-      calls: s.calls,
-      answered: s.answered,
-      abandoned: s.abandoned,
-      serviceLevel: s.serviceLevel,
-    };
-  });
-}
-
 /** CDRs (search, paging, CSV), live calls, queues and the summary report. */
 export function callRoutes(api: Api, deps: HttpDeps): void {
   const { store } = deps;
@@ -204,42 +195,34 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
   /** Supervisors and viewers see their companies' calls only (issue 11). */
   const read = { level: 'read', company: 'query' } as const;
 
-  /** The search's filters that the store does not apply (scope beyond one company, department, outcome, agent). */
-  const cdrFilter = (
+  /** The store filter of a search: its period, scope, department, outcome and agent. */
+  const filterOf = async (
     query: z.output<typeof cdrQuery>,
     scope: Scope,
-    agents: readonly { id: number; login: string }[],
-  ): ((c: Cdr) => boolean) => {
+  ): Promise<{ filter: CdrFilter; loginOf: Map<number, string> }> => {
+    const r = parseRange(query, deps.clock.wallNow());
+    const agents = await store.directory.listAgents();
+    // An unknown login matches no call (ids are positive).
     const agentId =
       query.agent === undefined ? undefined : (agents.find((a) => a.login === query.agent)?.id ?? -1);
-    return (c) =>
-      scope.allows(c.companyId) &&
-      (query.departmentId === undefined || c.departmentId === query.departmentId) &&
-      (query.outcome === undefined || c.outcome === query.outcome) &&
-      (agentId === undefined || c.agentIds.includes(agentId));
-  };
-
-  const search = async (
-    query: z.output<typeof cdrQuery>,
-    scope: Scope,
-  ): Promise<{ rows: Cdr[]; loginOf: Map<number, string> }> => {
-    const r = parseRange(query, deps.clock.wallNow());
-    const all = await store.calls.listCdr({
+    const filter: CdrFilter = {
       from: r.from,
       to: r.to,
       companyId: scope.only,
-      limit: MAX_SCAN,
-    });
-    const agents = await store.directory.listAgents();
-    const loginOf = new Map(agents.map((a) => [a.id, a.login]));
-    return { rows: all.filter(cdrFilter(query, scope, agents)), loginOf };
+      companyIds: scope.companyIds,
+      departmentId: query.departmentId,
+      outcome: query.outcome,
+      agentId,
+    };
+    return { filter, loginOf: new Map(agents.map((a) => [a.id, a.login])) };
   };
 
   api.route({
     method: 'GET',
     url: '/api/v1/calls',
     tag,
-    summary: 'Call detail records, newest first, paged (page from 1; pageSize default 50)',
+    summary:
+      'Call detail records, newest first, paged by page number or by cursor (`nextCursor` of the previous page)',
     access: read,
     query: cdrQuery,
     response: z.object({
@@ -247,14 +230,30 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       page: z.number(),
       pageSize: z.number(),
       total: z.number(),
+      nextCursor: z.string().nullable().describe('`cursor` for the next page; null on the last'),
     }),
     handler: async ({ query, scope }) => {
-      const { rows, loginOf } = await search(query, scope);
-      const paged = query.page !== undefined || query.pageSize !== undefined;
+      const { filter, loginOf } = await filterOf(query, scope);
+      const paged = query.page !== undefined || query.pageSize !== undefined || query.cursor !== undefined;
       const pageSize = paged ? (query.pageSize ?? 50) : (query.limit ?? 1000);
       const page = query.page ?? 1;
-      const slice = rows.slice((page - 1) * pageSize, page * pageSize);
-      return { calls: slice.map((c) => cdrView(c, loginOf)), page, pageSize, total: rows.length };
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      // One row past the page says whether there is a next one.
+      const rows = await store.calls.listCdr({
+        ...filter,
+        after,
+        offset: after ? 0 : (page - 1) * pageSize,
+        limit: pageSize + 1,
+      });
+      const calls = rows.slice(0, pageSize);
+      const last = calls[calls.length - 1];
+      return {
+        calls: calls.map((c) => cdrView(c, loginOf)),
+        page,
+        pageSize,
+        total: await store.calls.countCdr(filter),
+        nextCursor: rows.length > pageSize && last ? encodeCursor(last) : null,
+      };
     },
   });
 
@@ -270,17 +269,13 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       // Streamed (issue 12 item 6): rows come from the store a page at a time and go out as the
       // client takes them (Readable.from pulls the next page only when the socket drains), so a
       // 30-day export neither sits in memory nor holds the event loop the media clock runs on.
-      const r = parseRange(query, deps.clock.wallNow());
-      const agents = await store.directory.listAgents();
-      const loginOf = new Map(agents.map((a) => [a.id, a.login]));
-      const keep = cdrFilter(query, scope, agents);
-      const pages = store.calls.pagesOfCdr({ from: r.from, to: r.to, companyId: scope.only }, CSV_PAGE_ROWS);
+      const { filter, loginOf } = await filterOf(query, scope);
+      const pages = store.calls.pagesOfCdr(filter, CSV_PAGE_ROWS);
       async function* lines(): AsyncGenerator<string> {
         yield CSV_COLUMNS.join(',') + '\r\n';
         for await (const page of pages) {
           let chunk = '';
           for (const c of page) {
-            if (!keep(c)) continue;
             const v = cdrView(c, loginOf);
             chunk += CSV_COLUMNS.map((k) => csvCell(v[k])).join(',') + '\r\n';
           }
@@ -380,16 +375,19 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
     handler: async ({ query, scope }) => {
       const now = deps.clock.wallNow();
       const r = parseRange(query, now);
-      const cdrs = (
-        await store.calls.listCdr({ from: r.from, to: r.to, companyId: scope.only, limit: MAX_SCAN })
-      ).filter((c) => scope.allows(c.companyId));
+      // Summed in the database (GROUP BY), by the hour from the hour `from` falls in.
+      const first = Math.floor(r.from / HOUR_MS) * HOUR_MS;
+      const sums = await store.calls.aggregateCdr(
+        { from: r.from, to: r.to, companyId: scope.only, companyIds: scope.companyIds },
+        { origin: first, bucketMs: HOUR_MS, serviceLevelMs: SERVICE_LEVEL_SECONDS * 1000 },
+      );
       const agents = (
         await store.directory.listAgents(scope.only !== undefined ? { companyId: scope.only } : undefined)
       ).filter((a) => scope.allows(a.companyId));
       const history = await store.agentStates.listStateHistory({ until: r.to });
       // Logged-in time (occupancy) counts up to now, not into the future of a period still running.
-      const summary = summarize(
-        cdrs,
+      const summary = summaryOf(
+        sums,
         history,
         r.from,
         Math.max(r.from + 1, Math.min(r.to, now)),
@@ -402,7 +400,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
         to: iso(r.to),
         serviceLevelSeconds: SERVICE_LEVEL_SECONDS,
         agents: summary.agents.map((a) => ({ login: login.get(a.agentId), ...a })),
-        hours: byHour(cdrs, r.from, r.to),
+        hours: byHour(sums.buckets, first, Math.min(24 * 31, Math.ceil((r.to - first) / HOUR_MS))),
       };
     },
   });

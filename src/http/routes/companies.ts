@@ -5,6 +5,7 @@ import { nameSchema } from '../../store/validation.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
+import { resource } from './resource.ts';
 import type { Company, DirectoryStore } from '../../store/store.ts';
 
 export const settingsSchema = companySettingsSchema.meta({ id: 'CompanySettings' });
@@ -30,58 +31,36 @@ export function companyRoutes(api: Api, deps: HttpDeps): void {
   const { directory } = deps.store;
   const tag = 'companies';
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/companies',
-    tag,
+  const companies = resource(api, tag, '/api/v1/companies/:id', idParams, companySchema);
+
+  companies.list({
     summary: 'List companies (a supervisor or viewer sees their own)',
     access: { level: 'read', company: 'query' },
-    response: z.object({ companies: z.array(companySchema) }),
     handler: async ({ scope }) => ({
       companies: (await directory.listCompanies()).filter((c) => scope.allows(c.id)),
     }),
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/companies',
-    tag,
+  companies.create({
     summary: 'Create a company (missing settings take their defaults)',
     body: newCompanySchema,
-    response: companySchema,
-    status: 201,
     handler: async ({ body }) => directory.createCompany(body),
   });
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/companies/:id',
-    tag,
+  companies.get({
     summary: 'One company',
     access: { level: 'read', company: async ({ params }) => params.id },
-    params: idParams,
-    response: companySchema,
     handler: async ({ params }) => mustGetCompany(directory, params.id),
   });
 
-  api.route({
-    method: 'PATCH',
-    url: '/api/v1/companies/:id',
-    tag,
+  companies.patch({
     summary: 'Rename a company',
-    params: idParams,
     body: companyPatchSchema,
-    response: companySchema,
     handler: async ({ params, body }) => directory.renameCompany(params.id, body.name),
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/companies/:id',
-    tag,
+  companies.delete({
     summary: 'Delete a company with its departments, agents and numbers (refused while it has live calls)',
-    params: idParams,
-    status: 204,
     handler: async ({ params }) => {
       await mustGetCompany(directory, params.id);
       if (deps.acd.liveCalls.some((c) => c.companyId === params.id)) {

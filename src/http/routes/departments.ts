@@ -5,6 +5,7 @@ import type { Department, DirectoryStore } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
+import { resource } from './resource.ts';
 import { mustGetCompany } from './companies.ts';
 
 export const departmentSchema = departmentFieldsSchema
@@ -38,67 +39,51 @@ export function departmentRoutes(api: Api, deps: HttpDeps): void {
   const { directory } = deps.store;
   const tag = 'departments';
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/companies/:id/departments',
+  const departments = resource(
+    api,
     tag,
+    '/api/v1/companies/:id/departments/:code',
+    departmentParams,
+    departmentSchema,
+  );
+
+  departments.list({
     summary: "A company's departments",
     access: { level: 'read', company: async ({ params }) => params.id },
     params: companyParams,
-    response: z.object({ departments: z.array(departmentSchema) }),
     handler: async ({ params }) => {
       await mustGetCompany(directory, params.id);
       return { departments: await directory.listDepartments(params.id) };
     },
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/companies/:id/departments',
-    tag,
+  departments.create({
     summary: 'Create a department (code: 3 digits, unique in the company)',
     params: companyParams,
     body: newDepartmentSchema,
-    response: departmentSchema,
-    status: 201,
     handler: async ({ params, body }) => {
       await mustGetCompany(directory, params.id);
       return directory.createDepartment({ ...body, companyId: params.id });
     },
   });
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/companies/:id/departments/:code',
-    tag,
+  departments.get({
     summary: 'One department',
     access: { level: 'read', company: async ({ params }) => params.id },
-    params: departmentParams,
-    response: departmentSchema,
     handler: async ({ params }) => mustGetDepartment(directory, params.id, params.code),
   });
 
-  api.route({
-    method: 'PATCH',
-    url: '/api/v1/companies/:id/departments/:code',
-    tag,
+  departments.patch({
     summary: 'Change a department',
-    params: departmentParams,
     body: departmentPatchSchema,
-    response: departmentSchema,
     handler: async ({ params, body }) => {
       const d = await mustGetDepartment(directory, params.id, params.code);
       return directory.updateDepartment(d.id, body);
     },
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/companies/:id/departments/:code',
-    tag,
+  departments.delete({
     summary: 'Delete a department (refused while calls wait in it or a hotline rings it)',
-    params: departmentParams,
-    status: 204,
     handler: async ({ params }) => {
       const d = await mustGetDepartment(directory, params.id, params.code);
       if (deps.acd.liveCalls.some((c) => c.department.id === d.id)) {

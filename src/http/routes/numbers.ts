@@ -4,20 +4,22 @@ import type { NumberRoute } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
+import { resource } from './resource.ts';
+import { numberKindSchema } from '../../store/validation.ts';
 
 const numberText = z.string().regex(/^\+?[0-9]{2,20}$/, 'digits, optionally with a leading +');
 
 export const numberSchema = z
   .object({
     number: z.string(),
-    kind: z.enum(['service', 'hotline']),
+    kind: numberKindSchema,
     companyId: z.number().int().nullable(),
     departmentId: z.number().int().nullable(),
   })
   .meta({ id: 'Number' });
 
 const routeFields = {
-  kind: z.enum(['service', 'hotline']),
+  kind: numberKindSchema,
   companyId: z.number().int().positive().nullable(),
   departmentId: z.number().int().positive().nullable(),
 };
@@ -45,27 +47,20 @@ export function numberRoutes(api: Api, deps: HttpDeps): void {
     return directory.putNumber(r);
   };
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/numbers',
-    tag,
+  const numbers = resource(api, tag, '/api/v1/numbers/:number', numberParams, numberSchema);
+
+  numbers.list({
     summary: 'Numbers (of one company when companyId is given; the service number belongs to none)',
     access: { level: 'read', company: 'query' },
     query: z.object({ companyId: idParam.optional() }),
-    response: z.object({ numbers: z.array(numberSchema) }),
     handler: async ({ scope }) => ({
       numbers: (await directory.listNumbers(scope.only)).filter((n) => scope.allows(n.companyId)),
     }),
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/numbers',
-    tag,
+  numbers.create({
     summary: 'Add a number (409 if it exists)',
     body: newNumberSchema,
-    response: numberSchema,
-    status: 201,
     handler: async ({ body }) => {
       if (await directory.getNumber(body.number))
         throw new HttpError(409, 'conflict', `number ${body.number} exists`);
@@ -78,28 +73,18 @@ export function numberRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/numbers/:number',
-    tag,
+  numbers.get({
     summary: 'One number',
     access: {
       level: 'read',
       company: async ({ params }) => (await directory.getNumber(params.number))?.companyId ?? null,
     },
-    params: numberParams,
-    response: numberSchema,
     handler: async ({ params }) => mustGet(params.number),
   });
 
-  api.route({
-    method: 'PATCH',
-    url: '/api/v1/numbers/:number',
-    tag,
+  numbers.patch({
     summary: 'Re-route a number',
-    params: numberParams,
     body: numberPatchSchema,
-    response: numberSchema,
     handler: async ({ params, body }) => {
       const current = await mustGet(params.number);
       return put({
@@ -109,13 +94,8 @@ export function numberRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/numbers/:number',
-    tag,
+  numbers.delete({
     summary: 'Remove a number',
-    params: numberParams,
-    status: 204,
     handler: async ({ params }) => {
       await mustGet(params.number);
       await directory.deleteNumber(params.number);

@@ -4,17 +4,19 @@ import type { SipAccount, SipDigestAlgorithm, SrtpPolicy } from '../../store/sto
 import { type Api, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
+import { resource } from './resource.ts';
+import { digestAlgorithmSchema, srtpPolicySchema } from '../../store/validation.ts';
 
 const username = z.string().regex(/^[A-Za-z0-9._~!$&'()*+,;=%-]{1,64}$/, '1–64 URI user characters');
 const password = z.string().min(6).max(128);
 /** RFC 8760: offered in this order; MD5 only suits baresip 1.0 and sipp, which fail when SHA-256 is offered. */
 const algorithms = z
-  .array(z.enum(['MD5', 'SHA-256']))
+  .array(digestAlgorithmSchema)
   .min(1)
   .max(2)
   .refine((l) => new Set(l).size === l.length, 'no algorithm twice');
 /** off: RTP only; optional: SRTP when the phone offers it; mandatory: RTP/SAVP offered and required. */
-const srtp = z.enum(['off', 'optional', 'mandatory']);
+const srtp = srtpPolicySchema;
 
 export const sipAccountSchema = z
   .object({
@@ -22,7 +24,7 @@ export const sipAccountSchema = z
     realm: z.string(),
     agentLogin: z.string().nullable(),
     /** The digest algorithms its challenge offers: its own, or the server's `--sip-auth-algorithms`. */
-    algorithms: z.array(z.enum(['MD5', 'SHA-256'])),
+    algorithms: z.array(digestAlgorithmSchema),
     srtp,
   })
   .meta({ id: 'SipAccount' });
@@ -84,12 +86,17 @@ export function sipAccountRoutes(api: Api, deps: HttpDeps): void {
     return view(await mustGet(name));
   };
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/sip-accounts',
+  const accounts = resource(
+    api,
     tag,
+    '/api/v1/sip-accounts/:username',
+    usernameParams,
+    sipAccountSchema,
+    'accounts',
+  );
+
+  accounts.list({
     summary: 'SIP accounts (never their passwords or digests)',
-    response: z.object({ accounts: z.array(sipAccountSchema) }),
     handler: async () => ({
       accounts: await Promise.all(
         (await directory.listSipAccounts()).filter((a) => a.realm === realm).map(view),
@@ -97,14 +104,9 @@ export function sipAccountRoutes(api: Api, deps: HttpDeps): void {
     }),
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/sip-accounts',
-    tag,
+  accounts.create({
     summary: 'Create a SIP account with a password (409 if the username is taken)',
     body: newSipAccountSchema,
-    response: sipAccountSchema,
-    status: 201,
     handler: async ({ body }) => {
       if (await directory.getSipAccount(body.username, realm))
         throw new HttpError(409, 'conflict', `SIP account ${body.username} exists`);
@@ -112,24 +114,14 @@ export function sipAccountRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/sip-accounts/:username',
-    tag,
+  accounts.get({
     summary: 'One SIP account',
-    params: usernameParams,
-    response: sipAccountSchema,
     handler: async ({ params }) => view(await mustGet(params.username)),
   });
 
-  api.route({
-    method: 'PATCH',
-    url: '/api/v1/sip-accounts/:username',
-    tag,
+  accounts.patch({
     summary: "Change a SIP account's password, agent, digest algorithms (null: the server's) or SRTP policy",
-    params: usernameParams,
     body: sipAccountPatchSchema,
-    response: sipAccountSchema,
     handler: async ({ params, body }) => {
       const current = await mustGet(params.username);
       const agentId = body.agentLogin === undefined ? current.agentId : await agentIdOf(body.agentLogin);
@@ -152,13 +144,8 @@ export function sipAccountRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/sip-accounts/:username',
-    tag,
+  accounts.delete({
     summary: 'Delete a SIP account (its phone can no longer register)',
-    params: usernameParams,
-    status: 204,
     handler: async ({ params }) => {
       await mustGet(params.username);
       await directory.deleteSipAccount(params.username, realm);

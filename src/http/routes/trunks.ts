@@ -5,6 +5,8 @@ import { trunkFieldsSchema } from '../../store/validation.ts';
 import type { Api } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
+import { resource } from './resource.ts';
+import { TRUNK_REGISTRATION_STATES, TRUNK_STATUSES } from '../../store/vocabulary.ts';
 
 const name = trunkFieldsSchema.shape.name;
 
@@ -19,21 +21,21 @@ export const trunkSchema = z
     priority: z.number(),
     inbound: z.array(z.string()),
     companies: z.array(z.number()),
-    numberFrom: z.enum(['request_uri', 'to']),
-    numberFormat: z.enum(['e164', 'e164_plus', 'national']),
-    inbandDtmf: z.enum(['auto', 'always', 'off']),
+    numberFrom: trunkFieldsSchema.shape.numberFrom,
+    numberFormat: trunkFieldsSchema.shape.numberFormat,
+    inbandDtmf: trunkFieldsSchema.shape.inbandDtmf,
     qualifySeconds: z.number(),
     /** off: RTP only; optional: SRTP when the trunk offers it; mandatory: RTP/SAVP offered and required. */
-    srtp: z.enum(['off', 'optional', 'mandatory']),
+    srtp: trunkFieldsSchema.shape.srtp,
     registration: z.object({
-      state: z.enum(['registered', 'failed', 'off']),
+      state: z.enum(TRUNK_REGISTRATION_STATES),
       since: z.number(),
       expiresS: z.number().optional(),
       lastStatus: z.number().optional(),
       lastReason: z.string().optional(),
       nextAt: z.number().optional(),
     }),
-    status: z.enum(['up', 'down', 'unknown']),
+    status: z.enum(TRUNK_STATUSES),
   })
   .meta({ id: 'Trunk' });
 
@@ -66,23 +68,16 @@ export function trunkRoutes(api: Api, deps: HttpDeps): void {
         throw new HttpError(400, 'invalid_reference', `no company ${id}`);
   };
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/trunks',
-    tag,
+  const trunks = resource(api, tag, '/api/v1/trunks/:name', nameParams, trunkSchema);
+
+  trunks.list({
     summary: 'SIP trunks with registration state and reachability (never their passwords)',
-    response: z.object({ trunks: z.array(trunkSchema) }),
     handler: async () => ({ trunks: (await store.list()).map((t) => deps.trunks.view(t)) }),
   });
 
-  api.route({
-    method: 'POST',
-    url: '/api/v1/trunks',
-    tag,
+  trunks.create({
     summary: 'Create a trunk (409 if the name is taken)',
     body: newTrunkSchema,
-    response: trunkSchema,
-    status: 201,
     handler: async ({ body }) => {
       check(body);
       await checkCompanies(body.companies);
@@ -93,24 +88,14 @@ export function trunkRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'GET',
-    url: '/api/v1/trunks/:name',
-    tag,
+  trunks.get({
     summary: 'One trunk',
-    params: nameParams,
-    response: trunkSchema,
     handler: async ({ params }) => deps.trunks.view(await mustGet(params.name)),
   });
 
-  api.route({
-    method: 'PATCH',
-    url: '/api/v1/trunks/:name',
-    tag,
+  trunks.patch({
     summary: 'Change a trunk (give password: null to remove the credentials)',
-    params: nameParams,
     body: trunkPatchSchema,
-    response: trunkSchema,
     handler: async ({ params, body }) => {
       const current = await mustGet(params.name);
       check({ ...current, ...body });
@@ -121,13 +106,8 @@ export function trunkRoutes(api: Api, deps: HttpDeps): void {
     },
   });
 
-  api.route({
-    method: 'DELETE',
-    url: '/api/v1/trunks/:name',
-    tag,
+  trunks.delete({
     summary: 'Delete a trunk (unregisters it first)',
-    params: nameParams,
-    status: 204,
     handler: async ({ params }) => {
       await mustGet(params.name);
       await store.delete(params.name);

@@ -11,6 +11,7 @@ import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
 import { E164, contactSchema } from '../../store/validation.ts';
 import { isAppError } from '../../util/errors.ts';
 import type { Clock } from '../../util/clock.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import { stateToPromptId, type PromptId } from '../../call/prompts.ts';
 
 /** Timeouts of the service IVR (SPEC §4); tests shorten them. */
@@ -34,16 +35,20 @@ export const MAX_ATTEMPTS = 3;
 /** Menu hints in a row without a key before the call ends. */
 export const MAX_IDLE_MENUS = 3;
 
-/** The phases a service-IVR call moves through; `transition` keeps to this table. */
+/**
+ * The phases a service-IVR call moves through. A self-move asks again (another
+ * login, another PIN, the menu hint once more). The caller hanging up moves any
+ * phase to `ended` at once, so the script learns it from the next move it tries.
+ */
 export type IvrPhase =
   'identify_login' | 'identify_pin' | 'menu' | 'pin_new' | 'pin_repeat' | 'ending' | 'ended';
 
-const PHASES: Record<IvrPhase, readonly IvrPhase[]> = {
-  identify_login: ['identify_pin', 'ending', 'ended'],
-  identify_pin: ['identify_login', 'menu', 'ending', 'ended'],
-  menu: ['pin_new', 'ending', 'ended'],
-  pin_new: ['pin_repeat', 'menu', 'ending', 'ended'],
-  pin_repeat: ['menu', 'ending', 'ended'],
+export const IVR_PHASES: TransitionTable<IvrPhase> = {
+  identify_login: ['identify_login', 'identify_pin', 'ending', 'ended'],
+  identify_pin: ['identify_login', 'identify_pin', 'menu', 'ending', 'ended'],
+  menu: ['menu', 'pin_new', 'ending', 'ended'],
+  pin_new: ['pin_repeat', 'menu', 'ended'],
+  pin_repeat: ['menu', 'ended'],
   ending: ['ended'],
   ended: [],
 };
@@ -79,9 +84,12 @@ export interface ServiceIvrDeps {
 /**
  * One call to the agents' service number: identification (caller id or login),
  * PIN, then the status menu. SPEC §4 and seed section 1.
+ *
+ * An async script whose phase is a StateMachine: every phase change is a
+ * `transition()`, and after an await the script goes on only if its next move
+ * is still allowed (a hang-up meanwhile has ended the machine).
  */
-export class ServiceIvrSession {
-  phase: IvrPhase = 'identify_login';
+export class ServiceIvrSession extends StatefulFlow<IvrPhase> {
   private lang: Language;
   private attempts = 0;
   private agent: Agent | undefined;
@@ -91,18 +99,21 @@ export class ServiceIvrSession {
     private readonly call: InboundCall,
     private readonly deps: ServiceIvrDeps,
   ) {
+    super({ name: 'service-ivr', initial: 'identify_login', transitions: IVR_PHASES, clock: deps.clock });
     this.leg = call.leg;
     this.lang = deps.defaultLanguage;
+    this.machine.onRefused(({ from, to, reason }) =>
+      deps.logger.debug({ from, to, reason }, 'service IVR: move refused'),
+    );
+    this.leg.on('ended', () => this.machine.transition('ended', 'hangup'));
   }
 
-  private transition(to: IvrPhase): void {
-    if (to === this.phase) return;
-    if (!PHASES[this.phase].includes(to)) throw new Error(`service IVR: ${this.phase} → ${to}`);
-    this.phase = to;
+  get phase(): IvrPhase {
+    return this.machine.state;
   }
 
-  private get gone(): boolean {
-    return this.leg.state === 'ended';
+  private move(to: IvrPhase, reason: string): boolean {
+    return this.machine.transition(to, reason);
   }
 
   private say(ids: PromptId[], bargeIn = true): Promise<unknown> {
@@ -122,13 +133,16 @@ export class ServiceIvrSession {
   }
 
   async run(): Promise<void> {
-    if (!(await this.call.answer())) return;
+    if (!(await this.call.answer())) {
+      this.move('ended', 'not answered');
+      return;
+    }
     // Keys are not logged in the service IVR (only how many), except the login
     // number: a PIN may come at any time, typed ahead of its prompt.
     this.leg.secretInput(true);
     try {
       const agent = await this.identify();
-      if (!agent || this.gone) return;
+      if (!agent || !this.move('menu', 'PIN accepted')) return;
       this.agent = agent;
       await this.deps.availability.enterMenu(agent.id);
       await this.login(agent);
@@ -136,8 +150,8 @@ export class ServiceIvrSession {
     } finally {
       this.leg.secretInput(false);
       if (this.agent) await this.deps.availability.leaveMenu(this.agent.id);
-      if (!this.gone) await this.leg.hangup();
-      this.phase = 'ended';
+      // Idempotent (nothing to do when the caller hung up); the leg ending ends the machine.
+      await this.leg.hangup();
     }
   }
 
@@ -153,8 +167,7 @@ export class ServiceIvrSession {
   }
 
   private async goodbye(): Promise<void> {
-    if (this.phase !== 'ending' && this.phase !== 'ended') this.transition('ending');
-    if (!this.gone) await this.say(['goodbye'], false);
+    if (this.move('ending', 'goodbye')) await this.say(['goodbye'], false);
   }
 
   /** `sip:user` when the call comes from a phone registered as its From user (issue 10). */
@@ -170,10 +183,10 @@ export class ServiceIvrSession {
     const callerContact = this.sipContact ?? this.call.caller;
     const byCaller = callerContact ? await directory.findAgentsByContact(callerContact) : [];
     const known = byCaller.length === 1 ? byCaller[0] : undefined;
-    while (!this.gone) {
+    for (;;) {
       let agent = known;
       if (!agent) {
-        if (this.phase !== 'identify_login') this.transition('identify_login');
+        if (!this.move('identify_login', 'ask login')) return undefined;
         this.leg.secretInput(false);
         const login = await this.ask(['enter_login']);
         this.leg.secretInput(true);
@@ -188,10 +201,10 @@ export class ServiceIvrSession {
           continue;
         }
       }
+      if (!this.move('identify_pin', known ? 'caller id' : 'login')) return undefined;
       await this.useCompanyLanguage(agent);
       // A courtesy: a locked caller is not asked for a PIN. The check that counts is attemptPin's.
       if (await this.isLocked(agent)) return this.refuseLocked(agent, []);
-      this.transition('identify_pin');
       const pin = await this.ask(['enter_pin'], 8);
       if (pin.reason === 'hangup') return undefined;
       const verdict =
@@ -214,7 +227,6 @@ export class ServiceIvrSession {
       if (!(await this.fail('wrong_pin'))) return undefined;
       this.leg.flushDigits();
     }
-    return undefined;
   }
 
   private async isLocked(agent: Agent): Promise<boolean> {
@@ -285,15 +297,14 @@ export class ServiceIvrSession {
       await agentStates.transition(agent.id, 'ready', { reason: 'ivr_login', source: 'ivr' });
     }
     this.deps.logger.info({ login: agent.login, contact }, 'service IVR: agent logged in');
-    this.transition('menu');
     await this.say(['registered']);
   }
 
   private async menu(): Promise<void> {
     let idle = 0;
-    while (!this.gone && this.phase === 'menu') {
+    // Each round re-enters `menu`: refused once the caller hung up or the call is ending.
+    while (this.move('menu', 'menu hint')) {
       await this.say(['main_menu']);
-      if (this.gone) return;
       const key = await this.leg.collect({
         max: 1,
         firstDigitTimeoutMs: this.deps.timings.menuIdleMs,
@@ -340,7 +351,7 @@ export class ServiceIvrSession {
 
   /** Key 2: new PIN, then again; refused with a reason when they differ, it is weak or too short. */
   private async changePin(agent: Agent): Promise<void> {
-    this.transition('pin_new');
+    if (!this.move('pin_new', 'key 2')) return;
     const company = await this.deps.directory.getCompany(agent.companyId);
     const first = await this.ask(['new_pin'], 8);
     if (first.reason === 'hangup') return;
@@ -349,10 +360,10 @@ export class ServiceIvrSession {
       // No prompt of its own for "too short": "too simple" covers it.
       this.deps.logger.info({ login: agent.login, problem }, 'service IVR: new PIN refused');
       await this.say(['pin_weak'], false);
-      this.transition('menu');
+      this.move('menu', 'new PIN refused');
       return;
     }
-    this.transition('pin_repeat');
+    if (!this.move('pin_repeat', 'new PIN')) return;
     const second = await this.ask(['repeat_pin'], 8);
     if (second.reason === 'hangup') return;
     if (second.digits !== first.digits) {
@@ -362,6 +373,6 @@ export class ServiceIvrSession {
       this.deps.logger.info({ login: agent.login }, 'service IVR: PIN changed');
       await this.say(['pin_changed'], false);
     }
-    this.transition('menu');
+    this.move('menu', 'PIN change done');
   }
 }

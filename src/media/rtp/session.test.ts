@@ -12,18 +12,13 @@ import { createRtpHeader, readRtpHeader, writeRtpHeader } from './packet.ts';
 import { RtpSession, learnScopeOf } from './session.ts';
 import { SRTP_AUTH_TAG_LEN, SrtpContext } from '../srtp/srtp.ts';
 import { DtmfToneSource } from '../../sim/dtmf-tones.ts';
+import { sleep, until as untilWithin } from '../../util/testing.ts';
+
+const until = (cond: () => boolean): Promise<void> => untilWithin(cond, 'condition', 3000, 10);
 
 const HOST = '127.0.0.1';
 const hasIpv6Loopback = () =>
   Object.values(networkInterfaces()).some((l) => l?.some((i) => i.address === '::1'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(10);
-  }
-}
 
 const sine = (freq: number) => renderTone({ loop: true, segments: [{ freqs: [freq], ms: 1000 }] });
 

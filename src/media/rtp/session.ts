@@ -644,12 +644,7 @@ export class RtpSession implements Tickable {
         this.emit(buf, this.pt, false, ts, FRAME_SIZE);
       }
     }
-    this.tsLast = ts;
-    this.tsLastEnd = (ts + FRAME_SIZE) >>> 0;
-    this.lastKind = KIND_FILL;
-    this.lastFrame = frame;
-    this.lastSendMs = this.clock.tickTimeMs;
-    this.sentAny = true;
+    this.sentFrame(ts, KIND_FILL, frame);
   }
 
   private sendFrame(frame: number): void {
@@ -673,9 +668,14 @@ export class RtpSession implements Tickable {
       encodeFrame(this.codecName, this.pcm, buf, RTP_HEADER_SIZE);
       this.emit(buf, this.pt, marker, ts, FRAME_SIZE);
     }
+    this.sentFrame(ts, KIND_SOURCE, frame);
+  }
+
+  /** Where the stream stands after a frame of audio (`kind`) went out with timestamp `ts`. */
+  private sentFrame(ts: number, kind: number, frame: number): void {
     this.tsLast = ts;
     this.tsLastEnd = (ts + FRAME_SIZE) >>> 0;
-    this.lastKind = KIND_SOURCE;
+    this.lastKind = kind;
     this.lastFrame = frame;
     this.lastSendMs = this.clock.tickTimeMs;
     this.sentAny = true;

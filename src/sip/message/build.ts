@@ -1,11 +1,12 @@
 /**
  * Building responses to requests (RFC 3261 §8.2.6) and the requests derived
  * from a request we sent: CANCEL (§9.1), the ACK for a non-2xx (§17.1.1.3) and
- * a retry as a new transaction (§8.1.3.5). Pure apart from the random To tag
+ * a retry as a new transaction (§8.1.3.5), and new out-of-dialog requests (§8.1.1). Pure apart from the random To tag
  * buildBadRequest adds.
  */
 import { randomBytes } from 'node:crypto';
-import type { HeaderField, PartialRequest, SipRequest, SipResponse } from './types.ts';
+import type { HeaderField, PartialRequest, SipRequest, SipResponse, SipUri } from './types.ts';
+import { formatUri } from './uri.ts';
 import { getHeader, headerKey, parseCSeq, parseNameAddr, parseVia, tagOf } from './headers.ts';
 
 const REASONS = new Map<number, string>([
@@ -196,6 +197,38 @@ function pick(req: SipRequest, key: string): HeaderField[] {
 
 function seqOf(req: SipRequest): number {
   return parseCSeq(getHeader(req, 'cseq') ?? '')?.seq ?? 1;
+}
+
+/** What an out-of-dialog request we originate carries besides its method and Request-URI. */
+export interface NewRequest {
+  via: string;
+  from: string;
+  to: string;
+  callId: string;
+  cseq: number;
+  /** After the mandatory ones (§8.1.1), in this order. */
+  headers?: HeaderField[];
+}
+
+/** §8.1.1: a new request outside a dialog with the mandatory headers, Max-Forwards 70, no body. */
+export function buildRequest(method: string, uri: SipUri, r: NewRequest): SipRequest {
+  return {
+    kind: 'request',
+    method,
+    uri,
+    rawUri: formatUri(uri),
+    version: 'SIP/2.0',
+    headers: [
+      { name: 'Via', value: r.via },
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: r.from },
+      { name: 'To', value: r.to },
+      { name: 'Call-ID', value: r.callId },
+      { name: 'CSeq', value: `${r.cseq} ${method}` },
+      ...(r.headers ?? []),
+    ],
+    body: Buffer.alloc(0),
+  };
 }
 
 /**

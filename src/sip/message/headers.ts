@@ -405,24 +405,25 @@ function formatParams(params: Map<string, string | null>): string {
  */
 export function parseVia(v: string): Via | undefined {
   let i = skipWs(v, 0);
-  const p0 = i;
-  i = readToken(v, i);
-  if (i === p0) return undefined;
-  const name = v.slice(p0, i);
-  i = skipWs(v, i);
-  if (v.charCodeAt(i) !== 0x2f) return undefined;
-  i = skipWs(v, i + 1);
-  const v0 = i;
-  i = readToken(v, i);
-  if (i === v0) return undefined;
-  const version = v.slice(v0, i);
-  i = skipWs(v, i);
-  if (v.charCodeAt(i) !== 0x2f) return undefined;
-  i = skipWs(v, i + 1);
-  const t0 = i;
-  i = readToken(v, i);
-  if (i === t0) return undefined;
-  const transport = v.slice(t0, i).toUpperCase();
+  /** The token at `i`, moving past it; undefined when there is none. */
+  const token = (): string | undefined => {
+    const start = i;
+    i = readToken(v, i);
+    return i === start ? undefined : v.slice(start, i);
+  };
+  /** LWS "/" LWS between the parts of sent-protocol; false when the "/" is missing. */
+  const slash = (): boolean => {
+    i = skipWs(v, i);
+    if (v.charCodeAt(i) !== 0x2f) return false;
+    i = skipWs(v, i + 1);
+    return true;
+  };
+  const name = token();
+  if (name === undefined || !slash()) return undefined;
+  const version = token();
+  if (version === undefined || !slash()) return undefined;
+  const transport = token()?.toUpperCase();
+  if (transport === undefined) return undefined;
   const afterTransport = i;
   i = skipWs(v, i);
   if (i === afterTransport) return undefined; // LWS required before sent-by

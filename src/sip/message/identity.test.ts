@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { HeaderField } from './types.ts';
 import {
   assertedIdentity,
   diversion,
@@ -9,10 +8,9 @@ import {
   readCallerIdentity,
 } from './identity.ts';
 import { parseNameAddr } from './headers.ts';
+import { withHeaders } from './testing.ts';
 
-const req = (...h: [string, string][]): { headers: HeaderField[] } => ({
-  headers: h.map(([name, value]) => ({ name, value })),
-});
+const req = withHeaders;
 
 describe('caller identity (RFC 3325, RFC 3323, Remote-Party-ID)', () => {
   it('plain From: the From user and display name, not private', () => {

@@ -1,32 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Clock, TimerHandle } from '../../util/clock.ts';
 import { getHeader, getHeaderValues, parseNameAddr, tagOf } from '../message/headers.ts';
 import { parseMessage } from '../message/parse.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import { buildAuthorization, computeHa1, pickChallenge } from './digest.ts';
 import { Registrar } from './registrar.ts';
 import type { BindingRecord, RegistrarOptions, RegistrationSource, StoredCredentials } from './registrar.ts';
+import { TimerlessClock } from '../../util/testing.ts';
 
-class FakeClock implements Clock {
-  t = 5_000;
-  now(): number {
-    return this.t;
-  }
-  wallNow(): number {
-    return 1_700_000_000_000 + this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  setTimeout(): TimerHandle {
-    throw new Error('the registrar must not start timers');
-  }
-  clearTimeout(): void {}
-  pending(): number {
-    return 0;
-  }
-}
+/** Monotonic 5_000 ms at 1_700_000_000_000 + 5_000 wall time; starting a timer fails the test. */
+const newClock = (): TimerlessClock => new TimerlessClock(5_000, 1_700_000_000_000 + 5_000);
 
 const REALM = 'agentline.test';
 const SRC: RegistrationSource = { address: '192.0.2.50', port: 40123, transport: 'udp' };
@@ -68,7 +51,7 @@ function setup(
   },
   opts: Partial<RegistrarOptions> = {},
 ) {
-  const clock = new FakeClock();
+  const clock = newClock();
   const registrar = new Registrar({
     realm: REALM,
     credentials: (u) => creds[u],
@@ -298,7 +281,7 @@ describe('Registrar', () => {
   describe('throttling', () => {
     it('blocks a (source, user) pair after 5 failures in 60 s, for 60 s, without touching credentials', () => {
       let lookups = 0;
-      const clock = new FakeClock();
+      const clock = newClock();
       const registrar = new Registrar({
         realm: REALM,
         clock,

@@ -10,7 +10,7 @@ import { buildResponse } from '../message/build.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint, TransportName } from '../transport/transport.ts';
 import { ClientTransaction } from './client.ts';
-import { TIMERS, fixtureRequest } from './test-helpers.ts';
+import { TIMERS, expectTerminated, fixtureRequest } from './test-helpers.ts';
 
 const { t1: T1, t2: T2, t4: T4 } = TIMERS;
 
@@ -87,8 +87,7 @@ describe('client INVITE transaction (§17.1.1)', () => {
       h.clock.advance(1);
       expect(h.events.timeouts).toBe(1);
       expect(h.events.terminated).toBe(1);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
       h.clock.advance(100 * T1);
       expect(h.times()).toHaveLength(7); // nothing sent after the timeout
     });
@@ -99,8 +98,7 @@ describe('client INVITE transaction (§17.1.1)', () => {
       expect(h.times()).toEqual([0]);
       h.clock.advance(1);
       expect(h.events.timeouts).toBe(1);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
   });
 
@@ -138,8 +136,7 @@ describe('client INVITE transaction (§17.1.1)', () => {
       expect(h.times('ACK')).toEqual([0]);
       h.clock.advance(64 * T1);
       expect(h.times('INVITE')).toEqual([0]);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
 
     it('over TCP: Timer D is zero', () => {
@@ -148,8 +145,7 @@ describe('client INVITE transaction (§17.1.1)', () => {
       expect(h.tx.state).toBe('completed');
       expect(h.times('ACK')).toEqual([0]);
       h.clock.advance(0);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
   });
 
@@ -169,8 +165,7 @@ describe('client INVITE transaction (§17.1.1)', () => {
     it('in Calling: terminated, no more retransmissions, no timeout', () => {
       const h = harness('INVITE');
       h.reply(200);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
       h.clock.advance(100 * T1);
       expect(h.times()).toEqual([0]);
       expect(h.events.timeouts).toBe(0);
@@ -216,8 +211,7 @@ describe('client non-INVITE transaction (§17.1.2)', () => {
       expect(h.responses.map((r) => r.status)).toEqual([100, 180]);
       h.clock.advance(64 * T1);
       expect(h.events.timeouts).toBe(1);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
   });
 
@@ -230,8 +224,7 @@ describe('client non-INVITE transaction (§17.1.2)', () => {
       h.clock.advance(1);
       expect(h.events.timeouts).toBe(1);
       expect(h.events.terminated).toBe(1);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
       h.clock.advance(10 * T2);
       expect(h.sent).toHaveLength(sentBefore);
     });
@@ -270,8 +263,7 @@ describe('client non-INVITE transaction (§17.1.2)', () => {
       expect(h.tx.state).toBe('completed');
       expect(h.times('ACK')).toEqual([]);
       h.clock.advance(T4);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
 
     it('over TCP: Timer K is zero', () => {
@@ -279,8 +271,7 @@ describe('client non-INVITE transaction (§17.1.2)', () => {
       h.reply(200);
       expect(h.tx.state).toBe('completed');
       h.clock.advance(0);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
   });
 

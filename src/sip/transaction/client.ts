@@ -1,7 +1,7 @@
-import type { Clock, TimerHandle } from '../../util/clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint } from '../transport/transport.ts';
-import type { TimerConfig } from './timers.ts';
+import { type TimerConfig, TxTimers } from './timers.ts';
 
 /**
  * Client transactions, RFC 3261 §17.1: the INVITE machine (§17.1.1, timers A,
@@ -40,9 +40,8 @@ export interface ClientTxUser {
 
 export class ClientTransaction {
   state: ClientTxState;
-  private retransmitTimer: TimerHandle | undefined; // A or E
-  private timeoutTimer: TimerHandle | undefined; // B or F
-  private waitTimer: TimerHandle | undefined; // D or K
+  /** Retransmission A or E, timeout B or F, wait D or K. */
+  private readonly running: TxTimers;
   private interval: number;
   private ack: SipRequest | undefined;
   readonly isInvite: boolean;
@@ -57,6 +56,7 @@ export class ClientTransaction {
     this.isInvite = request.method === 'INVITE';
     this.state = this.isInvite ? 'calling' : 'trying';
     this.interval = env.timers.t1;
+    this.running = new TxTimers(env.clock);
   }
 
   private get reliable(): boolean {
@@ -66,8 +66,8 @@ export class ClientTransaction {
   start(): void {
     const { clock, timers } = this.env;
     this.env.send(this.request, this.destination);
-    if (!this.reliable) this.retransmitTimer = clock.setTimeout(() => this.retransmit(), this.interval);
-    this.timeoutTimer = clock.setTimeout(() => {
+    if (!this.reliable) this.running.retransmit = clock.setTimeout(() => this.retransmit(), this.interval);
+    this.running.timeout = clock.setTimeout(() => {
       if (this.state === 'completed' || this.state === 'terminated') return;
       // §17.1.1.2: Timer B only runs in Calling; once the far end rings, the TU decides how long to wait.
       if (this.isInvite && this.state !== 'calling') return;
@@ -84,7 +84,7 @@ export class ClientTransaction {
     this.interval = this.isInvite ? 2 * this.interval : Math.min(2 * this.interval, this.env.timers.t2);
     // §17.1.2.2: in Proceeding a non-INVITE retransmits every T2.
     if (!this.isInvite && this.state === 'proceeding') this.interval = this.env.timers.t2;
-    this.retransmitTimer = this.env.clock.setTimeout(() => this.retransmit(), this.interval);
+    this.running.retransmit = this.env.clock.setTimeout(() => this.retransmit(), this.interval);
   }
 
   receive(res: SipResponse): void {
@@ -127,8 +127,8 @@ export class ClientTransaction {
   cancelSent(): void {
     if (!this.isInvite || this.state === 'completed' || this.state === 'terminated') return;
     const { clock, timers } = this.env;
-    clock.clearTimeout(this.timeoutTimer);
-    this.timeoutTimer = clock.setTimeout(() => {
+    clock.clearTimeout(this.running.timeout);
+    this.running.timeout = clock.setTimeout(() => {
       if (this.state === 'completed' || this.state === 'terminated') return;
       this.transition('terminated');
       this.user.onTimeout();
@@ -150,24 +150,16 @@ export class ClientTransaction {
     // §17.1.2.2 (Figure 6): entering Proceeding leaves the running Timer E alone;
     // retransmit() resets it to T2 when it next fires.
     if (to === 'completed') {
-      this.clearTimers();
+      this.running.clear();
       // Timer D (INVITE: 64·T1, which is the 32 s minimum at the default T1) or K
       // (T4); zero on reliable transports.
       const wait = this.reliable ? 0 : this.isInvite ? 64 * timers.t1 : timers.t4;
-      this.waitTimer = clock.setTimeout(() => this.transition('terminated'), wait);
+      this.running.wait = clock.setTimeout(() => this.transition('terminated'), wait);
     }
     if (to === 'terminated') {
-      this.clearTimers();
+      this.running.clear();
       this.env.onTerminated(this);
     }
-  }
-
-  private clearTimers(): void {
-    const { clock } = this.env;
-    clock.clearTimeout(this.retransmitTimer);
-    clock.clearTimeout(this.timeoutTimer);
-    clock.clearTimeout(this.waitTimer);
-    this.retransmitTimer = this.timeoutTimer = this.waitTimer = undefined;
   }
 
   destroy(): void {

@@ -10,7 +10,7 @@ import { buildResponse } from '../message/build.ts';
 import type { SipRequest } from '../message/types.ts';
 import type { Endpoint, TransportName } from '../transport/transport.ts';
 import { ServerTransaction } from './server.ts';
-import { TIMERS, fixtureRequest } from './test-helpers.ts';
+import { TIMERS, expectTerminated, fixtureRequest } from './test-helpers.ts';
 
 const { t1: T1, t2: T2, t4: T4 } = TIMERS;
 
@@ -147,8 +147,7 @@ describe('server INVITE transaction (§17.2.1)', () => {
       expect(h.times(404)).toEqual([0]);
       h.clock.advance(1);
       expect(h.events.timeouts).toBe(1);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
   });
 
@@ -179,8 +178,7 @@ describe('server INVITE transaction (§17.2.1)', () => {
       h.tx.receive({ ...h.req, method: 'ACK' });
       expect(h.tx.state).toBe('confirmed');
       h.clock.advance(0);
-      expect(h.tx.state).toBe('terminated');
-      expect(h.clock.pending()).toBe(0);
+      expectTerminated(h);
     });
   });
 
@@ -195,8 +193,7 @@ describe('server INVITE transaction (§17.2.1)', () => {
     const h = harness('INVITE');
     h.respond(486);
     h.tx.transportError();
-    expect(h.tx.state).toBe('terminated');
-    expect(h.clock.pending()).toBe(0);
+    expectTerminated(h);
   });
 });
 
@@ -270,7 +267,6 @@ describe('server non-INVITE transaction (§17.2.2)', () => {
     const h = harness('OPTIONS');
     h.respond(200);
     h.tx.destroy();
-    expect(h.tx.state).toBe('terminated');
-    expect(h.clock.pending()).toBe(0);
+    expectTerminated(h);
   });
 });

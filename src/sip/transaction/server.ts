@@ -1,7 +1,7 @@
-import type { Clock, TimerHandle } from '../../util/clock.ts';
+import type { Clock } from '../../util/clock.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint } from '../transport/transport.ts';
-import type { TimerConfig } from './timers.ts';
+import { type TimerConfig, TxTimers } from './timers.ts';
 
 /**
  * Server transactions, RFC 3261 §17.2. One class serves both kinds: the INVITE
@@ -30,9 +30,8 @@ export class ServerTransaction {
   state: ServerTxState;
   lastResponse: SipResponse | undefined;
   private lastBytes: SipResponse | undefined;
-  private retransmitTimer: TimerHandle | undefined; // G
-  private timeoutTimer: TimerHandle | undefined; // H or J
-  private waitTimer: TimerHandle | undefined; // I
+  /** Retransmission G, timeout H or J, wait I. */
+  private readonly running: TxTimers;
   private interval: number;
   /** Called when the ACK for a non-2xx final response arrives (INVITE only). */
   onAck: ((ack: SipRequest) => void) | null = null;
@@ -50,6 +49,7 @@ export class ServerTransaction {
     // §17.2.1: an INVITE server transaction starts in Proceeding; §17.2.2: others in Trying.
     this.state = this.isInvite ? 'proceeding' : 'trying';
     this.interval = env.timers.t1;
+    this.running = new TxTimers(env.clock);
   }
 
   readonly isInvite: boolean;
@@ -102,22 +102,25 @@ export class ServerTransaction {
     switch (to) {
       case 'completed':
         if (this.isInvite) {
-          if (!this.reliable) this.retransmitTimer = clock.setTimeout(() => this.fireG(), this.interval);
-          this.timeoutTimer = clock.setTimeout(() => {
+          if (!this.reliable) this.running.retransmit = clock.setTimeout(() => this.fireG(), this.interval);
+          this.running.timeout = clock.setTimeout(() => {
             this.onTimeout?.();
             this.transition('terminated');
           }, 64 * timers.t1);
         } else {
           const j = this.reliable ? 0 : 64 * timers.t1;
-          this.timeoutTimer = clock.setTimeout(() => this.transition('terminated'), j);
+          this.running.timeout = clock.setTimeout(() => this.transition('terminated'), j);
         }
         break;
       case 'confirmed':
-        this.clearTimers();
-        this.waitTimer = clock.setTimeout(() => this.transition('terminated'), this.reliable ? 0 : timers.t4);
+        this.running.clear();
+        this.running.wait = clock.setTimeout(
+          () => this.transition('terminated'),
+          this.reliable ? 0 : timers.t4,
+        );
         break;
       case 'terminated':
-        this.clearTimers();
+        this.running.clear();
         this.env.onTerminated(this);
         break;
       default:
@@ -129,15 +132,7 @@ export class ServerTransaction {
     if (this.state !== 'completed' || !this.lastBytes) return;
     this.env.send(this.lastBytes, this.responseTarget);
     this.interval = Math.min(2 * this.interval, this.env.timers.t2);
-    this.retransmitTimer = this.env.clock.setTimeout(() => this.fireG(), this.interval);
-  }
-
-  private clearTimers(): void {
-    const { clock } = this.env;
-    clock.clearTimeout(this.retransmitTimer);
-    clock.clearTimeout(this.timeoutTimer);
-    clock.clearTimeout(this.waitTimer);
-    this.retransmitTimer = this.timeoutTimer = this.waitTimer = undefined;
+    this.running.retransmit = this.env.clock.setTimeout(() => this.fireG(), this.interval);
   }
 
   /** Ends the machine at once (shutdown). */

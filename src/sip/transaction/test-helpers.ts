@@ -1,4 +1,5 @@
 /** Shared fixtures of the transaction tests (client.test.ts, server.test.ts). */
+import { expect } from 'vitest';
 import { parseMessage } from '../message/parse.ts';
 import type { SipRequest } from '../message/types.ts';
 import type { TimerConfig } from './timers.ts';
@@ -26,4 +27,10 @@ export function fixtureRequest(
   const r = parseMessage(Buffer.from(text));
   if (!r.ok || r.message.kind !== 'request') throw new Error('fixture did not parse');
   return r.message;
+}
+
+/** The transaction has ended: Terminated, with no timer of it left running. */
+export function expectTerminated(h: { tx: { state: string }; clock: { pending(): number } }): void {
+  expect(h.tx.state).toBe('terminated');
+  expect(h.clock.pending()).toBe(0);
 }

@@ -6,16 +6,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TcpTransport, type TcpLimits } from './tcp.ts';
+import { until as untilWithin } from '../../util/testing.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (check: () => boolean, what: string): Promise<void> => untilWithin(check, what, 5000, 10);
 
 const OPTIONS =
   'OPTIONS sip:9001@127.0.0.1 SIP/2.0\r\n' +

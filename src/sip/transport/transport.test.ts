@@ -12,16 +12,7 @@ import { StreamTransport, TcpTransport } from './tcp.ts';
 import { TlsTransport, type TlsMaterial } from './tls.ts';
 import type { Endpoint, Transport, TransportName } from './transport.ts';
 import { UdpTransport } from './udp.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+import { until } from '../../util/testing.ts';
 
 const message = (method: string, body = ''): Buffer =>
   Buffer.from(

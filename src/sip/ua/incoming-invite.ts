@@ -7,7 +7,8 @@ import { allowsUpdate } from '../session-timer.ts';
 import type { IncomingRequest } from '../stack.ts';
 import type { ServerTransaction } from '../transaction/server.ts';
 import type { Endpoint } from '../transport/transport.ts';
-import { InviteSession, type SessionHost } from './invite-session.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
+import { InviteSession, bodyText, type SessionHost } from './invite-session.ts';
 
 /** An incoming request the UA acts on: it has a transaction and a well-formed CSeq. */
 export type ReceivedRequest = IncomingRequest & { tx: ServerTransaction; cseq: CSeq };
@@ -25,15 +26,31 @@ export interface IncomingInviteHost extends SessionHost {
   contactFor(transport: Endpoint['transport'], user?: string, peer?: string): string;
   /** The INVITE got its final answer: CANCEL can no longer find it. */
   forgetInvite(invite: IncomingInvite): void;
-  /** The dialog our 2xx created: in-dialog requests now route to it. */
-  addSession(session: InviteSession): void;
 }
 
-export type IncomingInviteState = 'pending' | 'early' | 'accepted' | 'confirmed' | 'rejected' | 'cancelled';
+/**
+ *   pending ──1xx──▶ early ──1xx──▶ early
+ *   pending | early ──200──▶ accepted ──ACK──▶ confirmed
+ *                                     └──no ACK (or a BYE first)──▶ failed
+ *   pending | early ──3xx–6xx──▶ rejected        ──CANCEL (487)──▶ cancelled
+ *
+ * Only pending and early may still be answered: a late answer is refused.
+ */
+export type IncomingInviteState =
+  'pending' | 'early' | 'accepted' | 'confirmed' | 'failed' | 'rejected' | 'cancelled';
+
+export const INCOMING_INVITE_TRANSITIONS: TransitionTable<IncomingInviteState> = {
+  pending: ['early', 'accepted', 'rejected', 'cancelled'],
+  early: ['early', 'accepted', 'rejected', 'cancelled'],
+  accepted: ['confirmed', 'failed'],
+  confirmed: [],
+  failed: [],
+  rejected: [],
+  cancelled: [],
+};
 
 /** An INVITE we received and have not finished answering (UAS, §13.3). */
-export class IncomingInvite {
-  state: IncomingInviteState = 'pending';
+export class IncomingInvite extends StatefulFlow<IncomingInviteState> {
   readonly localTag = newTag();
   onCancel: (() => void) | null = null;
   session: InviteSession | undefined;
@@ -43,12 +60,17 @@ export class IncomingInvite {
   /** Top Via and CSeq as the stack parsed them on arrival. */
   readonly via: Via;
   readonly cseq: CSeq;
-  private ackWaiter: ((ok: { ack: SipRequest } | undefined) => void) | undefined;
 
   constructor(
     readonly host: IncomingInviteHost,
     incoming: ReceivedRequest,
   ) {
+    super({
+      name: 'incoming-invite',
+      initial: 'pending',
+      transitions: INCOMING_INVITE_TRANSITIONS,
+      clock: host.clock,
+    });
     this.request = incoming.request;
     this.source = incoming.source;
     this.tx = incoming.tx;
@@ -57,7 +79,7 @@ export class IncomingInvite {
   }
 
   get offer(): string | undefined {
-    return this.request.body.length ? this.request.body.toString('utf8') : undefined;
+    return bodyText(this.request);
   }
 
   get callId(): string {
@@ -75,14 +97,12 @@ export class IncomingInvite {
   }
 
   provisional(status: 180 | 183, sdp?: string): void {
-    if (this.state !== 'pending' && this.state !== 'early') return;
-    this.state = 'early';
+    if (!this.machine.transition('early', String(status))) return;
     this.tx.respond(this.host.response(this, status, this.localTag, sdp));
   }
 
   reject(status: number, reason?: string, headers: HeaderField[] = []): void {
-    if (this.state !== 'pending' && this.state !== 'early') return;
-    this.state = 'rejected';
+    if (!this.machine.transition('rejected', String(status))) return;
     this.host.forgetInvite(this);
     const res = buildResponse(this.request, status, { reason, toTag: this.localTag, headers });
     this.tx.respond(res);
@@ -97,27 +117,23 @@ export class IncomingInvite {
     sdp: string,
     headers: HeaderField[] = [],
   ): Promise<{ session: InviteSession; ack: SipRequest } | undefined> {
-    if (this.state !== 'pending' && this.state !== 'early') return Promise.resolve(undefined);
-    this.state = 'accepted';
+    if (!this.machine.transition('accepted', '200')) return Promise.resolve(undefined);
     this.host.forgetInvite(this);
     const res = this.host.response(this, 200, this.localTag, sdp, headers);
     const session = this.createSession(res);
     this.session = session;
     this.tx.respond(res);
     return new Promise((resolve) => {
-      this.ackWaiter = (r) => resolve(r ? { session, ack: r.ack } : undefined);
       session.retransmit2xx(res, (ack) => {
-        this.state = 'confirmed';
-        this.ackWaiter?.(ack ? { ack } : undefined);
-        this.ackWaiter = undefined;
+        this.machine.transition(ack ? 'confirmed' : 'failed', ack ? 'ACK' : 'no ACK');
+        resolve(ack ? { session, ack } : undefined);
       });
     });
   }
 
   /** A CANCEL arrived (§9.2): answer 487 unless we already answered. */
   cancelled(): void {
-    if (this.state !== 'pending' && this.state !== 'early') return;
-    this.state = 'cancelled';
+    if (!this.machine.transition('cancelled', 'CANCEL')) return;
     this.host.forgetInvite(this);
     this.tx.respond(buildResponse(this.request, 487, { toTag: this.localTag }));
     this.onCancel?.();
@@ -144,10 +160,6 @@ export class IncomingInvite {
         getHeader(res, 'contact') ??
         this.host.contactFor(this.source.transport, undefined, this.source.address),
     });
-    const session = new InviteSession(this.host, dialog, 'uas');
-    session.localSdp = res.body.length ? res.body.toString('utf8') : undefined;
-    session.peerAllowsUpdate = allowsUpdate(req);
-    this.host.addSession(session);
-    return session;
+    return new InviteSession(this.host, dialog, 'uas', allowsUpdate(req), bodyText(res));
   }
 }

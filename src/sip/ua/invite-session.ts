@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../../util/clock.ts';
+import type { Clock } from '../../util/clock.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import type { Dialog } from '../dialog/dialog.ts';
-import type { HeaderField, SipRequest, SipResponse } from '../message/types.ts';
+import type { HeaderField, SipMessage, SipRequest, SipResponse } from '../message/types.ts';
 import type { SipStack } from '../stack.ts';
 import type { Endpoint } from '../transport/transport.ts';
 import { SDP } from './capabilities.ts';
@@ -41,45 +42,75 @@ export interface SessionHost {
   readonly clock: Clock;
   readonly log: Logger;
   viaFor(transport: Endpoint['transport'], peer?: string): string;
+  /** A 2xx created the session's dialog: in-dialog requests now route to it. */
+  addSession(session: InviteSession): void;
   /** The session is over: the UA stops routing requests to it. */
   forgetSession(session: InviteSession): void;
 }
 
-export type SessionState = 'confirmed' | 'terminating' | 'terminated';
-
-/** Our 2xx to an INVITE, retransmitted until its ACK, and who waits for that ACK. */
-interface Pending2xx {
-  res: SipResponse;
-  timer: TimerHandle | undefined;
-  interval: number;
-  started: number;
-  done: (ack: SipRequest | undefined) => void;
+/** A message's body as text (an SDP offer or answer); undefined when it has none. */
+export function bodyText(msg: SipMessage): string | undefined {
+  return msg.body.length ? msg.body.toString('utf8') : undefined;
 }
 
-/** An established INVITE dialog usage, UAS or UAC side. */
-export class InviteSession {
-  state: SessionState = 'confirmed';
+/**
+ *   confirmed ──our 2xx to an INVITE──▶ awaiting-ack ──ACK──▶ confirmed
+ *       └──BYE sent──▶ terminating ──▶ terminated ◀──BYE received──┘
+ *
+ * `awaiting-ack` owns the 2xx retransmission timer (§13.3.1.4): the ACK, a BYE
+ * or the give-up leaves it, and leaving it clears the timer. A re-INVITE that
+ * arrives meanwhile gets 491 (§14.2). The dialog is up (in-dialog requests may
+ * go out) in both `confirmed` and `awaiting-ack`.
+ */
+export type SessionState = 'confirmed' | 'awaiting-ack' | 'terminating' | 'terminated';
+
+export const SESSION_TRANSITIONS: TransitionTable<SessionState> = {
+  confirmed: ['awaiting-ack', 'terminating', 'terminated'],
+  'awaiting-ack': ['confirmed', 'terminating', 'terminated'],
+  terminating: ['terminated'],
+  terminated: [],
+};
+
+/** An established INVITE dialog usage, UAS or UAC side; its host routes to it from its creation to end(). */
+export class InviteSession extends StatefulFlow<SessionState> {
   user: DialogUser | null = null;
-  /** Our last 2xx to an INVITE, retransmitted until its ACK (§13.3.1.4). */
-  pending2xx: Pending2xx | undefined;
+  /** Who waits for the ACK to our pending 2xx (§13.3.1.4); told undefined if none comes. */
+  private ackWaiter: ((ack: SipRequest | undefined) => void) | undefined;
   /** Our ACK to the peer's 2xx, resent if the 2xx is retransmitted. */
   lastAck: SipRequest | undefined;
-  inviteSeq = 0;
   /** The last SDP we sent in this dialog: a session refresh re-INVITE sends it again unchanged. */
   localSdp: string | undefined;
   /** The peer listed UPDATE in Allow: refreshes go by UPDATE (RFC 4028 §7.4). */
-  peerAllowsUpdate = false;
+  readonly peerAllowsUpdate: boolean;
 
   constructor(
     readonly host: SessionHost,
     readonly dialog: Dialog,
     readonly role: 'uas' | 'uac',
-  ) {}
+    /** The peer's INVITE (we are uas) or 2xx (uac) listed UPDATE in Allow. */
+    peerAllowsUpdate = false,
+    /** The SDP our INVITE, 2xx or ACK carried. */
+    localSdp?: string,
+  ) {
+    super({
+      name: 'invite-session',
+      initial: 'confirmed',
+      transitions: SESSION_TRANSITIONS,
+      clock: host.clock,
+    });
+    this.localSdp = localSdp;
+    this.peerAllowsUpdate = peerAllowsUpdate;
+    host.addSession(this);
+  }
+
+  /** The dialog is up: BYE, re-INVITE, UPDATE and INFO may go out. */
+  get live(): boolean {
+    return this.machine.is('confirmed', 'awaiting-ack');
+  }
 
   /** Ends the call (§15.1.1). Resolves once the BYE is answered or timed out. */
   bye(): Promise<void> {
-    if (this.state !== 'confirmed') return Promise.resolve();
-    this.state = 'terminating';
+    if (!this.machine.transition('terminating', 'BYE sent')) return Promise.resolve();
     return new Promise((resolve) => {
       const req = this.request('BYE');
       this.host.stack.sendRequest(req, this.dialog.flow, {
@@ -88,7 +119,7 @@ export class InviteSession {
         },
         onTimeout: () => resolve(),
       });
-      this.end();
+      this.end('BYE sent');
     });
   }
 
@@ -97,7 +128,7 @@ export class InviteSession {
    * SDP unchanged); resolves with the final response, undefined on timeout.
    */
   reinvite(sdp: string, headers: HeaderField[] = []): Promise<SipResponse | undefined> {
-    if (this.state !== 'confirmed') return Promise.resolve(undefined);
+    if (!this.live) return Promise.resolve(undefined);
     const req = this.request('INVITE', [...headers, { name: 'Content-Type', value: SDP }], Buffer.from(sdp));
     this.localSdp = sdp;
     const seq = this.dialog.localSeq;
@@ -115,7 +146,7 @@ export class InviteSession {
 
   /** Sends an UPDATE without SDP (RFC 3311; a session refresh); resolves with the final response. */
   update(headers: HeaderField[] = []): Promise<SipResponse | undefined> {
-    if (this.state !== 'confirmed') return Promise.resolve(undefined);
+    if (!this.live) return Promise.resolve(undefined);
     const req = this.request('UPDATE', headers);
     return new Promise((resolve) => {
       this.host.stack.sendRequest(req, this.dialog.flow, {
@@ -128,7 +159,7 @@ export class InviteSession {
   }
 
   info(contentType: string, body: string): void {
-    if (this.state !== 'confirmed') return;
+    if (!this.live) return;
     const req = this.request('INFO', [{ name: 'Content-Type', value: contentType }], Buffer.from(body));
     this.host.stack.sendRequest(req, this.dialog.flow, { onResponse: () => {}, onTimeout: () => {} });
   }
@@ -154,15 +185,12 @@ export class InviteSession {
     this.host.stack.send(ack, flow);
   }
 
-  /** The dialog is over (BYE sent or received): stop the 2xx, tell whoever waits for its ACK. */
-  end(): void {
-    this.state = 'terminated';
-    const pending = this.pending2xx;
-    if (pending) this.host.clock.clearTimeout(pending.timer);
-    this.pending2xx = undefined;
+  /** The dialog is over (BYE sent or received): the 2xx stops with its state; its ACK waiter hears. */
+  end(reason = 'BYE received'): void {
+    if (!this.machine.transition('terminated', reason)) return;
     this.host.forgetSession(this);
     // A BYE that overtook the ACK: whoever waits for the ACK learns the call is gone.
-    pending?.done(undefined);
+    this.takeAckWaiter()?.(undefined);
   }
 
   /**
@@ -171,36 +199,41 @@ export class InviteSession {
    * due after it: with T2 steps that would hold the leg and its ports 3.5 s longer.
    */
   retransmit2xx(res: SipResponse, done: (ack: SipRequest | undefined) => void): void {
+    // Only a live dialog without a 2xx pending sends one (the UA answers a re-INVITE meanwhile 491).
+    if (!this.machine.transition('awaiting-ack', 'our 2xx')) return done(undefined);
+    this.ackWaiter = done;
     const { stack, clock, log } = this.host;
     const { t1, t2 } = stack.timers;
     const flow = this.dialog.flow;
     const reliable = flow.transport !== 'udp';
     const started = clock.now();
-    const state: Pending2xx = { res, timer: undefined, interval: t1, started, done };
-    this.pending2xx = state;
+    let interval = t1;
+    // Armed in awaiting-ack: the ACK, a BYE or the give-up leaves the state and clears it.
     const tick = (): void => {
-      if (this.pending2xx !== state) return;
       if (clock.now() - started >= 64 * t1) {
-        this.pending2xx = undefined;
         log.info({ callId: this.dialog.callId }, 'no ACK for 2xx: ending the call');
-        done(undefined);
+        // Told while the dialog is still up (the UA's owner then hears a hang-up), then BYE.
+        this.takeAckWaiter()?.(undefined);
         void this.bye();
         return;
       }
       if (!reliable) stack.send(res, flow);
-      state.interval = reliable ? 64 * t1 : Math.min(2 * state.interval, t2);
+      interval = reliable ? 64 * t1 : Math.min(2 * interval, t2);
       const left = started + 64 * t1 - clock.now();
-      state.timer = clock.setTimeout(tick, Math.min(state.interval, left));
+      this.machine.arm(Math.min(interval, left), tick);
     };
-    state.timer = clock.setTimeout(tick, reliable ? 64 * t1 : t1);
+    this.machine.arm(reliable ? 64 * t1 : t1, tick);
   }
 
   /** The ACK for our pending 2xx came: stop retransmitting and hand it over. */
   acked(ack: SipRequest): void {
-    const pending = this.pending2xx;
-    if (!pending) return;
-    this.host.clock.clearTimeout(pending.timer);
-    this.pending2xx = undefined;
-    pending.done(ack);
+    if (!this.machine.transition('confirmed', 'ACK')) return;
+    this.takeAckWaiter()?.(ack);
+  }
+
+  private takeAckWaiter(): ((ack: SipRequest | undefined) => void) | undefined {
+    const waiter = this.ackWaiter;
+    this.ackWaiter = undefined;
+    return waiter;
   }
 }

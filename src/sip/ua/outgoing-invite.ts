@@ -14,8 +14,9 @@ import { isChallenge, type DigestClient, type DigestRefusal } from '../registrar
 import { allowsUpdate, parseSessionExpires, retryInterval } from '../session-timer.ts';
 import type { ClientTransaction } from '../transaction/client.ts';
 import { hostForUri, type Endpoint } from '../transport/transport.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import { ALLOWED_METHODS, SDP } from './capabilities.ts';
-import { InviteSession, type SessionHost } from './invite-session.ts';
+import { InviteSession, bodyText, type SessionHost } from './invite-session.ts';
 
 export type InviteOutcome =
   | {
@@ -66,7 +67,6 @@ export interface OutgoingInviteHost extends SessionHost {
   contactFor(transport: Endpoint['transport'], user?: string, peer?: string): string;
   /** The session of dialog `id`, if a 2xx already created it (a retransmitted 2xx). */
   sessionById(id: string): InviteSession | undefined;
-  addSession(session: InviteSession): void;
   logAuthFailure(label: string, method: string, res: SipResponse, why: string): void;
 }
 
@@ -154,9 +154,23 @@ function sessionIntervalRetry(
 export type OutgoingInviteState =
   'calling' | 'early' | 'answered' | 'failed' | 'cancel-pending' | 'cancelling' | 'cancelled';
 
-/** An INVITE we sent (UAC, §13.2). */
-export class OutgoingInvite {
-  state: OutgoingInviteState = 'calling';
+export const OUTGOING_INVITE_TRANSITIONS: TransitionTable<OutgoingInviteState> = {
+  calling: ['calling', 'early', 'answered', 'failed', 'cancel-pending'],
+  early: ['calling', 'answered', 'failed', 'cancelling'],
+  'cancel-pending': ['cancelling', 'cancelled'],
+  cancelling: ['cancelled'],
+  answered: [],
+  failed: [],
+  cancelled: [],
+};
+
+/**
+ * An INVITE we sent (UAC, §13.2). Besides its state it keeps two retry
+ * allowances (one challenge, one 422) and whether the next hop ever answered:
+ * facts about the call that a retry back to `calling` must not forget, so
+ * they are not states.
+ */
+export class OutgoingInvite extends StatefulFlow<OutgoingInviteState> {
   onProvisional: ((status: number, sdp: string | undefined) => void) | null = null;
   readonly result: Promise<InviteOutcome>;
   private settle!: (o: InviteOutcome) => void;
@@ -176,6 +190,12 @@ export class OutgoingInvite {
     readonly answerLateOffer?: (offer: string) => string | undefined,
     readonly auth?: OutboundAuth,
   ) {
+    super({
+      name: 'outgoing-invite',
+      initial: 'calling',
+      transitions: OUTGOING_INVITE_TRANSITIONS,
+      clock: host.clock,
+    });
     this.result = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -185,7 +205,7 @@ export class OutgoingInvite {
 
   /** We asked to cancel (CANCEL sent or still waiting for a provisional), or did. */
   private get cancelRequested(): boolean {
-    return this.state === 'cancel-pending' || this.state === 'cancelling' || this.state === 'cancelled';
+    return this.machine.is('cancel-pending', 'cancelling', 'cancelled');
   }
 
   start(): void {
@@ -212,12 +232,12 @@ export class OutgoingInvite {
 
   /** §9.1: CANCEL only after a provisional response; before that, remember to. */
   cancel(): void {
-    if (this.state === 'calling') this.state = 'cancel-pending';
-    else if (this.state === 'early') this.sendCancel();
+    if (this.machine.transition('cancel-pending', 'cancel before any provisional')) return;
+    if (this.state === 'early') this.sendCancel();
   }
 
   private sendCancel(): void {
-    this.state = 'cancelling';
+    if (!this.machine.transition('cancelling', 'CANCEL sent')) return;
     this.host.stack.sendRequest(buildCancel(this.request), this.destination, {
       onResponse: () => {},
       onTimeout: () => {},
@@ -227,9 +247,9 @@ export class OutgoingInvite {
 
   /** The same call again as a new transaction (a 401/407 or 422 retry). */
   private retry(request: SipRequest): void {
-    this.request = request;
     // Nothing provisional on the new transaction yet (§9.1).
-    this.state = 'calling';
+    if (!this.machine.transition('calling', 'retry')) return;
+    this.request = request;
     this.start();
   }
 
@@ -245,7 +265,9 @@ export class OutgoingInvite {
         this.sendCancel();
         return;
       }
-      if (this.state === 'calling') this.state = 'early';
+      // Only the first provisional moves calling → early; a further one, or one crossing
+      // our CANCEL, is refused and changes nothing.
+      this.machine.transition('early', String(res.status));
       this.onProvisional?.(res.status, sdp);
       return;
     }
@@ -259,7 +281,8 @@ export class OutgoingInvite {
         this.finish({ kind: 'cancelled', status: 487, reason: 'Request Terminated' });
         return;
       }
-      this.state = 'answered';
+      // A retransmitted 2xx (RFC 6026) finds the call answered already.
+      if (!this.machine.transition('answered', String(res.status))) return;
       this.settle({ kind: 'answered', session, sdp, status: res.status, response: res });
       return;
     }
@@ -319,9 +342,10 @@ export class OutgoingInvite {
     this.retry(retry);
   }
 
-  private finish(o: InviteOutcome): void {
-    if (this.state === 'answered' || this.state === 'failed' || this.state === 'cancelled') return;
-    this.state = o.kind === 'cancelled' ? 'cancelled' : 'failed';
+  private finish(o: Exclude<InviteOutcome, { kind: 'answered' }>): void {
+    // Settled once: a final state refuses the move.
+    if (!this.machine.transition(o.kind === 'cancelled' ? 'cancelled' : 'failed', `${o.status} ${o.reason}`))
+      return;
     this.settle(o);
   }
 
@@ -356,11 +380,7 @@ export class OutgoingInvite {
         getHeader(req, 'contact') ??
         this.host.contactFor(this.destination.transport, undefined, this.destination.address),
     });
-    const session = new InviteSession(this.host, dialog, 'uac');
-    session.inviteSeq = cseq;
-    session.localSdp = req.body.length ? req.body.toString('utf8') : ackBody;
-    session.peerAllowsUpdate = allowsUpdate(res);
-    this.host.addSession(session);
+    const session = new InviteSession(this.host, dialog, 'uac', allowsUpdate(res), bodyText(req) ?? ackBody);
     session.sendAck(cseq, ackBody);
     return session;
   }

@@ -4,11 +4,9 @@
  * it hands INVITEs to its delegate, CANCEL, the 2xx/ACK handshake and BYE.
  */
 import dgram from 'node:dgram';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../util/fake-clock.ts';
 import { getHeader, getHeaderValues, tagOf } from '../message/headers.ts';
-import { parseMessage } from '../message/parse.ts';
 import type { SipMessage, SipRequest, SipResponse } from '../message/types.ts';
 import { buildResponse } from '../message/build.ts';
 import { serializeMessage } from '../message/serialize.ts';
@@ -16,25 +14,12 @@ import { parseUri } from '../message/uri.ts';
 import { SipStack } from '../stack.ts';
 import { UdpTransport } from '../transport/udp.ts';
 import type { IncomingInvite } from './incoming-invite.ts';
+import type { DialogUser } from './invite-session.ts';
 import { UserAgent } from './user-agent.ts';
+import { parseOrThrow as parse } from '../message/testing.ts';
+import { quiet, sleep, until } from '../../util/testing.ts';
 
-const quiet = pino({ level: 'silent' });
 const T1 = 100;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function parse(buf: Buffer): SipMessage {
-  const r = parseMessage(buf);
-  if (!r.ok) throw new Error(r.error);
-  return r.message;
-}
 
 let n = 0;
 
@@ -119,6 +104,24 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
     );
     return responses(cseqMethod).find((r) => r.status === status) as SipResponse;
   };
+  /** A new INVITE from the peer, and what the delegate got for it. */
+  const arrive = async (): Promise<{ inv: Req; invite: IncomingInvite }> => {
+    const inv = req({ method: 'INVITE' });
+    send(inv);
+    await until(() => invites.length === 1, 'the INVITE');
+    return { inv, invite: invites[0] as IncomingInvite };
+  };
+  /** An INVITE answered and ACKed, `user` its dialog user: the INVITE and our To tag. */
+  const establish = async (user: DialogUser): Promise<{ inv: Req; toTag: string | undefined }> => {
+    const { inv, invite } = await arrive();
+    const accepted = invite.accept('v=0\r\n');
+    const ok = await waitStatus(200, 'INVITE');
+    const toTag = tagOf(getHeader(ok, 'to') ?? '');
+    send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
+    const result = await accepted;
+    if (result) result.session.user = user;
+    return { inv, toTag };
+  };
 
   describe('requests it answers itself', () => {
     it('OPTIONS outside a dialog: 200 with Allow and Accept', async () => {
@@ -189,24 +192,20 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
     });
 
     it('CANCEL of a pending INVITE: 200 to the CANCEL, 487 to the INVITE, onCancel called', async () => {
-      const inv = req({ method: 'INVITE' });
-      send(inv);
-      await until(() => invites.length === 1, 'the INVITE');
+      const { inv, invite } = await arrive();
       let cancelled = 0;
-      (invites[0] as IncomingInvite).onCancel = () => cancelled++;
-      (invites[0] as IncomingInvite).provisional(180);
+      invite.onCancel = () => cancelled++;
+      invite.provisional(180);
       send({ ...inv, method: 'CANCEL' });
       await waitStatus(200, 'CANCEL');
       const res = await waitStatus(487, 'INVITE');
       expect(cancelled).toBe(1);
-      expect(tagOf(getHeader(res, 'to') ?? '')).toBe(invites[0]?.localTag);
+      expect(tagOf(getHeader(res, 'to') ?? '')).toBe(invite.localTag);
     });
 
     it('accept(): the 2xx is retransmitted at T1, 2T1 … until the ACK, which resolves the session', async () => {
-      const inv = req({ method: 'INVITE' });
-      send(inv);
-      await until(() => invites.length === 1, 'the INVITE');
-      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      const { inv, invite } = await arrive();
+      const accepted = invite.accept('v=0\r\n');
       await waitStatus(200, 'INVITE');
       clock.advance(T1 + 2 * T1); // two retransmissions
       await until(() => statuses('INVITE').filter((s) => s === 200).length === 3, 'two 2xx retransmissions');
@@ -224,9 +223,8 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
     });
 
     it('no ACK within 64·T1: accept() resolves undefined and the call is ended with BYE', async () => {
-      send(req({ method: 'INVITE' }));
-      await until(() => invites.length === 1, 'the INVITE');
-      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      const { invite } = await arrive();
+      const accepted = invite.accept('v=0\r\n');
       // §13.3.1.4: given up at 64·T1 exactly, not at the next retransmission due after it.
       clock.advance(64 * T1 - 1);
       expect(ua.sessionCount).toBe(1);
@@ -237,17 +235,12 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
     });
 
     it('a BYE in the dialog: 200, the session ends, the dialog user hears of it', async () => {
-      const inv = req({ method: 'INVITE' });
-      send(inv);
-      await until(() => invites.length === 1, 'the INVITE');
-      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
-      const ok = await waitStatus(200, 'INVITE');
-      const toTag = tagOf(getHeader(ok, 'to') ?? '');
-      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
-      const result = await accepted;
       let byes = 0;
-      if (result)
-        result.session.user = { onBye: () => byes++, onReinvite: () => ({ status: 488 }), onInfo: () => {} };
+      const { inv, toTag } = await establish({
+        onBye: () => byes++,
+        onReinvite: () => ({ status: 488 }),
+        onInfo: () => {},
+      });
       send({ ...inv, method: 'BYE', branch: `${inv.branch}bye`, cseq: 2, toTag });
       await waitStatus(200, 'BYE');
       expect(byes).toBe(1);
@@ -258,21 +251,12 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
     });
 
     it('a re-INVITE whose 2xx is never ACKed: the call is ended with BYE and the dialog user hears of it', async () => {
-      const inv = req({ method: 'INVITE' });
-      send(inv);
-      await until(() => invites.length === 1, 'the INVITE');
-      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
-      const ok = await waitStatus(200, 'INVITE');
-      const toTag = tagOf(getHeader(ok, 'to') ?? '');
-      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
-      const result = await accepted;
       let byes = 0;
-      if (result)
-        result.session.user = {
-          onBye: () => byes++,
-          onReinvite: () => ({ sdp: 'v=0\r\n' }),
-          onInfo: () => {},
-        };
+      const { inv, toTag } = await establish({
+        onBye: () => byes++,
+        onReinvite: () => ({ sdp: 'v=0\r\n' }),
+        onInfo: () => {},
+      });
       send({
         ...inv,
         branch: `${inv.branch}re`,
@@ -329,25 +313,16 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
     });
 
     it('an UPDATE in the dialog is handed to the dialog user; its headers go into the 200 (RFC 3311)', async () => {
-      const inv = req({ method: 'INVITE' });
-      send(inv);
-      await until(() => invites.length === 1, 'the INVITE');
-      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
-      const ok = await waitStatus(200, 'INVITE');
-      const toTag = tagOf(getHeader(ok, 'to') ?? '');
-      send({ ...inv, method: 'ACK', branch: `${inv.branch}ack`, toTag });
-      const result = await accepted;
       let seen: string | undefined;
-      if (result)
-        result.session.user = {
-          onBye: () => {},
-          onReinvite: () => ({ status: 488 }),
-          onUpdate: (_offer, r) => {
-            seen = getHeader(r, 'session-expires');
-            return { headers: [{ name: 'Session-Expires', value: '90;refresher=uac' }] };
-          },
-          onInfo: () => {},
-        };
+      const { inv, toTag } = await establish({
+        onBye: () => {},
+        onReinvite: () => ({ status: 488 }),
+        onUpdate: (_offer, r) => {
+          seen = getHeader(r, 'session-expires');
+          return { headers: [{ name: 'Session-Expires', value: '90;refresher=uac' }] };
+        },
+        onInfo: () => {},
+      });
       send({
         ...inv,
         method: 'UPDATE',
@@ -367,10 +342,8 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
     });
 
     it('a retransmitted INVITE after our 2xx is not a second call (RFC 6026 §7.1)', async () => {
-      const inv = req({ method: 'INVITE' });
-      send(inv);
-      await until(() => invites.length === 1, 'the INVITE');
-      const accepted = (invites[0] as IncomingInvite).accept('v=0\r\n');
+      const { inv, invite } = await arrive();
+      const accepted = invite.accept('v=0\r\n');
       const ok = await waitStatus(200, 'INVITE');
       // The 100 and the 200 crossed the caller's INVITE retransmission.
       send(inv);

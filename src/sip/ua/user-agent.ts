@@ -11,7 +11,7 @@ import type { ServerTransaction } from '../transaction/server.ts';
 import { hostForUri, type Endpoint } from '../transport/transport.ts';
 import { ALLOWED_METHODS, CONTENT_TYPES, EXTENSIONS, KNOWN_METHODS, SDP } from './capabilities.ts';
 import { IncomingInvite, type IncomingInviteHost, type ReceivedRequest } from './incoming-invite.ts';
-import type { InviteSession } from './invite-session.ts';
+import { bodyText, type InviteSession } from './invite-session.ts';
 import {
   OutgoingInvite,
   authenticatedRetry,
@@ -318,10 +318,9 @@ export class UserAgent implements IncomingInviteHost, OutgoingInviteHost {
         return;
       }
       case 'INVITE': {
-        if (session.pending2xx) return tx.respond(buildResponse(req, 491));
+        if (session.state === 'awaiting-ack') return tx.respond(buildResponse(req, 491));
         if (contact) session.dialog.remoteTarget = contact.uri;
-        const offer = req.body.length ? req.body.toString('utf8') : undefined;
-        const answer = session.user?.onReinvite(offer, req) ?? { status: 488 };
+        const answer = session.user?.onReinvite(bodyText(req), req) ?? { status: 488 };
         if ('status' in answer)
           return tx.respond(
             buildResponse(req, answer.status, { reason: answer.reason, headers: answer.headers }),
@@ -331,7 +330,7 @@ export class UserAgent implements IncomingInviteHost, OutgoingInviteHost {
         tx.respond(res);
         // No ACK for our 2xx to the re-INVITE: the UA hangs up (BYE), so the owner must learn the call is gone.
         session.retransmit2xx(res, (ack) => {
-          if (!ack && session.state === 'confirmed') session.user?.onBye();
+          if (!ack && session.live) session.user?.onBye();
         });
         return;
       }
@@ -349,7 +348,7 @@ export class UserAgent implements IncomingInviteHost, OutgoingInviteHost {
     const { request: req, tx } = received;
     const contact = parseNameAddr(getHeader(req, 'contact') ?? '');
     if (contact) session.dialog.remoteTarget = contact.uri;
-    const offer = req.body.length ? req.body.toString('utf8') : undefined;
+    const offer = bodyText(req);
     const user = session.user;
     const answer = user?.onUpdate
       ? user.onUpdate(offer, req)

@@ -15,20 +15,19 @@ import type {
 import type { MapDbError } from './dialect.ts';
 import type { ApiTokensTable, AuditLogTable, Database, UsersTable } from './schema.ts';
 
-const toUser = (r: Selectable<UsersTable>): User => ({
-  id: r.id,
-  username: r.username,
+/** What a user and a token are granted, and since when: the columns they share. */
+const grantOf = (r: Selectable<UsersTable | ApiTokensTable>) => ({
   role: checkRole(r.role),
   companyIds: JSON.parse(r.company_ids) as number[],
   createdAt: r.created_at,
 });
 
+const toUser = (r: Selectable<UsersTable>): User => ({ id: r.id, username: r.username, ...grantOf(r) });
+
 const toToken = (r: Selectable<ApiTokensTable>): ApiToken => ({
   id: r.id,
   name: r.name,
-  role: checkRole(r.role),
-  companyIds: JSON.parse(r.company_ids) as number[],
-  createdAt: r.created_at,
+  ...grantOf(r),
   createdBy: r.created_by,
   lastUsedAt: r.last_used_at,
 });

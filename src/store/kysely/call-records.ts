@@ -1,9 +1,12 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import type {
   CallOutcome,
   CallRecordStore,
   Cdr,
+  CdrAggregates,
+  CdrCursor,
+  CdrFilter,
   CdrPatch,
   CdrQuery,
   NewCdr,
@@ -11,7 +14,7 @@ import type {
   QueueEvent,
   QueueEventKind,
 } from '../store.ts';
-import { stripUndefined } from '../rules.ts';
+import { completeCdr, stripUndefined } from '../rules.ts';
 import type { MapDbError } from './dialect.ts';
 import type { CdrTable, Database, QueueEventsTable } from './schema.ts';
 
@@ -22,22 +25,7 @@ export class KyselyCallRecordStore implements CallRecordStore {
   ) {}
 
   async insertCdr(cdr: NewCdr): Promise<Cdr> {
-    const full: Cdr = {
-      companyId: null,
-      hotline: null,
-      callerId: null,
-      departmentId: null,
-      queuedAt: null,
-      answeredAt: null,
-      endedAt: null,
-      agentIds: [],
-      transfers: 0,
-      outcome: null,
-      talkSeconds: 0,
-      ...stripUndefined(cdr),
-      id: cdr.id,
-      startedAt: cdr.startedAt,
-    };
+    const full = completeCdr(cdr);
     const row = await this.db
       .insertInto('cdr')
       .values({
@@ -84,46 +72,125 @@ export class KyselyCallRecordStore implements CallRecordStore {
   }
 
   async listCdr(query: CdrQuery = {}): Promise<Cdr[]> {
-    const rows = await this.matching(query)
+    let q = this.matching(query);
+    if (query.after !== undefined) {
+      // Keyset paging on (started_at, id): each page costs the same however deep it is, and
+      // rows inserted meanwhile (newer) never shift the ones still to come.
+      const { startedAt, id } = query.after;
+      q = q.where((eb) =>
+        eb.or([
+          eb('started_at', '<', startedAt),
+          eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)]),
+        ]),
+      );
+    }
+    q = q
       .orderBy('started_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(query.limit ?? 100)
-      .execute();
-    return rows.map(toCdr);
+      .limit(query.limit ?? 100);
+    if (query.offset) q = q.offset(query.offset);
+    return (await q.execute()).map(toCdr);
   }
 
-  async *pagesOfCdr(query: Omit<CdrQuery, 'limit'>, pageSize: number): AsyncGenerator<Cdr[]> {
-    let after: { startedAt: number; id: string } | undefined;
+  async *pagesOfCdr(query: CdrFilter, pageSize: number): AsyncGenerator<Cdr[]> {
+    let after: CdrCursor | undefined;
     for (;;) {
-      let q = this.matching(query);
-      if (after !== undefined) {
-        // Keyset paging on (started_at, id): each page costs the same however deep it is, and
-        // rows inserted meanwhile (newer) never shift the ones still to come.
-        const { startedAt, id } = after;
-        q = q.where((eb) =>
-          eb.or([
-            eb('started_at', '<', startedAt),
-            eb.and([eb('started_at', '=', startedAt), eb('id', '<', id)]),
-          ]),
-        );
-      }
-      const rows = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(pageSize).execute();
-      if (rows.length > 0) yield rows.map(toCdr);
+      const rows = await this.listCdr({ ...query, after, limit: pageSize });
+      if (rows.length > 0) yield rows;
       if (rows.length < pageSize) return;
-      const last = rows[rows.length - 1]!;
-      after = { startedAt: last.started_at, id: last.id };
+      after = rows[rows.length - 1]!;
       // A macrotask between pages: without it the next page's query follows in the same
       // microtask run, and timers (RTP pacing) wait for the whole export.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
-  /** The CDRs of a company and period, unordered. */
-  private matching(query: Omit<CdrQuery, 'limit'>) {
+  async countCdr(query: CdrFilter): Promise<number> {
+    const row = await this.matching(query)
+      .clearSelect()
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async aggregateCdr(
+    query: CdrFilter,
+    grouping: { origin: number; bucketMs: number; serviceLevelMs: number },
+  ): Promise<CdrAggregates> {
+    const origin = sql.lit(Math.trunc(grouping.origin));
+    const bucketMs = sql.lit(Math.max(1, Math.trunc(grouping.bucketMs)));
+    const count = (condition: RawBuilder<unknown>) =>
+      sql<number>`sum(case when ${condition} then 1 else 0 end)`;
+    const queued = sql`queued_at is not null`;
+    const answeredQueued = sql`answered_at is not null and ${queued}`;
+    // Integer literals on integer columns: the same whole-number division in every dialect;
+    // start times are never before the origin, so it rounds down.
+    const bucket = sql<number>`(started_at - ${origin}) / ${bucketMs}`;
+    const buckets = await this.matching(query)
+      .clearSelect()
+      .select([
+        bucket.as('bucket'),
+        sql<number>`count(*)`.as('calls'),
+        count(sql`answered_at is not null`).as('answered'),
+        count(sql`outcome = 'abandoned'`).as('abandoned'),
+        count(sql`outcome = 'overflow'`).as('overflow'),
+        count(sql`outcome = 'no_agents'`).as('no_agents'),
+        count(sql`${queued} and (answered_at is not null or outcome = 'abandoned')`).as('queued_settled'),
+        count(sql`${answeredQueued} and answered_at - queued_at <= ${grouping.serviceLevelMs}`).as(
+          'answered_within',
+        ),
+        count(answeredQueued).as('waited'),
+        sql<number>`sum(case when ${answeredQueued} then answered_at - queued_at else 0 end)`.as('wait_ms'),
+        sql<number>`sum(case when answered_at is not null then talk_seconds else 0 end)`.as('talk_seconds'),
+      ])
+      .groupBy(bucket)
+      .orderBy(bucket)
+      .execute();
+    const agentSets = await this.matching(query)
+      .clearSelect()
+      .select(['agent_ids', sql<number>`count(*)`.as('answered'), sql<number>`sum(talk_seconds)`.as('talk')])
+      .where('answered_at', 'is not', null)
+      .groupBy('agent_ids')
+      .execute();
+    return {
+      buckets: buckets.map((b) => ({
+        bucket: Number(b.bucket),
+        calls: Number(b.calls),
+        answered: Number(b.answered),
+        abandoned: Number(b.abandoned),
+        overflow: Number(b.overflow),
+        noAgents: Number(b.no_agents),
+        queuedSettled: Number(b.queued_settled),
+        answeredWithin: Number(b.answered_within),
+        waited: Number(b.waited),
+        waitMs: Number(b.wait_ms),
+        talkSeconds: Number(b.talk_seconds),
+      })),
+      agentSets: agentSets.map((a) => ({
+        agentIds: JSON.parse(a.agent_ids) as number[],
+        answered: Number(a.answered),
+        talkSeconds: Number(a.talk),
+      })),
+    };
+  }
+
+  /** The CDRs a filter matches, unordered. */
+  private matching(query: CdrFilter) {
     let q = this.db.selectFrom('cdr').selectAll();
     if (query.companyId !== undefined) q = q.where('company_id', '=', query.companyId);
+    if (query.companyIds !== undefined)
+      q = query.companyIds.length
+        ? q.where('company_id', 'in', [...query.companyIds])
+        : q.where(sql.lit(false));
     if (query.from !== undefined) q = q.where('started_at', '>=', query.from);
     if (query.to !== undefined) q = q.where('started_at', '<', query.to);
+    if (query.departmentId !== undefined) q = q.where('department_id', '=', query.departmentId);
+    if (query.outcome !== undefined) q = q.where('outcome', '=', query.outcome);
+    if (query.agentId !== undefined) {
+      // agent_ids is a JSON array of integers ("[3,7]"): as ",3,7," it holds ",7," exactly when 7 talked.
+      const list = sql<string>`',' || substr(agent_ids, 2, length(agent_ids) - 2) || ','`;
+      q = q.where(list, 'like', `%,${Math.trunc(query.agentId)},%`);
+    }
     return q;
   }
 

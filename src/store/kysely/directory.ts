@@ -41,7 +41,7 @@ import type {
   StoredSipBinding,
 } from '../store.ts';
 import type { MapDbError, PinAttemptLedger } from './dialect.ts';
-import type { AgentsTable, CompaniesTable, Database, DepartmentsTable } from './schema.ts';
+import type { AgentsTable, CompaniesTable, Database, DepartmentsTable, SipAccountsTable } from './schema.ts';
 
 /** Companies, departments, agents, numbers and SIP accounts; the rules are in ../rules.ts. */
 export class KyselyDirectoryStore implements DirectoryStore {
@@ -615,15 +615,7 @@ function toNumber(row: {
   };
 }
 
-function toSipAccount(row: {
-  username: string;
-  realm: string;
-  ha1_md5: string;
-  ha1_sha256: string;
-  agent_id: number | null;
-  digest_algorithms: string | null;
-  srtp: string;
-}): SipAccount {
+function toSipAccount(row: Selectable<SipAccountsTable>): SipAccount {
   return {
     srtp: row.srtp === 'off' || row.srtp === 'mandatory' ? row.srtp : 'optional',
     algorithms:

@@ -14,6 +14,7 @@ import {
   ANNOUNCE_NUMBER_MODES,
   DELIVER_TO,
   EXTERNAL_TRANSFER_MODES,
+  DISTRIBUTION_STRATEGIES,
   LANGUAGES,
   SUPERVISOR_STATES,
 } from '../../../src/store/vocabulary.ts';
@@ -367,9 +368,11 @@ function Departments({
               value={d.strategy}
               onChange={(e) => void update(d, { strategy: e.target.value as Department['strategy'] })}
             >
-              <option value="longest_idle">longest_idle</option>
-              <option value="round_robin">round_robin</option>
-              <option value="priority">priority</option>
+              {DISTRIBUTION_STRATEGIES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
             </select>
           </td>
           <td>

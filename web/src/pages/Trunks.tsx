@@ -1,5 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { type Trunk, get, request } from '../api.ts';
+import { INBAND_DTMF_MODES, NUMBER_FORMATS, NUMBER_FROM } from '../../../src/store/vocabulary.ts';
 import { useT } from '../i18n.tsx';
 import { TableHead, errorMessage } from '../ui.tsx';
 
@@ -87,9 +88,9 @@ function bodyOf(d: Draft, editing: boolean): Record<string, unknown> {
 }
 
 const SELECTS = {
-  numberFrom: ['request_uri', 'to'],
-  numberFormat: ['e164_plus', 'e164', 'national'],
-  inbandDtmf: ['auto', 'always', 'off'],
+  numberFrom: NUMBER_FROM,
+  numberFormat: NUMBER_FORMATS,
+  inbandDtmf: INBAND_DTMF_MODES,
 } as const;
 
 /** SIP trunks (issue 9): list with registration and reachability, create, edit, delete. Admins only. */
