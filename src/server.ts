@@ -34,6 +34,7 @@ import {
 } from './ivr/service-menu/service-ivr.ts';
 import { PROMPT_IDS } from './call/prompts.ts';
 import { Acd } from './acd/acd.ts';
+import { LocalAvailability, type AgentAvailability } from './acd/availability.ts';
 import { InCallSession } from './ivr/agent-menu/in-call.ts';
 import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
 import {
@@ -108,8 +109,8 @@ export class Server {
   admission!: InviteAdmission;
   private registeredSources!: RegisteredSources;
   trunks!: Trunks;
-  /** Agents in the service IVR right now: not offered customer calls. */
-  readonly agentsInMenu = new Set<number>();
+  /** Whether an agent is free (state, our reservations, the service IVR): the one place asked. */
+  availability!: AgentAvailability;
   private udp!: UdpTransport;
   private tcp!: TcpTransport;
   /** SIP over TLS: listening with --tls-cert/--tls-key, else only for connections we open. */
@@ -277,7 +278,7 @@ export class Server {
     this.acd = new Acd({
       engine: this.engine,
       store: this.store,
-      agentStates: this.agentStates,
+      availability: this.availability,
       sounds: this.sounds,
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
@@ -292,7 +293,6 @@ export class Server {
               ? this.tcp.isConnected(flow)
               : true,
       ),
-      inMenu: this.agentsInMenu,
       inCallSession: (cc, agentId, agentLeg, hooks) => new InCallSession(cc, agentId, agentLeg, hooks),
       inCallTimings: this.deps.inCallTimings,
     });
@@ -391,6 +391,7 @@ export class Server {
       clock: this.clock,
       agentStates: this.agentStates,
       acd: this.acd,
+      availability: this.availability,
       trunks: this.trunks,
       sipAccounts: {
         realm: REALM,
@@ -518,6 +519,7 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'agents' }),
     });
+    this.availability = new LocalAvailability(this.agentStates, this.log.child({ layer: 'agents' }));
     const recovery = await this.agentStates.recoverAfterRestart();
     if (recovery.recovered.length)
       this.log.info({ agents: recovery.recovered }, 'agents back to ready after restart');
@@ -542,10 +544,9 @@ export class Server {
       logger: this.log.child({ layer: 'ivr' }),
       timings: this.deps.ivrTimings ?? DEFAULT_IVR_TIMINGS,
       defaultLanguage: 'ru',
-      inMenu: this.agentsInMenu,
+      availability: this.availability,
       registeredFrom: (user, address) =>
         this.registrar.lookup(user).some((b) => b.source.address === address),
-      onMenuLeft: () => this.acd.schedule(),
     }).run();
   }
 
@@ -624,6 +625,7 @@ export class Server {
     await this.stack.close();
     this.mediaClock.stop();
     this.acd.close();
+    this.availability.close();
     this.agentStates.close();
     await this.bindingWrites; // the last registrations reach the store before it closes
     await this.store.close();

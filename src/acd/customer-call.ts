@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Leg } from '../call/leg.ts';
 import type { Dialing } from '../call/engine.ts';
 import type { CompanySettings, Department } from '../store/store.ts';
-import type { TimerHandle } from '../util/clock.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { StateMachine, type TransitionTable } from '../util/state-machine.ts';
 
 /**
  * A customer's call from the hotline to its end (SPEC §6):
@@ -15,13 +16,18 @@ import type { TimerHandle } from '../util/clock.ts';
  */
 export type CustomerCallState = 'greeting' | 'queued' | 'offering' | 'connected' | 'ended';
 
-export const CUSTOMER_CALL_TRANSITIONS: Record<CustomerCallState, readonly CustomerCallState[]> = {
+export const CUSTOMER_CALL_TRANSITIONS: TransitionTable<CustomerCallState> = {
   greeting: ['queued', 'ended'],
   queued: ['offering', 'queued', 'ended'],
   offering: ['queued', 'connected', 'ended'],
   connected: ['queued', 'ended'],
   ended: [],
 };
+
+/** The customer waits in the queue, with music, in both; their wait timers run across offers. */
+const WAITING: readonly CustomerCallState[] = ['queued', 'offering'];
+/** Every state but the end: a timer for the call's whole life. */
+const LIVE: readonly CustomerCallState[] = ['greeting', 'queued', 'offering', 'connected'];
 
 export type CallOutcomeReason =
   | 'answered'
@@ -46,9 +52,30 @@ export interface Offer {
   dialing: Dialing | undefined;
 }
 
+/** Who called, where, and how the company answers: fixed when the call is answered. */
+export interface CustomerCallInfo {
+  readonly companyId: number;
+  readonly hotline: string;
+  readonly callerId: string;
+  /** The customer's display name, if they sent one. */
+  readonly callerName: string | undefined;
+  /** The customer withheld their identity: the phones we ring must not show it. */
+  readonly callerPrivate: boolean;
+  readonly department: Department;
+  readonly settings: CompanySettings;
+  /** Wall ms. */
+  readonly startedAt: number;
+}
+
 export class CustomerCall {
   readonly id = randomUUID();
-  state: CustomerCallState = 'greeting';
+  readonly companyId: number;
+  readonly hotline: string;
+  readonly callerId: string;
+  readonly callerName: string | undefined;
+  readonly callerPrivate: boolean;
+  readonly startedAt: number;
+  settings: CompanySettings;
   department: Department;
   /** Wall ms the customer first entered any queue (kept across transfers for reporting). */
   enteredAt: number | undefined;
@@ -63,34 +90,83 @@ export class CustomerCall {
   readonly unreachable = new Set<number>();
   /** Departments this call has been queued in: an overflow never loops back. */
   readonly visited = new Set<number>();
-  waitTimer: TimerHandle | undefined;
-  announceTimer: TimerHandle | undefined;
   talkMs = 0;
   transfers = 0;
-  /** The customer's display name, if they sent one. */
-  callerName: string | undefined;
-  /** The customer withheld their identity: the phones we ring must not show it. */
-  callerPrivate = false;
+  private readonly machine: StateMachine<CustomerCallState>;
+  private waitTimer: TimerHandle | undefined;
+  private announceTimer: TimerHandle | undefined;
 
   constructor(
     readonly leg: Leg,
-    readonly companyId: number,
-    readonly hotline: string,
-    readonly callerId: string,
-    department: Department,
-    public settings: CompanySettings,
-    readonly startedAt: number,
+    info: CustomerCallInfo,
+    clock: Clock,
   ) {
-    this.department = department;
+    ({
+      companyId: this.companyId,
+      hotline: this.hotline,
+      callerId: this.callerId,
+      callerName: this.callerName,
+      callerPrivate: this.callerPrivate,
+      department: this.department,
+      settings: this.settings,
+      startedAt: this.startedAt,
+    } = info);
+    this.machine = new StateMachine({
+      name: 'customer-call',
+      initial: 'greeting',
+      transitions: CUSTOMER_CALL_TRANSITIONS,
+      clock,
+    });
   }
 
-  transition(to: CustomerCallState): boolean {
-    if (!CUSTOMER_CALL_TRANSITIONS[this.state].includes(to)) return false;
-    this.state = to;
-    return true;
+  get state(): CustomerCallState {
+    return this.machine.state;
+  }
+
+  /** False when the table refuses the move (the call moved on during an await): the caller stops. */
+  transition(to: CustomerCallState, reason: string): boolean {
+    return this.machine.transition(to, reason);
+  }
+
+  is(...states: readonly CustomerCallState[]): boolean {
+    return this.machine.is(...states);
   }
 
   get waiting(): boolean {
-    return this.state === 'queued' || this.state === 'offering';
+    return this.machine.is(...WAITING);
+  }
+
+  /** The longest wait (overflow when it runs out), from now; runs while the call waits. */
+  armMaxWait(ms: number, fire: () => void): void {
+    this.machine.disarm(this.waitTimer);
+    this.waitTimer = this.machine.arm(ms, fire, WAITING);
+  }
+
+  /** The next position announcement; runs while the call waits. */
+  armAnnouncement(ms: number, fire: () => void): void {
+    this.machine.disarm(this.announceTimer);
+    this.announceTimer = this.machine.arm(ms, fire, WAITING);
+  }
+
+  /** The wait is over for now (an agent answered, an overflow): no timeout, no announcement. */
+  stopWaitTimers(): void {
+    this.machine.disarm(this.waitTimer);
+    this.machine.disarm(this.announceTimer);
+    this.waitTimer = this.announceTimer = undefined;
+  }
+
+  /** A timer for the rest of the call: cleared when it ends. */
+  armForLife(ms: number, fire: () => void): void {
+    this.machine.arm(ms, fire, LIVE);
+  }
+
+  /** Timers the call holds now (tests). */
+  get armed(): number {
+    return this.machine.armed;
+  }
+
+  /** Clears the timers (server shutdown). */
+  dispose(): void {
+    this.machine.dispose();
   }
 }

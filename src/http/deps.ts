@@ -1,5 +1,6 @@
 import type { AgentStateMachine } from '../acd/agent-state.ts';
 import type { Acd } from '../acd/acd.ts';
+import type { AgentAvailability } from '../acd/availability.ts';
 import type { Leg } from '../call/leg.ts';
 import type { InviteAdmission } from '../sip/limits/invite-admission.ts';
 import type { RegistrarStats } from '../sip/registrar/registrar.ts';
@@ -21,7 +22,9 @@ export interface HttpDeps {
   /** Agent states: read, watched, and moved by the API (SPEC §3). */
   agentStates: AgentStateMachine;
   /** Live calls and queues, read only (Acd). */
-  acd: Pick<Acd, 'liveCalls' | 'waiting' | 'isEngaged' | 'onEvent'>;
+  acd: Pick<Acd, 'liveCalls' | 'waiting' | 'onEvent'>;
+  /** Whether a call of ours holds an agent (the queue view's ready count, agent deletion). */
+  availability: Pick<AgentAvailability, 'isReserved'>;
   trunks: Pick<Trunks, 'view' | 'reload' | 'snapshot'>;
   /** SIP accounts: the server's default digest algorithms; `reload` after a change in the store. */
   sipAccounts: {

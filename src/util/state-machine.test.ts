@@ -73,6 +73,19 @@ describe('StateMachine', () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it('keeps a timer armed for a group of states across moves within it, clears it on the way out', () => {
+    const { machine, clock } = light();
+    const fired: string[] = [];
+    machine.transition('blinking', 'x');
+    machine.arm(500, () => fired.push('group'), ['blinking', 'on']);
+    for (const to of ['blinking', 'on'] as const) machine.transition(to, 'within the group');
+    clock.advance(500);
+    machine.arm(500, () => fired.push('left'), ['on']);
+    machine.transition('off', 'out');
+    clock.advance(1000);
+    expect({ fired, pending: clock.pending() }).toEqual({ fired: ['group'], pending: 0 });
+  });
+
   it('disarm and dispose clear what was armed; a fired timer is no longer counted', () => {
     const { machine, clock } = light();
     const a = machine.arm(100, () => {});

@@ -53,8 +53,8 @@ export class StateMachine<S extends string> {
   private current: S;
   private readonly table: TransitionTable<S>;
   private readonly clock: Clock;
-  /** Timers owned by the current state. */
-  private readonly owned = new Set<TimerHandle>();
+  /** Timers owned by the current state; with the states they outlive a move between (`arm`'s `during`). */
+  private readonly owned = new Map<TimerHandle, readonly S[] | undefined>();
   private readonly changed = new Set<StateListener<S>>();
   private readonly refusedListeners = new Set<StateListener<S>>();
   /** Wall-clock-free ms (clock.now()) the current state was entered. */
@@ -101,7 +101,7 @@ export class StateMachine<S extends string> {
       for (const listener of this.refusedListeners) listener({ from, to, reason });
       return false;
     }
-    this.clearOwned();
+    this.clearOwned(to);
     this.current = to;
     this.enteredAt = this.clock.now();
     for (const listener of this.changed) listener({ from, to, reason });
@@ -111,13 +111,18 @@ export class StateMachine<S extends string> {
   /**
    * A timer owned by the current state: cleared if the state is left first; it
    * only fires in the state that armed it.
+   *
+   * `during`: the timer belongs to a group of states (the current one among them)
+   * rather than to this one: moves within the group keep it (self-moves too),
+   * the first move out of the group clears it. A customer's maximum wait runs
+   * on while offers come and go (`queued ⇄ offering`).
    */
-  arm(ms: number, fire: () => void): TimerHandle {
+  arm(ms: number, fire: () => void, during?: readonly S[]): TimerHandle {
     const handle = this.clock.setTimeout(() => {
       this.owned.delete(handle);
       fire();
     }, ms);
-    this.owned.add(handle);
+    this.owned.set(handle, during);
     return handle;
   }
 
@@ -149,9 +154,13 @@ export class StateMachine<S extends string> {
     this.refusedListeners.clear();
   }
 
-  private clearOwned(): void {
-    for (const handle of this.owned) this.clock.clearTimeout(handle);
-    this.owned.clear();
+  /** Clears the timers that do not outlive a move to `to` (all of them without `to`). */
+  private clearOwned(to?: S): void {
+    for (const [handle, during] of this.owned) {
+      if (to !== undefined && during?.includes(to)) continue;
+      this.clock.clearTimeout(handle);
+      this.owned.delete(handle);
+    }
   }
 }
 

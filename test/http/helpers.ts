@@ -92,7 +92,7 @@ export async function callAs<T = Body>(
 /** Listener counts of the two sources of live events (private fields, read for the leak test). */
 export function listenerCounts(server: Server): { agentStates: number; acd: number } {
   const size = (o: object): number => (o as unknown as { listeners: Set<unknown> }).listeners.size;
-  return { agentStates: size(server.agentStates), acd: size(server.acd) };
+  return { agentStates: size(server.agentStates), acd: server.acd.listenerCount };
 }
 
 export interface SseEvent {

@@ -329,7 +329,7 @@ describe('in-call agent menu', () => {
     await agent.waitForTone(ERROR_HZ, 3000, 60);
     await hears(customer, VOICE.agent);
     await waitState(server, '1002', 'ready');
-    expect(server.acd.isEngaged(await agentId(server, '1002'))).toBe(false);
+    expect(await server.availability.isReserved(await agentId(server, '1002'))).toBe(false);
     await customer.hangup();
   });
 

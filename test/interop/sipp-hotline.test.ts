@@ -39,7 +39,11 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
     login.sendDtmf('2580#');
     await login.waitForPrompt(promptPath('ru', 'registered'), 8000);
     await login.hangup();
-    await eventually(() => srv.agentsInMenu.size === 0, 3000, 'agent out of the service IVR');
+    await eventually(
+      async () => (await srv.availability.inMenu()) === 0,
+      3000,
+      'agent out of the service IVR',
+    );
     expect(await getAgentJson(srv, '1001')).toMatchObject({
       state: 'ready',
       contact: AGENT_PHONE,

@@ -176,7 +176,7 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     handler: async ({ params }) => {
       const agent = await mustGetAgent(directory, params.login);
       const { state } = await states.getState(agent.id);
-      if (state !== 'logged_out' || deps.acd.isEngaged(agent.id)) {
+      if (state !== 'logged_out' || (await deps.availability.isReserved(agent.id))) {
         throw new HttpError(409, 'conflict', `agent ${agent.login} is ${state}; log them out first`);
       }
       await directory.deleteAgent(agent.id);

@@ -26,7 +26,7 @@ export async function liveQueue(
   for (const a of await deps.store.directory.listAgents({ departmentId })) {
     const s = await deps.agentStates.getState(a.id);
     if (s.state !== 'logged_out') loggedInAgents++;
-    if (s.state === 'ready' && !deps.acd.isEngaged(a.id)) readyAgents++;
+    if (s.state === 'ready' && !(await deps.availability.isReserved(a.id))) readyAgents++;
   }
   return { waiting, readyAgents, loggedInAgents };
 }

@@ -93,7 +93,7 @@ async function call(world: World, steps: [string, Action][]) {
     logger: pino({ level: 'silent' }),
     timings: TIMINGS,
     defaultLanguage: 'ru',
-    inMenu: new Set(),
+    availability: { enterMenu: () => Promise.resolve(), leaveMenu: () => Promise.resolve() },
   });
   const moves: string[] = [];
   ivr.onStateChange((c) => moves.push(`${c.from}>${c.to}`));

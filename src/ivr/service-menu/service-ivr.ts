@@ -4,6 +4,7 @@ import type { Leg } from '../../call/leg.ts';
 import type { Sounds } from '../../call/sounds.ts';
 import type { CollectResult } from '../../call/digits.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
+import type { AgentAvailability } from '../../acd/availability.ts';
 import type { Agent, AgentState, AuthStore, DirectoryStore, Language } from '../../store/store.ts';
 import { MIN_PIN_LENGTH, pinProblem } from '../../store/pin.ts';
 import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
@@ -70,19 +71,14 @@ export interface ServiceIvrDeps {
   timings: ServiceIvrTimings;
   /** Language before we know the agent's company. */
   defaultLanguage: Language;
-  /** Agents currently in the service IVR: never offered customer calls meanwhile. */
-  inMenu: Set<number>;
+  /** Told when an agent enters and leaves the service IVR: never offered customer calls meanwhile. */
+  availability: Pick<AgentAvailability, 'enterMenu' | 'leaveMenu'>;
   /**
    * Whether `user` has a live registration from `address`: a call from a
    * registered SIP phone then identifies and reaches the agent as `sip:user`
    * (its From user is no phone number).
    */
   registeredFrom?: (user: string, address: string) => boolean;
-  /**
-   * An agent left the service IVR: a ready agent may now be offered a waiting
-   * call (nothing else would tell the distributor when their state did not change).
-   */
-  onMenuLeft?: (agentId: number) => void;
 }
 
 /**
@@ -148,15 +144,14 @@ export class ServiceIvrSession extends StatefulFlow<IvrPhase> {
       const agent = await this.identify();
       if (!agent || !this.move('menu', 'PIN accepted')) return;
       this.agent = agent;
-      this.deps.inMenu.add(agent.id);
+      await this.deps.availability.enterMenu(agent.id);
       await this.login(agent);
       await this.menu();
     } finally {
       this.leg.secretInput(false);
-      if (this.agent) this.deps.inMenu.delete(this.agent.id);
+      if (this.agent) await this.deps.availability.leaveMenu(this.agent.id);
       // Idempotent (nothing to do when the caller hung up); the leg ending ends the machine.
       await this.leg.hangup();
-      if (this.agent) this.deps.onMenuLeft?.(this.agent.id);
     }
   }
 

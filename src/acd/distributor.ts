@@ -1,0 +1,275 @@
+/**
+ * Who takes a waiting call (SPEC §3, §6): serialised distribution passes over
+ * the queues, the department's strategy, the offer (ringing the agent's phone
+ * with the customer's number), the accept key and the whisper. Once the agent
+ * is through, the call is handed on (`Connect`).
+ */
+import type { Logger } from 'pino';
+import { isCalleeFailure, type CallEngine } from '../call/engine.ts';
+import type { ContactResolver } from '../call/contact-resolver.ts';
+import type { Leg } from '../call/leg.ts';
+import { digitsToPromptIds } from '../call/prompts.ts';
+import type { Sounds } from '../call/sounds.ts';
+import type { AgentState, Store } from '../store/store.ts';
+import { awaitAcceptance } from './accept.ts';
+import type { AgentAvailability } from './availability.ts';
+import type { CallLog } from './call-log.ts';
+import { callerIdentityFor } from './caller-id.ts';
+import type { CustomerCall } from './customer-call.ts';
+import type { CallQueues } from './queue.ts';
+import { orderCandidates, type Candidate } from './strategies.ts';
+
+/** How long an agent whose phone could not be reached is not offered the same call again. */
+const UNREACHABLE_RETRY_MS = 30_000;
+
+export interface DistributorDeps {
+  engine: CallEngine;
+  store: Pick<Store, 'directory'>;
+  availability: AgentAvailability;
+  sounds: Sounds;
+  resolver: ContactResolver;
+  callLog: CallLog;
+  queues: CallQueues;
+  logger: Logger;
+}
+
+/** The agent took the call: `answeredAt` (wall ms) ended the customer's wait. */
+export type Connect = (cc: CustomerCall, agentId: number, agentLeg: Leg, answeredAt: number) => Promise<void>;
+
+export class Distributor {
+  private readonly lastOffered = new Map<number, number>();
+  private distributing: Promise<void> = Promise.resolve();
+  private distributeAgain = false;
+  private readonly log: Logger;
+  private readonly offFree: () => void;
+
+  constructor(
+    private readonly deps: DistributorDeps,
+    private readonly connected: Connect,
+  ) {
+    this.log = deps.logger;
+    // An agent who becomes ready, or leaves the service IVR, may take a waiting call.
+    this.offFree = deps.availability.onMayBeFree(() => this.schedule());
+  }
+
+  /** Runs a distribution pass soon; passes never overlap, so no agent gets two offers. */
+  schedule(): void {
+    this.distributeAgain = true;
+    this.distributing = this.distributing.then(async () => {
+      while (this.distributeAgain) {
+        this.distributeAgain = false;
+        try {
+          await this.distributeOnce();
+        } catch (err) {
+          this.log.error({ err }, 'distribution pass failed');
+        }
+      }
+    });
+  }
+
+  /** Settles once no distribution pass is running (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.distributing;
+  }
+
+  close(): void {
+    this.offFree();
+  }
+
+  private async distributeOnce(): Promise<void> {
+    for (const [departmentId, queue] of this.deps.queues.entries()) {
+      for (const cc of [...queue]) {
+        if (cc.state !== 'queued') continue;
+        const agentId = await this.pickAgent(departmentId, cc);
+        if (agentId === undefined) break; // nobody free in this department
+        await this.offer(cc, agentId);
+      }
+    }
+  }
+
+  /** Nobody could be offered `cc` in its department now. */
+  async nobodyFree(cc: CustomerCall): Promise<boolean> {
+    return (await this.pickAgent(cc.department.id, cc)) === undefined;
+  }
+
+  private async pickAgent(departmentId: number, cc: CustomerCall): Promise<number | undefined> {
+    const agents = await this.deps.store.directory.listAgents({ departmentId });
+    const candidates: Candidate[] = [];
+    for (const a of agents) {
+      if (cc.unreachable.has(a.id)) continue;
+      const s = await this.deps.availability.free(a.id);
+      if (!s) continue;
+      const priority = a.departments.find((d) => d.departmentId === departmentId)?.priority ?? 99;
+      candidates.push({ agentId: a.id, priority, readySince: s.since });
+    }
+    const ordered = orderCandidates(cc.department.strategy, candidates, this.lastOffered.get(departmentId));
+    return ordered[0]?.agentId;
+  }
+
+  /**
+   * Reserves the agent (offered) within the distribution pass, then rings
+   * their phone outside it, so that one slow phone never holds up the queue.
+   */
+  private async offer(cc: CustomerCall, agentId: number): Promise<void> {
+    const { availability } = this.deps;
+    const agent = await this.deps.store.directory.getAgent(agentId);
+    if (!agent || cc.state !== 'queued') return;
+    if (!(await availability.reserve(agentId, `offer:${cc.id}`))) return;
+    this.lastOffered.set(cc.department.id, agentId);
+    if (!cc.transition('offering', `offer:${agentId}`)) {
+      // The customer left (or overflowed) while the agent was being reserved.
+      await availability.release(agentId, 'ready', 'offer_withdrawn');
+      return;
+    }
+    cc.offer = { agentId, dialing: undefined };
+    void this.ring(cc, agentId, agent.sessionContact ?? agent.contact, agent.login);
+  }
+
+  /** Calls the agent's phone with the customer's number as caller id. */
+  private async ring(cc: CustomerCall, agentId: number, contact: string, login: string): Promise<void> {
+    try {
+      await this.deps.callLog.event(cc, 'offer', agentId);
+      const targets = this.deps.resolver.resolve(contact, cc.companyId, cc.settings.country);
+      if (!targets.length) {
+        this.log.warn({ agent: login, contact }, 'no route to the agent phone');
+        return await this.offerFailed(cc, agentId, 'no_route', false);
+      }
+      const dialing = await this.deps.engine.dial({
+        targets,
+        ...callerIdentityFor(cc, cc.settings.presentedCallerId),
+        timeoutMs: cc.settings.ringSeconds * 1000,
+      });
+      if (cc.offer?.agentId !== agentId || cc.state !== 'offering') {
+        // The customer left (or overflowed) while we were setting up the leg.
+        dialing.cancel();
+        return;
+      }
+      cc.offer.dialing = dialing;
+      const result = await dialing.result;
+      if (cc.offer?.agentId !== agentId) {
+        // Withdrawn meanwhile (customer hung up): make sure the agent leg goes too.
+        if (result.kind === 'answered') await result.leg.hangup();
+        return;
+      }
+      cc.offer = undefined;
+      if (result.kind !== 'answered')
+        return await this.offerFailed(cc, agentId, result.kind, isCalleeFailure(result));
+      await this.answered(cc, agentId, result.leg);
+    } catch (err) {
+      this.log.error({ err, callId: cc.id }, 'offer failed');
+      if (cc.offer?.agentId === agentId) await this.offerFailed(cc, agentId, 'error', false);
+    }
+  }
+
+  /**
+   * The offer did not connect; the call stays at the head. Only the agent's
+   * own no-answer, busy or decline sends them on a break (SPEC §3); when the
+   * trunk or we failed (5xx, no response, authentication, no route) the agent
+   * is back to ready but is not offered this same call again, so one broken
+   * route does not loop.
+   */
+  private async offerFailed(
+    cc: CustomerCall,
+    agentId: number,
+    why: string,
+    agentsFault: boolean,
+  ): Promise<void> {
+    const { availability } = this.deps;
+    cc.offer = undefined;
+    // Queued again (at the head, where it is) before the agent's move: a pass that move starts
+    // must not skip this call for the ones behind it.
+    const waits = cc.is('offering') ? cc.transition('queued', `offer_failed:${why}`) : cc.waiting;
+    // The history says why: `no_answer` (busy, declined, rang out) or `not_accepted` (no accept key).
+    if (agentsFault)
+      await availability.release(
+        agentId,
+        'temporarily_not_ready',
+        why === 'not_accepted' ? why : 'no_answer',
+      );
+    else {
+      cc.unreachable.add(agentId);
+      // The route may come back (trunk up again): offer this call to them again later.
+      if (waits)
+        cc.armForLife(UNREACHABLE_RETRY_MS, () => {
+          cc.unreachable.delete(agentId);
+          this.schedule();
+        });
+      await availability.release(agentId, 'ready', `offer_failed:${why}`);
+    }
+    await this.deps.callLog.event(cc, 'no_answer', agentId, why);
+    this.schedule();
+  }
+
+  /** Takes back a pending offer (customer gone, overflow): the agent phone stops ringing. */
+  withdrawOffer(cc: CustomerCall, reason: string): void {
+    const offer = cc.offer;
+    if (!offer) return;
+    cc.offer = undefined;
+    offer.dialing?.cancel();
+    void this.deps.availability.release(offer.agentId, 'ready', reason).then(() => this.schedule());
+  }
+
+  /** The agent's part in a call is over: wrap-up (the state machine returns them to ready). */
+  async releaseAgent(agentId: number, to: AgentState = 'wrap_up', reason = 'call_ended'): Promise<void> {
+    await this.deps.availability.release(agentId, to, reason);
+    this.schedule();
+  }
+
+  /** The agent's phone answered: the accept key or the whisper, then the call is theirs. */
+  private async answered(cc: CustomerCall, agentId: number, agentLeg: Leg): Promise<void> {
+    const { availability, queues } = this.deps;
+    if (cc.leg.ended) {
+      await agentLeg.hangup();
+      return;
+    }
+    // The agent answered now: that ends the customer's wait (ASA). No overflow
+    // (max wait) may take the call away while the agent hears the whisper.
+    const answeredAt = this.deps.callLog.now();
+    cc.stopWaitTimers();
+    // Whisper: the agent hears which department the call is for (its code, digit by digit).
+    const whisper = digitsToPromptIds(cc.department.code);
+    if (cc.settings.acceptCall === 'key') {
+      // The agent stays `offered` until the key: only then is the offer answered.
+      // A customer who leaves meanwhile ends the agent's prompt too, not after acceptSeconds.
+      const offCustomer = cc.leg.on('ended', () => void agentLeg.hangup());
+      const verdict = await awaitAcceptance(agentLeg, cc.settings, this.deps.sounds, whisper);
+      offCustomer();
+      if (cc.leg.ended || cc.state !== 'offering') {
+        await agentLeg.hangup();
+        await this.releaseAgent(agentId, 'ready', 'customer_abandoned');
+        return;
+      }
+      if (verdict !== 'accepted') {
+        this.log.info({ callId: cc.id, agentId, verdict }, 'offer answered but not accepted');
+        await agentLeg.hangup();
+        queues.armWaitTimers(cc);
+        return await this.offerFailed(cc, agentId, 'not_accepted', true);
+      }
+      await availability.settle(agentId, 'busy', `call:${cc.id}`);
+    } else {
+      await availability.settle(agentId, 'busy', `call:${cc.id}`);
+      await agentLeg.play(this.deps.sounds.prompts(cc.settings.language, whisper));
+    }
+    if (cc.leg.ended || agentLeg.ended) {
+      // The agent hung up during the whisper: back to the head of the queue (where the call
+      // still is) before the agent is free, so no pass skips it for the callers behind.
+      const back = !cc.leg.ended && cc.is('offering') && cc.transition('queued', 'agent_left_whisper');
+      await agentLeg.hangup();
+      await this.releaseAgent(agentId);
+      if (back && cc.waiting) {
+        queues.startWaiting(cc);
+        this.schedule();
+      }
+      return;
+    }
+    // Connected: the wait timers (cleared on the way out of the queue) are over.
+    if (!cc.transition('connected', `agent:${agentId}`)) {
+      // Overflowed or ended while the agent heard the whisper: theirs is no call any more.
+      await agentLeg.hangup();
+      await this.releaseAgent(agentId);
+      return;
+    }
+    queues.remove(cc);
+    await this.connected(cc, agentId, agentLeg, answeredAt);
+  }
+}
