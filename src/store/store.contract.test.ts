@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AppError } from '../util/errors.ts';
 import { ensureFirstAdmin, resolveAdminToken } from './access.ts';
 import { CALLER_LOCKOUT_POLICY, LOCKOUT_POLICY, normaliseCallerId } from './lockout.ts';
 import { sha256Hex } from './secrets.ts';
+import { openPostgresStore } from './postgres/open.ts';
+import { startTestPostgres, type TestPostgres } from './postgres/test-server.ts';
 import { openSqliteStore } from './sqlite/open.ts';
 import type { Company, Department, PinAttemptResult, Store } from './store.ts';
 
 /**
  * The Store interface's behaviours, run against every implementation (issue 12 item 6). A
  * dialect's own tests (opening, pragmas, migrations of old files, reopening a file) stay beside
- * the dialect. PostgreSQL (issue 15) adds one entry to IMPLEMENTATIONS.
+ * the dialect. PostgreSQL runs on a server of this file's own (src/store/postgres/test-server.ts),
+ * a fresh database per test.
  */
 export interface StoreImplementation {
   name: string;
@@ -713,6 +716,23 @@ const LOCK = LOCKOUT_POLICY.lockMs;
 const count = (rs: PinAttemptResult[], result: PinAttemptResult['result']): number =>
   rs.filter((r) => r.result === result).length;
 
-const IMPLEMENTATIONS: StoreImplementation[] = [{ name: 'sqlite', open: () => openSqliteStore(':memory:') }];
+let postgres: TestPostgres | undefined;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+const IMPLEMENTATIONS: StoreImplementation[] = [
+  { name: 'sqlite', open: () => openSqliteStore(':memory:') },
+  {
+    name: 'postgres',
+    open: async () => {
+      if (!postgres) throw new Error('the test PostgreSQL is not running');
+      return openPostgresStore(await postgres.freshDatabase());
+    },
+  },
+];
 
 for (const impl of IMPLEMENTATIONS) storeContract(impl);
