@@ -7,7 +7,7 @@ import { sha256Hex } from './secrets.ts';
 import { openPostgresStore } from './postgres/open.ts';
 import { startTestPostgres, type TestPostgres } from './postgres/test-server.ts';
 import { openSqliteStore } from './sqlite/open.ts';
-import type { Company, Department, PinAttemptResult, Store } from './store.ts';
+import type { Company, Department, PinAttemptResult, StateHistoryQuery, Store } from './store.ts';
 
 /**
  * The Store interface's behaviours, run against every implementation (issue 12 item 6). A
@@ -536,6 +536,255 @@ export function storeContract({ name, open }: StoreImplementation): void {
           expect((await store.access.verifyPassword('admin', admin?.password ?? ''))?.role).toBe('admin');
           expect(await ensureFirstAdmin(store.access, 0)).toBeNull();
         });
+      });
+    });
+
+    describe('agent states', () => {
+      let store: Store;
+      let agentIds: number[];
+      beforeEach(async () => {
+        store = await open();
+        const c = await store.directory.createCompany({ name: 'Acme' });
+        agentIds = [];
+        for (const login of ['1001', '1002'])
+          agentIds.push(
+            (
+              await store.directory.createAgent({
+                companyId: c.id,
+                login,
+                name: `Agent ${login}`,
+                shortNumber: login.slice(1),
+                contact: `+7900000${login}`,
+                pin: '7391',
+              })
+            ).id,
+          );
+      });
+      afterEach(async () => {
+        await store.close();
+      });
+
+      it('an agent never seen is logged_out since 0; a transition sets the state and appends history', async () => {
+        const [a, b] = agentIds as [number, number];
+        expect(await store.agentStates.getAgentState(a)).toEqual({
+          agentId: a,
+          state: 'logged_out',
+          since: 0,
+          reason: 'initial',
+          source: 'system',
+        });
+        expect(await store.agentStates.getAgentState(999)).toBeNull();
+        const row = await store.agentStates.recordTransition({
+          agentId: a,
+          at: T0,
+          from: 'logged_out',
+          to: 'ready',
+          reason: 'ivr_login',
+          source: 'ivr',
+        });
+        expect(row).toEqual({
+          id: row.id,
+          agentId: a,
+          at: T0,
+          from: 'logged_out',
+          to: 'ready',
+          reason: 'ivr_login',
+          source: 'ivr',
+        });
+        await store.agentStates.recordTransition({
+          agentId: a,
+          at: T0 + MIN,
+          from: 'ready',
+          to: 'not_ready',
+          reason: 'x',
+          source: 'api',
+        });
+        await store.agentStates.recordTransition({
+          agentId: b,
+          at: T0 + 2 * MIN,
+          from: 'logged_out',
+          to: 'ready',
+          reason: 'y',
+          source: 'api',
+        });
+        expect((await store.agentStates.listAgentStates()).map((s) => [s.agentId, s.state, s.since])).toEqual(
+          [
+            [a, 'not_ready', T0 + MIN],
+            [b, 'ready', T0 + 2 * MIN],
+          ],
+        );
+        const history = (q: StateHistoryQuery) => store.agentStates.listStateHistory(q);
+        expect((await history({ agentId: a })).map((h) => h.to)).toEqual(['ready', 'not_ready']);
+        expect((await history({ since: T0 + MIN, until: T0 + 2 * MIN })).map((h) => h.agentId)).toEqual([a]);
+        expect((await history({ newestFirst: true, limit: 2 })).map((h) => h.at)).toEqual([
+          T0 + 2 * MIN,
+          T0 + MIN,
+        ]);
+      });
+
+      it('refuses a move from a state the agent is not in, and an unknown agent', async () => {
+        const [a] = agentIds as [number];
+        const move = {
+          agentId: a,
+          at: T0,
+          from: 'ready',
+          to: 'not_ready',
+          reason: 'x',
+          source: 'api',
+        } as const;
+        expect(await errorCode(store.agentStates.recordTransition(move))).toBe('conflict');
+        expect(await errorCode(store.agentStates.recordTransition({ ...move, agentId: 999 }))).toBe(
+          'not_found',
+        );
+        expect(await store.agentStates.listStateHistory()).toEqual([]);
+      });
+
+      it('of 20 moves from the same state at once, one is recorded and 19 refused', async () => {
+        const [a] = agentIds as [number];
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) =>
+            store.agentStates.recordTransition({
+              agentId: a,
+              at: T0 + i,
+              from: 'logged_out',
+              to: i % 2 ? 'ready' : 'not_ready',
+              reason: `r${i}`,
+              source: 'api',
+            }),
+          ),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        expect(
+          results.filter((r) => r.status === 'rejected').map((r) => (r.reason as AppError).code),
+        ).toEqual(Array(19).fill('conflict'));
+        expect(await store.agentStates.listStateHistory()).toHaveLength(1);
+      });
+    });
+
+    describe('trunks', () => {
+      let store: Store;
+      beforeEach(async () => {
+        store = await open();
+      });
+      afterEach(async () => {
+        await store.close();
+      });
+
+      it('fills defaults, keeps booleans and lists, lists by priority then name, refuses a taken name', async () => {
+        const t = store.trunks;
+        const main = await t.create({
+          name: 'main',
+          uri: 'sip:10.0.0.1:5060',
+          register: true,
+          inbound: ['10.0.0.0/8'],
+        });
+        expect(main).toMatchObject({ register: true, priority: 100, companies: [], srtp: 'optional' });
+        await t.create({ name: 'backup', uri: 'sip:10.0.0.2', priority: 100, companies: [2, 1] });
+        await t.create({ name: 'first', uri: 'sip:10.0.0.3', priority: 10 });
+        expect(await t.get('main')).toEqual(main);
+        expect((await t.list()).map((x) => x.name)).toEqual(['first', 'backup', 'main']);
+        const updated = await t.update('main', { register: false, qualifySeconds: 0, srtp: 'mandatory' });
+        expect(await t.get('main')).toEqual(updated);
+        expect(updated).toMatchObject({ register: false, qualifySeconds: 0, inbound: ['10.0.0.0/8'] });
+        expect(await errorCode(t.create({ name: 'main', uri: 'sip:10.0.0.9' }))).toBe('conflict');
+        await t.delete('backup');
+        expect(await errorCode(t.delete('backup'))).toBe('not_found');
+        expect(await errorCode(t.update('backup', {}))).toBe('not_found');
+      });
+    });
+
+    /**
+     * Where SQLite and PostgreSQL differ unless the schema and stores make them agree
+     * (src/store/migrations/columns.ts): they must not differ here.
+     */
+    describe('the same on every dialect', () => {
+      let store: Store;
+      beforeEach(async () => {
+        store = await open();
+      });
+      afterEach(async () => {
+        await store.close();
+      });
+
+      it('epoch-ms times far beyond 32 bits and fractional seconds come back as the same numbers', async () => {
+        const far = 8_640_000_000_000_000; // the last millisecond a Date can hold
+        const cdr = await store.calls.insertCdr({
+          id: 'x',
+          startedAt: far - 1000,
+          endedAt: far,
+          talkSeconds: 12.345678901,
+        });
+        expect(await store.calls.getCdr('x')).toEqual(cdr);
+        expect(cdr).toMatchObject({ startedAt: far - 1000, endedAt: far, talkSeconds: 12.345678901 });
+        expect(typeof (await store.calls.listCdr())[0]?.startedAt).toBe('number');
+        await store.auth.recordLoginFailure('1001', far);
+        expect(await store.auth.countLoginFailures('1001', 0)).toBe(1);
+      });
+
+      it('generated ids are numbers, grow, and are not reused after a delete', async () => {
+        const a = await store.directory.createCompany({ name: 'A' });
+        const b = await store.directory.createCompany({ name: 'B' });
+        expect(typeof a.id).toBe('number');
+        expect(b.id).toBeGreaterThan(a.id);
+        await store.directory.deleteCompany(b.id);
+        expect((await store.directory.createCompany({ name: 'C' })).id).toBeGreaterThan(b.id);
+      });
+
+      it('JSON columns keep nested values, Unicode and quotes', async () => {
+        const c = await store.directory.createCompany({
+          name: 'Ромашка "Ltd" \u{1F4DE}',
+          settings: { allowedDestinations: ['+7*', 'agents'] },
+        });
+        expect(await store.directory.getCompany(c.id)).toEqual(c);
+        const entry = await store.access.appendAudit({
+          at: T0,
+          actorKind: 'token',
+          actor: 'ci',
+          method: 'PUT',
+          route: '/x',
+          params: { name: 'Ёж \\ "q" \u0000end' },
+          status: 200,
+          source: null,
+        });
+        expect((await store.access.listAudit())[0]).toEqual(entry);
+        await store.calls.insertCdr({ id: 'y', startedAt: T0, agentIds: [3, 1, 2] });
+        expect((await store.calls.getCdr('y'))?.agentIds).toEqual([3, 1, 2]);
+      });
+
+      it('text compares case-sensitively and sorts by bytes; % and _ are plain characters', async () => {
+        const dir = store.directory;
+        for (const u of ['alice', 'Alice', 'a_b', 'a%b', 'b', 'Zed'])
+          await dir.createSipAccount(u, `secret-${u}`, 'agentline');
+        expect((await dir.listSipAccounts()).map((a) => a.username)).toEqual([
+          'Alice',
+          'Zed',
+          'a%b',
+          'a_b',
+          'alice',
+          'b',
+        ]);
+        expect(await dir.getSipAccount('ALICE', 'agentline')).toBeNull();
+        expect((await dir.getSipAccount('Alice', 'agentline'))?.ha1Md5).not.toBe(
+          (await dir.getSipAccount('alice', 'agentline'))?.ha1Md5,
+        );
+        expect(await dir.getSipAccount('a_', 'agentline')).toBeNull();
+        expect(await dir.getSipAccount('a%', 'agentline')).toBeNull();
+        await store.trunks.create({ name: 'Main', uri: 'sip:10.0.0.1' });
+        expect(await store.trunks.get('main')).toBeNull();
+        await store.trunks.create({ name: 'main', uri: 'sip:10.0.0.2' });
+        expect((await store.trunks.list()).map((t) => t.uri)).toEqual(['sip:10.0.0.1', 'sip:10.0.0.2']);
+      });
+
+      it('usernames are case-insensitive: stored lower-case, found in any case', async () => {
+        await store.access.createUser({ username: 'Admin', password: 'long-password-1', role: 'admin' }, T0);
+        expect((await store.access.getUserByUsername('ADMIN'))?.username).toBe('admin');
+        expect(await store.access.verifyPassword('aDmIn', 'long-password-1')).not.toBeNull();
+        expect(
+          await errorCode(
+            store.access.createUser({ username: 'ADMIN', password: 'long-password-2', role: 'admin' }, T0),
+          ),
+        ).toBe('conflict');
       });
     });
 

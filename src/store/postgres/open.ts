@@ -43,9 +43,13 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     (await pool.connect()).release();
   } catch (err) {
     await pool.end();
-    throw new AppError('store_unavailable', `cannot connect to PostgreSQL at ${redacted(url)}: ${String(err)}`, {
-      cause: err,
-    });
+    throw new AppError(
+      'store_unavailable',
+      `cannot connect to PostgreSQL at ${redacted(url)}: ${String(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return openKyselyStore({ db, mapDbError, pinAttempts: new KyselyPinAttempts(db, advisoryLocked) });

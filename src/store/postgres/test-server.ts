@@ -29,7 +29,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'agentline-pg-'));
   const asPostgres = process.getuid?.() === 0;
   const pgRun = async (cmd: string, args: string[]): Promise<void> => {
-    const [file, argv] = asPostgres ? ['runuser', ['-u', 'postgres', '--', join(BIN, cmd), ...args]] : [join(BIN, cmd), args];
+    const [file, argv] = asPostgres
+      ? ['runuser', ['-u', 'postgres', '--', join(BIN, cmd), ...args]]
+      : [join(BIN, cmd), args];
     await run(file, argv);
   };
   const data = join(dir, 'data');
@@ -46,7 +48,18 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       const { stdout: gid } = await run('id', ['-g', 'postgres']);
       chownSync(dir, uid, Number(gid.trim()));
     }
-    await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
+    await pgRun('initdb', [
+      '-D',
+      data,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '-N',
+    ]);
     const port = await freePort();
     // Durability off: a test database never outlives its run.
     const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
@@ -67,9 +80,12 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     };
   } catch (err) {
     await stop();
-    throw new Error(`test PostgreSQL did not start (is Debian postgresql installed? ${BIN}): ${String(err)}`, {
-      cause: err,
-    });
+    throw new Error(
+      `test PostgreSQL did not start (is Debian postgresql installed? ${BIN}): ${String(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
