@@ -23,11 +23,12 @@ const INT8_OID = 20;
  * keep 64 bits. Every value we store is below 2^53, so read it as a number — for this pool only,
  * not by changing pg's global parsers.
  */
+const defaultParser = pg.types.getTypeParser as (oid: number, format: 'text' | 'binary') => unknown;
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary'
+  getTypeParser: ((oid: number, format: 'text' | 'binary' = 'text') =>
+    oid === INT8_OID && format === 'text'
       ? (v: string) => Number(v)
-      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+      : defaultParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /**
