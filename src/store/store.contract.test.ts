@@ -625,6 +625,11 @@ export function storeContract({ name, open }: StoreImplementation): void {
 
         it('of 20 moves from the same state at once, one is recorded and 19 refused', async () => {
           const [a] = agentIds as [number];
+          // Reads at once first: a store with a connection pool opens its connections now, so
+          // the moves below run side by side, not one after another on the only one yet open.
+          await Promise.all(
+            agentIds.flatMap((id) => Array.from({ length: 10 }, () => store.agentStates.getAgentState(id))),
+          );
           const results = await Promise.allSettled(
             Array.from({ length: 20 }, (_, i) =>
               store.agentStates.recordTransition({
