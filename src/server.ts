@@ -500,7 +500,10 @@ export class Server {
   }
 
   private async openStore(): Promise<void> {
-    this.store = await openStore(this.config.db);
+    this.store = await openStore(this.config.db, {
+      onIdleError: (err) =>
+        this.log.warn({ err }, 'a PostgreSQL connection failed while idle; the pool reconnects'),
+    });
     // Calls that were live when the last run died (crash, kill -9) can never end now.
     const interrupted = await this.store.calls.closeInterruptedCdrs(this.clock.wallNow());
     if (interrupted > 0)

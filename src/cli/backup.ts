@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { ConfigError, configSchema } from '../config/config.ts';
-import { sqlitePathOf } from '../util/db-url.ts';
+import { parseDbUrl } from '../util/db-url.ts';
 
 export interface BackupResult {
   source: string;
@@ -32,7 +32,10 @@ export async function runBackup(argv: string[], env: NodeJS.ProcessEnv): Promise
   const dbArg = values.db ?? (env.AGENTLINE_DB || configSchema.shape.db.parse(undefined));
   let file: string;
   try {
-    file = sqlitePathOf(dbArg);
+    const at = parseDbUrl(dbArg);
+    if (at.kind !== 'sqlite')
+      throw new Error('agentline backup copies a SQLite file; back PostgreSQL up with pg_dump');
+    file = at.path;
   } catch (err) {
     throw new ConfigError(`--db: ${(err as Error).message}`);
   }

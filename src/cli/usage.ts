@@ -17,7 +17,7 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
   'http-port': { arg: 'PORT', text: 'admin API, console, /healthz, /metrics (default 8080)' },
   db: {
     arg: 'URL',
-    text: 'database: a SQLite file, file:/path or :memory: (default ./data/agentline.db); postgres:// not built yet',
+    text: 'database: a SQLite file, file:/path or :memory: (default ./data/agentline.db), or postgres://user[:password]@host[:port]/db',
   },
   trunk: { arg: 'URI', text: 'outbound gateway for phone numbers, e.g. sip:10.0.0.1:5060;transport=tcp' },
   'tls-cert': {

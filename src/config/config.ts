@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseCidr, type Cidr } from '../util/advertise.ts';
-import { sqlitePathOf } from '../util/db-url.ts';
+import { parseDbUrl } from '../util/db-url.ts';
 
 /**
  * Start-up configuration: every flag also as AGENTLINE_<FLAG> (e.g.
@@ -32,7 +32,7 @@ export const configSchema = z.object({
     .superRefine((v, ctx) => {
       // A URL the store cannot open is a configuration error at start, not a crash later.
       try {
-        sqlitePathOf(v);
+        parseDbUrl(v);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }

@@ -23,13 +23,17 @@ describe('--db URL', () => {
     expect(() => parseDbUrl('file:')).toThrow(/file: needs a path/);
   });
 
-  it('postgres:// is a configuration error until issue 15', async () => {
-    expect(() => loadConfig(['--db', 'postgres://127.0.0.1/agentline'], {})).toThrow(
-      'invalid configuration: --db: PostgreSQL store not built yet (issue 15)',
+  it('postgres:// is a valid --db; a server that cannot be reached fails the open, password not shown', async () => {
+    expect(loadConfig(['--db', 'postgres://127.0.0.1/agentline'], {}).db).toBe(
+      'postgres://127.0.0.1/agentline',
     );
-    await expect(openStore('postgres://127.0.0.1/agentline')).rejects.toThrow(
-      'PostgreSQL store not built yet (issue 15)',
+    // Port 1 on loopback: nothing listens there.
+    const open = openStore('postgres://al:hunter22@127.0.0.1:1/agentline');
+    await expect(open).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(open).rejects.toThrow(
+      'cannot connect to PostgreSQL at postgres://al:***@127.0.0.1:1/agentline',
     );
+    await expect(open).rejects.not.toThrow(/hunter22/);
   });
 
   it('openStore opens the SQLite file a file: URL names', async () => {

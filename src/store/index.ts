@@ -1,10 +1,12 @@
+import { openPostgresStore, type PostgresOptions } from './postgres/open.ts';
 import { openSqliteStore } from './sqlite/open.ts';
-import { parseDbUrl, postgresNotBuilt } from '../util/db-url.ts';
+import { parseDbUrl } from '../util/db-url.ts';
 import type { Store } from './store.ts';
 
 export type * from './store.ts';
 export { openSqliteStore, type SqliteStore } from './sqlite/open.ts';
-export { parseDbUrl, sqlitePathOf, type DbLocation } from '../util/db-url.ts';
+export { openPostgresStore, type PostgresStore } from './postgres/open.ts';
+export { parseDbUrl, type DbLocation } from '../util/db-url.ts';
 export {
   DEFAULT_COMPANY_SETTINGS,
   companySettingsSchema,
@@ -20,10 +22,10 @@ export { seedDemo, DEMO, type SeedResult } from './seed.ts';
 
 /**
  * Opens the store `--db` names — the one place an implementation is picked: `file:/path`, a
- * path or `:memory:` → SQLite; `postgres://…` → refused until issue 15 builds that store.
+ * path or `:memory:` → SQLite; `postgres://…` → PostgreSQL (`options` apply to it alone).
  */
-export async function openStore(db: string): Promise<Store> {
+export async function openStore(db: string, options: PostgresOptions = {}): Promise<Store> {
   const at = parseDbUrl(db);
-  if (at.kind === 'postgres') throw postgresNotBuilt();
+  if (at.kind === 'postgres') return openPostgresStore(at.url, options);
   return openSqliteStore(at.path);
 }

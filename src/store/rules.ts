@@ -1,7 +1,7 @@
 /**
  * The rules every Store implementation applies before it writes: input validation, PIN hashing
  * and HA1 computation (issue 12 item 6). They live above the dialect code so that the SQLite
- * store and the PostgreSQL one to come share them instead of each re-implementing them; an
+ * store and the PostgreSQL one share them instead of each re-implementing them; an
  * implementation only maps the values returned here to its columns.
  */
 import { AppError } from '../util/errors.ts';

@@ -1,17 +1,28 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AppError } from '../util/errors.ts';
 import { ensureFirstAdmin, resolveAdminToken } from './access.ts';
 import { CALLER_LOCKOUT_POLICY, LOCKOUT_POLICY, normaliseCallerId } from './lockout.ts';
 import { sha256Hex } from './secrets.ts';
+import { openPostgresStore } from './postgres/open.ts';
+import { startTestPostgres, type TestPostgres } from './postgres/test-server.ts';
 import { openSqliteStore } from './sqlite/open.ts';
-import type { AgentState, CdrQuery, Company, Department, NewCdr, PinAttemptResult, Store } from './store.ts';
-import { eachStore } from './test-helpers.ts';
+import type {
+  AgentState,
+  CdrQuery,
+  Company,
+  Department,
+  NewCdr,
+  PinAttemptResult,
+  StateHistoryQuery,
+  Store,
+} from './store.ts';
 
 /**
  * The Store interface's behaviours, run against every implementation (issue 12 item 6). A
  * dialect's own tests (opening, pragmas, migrations of old files, reopening a file) stay beside
- * the dialect. PostgreSQL (issue 15) adds one entry to IMPLEMENTATIONS.
+ * the dialect. PostgreSQL runs on a server of this file's own (src/store/postgres/test-server.ts),
+ * a fresh database per test.
  */
 export interface StoreImplementation {
   name: string;
@@ -313,368 +324,613 @@ export function storeContract({ name, open }: StoreImplementation): void {
       }
     });
 
-    describe('call records', () => {
+    describe('on an empty store', () => {
       let store: Store;
-      eachStore(open, (s) => (store = s));
-
-      it('pages every matching CDR newest first, as listCdr orders them, ties broken by id', async () => {
-        const calls = store.calls;
-        // Three rows share a start time, so a page boundary falls inside the tie.
-        const starts = [1000, 2000, 2000, 2000, 3000, 4000, 5000];
-        for (const [i, startedAt] of starts.entries())
-          await calls.insertCdr({ id: `c${i}`, startedAt, companyId: i === 5 ? 2 : 1 });
-        const collect = async (q: { companyId?: number; from?: number; to?: number }, size: number) => {
-          const pages: string[][] = [];
-          for await (const page of calls.pagesOfCdr(q, size)) pages.push(page.map((c) => c.id));
-          return pages;
-        };
-        const all = (await calls.listCdr({ limit: 100 })).map((c) => c.id);
-        expect(all).toEqual(['c6', 'c5', 'c4', 'c3', 'c2', 'c1', 'c0']);
-        expect(await collect({}, 2)).toEqual([['c6', 'c5'], ['c4', 'c3'], ['c2', 'c1'], ['c0']]);
-        expect((await collect({}, 7)).flat()).toEqual(all);
-        expect(await collect({ companyId: 1, from: 2000, to: 5000 }, 2)).toEqual([
-          ['c4', 'c3'],
-          ['c2', 'c1'],
-        ]);
-        expect(await collect({ from: 9000 }, 2)).toEqual([]);
+      beforeEach(async () => {
+        store = await open();
+      });
+      afterEach(async () => {
+        await store.close();
       });
 
-      it('filters by companies, department, outcome and agent, pages by offset or cursor, counts', async () => {
-        const calls = store.calls;
-        const rows = [
-          {
-            id: 'a',
+      describe('call records', () => {
+        it('pages every matching CDR newest first, as listCdr orders them, ties broken by id', async () => {
+          const calls = store.calls;
+          // Three rows share a start time, so a page boundary falls inside the tie.
+          const starts = [1000, 2000, 2000, 2000, 3000, 4000, 5000];
+          for (const [i, startedAt] of starts.entries())
+            await calls.insertCdr({ id: `c${i}`, startedAt, companyId: i === 5 ? 2 : 1 });
+          const collect = async (q: { companyId?: number; from?: number; to?: number }, size: number) => {
+            const pages: string[][] = [];
+            for await (const page of calls.pagesOfCdr(q, size)) pages.push(page.map((c) => c.id));
+            return pages;
+          };
+          const all = (await calls.listCdr({ limit: 100 })).map((c) => c.id);
+          expect(all).toEqual(['c6', 'c5', 'c4', 'c3', 'c2', 'c1', 'c0']);
+          expect(await collect({}, 2)).toEqual([['c6', 'c5'], ['c4', 'c3'], ['c2', 'c1'], ['c0']]);
+          expect((await collect({}, 7)).flat()).toEqual(all);
+          expect(await collect({ companyId: 1, from: 2000, to: 5000 }, 2)).toEqual([
+            ['c4', 'c3'],
+            ['c2', 'c1'],
+          ]);
+          expect(await collect({ from: 9000 }, 2)).toEqual([]);
+        });
+
+        it('filters by companies, department, outcome and agent, pages by offset or cursor, counts', async () => {
+          const calls = store.calls;
+          const rows = [
+            {
+              id: 'a',
+              startedAt: 1000,
+              companyId: 1,
+              departmentId: 10,
+              outcome: 'answered',
+              agentIds: [3, 17],
+            },
+            { id: 'b', startedAt: 2000, companyId: 2, departmentId: 20, outcome: 'abandoned', agentIds: [] },
+            { id: 'c', startedAt: 3000, companyId: 1, departmentId: 10, outcome: 'answered', agentIds: [7] },
+            { id: 'd', startedAt: 4000, companyId: null, outcome: 'failed', agentIds: [] },
+            {
+              id: 'e',
+              startedAt: 5000,
+              companyId: 3,
+              departmentId: 30,
+              outcome: 'answered',
+              agentIds: [1, 7],
+            },
+          ] as const;
+          for (const r of rows) await calls.insertCdr({ ...r, agentIds: [...r.agentIds] });
+          const ids = async (q: CdrQuery) => (await calls.listCdr(q)).map((c) => c.id);
+          expect(await ids({ companyIds: [1, 3] })).toEqual(['e', 'c', 'a']);
+          expect(await ids({ companyIds: [] })).toEqual([]);
+          expect(await ids({ departmentId: 10 })).toEqual(['c', 'a']);
+          expect(await ids({ outcome: 'answered', companyId: 1 })).toEqual(['c', 'a']);
+          // 7 is in [7] and [1,7], not in [3,17]; 1 only in [1,7].
+          expect(await ids({ agentId: 7 })).toEqual(['e', 'c']);
+          expect(await ids({ agentId: 1 })).toEqual(['e']);
+          expect(await ids({ agentId: 17 })).toEqual(['a']);
+          expect(await ids({ offset: 1, limit: 2 })).toEqual(['d', 'c']);
+          expect(await ids({ after: { startedAt: 3000, id: 'c' }, limit: 2 })).toEqual(['b', 'a']);
+          expect(await calls.countCdr({})).toBe(5);
+          expect(await calls.countCdr({ agentId: 7, from: 3500 })).toBe(1);
+          expect(await calls.countCdr({ companyIds: [2] })).toBe(1);
+        });
+
+        it('adds up the summary report by start-time bucket and by the agents who talked', async () => {
+          const calls = store.calls;
+          const cdr = (id: string, startedAt: number, p: Omit<NewCdr, 'id' | 'startedAt'>) =>
+            calls.insertCdr({ id, startedAt, companyId: 1, ...p });
+          // Bucket 0 (0-999 ms after the origin 10_000): waits of 5 s (within 20 s) and 30 s.
+          await cdr('w5', 10_000, { queuedAt: 10_000, answeredAt: 15_000, talkSeconds: 60, agentIds: [3] });
+          await cdr('w30', 10_500, {
+            queuedAt: 10_500,
+            answeredAt: 40_500,
+            talkSeconds: 30,
+            agentIds: [3, 4],
+          });
+          await cdr('ab', 10_900, { queuedAt: 10_900, outcome: 'abandoned' });
+          // Bucket 2: unqueued calls, one answered directly.
+          await cdr('ov', 12_000, { outcome: 'overflow' });
+          await cdr('na', 12_100, { outcome: 'no_agents' });
+          await cdr('direct', 12_200, { answeredAt: 12_300, talkSeconds: 10.5, agentIds: [3] });
+          await cdr('other', 12_300, { companyId: 2, queuedAt: 12_300, answeredAt: 12_400, agentIds: [9] });
+          const sums = await calls.aggregateCdr(
+            { companyId: 1, from: 10_000, to: 13_000 },
+            { origin: 10_000, bucketMs: 1000, serviceLevelMs: 20_000 },
+          );
+          expect(sums.buckets).toEqual([
+            {
+              bucket: 0,
+              calls: 3,
+              answered: 2,
+              abandoned: 1,
+              overflow: 0,
+              noAgents: 0,
+              queuedSettled: 3,
+              answeredWithin: 1,
+              waited: 2,
+              waitMs: 35_000,
+              talkSeconds: 90,
+            },
+            {
+              bucket: 2,
+              calls: 3,
+              answered: 1,
+              abandoned: 0,
+              overflow: 1,
+              noAgents: 1,
+              queuedSettled: 0,
+              answeredWithin: 0,
+              waited: 0,
+              waitMs: 0,
+              talkSeconds: 10.5,
+            },
+          ]);
+          const bySet = [...sums.agentSets].sort((x, y) => x.agentIds.length - y.agentIds.length);
+          expect(bySet).toEqual([
+            { agentIds: [3], answered: 2, talkSeconds: 70.5 },
+            { agentIds: [3, 4], answered: 1, talkSeconds: 30 },
+          ]);
+          expect(
+            await calls.aggregateCdr({ from: 99_000 }, { origin: 0, bucketMs: 1, serviceLevelMs: 1 }),
+          ).toEqual({ buckets: [], agentSets: [] });
+        });
+
+        it('inserts a CDR with defaults, updates it, lists newest first with filters', async () => {
+          const calls = store.calls;
+          const a = await calls.insertCdr({
+            id: 'call-a',
             startedAt: 1000,
             companyId: 1,
-            departmentId: 10,
-            outcome: 'answered',
-            agentIds: [3, 17],
-          },
-          { id: 'b', startedAt: 2000, companyId: 2, departmentId: 20, outcome: 'abandoned', agentIds: [] },
-          { id: 'c', startedAt: 3000, companyId: 1, departmentId: 10, outcome: 'answered', agentIds: [7] },
-          { id: 'd', startedAt: 4000, companyId: null, outcome: 'failed', agentIds: [] },
-          { id: 'e', startedAt: 5000, companyId: 3, departmentId: 30, outcome: 'answered', agentIds: [1, 7] },
-        ] as const;
-        for (const r of rows) await calls.insertCdr({ ...r, agentIds: [...r.agentIds] });
-        const ids = async (q: CdrQuery) => (await calls.listCdr(q)).map((c) => c.id);
-        expect(await ids({ companyIds: [1, 3] })).toEqual(['e', 'c', 'a']);
-        expect(await ids({ companyIds: [] })).toEqual([]);
-        expect(await ids({ departmentId: 10 })).toEqual(['c', 'a']);
-        expect(await ids({ outcome: 'answered', companyId: 1 })).toEqual(['c', 'a']);
-        // 7 is in [7] and [1,7], not in [3,17]; 1 only in [1,7].
-        expect(await ids({ agentId: 7 })).toEqual(['e', 'c']);
-        expect(await ids({ agentId: 1 })).toEqual(['e']);
-        expect(await ids({ agentId: 17 })).toEqual(['a']);
-        expect(await ids({ offset: 1, limit: 2 })).toEqual(['d', 'c']);
-        expect(await ids({ after: { startedAt: 3000, id: 'c' }, limit: 2 })).toEqual(['b', 'a']);
-        expect(await calls.countCdr({})).toBe(5);
-        expect(await calls.countCdr({ agentId: 7, from: 3500 })).toBe(1);
-        expect(await calls.countCdr({ companyIds: [2] })).toBe(1);
-      });
-
-      it('adds up the summary report by start-time bucket and by the agents who talked', async () => {
-        const calls = store.calls;
-        const cdr = (id: string, startedAt: number, p: Omit<NewCdr, 'id' | 'startedAt'>) =>
-          calls.insertCdr({ id, startedAt, companyId: 1, ...p });
-        // Bucket 0 (0-999 ms after the origin 10_000): waits of 5 s (within 20 s) and 30 s.
-        await cdr('w5', 10_000, { queuedAt: 10_000, answeredAt: 15_000, talkSeconds: 60, agentIds: [3] });
-        await cdr('w30', 10_500, { queuedAt: 10_500, answeredAt: 40_500, talkSeconds: 30, agentIds: [3, 4] });
-        await cdr('ab', 10_900, { queuedAt: 10_900, outcome: 'abandoned' });
-        // Bucket 2: unqueued calls, one answered directly.
-        await cdr('ov', 12_000, { outcome: 'overflow' });
-        await cdr('na', 12_100, { outcome: 'no_agents' });
-        await cdr('direct', 12_200, { answeredAt: 12_300, talkSeconds: 10.5, agentIds: [3] });
-        await cdr('other', 12_300, { companyId: 2, queuedAt: 12_300, answeredAt: 12_400, agentIds: [9] });
-        const sums = await calls.aggregateCdr(
-          { companyId: 1, from: 10_000, to: 13_000 },
-          { origin: 10_000, bucketMs: 1000, serviceLevelMs: 20_000 },
-        );
-        expect(sums.buckets).toEqual([
-          {
-            bucket: 0,
-            calls: 3,
-            answered: 2,
-            abandoned: 1,
-            overflow: 0,
-            noAgents: 0,
-            queuedSettled: 3,
-            answeredWithin: 1,
-            waited: 2,
-            waitMs: 35_000,
-            talkSeconds: 90,
-          },
-          {
-            bucket: 2,
-            calls: 3,
-            answered: 1,
-            abandoned: 0,
-            overflow: 1,
-            noAgents: 1,
-            queuedSettled: 0,
-            answeredWithin: 0,
-            waited: 0,
-            waitMs: 0,
-            talkSeconds: 10.5,
-          },
-        ]);
-        const bySet = [...sums.agentSets].sort((x, y) => x.agentIds.length - y.agentIds.length);
-        expect(bySet).toEqual([
-          { agentIds: [3], answered: 2, talkSeconds: 70.5 },
-          { agentIds: [3, 4], answered: 1, talkSeconds: 30 },
-        ]);
-        expect(
-          await calls.aggregateCdr({ from: 99_000 }, { origin: 0, bucketMs: 1, serviceLevelMs: 1 }),
-        ).toEqual({ buckets: [], agentSets: [] });
-      });
-
-      it('inserts a CDR with defaults, updates it, lists newest first with filters', async () => {
-        const calls = store.calls;
-        const a = await calls.insertCdr({
-          id: 'call-a',
-          startedAt: 1000,
-          companyId: 1,
-          hotline: '+74950000001',
-        });
-        expect(a).toMatchObject({
-          agentIds: [],
-          transfers: 0,
-          outcome: null,
-          talkSeconds: 0,
-          answeredAt: null,
-        });
-        await calls.insertCdr({ id: 'call-b', startedAt: 2000, companyId: 2 });
-        const u = await calls.updateCdr('call-a', {
-          answeredAt: 1500,
-          agentIds: [3, 4],
-          outcome: 'answered',
-          talkSeconds: 42.5,
-        });
-        expect(u).toMatchObject({
-          id: 'call-a',
-          hotline: '+74950000001',
-          answeredAt: 1500,
-          agentIds: [3, 4],
-          outcome: 'answered',
-          talkSeconds: 42.5,
-        });
-        expect((await calls.listCdr()).map((c) => c.id)).toEqual(['call-b', 'call-a']);
-        expect((await calls.listCdr({ companyId: 1 })).map((c) => c.id)).toEqual(['call-a']);
-        expect((await calls.listCdr({ from: 1500 })).map((c) => c.id)).toEqual(['call-b']);
-        expect((await calls.listCdr({ to: 1500 })).map((c) => c.id)).toEqual(['call-a']);
-        await expect(calls.updateCdr('nope', { outcome: 'failed' })).rejects.toMatchObject({
-          code: 'not_found',
-        });
-        await expect(calls.insertCdr({ id: 'call-a', startedAt: 1 })).rejects.toMatchObject({
-          code: 'conflict',
-        });
-      });
-
-      it('records queue events in order', async () => {
-        const calls = store.calls;
-        await calls.insertQueueEvent({ callId: 'c', companyId: 1, departmentId: 2, at: 10, kind: 'enter' });
-        await calls.insertQueueEvent({
-          callId: 'c',
-          companyId: 1,
-          departmentId: 2,
-          at: 20,
-          kind: 'connect',
-          agentId: 7,
-        });
-        await calls.insertQueueEvent({
-          callId: 'other',
-          companyId: 1,
-          departmentId: 2,
-          at: 15,
-          kind: 'enter',
-        });
-        const events = await calls.listQueueEvents('c');
-        expect(events.map((e) => [e.kind, e.agentId, e.detail])).toEqual([
-          ['enter', null, null],
-          ['connect', 7, null],
-        ]);
-      });
-    });
-
-    describe("the board's figures of a period (issue 14)", () => {
-      let store: Store;
-      eachStore(open, (s) => (store = s));
-
-      it('handleFigures: calls that went busy and their busy + wrap-up time, per agent of the company', async () => {
-        const c = await store.directory.createCompany({ name: 'Acme' });
-        const other = await store.directory.createCompany({ name: 'Other' });
-        const agent = (companyId: number, login: string) =>
-          store.directory.createAgent({
-            companyId,
-            login,
-            name: login,
-            shortNumber: login.slice(1),
-            contact: `+7900000${login}`,
-            pin: '7391',
+            hotline: '+74950000001',
           });
-        const a = await agent(c.id, '1001');
-        const b = await agent(c.id, '1002');
-        const x = await agent(other.id, '2001');
-        const last = new Map<number, AgentState>();
-        const move = (agentId: number, at: number, to: AgentState) => {
-          const from = last.get(agentId) ?? 'logged_out';
-          last.set(agentId, to);
-          return store.agentStates.recordTransition({
-            agentId,
-            at,
-            from,
-            to,
-            reason: 'test',
+          expect(a).toMatchObject({
+            agentIds: [],
+            transfers: 0,
+            outcome: null,
+            talkSeconds: 0,
+            answeredAt: null,
+          });
+          await calls.insertCdr({ id: 'call-b', startedAt: 2000, companyId: 2 });
+          const u = await calls.updateCdr('call-a', {
+            answeredAt: 1500,
+            agentIds: [3, 4],
+            outcome: 'answered',
+            talkSeconds: 42.5,
+          });
+          expect(u).toMatchObject({
+            id: 'call-a',
+            hotline: '+74950000001',
+            answeredAt: 1500,
+            agentIds: [3, 4],
+            outcome: 'answered',
+            talkSeconds: 42.5,
+          });
+          expect((await calls.listCdr()).map((c) => c.id)).toEqual(['call-b', 'call-a']);
+          expect((await calls.listCdr({ companyId: 1 })).map((c) => c.id)).toEqual(['call-a']);
+          expect((await calls.listCdr({ from: 1500 })).map((c) => c.id)).toEqual(['call-b']);
+          expect((await calls.listCdr({ to: 1500 })).map((c) => c.id)).toEqual(['call-a']);
+          await expect(calls.updateCdr('nope', { outcome: 'failed' })).rejects.toMatchObject({
+            code: 'not_found',
+          });
+          await expect(calls.insertCdr({ id: 'call-a', startedAt: 1 })).rejects.toMatchObject({
+            code: 'conflict',
+          });
+        });
+
+        it('records queue events in order', async () => {
+          const calls = store.calls;
+          await calls.insertQueueEvent({ callId: 'c', companyId: 1, departmentId: 2, at: 10, kind: 'enter' });
+          await calls.insertQueueEvent({
+            callId: 'c',
+            companyId: 1,
+            departmentId: 2,
+            at: 20,
+            kind: 'connect',
+            agentId: 7,
+          });
+          await calls.insertQueueEvent({
+            callId: 'other',
+            companyId: 1,
+            departmentId: 2,
+            at: 15,
+            kind: 'enter',
+          });
+          const events = await calls.listQueueEvents('c');
+          expect(events.map((e) => [e.kind, e.agentId, e.detail])).toEqual([
+            ['enter', null, null],
+            ['connect', 7, null],
+          ]);
+        });
+      });
+
+      describe("the board's figures of a period (issue 14)", () => {
+        it('handleFigures: calls that went busy and their busy + wrap-up time, per agent of the company', async () => {
+          const c = await store.directory.createCompany({ name: 'Acme' });
+          const other = await store.directory.createCompany({ name: 'Other' });
+          const agent = (companyId: number, login: string) =>
+            store.directory.createAgent({
+              companyId,
+              login,
+              name: login,
+              shortNumber: login.slice(1),
+              contact: `+7900000${login}`,
+              pin: '7391',
+            });
+          const a = await agent(c.id, '1001');
+          const b = await agent(c.id, '1002');
+          const x = await agent(other.id, '2001');
+          const last = new Map<number, AgentState>();
+          const move = (agentId: number, at: number, to: AgentState) => {
+            const from = last.get(agentId) ?? 'logged_out';
+            last.set(agentId, to);
+            return store.agentStates.recordTransition({
+              agentId,
+              at,
+              from,
+              to,
+              reason: 'test',
+              source: 'system',
+            });
+          };
+          for (const [id, at, to] of [
+            [a.id, 1000, 'ready'],
+            [a.id, 2000, 'offered'],
+            [a.id, 3000, 'busy'], // 3 s … 10 s with wrap-up: 7 s
+            [a.id, 8000, 'wrap_up'],
+            [a.id, 10_000, 'ready'],
+            [a.id, 11_000, 'offered'],
+            [a.id, 12_000, 'busy'], // 12 s … 15 s: 3 s
+            [a.id, 14_000, 'wrap_up'],
+            [a.id, 15_000, 'ready'],
+            [a.id, 16_000, 'offered'],
+            [a.id, 17_000, 'busy'], // still talking: counted, not timed
+            [b.id, 1000, 'ready'],
+            [b.id, 2000, 'offered'],
+            [b.id, 3000, 'temporarily_not_ready'],
+            [x.id, 1000, 'ready'],
+            [x.id, 2000, 'offered'],
+            [x.id, 3000, 'busy'],
+          ] as const)
+            await move(id, at, to);
+          expect(await store.agentStates.handleFigures({ companyId: c.id, from: 0, to: 100_000 })).toEqual([
+            { agentId: a.id, calls: 3, handled: 2, handleSeconds: 10 },
+          ]);
+          expect(
+            await store.agentStates.handleFigures({ companyId: c.id, from: 11_500, to: 100_000 }),
+          ).toEqual([{ agentId: a.id, calls: 2, handled: 1, handleSeconds: 3 }]);
+          expect(
+            (await store.agentStates.handleFigures({ from: 0, to: 100_000 })).map((f) => f.agentId),
+          ).toEqual([a.id, x.id]);
+        });
+      });
+
+      describe('access', () => {
+        describe('users', () => {
+          it('stores a scrypt hash, verifies the password, refuses a wrong one or an unknown user', async () => {
+            const u = await store.access.createUser(
+              { username: 'Ann', password: 'ann-password-1', role: 'supervisor', companyIds: [2, 1, 2] },
+              1000,
+            );
+            expect(u).toEqual({
+              id: u.id,
+              username: 'ann',
+              role: 'supervisor',
+              companyIds: [1, 2],
+              createdAt: 1000,
+            });
+            expect(await store.access.verifyPassword('ANN', 'ann-password-1')).toEqual(u);
+            expect(await store.access.verifyPassword('ann', 'ann-password-2')).toBeNull();
+            expect(await store.access.verifyPassword('bob', 'ann-password-1')).toBeNull();
+            await expect(
+              store.access.createUser({ username: 'ann', password: 'xxxxxxxxxxxx', role: 'viewer' }, 0),
+            ).rejects.toMatchObject({ code: 'conflict' });
+          });
+
+          it('refuses bad usernames, short passwords and unknown roles', async () => {
+            for (const input of [
+              { username: 'a b', password: 'long-enough-pw', role: 'viewer' as const },
+              { username: 'ok', password: 'short', role: 'viewer' as const },
+              { username: 'ok', password: 'long-enough-pw', role: 'root' as 'admin' },
+            ])
+              await expect(store.access.createUser(input, 0)).rejects.toMatchObject({
+                code: 'invalid_input',
+              });
+          });
+
+          it('updates the password and role; deleting a user deletes their sessions', async () => {
+            const u = await store.access.createUser(
+              { username: 'cy', password: 'cy-password-1', role: 'viewer' },
+              0,
+            );
+            const s = await store.access.createSession(u.id, 0, 60_000);
+            expect((await store.access.findSession(s.secret, 1))?.username).toBe('cy');
+            await store.access.updateUser(u.id, { password: 'cy-password-2', role: 'admin' });
+            expect((await store.access.verifyPassword('cy', 'cy-password-2'))?.role).toBe('admin');
+            await store.access.deleteUser(u.id);
+            expect(await store.access.findSession(s.secret, 1)).toBeNull();
+            await expect(store.access.deleteUser(u.id)).rejects.toMatchObject({ code: 'not_found' });
+          });
+        });
+
+        describe('sessions', () => {
+          it('expire, and only a hash of the id is stored', async () => {
+            const u = await store.access.createUser(
+              { username: 'di', password: 'di-password-1', role: 'viewer' },
+              0,
+            );
+            const s = await store.access.createSession(u.id, 1000, 10_000);
+            expect(s.expiresAt).toBe(11_000);
+            expect(await store.access.findSession(s.secret, 10_999)).not.toBeNull();
+            expect(await store.access.findSession(s.secret, 11_000)).toBeNull();
+            expect(await store.access.findSession('forged', 5000)).toBeNull();
+            await store.access.deleteSession(s.secret);
+            expect(await store.access.findSession(s.secret, 5000)).toBeNull();
+          });
+        });
+
+        describe('tokens', () => {
+          it('are found by their secret, note their use, and are revoked', async () => {
+            const { token, secret } = await store.access.createToken(
+              { name: 'ci', role: 'viewer', companyIds: [1] },
+              5,
+            );
+            expect(token).toMatchObject({ name: 'ci', role: 'viewer', companyIds: [1], lastUsedAt: null });
+            expect((await store.access.findToken(secret, 99))?.lastUsedAt).toBe(99);
+            expect(await store.access.findToken(secret + 'x', 99)).toBeNull();
+            await store.access.deleteToken(token.id);
+            expect(await store.access.findToken(secret, 100)).toBeNull();
+          });
+        });
+
+        describe('audit log', () => {
+          it('is read newest first and paged back with before', async () => {
+            for (let i = 0; i < 5; i++)
+              await store.access.appendAudit({
+                at: i,
+                actorKind: 'user',
+                actor: 'ann',
+                method: 'POST',
+                route: '/api/v1/agents/:login/state',
+                params: { login: `100${i}` },
+                status: 200,
+                source: '127.0.0.1',
+              });
+            const page1 = await store.access.listAudit({ limit: 2 });
+            expect(page1.map((e) => e.params.login)).toEqual(['1004', '1003']);
+            const page2 = await store.access.listAudit({ limit: 2, before: page1[1]?.id });
+            expect(page2.map((e) => e.params.login)).toEqual(['1002', '1001']);
+          });
+        });
+
+        describe('start-up', () => {
+          it('a generated admin token is stored as its SHA-256 only; a configured one is not stored', async () => {
+            const first = await resolveAdminToken(store.auth, undefined);
+            expect(first.generated).toMatch(/^[A-Za-z0-9_-]{43}$/);
+            expect(await store.auth.getSetting('admin_token_sha256')).toBe(sha256Hex(first.generated ?? ''));
+            const again = await resolveAdminToken(store.auth, undefined);
+            expect(again).toEqual({ sha256: first.sha256 });
+            expect(await resolveAdminToken(store.auth, 'configured-token')).toEqual({
+              sha256: sha256Hex('configured-token'),
+            });
+          });
+
+          it('the first admin user is created once', async () => {
+            const admin = await ensureFirstAdmin(store.access, 0);
+            expect(admin?.username).toBe('admin');
+            expect((await store.access.verifyPassword('admin', admin?.password ?? ''))?.role).toBe('admin');
+            expect(await ensureFirstAdmin(store.access, 0)).toBeNull();
+          });
+        });
+      });
+
+      describe('agent states', () => {
+        let agentIds: number[];
+        beforeEach(async () => {
+          const c = await store.directory.createCompany({ name: 'Acme' });
+          agentIds = [];
+          for (const login of ['1001', '1002'])
+            agentIds.push(
+              (
+                await store.directory.createAgent({
+                  companyId: c.id,
+                  login,
+                  name: `Agent ${login}`,
+                  shortNumber: login.slice(1),
+                  contact: `+7900000${login}`,
+                  pin: '7391',
+                })
+              ).id,
+            );
+        });
+        it('an agent never seen is logged_out since 0; a transition sets the state and appends history', async () => {
+          const [a, b] = agentIds as [number, number];
+          expect(await store.agentStates.getAgentState(a)).toEqual({
+            agentId: a,
+            state: 'logged_out',
+            since: 0,
+            reason: 'initial',
             source: 'system',
           });
-        };
-        for (const [id, at, to] of [
-          [a.id, 1000, 'ready'],
-          [a.id, 2000, 'offered'],
-          [a.id, 3000, 'busy'], // 3 s … 10 s with wrap-up: 7 s
-          [a.id, 8000, 'wrap_up'],
-          [a.id, 10_000, 'ready'],
-          [a.id, 11_000, 'offered'],
-          [a.id, 12_000, 'busy'], // 12 s … 15 s: 3 s
-          [a.id, 14_000, 'wrap_up'],
-          [a.id, 15_000, 'ready'],
-          [a.id, 16_000, 'offered'],
-          [a.id, 17_000, 'busy'], // still talking: counted, not timed
-          [b.id, 1000, 'ready'],
-          [b.id, 2000, 'offered'],
-          [b.id, 3000, 'temporarily_not_ready'],
-          [x.id, 1000, 'ready'],
-          [x.id, 2000, 'offered'],
-          [x.id, 3000, 'busy'],
-        ] as const)
-          await move(id, at, to);
-        expect(await store.agentStates.handleFigures({ companyId: c.id, from: 0, to: 100_000 })).toEqual([
-          { agentId: a.id, calls: 3, handled: 2, handleSeconds: 10 },
-        ]);
-        expect(await store.agentStates.handleFigures({ companyId: c.id, from: 11_500, to: 100_000 })).toEqual(
-          [{ agentId: a.id, calls: 2, handled: 1, handleSeconds: 3 }],
-        );
-        expect(
-          (await store.agentStates.handleFigures({ from: 0, to: 100_000 })).map((f) => f.agentId),
-        ).toEqual([a.id, x.id]);
-      });
-    });
-
-    describe('access', () => {
-      let store: Store;
-      eachStore(open, (s) => (store = s));
-
-      describe('users', () => {
-        it('stores a scrypt hash, verifies the password, refuses a wrong one or an unknown user', async () => {
-          const u = await store.access.createUser(
-            { username: 'Ann', password: 'ann-password-1', role: 'supervisor', companyIds: [2, 1, 2] },
-            1000,
-          );
-          expect(u).toEqual({
-            id: u.id,
-            username: 'ann',
-            role: 'supervisor',
-            companyIds: [1, 2],
-            createdAt: 1000,
+          expect(await store.agentStates.getAgentState(999)).toBeNull();
+          const login = {
+            agentId: a,
+            at: T0,
+            from: 'logged_out',
+            to: 'ready',
+            reason: 'ivr_login',
+            source: 'ivr',
+          } as const;
+          const row = await store.agentStates.recordTransition(login);
+          expect(row).toEqual({ id: row.id, ...login });
+          await store.agentStates.recordTransition({
+            agentId: a,
+            at: T0 + MIN,
+            from: 'ready',
+            to: 'not_ready',
+            reason: 'x',
+            source: 'api',
           });
-          expect(await store.access.verifyPassword('ANN', 'ann-password-1')).toEqual(u);
-          expect(await store.access.verifyPassword('ann', 'ann-password-2')).toBeNull();
-          expect(await store.access.verifyPassword('bob', 'ann-password-1')).toBeNull();
-          await expect(
-            store.access.createUser({ username: 'ann', password: 'xxxxxxxxxxxx', role: 'viewer' }, 0),
-          ).rejects.toMatchObject({ code: 'conflict' });
-        });
-
-        it('refuses bad usernames, short passwords and unknown roles', async () => {
-          for (const input of [
-            { username: 'a b', password: 'long-enough-pw', role: 'viewer' as const },
-            { username: 'ok', password: 'short', role: 'viewer' as const },
-            { username: 'ok', password: 'long-enough-pw', role: 'root' as 'admin' },
-          ])
-            await expect(store.access.createUser(input, 0)).rejects.toMatchObject({ code: 'invalid_input' });
-        });
-
-        it('updates the password and role; deleting a user deletes their sessions', async () => {
-          const u = await store.access.createUser(
-            { username: 'cy', password: 'cy-password-1', role: 'viewer' },
-            0,
-          );
-          const s = await store.access.createSession(u.id, 0, 60_000);
-          expect((await store.access.findSession(s.secret, 1))?.username).toBe('cy');
-          await store.access.updateUser(u.id, { password: 'cy-password-2', role: 'admin' });
-          expect((await store.access.verifyPassword('cy', 'cy-password-2'))?.role).toBe('admin');
-          await store.access.deleteUser(u.id);
-          expect(await store.access.findSession(s.secret, 1)).toBeNull();
-          await expect(store.access.deleteUser(u.id)).rejects.toMatchObject({ code: 'not_found' });
-        });
-      });
-
-      describe('sessions', () => {
-        it('expire, and only a hash of the id is stored', async () => {
-          const u = await store.access.createUser(
-            { username: 'di', password: 'di-password-1', role: 'viewer' },
-            0,
-          );
-          const s = await store.access.createSession(u.id, 1000, 10_000);
-          expect(s.expiresAt).toBe(11_000);
-          expect(await store.access.findSession(s.secret, 10_999)).not.toBeNull();
-          expect(await store.access.findSession(s.secret, 11_000)).toBeNull();
-          expect(await store.access.findSession('forged', 5000)).toBeNull();
-          await store.access.deleteSession(s.secret);
-          expect(await store.access.findSession(s.secret, 5000)).toBeNull();
-        });
-      });
-
-      describe('tokens', () => {
-        it('are found by their secret, note their use, and are revoked', async () => {
-          const { token, secret } = await store.access.createToken(
-            { name: 'ci', role: 'viewer', companyIds: [1] },
-            5,
-          );
-          expect(token).toMatchObject({ name: 'ci', role: 'viewer', companyIds: [1], lastUsedAt: null });
-          expect((await store.access.findToken(secret, 99))?.lastUsedAt).toBe(99);
-          expect(await store.access.findToken(secret + 'x', 99)).toBeNull();
-          await store.access.deleteToken(token.id);
-          expect(await store.access.findToken(secret, 100)).toBeNull();
-        });
-      });
-
-      describe('audit log', () => {
-        it('is read newest first and paged back with before', async () => {
-          for (let i = 0; i < 5; i++)
-            await store.access.appendAudit({
-              at: i,
-              actorKind: 'user',
-              actor: 'ann',
-              method: 'POST',
-              route: '/api/v1/agents/:login/state',
-              params: { login: `100${i}` },
-              status: 200,
-              source: '127.0.0.1',
-            });
-          const page1 = await store.access.listAudit({ limit: 2 });
-          expect(page1.map((e) => e.params.login)).toEqual(['1004', '1003']);
-          const page2 = await store.access.listAudit({ limit: 2, before: page1[1]?.id });
-          expect(page2.map((e) => e.params.login)).toEqual(['1002', '1001']);
-        });
-      });
-
-      describe('start-up', () => {
-        it('a generated admin token is stored as its SHA-256 only; a configured one is not stored', async () => {
-          const first = await resolveAdminToken(store.auth, undefined);
-          expect(first.generated).toMatch(/^[A-Za-z0-9_-]{43}$/);
-          expect(await store.auth.getSetting('admin_token_sha256')).toBe(sha256Hex(first.generated ?? ''));
-          const again = await resolveAdminToken(store.auth, undefined);
-          expect(again).toEqual({ sha256: first.sha256 });
-          expect(await resolveAdminToken(store.auth, 'configured-token')).toEqual({
-            sha256: sha256Hex('configured-token'),
+          await store.agentStates.recordTransition({
+            agentId: b,
+            at: T0 + 2 * MIN,
+            from: 'logged_out',
+            to: 'ready',
+            reason: 'y',
+            source: 'api',
           });
+          expect(
+            (await store.agentStates.listAgentStates()).map((s) => [s.agentId, s.state, s.since]),
+          ).toEqual([
+            [a, 'not_ready', T0 + MIN],
+            [b, 'ready', T0 + 2 * MIN],
+          ]);
+          const history = (q: StateHistoryQuery) => store.agentStates.listStateHistory(q);
+          expect((await history({ agentId: a })).map((h) => h.to)).toEqual(['ready', 'not_ready']);
+          expect((await history({ since: T0 + MIN, until: T0 + 2 * MIN })).map((h) => h.agentId)).toEqual([
+            a,
+          ]);
+          expect((await history({ newestFirst: true, limit: 2 })).map((h) => h.at)).toEqual([
+            T0 + 2 * MIN,
+            T0 + MIN,
+          ]);
         });
 
-        it('the first admin user is created once', async () => {
-          const admin = await ensureFirstAdmin(store.access, 0);
-          expect(admin?.username).toBe('admin');
-          expect((await store.access.verifyPassword('admin', admin?.password ?? ''))?.role).toBe('admin');
-          expect(await ensureFirstAdmin(store.access, 0)).toBeNull();
+        it('refuses a move from a state the agent is not in, and an unknown agent', async () => {
+          const [a] = agentIds as [number];
+          const move = {
+            agentId: a,
+            at: T0,
+            from: 'ready',
+            to: 'not_ready',
+            reason: 'x',
+            source: 'api',
+          } as const;
+          expect(await errorCode(store.agentStates.recordTransition(move))).toBe('conflict');
+          expect(await errorCode(store.agentStates.recordTransition({ ...move, agentId: 999 }))).toBe(
+            'not_found',
+          );
+          expect(await store.agentStates.listStateHistory()).toEqual([]);
+        });
+
+        it('of 20 moves from the same state at once, one is recorded and 19 refused', async () => {
+          const [a] = agentIds as [number];
+          // Reads at once first: a store with a connection pool opens its connections now, so
+          // the moves below run side by side, not one after another on the only one yet open.
+          await Promise.all(
+            agentIds.flatMap((id) => Array.from({ length: 10 }, () => store.agentStates.getAgentState(id))),
+          );
+          const results = await Promise.allSettled(
+            Array.from({ length: 20 }, (_, i) =>
+              store.agentStates.recordTransition({
+                agentId: a,
+                at: T0 + i,
+                from: 'logged_out',
+                to: i % 2 ? 'ready' : 'not_ready',
+                reason: `r${i}`,
+                source: 'api',
+              }),
+            ),
+          );
+          const won = results.filter((r) => r.status === 'fulfilled');
+          expect(won).toHaveLength(1);
+          expect(
+            results.filter((r) => r.status === 'rejected').map((r) => (r.reason as AppError).code),
+          ).toEqual(Array(19).fill('conflict'));
+          expect(await store.agentStates.listStateHistory()).toHaveLength(1);
+        });
+      });
+
+      describe('trunks', () => {
+        it('fills defaults, keeps booleans and lists, lists by priority then name, refuses a taken name', async () => {
+          const t = store.trunks;
+          const main = await t.create({
+            name: 'main',
+            uri: 'sip:10.0.0.1:5060',
+            register: true,
+            inbound: ['10.0.0.0/8'],
+          });
+          expect(main).toMatchObject({ register: true, priority: 100, companies: [], srtp: 'optional' });
+          await t.create({ name: 'backup', uri: 'sip:10.0.0.2', priority: 100, companies: [2, 1] });
+          await t.create({ name: 'first', uri: 'sip:10.0.0.3', priority: 10 });
+          expect(await t.get('main')).toEqual(main);
+          expect((await t.list()).map((x) => x.name)).toEqual(['first', 'backup', 'main']);
+          const updated = await t.update('main', { register: false, qualifySeconds: 0, srtp: 'mandatory' });
+          expect(await t.get('main')).toEqual(updated);
+          expect(updated).toMatchObject({ register: false, qualifySeconds: 0, inbound: ['10.0.0.0/8'] });
+          expect(await errorCode(t.create({ name: 'main', uri: 'sip:10.0.0.9' }))).toBe('conflict');
+          await t.delete('backup');
+          expect(await errorCode(t.delete('backup'))).toBe('not_found');
+          expect(await errorCode(t.update('backup', {}))).toBe('not_found');
+        });
+      });
+
+      /**
+       * Where SQLite and PostgreSQL differ unless the schema and stores make them agree
+       * (src/store/migrations/columns.ts): they must not differ here.
+       */
+      describe('the same on every dialect', () => {
+        it('epoch-ms times far beyond 32 bits and fractional seconds come back as the same numbers', async () => {
+          const far = 8_640_000_000_000_000; // the last millisecond a Date can hold
+          const cdr = await store.calls.insertCdr({
+            id: 'x',
+            startedAt: far - 1000,
+            endedAt: far,
+            talkSeconds: 12.345678901,
+          });
+          expect(await store.calls.getCdr('x')).toEqual(cdr);
+          expect(cdr).toMatchObject({ startedAt: far - 1000, endedAt: far, talkSeconds: 12.345678901 });
+          expect(typeof (await store.calls.listCdr())[0]?.startedAt).toBe('number');
+          await store.auth.recordLoginFailure('1001', far);
+          expect(await store.auth.countLoginFailures('1001', 0)).toBe(1);
+        });
+
+        it('generated ids are numbers, grow, and are not reused after a delete', async () => {
+          const a = await store.directory.createCompany({ name: 'A' });
+          const b = await store.directory.createCompany({ name: 'B' });
+          expect(typeof a.id).toBe('number');
+          expect(b.id).toBeGreaterThan(a.id);
+          await store.directory.deleteCompany(b.id);
+          expect((await store.directory.createCompany({ name: 'C' })).id).toBeGreaterThan(b.id);
+        });
+
+        it('JSON columns keep nested values, Unicode and quotes', async () => {
+          const c = await store.directory.createCompany({
+            name: 'Ромашка "Ltd" \u{1F4DE}',
+            settings: { allowedDestinations: ['+7*', 'agents'] },
+          });
+          expect(await store.directory.getCompany(c.id)).toEqual(c);
+          const entry = await store.access.appendAudit({
+            at: T0,
+            actorKind: 'token',
+            actor: 'ci',
+            method: 'PUT',
+            route: '/x',
+            params: { name: 'Ёж \\ "q" \u0000end' },
+            status: 200,
+            source: null,
+          });
+          expect((await store.access.listAudit())[0]).toEqual(entry);
+          await store.calls.insertCdr({ id: 'y', startedAt: T0, agentIds: [3, 1, 2] });
+          expect((await store.calls.getCdr('y'))?.agentIds).toEqual([3, 1, 2]);
+        });
+
+        it('text compares case-sensitively and sorts by bytes; % and _ are plain characters', async () => {
+          const dir = store.directory;
+          for (const u of ['alice', 'Alice', 'a_b', 'a%b', 'b', 'Zed'])
+            await dir.createSipAccount(u, `secret-${u}`, 'agentline');
+          expect((await dir.listSipAccounts()).map((a) => a.username)).toEqual([
+            'Alice',
+            'Zed',
+            'a%b',
+            'a_b',
+            'alice',
+            'b',
+          ]);
+          expect(await dir.getSipAccount('ALICE', 'agentline')).toBeNull();
+          expect((await dir.getSipAccount('Alice', 'agentline'))?.ha1Md5).not.toBe(
+            (await dir.getSipAccount('alice', 'agentline'))?.ha1Md5,
+          );
+          expect(await dir.getSipAccount('a_', 'agentline')).toBeNull();
+          expect(await dir.getSipAccount('a%', 'agentline')).toBeNull();
+          await store.trunks.create({ name: 'Main', uri: 'sip:10.0.0.1' });
+          expect(await store.trunks.get('main')).toBeNull();
+          await store.trunks.create({ name: 'main', uri: 'sip:10.0.0.2' });
+          expect((await store.trunks.list()).map((t) => t.uri)).toEqual(['sip:10.0.0.1', 'sip:10.0.0.2']);
+        });
+
+        it('usernames are case-insensitive: stored lower-case, found in any case', async () => {
+          await store.access.createUser(
+            { username: 'Admin', password: 'long-password-1', role: 'admin' },
+            T0,
+          );
+          expect((await store.access.getUserByUsername('ADMIN'))?.username).toBe('admin');
+          expect(await store.access.verifyPassword('aDmIn', 'long-password-1')).not.toBeNull();
+          expect(
+            await errorCode(
+              store.access.createUser({ username: 'ADMIN', password: 'long-password-2', role: 'admin' }, T0),
+            ),
+          ).toBe('conflict');
         });
       });
     });
@@ -856,6 +1112,23 @@ const LOCK = LOCKOUT_POLICY.lockMs;
 const count = (rs: PinAttemptResult[], result: PinAttemptResult['result']): number =>
   rs.filter((r) => r.result === result).length;
 
-const IMPLEMENTATIONS: StoreImplementation[] = [{ name: 'sqlite', open: () => openSqliteStore(':memory:') }];
+let postgres: TestPostgres | undefined;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+const IMPLEMENTATIONS: StoreImplementation[] = [
+  { name: 'sqlite', open: () => openSqliteStore(':memory:') },
+  {
+    name: 'postgres',
+    open: async () => {
+      if (!postgres) throw new Error('the test PostgreSQL is not running');
+      return openPostgresStore(await postgres.freshDatabase());
+    },
+  },
+];
 
 for (const impl of IMPLEMENTATIONS) storeContract(impl);

@@ -1,6 +1,6 @@
 /**
  * Storage interfaces. The rest of AgentLine depends on these types only, never
- * on SQLite: `sqlite/` implements them today, PostgreSQL can later.
+ * on a database: `kysely/` implements them over `sqlite/` and `postgres/` (docs/storage.md).
  *
  * Conventions:
  * - every method is async;

@@ -27,14 +27,3 @@ export function parseDbUrl(value: string): DbLocation {
     );
   return { kind: 'sqlite', path: value };
 }
-
-/** The SQLite file `--db` names; refuses a PostgreSQL URL until that store exists. */
-export function sqlitePathOf(value: string): string {
-  const at = parseDbUrl(value);
-  if (at.kind !== 'sqlite') throw postgresNotBuilt();
-  return at.path;
-}
-
-export function postgresNotBuilt(): AppError {
-  return new AppError('invalid_config', 'PostgreSQL store not built yet (issue 15)');
-}

@@ -302,9 +302,9 @@ describe('agentline start (child process)', () => {
         message: /--demo \(AGENTLINE_DEMO\): expected/,
       },
       {
-        name: '--db postgres://… (not built yet)',
-        args: ['--db', 'postgres://agentline@127.0.0.1/agentline'],
-        message: /--db: PostgreSQL store not built yet \(issue 15\)/,
+        name: '--db mysql://… (no such store)',
+        args: ['--db', 'mysql://agentline@127.0.0.1/agentline'],
+        message: /--db: unknown database URL scheme mysql:/,
       },
       {
         name: 'AGENTLINE_HTTP_PORT=-1',

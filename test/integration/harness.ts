@@ -7,6 +7,8 @@ import type { ServiceIvrTimings } from '../../src/ivr/service-menu/service-ivr.t
 import { TestPhone, type PhoneOptions } from '../phone/phone.ts';
 import type { Clock } from '../../src/util/clock.ts';
 import { PHONE_RTP, SERVER_RTP, blocks } from './ports.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestPostgres, type TestPostgres } from '../../src/store/postgres/test-server.ts';
 
 /** GET an admin API path with the test token. */
 export async function api<T = unknown>(
@@ -48,6 +50,29 @@ export interface TestServerOptions extends Partial<Record<keyof Config, unknown>
   sessionTimer?: ServerDeps['sessionTimer'];
 }
 
+let testPostgres: TestPostgres | undefined;
+
+/**
+ * From here on in this test file, servers open a fresh PostgreSQL database each (instead of
+ * SQLite `:memory:`), on a PostgreSQL server of the file's own, started before its first test
+ * and removed after its last. `AGENTLINE_TEST_DB=postgres` turns it on for every file.
+ */
+export function onPostgres(): void {
+  beforeAll(async () => {
+    testPostgres = await startTestPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await testPostgres?.stop();
+    testPostgres = undefined;
+  });
+}
+if (process.env.AGENTLINE_TEST_DB === 'postgres') onPostgres();
+
+/** A new empty database for a server: PostgreSQL under onPostgres(), else SQLite `:memory:`. */
+export async function freshTestDb(): Promise<string> {
+  return testPostgres ? testPostgres.freshDatabase() : ':memory:';
+}
+
 export const FAST_IVR: ServiceIvrTimings = { firstDigitMs: 4000, interDigitMs: 1500, menuIdleMs: 2500 };
 
 /** A server on loopback with ephemeral SIP/HTTP ports and its own RTP range. */
@@ -69,7 +94,7 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     sipPort: 0,
     httpPort: 0,
     rtpPorts: `${base}-${base + 999}`,
-    db: ':memory:',
+    db: rest.db ?? (await freshTestDb()),
     logLevel: process.env.TEST_LOG ?? 'silent',
     adminToken: 'test-token-123',
     diagnostics: true, // most tests check a line with 9000–9002

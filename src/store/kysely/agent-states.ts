@@ -58,11 +58,19 @@ export class KyselyAgentStateStore implements AgentStateStore {
         throw new AppError('conflict', `agent ${change.agentId} is ${current}, not ${change.from}`);
       }
       const values = { state: change.to, since: change.at, reason: change.reason, source: change.source };
-      await trx
+      // The check above reads before it writes; on a database where other connections (or
+      // nodes) write meanwhile (PostgreSQL, READ COMMITTED), only the upsert's own condition is
+      // atomic: a row that is no longer `from` is left alone and the move refused.
+      const written = await trx
         .insertInto('agent_states')
         .values({ agent_id: change.agentId, ...values })
-        .onConflict((oc) => oc.column('agent_id').doUpdateSet(values))
-        .execute();
+        .onConflict((oc) =>
+          oc.column('agent_id').doUpdateSet(values).where('agent_states.state', '=', change.from),
+        )
+        .executeTakeFirst();
+      if (Number(written.numInsertedOrUpdatedRows ?? 0n) === 0) {
+        throw new AppError('conflict', `agent ${change.agentId} is no longer ${change.from}`);
+      }
       const row = await trx
         .insertInto('agent_state_history')
         .values({

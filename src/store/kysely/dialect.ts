@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { AppError } from '../../util/errors.ts';
 import type { PinAttempt, PinAttemptResult } from '../store.ts';
 import type { Database } from './schema.ts';
 
@@ -9,6 +10,25 @@ import type { Database } from './schema.ts';
 
 /** Turns the driver's constraint errors into AppErrors (`conflict`, `invalid_reference`); rethrows the rest. */
 export type MapDbError = (err: unknown) => never;
+
+/** The driver's `code`s of a unique-key and of a foreign-key violation. */
+export interface ConstraintCodes {
+  unique: readonly string[];
+  foreignKey: readonly string[];
+}
+
+/** A MapDbError for a driver that names constraint violations in `err.code`. */
+export function constraintErrors(codes: ConstraintCodes): MapDbError {
+  return (err) => {
+    if (err instanceof AppError) throw err;
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    if (codes.unique.includes(code))
+      throw new AppError('conflict', `already exists: ${(err as Error).message}`, { cause: err });
+    if (codes.foreignKey.includes(code))
+      throw new AppError('invalid_reference', 'refers to a row that does not exist', { cause: err });
+    throw err;
+  };
+}
 
 /** PIN logins with lockout, counted atomically (the locking is the dialect's own). */
 export interface PinAttemptLedger {

@@ -1,50 +1,52 @@
 import type { Kysely, Migration } from 'kysely';
+import { columnTypes } from './columns.ts';
 
 /** Directory, agent state, call records, auth. Times are epoch ms integers; JSON in TEXT columns. */
 export const m001Initial: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
+    const t = columnTypes(db);
     await db.schema
       .createTable('companies')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('settings', 'text', (c) => c.notNull())
+      .addColumn('id', t.integer, t.id)
+      .addColumn('name', t.text, (c) => c.notNull())
+      .addColumn('settings', t.text, (c) => c.notNull())
       .execute();
 
     await db.schema
       .createTable('departments')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('company_id', 'integer', (c) => c.notNull().references('companies.id').onDelete('cascade'))
-      .addColumn('code', 'text', (c) => c.notNull())
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('strategy', 'text', (c) => c.notNull())
-      .addColumn('max_wait_seconds', 'integer', (c) => c.notNull())
-      .addColumn('max_queue_length', 'integer', (c) => c.notNull())
-      .addColumn('overflow', 'text')
-      .addColumn('greeting', 'text')
+      .addColumn('id', t.integer, t.id)
+      .addColumn('company_id', t.integer, (c) => c.notNull().references('companies.id').onDelete('cascade'))
+      .addColumn('code', t.text, (c) => c.notNull())
+      .addColumn('name', t.text, (c) => c.notNull())
+      .addColumn('strategy', t.text, (c) => c.notNull())
+      .addColumn('max_wait_seconds', t.integer, (c) => c.notNull())
+      .addColumn('max_queue_length', t.integer, (c) => c.notNull())
+      .addColumn('overflow', t.text)
+      .addColumn('greeting', t.text)
       .addUniqueConstraint('departments_company_code', ['company_id', 'code'])
       .execute();
 
     await db.schema
       .createTable('agents')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('company_id', 'integer', (c) => c.notNull().references('companies.id').onDelete('cascade'))
-      .addColumn('login', 'text', (c) => c.notNull().unique())
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('short_number', 'text', (c) => c.notNull())
-      .addColumn('contact', 'text', (c) => c.notNull())
-      .addColumn('session_contact', 'text')
-      .addColumn('pin_hash', 'text', (c) => c.notNull())
+      .addColumn('id', t.integer, t.id)
+      .addColumn('company_id', t.integer, (c) => c.notNull().references('companies.id').onDelete('cascade'))
+      .addColumn('login', t.text, (c) => c.notNull().unique())
+      .addColumn('name', t.text, (c) => c.notNull())
+      .addColumn('short_number', t.text, (c) => c.notNull())
+      .addColumn('contact', t.text, (c) => c.notNull())
+      .addColumn('session_contact', t.text)
+      .addColumn('pin_hash', t.text, (c) => c.notNull())
       .addUniqueConstraint('agents_company_short_number', ['company_id', 'short_number'])
       .execute();
     await db.schema.createIndex('agents_contact').on('agents').column('contact').execute();
 
     await db.schema
       .createTable('agent_departments')
-      .addColumn('agent_id', 'integer', (c) => c.notNull().references('agents.id').onDelete('cascade'))
-      .addColumn('department_id', 'integer', (c) =>
+      .addColumn('agent_id', t.integer, (c) => c.notNull().references('agents.id').onDelete('cascade'))
+      .addColumn('department_id', t.integer, (c) =>
         c.notNull().references('departments.id').onDelete('cascade'),
       )
-      .addColumn('priority', 'integer', (c) => c.notNull())
+      .addColumn('priority', t.integer, (c) => c.notNull())
       .addPrimaryKeyConstraint('agent_departments_pk', ['agent_id', 'department_id'])
       .execute();
     await db.schema
@@ -55,41 +57,41 @@ export const m001Initial: Migration = {
 
     await db.schema
       .createTable('numbers')
-      .addColumn('number', 'text', (c) => c.primaryKey())
-      .addColumn('kind', 'text', (c) => c.notNull())
-      .addColumn('company_id', 'integer', (c) => c.references('companies.id').onDelete('cascade'))
-      .addColumn('department_id', 'integer', (c) => c.references('departments.id').onDelete('set null'))
+      .addColumn('number', t.text, (c) => c.primaryKey())
+      .addColumn('kind', t.text, (c) => c.notNull())
+      .addColumn('company_id', t.integer, (c) => c.references('companies.id').onDelete('cascade'))
+      .addColumn('department_id', t.integer, (c) => c.references('departments.id').onDelete('set null'))
       .execute();
 
     await db.schema
       .createTable('sip_accounts')
-      .addColumn('username', 'text', (c) => c.notNull())
-      .addColumn('realm', 'text', (c) => c.notNull())
-      .addColumn('ha1_md5', 'text', (c) => c.notNull())
-      .addColumn('ha1_sha256', 'text', (c) => c.notNull())
-      .addColumn('agent_id', 'integer', (c) => c.references('agents.id').onDelete('set null'))
+      .addColumn('username', t.text, (c) => c.notNull())
+      .addColumn('realm', t.text, (c) => c.notNull())
+      .addColumn('ha1_md5', t.text, (c) => c.notNull())
+      .addColumn('ha1_sha256', t.text, (c) => c.notNull())
+      .addColumn('agent_id', t.integer, (c) => c.references('agents.id').onDelete('set null'))
       .addPrimaryKeyConstraint('sip_accounts_pk', ['username', 'realm'])
       .execute();
 
     await db.schema
       .createTable('agent_states')
-      .addColumn('agent_id', 'integer', (c) => c.primaryKey().references('agents.id').onDelete('cascade'))
-      .addColumn('state', 'text', (c) => c.notNull())
-      .addColumn('since', 'integer', (c) => c.notNull())
-      .addColumn('reason', 'text', (c) => c.notNull())
-      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('agent_id', t.integer, (c) => c.primaryKey().references('agents.id').onDelete('cascade'))
+      .addColumn('state', t.text, (c) => c.notNull())
+      .addColumn('since', t.time, (c) => c.notNull())
+      .addColumn('reason', t.text, (c) => c.notNull())
+      .addColumn('source', t.text, (c) => c.notNull())
       .execute();
 
     // History outlives the agent (reports), so no foreign key here.
     await db.schema
       .createTable('agent_state_history')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('agent_id', 'integer', (c) => c.notNull())
-      .addColumn('at', 'integer', (c) => c.notNull())
-      .addColumn('from_state', 'text', (c) => c.notNull())
-      .addColumn('to_state', 'text', (c) => c.notNull())
-      .addColumn('reason', 'text', (c) => c.notNull())
-      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('id', t.integer, t.id)
+      .addColumn('agent_id', t.integer, (c) => c.notNull())
+      .addColumn('at', t.time, (c) => c.notNull())
+      .addColumn('from_state', t.text, (c) => c.notNull())
+      .addColumn('to_state', t.text, (c) => c.notNull())
+      .addColumn('reason', t.text, (c) => c.notNull())
+      .addColumn('source', t.text, (c) => c.notNull())
       .execute();
     await db.schema
       .createIndex('agent_state_history_agent_at')
@@ -100,19 +102,19 @@ export const m001Initial: Migration = {
 
     await db.schema
       .createTable('cdr')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('company_id', 'integer')
-      .addColumn('hotline', 'text')
-      .addColumn('caller_id', 'text')
-      .addColumn('department_id', 'integer')
-      .addColumn('started_at', 'integer', (c) => c.notNull())
-      .addColumn('queued_at', 'integer')
-      .addColumn('answered_at', 'integer')
-      .addColumn('ended_at', 'integer')
-      .addColumn('agent_ids', 'text', (c) => c.notNull().defaultTo('[]'))
-      .addColumn('transfers', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('outcome', 'text')
-      .addColumn('talk_seconds', 'real', (c) => c.notNull().defaultTo(0))
+      .addColumn('id', t.text, (c) => c.primaryKey())
+      .addColumn('company_id', t.integer)
+      .addColumn('hotline', t.text)
+      .addColumn('caller_id', t.text)
+      .addColumn('department_id', t.integer)
+      .addColumn('started_at', t.time, (c) => c.notNull())
+      .addColumn('queued_at', t.time)
+      .addColumn('answered_at', t.time)
+      .addColumn('ended_at', t.time)
+      .addColumn('agent_ids', t.text, (c) => c.notNull().defaultTo('[]'))
+      .addColumn('transfers', t.integer, (c) => c.notNull().defaultTo(0))
+      .addColumn('outcome', t.text)
+      .addColumn('talk_seconds', t.real, (c) => c.notNull().defaultTo(0))
       .execute();
     await db.schema
       .createIndex('cdr_company_started')
@@ -123,14 +125,14 @@ export const m001Initial: Migration = {
 
     await db.schema
       .createTable('queue_events')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('call_id', 'text', (c) => c.notNull())
-      .addColumn('company_id', 'integer')
-      .addColumn('department_id', 'integer')
-      .addColumn('at', 'integer', (c) => c.notNull())
-      .addColumn('kind', 'text', (c) => c.notNull())
-      .addColumn('agent_id', 'integer')
-      .addColumn('detail', 'text')
+      .addColumn('id', t.integer, t.id)
+      .addColumn('call_id', t.text, (c) => c.notNull())
+      .addColumn('company_id', t.integer)
+      .addColumn('department_id', t.integer)
+      .addColumn('at', t.time, (c) => c.notNull())
+      .addColumn('kind', t.text, (c) => c.notNull())
+      .addColumn('agent_id', t.integer)
+      .addColumn('detail', t.text)
       .execute();
     await db.schema.createIndex('queue_events_call').on('queue_events').columns(['call_id', 'at']).execute();
     await db.schema
@@ -141,15 +143,15 @@ export const m001Initial: Migration = {
 
     await db.schema
       .createTable('settings')
-      .addColumn('key', 'text', (c) => c.primaryKey())
-      .addColumn('value', 'text', (c) => c.notNull())
+      .addColumn('key', t.text, (c) => c.primaryKey())
+      .addColumn('value', t.text, (c) => c.notNull())
       .execute();
 
     await db.schema
       .createTable('login_failures')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('login', 'text', (c) => c.notNull())
-      .addColumn('at', 'integer', (c) => c.notNull())
+      .addColumn('id', t.integer, t.id)
+      .addColumn('login', t.text, (c) => c.notNull())
+      .addColumn('at', t.time, (c) => c.notNull())
       .execute();
     await db.schema
       .createIndex('login_failures_login_at')

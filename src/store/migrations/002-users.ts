@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Migration } from 'kysely';
+import { columnTypes } from './columns.ts';
 
 /**
  * Console users, API tokens, sign-in sessions and the audit log (issue 11). Secrets are
@@ -10,48 +11,49 @@ import { sql, type Kysely, type Migration } from 'kysely';
  */
 export const m002Users: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
+    const t = columnTypes(db);
     await db.schema
       .createTable('users')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('username', 'text', (c) => c.notNull().unique())
-      .addColumn('password_hash', 'text', (c) => c.notNull())
-      .addColumn('role', 'text', (c) => c.notNull())
-      .addColumn('company_ids', 'text', (c) => c.notNull())
-      .addColumn('created_at', 'integer', (c) => c.notNull())
+      .addColumn('id', t.integer, t.id)
+      .addColumn('username', t.text, (c) => c.notNull().unique())
+      .addColumn('password_hash', t.text, (c) => c.notNull())
+      .addColumn('role', t.text, (c) => c.notNull())
+      .addColumn('company_ids', t.text, (c) => c.notNull())
+      .addColumn('created_at', t.time, (c) => c.notNull())
       .execute();
 
     await db.schema
       .createTable('api_tokens')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('name', 'text', (c) => c.notNull().unique())
-      .addColumn('token_sha256', 'text', (c) => c.notNull().unique())
-      .addColumn('role', 'text', (c) => c.notNull())
-      .addColumn('company_ids', 'text', (c) => c.notNull())
-      .addColumn('created_at', 'integer', (c) => c.notNull())
-      .addColumn('created_by', 'text')
-      .addColumn('last_used_at', 'integer')
+      .addColumn('id', t.integer, t.id)
+      .addColumn('name', t.text, (c) => c.notNull().unique())
+      .addColumn('token_sha256', t.text, (c) => c.notNull().unique())
+      .addColumn('role', t.text, (c) => c.notNull())
+      .addColumn('company_ids', t.text, (c) => c.notNull())
+      .addColumn('created_at', t.time, (c) => c.notNull())
+      .addColumn('created_by', t.text)
+      .addColumn('last_used_at', t.time)
       .execute();
 
     await db.schema
       .createTable('sessions')
-      .addColumn('id_sha256', 'text', (c) => c.primaryKey())
-      .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
-      .addColumn('created_at', 'integer', (c) => c.notNull())
-      .addColumn('expires_at', 'integer', (c) => c.notNull())
+      .addColumn('id_sha256', t.text, (c) => c.primaryKey())
+      .addColumn('user_id', t.integer, (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('created_at', t.time, (c) => c.notNull())
+      .addColumn('expires_at', t.time, (c) => c.notNull())
       .execute();
     await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
 
     await db.schema
       .createTable('audit_log')
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      .addColumn('at', 'integer', (c) => c.notNull())
-      .addColumn('actor_kind', 'text', (c) => c.notNull())
-      .addColumn('actor', 'text', (c) => c.notNull())
-      .addColumn('method', 'text', (c) => c.notNull())
-      .addColumn('route', 'text', (c) => c.notNull())
-      .addColumn('params', 'text', (c) => c.notNull())
-      .addColumn('status', 'integer', (c) => c.notNull())
-      .addColumn('source', 'text')
+      .addColumn('id', t.integer, t.id)
+      .addColumn('at', t.time, (c) => c.notNull())
+      .addColumn('actor_kind', t.text, (c) => c.notNull())
+      .addColumn('actor', t.text, (c) => c.notNull())
+      .addColumn('method', t.text, (c) => c.notNull())
+      .addColumn('route', t.text, (c) => c.notNull())
+      .addColumn('params', t.text, (c) => c.notNull())
+      .addColumn('status', t.integer, (c) => c.notNull())
+      .addColumn('source', t.text)
       .execute();
     await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
 
@@ -61,9 +63,9 @@ export const m002Users: Migration = {
     const token = plain.rows[0]?.value;
     if (token !== undefined) {
       const hash = createHash('sha256').update(token).digest('hex');
-      await sql`INSERT OR REPLACE INTO settings (key, value) VALUES ('admin_token_sha256', ${hash})`.execute(
-        db,
-      );
+      // ON CONFLICT rather than SQLite's INSERT OR REPLACE: the same statement on PostgreSQL.
+      await sql`INSERT INTO settings (key, value) VALUES ('admin_token_sha256', ${hash})
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(db);
       await sql`DELETE FROM settings WHERE key = 'admin_token'`.execute(db);
     }
   },

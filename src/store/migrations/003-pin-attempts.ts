@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { columnTypes } from './columns.ts';
 
 /**
  * PIN attempts under concurrency (issue 11): a `login_failures` row is now
@@ -8,11 +9,12 @@ import { sql, type Kysely, type Migration } from 'kysely';
  */
 export const m003PinAttempts: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.schema.alterTable('login_failures').addColumn('caller_id', 'text').execute();
+    const t = columnTypes(db);
+    await db.schema.alterTable('login_failures').addColumn('caller_id', t.text).execute();
     // Rows from before this migration are failures that were already evaluated.
     await db.schema
       .alterTable('login_failures')
-      .addColumn('outcome', 'text', (c) => c.notNull().defaultTo('wrong'))
+      .addColumn('outcome', t.text, (c) => c.notNull().defaultTo('wrong'))
       .execute();
     await db.schema
       .createIndex('login_failures_caller_at')

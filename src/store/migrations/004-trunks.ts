@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { columnTypes } from './columns.ts';
 
 /**
  * SIP trunks (issue 9): named carriers with where to send, optional
@@ -9,19 +10,20 @@ import type { Kysely, Migration } from 'kysely';
  */
 export const m004Trunks: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
+    const t = columnTypes(db);
     await db.schema
       .createTable('trunks')
-      .addColumn('name', 'text', (c) => c.primaryKey())
-      .addColumn('uri', 'text', (c) => c.notNull())
-      .addColumn('username', 'text')
-      .addColumn('password', 'text')
-      .addColumn('realm', 'text')
-      .addColumn('register', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(100))
-      .addColumn('inbound', 'text', (c) => c.notNull().defaultTo('[]'))
-      .addColumn('companies', 'text', (c) => c.notNull().defaultTo('[]'))
-      .addColumn('number_from', 'text', (c) => c.notNull().defaultTo('request_uri'))
-      .addColumn('qualify_seconds', 'integer', (c) => c.notNull().defaultTo(60))
+      .addColumn('name', t.text, (c) => c.primaryKey())
+      .addColumn('uri', t.text, (c) => c.notNull())
+      .addColumn('username', t.text)
+      .addColumn('password', t.text)
+      .addColumn('realm', t.text)
+      .addColumn('register', t.integer, (c) => c.notNull().defaultTo(0))
+      .addColumn('priority', t.integer, (c) => c.notNull().defaultTo(100))
+      .addColumn('inbound', t.text, (c) => c.notNull().defaultTo('[]'))
+      .addColumn('companies', t.text, (c) => c.notNull().defaultTo('[]'))
+      .addColumn('number_from', t.text, (c) => c.notNull().defaultTo('request_uri'))
+      .addColumn('qualify_seconds', t.integer, (c) => c.notNull().defaultTo(60))
       .execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {

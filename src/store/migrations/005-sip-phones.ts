@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { columnTypes } from './columns.ts';
 
 /**
  * SIP phones (issue 10): the digest algorithms an account is challenged with
@@ -8,18 +9,19 @@ import { sql, type Kysely, type Migration } from 'kysely';
  */
 export const m005SipPhones: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.schema.alterTable('sip_accounts').addColumn('digest_algorithms', 'text').execute();
+    const t = columnTypes(db);
+    await db.schema.alterTable('sip_accounts').addColumn('digest_algorithms', t.text).execute();
     await db.schema
       .createTable('sip_bindings')
-      .addColumn('aor', 'text', (c) => c.notNull())
-      .addColumn('contact_key', 'text', (c) => c.notNull())
-      .addColumn('contact', 'text', (c) => c.notNull())
-      .addColumn('expires_at', 'integer', (c) => c.notNull())
-      .addColumn('call_id', 'text', (c) => c.notNull())
-      .addColumn('cseq', 'integer', (c) => c.notNull())
-      .addColumn('source_address', 'text', (c) => c.notNull())
-      .addColumn('source_port', 'integer', (c) => c.notNull())
-      .addColumn('transport', 'text', (c) => c.notNull())
+      .addColumn('aor', t.text, (c) => c.notNull())
+      .addColumn('contact_key', t.text, (c) => c.notNull())
+      .addColumn('contact', t.text, (c) => c.notNull())
+      .addColumn('expires_at', t.time, (c) => c.notNull())
+      .addColumn('call_id', t.text, (c) => c.notNull())
+      .addColumn('cseq', t.integer, (c) => c.notNull())
+      .addColumn('source_address', t.text, (c) => c.notNull())
+      .addColumn('source_port', t.integer, (c) => c.notNull())
+      .addColumn('transport', t.text, (c) => c.notNull())
       .addPrimaryKeyConstraint('sip_bindings_pk', ['aor', 'contact_key'])
       .execute();
   },

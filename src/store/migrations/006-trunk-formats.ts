@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { columnTypes } from './columns.ts';
 
 /**
  * Per-trunk number format on outbound calls (`e164_plus` keeps what every
@@ -8,13 +9,14 @@ import { sql, type Kysely, type Migration } from 'kysely';
  */
 export const m006TrunkFormats: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
+    const t = columnTypes(db);
     await db.schema
       .alterTable('trunks')
-      .addColumn('number_format', 'text', (c) => c.notNull().defaultTo('e164_plus'))
+      .addColumn('number_format', t.text, (c) => c.notNull().defaultTo('e164_plus'))
       .execute();
     await db.schema
       .alterTable('trunks')
-      .addColumn('inband_dtmf', 'text', (c) => c.notNull().defaultTo('auto'))
+      .addColumn('inband_dtmf', t.text, (c) => c.notNull().defaultTo('auto'))
       .execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {

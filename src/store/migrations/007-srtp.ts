@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
+import { columnTypes } from './columns.ts';
 
 /**
  * SRTP policy (issue 10 item 4): per trunk and per SIP account, `off`, `optional` or
@@ -7,13 +8,14 @@ import { sql, type Kysely, type Migration } from 'kysely';
  */
 export const m007Srtp: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
+    const t = columnTypes(db);
     await db.schema
       .alterTable('trunks')
-      .addColumn('srtp', 'text', (c) => c.notNull().defaultTo('optional'))
+      .addColumn('srtp', t.text, (c) => c.notNull().defaultTo('optional'))
       .execute();
     await db.schema
       .alterTable('sip_accounts')
-      .addColumn('srtp', 'text', (c) => c.notNull().defaultTo('optional'))
+      .addColumn('srtp', t.text, (c) => c.notNull().defaultTo('optional'))
       .execute();
   },
   async down(db: Kysely<unknown>): Promise<void> {

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   CALLER_LOCKOUT_POLICY,
   LOCKOUT_POLICY,
@@ -9,7 +9,7 @@ import {
 import type { LockoutPolicy } from '../lockout.ts';
 import { dummyPinHash, verifyPinHash } from '../pin.ts';
 import type { PinAttempt, PinAttemptResult } from '../store.ts';
-import type { Database } from '../kysely/schema.ts';
+import type { Database } from './schema.ts';
 
 /** Rows older than this are pruned when a wrong PIN is recorded (as `KyselyAuthStore` does). */
 const KEEP_FAILURES_MS = 24 * 3600_000;
@@ -23,27 +23,12 @@ type Refusal = Extract<PinAttemptResult, { result: 'locked' }>;
 type Db = Kysely<Database>;
 
 /**
- * Runs `fn` as one `BEGIN IMMEDIATE` transaction. `db.connection()` holds
- * Kysely's only SQLite connection for the whole callback, so no other query of
- * this process runs in between; IMMEDIATE takes the write lock at the start, so
- * another process on the same file cannot slip in between our read and write.
+ * Runs `fn` as one transaction that no other PIN ledger transaction (of this process or another
+ * on the same database) interleaves with: the read of the locks and the write of the attempt are
+ * one step. How is the dialect's own (SQLite `BEGIN IMMEDIATE`, PostgreSQL an advisory lock).
  * `fn` must not await anything but its own queries (no hashing in here).
  */
-async function immediate<T>(db: Db, fn: (c: Db) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (c) => {
-    await sql`begin immediate`.execute(c);
-    let result: T;
-    try {
-      result = await fn(c);
-    } catch (err) {
-      // SQLite may already have rolled back (e.g. SQLITE_FULL); the first error is the one to report.
-      await sql`rollback`.execute(c).catch(() => undefined);
-      throw err;
-    }
-    await sql`commit`.execute(c);
-    return result;
-  });
-}
+export type Serialised = <T>(db: Db, fn: (c: Db) => Promise<T>) => Promise<T>;
 
 /**
  * PIN logins against `login_failures` (SPEC §4, issue 11). Three steps:
@@ -59,15 +44,16 @@ async function immediate<T>(db: Db, fn: (c: Db) => Promise<T>): Promise<T> {
  * interleaving; a crash between 1 and 3 leaves a `pending` row that counts
  * (fails closed).
  */
-export class SqlitePinAttempts {
+export class KyselyPinAttempts {
   constructor(
     private readonly db: Db,
+    private readonly serialised: Serialised,
     private readonly policies: PinLockoutPolicies = { login: LOCKOUT_POLICY, caller: CALLER_LOCKOUT_POLICY },
   ) {}
 
   async attempt(a: PinAttempt): Promise<PinAttemptResult> {
     const caller = normaliseCallerId(a.callerId);
-    const reserved = await immediate(
+    const reserved = await this.serialised(
       this.db,
       async (c): Promise<Refusal | { id: number; hash: string | null }> => {
         const refusal = await this.refusal(c, a.login, caller, a.at);
@@ -91,7 +77,7 @@ export class SqlitePinAttempts {
     const matches = await verifyPinHash(a.pin, reserved.hash ?? (await dummyPinHash()));
     const ok = matches && reserved.hash !== null;
 
-    return immediate(this.db, async (c): Promise<PinAttemptResult> => {
+    return this.serialised(this.db, async (c): Promise<PinAttemptResult> => {
       if (ok) {
         await c
           .deleteFrom('login_failures')
