@@ -5,6 +5,7 @@ import {
   type ColumnDefinitionBuilder,
   type Expression,
   type Kysely,
+  type Migration,
 } from 'kysely';
 
 /** What `addColumn` takes as a type (kysely does not export its name for it). */
@@ -52,4 +53,28 @@ export function isPostgres(db: Kysely<unknown>): boolean {
 
 export function columnTypes(db: Kysely<unknown>): ColumnTypes {
   return isPostgres(db) ? POSTGRES : SQLITE;
+}
+
+/** `[table, column, value every existing row takes]`. */
+export type AddedTextColumn = readonly [table: string, column: string, value: string];
+
+/**
+ * A migration that adds NOT NULL text columns with a default to existing tables (and drops them,
+ * last first, on the way down) — the shape of every "one more setting per row" migration.
+ */
+export function addedTextColumns(columns: readonly AddedTextColumn[]): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
+      for (const [table, column, value] of columns)
+        await db.schema
+          .alterTable(table)
+          .addColumn(column, t.text, (c) => c.notNull().defaultTo(value))
+          .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      for (const [table, column] of [...columns].reverse())
+        await db.schema.alterTable(table).dropColumn(column).execute();
+    },
+  };
 }
