@@ -38,6 +38,21 @@ export const waitingSince = (cc: CustomerCall): number | undefined => cc.queuedA
 export const agentOfCall = (cc: CustomerCall): number | null =>
   cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null;
 
+/** What the board and /calls/live both show of a live call, the agent named by login. */
+export function liveCallFields(cc: CustomerCall, loginOf: ReadonlyMap<number, string>) {
+  const agentId = agentOfCall(cc);
+  return {
+    id: cc.id,
+    callerId: cc.callerId,
+    hotline: cc.hotline,
+    department: cc.department.code,
+    state: cc.state,
+    agentId,
+    agentLogin: agentId === null ? null : (loginOf.get(agentId) ?? null),
+    answeredAt: iso(cc.answeredAt),
+  };
+}
+
 /**
  * The supervisor's live board of one company (issue 14 item 6): per department today's
  * figures (the report's sums, in SQL, over the CDRs of the company's local day) beside the queue now (the ACD's read
@@ -126,17 +141,8 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
       const calls = deps.acd.liveCalls
         .filter((cc) => cc.companyId === company.id && shownIds.has(cc.department.id) && cc.state !== 'ended')
         .map((cc) => {
-          const agentId = agentOfCall(cc);
-          return {
-            id: cc.id,
-            callerId: cc.callerId,
-            hotline: cc.hotline,
-            department: cc.department.code,
-            state: cc.state,
-            agentLogin: agentId === null ? null : (loginOf.get(agentId) ?? null),
-            waitingSince: cc.waiting ? iso(waitingSince(cc)) : null,
-            answeredAt: iso(cc.answeredAt),
-          };
+          const { agentId: _agentId, ...shown } = liveCallFields(cc, loginOf);
+          return { ...shown, waitingSince: cc.waiting ? iso(waitingSince(cc)) : null };
         });
 
       return {

@@ -5,7 +5,7 @@ import { HOUR_MS, SERVICE_LEVEL_SECONDS, byHour, summaryOf } from '../../acd/rep
 import type { Cdr, CdrCursor, CdrFilter } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
-import { agentOfCall, liveQueue } from './board.ts';
+import { liveCallFields, liveQueue } from './board.ts';
 import type { Scope } from '../scope.ts';
 import { callOutcomeSchema } from '../../store/validation.ts';
 
@@ -303,24 +303,14 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       return {
         calls: deps.acd.liveCalls
           .filter((cc) => scope.allows(cc.companyId))
-          .map((cc) => {
-            const agentId = agentOfCall(cc);
-            return {
-              id: cc.id,
-              companyId: cc.companyId,
-              hotline: cc.hotline,
-              callerId: cc.callerId,
-              department: cc.department.code,
-              departmentId: cc.department.id,
-              state: cc.state,
-              agentId,
-              agentLogin: agentId === null ? null : (agents.get(agentId) ?? null),
-              waitingSeconds:
-                cc.enteredAt !== undefined ? Math.round(((cc.answeredAt ?? now) - cc.enteredAt) / 1000) : 0,
-              startedAt: iso(cc.startedAt),
-              answeredAt: iso(cc.answeredAt),
-            };
-          }),
+          .map((cc) => ({
+            ...liveCallFields(cc, agents),
+            companyId: cc.companyId,
+            departmentId: cc.department.id,
+            waitingSeconds:
+              cc.enteredAt !== undefined ? Math.round(((cc.answeredAt ?? now) - cc.enteredAt) / 1000) : 0,
+            startedAt: iso(cc.startedAt),
+          })),
       };
     },
   });

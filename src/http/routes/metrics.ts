@@ -188,19 +188,18 @@ export function metricsRoutes(
     ],
   );
 
+  const byDirection = (sent: number, received: number) =>
+    [
+      [{ direction: 'sent' }, sent],
+      [{ direction: 'received' }, received],
+    ] as const;
   m.counter('agentline_rtp_packets_total', 'RTP packets.', ['direction'], () => {
     const t = rtp.totals();
-    return [
-      [{ direction: 'sent' }, t.packetsSent],
-      [{ direction: 'received' }, t.packetsReceived],
-    ];
+    return byDirection(t.packetsSent, t.packetsReceived);
   });
   m.counter('agentline_rtp_bytes_total', 'RTP bytes (headers included).', ['direction'], () => {
     const t = rtp.totals();
-    return [
-      [{ direction: 'sent' }, t.bytesSent],
-      [{ direction: 'received' }, t.bytesReceived],
-    ];
+    return byDirection(t.bytesSent, t.bytesReceived);
   });
   m.counters(
     () => rtp.totals(),
