@@ -14,6 +14,8 @@ import { UserAgent } from './sip/ua/user-agent.ts';
 import type { SrtpPolicy } from './store/store.ts';
 import { MediaClock } from './media/media-clock.ts';
 import { PortPool } from './media/port-pool.ts';
+import { LocalMedia } from './media/local/local-media.ts';
+import type { MediaSessions } from './media/media-session.ts';
 import { CallEngine } from './call/engine.ts';
 import { Sounds } from './call/sounds.ts';
 import { NumberRouter } from './app/router.ts';
@@ -95,6 +97,8 @@ export class Server {
   engine!: CallEngine;
   pool!: PortPool;
   mediaClock!: MediaClock;
+  /** Every leg's media sessions (in this process). */
+  media!: MediaSessions;
   sounds!: Sounds;
   router = new NumberRouter();
   http!: FastifyInstance;
@@ -230,7 +234,12 @@ export class Server {
     await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);
     this.mediaClock = new MediaClock();
-    this.sounds = new Sounds(config.promptDir ?? DEFAULT_PROMPT_DIR);
+    this.media = new LocalMedia({
+      pool: this.pool,
+      clock: this.mediaClock,
+      logger: this.log.child({ layer: 'call' }),
+    });
+    this.sounds = new Sounds(config.promptDir ?? DEFAULT_PROMPT_DIR, this.media);
     this.sounds.preload('ru', PROMPT_IDS);
     this.sounds.preload('en', PROMPT_IDS);
     this.ua = new UserAgent({
@@ -244,8 +253,7 @@ export class Server {
     });
     this.engine = new CallEngine({
       ua: this.ua,
-      pool: this.pool,
-      mediaClock: this.mediaClock,
+      media: this.media,
       clock: this.clock,
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,

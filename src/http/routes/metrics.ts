@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from '../deps.ts';
 import type { Leg } from '../../call/leg.ts';
-import type { RtpStats } from '../../media/rtp/session.ts';
+import type { RtpStats } from '../../media/media-session.ts';
 import { AGENT_STATES } from '../../acd/agent-state.ts';
 import { CUSTOMER_CALL_TRANSITIONS } from '../../acd/customer-call.ts';
 
@@ -58,7 +58,8 @@ class RtpAccounting {
       if (this.seen.has(leg)) continue;
       this.seen.add(leg);
       leg.on('ended', () => {
-        for (const k of RTP_KEYS) this.ended[k] += leg.rtp.stats[k];
+        const stats = leg.mediaSession.stats();
+        for (const k of RTP_KEYS) this.ended[k] += stats[k];
       });
     }
   }
@@ -67,7 +68,10 @@ class RtpAccounting {
     this.sweep();
     const t = { ...this.ended };
     for (const leg of this.legs())
-      if (leg.state !== 'ended') for (const k of RTP_KEYS) t[k] += leg.rtp.stats[k];
+      if (leg.state !== 'ended') {
+        const stats = leg.mediaSession.stats();
+        for (const k of RTP_KEYS) t[k] += stats[k];
+      }
     return t;
   }
 
