@@ -15,6 +15,7 @@ import type { SrtpPolicy } from './store/store.ts';
 import { MediaClock } from './media/media-clock.ts';
 import { PortPool } from './media/port-pool.ts';
 import { LocalMedia } from './media/local/local-media.ts';
+import { WorkerMedia } from './media/workers/worker-media.ts';
 import type { MediaSessions } from './media/media-session.ts';
 import { CallEngine } from './call/engine.ts';
 import { Sounds } from './call/sounds.ts';
@@ -99,6 +100,8 @@ export class Server {
   mediaClock!: MediaClock;
   /** Every leg's media sessions (in this process). */
   media!: MediaSessions;
+  /** The media worker threads, with --media-workers N > 0. */
+  mediaWorkers: WorkerMedia | undefined;
   sounds!: Sounds;
   router = new NumberRouter();
   http!: FastifyInstance;
@@ -234,11 +237,13 @@ export class Server {
     await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);
     this.mediaClock = new MediaClock();
-    this.media = new LocalMedia({
-      pool: this.pool,
-      clock: this.mediaClock,
-      logger: this.log.child({ layer: 'call' }),
-    });
+    const mediaLog = this.log.child({ layer: 'call' });
+    this.mediaWorkers =
+      config.mediaWorkers > 0
+        ? new WorkerMedia({ workers: config.mediaWorkers, pool: this.pool, logger: mediaLog })
+        : undefined;
+    this.media =
+      this.mediaWorkers ?? new LocalMedia({ pool: this.pool, clock: this.mediaClock, logger: mediaLog });
     this.sounds = new Sounds(config.promptDir ?? DEFAULT_PROMPT_DIR, this.media);
     this.sounds.preload('ru', PROMPT_IDS);
     this.sounds.preload('en', PROMPT_IDS);
@@ -630,6 +635,7 @@ export class Server {
     await this.http.close();
     await this.stack.close();
     this.mediaClock.stop();
+    await this.mediaWorkers?.close();
     this.acd.close();
     this.agentStates.close();
     await this.bindingWrites; // the last registrations reach the store before it closes

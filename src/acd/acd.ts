@@ -398,6 +398,7 @@ export class Acd {
       const dialing = await this.deps.engine.dial({
         targets,
         ...callerIdentityFor(cc, cc.settings.presentedCallerId),
+        near: cc.leg,
         timeoutMs: cc.settings.ringSeconds * 1000,
       });
       if (cc.offer?.agentId !== agentId || cc.state !== 'offering') {

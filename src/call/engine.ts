@@ -93,6 +93,8 @@ export interface DialOptions {
    * target's way of writing numbers.
    */
   headers?: HeaderField[] | ((host: string, format: (number: string) => string) => HeaderField[]);
+  /** The leg this one will be bridged with (the customer's): its media is opened next to it. */
+  near?: Leg;
 }
 
 export interface InboundCall {
@@ -165,8 +167,11 @@ export class CallEngine {
     return this.legs.size;
   }
 
-  private openRtp(): Promise<MediaSession> {
-    return this.opts.media.open({ host: this.opts.rtpBindHost ?? this.opts.rtpHost });
+  private openRtp(near?: Leg): Promise<MediaSession> {
+    return this.opts.media.open({
+      host: this.opts.rtpBindHost ?? this.opts.rtpHost,
+      near: near?.mediaSession,
+    });
   }
 
   private track(leg: Leg): Leg {
@@ -344,7 +349,7 @@ export class CallEngine {
       };
     let rtp: MediaSession;
     try {
-      rtp = await this.openRtp();
+      rtp = await this.openRtp(opts.near);
     } catch (err) {
       this.log.warn({ err }, 'no RTP port for an outbound call');
       return {

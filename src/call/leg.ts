@@ -48,11 +48,13 @@ export type EndReason =
   | 'no_ack'
   | 'shutdown'
   | 'media_timeout'
-  | 'session_expired';
+  | 'session_expired'
+  /** Our side's media went away (a media worker died) and could not be kept. */
+  | 'media_lost';
 
-/** The phone is gone without BYE (media timeout or expired session): not a hang-up on purpose. */
+/** The leg died without anyone's BYE (media timeout, expired session, lost media): not a hang-up on purpose. */
 export function isDeadLeg(reason: EndReason | undefined): boolean {
-  return reason === 'media_timeout' || reason === 'session_expired';
+  return reason === 'media_timeout' || reason === 'session_expired' || reason === 'media_lost';
 }
 
 /** The watchdog looks this often at most (and at least 4 times per timeout). */
@@ -449,7 +451,14 @@ export class Leg extends StatefulFlow<LegState> {
 
   private onMediaEvent(e: MediaEvent): void {
     if (e.type === 'dtmf') this.onDigit(e.digit, e.atMs);
-    else this.finishPlay('done');
+    else if (e.type === 'playEnded') this.finishPlay('done');
+    else if (!this.ended) {
+      this.log.warn(
+        { leg: this.id, number: this.remoteNumber },
+        'media lost (media worker died): hanging up',
+      );
+      void this.hangup('media_lost');
+    }
   }
 
   // ── digits ──────────────────────────────────────────────────────────────

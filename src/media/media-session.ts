@@ -92,7 +92,9 @@ export type MediaEvent =
   /** A DTMF digit (RFC 4733 event or in-band tone), once, with the monotonic ms it began. */
   | { readonly type: 'dtmf'; readonly digit: string; readonly atMs: number }
   /** A finite Playable played to its end (not sent when it was stopped or replaced). */
-  | { readonly type: 'playEnded' };
+  | { readonly type: 'playEnded' }
+  /** The media is gone (its worker died) and not rebuilt: the session is closed. */
+  | { readonly type: 'lost' };
 
 export interface MediaBridge {
   /** True until unbridge() (or either session closed). */
@@ -135,8 +137,12 @@ export interface MediaSession {
 
 /** Opens sessions; one per process or media host, chosen by the composition root. */
 export interface MediaSessions {
-  /** A new session bound on `host`; throws when no port is free. */
-  open(opts: { host: string }): Promise<MediaSession>;
+  /**
+   * A new session bound on `host`; throws when no port is free. `near`: a session this one
+   * will be bridged with (the customer's, for an agent leg), kept in the same place (thread)
+   * so that relaying stays there.
+   */
+  open(opts: { host: string; near?: MediaSession }): Promise<MediaSession>;
   /** Reads prompt files now, so that a missing one fails at start rather than mid-call. */
   preload(files: readonly string[]): void;
 }

@@ -35,7 +35,7 @@ export class LocalMedia implements MediaSessions {
 
   constructor(private readonly opts: LocalMediaOptions) {}
 
-  async open(opts: { host: string }): Promise<LocalMediaSession> {
+  async open(opts: { host: string; near?: MediaSession }): Promise<LocalMediaSession> {
     const rtp = await RtpSession.open({
       host: opts.host,
       pool: this.opts.pool,

@@ -100,7 +100,8 @@ export interface MediaLogger {
 export interface RtpSessionOptions {
   /** Local address to bind (IPv4 or IPv6 literal; udp6 for IPv6). */
   host: string;
-  pool: PortPool;
+  /** Where ports come from (a media worker's: the one port its owner chose). */
+  pool: Pick<PortPool, 'acquire' | 'release' | 'capacity'>;
   clock: MediaClock;
   logger?: MediaLogger;
   /** Monotonic ms for DTMF reports (default performance.now). */
@@ -232,7 +233,7 @@ export class RtpSession implements Tickable {
 
   private readonly rtp: dgram.Socket;
   private readonly rtcp: dgram.Socket;
-  private readonly pool: PortPool;
+  private readonly pool: RtpSessionOptions['pool'];
   private readonly clock: MediaClock;
   private readonly logger: MediaLogger | undefined;
   private readonly v6: boolean;
