@@ -77,6 +77,28 @@ export interface RtpStats {
   lastReceivedAt: number;
 }
 
+/** Every counter at zero: a new session's. */
+export function emptyRtpStats(): RtpStats {
+  return {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    malformed: 0,
+    unknownPayloadType: 0,
+    rtcpIgnored: 0,
+    dtmfPackets: 0,
+    relayDropped: 0,
+    remoteChanges: 0,
+    sourceDropped: 0,
+    learningDropped: 0,
+    srtpAuthFailed: 0,
+    srtpReplayed: 0,
+    errors: 0,
+    lastReceivedAt: 0,
+  };
+}
+
 /** A session's counters and state, as last known to the caller. */
 export interface MediaStats extends RtpStats {
   /** SRTP keys are set. */

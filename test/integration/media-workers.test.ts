@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { WorkerMedia } from '../../src/media/workers/worker-media.ts';
-import { SineSource } from '../phone/sine.ts';
 import { eventually } from './harness.ts';
-import { agentId, answerAgent, makeReady, useCallRig, waitConnected, waitState } from './acd-helpers.ts';
+import { agentId, makeReady, nextAgentTakesOver, useCallRig, waitState } from './acd-helpers.ts';
 
 /**
  * Media in worker threads (issue 13, `--media-workers 2`): a bridged customer ⇄ agent call
@@ -40,16 +39,7 @@ describe('media workers', () => {
     const busy = media.workers.find((w) => w.sessions.size === 2)!;
     await busy.worker.terminate();
     expect(await first.ended).toBe('remote');
-    const { call: second } = await answerAgent(trunk, '1002');
-    second.send(new SineSource(1400, 4000));
-    await waitConnected(s, '1002');
-    await customer.recorder.waitFor(
-      () => customer.recorder.heardTone(1400, 200),
-      5000,
-      'customer hears 1002',
-    );
-    await second.waitForTone(1000, 5000, 200);
-    expect(customer.state).toBe('up');
+    const second = await nextAgentTakesOver(s, trunk, customer, '1002', 1400, 1000);
     expect(busy.restarts).toBe(1);
     // The customer's session was rebuilt in the restarted worker and 1002's leg opened next to it.
     expect(busy.sessions.size).toBe(2);

@@ -84,7 +84,7 @@ import { InbandDtmfDetector } from '../dtmf/inband.ts';
 import { FRAME_SIZE, type FrameSource } from '../frame-source.ts';
 import type { MediaClock, Tickable } from '../media-clock.ts';
 import type { PortPool } from '../port-pool.ts';
-import type { CodecConfig, RtpStats, SrtpKeys } from '../media-session.ts';
+import { emptyRtpStats, type CodecConfig, type RtpStats, type SrtpKeys } from '../media-session.ts';
 import { RTP_HEADER_SIZE, rtpPayloadLength, rtpPayloadOffset, writeRtpHeader } from './packet.ts';
 import { SRTP_AUTH_FAILED, SRTP_AUTH_TAG_LEN, SRTP_REPLAYED, SrtpContext } from '../srtp/srtp.ts';
 
@@ -212,24 +212,7 @@ export class RtpSession implements Tickable {
 
   readonly localPort: number;
   readonly localHost: string;
-  readonly stats: RtpStats = {
-    packetsSent: 0,
-    bytesSent: 0,
-    packetsReceived: 0,
-    bytesReceived: 0,
-    malformed: 0,
-    unknownPayloadType: 0,
-    rtcpIgnored: 0,
-    dtmfPackets: 0,
-    relayDropped: 0,
-    remoteChanges: 0,
-    sourceDropped: 0,
-    learningDropped: 0,
-    srtpAuthFailed: 0,
-    srtpReplayed: 0,
-    errors: 0,
-    lastReceivedAt: 0,
-  };
+  readonly stats: RtpStats = emptyRtpStats();
 
   private readonly rtp: dgram.Socket;
   private readonly rtcp: dgram.Socket;

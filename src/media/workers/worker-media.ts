@@ -18,15 +18,16 @@
 
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../util/errors.ts';
-import type {
-  CodecConfig,
-  MediaBridge,
-  MediaEvent,
-  MediaSession,
-  MediaSessions,
-  MediaStats,
-  Playable,
-  SrtpKeys,
+import {
+  emptyRtpStats,
+  type CodecConfig,
+  type MediaBridge,
+  type MediaEvent,
+  type MediaSession,
+  type MediaSessions,
+  type MediaStats,
+  type Playable,
+  type SrtpKeys,
 } from '../media-session.ts';
 import { PromptCache } from '../player.ts';
 import type { PortPool } from '../port-pool.ts';
@@ -43,29 +44,7 @@ const BIND_ATTEMPTS = 32;
 /** Under tsx or vitest: registers tsx in the worker, then loads the .ts entry. */
 const TS_BOOT = new URL('../../../scripts/ts-worker.mjs', import.meta.url);
 
-function zeroStats(): MediaStats {
-  return {
-    packetsSent: 0,
-    bytesSent: 0,
-    packetsReceived: 0,
-    bytesReceived: 0,
-    malformed: 0,
-    unknownPayloadType: 0,
-    rtcpIgnored: 0,
-    dtmfPackets: 0,
-    relayDropped: 0,
-    remoteChanges: 0,
-    sourceDropped: 0,
-    learningDropped: 0,
-    srtpAuthFailed: 0,
-    srtpReplayed: 0,
-    errors: 0,
-    lastReceivedAt: 0,
-    srtp: false,
-    remote: null,
-    inbandDtmf: false,
-  };
-}
+const zeroStats = (): MediaStats => ({ ...emptyRtpStats(), srtp: false, remote: null, inbandDtmf: false });
 
 /** One worker thread and the sessions it holds. */
 class MediaWorker {
