@@ -30,6 +30,9 @@ function plain(obj: object): object {
   return out;
 }
 
+/** Each thread's performance.now() has its own origin: times cross as ms since the epoch. */
+const epoch = (ms: number): number => ms + performance.timeOrigin;
+
 const clock = new MediaClock();
 const cache = new PromptCache();
 const sessions = new Map<number, LocalMediaSession>();
@@ -45,7 +48,8 @@ async function open(id: number, host: string, chosen: number): Promise<void> {
   try {
     const rtp = await RtpSession.open({ host, pool, clock, logger, bindAttempts: 1 });
     const s = new LocalMediaSession(rtp, cache);
-    s.onEvent = (event) => post({ op: 'event', id, event });
+    s.onEvent = (event) =>
+      post({ op: 'event', id, event: event.type === 'dtmf' ? { ...event, atMs: epoch(event.atMs) } : event });
     sessions.set(id, s);
     post({ op: 'opened', id, host: rtp.localHost });
   } catch (err) {
@@ -119,5 +123,12 @@ port.on('message', (m: ToWorker) => {
 
 setInterval(() => {
   if (sessions.size === 0) return;
-  post({ op: 'stats', sessions: [...sessions].map(([id, s]) => [id, s.stats()] as const) });
+  post({
+    op: 'stats',
+    sessions: [...sessions].map(([id, s]) => {
+      const st = s.stats();
+      if (st.lastReceivedAt !== 0) st.lastReceivedAt = epoch(st.lastReceivedAt);
+      return [id, st] as const;
+    }),
+  });
 }, STATS_PERIOD_MS);

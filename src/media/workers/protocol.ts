@@ -1,6 +1,7 @@
 /**
  * What crosses the MessagePort between the main thread and a media worker: plain data only
- * (structured clone). Sessions are named by an id the main thread gives them.
+ * (structured clone). Sessions are named by an id the main thread gives them. Times (a dtmf
+ * event's atMs, lastReceivedAt) cross as ms since the epoch: each thread's clock has its origin.
  */
 
 import type { Codec } from '../codec/g711.ts';

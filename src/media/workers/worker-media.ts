@@ -90,12 +90,18 @@ class MediaWorker {
         this.opening.delete(m.id);
         return;
       case 'event':
-        this.sessions.get(m.id)?.emit(m.event);
+        this.sessions
+          .get(m.id)
+          ?.emit(
+            m.event.type === 'dtmf' ? { ...m.event, atMs: m.event.atMs - performance.timeOrigin } : m.event,
+          );
         return;
       case 'stats':
         for (const [id, st] of m.sessions) {
           const s = this.sessions.get(id);
-          if (s) s.counters = st;
+          if (!s) continue;
+          if (st.lastReceivedAt !== 0) st.lastReceivedAt -= performance.timeOrigin;
+          s.counters = st;
         }
         return;
       case 'audio':
