@@ -25,6 +25,15 @@ describe('media workers', () => {
     // Both legs of the bridge in the same worker; the other has nothing.
     expect([...workersOf(s).sessionsPerWorker].sort()).toEqual([0, 2]);
     expect(s.mediaClock.size).toBe(0); // the main thread sends no RTP
+    // Per worker figures (for /metrics): the busy one relays both ways.
+    await eventually(
+      () =>
+        workersOf(s)
+          .workerStats()
+          .some((w) => w.sessions === 2 && w.packetsIn > 50 && w.packetsOut > 50),
+      3000,
+      'worker counters',
+    );
     await customer.hangup();
     expect(await agent.ended).toBe('remote');
     await eventually(() => s.pool.free === s.pool.capacity, 5000, 'RTP ports back');
@@ -41,6 +50,12 @@ describe('media workers', () => {
     expect(await first.ended).toBe('remote');
     const second = await nextAgentTakesOver(s, trunk, customer, '1002', 1400, 1000);
     expect(busy.restarts).toBe(1);
+    expect(
+      media
+        .workerStats()
+        .map((w) => w.restarts)
+        .sort(),
+    ).toEqual([0, 1]);
     // The customer's session was rebuilt in the restarted worker and 1002's leg opened next to it.
     expect(busy.sessions.size).toBe(2);
     const cdr = (await s.store.calls.listCdr())[0]!;

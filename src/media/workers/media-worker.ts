@@ -109,6 +109,8 @@ function command(id: number, cmd: SessionCommand): void {
     case 'close':
       bridges.get(id)?.unbridge();
       bridges.delete(id);
+      closedTotals.packetsIn += s.rtp.stats.packetsReceived;
+      closedTotals.packetsOut += s.rtp.stats.packetsSent;
       s.close();
       sessions.delete(id);
       return;
@@ -121,14 +123,21 @@ port.on('message', (m: ToWorker) => {
   else for (const f of m.files) cache.get(f);
 });
 
+/** Packets of sessions already closed, so the worker's totals never go down. */
+const closedTotals = { packetsIn: 0, packetsOut: 0 };
+
 setInterval(() => {
-  if (sessions.size === 0) return;
+  const totals = { ...closedTotals };
+  const list = [...sessions].map(([id, s]) => {
+    const st = s.stats();
+    totals.packetsIn += st.packetsReceived;
+    totals.packetsOut += st.packetsSent;
+    if (st.lastReceivedAt !== 0) st.lastReceivedAt = epoch(st.lastReceivedAt);
+    return [id, st] as const;
+  });
   post({
     op: 'stats',
-    sessions: [...sessions].map(([id, s]) => {
-      const st = s.stats();
-      if (st.lastReceivedAt !== 0) st.lastReceivedAt = epoch(st.lastReceivedAt);
-      return [id, st] as const;
-    }),
+    sessions: list,
+    worker: { sessions: sessions.size, ...totals, lateTicks: clock.lateWakeups },
   });
 }, STATS_PERIOD_MS);

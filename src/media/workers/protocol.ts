@@ -38,9 +38,23 @@ export type FromWorker =
   | { readonly op: 'openFailed'; readonly id: number; readonly busy: boolean; readonly message: string }
   | { readonly op: 'event'; readonly id: number; readonly event: MediaEvent }
   /** Every open session's counters, a few times a second. */
-  | { readonly op: 'stats'; readonly sessions: readonly (readonly [number, MediaStats])[] }
+  | {
+      readonly op: 'stats';
+      readonly sessions: readonly (readonly [number, MediaStats])[];
+      readonly worker: WorkerCounters;
+    }
   | { readonly op: 'audio'; readonly id: number; readonly payload: Uint8Array; readonly codec: Codec }
   | { readonly op: 'log'; readonly level: 'debug' | 'warn'; readonly obj: object; readonly msg?: string };
+
+/** A worker's own figures (for /metrics, per worker). */
+export interface WorkerCounters {
+  sessions: number;
+  /** Over the worker's life (closed sessions included). */
+  packetsIn: number;
+  packetsOut: number;
+  /** 20 ms ticks the clock woke up late for. */
+  lateTicks: number;
+}
 
 /** How often a worker reports counters (the leg's watchdog and /metrics read them). */
 export const STATS_PERIOD_MS = 200;

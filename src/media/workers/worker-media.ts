@@ -32,7 +32,7 @@ import {
 import { PromptCache } from '../player.ts';
 import type { PortPool } from '../port-pool.ts';
 import type { MediaLogger } from '../rtp/session.ts';
-import type { FromWorker, SessionCommand, ToWorker } from './protocol.ts';
+import type { FromWorker, SessionCommand, ToWorker, WorkerCounters } from './protocol.ts';
 
 export interface WorkerMediaOptions {
   workers: number;
@@ -52,6 +52,10 @@ class MediaWorker {
   readonly sessions = new Map<number, WorkerSession>();
   readonly opening = new Map<number, (m: FromWorker & { op: 'opened' | 'openFailed' }) => void>();
   restarts = 0;
+  /** The worker's last report (zero until its first). */
+  counters: WorkerCounters = { sessions: 0, packetsIn: 0, packetsOut: 0, lateTicks: 0 };
+  /** What the worker's earlier lives counted. */
+  readonly before = { packetsIn: 0, packetsOut: 0, lateTicks: 0 };
 
   constructor(
     readonly index: number,
@@ -97,6 +101,7 @@ class MediaWorker {
           );
         return;
       case 'stats':
+        this.counters = m.worker;
         for (const [id, st] of m.sessions) {
           const s = this.sessions.get(id);
           if (!s) continue;
@@ -142,9 +147,21 @@ export class WorkerMedia implements MediaSessions {
     return this.opts.pool;
   }
 
-  /** Sessions per worker (for /metrics and tests). */
+  /** Sessions per worker (tests). */
   get sessionsPerWorker(): number[] {
     return this.workers.map((w) => w.sessions.size);
+  }
+
+  /** Per worker, for /metrics: its last report and how often it was restarted. */
+  workerStats(): (WorkerCounters & { worker: number; restarts: number })[] {
+    return this.workers.map((w) => ({
+      worker: w.index,
+      restarts: w.restarts,
+      sessions: w.sessions.size,
+      packetsIn: w.before.packetsIn + w.counters.packetsIn,
+      packetsOut: w.before.packetsOut + w.counters.packetsOut,
+      lateTicks: w.before.lateTicks + w.counters.lateTicks,
+    }));
   }
 
   preload(files: readonly string[]): void {
@@ -191,6 +208,11 @@ export class WorkerMedia implements MediaSessions {
       resolve({ op: 'openFailed', id: 0, busy: false, message: 'media worker died' });
     w.opening.clear();
     w.sessions.clear();
+    // The restarted worker counts from zero: what the dead one counted stays in the totals.
+    w.before.packetsIn += w.counters.packetsIn;
+    w.before.packetsOut += w.counters.packetsOut;
+    w.before.lateTicks += w.counters.lateTicks;
+    w.counters = { sessions: 0, packetsIn: 0, packetsOut: 0, lateTicks: 0 };
     w.start();
     for (const s of sessions) s.workerLost();
   }
