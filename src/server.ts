@@ -14,6 +14,9 @@ import { UserAgent } from './sip/ua/user-agent.ts';
 import type { SrtpPolicy } from './store/store.ts';
 import { MediaClock } from './media/media-clock.ts';
 import { PortPool } from './media/port-pool.ts';
+import { LocalMedia } from './media/local/local-media.ts';
+import { WorkerMedia } from './media/workers/worker-media.ts';
+import type { MediaSessions } from './media/media-session.ts';
 import { CallEngine } from './call/engine.ts';
 import { Sounds } from './call/sounds.ts';
 import { NumberRouter } from './app/router.ts';
@@ -96,6 +99,10 @@ export class Server {
   engine!: CallEngine;
   pool!: PortPool;
   mediaClock!: MediaClock;
+  /** Every leg's media sessions (in this process). */
+  media!: MediaSessions;
+  /** The media worker threads, with --media-workers N > 0. */
+  mediaWorkers: WorkerMedia | undefined;
   sounds!: Sounds;
   router = new NumberRouter();
   http!: FastifyInstance;
@@ -231,7 +238,14 @@ export class Server {
     await this.loadSipCredentials();
     this.pool = new PortPool(config.rtpPorts.min, config.rtpPorts.max);
     this.mediaClock = new MediaClock();
-    this.sounds = new Sounds(config.promptDir ?? DEFAULT_PROMPT_DIR);
+    const mediaLog = this.log.child({ layer: 'call' });
+    this.mediaWorkers =
+      config.mediaWorkers > 0
+        ? new WorkerMedia({ workers: config.mediaWorkers, pool: this.pool, logger: mediaLog })
+        : undefined;
+    this.media =
+      this.mediaWorkers ?? new LocalMedia({ pool: this.pool, clock: this.mediaClock, logger: mediaLog });
+    this.sounds = new Sounds(config.promptDir ?? DEFAULT_PROMPT_DIR, this.media);
     this.sounds.preload('ru', PROMPT_IDS);
     this.sounds.preload('en', PROMPT_IDS);
     this.ua = new UserAgent({
@@ -245,8 +259,7 @@ export class Server {
     });
     this.engine = new CallEngine({
       ua: this.ua,
-      pool: this.pool,
-      mediaClock: this.mediaClock,
+      media: this.media,
       clock: this.clock,
       logger: this.log.child({ layer: 'call' }),
       rtpHost: this.advertisedHost,
@@ -627,6 +640,7 @@ export class Server {
     await this.http.close();
     await this.stack.close();
     this.mediaClock.stop();
+    await this.mediaWorkers?.close();
     this.acd.close();
     this.availability.close();
     this.agentStates.close();

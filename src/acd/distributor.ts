@@ -137,6 +137,7 @@ export class Distributor {
       const dialing = await this.deps.engine.dial({
         targets,
         ...callerIdentityFor(cc, cc.settings.presentedCallerId),
+        near: cc.leg,
         timeoutMs: cc.settings.ringSeconds * 1000,
       });
       if (cc.offer?.agentId !== agentId || cc.state !== 'offering') {

@@ -1,9 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../util/clock.ts';
-import type { MediaClock } from '../media/media-clock.ts';
-import type { PortPool } from '../media/port-pool.ts';
-import { RtpSession } from '../media/rtp/session.ts';
-import { bridge as bridgeMedia, type Bridge } from '../media/bridge.ts';
+import type { MediaBridge, MediaSession, MediaSessions } from '../media/media-session.ts';
 import type { SipResponse, SipUri } from '../sip/message/types.ts';
 import type { Endpoint } from '../sip/transport/transport.ts';
 import type { HeaderField } from '../sip/message/types.ts';
@@ -96,6 +93,8 @@ export interface DialOptions {
    * target's way of writing numbers.
    */
   headers?: HeaderField[] | ((host: string, format: (number: string) => string) => HeaderField[]);
+  /** The leg this one will be bridged with (the customer's): its media is opened next to it. */
+  near?: Leg;
 }
 
 export interface InboundCall {
@@ -123,8 +122,8 @@ export interface InboundCall {
 
 export interface CallEngineOptions {
   ua: UserAgent;
-  pool: PortPool;
-  mediaClock: MediaClock;
+  /** Where legs' media sessions come from (the port; the composition root picks the kind). */
+  media: MediaSessions;
   clock: Clock;
   logger: Logger;
   /** Address that goes into our SDP (and that RTP binds to, unless rtpBindHost says otherwise). */
@@ -168,12 +167,10 @@ export class CallEngine {
     return this.legs.size;
   }
 
-  private async openRtp(): Promise<RtpSession> {
-    return RtpSession.open({
+  private openRtp(near?: Leg): Promise<MediaSession> {
+    return this.opts.media.open({
       host: this.opts.rtpBindHost ?? this.opts.rtpHost,
-      pool: this.opts.pool,
-      clock: this.opts.mediaClock,
-      logger: this.log,
+      near: near?.mediaSession,
     });
   }
 
@@ -185,7 +182,7 @@ export class CallEngine {
   }
 
   private localMedia(
-    rtp: RtpSession,
+    rtp: MediaSession,
     peer: string | undefined,
     srtp: SrtpPolicy,
   ): {
@@ -257,7 +254,7 @@ export class CallEngine {
         return invite.reject(probe.status, probe.reason);
       }
     }
-    let rtp: RtpSession;
+    let rtp: MediaSession;
     try {
       rtp = await this.openRtp();
     } catch (err) {
@@ -350,9 +347,9 @@ export class CallEngine {
         result: Promise.resolve({ kind: 'failed', status: 404, reason: 'No route' }),
         cancel: () => {},
       };
-    let rtp: RtpSession;
+    let rtp: MediaSession;
     try {
-      rtp = await this.openRtp();
+      rtp = await this.openRtp(opts.near);
     } catch (err) {
       this.log.warn({ err }, 'no RTP port for an outbound call');
       return {
@@ -518,7 +515,7 @@ export class CallEngine {
 
 /** A media bridge between two legs that tears itself down when either leg ends. */
 export class LegBridge {
-  private media: Bridge | undefined;
+  private media: MediaBridge | undefined;
   private readonly offs: (() => void)[] = [];
 
   constructor(
@@ -527,7 +524,7 @@ export class LegBridge {
   ) {
     a.silence();
     b.silence();
-    this.media = bridgeMedia(a.rtp, b.rtp);
+    this.media = a.mediaSession.bridge(b.mediaSession);
     this.offs.push(
       a.on('ended', () => this.unbridge()),
       b.on('ended', () => this.unbridge()),

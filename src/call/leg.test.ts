@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SipRequest } from '../sip/message/types.ts';
 import { FakeClock } from '../util/fake-clock.ts';
-import { fakeRtp, fakeSession } from './fake-rtp.ts';
+import { fakeMedia, fakeSession } from './fake-media.ts';
 import { allMoves } from '../util/state-machine.ts';
 import { LEG_TRANSITIONS, Leg } from './leg.ts';
 import { SdesKey, type Direction, type MediaParams } from './sdp.ts';
@@ -35,7 +35,7 @@ const media = (direction: Direction): MediaParams => ({
 
 function ringingLeg(timeoutMs = 0) {
   const clock = new FakeClock();
-  const rtp = fakeRtp();
+  const rtp = fakeMedia();
   const leg = new Leg(
     'inbound',
     rtp,
@@ -123,7 +123,7 @@ describe('Leg media watchdog', () => {
     const { clock, rtp, leg, session } = answeredLeg(2000);
     // Packets flowing keep it up well past the timeout.
     for (let i = 0; i < 10; i++) {
-      rtp.stats.packetsReceived += 50;
+      rtp.counters.packetsReceived += 50;
       clock.advance(500);
     }
     expect(leg.state).toBe('answered');
@@ -147,7 +147,7 @@ describe('Leg media watchdog', () => {
     // Back to sendrecv: the full timeout runs from the resume.
     session.user!.onReinvite(sdp('sendrecv'), NO_TIMER_REQ);
     clock.advance(1500);
-    rtp.stats.packetsReceived++;
+    rtp.counters.packetsReceived++;
     clock.advance(1500);
     expect(leg.state).toBe('answered');
     clock.advance(3000);
@@ -168,7 +168,7 @@ describe('Leg media watchdog', () => {
 describe('Leg re-INVITE and SRTP', () => {
   /** An answered SRTP leg (policy optional) and the keys its RTP session was given. */
   function srtpLeg() {
-    const rtp = fakeRtp();
+    const rtp = fakeMedia();
     const keys: unknown[] = [];
     (rtp as unknown as { setSrtp: (k: unknown) => void }).setSrtp = (k) => keys.push(k);
     const leg = new Leg(

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { StatefulFlow, type TransitionTable } from '../util/state-machine.ts';
-import type { FrameSource } from '../media/player.ts';
-import type { RtpSession } from '../media/rtp/session.ts';
+import type { MediaEvent, MediaSession, Playable } from '../media/media-session.ts';
 import { parseInfoDtmf } from '../media/dtmf/sip-info.ts';
 import type { InviteSession, DialogRefusal, DialogUser } from '../sip/ua/invite-session.ts';
 import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.ts';
@@ -13,8 +12,8 @@ import { answerOffer, type LocalMedia, type MediaParams } from './sdp.ts';
 import { feedDigit, type CollectOptions, type CollectResult } from './digits.ts';
 
 /**
- * One leg: one SIP dialog plus one RTP session. The leg owns every timer it
- * starts and releases its RTP ports when it ends, whichever way it ends.
+ * One leg: one SIP dialog plus one media session (the port, media/media-session.ts). The leg
+ * owns every timer it starts and closes its media when it ends, whichever way it ends.
  *
  *   ringing ──answer──▶ answered ──hangup/BYE/media timeout──▶ ended
  *      └──────cancel/reject/fail────────────────────────────────┘
@@ -49,11 +48,13 @@ export type EndReason =
   | 'no_ack'
   | 'shutdown'
   | 'media_timeout'
-  | 'session_expired';
+  | 'session_expired'
+  /** Our side's media went away (a media worker died) and could not be kept. */
+  | 'media_lost';
 
-/** The phone is gone without BYE (media timeout or expired session): not a hang-up on purpose. */
+/** The leg died without anyone's BYE (media timeout, expired session, lost media): not a hang-up on purpose. */
 export function isDeadLeg(reason: EndReason | undefined): boolean {
-  return reason === 'media_timeout' || reason === 'session_expired';
+  return reason === 'media_timeout' || reason === 'session_expired' || reason === 'media_lost';
 }
 
 /** The watchdog looks this often at most (and at least 4 times per timeout). */
@@ -94,7 +95,7 @@ export class Leg extends StatefulFlow<LegState> {
     dtmf: new Set(),
     ended: new Set(),
   };
-  private playing: { source: FrameSource; done: (o: PlayOutcome) => void; bargeIn: boolean } | undefined;
+  private playing: { what: Playable; done: (o: PlayOutcome) => void; bargeIn: boolean } | undefined;
   private collecting: ((digit: string | undefined) => void) | undefined;
   private digitHandler: ((digit: string) => void) | null = null;
   private readonly sdpVersion = { value: 1 };
@@ -103,12 +104,15 @@ export class Leg extends StatefulFlow<LegState> {
     { timer: TimerHandle; heardAt: number; packets: number; confirming: boolean } | undefined;
   /** `auto`: only when the peer's SDP has no telephone-event (it can send keys no other way). */
   inbandDtmf: InbandDtmfMode = 'auto';
+  /** What the media session was last told about in-band detection (it starts off). */
+  private inbandOn = false;
   /** RFC 4028 refresh/expiry, running once the dialog negotiated a session timer. */
   readonly sessionTimer: SessionTimer;
 
   constructor(
     readonly direction: LegDirection,
-    readonly rtp: RtpSession,
+    /** The leg's media, through the port only (commands in, events out). */
+    readonly mediaSession: MediaSession,
     readonly local: Omit<LocalMedia, 'sessionVersion'>,
     /** The other party's number as they presented it (caller id) or the number we dial. */
     readonly remoteNumber: string,
@@ -122,8 +126,7 @@ export class Leg extends StatefulFlow<LegState> {
     readonly sessionPolicy?: TimerPolicy,
   ) {
     super({ name: 'leg', initial: 'ringing', transitions: LEG_TRANSITIONS, clock });
-    rtp.onDtmf = (digit, atMs) => this.onDigit(digit, atMs);
-    rtp.onSourceEnd = () => this.finishPlay('done');
+    mediaSession.onEvent = (e) => this.onMediaEvent(e);
     this.sessionTimer = new SessionTimer({
       now: () => this.clock.now(),
       setTimer: (fn, ms) => this.setTimer(fn, ms),
@@ -155,10 +158,10 @@ export class Leg extends StatefulFlow<LegState> {
     return { ...this.local, sessionVersion: this.sdpVersion.value };
   }
 
-  /** Applies negotiated media to the RTP session. */
+  /** Applies negotiated media to the media session. */
   applyMedia(media: MediaParams): void {
     this.media = media;
-    this.rtp.setCodec({
+    this.mediaSession.setCodec({
       codec: media.codec,
       payloadType: media.payloadType,
       dtmfPayloadType: media.dtmfPayloadType,
@@ -166,14 +169,17 @@ export class Leg extends StatefulFlow<LegState> {
     });
     // SDES: we send with our key, the peer with the one in its SDP (RFC 4568 §6.1).
     const key = this.local.sdesKey;
-    this.rtp.setSrtp(media.srtp && key ? { send: key.bytes, receive: media.srtp.remoteKey.bytes } : null);
-    this.rtp.setRemote(media.remoteHost, media.remotePort);
+    this.mediaSession.setSrtp(
+      media.srtp && key ? { send: key.bytes, receive: media.srtp.remoteKey.bytes } : null,
+    );
+    this.mediaSession.setRemote(media.remoteHost, media.remotePort);
     if (this.isUp) this.watchMedia();
     this.updateFill();
     const inband =
       this.inbandDtmf === 'always' || (this.inbandDtmf === 'auto' && media.dtmfPayloadType === undefined);
-    if (inband !== this.rtp.inbandDtmf) {
-      this.rtp.setInbandDtmf(inband);
+    if (inband !== this.inbandOn) {
+      this.inbandOn = inband;
+      this.mediaSession.setInbandDtmf(inband);
       this.log.debug({ leg: this.id, inband }, 'inband DTMF detection');
     }
   }
@@ -325,7 +331,7 @@ export class Leg extends StatefulFlow<LegState> {
    */
   private updateFill(): void {
     const dir = this.media?.direction ?? 'sendrecv';
-    this.rtp.setFill(this.isUp && dir !== 'sendonly' && dir !== 'inactive');
+    this.mediaSession.setFill(this.isUp && dir !== 'sendonly' && dir !== 'inactive');
   }
 
   // ── media watchdog ──────────────────────────────────────────────────────
@@ -342,7 +348,7 @@ export class Leg extends StatefulFlow<LegState> {
     this.mediaWatch = {
       timer: { id: -1 },
       heardAt: this.clock.now(),
-      packets: this.rtp.stats.packetsReceived,
+      packets: this.mediaSession.stats().packetsReceived,
       confirming: false,
     };
     this.armMediaCheck(this.mediaCheckStep());
@@ -363,7 +369,7 @@ export class Leg extends StatefulFlow<LegState> {
     // Armed only while answered: the state's timers never fire after it.
     if (!w) return;
     const now = this.clock.now();
-    const packets = this.rtp.stats.packetsReceived;
+    const packets = this.mediaSession.stats().packetsReceived;
     if (packets !== w.packets) {
       w.packets = packets;
       w.heardAt = now;
@@ -408,39 +414,51 @@ export class Leg extends StatefulFlow<LegState> {
    * pressed (when barge-in is on; the key stays buffered for the next
    * collection), or the leg ends.
    */
-  play(source: FrameSource, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
+  play(what: Playable, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
     if (this.ended) return Promise.resolve('hangup');
     this.finishPlay('stopped');
     if (opts.bargeIn && this.digitBuffer.length > 0) return Promise.resolve('interrupted');
     return new Promise((resolve) => {
-      this.playing = { source, done: resolve, bargeIn: opts.bargeIn ?? false };
-      this.rtp.setSource(source);
+      this.playing = { what, done: resolve, bargeIn: opts.bargeIn ?? false };
+      this.mediaSession.play(what);
     });
   }
 
-  /** Starts a source that loops until replaced (music on hold, ringback). */
-  loop(source: FrameSource): void {
+  /** Starts a sound that loops until replaced (music on hold, ringback). */
+  loop(what: Playable): void {
     if (this.ended) return;
     this.finishPlay('stopped');
-    this.rtp.setSource(source);
+    this.mediaSession.play(what);
   }
 
   /** Stops whatever plays; the leg sends nothing until told otherwise. */
   silence(): void {
     this.finishPlay('stopped');
-    this.rtp.setSource(null);
+    this.mediaSession.stop();
   }
 
   private finishPlay(outcome: PlayOutcome): void {
     const p = this.playing;
     if (!p) return;
     this.playing = undefined;
-    if (outcome !== 'done') this.rtp.setSource(null);
+    if (outcome !== 'done') this.mediaSession.stop();
     p.done(outcome);
   }
 
   sendDtmf(digits: string): void {
-    if (this.isUp) this.rtp.sendDtmf(digits);
+    if (this.isUp) this.mediaSession.sendDtmf(digits);
+  }
+
+  private onMediaEvent(e: MediaEvent): void {
+    if (e.type === 'dtmf') this.onDigit(e.digit, e.atMs);
+    else if (e.type === 'playEnded') this.finishPlay('done');
+    else if (!this.ended) {
+      this.log.warn(
+        { leg: this.id, number: this.remoteNumber },
+        'media lost (media worker died): hanging up',
+      );
+      void this.hangup('media_lost');
+    }
   }
 
   // ── digits ──────────────────────────────────────────────────────────────
@@ -548,7 +566,7 @@ export class Leg extends StatefulFlow<LegState> {
     this.finishPlay('hangup');
     this.collecting?.(undefined);
     this.collecting = undefined;
-    this.rtp.close();
+    this.mediaSession.close();
     if (this.session) this.session.user = null;
     this.log.debug({ leg: this.id, reason }, 'leg ended');
     for (const fn of this.listeners.ended) fn(reason);

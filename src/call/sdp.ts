@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import sdpTransform from 'sdp-transform';
-import { SRTP_KEY_SALT_LEN } from '../media/srtp/srtp.ts';
+import { SRTP_KEY_SALT_LEN } from '../media/media-session.ts';
 import type { SrtpPolicy } from '../store/vocabulary.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { HeaderField, SipRequest, SipResponse } from '../sip/message/types.
 import type { NegotiatedTimer } from '../sip/session-timer.ts';
 import type { InviteSession } from '../sip/ua/invite-session.ts';
 import { FakeClock } from '../util/fake-clock.ts';
-import { fakeRtp, fakeSession } from './fake-rtp.ts';
+import { fakeMedia, fakeSession } from './fake-media.ts';
 import { Leg } from './leg.ts';
 import { SessionTimer } from './session-timer.ts';
 
@@ -47,7 +47,7 @@ function answeredLeg(timer: NegotiatedTimer, allowsUpdate = true) {
   const clock = new FakeClock();
   const leg = new Leg(
     'outbound',
-    fakeRtp(),
+    fakeMedia(),
     { host: '127.0.0.1', port: 40000, codecs: ['PCMU'], sessionId: 7 },
     '+79000000001',
     '+74950000001',

@@ -36,7 +36,7 @@ export async function readbackTest(call: InboundCall, sounds: Sounds, lang: Lang
 export async function echoTest(call: InboundCall): Promise<void> {
   const { leg } = call;
   if (!(await call.answer())) return;
-  leg.rtp.onAudio = (payload, codec, session) => session.sendRelayed(payload, codec);
+  leg.mediaSession.echo();
 }
 
 /** 9002: rings for 8 s (180 Ringing), then behaves as the echo test: checks ringback and CANCEL handling. */

@@ -41,6 +41,25 @@ const LAYERS: Record<string, readonly string[]> = {
   cli: ['server', 'http', 'sim', ...UNDER_HTTP],
 };
 
+/**
+ * The media port (issue 13): above media, calls see media through `media/media-session.ts`
+ * only, so the sessions can live elsewhere (worker threads) without the call layer noticing.
+ * These are the implementation's insides. Only the composition root picks an implementation,
+ * and the test phone (sim) is a far end with an RTP stack of its own, not the server's media.
+ */
+const MEDIA_INSIDES = [
+  'media/local/',
+  'media/rtp/',
+  'media/srtp/',
+  'media/bridge.ts',
+  'media/player.ts',
+  'media/media-clock.ts',
+  'media/port-pool.ts',
+  'media/tones.ts',
+  'media/frame-source.ts',
+];
+const MAY_BUILD_MEDIA = ['server', 'sim'];
+
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
 function sourceFiles(dir: string): string[] {
@@ -133,6 +152,18 @@ describe('module layers (src/)', () => {
       .flatMap(([from, tos]) => tos.filter((to) => !allowed(from, to)).map((to) => `${from} -> ${to}`))
       .sort();
     expect(upward, `imports against the layers (see LAYERS):\n  ${upward.join('\n  ')}`).toEqual([]);
+  });
+
+  it('reaches media only through its port above the media layer', () => {
+    const inside = [...graph]
+      .filter(([from]) => layerOf(from) !== 'media' && !MAY_BUILD_MEDIA.includes(layerOf(from)))
+      .flatMap(([from, tos]) =>
+        tos.filter((to) => MEDIA_INSIDES.some((m) => to.startsWith(m))).map((to) => `${from} -> ${to}`),
+      )
+      .sort();
+    expect(inside, `imports past the media port (media/media-session.ts):\n  ${inside.join('\n  ')}`).toEqual(
+      [],
+    );
   });
 
   it('places every folder of src/ in a layer', () => {

@@ -80,6 +80,31 @@ export async function answerAgent(
   return { call, invite };
 }
 
+/**
+ * The customer, back in the queue, goes to `login`: its phone answers sending `hz`, and the
+ * two hear each other (the customer's own tone is `customerHz`).
+ */
+export async function nextAgentTakesOver(
+  server: Server,
+  trunk: TestPhone,
+  customer: PhoneCall,
+  login: string,
+  hz: number,
+  customerHz: number,
+): Promise<PhoneCall> {
+  const { call } = await answerAgent(trunk, login);
+  call.send(new SineSource(hz, 4000));
+  await waitConnected(server, login);
+  await customer.recorder.waitFor(
+    () => customer.recorder.heardTone(hz, 200),
+    5000,
+    `customer hears agent ${login}`,
+  );
+  await call.waitForTone(customerHz, 5000, 200);
+  expect(customer.state).toBe('up');
+  return call;
+}
+
 /** Waits until the customer and this agent are bridged (after the whisper). */
 export async function waitConnected(server: Server, login: string, timeoutMs = 8000): Promise<void> {
   const id = await agentId(server, login);

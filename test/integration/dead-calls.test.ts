@@ -8,11 +8,10 @@ import { eventually, sleep, startServer } from './harness.ts';
 import {
   SALES,
   agentId,
-  answerAgent,
   makeReady,
+  nextAgentTakesOver,
   setState,
   stateOf,
-  waitConnected,
   waitState,
   useCallRig,
 } from './acd-helpers.ts';
@@ -90,17 +89,8 @@ describe('dead calls (RTP inactivity timeout)', () => {
     await makeReady(s, '1002');
     first.goSilent();
     expect(await first.ended).toBe('remote');
-    const { call: second } = await answerAgent(trunk, '1002');
-    second.send(new SineSource(1400, 4000));
-    await waitConnected(s, '1002');
     // Who hears whom: the customer and the second agent hear each other.
-    await custCall.recorder.waitFor(
-      () => custCall.recorder.heardTone(1400, 200),
-      5000,
-      'customer hears agent 1002',
-    );
-    await second.waitForTone(1000, 5000, 200);
-    expect(custCall.state).toBe('up');
+    const second = await nextAgentTakesOver(s, trunk, custCall, '1002', 1400, 1000);
     const st1001 = await stateOf(s, '1001');
     expect(['wrap_up', 'ready']).toContain(st1001);
     const cdr = (await s.store.calls.listCdr())[0]!;

@@ -37,7 +37,7 @@ describe('inband DTMF', () => {
     // Our answer mirrors the offer: no telephone-event, so the leg listens to the audio.
     const leg = [...srv.engine.legs][0];
     expect(leg?.media?.dtmfPayloadType).toBeUndefined();
-    expect(leg?.rtp.inbandDtmf).toBe(true);
+    expect(leg?.mediaSession.stats().inbandDtmf).toBe(true);
     await call.waitForPrompt(ru('enter_pin'));
     call.sendDtmf('2580#', 'inband', TONES);
     await call.waitForPrompt(ru('registered'), 8000);

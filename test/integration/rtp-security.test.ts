@@ -147,7 +147,7 @@ describe('RTP from a third party during a bridged call', () => {
     const { customerLeg, agentLeg } = legPorts();
     const before = await droppedMetric(server);
     const legs = [...server.engine.legs];
-    const legDrops = (): number => legs.reduce((n, l) => n + l.rtp.stats.sourceDropped, 0);
+    const legDrops = (): number => legs.reduce((n, l) => n + l.mediaSession.stats().sourceDropped, 0);
 
     blaster = await RtpBlaster.open();
     customer.recorder.clear();
@@ -171,7 +171,7 @@ describe('RTP from a third party during a bridged call', () => {
     expect(server.acd.liveCalls[0]?.inCall?.state).toBe('talking');
     await hears(customer, VOICE.agent);
     // Counted per leg and on /metrics.
-    for (const l of legs) expect(l.rtp.stats.sourceDropped).toBeGreaterThan(0);
+    for (const l of legs) expect(l.mediaSession.stats().sourceDropped).toBeGreaterThan(0);
     expect((await droppedMetric(server)) - before).toBeGreaterThanOrEqual(sent * 0.9);
 
     // The agent's own `*` still works.
@@ -190,7 +190,7 @@ describe('RTP from a third party during a bridged call', () => {
     await hears(agent, VOICE.customer);
     agent.changeSsrc();
     await hears(customer, VOICE.agent);
-    for (const l of server.engine.legs) expect(l.rtp.stats.sourceDropped).toBe(0);
+    for (const l of server.engine.legs) expect(l.mediaSession.stats().sourceDropped).toBe(0);
     await customer.hangup();
   });
 });
@@ -212,8 +212,8 @@ describe('a stale sender on a reused port (after a crash and restart)', () => {
       await call.waitForPrompt(promptPath('ru', 'enter_digits'));
       expect(stale.received).toEqual([]);
       const leg = [...server.engine.legs][0];
-      expect(leg?.rtp.stats.sourceDropped).toBeGreaterThan(0);
-      expect(leg?.rtp.remote).toEqual({ host: '127.0.0.1', port: call.rtp.localPort });
+      expect(leg?.mediaSession.stats().sourceDropped).toBeGreaterThan(0);
+      expect(leg?.mediaSession.stats().remote).toEqual({ host: '127.0.0.1', port: call.rtp.localPort });
       await call.hangup();
       await eventually(() => server.engine.activeLegs === 0, 3000, 'leg released');
     } finally {

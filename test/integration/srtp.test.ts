@@ -32,7 +32,7 @@ describe('SRTP (SDES) calls', () => {
     await call.waitForPrompt(ru('enter_pin'));
     expect(call.rtp.stats.srtpAuthFailed).toBe(0);
     const leg = [...server.engine.legs][0]!;
-    expect(leg.rtp.srtp).toBe(true);
+    expect(leg.mediaSession.stats().srtp).toBe(true);
     await call.hangup();
 
     const echo = await p.call('9001', { port: server.sipPort });
@@ -70,8 +70,8 @@ describe('SRTP (SDES) calls', () => {
     echo.rtp.setSrtp({ send: Buffer.alloc(30, 7), receive: echo.media!.srtp!.remoteKey.bytes });
     echo.send(new SineSource(1000, 8000));
     const leg = [...server.engine.legs][0]!;
-    await eventually(() => leg.rtp.stats.srtpAuthFailed >= 20, 5000, 'packets refused');
-    expect(leg.rtp.stats.packetsReceived).toBe(0);
+    await eventually(() => leg.mediaSession.stats().srtpAuthFailed >= 20, 5000, 'packets refused');
+    expect(leg.mediaSession.stats().packetsReceived).toBe(0);
     expect(echo.recorder.heardTone(1000, 100)).toBe(false);
     await echo.hangup();
   });

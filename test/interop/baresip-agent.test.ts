@@ -102,13 +102,13 @@ describe('baresip as a SIP-phone agent', () => {
     expect(leg, 'the leg to baresip').toBeDefined();
     const offer = leg!.session?.localSdp ?? '';
     const { packetsReceived, bytesReceived, packetsSent, bytesSent, srtpAuthFailed, srtpReplayed } =
-      leg!.rtp.stats;
+      leg!.mediaSession.stats();
     if (srtp) {
       // What we offered baresip, what it answered, and what went over the wire.
       expect(offer).toMatch(/^m=audio \d+ RTP\/SAVP /m);
       expect(offer).toMatch(/^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:/m);
       expect(leg!.media?.srtp, 'the agent leg negotiated SRTP').toBeDefined();
-      expect(leg!.rtp.srtp).toBe(true);
+      expect(leg!.mediaSession.stats().srtp).toBe(true);
       // Every packet counted from baresip passed HMAC-SHA1-80 under the key of its answer
       // (a plain RTP packet would fail it), and both ways the datagrams carry the 10-byte tag.
       expect(packetsReceived).toBeGreaterThan(50);
@@ -117,7 +117,7 @@ describe('baresip as a SIP-phone agent', () => {
       expect(bytesSent / packetsSent).toBeGreaterThanOrEqual(PLAIN_PCMU_PACKET + SRTP_TAG);
     } else {
       expect(offer).toMatch(/^m=audio \d+ RTP\/AVP /m);
-      expect(leg!.rtp.srtp).toBe(false);
+      expect(leg!.mediaSession.stats().srtp).toBe(false);
     }
     const closed = nextEvent(a, 'CALL_CLOSED', 5000);
     await custCall.hangup();

@@ -42,11 +42,11 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     await b.dial(`sip:9001@${LOOPBACK}:${server.sipPort}`, 8000);
     const leg = [...server.engine.legs][0]!;
     expect(leg.media?.srtp, 'the server leg negotiated SRTP').toBeDefined();
-    expect(leg.rtp.srtp).toBe(true);
+    expect(leg.mediaSession.stats().srtp).toBe(true);
     await sleep(2500);
     // What we received from baresip authenticated and decrypted, with nothing refused.
-    expect(leg.rtp.stats.packetsReceived).toBeGreaterThan(50);
-    expect(leg.rtp.stats.srtpAuthFailed + leg.rtp.stats.srtpReplayed).toBe(0);
+    expect(leg.mediaSession.stats().packetsReceived).toBeGreaterThan(50);
+    expect(leg.mediaSession.stats().srtpAuthFailed + leg.mediaSession.stats().srtpReplayed).toBe(0);
     await b.finishCall();
     const { withTone, frames } = toneFrameCount(b.received(), 1000);
     // 2.5 s of call: at least 1.5 s (75 frames) of our tone must have come back through SRTP.
@@ -67,7 +67,7 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
     await waitConnected(server, '1001');
     await agentCall.waitForTone(1000, 8000, 300);
     const customerLeg = [...server.engine.legs].find((l) => l.direction === 'inbound')!;
-    expect(customerLeg.rtp.srtp).toBe(true);
+    expect(customerLeg.mediaSession.stats().srtp).toBe(true);
     // Give baresip's recording 2 s of the agent's tone after the bridge.
     await sleep(2000);
     await b.finishCall();
@@ -104,10 +104,10 @@ describe('baresip with SRTP (mediaenc=srtp-mand)', () => {
       await waitConnected(server, '1001');
       const agentLeg = [...server.engine.legs].find((l) => l.direction === 'outbound')!;
       expect(agentLeg.media?.srtp, 'baresip answered RTP/SAVP').toBeDefined();
-      expect(agentLeg.rtp.srtp).toBe(true);
+      expect(agentLeg.mediaSession.stats().srtp).toBe(true);
       await call.waitForTone(1000, 8000, 300);
       await sleep(2000);
-      expect(agentLeg.rtp.stats.srtpAuthFailed).toBe(0);
+      expect(agentLeg.mediaSession.stats().srtpAuthFailed).toBe(0);
       await call.hangup();
       await b.finishCall({ hangup: false, closedMs: 5000 });
     } finally {

@@ -1,6 +1,6 @@
 import { Histogram, type Registry } from 'prom-client';
 import type { Leg } from '../../call/leg.ts';
-import type { RtpStats } from '../../media/rtp/session.ts';
+import type { RtpStats } from '../../media/media-session.ts';
 
 export const RTP_KEYS = [
   'packetsSent',
@@ -26,7 +26,7 @@ const JITTER_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2];
  * RTP counters over the server's life: legs that ended (folded in when they end)
  * plus the legs alive now. A leg is noticed by a sweep each second and at each
  * scrape, so only a leg that lives less than a second between two sweeps is missed.
- * The one place /metrics reads a leg's media (`leg.rtp.stats`).
+ * The one place /metrics reads a leg's media (`leg.mediaSession.stats()`).
  */
 export class RtpAccounting {
   private readonly ended = zero();
@@ -53,7 +53,7 @@ export class RtpAccounting {
       if (this.seen.has(leg)) continue;
       this.seen.add(leg);
       leg.on('ended', () => {
-        const stats = leg.rtp.stats;
+        const stats = leg.mediaSession.stats();
         for (const k of RTP_KEYS) this.ended[k] += stats[k];
         if (stats.packetsReceived > 1) this.jitter.observe(stats.maxJitterSeconds);
       });
@@ -64,7 +64,7 @@ export class RtpAccounting {
     this.sweep();
     const t = { ...this.ended };
     for (const leg of this.legs())
-      if (leg.state !== 'ended') for (const k of RTP_KEYS) t[k] += leg.rtp.stats[k];
+      if (leg.state !== 'ended') for (const k of RTP_KEYS) t[k] += leg.mediaSession.stats()[k];
     return t;
   }
 
@@ -72,7 +72,7 @@ export class RtpAccounting {
   liveJitter(): number {
     let max = 0;
     for (const leg of this.legs())
-      if (leg.state !== 'ended') max = Math.max(max, leg.rtp.stats.jitterSeconds);
+      if (leg.state !== 'ended') max = Math.max(max, leg.mediaSession.stats().jitterSeconds);
     return max;
   }
 

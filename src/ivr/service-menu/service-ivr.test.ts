@@ -7,11 +7,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { InboundCall } from '../../call/engine.ts';
-import { fakeRtp, fakeSession } from '../../call/fake-rtp.ts';
+import { fakeMedia, fakeSession } from '../../call/fake-media.ts';
 import { Leg } from '../../call/leg.ts';
 import type { Sounds } from '../../call/sounds.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
-import type { FrameSource } from '../../media/player.ts';
+import type { Playable } from '../../media/media-session.ts';
 import type { DirectoryStore } from '../../store/store.ts';
 import { FakeClock } from '../../util/fake-clock.ts';
 import { allMoves } from '../../util/state-machine.ts';
@@ -39,10 +39,10 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Runs one call: `steps` are [what the caller hears, what they do]; returns the moves and the writes. */
 async function call(world: World, steps: [string, Action][]) {
   const clock = new FakeClock();
-  const rtp = fakeRtp();
+  const rtp = fakeMedia();
   const playing: string[] = [];
-  rtp.setSource = (src: FrameSource | null) => {
-    if (src) playing.push((src as unknown as { ids: string }).ids);
+  rtp.play = (src: Playable) => {
+    playing.push((src as unknown as { ids: string }).ids);
   };
   const leg = new Leg(
     'inbound',
@@ -104,12 +104,12 @@ async function call(world: World, steps: [string, Action][]) {
     expect(playing.at(-1), `while waiting for ${prompt}`).toBe(prompt);
     if (action === HANGUP) leg.end('remote_hangup');
     else if (action === END || action === SILENCE) {
-      rtp.onSourceEnd?.();
+      rtp.onEvent?.({ type: 'playEnded' });
       if (action === SILENCE) {
         await turn();
         clock.advance(TIMINGS.firstDigitMs);
       }
-    } else for (const key of action) rtp.onDtmf?.(key, clock.now());
+    } else for (const key of action) rtp.onEvent?.({ type: 'dtmf', digit: key, atMs: clock.now() });
   }
   await done;
   return { moves, writes, phase: ivr.phase, leg };

@@ -84,11 +84,13 @@ import { InbandDtmfDetector } from '../dtmf/inband.ts';
 import { FRAME_SIZE, type FrameSource } from '../frame-source.ts';
 import type { MediaClock, Tickable } from '../media-clock.ts';
 import type { PortPool } from '../port-pool.ts';
+import { emptyRtpStats, type CodecConfig, type RtpStats, type SrtpKeys } from '../media-session.ts';
 import { RTP_HEADER_SIZE, rtpPayloadLength, rtpPayloadOffset, writeRtpHeader } from './packet.ts';
 import { SRTP_AUTH_FAILED, SRTP_AUTH_TAG_LEN, SRTP_REPLAYED, SrtpContext } from '../srtp/srtp.ts';
 import { ReceptionStats } from './reception.ts';
 
 export type { FrameSource } from '../frame-source.ts';
+export type { CodecConfig, RtpStats } from '../media-session.ts';
 
 /** Structural subset of pino's Logger. */
 export interface MediaLogger {
@@ -99,7 +101,8 @@ export interface MediaLogger {
 export interface RtpSessionOptions {
   /** Local address to bind (IPv4 or IPv6 literal; udp6 for IPv6). */
   host: string;
-  pool: PortPool;
+  /** Where ports come from (a media worker's: the one port its owner chose). */
+  pool: Pick<PortPool, 'acquire' | 'release' | 'capacity'>;
   clock: MediaClock;
   logger?: MediaLogger;
   /** Monotonic ms for DTMF reports (default performance.now). */
@@ -108,55 +111,6 @@ export interface RtpSessionOptions {
   bindAttempts?: number;
   /** Tone/gap lengths for sendDtmf (default 100 ms tone, 60 ms gap). */
   dtmf?: DtmfSenderOptions;
-}
-
-export interface CodecConfig {
-  codec: Codec;
-  /** PT we send audio with (0 PCMU, 8 PCMA normally). */
-  payloadType: number;
-  /** Negotiated telephone-event PT (any dynamic value); sendDtmf needs it. */
-  dtmfPayloadType?: number;
-  /** Negotiated comfort-noise PT (RFC 3389; 13 or dynamic): the idle fill sends CN on it. */
-  cnPayloadType?: number;
-}
-
-export interface RtpStats {
-  packetsSent: number;
-  /** Datagram bytes (header included; with SRTP the auth tag too). */
-  bytesSent: number;
-  /** Valid RTP from the peer (past the source check). */
-  packetsReceived: number;
-  /** Datagram bytes as on the wire, like bytesSent (with SRTP: before unprotect, tag included). */
-  bytesReceived: number;
-  /** Not RTP v2, too short, or inconsistent CSRC/extension/padding. */
-  malformed: number;
-  /** Valid RTP with a payload type we do not handle. */
-  unknownPayloadType: number;
-  /** RTCP arriving on the RTP port. */
-  rtcpIgnored: number;
-  /** Telephone-event packets received (all, including repeats). */
-  dtmfPackets: number;
-  /** Relayed payloads not sent (no remote yet, DTMF in progress, too large). */
-  relayDropped: number;
-  /** Times the remote moved to a learned source or back to the SDP address. */
-  remoteChanges: number;
-  /** Valid RTP from a source that is not the peer (dropped unseen, DTMF included). */
-  sourceDropped: number;
-  /** Packets of a new source held back while it passes probation (NAT learning). */
-  learningDropped: number;
-  /** SRTP packets whose authentication tag was wrong (tampered, wrong key, not SRTP at all). */
-  srtpAuthFailed: number;
-  /** SRTP packets seen before or older than the replay window. */
-  srtpReplayed: number;
-  /** Errors from callbacks or sockets caught in handlers. */
-  errors: number;
-  /** performance.now() of the last valid packet; 0 = none yet. */
-  lastReceivedAt: number;
-  /** Packets of the peer's stream that never came (RFC 3550 A.3; see reception.ts). */
-  packetsLost: number;
-  /** Interarrival jitter of the peer's audio now and at its highest (RFC 3550 A.8), seconds. */
-  jitterSeconds: number;
-  maxJitterSeconds: number;
 }
 
 const MAX_PAYLOAD = 480; // 60 ms of G.711
@@ -259,32 +213,12 @@ export class RtpSession implements Tickable {
 
   readonly localPort: number;
   readonly localHost: string;
-  readonly stats: RtpStats = {
-    packetsSent: 0,
-    bytesSent: 0,
-    packetsReceived: 0,
-    bytesReceived: 0,
-    malformed: 0,
-    unknownPayloadType: 0,
-    rtcpIgnored: 0,
-    dtmfPackets: 0,
-    relayDropped: 0,
-    remoteChanges: 0,
-    sourceDropped: 0,
-    learningDropped: 0,
-    srtpAuthFailed: 0,
-    srtpReplayed: 0,
-    errors: 0,
-    lastReceivedAt: 0,
-    packetsLost: 0,
-    jitterSeconds: 0,
-    maxJitterSeconds: 0,
-  };
+  readonly stats: RtpStats = emptyRtpStats();
   private readonly reception = new ReceptionStats();
 
   private readonly rtp: dgram.Socket;
   private readonly rtcp: dgram.Socket;
-  private readonly pool: PortPool;
+  private readonly pool: RtpSessionOptions['pool'];
   private readonly clock: MediaClock;
   private readonly logger: MediaLogger | undefined;
   private readonly v6: boolean;
@@ -435,7 +369,7 @@ export class RtpSession implements Tickable {
    * peer's; null = plain RTP. The same keys again (a re-INVITE that keeps them) keep the
    * contexts, and with them the roll-over counters and replay windows.
    */
-  setSrtp(keys: { send: Buffer; receive: Buffer } | null): void {
+  setSrtp(keys: SrtpKeys | null): void {
     const cur = this.srtpKeys;
     if (keys === null) {
       this.srtpKeys = this.srtpTx = this.srtpRx = null;

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { EndReason, PlayOutcome } from '../../../call/leg.ts';
-import type { FrameSource } from '../../../media/frame-source.ts';
+import type { Playable } from '../../../media/media-session.ts';
 import { DEFAULT_COMPANY_SETTINGS } from '../../../store/company-settings.ts';
 import type { Agent, CompanySettings, Department } from '../../../store/store.ts';
 import { FakeClock } from '../../../util/fake-clock.ts';
@@ -14,15 +14,12 @@ import type { InCallState } from './states.ts';
  * dials the test answers or fails by hand, and a fake clock for the menu timers.
  */
 
-/** A played sound, by name (the fake sounds make these). */
-class Sound implements FrameSource {
-  constructor(readonly label: string) {}
-  read(): boolean {
-    return false;
-  }
+/** A played sound, by name: the fake sounds put the prompt ids where the real ones put files. */
+function label(s: Playable): string {
+  if (s.kind === 'tone') return `tone:${s.tone}`;
+  if (s.kind === 'music') return 'music';
+  return s.files.join(',');
 }
-
-const label = (s: FrameSource): string => (s instanceof Sound ? s.label : 'sound');
 
 export class FakeLeg implements Leg {
   ended = false;
@@ -49,13 +46,13 @@ export class FakeLeg implements Leg {
     for (const k of keys) this.handler?.(k);
   }
 
-  play(source: FrameSource): Promise<PlayOutcome> {
+  play(source: Playable): Promise<PlayOutcome> {
     if (this.ended) return Promise.resolve('hangup');
     this.script.push(`${this.name} hears ${label(source)}`);
     return Promise.resolve('done');
   }
 
-  loop(source: FrameSource): void {
+  loop(source: Playable): void {
     if (!this.ended) this.script.push(`${this.name} hears ${label(source)} (loop)`);
   }
 
@@ -268,9 +265,9 @@ export function rig(settings: Partial<CompanySettings> = {}): Rig {
       findAgentsByContact: () => Promise.resolve([]),
     },
     sounds: {
-      tone: (kind) => new Sound(`tone:${kind}`),
-      music: () => new Sound('music'),
-      prompts: (_lang, ids) => new Sound(ids.join(',')),
+      tone: (tone) => ({ kind: 'tone', tone }),
+      music: () => ({ kind: 'music', file: 'music' }),
+      prompts: (_lang, files) => ({ kind: 'prompts', files }),
     },
     clock,
     log: pino({ level: 'silent' }),

@@ -1,7 +1,7 @@
 import type { DialResult as EngineDialResult } from '../../../call/engine.ts';
 import type { EndReason, PlayOutcome } from '../../../call/leg.ts';
 import type { Sounds } from '../../../call/sounds.ts';
-import type { FrameSource } from '../../../media/frame-source.ts';
+import type { Playable } from '../../../media/media-session.ts';
 import type { CompanySettings, Department, DirectoryStore, QueueEventKind } from '../../../store/store.ts';
 import type { Clock } from '../../../util/clock.ts';
 import type { Logger } from 'pino';
@@ -21,8 +21,8 @@ export interface Leg {
   on(event: 'ended', fn: (reason: EndReason) => void): () => void;
   /** Every key goes to `fn` (the menu is event-driven); null gives keys back to collections. */
   setDigitHandler(fn: ((digit: string) => void) | null): void;
-  play(source: FrameSource): Promise<PlayOutcome>;
-  loop(source: FrameSource): void;
+  play(what: Playable): Promise<PlayOutcome>;
+  loop(what: Playable): void;
   silence(): void;
   hangup(): Promise<void>;
 }

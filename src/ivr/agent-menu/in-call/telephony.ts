@@ -22,6 +22,7 @@ export function engineTelephony(
       return engine.dial({
         targets,
         ...callerIdentityFor(cc, settings.presentedCallerId),
+        near: cc.leg,
         timeoutMs: settings.ringSeconds * 1000,
         onProgress,
       });

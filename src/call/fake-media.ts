@@ -1,27 +1,35 @@
-import type { RtpSession } from '../media/rtp/session.ts';
+import type { MediaSession, MediaStats } from '../media/media-session.ts';
 import type { DialogUser, InviteSession } from '../sip/ua/invite-session.ts';
 
-/** Just what a leg touches of an RTP session, for leg unit tests: the receive counter is moved by the test. */
-export function fakeRtp(): RtpSession & { stats: { packetsReceived: number } } {
+/** A media session that does nothing, for leg unit tests: the test moves the receive counter itself. */
+export function fakeMedia(): MediaSession & { counters: MediaStats } {
+  const counters = {
+    packetsReceived: 0,
+    srtp: false,
+    remote: null,
+    inbandDtmf: false,
+  } as unknown as MediaStats;
   return {
-    stats: { packetsReceived: 0 },
+    counters,
     localPort: 40000,
     localHost: '127.0.0.1',
-    onDtmf: null,
-    onSourceEnd: null,
+    onEvent: null,
     setCodec() {},
     setRemote() {},
     setSrtp() {},
-    setSource() {},
-    inbandDtmf: false,
     setInbandDtmf() {},
     setFill() {},
-    setRelaying() {},
+    play() {},
+    stop() {},
     sendDtmf() {},
+    bridge() {
+      return { active: true, unbridge() {} };
+    },
+    echo() {},
+    stats: () => counters,
     close() {},
-  } as unknown as RtpSession & { stats: { packetsReceived: number } };
+  };
 }
-
 /** Just what a leg touches of its SIP session: a confirmed dialog that counts its BYEs. */
 export function fakeSession(): InviteSession & { byes: number; user: DialogUser | null } {
   const s = {

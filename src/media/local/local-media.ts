@@ -1,0 +1,149 @@
+/**
+ * The media port (../media-session.ts) in this process, on the main event loop: each session
+ * is an RtpSession (../rtp/session.ts) on the shared 20 ms MediaClock, bridges are
+ * ../bridge.ts, and a Playable is resolved here to a FrameSource from one prompt cache for
+ * every call. Tests and small installs use it; it is also what a media worker runs inside.
+ */
+
+import { bridge as bridgeSessions } from '../bridge.ts';
+import type { FrameSource } from '../frame-source.ts';
+import type { MediaClock } from '../media-clock.ts';
+import type {
+  CodecConfig,
+  MediaBridge,
+  MediaEvent,
+  MediaSession,
+  MediaSessions,
+  MediaStats,
+  Playable,
+  SrtpKeys,
+} from '../media-session.ts';
+import { ClipPlayer, LoopPlayer, PromptCache } from '../player.ts';
+import type { PortPool } from '../port-pool.ts';
+import { RtpSession, type MediaLogger } from '../rtp/session.ts';
+import { toneSource } from '../tones.ts';
+
+export interface LocalMediaOptions {
+  pool: PortPool;
+  clock: MediaClock;
+  logger?: MediaLogger;
+}
+
+export class LocalMedia implements MediaSessions {
+  /** Prompt files read once, shared by every session. */
+  readonly cache = new PromptCache();
+
+  constructor(private readonly opts: LocalMediaOptions) {}
+
+  async open(opts: { host: string; near?: MediaSession }): Promise<LocalMediaSession> {
+    const rtp = await RtpSession.open({
+      host: opts.host,
+      pool: this.opts.pool,
+      clock: this.opts.clock,
+      logger: this.opts.logger,
+    });
+    return new LocalMediaSession(rtp, this.cache);
+  }
+
+  preload(files: readonly string[]): void {
+    for (const f of files) this.cache.get(f);
+  }
+}
+
+/** The audio a Playable stands for. */
+export function frameSourceOf(what: Playable, cache: PromptCache): FrameSource {
+  switch (what.kind) {
+    case 'prompts':
+      return new ClipPlayer(what.files.map((f) => cache.get(f)));
+    case 'tone':
+      return toneSource(what.tone);
+    case 'music':
+      return new LoopPlayer(cache.get(what.file));
+  }
+}
+
+export class LocalMediaSession implements MediaSession {
+  onEvent: ((event: MediaEvent) => void) | null = null;
+  private bridged: MediaBridge | undefined;
+
+  constructor(
+    /** The RTP stream itself: for this folder and the media worker, not for callers of the port. */
+    readonly rtp: RtpSession,
+    private readonly cache: PromptCache,
+  ) {
+    rtp.onDtmf = (digit, atMs) => this.onEvent?.({ type: 'dtmf', digit, atMs });
+    rtp.onSourceEnd = () => this.onEvent?.({ type: 'playEnded' });
+  }
+
+  get localHost(): string {
+    return this.rtp.localHost;
+  }
+
+  get localPort(): number {
+    return this.rtp.localPort;
+  }
+
+  setRemote(host: string, port: number): void {
+    this.rtp.setRemote(host, port);
+  }
+
+  setCodec(config: CodecConfig): void {
+    this.rtp.setCodec(config);
+  }
+
+  setSrtp(keys: SrtpKeys | null): void {
+    this.rtp.setSrtp(keys);
+  }
+
+  setInbandDtmf(on: boolean): void {
+    this.rtp.setInbandDtmf(on);
+  }
+
+  setFill(on: boolean): void {
+    this.rtp.setFill(on);
+  }
+
+  play(what: Playable): void {
+    this.rtp.setSource(frameSourceOf(what, this.cache));
+  }
+
+  stop(): void {
+    this.rtp.setSource(null);
+  }
+
+  sendDtmf(digits: string): void {
+    this.rtp.sendDtmf(digits);
+  }
+
+  bridge(other: MediaSession): MediaBridge {
+    if (!(other instanceof LocalMediaSession))
+      throw new TypeError('a local media session bridges only with another local one');
+    const b = bridgeSessions(this.rtp, other.rtp);
+    const handle: MediaBridge = {
+      get active() {
+        return b.active;
+      },
+      unbridge: () => {
+        b.unbridge();
+        if (this.bridged === handle) this.bridged = undefined;
+        if (other.bridged === handle) other.bridged = undefined;
+      },
+    };
+    this.bridged = other.bridged = handle;
+    return handle;
+  }
+
+  echo(): void {
+    this.rtp.onAudio = (payload, codec, session) => session.sendRelayed(payload, codec);
+  }
+
+  stats(): MediaStats {
+    const rtp = this.rtp;
+    return { ...rtp.stats, srtp: rtp.srtp, remote: rtp.remote, inbandDtmf: rtp.inbandDtmf };
+  }
+
+  close(): void {
+    this.bridged?.unbridge();
+    this.rtp.close();
+  }
+}

@@ -1,0 +1,115 @@
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { quiet, until } from '../util/testing.ts';
+import { LocalMedia } from './local/local-media.ts';
+import { MediaClock } from './media-clock.ts';
+import type { MediaEvent, MediaSession, MediaSessions } from './media-session.ts';
+import { PortPool } from './port-pool.ts';
+import { WorkerMedia } from './workers/worker-media.ts';
+
+/**
+ * The media port's contract, on both implementations: in this thread and on two worker
+ * threads. Sessions talk to each other over loopback; "phones" are sessions too.
+ */
+const HOST = '127.0.0.1';
+const PROMPT = resolve(import.meta.dirname, '../../prompts/ru/goodbye.wav');
+const PCMU = { codec: 'PCMU', payloadType: 0, dtmfPayloadType: 101 } as const;
+
+interface Kind {
+  name: string;
+  make(pool: PortPool): { media: MediaSessions; close(): Promise<void> };
+}
+const KINDS: Kind[] = [
+  {
+    name: 'local',
+    make: (pool) => {
+      const clock = new MediaClock();
+      return {
+        media: new LocalMedia({ pool, clock }),
+        close: () => Promise.resolve(clock.stop()),
+      };
+    },
+  },
+  {
+    name: 'workers',
+    make: (pool) => {
+      const media = new WorkerMedia({ workers: 2, pool, logger: quiet });
+      return { media, close: () => media.close() };
+    },
+  },
+];
+
+describe.each(KINDS)('media port ($name)', (kind) => {
+  let done: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await done?.();
+    done = undefined;
+  });
+
+  async function rig() {
+    const base = 43000 + (KINDS.indexOf(kind) + 1) * 200;
+    const pool = new PortPool(base, base + 99);
+    const made = kind.make(pool);
+    const sessions: MediaSession[] = [];
+    done = async () => {
+      for (const s of sessions) s.close();
+      await made.close();
+    };
+    const open = async (near?: MediaSession): Promise<MediaSession & { events: MediaEvent[] }> => {
+      const s = await made.media.open({ host: HOST, near });
+      const events: MediaEvent[] = [];
+      s.onEvent = (e) => events.push(e);
+      s.setCodec(PCMU);
+      sessions.push(s);
+      return Object.assign(s, { events });
+    };
+    const pair = (a: MediaSession, b: MediaSession): void => {
+      a.setRemote(HOST, b.localPort);
+      b.setRemote(HOST, a.localPort);
+    };
+    return { pool, media: made.media, open, pair };
+  }
+
+  it('plays prompts by reference to their end, sends DTMF as events, and closes its ports', async () => {
+    const { pool, media, open, pair } = await rig();
+    media.preload([PROMPT]);
+    const a = await open();
+    const phone = await open();
+    pair(a, phone);
+    a.play({ kind: 'prompts', files: [PROMPT] });
+    await until(() => a.events.some((e) => e.type === 'playEnded'), 'playEnded', 10_000);
+    await until(() => phone.stats().packetsReceived > 20, 'the prompt received', 3000);
+    phone.sendDtmf('5');
+    await until(() => a.events.some((e) => e.type === 'dtmf'), 'a digit', 3000);
+    expect(a.events.find((e) => e.type === 'dtmf')).toMatchObject({ digit: '5' });
+    a.close();
+    phone.close();
+    await until(() => pool.free === pool.capacity, 'ports back', 3000);
+  });
+
+  it('bridges two sessions: what one peer sends reaches the other', async () => {
+    const { open, pair } = await rig();
+    const a = await open();
+    const b = await open(a);
+    const x = await open();
+    const y = await open(x);
+    pair(x, a);
+    pair(b, y);
+    const bridge = a.bridge(b);
+    x.play({ kind: 'tone', tone: 'ringback' });
+    await until(() => y.stats().packetsReceived > 20, 'relayed audio', 3000);
+    expect(b.stats().packetsSent).toBeGreaterThan(0);
+    bridge.unbridge();
+    expect(bridge.active).toBe(false);
+  });
+
+  it('echoes what the peer sends', async () => {
+    const { open, pair } = await rig();
+    const a = await open();
+    const phone = await open();
+    pair(a, phone);
+    a.echo();
+    phone.play({ kind: 'tone', tone: 'ringback' });
+    await until(() => phone.stats().packetsReceived > 20, 'echoed audio', 3000);
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * What crosses the MessagePort between the main thread and a media worker: plain data only
+ * (structured clone). Sessions are named by an id the main thread gives them. Times (a dtmf
+ * event's atMs, lastReceivedAt) cross as ms since the epoch: each thread's clock has its origin.
+ */
+
+import type { Codec } from '../codec/g711.ts';
+import type { CodecConfig, MediaEvent, MediaStats, Playable, SrtpKeys } from '../media-session.ts';
+
+/** One command for one session, as the port's methods take it. */
+export type SessionCommand =
+  | { readonly m: 'setRemote'; readonly host: string; readonly port: number }
+  | { readonly m: 'setCodec'; readonly config: CodecConfig }
+  | { readonly m: 'setSrtp'; readonly keys: SrtpKeys | null }
+  | { readonly m: 'setInbandDtmf'; readonly on: boolean }
+  | { readonly m: 'setFill'; readonly on: boolean }
+  | { readonly m: 'play'; readonly what: Playable }
+  | { readonly m: 'stop' }
+  | { readonly m: 'sendDtmf'; readonly digits: string }
+  | { readonly m: 'echo' }
+  /** Relay with a session of the same worker. */
+  | { readonly m: 'bridge'; readonly other: number }
+  /** Relay with a session of another worker: audio goes out as `audio` messages. */
+  | { readonly m: 'relayOut'; readonly on: boolean }
+  | { readonly m: 'relayIn'; readonly payload: Uint8Array; readonly codec: Codec }
+  | { readonly m: 'unbridge' }
+  | { readonly m: 'close' };
+
+export type ToWorker =
+  | { readonly op: 'preload'; readonly files: readonly string[] }
+  /** Bind `port` (and port+1) on `host`: the main thread's pool chose it. */
+  | { readonly op: 'open'; readonly id: number; readonly host: string; readonly port: number }
+  | { readonly op: 'cmd'; readonly id: number; readonly cmd: SessionCommand };
+
+export type FromWorker =
+  | { readonly op: 'opened'; readonly id: number; readonly host: string }
+  /** `busy`: the port is taken (try another); else a bind error. */
+  | { readonly op: 'openFailed'; readonly id: number; readonly busy: boolean; readonly message: string }
+  | { readonly op: 'event'; readonly id: number; readonly event: MediaEvent }
+  /** Every open session's counters, a few times a second. */
+  | {
+      readonly op: 'stats';
+      readonly sessions: readonly (readonly [number, MediaStats])[];
+      readonly worker: WorkerCounters;
+    }
+  | { readonly op: 'audio'; readonly id: number; readonly payload: Uint8Array; readonly codec: Codec }
+  | { readonly op: 'log'; readonly level: 'debug' | 'warn'; readonly obj: object; readonly msg?: string };
+
+/** A worker's own figures (for /metrics, per worker). */
+export interface WorkerCounters {
+  sessions: number;
+  /** Over the worker's life (closed sessions included). */
+  packetsIn: number;
+  packetsOut: number;
+  /** 20 ms ticks the clock woke up late for. */
+  lateTicks: number;
+}
+
+/** How often a worker reports counters (the leg's watchdog and /metrics read them). */
+export const STATS_PERIOD_MS = 200;
