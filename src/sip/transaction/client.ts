@@ -144,7 +144,10 @@ export class ClientTransaction extends StatefulFlow<ClientTxState> {
   cancelSent(): void {
     if (!this.isInvite || !this.machine.is('calling', 'proceeding')) return;
     this.machine.disarm(this.timeout);
-    this.timeout = this.machine.arm(64 * this.env.timers.t1, () => this.timedOut(), ['calling', 'proceeding']);
+    this.timeout = this.machine.arm(64 * this.env.timers.t1, () => this.timedOut(), [
+      'calling',
+      'proceeding',
+    ]);
   }
 
   /** §17.1.4: a transport failure ends the transaction at once and tells the TU. */
@@ -164,7 +167,9 @@ export class ClientTransaction extends StatefulFlow<ClientTxState> {
       // Timer D (INVITE: 64·T1, which is the 32 s minimum at the default T1) or K
       // (T4); zero on reliable transports.
       const wait = this.reliable ? 0 : this.isInvite ? 64 * timers.t1 : timers.t4;
-      this.machine.arm(wait, () => this.machine.transition('terminated', this.isInvite ? 'timer D' : 'timer K'));
+      this.machine.arm(wait, () =>
+        this.machine.transition('terminated', this.isInvite ? 'timer D' : 'timer K'),
+      );
     }
     if (to === 'terminated') this.env.onTerminated(this);
   }

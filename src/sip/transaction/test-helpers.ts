@@ -1,6 +1,7 @@
 /** Shared fixtures of the transaction tests (client.test.ts, server.test.ts). */
 import { expect } from 'vitest';
 import { parseMessage } from '../message/parse.ts';
+import { type StateListener, type TransitionTable, allMoves } from '../../util/state-machine.ts';
 import type { SipRequest } from '../message/types.ts';
 import type { TimerConfig } from './timers.ts';
 
@@ -33,4 +34,17 @@ export function fixtureRequest(
 export function expectTerminated(h: { tx: { state: string }; clock: { pending(): number } }): void {
   expect(h.tx.state).toBe('terminated');
   expect(h.clock.pending()).toBe(0);
+}
+
+/** Collects every move a transaction makes, as `from>to` (the form `allMoves` lists). */
+export function recordMoves<S extends string>(
+  tx: { onStateChange(listener: StateListener<S>): unknown },
+  into: Set<string>,
+): void {
+  tx.onStateChange(({ from, to }) => into.add(`${from}>${to}`));
+}
+
+/** The scenarios drove the transaction through every move its table allows, and no other. */
+export function expectEveryMove<S extends string>(table: TransitionTable<S>, moves: Set<string>): void {
+  expect([...moves].sort()).toEqual(allMoves(table).sort());
 }
