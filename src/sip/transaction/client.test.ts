@@ -10,7 +10,7 @@ import { buildResponse } from '../message/build.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint, TransportName } from '../transport/transport.ts';
 import { CLIENT_TX_TRANSITIONS, ClientTransaction } from './client.ts';
-import { TIMERS, expectEveryMove, expectTerminated, fixtureRequest, recordMoves } from './test-helpers.ts';
+import { TIMERS, expectEveryMove, expectTerminated, fixtureRequest, moveRecorder } from './test-helpers.ts';
 
 const { t1: T1, t2: T2, t4: T4 } = TIMERS;
 
@@ -331,15 +331,7 @@ describe('client INVITE after CANCEL (RFC 3261 §9.1)', () => {
 describe('client transaction table (CLIENT_TX_TRANSITIONS)', () => {
   it('every allowed move is reached through the transaction itself; a move out of Terminated is refused', () => {
     const moves = new Set<string>();
-    const run = (
-      method: string,
-      steps: (h: ReturnType<typeof harness>) => void,
-    ): ReturnType<typeof harness> => {
-      const h = harness(method);
-      recordMoves(h.tx, moves);
-      steps(h);
-      return h;
-    };
+    const run = moveRecorder((method: string) => harness(method), moves);
     run('INVITE', (h) => h.reply(200)); // calling>terminated
     run('INVITE', (h) => h.reply(486)); // calling>completed
     run('INVITE', (h) => {

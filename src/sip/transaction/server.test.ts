@@ -10,7 +10,7 @@ import { buildResponse } from '../message/build.ts';
 import type { SipRequest } from '../message/types.ts';
 import type { Endpoint, TransportName } from '../transport/transport.ts';
 import { SERVER_TX_TRANSITIONS, ServerTransaction } from './server.ts';
-import { TIMERS, expectEveryMove, expectTerminated, fixtureRequest, recordMoves } from './test-helpers.ts';
+import { TIMERS, expectEveryMove, expectTerminated, fixtureRequest, moveRecorder } from './test-helpers.ts';
 
 const { t1: T1, t2: T2, t4: T4 } = TIMERS;
 
@@ -274,15 +274,7 @@ describe('server non-INVITE transaction (§17.2.2)', () => {
 describe('server transaction table (SERVER_TX_TRANSITIONS)', () => {
   it('every allowed move is reached through the transaction itself; a move out of Terminated is refused', () => {
     const moves = new Set<string>();
-    const run = (
-      method: string,
-      steps: (h: ReturnType<typeof harness>) => void,
-    ): ReturnType<typeof harness> => {
-      const h = harness(method);
-      recordMoves(h.tx, moves);
-      steps(h);
-      return h;
-    };
+    const run = moveRecorder((method: string) => harness(method), moves);
     run('INVITE', (h) => h.respond(200)); // proceeding>terminated
     run('INVITE', (h) => {
       h.respond(486); // proceeding>completed

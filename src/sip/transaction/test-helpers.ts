@@ -36,12 +36,20 @@ export function expectTerminated(h: { tx: { state: string }; clock: { pending():
   expect(h.clock.pending()).toBe(0);
 }
 
-/** Collects every move a transaction makes, as `from>to` (the form `allMoves` lists). */
-export function recordMoves<S extends string>(
-  tx: { onStateChange(listener: StateListener<S>): unknown },
-  into: Set<string>,
-): void {
-  tx.onStateChange(({ from, to }) => into.add(`${from}>${to}`));
+/**
+ * Runs scenarios on fresh harnesses, collecting every move their transactions
+ * make into `moves` as `from>to` (the form `allMoves` lists).
+ */
+export function moveRecorder<
+  H extends { tx: { onStateChange(listener: StateListener<S>): unknown } },
+  S extends string,
+>(harness: (method: string) => H, moves: Set<string>): (method: string, steps: (h: H) => void) => H {
+  return (method, steps) => {
+    const h = harness(method);
+    h.tx.onStateChange(({ from, to }) => moves.add(`${from}>${to}`));
+    steps(h);
+    return h;
+  };
 }
 
 /** The scenarios drove the transaction through every move its table allows, and no other. */
