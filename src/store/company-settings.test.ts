@@ -29,6 +29,7 @@ describe('company settings (SPEC §7)', () => {
         "minPinLength": 4,
         "presentedCallerId": "customer",
         "ringSeconds": 20,
+        "timeZone": "Europe/Moscow",
         "wrapUpSeconds": 0,
       }
     `);
@@ -58,6 +59,7 @@ describe('company settings (SPEC §7)', () => {
     [{ acceptSeconds: 0 }],
     [{ allowedDestinations: ['anything'] }],
     [{ unknownKey: 1 }],
+    [{ timeZone: 'Mars/Olympus_Mons' }],
   ])('refuses %j with invalid_input', (patch) => {
     let err: unknown;
     try {

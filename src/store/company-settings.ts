@@ -36,6 +36,7 @@ const fields = {
   acceptSeconds: z.number().int().min(3).max(60),
   // The dial plan numbers are read in (src/util/phone-number.ts); E164: '+' and 00 only.
   country: z.enum(COUNTRIES as [Country, ...Country[]]),
+  timeZone: z.string().max(64).refine(isTimeZone, 'an IANA time zone, like Europe/Moscow'),
 };
 
 /** SPEC §7 defaults. */
@@ -55,6 +56,7 @@ export const DEFAULT_COMPANY_SETTINGS: Readonly<CompanySettings> = Object.freeze
   acceptKey: '1',
   acceptSeconds: 10,
   country: 'RU',
+  timeZone: 'Europe/Moscow',
 });
 
 /** Full settings: every field, missing ones take their default; unknown keys are dropped. */
@@ -76,7 +78,18 @@ export const companySettingsSchema = z.object({
   acceptKey: fields.acceptKey.default(DEFAULT_COMPANY_SETTINGS.acceptKey),
   acceptSeconds: fields.acceptSeconds.default(DEFAULT_COMPANY_SETTINGS.acceptSeconds),
   country: fields.country.default(DEFAULT_COMPANY_SETTINGS.country),
+  timeZone: fields.timeZone.default(DEFAULT_COMPANY_SETTINGS.timeZone),
 });
+
+/** Whether the runtime knows `name` as a time zone (Node ships the full ICU data). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A partial update from the admin API: only known keys, each validated, no defaults filled in. */
 export const companySettingsPatchSchema = z.strictObject(fields).partial();

@@ -5,7 +5,7 @@ import { ensureFirstAdmin, resolveAdminToken } from './access.ts';
 import { CALLER_LOCKOUT_POLICY, LOCKOUT_POLICY, normaliseCallerId } from './lockout.ts';
 import { sha256Hex } from './secrets.ts';
 import { openSqliteStore } from './sqlite/open.ts';
-import type { CdrQuery, Company, Department, NewCdr, PinAttemptResult, Store } from './store.ts';
+import type { AgentState, CdrQuery, Company, Department, NewCdr, PinAttemptResult, Store } from './store.ts';
 import { eachStore } from './test-helpers.ts';
 
 /**
@@ -492,6 +492,70 @@ export function storeContract({ name, open }: StoreImplementation): void {
           ['enter', null, null],
           ['connect', 7, null],
         ]);
+      });
+    });
+
+    describe("the board's figures of a period (issue 14)", () => {
+      let store: Store;
+      eachStore(open, (s) => (store = s));
+
+      it('handleFigures: calls that went busy and their busy + wrap-up time, per agent of the company', async () => {
+        const c = await store.directory.createCompany({ name: 'Acme' });
+        const other = await store.directory.createCompany({ name: 'Other' });
+        const agent = (companyId: number, login: string) =>
+          store.directory.createAgent({
+            companyId,
+            login,
+            name: login,
+            shortNumber: login.slice(1),
+            contact: `+7900000${login}`,
+            pin: '7391',
+          });
+        const a = await agent(c.id, '1001');
+        const b = await agent(c.id, '1002');
+        const x = await agent(other.id, '2001');
+        const last = new Map<number, AgentState>();
+        const move = (agentId: number, at: number, to: AgentState) => {
+          const from = last.get(agentId) ?? 'logged_out';
+          last.set(agentId, to);
+          return store.agentStates.recordTransition({
+            agentId,
+            at,
+            from,
+            to,
+            reason: 'test',
+            source: 'system',
+          });
+        };
+        for (const [id, at, to] of [
+          [a.id, 1000, 'ready'],
+          [a.id, 2000, 'offered'],
+          [a.id, 3000, 'busy'], // 3 s … 10 s with wrap-up: 7 s
+          [a.id, 8000, 'wrap_up'],
+          [a.id, 10_000, 'ready'],
+          [a.id, 11_000, 'offered'],
+          [a.id, 12_000, 'busy'], // 12 s … 15 s: 3 s
+          [a.id, 14_000, 'wrap_up'],
+          [a.id, 15_000, 'ready'],
+          [a.id, 16_000, 'offered'],
+          [a.id, 17_000, 'busy'], // still talking: counted, not timed
+          [b.id, 1000, 'ready'],
+          [b.id, 2000, 'offered'],
+          [b.id, 3000, 'temporarily_not_ready'],
+          [x.id, 1000, 'ready'],
+          [x.id, 2000, 'offered'],
+          [x.id, 3000, 'busy'],
+        ] as const)
+          await move(id, at, to);
+        expect(await store.agentStates.handleFigures({ companyId: c.id, from: 0, to: 100_000 })).toEqual([
+          { agentId: a.id, calls: 3, handled: 2, handleSeconds: 10 },
+        ]);
+        expect(await store.agentStates.handleFigures({ companyId: c.id, from: 11_500, to: 100_000 })).toEqual(
+          [{ agentId: a.id, calls: 2, handled: 1, handleSeconds: 3 }],
+        );
+        expect(
+          (await store.agentStates.handleFigures({ from: 0, to: 100_000 })).map((f) => f.agentId),
+        ).toEqual([a.id, x.id]);
       });
     });
 

@@ -97,6 +97,8 @@ export interface CompanySettings {
    * allowedDestinations, and what `national` means on a trunk. Default `RU`.
    */
   country: Country;
+  /** IANA time zone of the company's day (the board's "today"). Default `Europe/Moscow`. */
+  timeZone: string;
 }
 
 export interface Company {
@@ -370,6 +372,27 @@ export interface AgentStateStore {
   /** Atomically sets the current state and appends a history row. */
   recordTransition(change: Omit<AgentStateHistoryRow, 'id'>): Promise<AgentStateHistoryRow>;
   listStateHistory(query?: StateHistoryQuery): Promise<AgentStateHistoryRow[]>;
+  /** Calls handled per agent (of one company when given) that went `busy` in [from, to) (the board, issue 14). */
+  handleFigures(query: FiguresQuery): Promise<AgentHandleFigures[]>;
+}
+
+/** A company's period for the board's figures: `from` inclusive, `to` exclusive (wall ms). */
+export interface FiguresQuery {
+  companyId?: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * One agent's handled calls: `calls` counts every move into `busy`; a handle runs from
+ * `busy` to the end of the wrap-up that follows it (talk + hold + after-call work, as
+ * contact centres define AHT). Only handles already over (`handled`) add to `handleSeconds`.
+ */
+export interface AgentHandleFigures {
+  agentId: number;
+  calls: number;
+  handled: number;
+  handleSeconds: number;
 }
 
 // ---------------------------------------------------------------------------

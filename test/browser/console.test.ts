@@ -1,31 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { promptPath } from '../../src/call/prompts.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SERVICE, api, eventually, phone, startServer } from '../integration/harness.ts';
+import { SHOTS, launchChromium, signInAs as signInOn } from './chromium.ts';
 
-/**
- * The web console in real headless Chromium (Debian's package; CI installs it).
- * Screenshots go to docs/ when UPDATE_SCREENSHOTS=1, else to a scratch folder.
- */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SHOTS =
-  process.env.UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : path.join(ROOT, 'data', 'screenshots');
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+/** The web console in real headless Chromium (`chromium.ts`). */
 
 /** A day of made-up calls (local time) so that the report has something to draw. */
 async function seedCalls(server: Server): Promise<void> {
@@ -71,12 +53,6 @@ describe('web console in Chromium', () => {
   const phones: TestPhone[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH. The browser test needs a real browser.`,
-      );
-    }
-    mkdirSync(SHOTS, { recursive: true });
     server = await startServer();
     await seedCalls(server);
     for (const user of [
@@ -86,7 +62,7 @@ describe('web console in Chromium', () => {
       const r = await api(server, '/api/v1/users', { method: 'POST', body: JSON.stringify(user) });
       expect(r.status).toBe(201);
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 760 }, locale: 'ru-RU' });
   }, 60_000);
 
@@ -96,11 +72,7 @@ describe('web console in Chromium', () => {
     await server?.stop();
   });
 
-  const signInAs = async (username: string, password: string): Promise<void> => {
-    await page.locator('input[name=username]').fill(username);
-    await page.locator('input[name=password]').fill(password);
-    await page.getByRole('button', { name: 'Войти' }).click();
-  };
+  const signInAs = (username: string, password: string): Promise<void> => signInOn(page, username, password);
 
   it('signs in with username and password (and refuses a wrong one); the session is an HttpOnly cookie', async () => {
     await page.goto(`http://127.0.0.1:${server.httpPort}/`);
@@ -240,8 +212,7 @@ describe('web console in Chromium', () => {
     phones.push(customer);
     const waiting = await customer.call('+74950000002', { port: server.sipPort });
     await page.locator('[data-testid=calls-table] >> text=+79161234567').waitFor({ timeout: 8000 });
-    await page.waitForTimeout(2200); // let the longest wait tick
-    await page.screenshot({ path: path.join(SHOTS, 'board.png') });
+    // The board's screenshots (wide and 390 px) are taken by board.test.ts.
     await waiting.hangup();
     await page.locator('[data-testid=calls-table]').waitFor({ state: 'detached', timeout: 5000 });
   }, 60_000);

@@ -54,6 +54,7 @@ describe('OpenAPI document', () => {
       'PATCH /api/v1/companies/{id}/settings',
       'POST /api/v1/companies/{id}/departments',
       'PATCH /api/v1/companies/{id}/departments/{code}',
+      'GET /api/v1/board',
       'GET /api/v1/agents',
       'POST /api/v1/agents',
       'POST /api/v1/agents/{login}/pin',

@@ -17,9 +17,11 @@ import type {
   TrunkNumberFrom,
 } from '../../src/store/store.ts';
 import type { TrunkRegistrationState, TrunkStatus } from '../../src/store/vocabulary.ts';
+import type { BoardView } from '../../src/http/routes/board-schema.ts';
 
-// The API's vocabulary and shapes are the server's own types (src/store), not retyped here.
-export type { AgentState, CompanySettings, Department, NumberRoute, Role };
+// The API's vocabulary and shapes are the server's own types (src/store, the board's zod
+// schema), not retyped here.
+export type { AgentState, BoardView, CompanySettings, Department, NumberRoute, Role };
 
 export class ApiError extends Error {
   constructor(
@@ -131,29 +133,6 @@ export interface Company {
   id: number;
   name: string;
   settings: CompanySettings;
-}
-
-export interface Queue {
-  companyId: number;
-  departmentId: number;
-  code: string;
-  name: string;
-  waiting: number;
-  longestWaitSeconds: number;
-  readyAgents: number;
-  loggedInAgents: number;
-}
-
-export interface LiveCall {
-  id: string;
-  hotline: string;
-  callerId: string;
-  department: string;
-  state: string;
-  agentLogin: string | null;
-  waitingSeconds: number;
-  startedAt: string | null;
-  answeredAt: string | null;
 }
 
 export interface Cdr {

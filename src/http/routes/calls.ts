@@ -5,6 +5,7 @@ import { HOUR_MS, SERVICE_LEVEL_SECONDS, byHour, summaryOf } from '../../acd/rep
 import type { Cdr, CdrCursor, CdrFilter } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
+import { agentOfCall, liveQueue } from './board.ts';
 import type { Scope } from '../scope.ts';
 import { callOutcomeSchema } from '../../store/validation.ts';
 
@@ -303,7 +304,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
         calls: deps.acd.liveCalls
           .filter((cc) => scope.allows(cc.companyId))
           .map((cc) => {
-            const agentId = cc.inCall?.currentAgentId ?? cc.offer?.agentId ?? null;
+            const agentId = agentOfCall(cc);
             return {
               id: cc.id,
               companyId: cc.companyId,
@@ -337,15 +338,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       for (const company of await store.directory.listCompanies()) {
         if (!scope.allows(company.id)) continue;
         for (const d of await store.directory.listDepartments(company.id)) {
-          const waiting = deps.acd.waiting(d.id);
-          const agents = await store.directory.listAgents({ departmentId: d.id });
-          let ready = 0;
-          let loggedIn = 0;
-          for (const a of agents) {
-            const s = await deps.agentStates.getState(a.id);
-            if (s.state !== 'logged_out') loggedIn++;
-            if (s.state === 'ready' && !(await deps.availability.isReserved(a.id))) ready++;
-          }
+          const { waiting, readyAgents: ready, loggedInAgents: loggedIn } = await liveQueue(deps, d.id);
           const longest = waiting.reduce((m, cc) => Math.max(m, now - (cc.enteredAt ?? now)), 0);
           out.push({
             companyId: company.id,

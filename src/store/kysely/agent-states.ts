@@ -1,10 +1,12 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import type {
+  AgentHandleFigures,
   AgentState,
   AgentStateHistoryRow,
   AgentStateRecord,
   AgentStateStore,
+  FiguresQuery,
   StateHistoryQuery,
   TransitionSource,
 } from '../store.ts';
@@ -87,6 +89,32 @@ export class KyselyAgentStateStore implements AgentStateStore {
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = await q.execute();
     return rows.map(toHistory);
+  }
+
+  async handleFigures(query: FiguresQuery): Promise<AgentHandleFigures[]> {
+    // `busy` only ever moves to `wrap_up` (TRANSITIONS), so the row two after a `busy` one ends
+    // its wrap-up: that row's time minus the `busy` row's is the handle time.
+    const company = query.companyId === undefined ? sql`` : sql`and a.company_id = ${query.companyId}`;
+    const { rows } = await sql<{ agent_id: number; calls: number; handled: number; handle_ms: number }>`
+      select agent_id, count(*) as calls,
+        sum(case when end_at is not null then 1 else 0 end) as handled,
+        coalesce(sum(end_at - busy_at), 0) as handle_ms
+      from (
+        select h.agent_id, h.at as busy_at, h.to_state,
+          lead(h.at, 2) over (partition by h.agent_id order by h.at, h.id) as end_at
+        from agent_state_history h join agents a on a.id = h.agent_id
+        where h.at >= ${query.from} and h.at < ${query.to} ${company}
+      ) t
+      where to_state = ${'busy'}
+      group by agent_id
+      order by agent_id`.execute(this.db);
+    // PostgreSQL returns counts and sums of bigint columns as strings.
+    return rows.map((r) => ({
+      agentId: Number(r.agent_id),
+      calls: Number(r.calls),
+      handled: Number(r.handled),
+      handleSeconds: Number(r.handle_ms) / 1000,
+    }));
   }
 }
 

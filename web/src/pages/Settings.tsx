@@ -168,6 +168,14 @@ function CompanyForm({
             />
           </label>
         ))}
+        <label>
+          {t.timeZone}
+          <input
+            value={s.timeZone}
+            onChange={(e) => setS({ ...s, timeZone: e.target.value })}
+            data-testid="settings-timeZone"
+          />
+        </label>
         <label className="wide">
           {t.allowedDestinations}
           <input
