@@ -62,6 +62,8 @@ export function completeCdr(cdr: NewCdr): Cdr {
     transfers: 0,
     outcome: null,
     talkSeconds: 0,
+    departmentIds: [],
+    agentTalk: [],
     ...stripUndefined(cdr),
     id: cdr.id,
     startedAt: cdr.startedAt,

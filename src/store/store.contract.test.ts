@@ -469,6 +469,46 @@ export function storeContract({ name, open }: StoreImplementation): void {
         });
       });
 
+      it("keeps the departments on the way and each agent's talk, and finds a call by any department", async () => {
+        const calls = store.calls;
+        await calls.insertCdr({
+          id: 'via',
+          startedAt: 1000,
+          companyId: 1,
+          departmentId: 2,
+          departmentIds: [2],
+        });
+        await calls.insertCdr({
+          id: 'other',
+          startedAt: 1100,
+          companyId: 1,
+          departmentId: 12,
+          departmentIds: [12],
+        });
+        const u = await calls.updateCdr('via', {
+          departmentId: 5,
+          departmentIds: [2, 5],
+          agentTalk: [
+            { agentId: 3, talkSeconds: 10 },
+            { agentId: 4, talkSeconds: 30 },
+          ],
+        });
+        expect(u).toMatchObject({ departmentId: 5, departmentIds: [2, 5] });
+        expect((await calls.getCdr('via'))?.agentTalk).toEqual([
+          { agentId: 3, talkSeconds: 10 },
+          { agentId: 4, talkSeconds: 30 },
+        ]);
+        const ids = async (viaDepartmentIds: number[]) =>
+          (await calls.listCdr({ viaDepartmentIds })).map((c) => c.id);
+        expect(await ids([2])).toEqual(['via']);
+        expect(await ids([5])).toEqual(['via']);
+        // 2 is not 12: the list is matched by whole numbers.
+        expect(await ids([12])).toEqual(['other']);
+        expect(await ids([5, 12])).toEqual(['other', 'via']);
+        expect(await ids([])).toEqual([]);
+        expect(await calls.countCdr({ viaDepartmentIds: [2] })).toBe(1);
+      });
+
       it('records queue events in order', async () => {
         const calls = store.calls;
         await calls.insertQueueEvent({ callId: 'c', companyId: 1, departmentId: 2, at: 10, kind: 'enter' });

@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import type {
+  AgentTalk,
   CallOutcome,
   CallRecordStore,
   Cdr,
@@ -42,6 +43,8 @@ export class KyselyCallRecordStore implements CallRecordStore {
         transfers: full.transfers,
         outcome: full.outcome,
         talk_seconds: full.talkSeconds,
+        department_ids: JSON.stringify(full.departmentIds),
+        agent_talk: JSON.stringify(full.agentTalk),
       })
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -186,11 +189,9 @@ export class KyselyCallRecordStore implements CallRecordStore {
     if (query.to !== undefined) q = q.where('started_at', '<', query.to);
     if (query.departmentId !== undefined) q = q.where('department_id', '=', query.departmentId);
     if (query.outcome !== undefined) q = q.where('outcome', '=', query.outcome);
-    if (query.agentId !== undefined) {
-      // agent_ids is a JSON array of integers ("[3,7]"): as ",3,7," it holds ",7," exactly when 7 talked.
-      const list = sql<string>`',' || substr(agent_ids, 2, length(agent_ids) - 2) || ','`;
-      q = q.where(list, 'like', `%,${Math.trunc(query.agentId)},%`);
-    }
+    if (query.agentId !== undefined) q = q.where(holds(sql.ref('agent_ids'), query.agentId));
+    const via = query.viaDepartmentIds;
+    if (via !== undefined) q = q.where((eb) => eb.or(via.map((id) => holds(sql.ref('department_ids'), id))));
     return q;
   }
 
@@ -233,6 +234,14 @@ export class KyselyCallRecordStore implements CallRecordStore {
   }
 }
 
+/**
+ * `column` (a JSON array of integers, "[3,7]") holds `id`: as ",3,7," it holds ",7," exactly
+ * when 7 is in it — the same text functions in every dialect.
+ */
+function holds(column: RawBuilder<unknown>, id: number) {
+  return sql<boolean>`(',' || substr(${column}, 2, length(${column}) - 2) || ',') like ${`%,${Math.trunc(id)},%`}`;
+}
+
 function toColumns(c: Partial<Omit<Cdr, 'id'>>): Partial<Omit<CdrTable, 'id'>> {
   const out: Partial<Omit<CdrTable, 'id'>> = {};
   if (c.companyId !== undefined) out.company_id = c.companyId;
@@ -247,6 +256,8 @@ function toColumns(c: Partial<Omit<Cdr, 'id'>>): Partial<Omit<CdrTable, 'id'>> {
   if (c.transfers !== undefined) out.transfers = c.transfers;
   if (c.outcome !== undefined) out.outcome = c.outcome;
   if (c.talkSeconds !== undefined) out.talk_seconds = c.talkSeconds;
+  if (c.departmentIds !== undefined) out.department_ids = JSON.stringify(c.departmentIds);
+  if (c.agentTalk !== undefined) out.agent_talk = JSON.stringify(c.agentTalk);
   return out;
 }
 
@@ -265,6 +276,8 @@ function toCdr(row: Selectable<CdrTable>): Cdr {
     transfers: row.transfers,
     outcome: row.outcome as CallOutcome | null,
     talkSeconds: row.talk_seconds,
+    departmentIds: JSON.parse(row.department_ids) as number[],
+    agentTalk: JSON.parse(row.agent_talk) as AgentTalk[],
   };
 }
 

@@ -68,6 +68,8 @@ export interface Call<L> {
   readonly settings: Pick<CompanySettings, 'language'>;
   readonly agentIds: number[];
   talkMs: number;
+  /** Each agent's own talk, ms: an outside number's time is nobody's. */
+  readonly agentTalkMs: Map<number, number>;
   transfers: number;
 }
 
