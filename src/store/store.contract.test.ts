@@ -425,6 +425,25 @@ export function storeContract({ name, open }: StoreImplementation): void {
         expect(
           await calls.aggregateCdr({ from: 99_000 }, { origin: 0, bucketMs: 1, serviceLevelMs: 1 }),
         ).toEqual({ buckets: [], agentSets: [] });
+        // A call that changed hands keeps its own split per agent.
+        const split = [
+          { agentId: 3, talkSeconds: 5 },
+          { agentId: 4, talkSeconds: 7 },
+        ];
+        await cdr('handed', 50_000, {
+          answeredAt: 50_100,
+          agentIds: [3, 4],
+          transfers: 1,
+          talkSeconds: 12,
+          agentTalk: split,
+        });
+        const handed = await calls.aggregateCdr(
+          { from: 50_000 },
+          { origin: 0, bucketMs: 1000, serviceLevelMs: 1 },
+        );
+        expect(handed.agentSets).toEqual([
+          { agentIds: [3, 4], answered: 1, talkSeconds: 12, agentTalk: split },
+        ]);
       });
 
       it('inserts a CDR with defaults, updates it, lists newest first with filters', async () => {

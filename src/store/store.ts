@@ -486,8 +486,12 @@ export interface CdrTotals {
 export interface CdrAggregates {
   /** Totals per `bucketMs` of start time counted from `origin` (bucket 0), buckets with calls only. */
   buckets: (CdrTotals & { bucket: number })[];
-  /** Answered calls per list of agents who talked: how many and the talk seconds, added up. */
-  agentSets: { agentIds: number[]; answered: number; talkSeconds: number }[];
+  /**
+   * Answered calls per list of agents who talked: how many and the talk seconds, added up. A call
+   * that went from one agent to another (or to an outside number) has its own split, `agentTalk`
+   * (each agent's seconds in one such call), with the calls that split the same way.
+   */
+  agentSets: { agentIds: number[]; answered: number; talkSeconds: number; agentTalk?: AgentTalk[] }[];
 }
 
 /**

@@ -15,7 +15,7 @@ import type {
   QueueEvent,
   QueueEventKind,
 } from '../store.ts';
-import { completeCdr, stripUndefined } from '../rules.ts';
+import { agentSet, completeCdr, stripUndefined } from '../rules.ts';
 import type { MapDbError } from './dialect.ts';
 import type { CdrTable, Database, QueueEventsTable } from './schema.ts';
 
@@ -149,11 +149,18 @@ export class KyselyCallRecordStore implements CallRecordStore {
       .groupBy(bucket)
       .orderBy(bucket)
       .execute();
+    // A call that changed hands keeps its split per agent; the others group by agents alone.
+    const split = sql<string>`case when transfers > 0 or agent_ids like '%,%' then agent_talk else '[]' end`;
     const agentSets = await this.matching(query)
       .clearSelect()
-      .select(['agent_ids', sql<number>`count(*)`.as('answered'), sql<number>`sum(talk_seconds)`.as('talk')])
+      .select([
+        'agent_ids',
+        split.as('split'),
+        sql<number>`count(*)`.as('answered'),
+        sql<number>`sum(talk_seconds)`.as('talk'),
+      ])
       .where('answered_at', 'is not', null)
-      .groupBy('agent_ids')
+      .groupBy(['agent_ids', split])
       .execute();
     return {
       buckets: buckets.map((b) => ({
@@ -169,11 +176,9 @@ export class KyselyCallRecordStore implements CallRecordStore {
         waitMs: Number(b.wait_ms),
         talkSeconds: Number(b.talk_seconds),
       })),
-      agentSets: agentSets.map((a) => ({
-        agentIds: JSON.parse(a.agent_ids) as number[],
-        answered: Number(a.answered),
-        talkSeconds: Number(a.talk),
-      })),
+      agentSets: agentSets.map((a) =>
+        agentSet(JSON.parse(a.agent_ids) as number[], Number(a.answered), Number(a.talk), a.split),
+      ),
     };
   }
 

@@ -6,7 +6,7 @@ import { Announce } from './announce.ts';
 import type { Party, SessionContext, Target } from './context.ts';
 import { agentGone, customerGone, targetGone } from './hangups.ts';
 import { entryRules, feedEntry, menuChoice, type EntryKind } from './keys.ts';
-import type { Bridge, InCallWorld, Leg } from './ports.ts';
+import type { Bridge, InCallWorld, Leg, SessionOutcome } from './ports.ts';
 import { IN_CALL_TRANSITIONS, type InCallState } from './states.ts';
 import type { Task } from './task.ts';
 import { TransferDepartment } from './transfer-department.ts';
@@ -296,7 +296,7 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
   }
 
   /** Ends the session and the call; a second end (two hang-ups at once) finishes nothing twice. */
-  async end(outcome: 'answered' | 'transferred'): Promise<void> {
+  async end(outcome: SessionOutcome): Promise<void> {
     if (this.machine.transition('ended', outcome)) await this.world.desk.finish(outcome);
   }
 
