@@ -8,7 +8,7 @@ import {
   download,
   get,
 } from '../api.ts';
-import { useT } from '../i18n.tsx';
+import { type T, duration, useT } from '../i18n.tsx';
 import { DateRange, TableHead, errorMessage } from '../ui.tsx';
 
 const OUTCOMES = ['answered', 'abandoned', 'overflow', 'no_agents', 'transferred', 'failed'];
@@ -235,7 +235,7 @@ function Journey({ id }: { id: string }) {
                 <strong>{t.journeyKinds[e.kind] ?? e.kind}</strong>
                 {e.department && <span className="tag">{`${t.department} ${e.department}`}</span>}
                 {e.agent && <span className="tag">{`${t.agent} ${e.agent}`}</span>}
-                {eventDetail(e) && <span className="detail">{eventDetail(e)}</span>}
+                {eventDetail(e, t) && <span className="detail">{eventDetail(e, t)}</span>}
               </li>
             ))}
           </ol>
@@ -246,7 +246,14 @@ function Journey({ id }: { id: string }) {
 }
 
 /** What else an event says: a transfer's target and mode, the customer's key, the outcome. */
-function eventDetail(e: JourneyEvent): string {
-  const parts = [e.target && `→ ${e.target}`, e.mode, e.choice && `[${e.choice}]`, e.detail];
+function eventDetail(e: JourneyEvent, t: T): string {
+  // The wait before an answer or a hang-up in the queue, the outcome in words; the rest as sent.
+  const waited = (e.kind === 'answered' || e.kind === 'abandoned') && e.detail;
+  const detail = waited
+    ? `${t.wait} ${duration(Number(e.detail))}`
+    : e.kind === 'ended' && e.detail
+      ? (t.outcomes[e.detail] ?? e.detail)
+      : e.detail;
+  const parts = [e.target && `→ ${e.target}`, e.mode, e.choice && `[${e.choice}]`, detail];
   return parts.filter(Boolean).join(' ');
 }
