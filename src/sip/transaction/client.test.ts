@@ -9,8 +9,8 @@ import { FakeClock } from '../../util/fake-clock.ts';
 import { buildResponse } from '../message/build.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint, TransportName } from '../transport/transport.ts';
-import { ClientTransaction } from './client.ts';
-import { TIMERS, expectTerminated, fixtureRequest } from './test-helpers.ts';
+import { CLIENT_TX_TRANSITIONS, ClientTransaction } from './client.ts';
+import { TIMERS, expectEveryMove, expectTerminated, fixtureRequest, moveRecorder } from './test-helpers.ts';
 
 const { t1: T1, t2: T2, t4: T4 } = TIMERS;
 
@@ -325,5 +325,35 @@ describe('client INVITE after CANCEL (RFC 3261 §9.1)', () => {
     expect(tx.state).toBe('terminated');
     expect(timedOut).toBe(1);
     expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('client transaction table (CLIENT_TX_TRANSITIONS)', () => {
+  it('every allowed move is reached through the transaction itself; a move out of Terminated is refused', () => {
+    const moves = new Set<string>();
+    const run = moveRecorder((method: string) => harness(method), moves);
+    run('INVITE', (h) => h.reply(200)); // calling>terminated
+    run('INVITE', (h) => h.reply(486)); // calling>completed
+    run('INVITE', (h) => {
+      h.reply(180); // calling>proceeding
+      h.reply(486); // proceeding>completed
+      h.clock.advance(64 * T1); // Timer D: completed>terminated
+    });
+    run('INVITE', (h) => {
+      h.reply(180);
+      h.reply(200); // proceeding>terminated
+    });
+    run('OPTIONS', (h) => h.clock.advance(64 * T1)); // Timer F: trying>terminated
+    run('OPTIONS', (h) => h.reply(100)); // trying>proceeding
+    const last = run('OPTIONS', (h) => h.reply(200)); // trying>completed
+    expectEveryMove(CLIENT_TX_TRANSITIONS, moves);
+
+    last.clock.advance(T4); // Timer K
+    expect(last.events.terminated).toBe(1);
+    moves.clear();
+    last.tx.destroy(); // terminated>terminated is not in the table
+    expect(moves.size).toBe(0);
+    expect(last.events.terminated).toBe(1);
+    expectTerminated(last);
   });
 });

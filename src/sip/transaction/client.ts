@@ -1,7 +1,8 @@
-import type { Clock } from '../../util/clock.ts';
+import type { Clock, TimerHandle } from '../../util/clock.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint } from '../transport/transport.ts';
-import { type TimerConfig, TxTimers } from './timers.ts';
+import type { TimerConfig } from './timers.ts';
 
 /**
  * Client transactions, RFC 3261 §17.1: the INVITE machine (§17.1.1, timers A,
@@ -9,7 +10,7 @@ import { type TimerConfig, TxTimers } from './timers.ts';
  */
 export type ClientTxState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'terminated';
 
-const ALLOWED: Record<ClientTxState, readonly ClientTxState[]> = {
+export const CLIENT_TX_TRANSITIONS: TransitionTable<ClientTxState> = {
   calling: ['proceeding', 'completed', 'terminated'],
   trying: ['proceeding', 'completed', 'terminated'],
   proceeding: ['completed', 'terminated'],
@@ -38,10 +39,15 @@ export interface ClientTxUser {
   onTransportError?(err: Error): void;
 }
 
-export class ClientTransaction {
-  state: ClientTxState;
-  /** Retransmission A or E, timeout B or F, wait D or K. */
-  private readonly running: TxTimers;
+/** Timer A (INVITE) only runs in Calling; Timer E (non-INVITE) in Trying and Proceeding. */
+const RETRANSMITTING: Record<'invite' | 'other', readonly ClientTxState[]> = {
+  invite: ['calling'],
+  other: ['trying', 'proceeding'],
+};
+
+export class ClientTransaction extends StatefulFlow<ClientTxState> {
+  /** Timer B or F, or the 64·T1 wait after a CANCEL (§9.1). */
+  private timeout: TimerHandle | undefined;
   private interval: number;
   private ack: SipRequest | undefined;
   readonly isInvite: boolean;
@@ -53,38 +59,49 @@ export class ClientTransaction {
     private readonly user: ClientTxUser,
     private readonly env: ClientTxEnv,
   ) {
-    this.isInvite = request.method === 'INVITE';
-    this.state = this.isInvite ? 'calling' : 'trying';
+    const isInvite = request.method === 'INVITE';
+    super({
+      name: 'client-transaction',
+      initial: isInvite ? 'calling' : 'trying',
+      transitions: CLIENT_TX_TRANSITIONS,
+      clock: env.clock,
+    });
+    this.isInvite = isInvite;
     this.interval = env.timers.t1;
-    this.running = new TxTimers(env.clock);
+    this.onStateChange(({ to }) => this.entered(to));
   }
 
   private get reliable(): boolean {
     return this.destination.transport !== 'udp';
   }
 
+  private get retransmitting(): readonly ClientTxState[] {
+    return RETRANSMITTING[this.isInvite ? 'invite' : 'other'];
+  }
+
   start(): void {
-    const { clock, timers } = this.env;
     this.env.send(this.request, this.destination);
-    if (!this.reliable) this.running.retransmit = clock.setTimeout(() => this.retransmit(), this.interval);
-    this.running.timeout = clock.setTimeout(() => {
-      if (this.state === 'completed' || this.state === 'terminated') return;
-      // §17.1.1.2: Timer B only runs in Calling; once the far end rings, the TU decides how long to wait.
-      if (this.isInvite && this.state !== 'calling') return;
-      this.transition('terminated');
-      this.user.onTimeout();
-    }, 64 * timers.t1);
+    if (!this.reliable) this.armRetransmit();
+    // §17.1.1.2: Timer B only runs in Calling; once the far end rings, the TU decides how long to wait.
+    // Timer F runs through Trying and Proceeding.
+    this.timeout = this.machine.arm(64 * this.env.timers.t1, () => this.timedOut(), this.retransmitting);
+  }
+
+  private armRetransmit(): void {
+    this.machine.arm(this.interval, () => this.retransmit(), this.retransmitting);
   }
 
   private retransmit(): void {
-    if (this.state === 'completed' || this.state === 'terminated') return;
-    // §17.1.1.2: an INVITE stops retransmitting once a provisional response arrives.
-    if (this.isInvite && this.state !== 'calling') return;
     this.env.send(this.request, this.destination);
     this.interval = this.isInvite ? 2 * this.interval : Math.min(2 * this.interval, this.env.timers.t2);
     // §17.1.2.2: in Proceeding a non-INVITE retransmits every T2.
     if (!this.isInvite && this.state === 'proceeding') this.interval = this.env.timers.t2;
-    this.running.retransmit = this.env.clock.setTimeout(() => this.retransmit(), this.interval);
+    this.armRetransmit();
+  }
+
+  private timedOut(): void {
+    this.machine.transition('terminated', 'timeout');
+    this.user.onTimeout();
   }
 
   receive(res: SipResponse): void {
@@ -94,13 +111,13 @@ export class ClientTransaction {
       case 'trying':
       case 'proceeding':
         if (status < 200) {
-          if (this.state !== 'proceeding') this.transition('proceeding');
+          if (this.state !== 'proceeding') this.machine.transition('proceeding', 'provisional');
           this.user.onResponse(res);
           return;
         }
         if (this.isInvite && status < 300) {
           // §17.1.1.2: 2xx goes to the TU, which ACKs it end to end.
-          this.transition('terminated');
+          this.machine.transition('terminated', '2xx');
           this.user.onResponse(res);
           return;
         }
@@ -108,7 +125,7 @@ export class ClientTransaction {
           this.ack = this.env.buildAck(this.request, res);
           this.env.send(this.ack, this.destination);
         }
-        this.transition('completed');
+        this.machine.transition('completed', 'final');
         this.user.onResponse(res);
         return;
       case 'completed':
@@ -125,44 +142,39 @@ export class ClientTransaction {
    * given up 64·T1 later (Timer B no longer runs once the far end rang).
    */
   cancelSent(): void {
-    if (!this.isInvite || this.state === 'completed' || this.state === 'terminated') return;
-    const { clock, timers } = this.env;
-    clock.clearTimeout(this.running.timeout);
-    this.running.timeout = clock.setTimeout(() => {
-      if (this.state === 'completed' || this.state === 'terminated') return;
-      this.transition('terminated');
-      this.user.onTimeout();
-    }, 64 * timers.t1);
+    if (!this.isInvite || !this.machine.is('calling', 'proceeding')) return;
+    this.machine.disarm(this.timeout);
+    this.timeout = this.machine.arm(64 * this.env.timers.t1, () => this.timedOut(), [
+      'calling',
+      'proceeding',
+    ]);
   }
 
   /** §17.1.4: a transport failure ends the transaction at once and tells the TU. */
   transportError(err: Error): void {
-    if (this.state === 'terminated' || this.state === 'completed') return;
-    this.transition('terminated');
+    if (!this.machine.is('calling', 'trying', 'proceeding')) return;
+    this.machine.transition('terminated', 'transport error');
     if (this.user.onTransportError) this.user.onTransportError(err);
     else this.user.onTimeout();
   }
 
-  private transition(to: ClientTxState): void {
-    if (!ALLOWED[this.state].includes(to)) return;
-    this.state = to;
-    const { clock, timers } = this.env;
+  /** Leaving a state has cleared its timers (A/E, B/F stop at Completed); this arms the new one's. */
+  private entered(to: ClientTxState): void {
     // §17.1.2.2 (Figure 6): entering Proceeding leaves the running Timer E alone;
     // retransmit() resets it to T2 when it next fires.
     if (to === 'completed') {
-      this.running.clear();
+      const { timers } = this.env;
       // Timer D (INVITE: 64·T1, which is the 32 s minimum at the default T1) or K
       // (T4); zero on reliable transports.
       const wait = this.reliable ? 0 : this.isInvite ? 64 * timers.t1 : timers.t4;
-      this.running.wait = clock.setTimeout(() => this.transition('terminated'), wait);
+      this.machine.arm(wait, () =>
+        this.machine.transition('terminated', this.isInvite ? 'timer D' : 'timer K'),
+      );
     }
-    if (to === 'terminated') {
-      this.running.clear();
-      this.env.onTerminated(this);
-    }
+    if (to === 'terminated') this.env.onTerminated(this);
   }
 
   destroy(): void {
-    if (this.state !== 'terminated') this.transition('terminated');
+    this.machine.transition('terminated', 'destroyed');
   }
 }

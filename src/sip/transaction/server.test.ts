@@ -9,8 +9,8 @@ import { FakeClock } from '../../util/fake-clock.ts';
 import { buildResponse } from '../message/build.ts';
 import type { SipRequest } from '../message/types.ts';
 import type { Endpoint, TransportName } from '../transport/transport.ts';
-import { ServerTransaction } from './server.ts';
-import { TIMERS, expectTerminated, fixtureRequest } from './test-helpers.ts';
+import { SERVER_TX_TRANSITIONS, ServerTransaction } from './server.ts';
+import { TIMERS, expectEveryMove, expectTerminated, fixtureRequest, moveRecorder } from './test-helpers.ts';
 
 const { t1: T1, t2: T2, t4: T4 } = TIMERS;
 
@@ -268,5 +268,32 @@ describe('server non-INVITE transaction (§17.2.2)', () => {
     h.respond(200);
     h.tx.destroy();
     expectTerminated(h);
+  });
+});
+
+describe('server transaction table (SERVER_TX_TRANSITIONS)', () => {
+  it('every allowed move is reached through the transaction itself; a move out of Terminated is refused', () => {
+    const moves = new Set<string>();
+    const run = moveRecorder((method: string) => harness(method), moves);
+    run('INVITE', (h) => h.respond(200)); // proceeding>terminated
+    run('INVITE', (h) => {
+      h.respond(486); // proceeding>completed
+      h.clock.advance(64 * T1); // Timer H: completed>terminated
+    });
+    run('INVITE', (h) => {
+      h.respond(486);
+      h.tx.receive({ ...h.req, method: 'ACK' }); // completed>confirmed
+      h.clock.advance(T4); // Timer I: confirmed>terminated
+    });
+    run('OPTIONS', (h) => h.respond(100)); // trying>proceeding
+    run('OPTIONS', (h) => h.respond(200)); // trying>completed
+    const last = run('OPTIONS', (h) => h.tx.transportError()); // trying>terminated
+    expectEveryMove(SERVER_TX_TRANSITIONS, moves);
+
+    moves.clear();
+    last.tx.transportError(); // terminated>terminated is not in the table
+    expect(moves.size).toBe(0);
+    expect(last.events.terminated).toBe(1);
+    expectTerminated(last);
   });
 });

@@ -1,7 +1,8 @@
 import type { Clock } from '../../util/clock.ts';
+import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
 import type { SipRequest, SipResponse } from '../message/types.ts';
 import type { Endpoint } from '../transport/transport.ts';
-import { type TimerConfig, TxTimers } from './timers.ts';
+import type { TimerConfig } from './timers.ts';
 
 /**
  * Server transactions, RFC 3261 §17.2. One class serves both kinds: the INVITE
@@ -10,7 +11,7 @@ import { type TimerConfig, TxTimers } from './timers.ts';
  */
 export type ServerTxState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'terminated';
 
-const ALLOWED: Record<ServerTxState, readonly ServerTxState[]> = {
+export const SERVER_TX_TRANSITIONS: TransitionTable<ServerTxState> = {
   trying: ['proceeding', 'completed', 'terminated'],
   proceeding: ['completed', 'terminated'],
   completed: ['confirmed', 'terminated'],
@@ -26,17 +27,15 @@ export interface ServerTxEnv {
   onTerminated(tx: ServerTransaction): void;
 }
 
-export class ServerTransaction {
-  state: ServerTxState;
+export class ServerTransaction extends StatefulFlow<ServerTxState> {
   lastResponse: SipResponse | undefined;
   private lastBytes: SipResponse | undefined;
-  /** Retransmission G, timeout H or J, wait I. */
-  private readonly running: TxTimers;
   private interval: number;
   /** Called when the ACK for a non-2xx final response arrives (INVITE only). */
   onAck: ((ack: SipRequest) => void) | null = null;
   /** Timer H fired: the ACK never came. */
   onTimeout: (() => void) | null = null;
+  readonly isInvite: boolean;
 
   constructor(
     readonly key: string,
@@ -45,82 +44,81 @@ export class ServerTransaction {
     readonly responseTarget: Endpoint,
     private readonly env: ServerTxEnv,
   ) {
-    this.isInvite = request.method === 'INVITE';
+    const isInvite = request.method === 'INVITE';
     // §17.2.1: an INVITE server transaction starts in Proceeding; §17.2.2: others in Trying.
-    this.state = this.isInvite ? 'proceeding' : 'trying';
+    super({
+      name: 'server-transaction',
+      initial: isInvite ? 'proceeding' : 'trying',
+      transitions: SERVER_TX_TRANSITIONS,
+      clock: env.clock,
+    });
+    this.isInvite = isInvite;
     this.interval = env.timers.t1;
-    this.running = new TxTimers(env.clock);
+    this.onStateChange(({ to }) => this.entered(to));
   }
 
-  readonly isInvite: boolean;
   private get reliable(): boolean {
     return this.source.transport !== 'udp';
   }
 
   /** The transaction user's response. Final responses move the machine on. */
   respond(res: SipResponse): void {
-    if (this.state === 'completed' || this.state === 'confirmed' || this.state === 'terminated') return;
+    if (!this.machine.is('trying', 'proceeding')) return;
     this.lastResponse = res;
     this.lastBytes = res;
     this.env.send(res, this.responseTarget);
     if (res.status < 200) {
-      if (this.state === 'trying') this.transition('proceeding');
+      if (this.state === 'trying') this.machine.transition('proceeding', 'provisional');
       return;
     }
     if (this.isInvite && res.status < 300) {
       // §17.2.1: a 2xx ends the transaction; the UA core retransmits the 2xx itself.
-      this.transition('terminated');
+      this.machine.transition('terminated', '2xx');
       return;
     }
-    this.transition('completed');
+    this.machine.transition('completed', 'final');
   }
 
   /** A retransmission of the request (or an ACK for our non-2xx) reached us. */
   receive(req: SipRequest): void {
     if (req.method === 'ACK') {
       if (this.isInvite && this.state === 'completed') {
-        this.transition('confirmed');
+        this.machine.transition('confirmed', 'ACK');
         this.onAck?.(req);
       }
       return;
     }
     // Retransmitted request: §17.2.1/§17.2.2 resend the most recent response.
-    if ((this.state === 'proceeding' || this.state === 'completed') && this.lastBytes) {
+    if (this.machine.is('proceeding', 'completed') && this.lastBytes) {
       this.env.send(this.lastBytes, this.responseTarget);
     }
   }
 
   /** The transport failed to deliver a response (§17.2.4). */
   transportError(): void {
-    this.transition('terminated');
+    this.machine.transition('terminated', 'transport error');
   }
 
-  private transition(to: ServerTxState): void {
-    if (!ALLOWED[this.state].includes(to)) return;
-    this.state = to;
-    const { clock, timers } = this.env;
+  /** Leaving a state has cleared its timers (G and H stop at Confirmed); this arms the new one's. */
+  private entered(to: ServerTxState): void {
+    const { timers } = this.env;
+    const end = (reason: string) => () => this.machine.transition('terminated', reason);
     switch (to) {
       case 'completed':
         if (this.isInvite) {
-          if (!this.reliable) this.running.retransmit = clock.setTimeout(() => this.fireG(), this.interval);
-          this.running.timeout = clock.setTimeout(() => {
+          if (!this.reliable) this.machine.arm(this.interval, () => this.fireG());
+          this.machine.arm(64 * timers.t1, () => {
             this.onTimeout?.();
-            this.transition('terminated');
-          }, 64 * timers.t1);
+            this.machine.transition('terminated', 'timer H');
+          });
         } else {
-          const j = this.reliable ? 0 : 64 * timers.t1;
-          this.running.timeout = clock.setTimeout(() => this.transition('terminated'), j);
+          this.machine.arm(this.reliable ? 0 : 64 * timers.t1, end('timer J'));
         }
         break;
       case 'confirmed':
-        this.running.clear();
-        this.running.wait = clock.setTimeout(
-          () => this.transition('terminated'),
-          this.reliable ? 0 : timers.t4,
-        );
+        this.machine.arm(this.reliable ? 0 : timers.t4, end('timer I'));
         break;
       case 'terminated':
-        this.running.clear();
         this.env.onTerminated(this);
         break;
       default:
@@ -128,15 +126,16 @@ export class ServerTransaction {
     }
   }
 
+  /** Timer G: only armed, so only fired, in Completed. */
   private fireG(): void {
-    if (this.state !== 'completed' || !this.lastBytes) return;
+    if (!this.lastBytes) return;
     this.env.send(this.lastBytes, this.responseTarget);
     this.interval = Math.min(2 * this.interval, this.env.timers.t2);
-    this.running.retransmit = this.env.clock.setTimeout(() => this.fireG(), this.interval);
+    this.machine.arm(this.interval, () => this.fireG());
   }
 
   /** Ends the machine at once (shutdown). */
   destroy(): void {
-    if (this.state !== 'terminated') this.transition('terminated');
+    this.machine.transition('terminated', 'destroyed');
   }
 }

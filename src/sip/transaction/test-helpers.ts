@@ -1,6 +1,7 @@
 /** Shared fixtures of the transaction tests (client.test.ts, server.test.ts). */
 import { expect } from 'vitest';
 import { parseMessage } from '../message/parse.ts';
+import { type StateListener, type TransitionTable, allMoves } from '../../util/state-machine.ts';
 import type { SipRequest } from '../message/types.ts';
 import type { TimerConfig } from './timers.ts';
 
@@ -33,4 +34,25 @@ export function fixtureRequest(
 export function expectTerminated(h: { tx: { state: string }; clock: { pending(): number } }): void {
   expect(h.tx.state).toBe('terminated');
   expect(h.clock.pending()).toBe(0);
+}
+
+/**
+ * Runs scenarios on fresh harnesses, collecting every move their transactions
+ * make into `moves` as `from>to` (the form `allMoves` lists).
+ */
+export function moveRecorder<
+  H extends { tx: { onStateChange(listener: StateListener<S>): unknown } },
+  S extends string,
+>(harness: (method: string) => H, moves: Set<string>): (method: string, steps: (h: H) => void) => H {
+  return (method, steps) => {
+    const h = harness(method);
+    h.tx.onStateChange(({ from, to }) => moves.add(`${from}>${to}`));
+    steps(h);
+    return h;
+  };
+}
+
+/** The scenarios drove the transaction through every move its table allows, and no other. */
+export function expectEveryMove<S extends string>(table: TransitionTable<S>, moves: Set<string>): void {
+  expect([...moves].sort()).toEqual(allMoves(table).sort());
 }
