@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NegotiatedTimer } from '../sip/session-timer.ts';
-import { FakeClock } from '../util/fake-clock.ts';
-import { allMoves, type StateChange } from '../util/state-machine.ts';
+import { FakeClock, settle } from '../util/fake-clock.ts';
+import { allMoves } from '../util/state-machine.ts';
 import {
   SESSION_TIMER_TRANSITIONS,
   SessionTimer,
@@ -18,23 +18,13 @@ import {
 const LOCAL: NegotiatedTimer = { intervalS: 90, refresher: 'local', minSeS: 90 };
 const REMOTE: NegotiatedTimer = { intervalS: 90, refresher: 'remote', minSeS: 90 };
 
-/** Lets the refresh's answer reach the timer (a promise chain). */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Reads the machine's refusals, which the flow keeps to itself. */
-class ProbedTimer extends SessionTimer {
-  onRefused(listener: (change: StateChange<SessionTimerState>) => void): void {
-    this.machine.onRefused(listener);
-  }
-}
-
 const seen = new Set<string>();
 
 function timer() {
   const clock = new FakeClock();
   const answers: ((r: RefreshResult) => void)[] = [];
   const expired: string[] = [];
-  const t = new ProbedTimer({
+  const t = new SessionTimer({
     now: () => clock.now(),
     setTimer: (fn, ms) => clock.setTimeout(fn, ms),
     clearTimer: (h) => clock.clearTimeout(h),
@@ -58,19 +48,17 @@ describe('SessionTimer machine', () => {
     t.refreshed(REMOTE);
     t.refreshed(REMOTE);
     t.refreshed(LOCAL);
-    expect(t.state).toBe('refresher');
-    clock.advance(45_000);
-    expect(t.state).toBe('refreshing');
-    await answer({ kind: 'ok', timer: LOCAL });
-    expect(t.state).toBe('refresher');
-    clock.advance(45_000);
-    await answer({ kind: 'refused', status: 491 });
-    expect(t.state).toBe('refresher');
+    /** Our refresh goes out after `ms`; the peer answers `r`. */
+    const refresh = async (ms: number, r: RefreshResult, then: SessionTimerState) => {
+      clock.advance(ms);
+      expect(t.state).toBe('refreshing');
+      await answer(r);
+      expect(t.state).toBe(then);
+    };
+    await refresh(45_000, { kind: 'ok', timer: LOCAL }, 'refresher');
+    await refresh(45_000, { kind: 'refused', status: 491 }, 'refresher');
     // Half the time left (45 s) after the refused one.
-    clock.advance(22_500);
-    expect(t.state).toBe('refreshing');
-    await answer({ kind: 'ok', timer: REMOTE });
-    expect(t.state).toBe('watching');
+    await refresh(22_500, { kind: 'ok', timer: REMOTE }, 'watching');
     clock.advance(60_000);
     expect(t.state).toBe('expired');
     expect(expired).toEqual(['no_refresh']);

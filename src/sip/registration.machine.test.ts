@@ -1,14 +1,9 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../util/fake-clock.ts';
-import { allMoves, type StateChange } from '../util/state-machine.ts';
+import { FakeClock, settle } from '../util/fake-clock.ts';
+import { allMoves } from '../util/state-machine.ts';
 import type { SipResponse } from './message/types.ts';
-import {
-  REGISTRATION_TRANSITIONS,
-  RegistrationClient,
-  type RegistrationOptions,
-  type RegistrationState,
-} from './registration.ts';
+import { REGISTRATION_TRANSITIONS, RegistrationClient, type RegistrationOptions } from './registration.ts';
 import type { UserAgent } from './ua/user-agent.ts';
 
 /**
@@ -16,16 +11,6 @@ import type { UserAgent } from './ua/user-agent.ts';
  * own methods and the registrar's answers on a fake clock: every move of
  * REGISTRATION_TRANSITIONS, and one the table refuses.
  */
-
-/** Lets the registrar's answer reach the client (a promise chain). */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Reads the machine's refusals, which the flow keeps to itself. */
-class ProbedClient extends RegistrationClient {
-  onRefused(listener: (change: StateChange<RegistrationState>) => void): void {
-    this.machine.onRefused(listener);
-  }
-}
 
 const seen = new Set<string>();
 
@@ -51,7 +36,7 @@ function client() {
     user: 'trunk',
     timings: { expiresS: 60, retryMs: 1000, maxRetryMs: 4000 },
   } as unknown as RegistrationOptions;
-  const c = new ProbedClient(opts);
+  const c = new RegistrationClient(opts);
   c.onStateChange(({ from, to }) => seen.add(`${from}>${to}`));
   /** Answers the oldest REGISTER still out. */
   const answer = async (status: number | undefined) => {
