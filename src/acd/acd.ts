@@ -193,12 +193,15 @@ export class Acd {
     // Connected calls are the in-call session's to end.
     if (cc.is('ended', 'connected')) return;
     cc.stopWaitTimers();
+    // Sent on to another department and gone before anyone there answered: the transfer was
+    // abandoned, as a call never answered is (issue 14), not answered.
+    const transferAbandoned = cc.waiting && cc.transfers > 0;
     if (cc.waiting) {
       this.distributor.withdrawOffer(cc, 'customer_abandoned');
       this.queues.remove(cc);
       await this.callLog.abandoned(cc);
     }
-    return this.finish(cc, cc.answeredAt ? 'answered' : 'abandoned');
+    return this.finish(cc, cc.answeredAt && !transferAbandoned ? 'answered' : 'abandoned');
   }
 
   private async finish(cc: CustomerCall, reason: CallOutcomeReason): Promise<void> {

@@ -6,6 +6,7 @@ import type { AgentState } from '../store/store.ts';
 import { tempDir } from '../store/test-helpers.ts';
 import { isAppError } from '../util/errors.ts';
 import { FakeClock } from '../util/fake-clock.ts';
+import { allMoves } from '../util/state-machine.ts';
 import {
   AGENT_STATES,
   AgentStateMachine,
@@ -83,6 +84,9 @@ describe('transition table (SPEC §3)', () => {
   });
 });
 
+/** The moves the per-state describes below made: together, every move of the table. */
+const walked = new Set<string>();
+
 /**
  * One describe per state: every allowed move succeeds and is recorded; every
  * other move is refused with `invalid_transition` and changes nothing.
@@ -115,6 +119,7 @@ for (const from of AGENT_STATES) {
           expect(await p).toBeNull();
         } else if (allowed) {
           const change = await p;
+          walked.add(`${from}>${to}`);
           expect(change).toMatchObject({
             agentId: id,
             companyId: ctx.companyId,
@@ -152,6 +157,12 @@ for (const from of AGENT_STATES) {
     }
   });
 }
+
+describe('the per-state moves above', () => {
+  it('walked every move the table allows', () => {
+    expect([...walked].sort()).toEqual(allMoves(TRANSITIONS).sort());
+  });
+});
 
 describe('logged_out: the initial state', () => {
   let ctx: Ctx;

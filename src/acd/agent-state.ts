@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { AppError, isAppError } from '../util/errors.ts';
+import { canMove, type TransitionTable } from '../util/state-machine.ts';
 import type {
   AgentState,
   AgentStateRecord,
@@ -36,7 +37,7 @@ export { AGENT_STATES } from '../store/vocabulary.ts';
  * - `temporarily_not_ready → temporarily_not_ready` restarts the break.
  * Asking for the current state of `ready`, `not_ready` or `logged_out` is a no-op (see `NOOP_SELF`).
  */
-export const TRANSITIONS: Readonly<Record<AgentState, readonly AgentState[]>> = Object.freeze({
+export const TRANSITIONS: TransitionTable<AgentState> = Object.freeze({
   logged_out: ['ready'],
   ready: ['offered', 'temporarily_not_ready', 'not_ready', 'logged_out'],
   offered: ['busy', 'ready', 'temporarily_not_ready', 'logged_out'],
@@ -50,7 +51,7 @@ export const TRANSITIONS: Readonly<Record<AgentState, readonly AgentState[]>> = 
 export const NOOP_SELF: ReadonlySet<AgentState> = new Set<AgentState>(['ready', 'not_ready', 'logged_out']);
 
 export function canTransition(from: AgentState, to: AgentState): boolean {
-  return TRANSITIONS[from].includes(to);
+  return canMove(TRANSITIONS, from, to);
 }
 
 export interface TransitionOptions {

@@ -72,7 +72,12 @@ export class CallLog {
 
   /** The call entered `department`'s queue (`head`: back at its front). */
   async entered(cc: CustomerCall, department: Department, head: boolean): Promise<void> {
-    await this.deps.store.calls.updateCdr(cc.id, { departmentId: department.id, queuedAt: cc.enteredAt });
+    if (cc.departmentIds.at(-1) !== department.id) cc.departmentIds.push(department.id);
+    await this.deps.store.calls.updateCdr(cc.id, {
+      departmentId: department.id,
+      queuedAt: cc.enteredAt,
+      departmentIds: cc.departmentIds,
+    });
     await this.event(cc, 'enter', null, head ? 'head' : null);
   }
 
@@ -128,6 +133,10 @@ export class CallLog {
       talkSeconds: Math.round(cc.talkMs / 1000),
       agentIds: cc.agentIds,
       transfers: cc.transfers,
+      agentTalk: [...cc.agentTalkMs].map(([agentId, ms]) => ({
+        agentId,
+        talkSeconds: Math.round(ms / 1000),
+      })),
     });
     await this.logEnded(cc, outcome, endedAt);
     this.emit({

@@ -90,7 +90,11 @@ export class CustomerCall {
   readonly unreachable = new Set<number>();
   /** Departments this call has been queued in: an overflow never loops back. */
   readonly visited = new Set<number>();
+  /** Departments queued in, in order (the CDR's journey; a department twice in a row is once). */
+  readonly departmentIds: number[] = [];
   talkMs = 0;
+  /** Each agent's own time bridged with the customer, ms (the in-call session adds it up). */
+  readonly agentTalkMs = new Map<number, number>();
   transfers = 0;
   private readonly machine: StateMachine<CustomerCallState>;
   private waitTimer: TimerHandle | undefined;

@@ -34,7 +34,7 @@ export interface InCallHooks {
    */
   requeue(cc: CustomerCall, department: Department, head: boolean, releasing?: number): Promise<void>;
   /** The call is over. */
-  finish(cc: CustomerCall, outcome: 'answered' | 'transferred'): Promise<void>;
+  finish(cc: CustomerCall, outcome: 'answered' | 'transferred' | 'abandoned'): Promise<void>;
   record(
     cc: CustomerCall,
     kind: QueueEventKind,

@@ -138,8 +138,10 @@ export class CallQueues {
   private async announcePosition(cc: CustomerCall): Promise<void> {
     if (!cc.waiting) return;
     const position = this.waiting(cc.department.id).indexOf(cc) + 1;
-    if (position > 0)
+    if (position > 0) {
+      await this.deps.callLog.event(cc, 'position', null, String(position));
       await this.playThenMusic(cc, ['queue_position', ...digitsToPromptIds(String(position))]);
+    }
     if (cc.waiting) this.armAnnouncement(cc);
   }
 

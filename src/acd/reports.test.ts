@@ -48,6 +48,35 @@ describe('summarize', () => {
     });
   });
 
+  it("credits each agent with their own talk: the first is not credited with the second's (issue 14)", () => {
+    const handed: Partial<Cdr> = { answeredAt: 5000, outcome: 'transferred', agentIds: [7, 8], transfers: 1 };
+    const split = cdr({
+      ...handed,
+      talkSeconds: 40,
+      agentTalk: [
+        { agentId: 7, talkSeconds: 10 },
+        { agentId: 8, talkSeconds: 30 },
+      ],
+    });
+    const s = summarize(
+      [
+        split,
+        split,
+        // To an outside number after 15 s: the 25 s after it are nobody's.
+        cdr({ ...handed, agentIds: [7], talkSeconds: 40, agentTalk: [{ agentId: 7, talkSeconds: 15 }] }),
+        cdr({ answeredAt: 5000, outcome: 'answered', agentIds: [8], talkSeconds: 60 }),
+      ],
+      [],
+      0,
+      600_000,
+      [7, 8],
+    );
+    expect(s.agents.map((a) => [a.agentId, a.answered, a.talkSeconds])).toEqual([
+      [7, 3, 35],
+      [8, 3, 120],
+    ]);
+  });
+
   it('counts logged-in time inside the period only', () => {
     const rows = [
       row(-1000, 'logged_out', 'ready'),

@@ -1,4 +1,5 @@
 import type { AgentStateHistoryRow, Cdr, CdrAggregates, CdrTotals } from '../store/store.ts';
+import { agentSet, splitOf } from '../store/rules.ts';
 
 /** Answered within this many seconds of entering the queue counts towards the service level. */
 export const SERVICE_LEVEL_SECONDS = 20;
@@ -79,8 +80,9 @@ export function aggregate(cdrs: readonly Cdr[]): CdrAggregates {
   const sets = new Map<string, CdrAggregates['agentSets'][number]>();
   for (const c of cdrs) {
     if (c.answeredAt === null) continue;
-    const key = JSON.stringify(c.agentIds);
-    const set = sets.get(key) ?? { agentIds: c.agentIds, answered: 0, talkSeconds: 0 };
+    const split = splitOf(c);
+    const key = JSON.stringify([c.agentIds, split]);
+    const set = sets.get(key) ?? agentSet(c.agentIds, 0, 0, split);
     set.answered++;
     set.talkSeconds += c.talkSeconds;
     sets.set(key, set);
@@ -114,8 +116,18 @@ export function summaryOf(
   const t = sums.buckets.reduce<CdrTotals>(addTotals, NO_CALLS);
   const agents = agentIds.map((agentId) => {
     const mine = sums.agentSets.filter((s) => s.agentIds.includes(agentId));
-    // The talk time is the first agent's: a transfer's second agent took over a call already talked.
-    const talkSeconds = mine.reduce((n, s) => n + (s.agentIds[0] === agentId ? s.talkSeconds : 0), 0);
+    // Each agent's own talk where the call changed hands; else (one agent, or a row older than
+    // the split) the first agent's.
+    const talkSeconds = mine.reduce(
+      (n, s) =>
+        n +
+        (s.agentTalk
+          ? s.answered * s.agentTalk.reduce((m, t) => m + (t.agentId === agentId ? t.talkSeconds : 0), 0)
+          : s.agentIds[0] === agentId
+            ? s.talkSeconds
+            : 0),
+      0,
+    );
     const loggedInSeconds =
       loggedInTime(
         history.filter((h) => h.agentId === agentId),

@@ -1,4 +1,5 @@
-import type { TimerHandle } from '../util/clock.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { StatefulFlow, type TransitionTable } from '../util/state-machine.ts';
 import { expiryAfterMs, type NegotiatedTimer } from '../sip/session-timer.ts';
 
 /**
@@ -22,9 +23,9 @@ import { expiryAfterMs, type NegotiatedTimer } from '../sip/session-timer.ts';
  */
 export type SessionTimerState = 'off' | 'refresher' | 'refreshing' | 'watching' | 'expired' | 'ended';
 
-const ALLOWED: Record<SessionTimerState, readonly SessionTimerState[]> = {
+export const SESSION_TIMER_TRANSITIONS: TransitionTable<SessionTimerState> = {
   off: ['refresher', 'watching', 'ended'],
-  refresher: ['refresher', 'refreshing', 'watching', 'expired', 'ended'],
+  refresher: ['refresher', 'refreshing', 'watching', 'ended'],
   refreshing: ['refresher', 'watching', 'expired', 'ended'],
   watching: ['refresher', 'watching', 'expired', 'ended'],
   expired: ['ended'],
@@ -57,20 +58,38 @@ const RETRY_MIN_MS = 500;
 const MAX_DELAY_MS = 2 ** 31 - 1;
 const delay = (ms: number): number => Math.min(ms, MAX_DELAY_MS);
 
-export class SessionTimer {
-  state: SessionTimerState = 'off';
+/**
+ * The host's timers as the machine's clock: they stay the leg's (they die with
+ * it), and the machine clears the ones a state armed when it is left. The
+ * machine reads no wall time, and the leg counts its own timers (`pending`).
+ */
+function hostClock(host: SessionTimerHost): Clock {
+  return {
+    now: () => host.now(),
+    wallNow: () => host.now(),
+    setTimeout: (fn, ms) => host.setTimer(fn, ms),
+    clearTimeout: (handle) => host.clearTimer(handle),
+    pending: () => 0,
+  };
+}
+
+export class SessionTimer extends StatefulFlow<SessionTimerState> {
   timer: NegotiatedTimer | undefined;
   /** When the session runs out unless refreshed (clock ms). */
   expiresAt = 0;
-  private handle: TimerHandle | undefined;
-  /** A second handle for `refreshing`: the session's own end while the refresh is out. */
-  private deadline: TimerHandle | undefined;
   /** Counts refreshes sent: a late answer to an earlier one is ignored. */
   private attempt = 0;
   /** After a refused refresh the next waits at least this long (0 after a good one). */
   private retryFloorMs = 0;
 
-  constructor(private readonly host: SessionTimerHost) {}
+  constructor(private readonly host: SessionTimerHost) {
+    super({
+      name: 'session-timer',
+      initial: 'off',
+      transitions: SESSION_TIMER_TRANSITIONS,
+      clock: hostClock(host),
+    });
+  }
 
   /** The dialog is up with this timer (initial 2xx). */
   start(timer: NegotiatedTimer): void {
@@ -82,50 +101,39 @@ export class SessionTimer {
    * answered 2xx): the session lives another interval, with whoever refreshes now.
    */
   refreshed(timer: NegotiatedTimer): void {
-    if (this.state === 'expired' || this.state === 'ended') return;
+    if (this.machine.is('expired', 'ended')) return;
     this.timer = timer;
     this.retryFloorMs = 0;
     this.expiresAt = this.host.now() + timer.intervalS * 1000;
-    this.transition(timer.refresher === 'local' ? 'refresher' : 'watching');
+    this.move(timer.refresher === 'local' ? 'refresher' : 'watching', 'refreshed');
   }
 
   /** The leg ended: nothing more may fire. */
   stop(): void {
-    this.transition('ended');
+    this.move('ended', 'leg ended');
   }
 
-  private transition(to: SessionTimerState, cause?: ExpiryCause, status?: number): boolean {
-    if (!ALLOWED[this.state].includes(to)) return false;
-    this.host.clearTimer(this.handle);
-    this.host.clearTimer(this.deadline);
-    this.handle = undefined;
-    this.deadline = undefined;
-    this.state = to;
+  /** Moves (the machine clears the old state's timers) and arms what the new state owns. */
+  private move(to: SessionTimerState, reason: string, cause?: ExpiryCause, status?: number): void {
+    if (!this.machine.transition(to, cause ?? reason)) return;
     const t = this.timer;
     const left = this.expiresAt - this.host.now();
     switch (to) {
       case 'refresher':
-        this.handle = this.host.setTimer(
-          () => this.transition('refreshing'),
-          delay(Math.max(left / 2, this.retryFloorMs)),
+        this.machine.arm(delay(Math.max(left / 2, this.retryFloorMs)), () =>
+          this.move('refreshing', 'half the time left'),
         );
         break;
       case 'refreshing': {
         if (!t) break;
-        this.deadline = this.host.setTimer(
-          () => this.transition('expired', 'ran_out'),
-          delay(Math.max(left, 0)),
-        );
+        // The session's own end while the refresh is out.
+        this.machine.arm(delay(Math.max(left, 0)), () => this.move('expired', 'expiry', 'ran_out'));
         const n = ++this.attempt;
         void this.host.refresh(t).then((r) => this.onRefreshResult(n, r));
         break;
       }
       case 'watching':
-        if (t)
-          this.handle = this.host.setTimer(
-            () => this.transition('expired', 'no_refresh'),
-            delay(this.watchMs(t)),
-          );
+        if (t) this.machine.arm(delay(this.watchMs(t)), () => this.move('expired', 'expiry', 'no_refresh'));
         break;
       case 'expired':
         this.host.expired(cause ?? 'ran_out', { intervalS: t?.intervalS ?? 0, status });
@@ -133,7 +141,6 @@ export class SessionTimer {
       default:
         break;
     }
-    return true;
   }
 
   /** Time from now until the non-refresher gives up (§10), counted from the last refresh. */
@@ -147,11 +154,11 @@ export class SessionTimer {
     if (n !== this.attempt || this.state !== 'refreshing') return;
     if (r.kind === 'ok') return this.refreshed(r.timer);
     if (r.kind === 'dead') {
-      this.transition('expired', 'refresh_failed', r.status);
+      this.move('expired', 'refresh failed', 'refresh_failed', r.status);
       return;
     }
     // Refused (491 glare, 500, …): the session is not dead; try again while time is left.
     this.retryFloorMs = RETRY_MIN_MS;
-    this.transition('refresher');
+    this.move('refresher', 'refresh refused');
   }
 }

@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../util/clock.ts';
+import { StatefulFlow, type TransitionTable } from '../util/state-machine.ts';
 import { newCallId, newTag } from './dialog/dialog.ts';
 import { getHeader, getHeaderValues, parseNameAddr } from './message/headers.ts';
 import type { SipRequest, SipResponse, SipUri } from './message/types.ts';
@@ -26,7 +27,7 @@ import { buildRequest } from './message/build.ts';
 
 export type RegistrationState = 'off' | 'registering' | 'registered' | 'failed';
 
-const ALLOWED: Record<RegistrationState, readonly RegistrationState[]> = {
+export const REGISTRATION_TRANSITIONS: TransitionTable<RegistrationState> = {
   off: ['registering'],
   registering: ['registered', 'failed', 'off'],
   registered: ['registering', 'off'],
@@ -76,9 +77,8 @@ export interface RegistrationOptions {
   onChange?: (status: RegistrationStatus) => void;
 }
 
-export class RegistrationClient {
+export class RegistrationClient extends StatefulFlow<RegistrationState> {
   private status: RegistrationStatus;
-  private timer: TimerHandle | undefined;
   private readonly callId = newCallId();
   private readonly tag = newTag();
   private cseq = 1;
@@ -87,6 +87,7 @@ export class RegistrationClient {
   private readonly log: Logger;
 
   constructor(private readonly opts: RegistrationOptions) {
+    super({ name: 'registration', initial: 'off', transitions: REGISTRATION_TRANSITIONS, clock: opts.clock });
     this.timings = opts.timings ?? DEFAULT_REGISTRATION_TIMINGS;
     this.log = opts.logger;
     this.status = { state: 'off', since: opts.clock.wallNow() };
@@ -104,9 +105,8 @@ export class RegistrationClient {
   /** Removes the binding (Expires: 0) and stops refreshing. */
   async stop(): Promise<void> {
     const was = this.status.state;
-    this.opts.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.transition('off', {});
+    // Leaving registered/failed clears the pending REGISTER with them.
+    this.transition('off', 'stopped', {});
     // Also mid-refresh: the carrier may already hold the binding we are renewing.
     if (was === 'registered' || was === 'registering')
       await this.opts.ua.request(this.build(0), this.opts.destination, this.opts.auth).catch(() => undefined);
@@ -125,9 +125,9 @@ export class RegistrationClient {
     return s === 'registered' ? 'registered' : 'failed';
   }
 
-  private transition(to: RegistrationState, extra: Partial<RegistrationStatus>): void {
+  private transition(to: RegistrationState, reason: string, extra: Partial<RegistrationStatus>): void {
     const from = this.status.state;
-    if (!ALLOWED[from].includes(to)) return;
+    if (!this.machine.transition(to, reason)) return;
     this.status = { state: to, since: from === to ? this.status.since : this.opts.clock.wallNow(), ...extra };
     if (to === 'registering') return;
     const line = { trunk: this.opts.label, state: to, ...extra };
@@ -162,6 +162,7 @@ export class RegistrationClient {
   private async register(): Promise<void> {
     this.transition(
       'registering',
+      'register',
       this.status.state === 'registered' ? { expiresS: this.status.expiresS } : {},
     );
     // A send that throws (transport error) is a failure like no answer: retried with back-off.
@@ -174,13 +175,16 @@ export class RegistrationClient {
       const granted = grantedExpiry(res, this.timings.expiresS);
       // Refresh well before expiry (half-way for short bindings, 80 % otherwise), never under 1 s.
       const refreshMs = Math.max(1000, (granted > 120 ? granted * 0.8 : granted / 2) * 1000);
-      this.transition('registered', { expiresS: granted, nextAt: this.opts.clock.wallNow() + refreshMs });
+      this.transition('registered', '2xx', {
+        expiresS: granted,
+        nextAt: this.opts.clock.wallNow() + refreshMs,
+      });
       this.schedule(refreshMs);
       return;
     }
     this.failures++;
     const backoff = Math.min(this.timings.maxRetryMs, this.timings.retryMs * 2 ** (this.failures - 1));
-    this.transition('failed', {
+    this.transition('failed', 'no 2xx', {
       lastStatus: res?.status ?? 408,
       lastReason: res?.reason ?? 'No response',
       nextAt: this.opts.clock.wallNow() + backoff,
@@ -188,9 +192,9 @@ export class RegistrationClient {
     this.schedule(backoff);
   }
 
+  /** The next REGISTER: owned by the state just entered (registered or failed), cleared by stop(). */
   private schedule(ms: number): void {
-    this.opts.clock.clearTimeout(this.timer);
-    this.timer = this.opts.clock.setTimeout(() => void this.register(), ms);
+    this.machine.arm(ms, () => void this.register());
   }
 }
 

@@ -12,7 +12,9 @@ import { computeHa1 } from './sip-credentials.ts';
 import type {
   AgentDepartment,
   AgentPatch,
+  AgentTalk,
   Cdr,
+  CdrAggregates,
   Department,
   DepartmentPatch,
   DistributionStrategy,
@@ -62,10 +64,30 @@ export function completeCdr(cdr: NewCdr): Cdr {
     transfers: 0,
     outcome: null,
     talkSeconds: 0,
+    departmentIds: [],
+    agentTalk: [],
     ...stripUndefined(cdr),
     id: cdr.id,
     startedAt: cdr.startedAt,
   };
+}
+
+/** One of `CdrAggregates.agentSets`; `split` is the calls' `agentTalk` JSON ('[]': not split). */
+export function agentSet(
+  agentIds: number[],
+  answered: number,
+  talkSeconds: number,
+  split: string,
+): CdrAggregates['agentSets'][number] {
+  const agentTalk = JSON.parse(split) as AgentTalk[];
+  return agentTalk.length
+    ? { agentIds, answered, talkSeconds, agentTalk }
+    : { agentIds, answered, talkSeconds };
+}
+
+/** The `agentTalk` a call is grouped by in the agent sets: its own when it changed hands. */
+export function splitOf(c: Pick<Cdr, 'transfers' | 'agentIds' | 'agentTalk'>): string {
+  return c.transfers > 0 || c.agentIds.length > 1 ? JSON.stringify(c.agentTalk) : '[]';
 }
 
 // --- directory ---------------------------------------------------------------

@@ -454,6 +454,25 @@ export function storeContract({ name, open }: StoreImplementation): void {
           expect(
             await calls.aggregateCdr({ from: 99_000 }, { origin: 0, bucketMs: 1, serviceLevelMs: 1 }),
           ).toEqual({ buckets: [], agentSets: [] });
+          // A call that changed hands keeps its own split per agent.
+          const split = [
+            { agentId: 3, talkSeconds: 5 },
+            { agentId: 4, talkSeconds: 7 },
+          ];
+          await cdr('handed', 50_000, {
+            answeredAt: 50_100,
+            agentIds: [3, 4],
+            transfers: 1,
+            talkSeconds: 12,
+            agentTalk: split,
+          });
+          const handed = await calls.aggregateCdr(
+            { from: 50_000 },
+            { origin: 0, bucketMs: 1000, serviceLevelMs: 1 },
+          );
+          expect(handed.agentSets).toEqual([
+            { agentIds: [3, 4], answered: 1, talkSeconds: 12, agentTalk: split },
+          ]);
         });
 
         it('inserts a CDR with defaults, updates it, lists newest first with filters', async () => {
@@ -496,6 +515,46 @@ export function storeContract({ name, open }: StoreImplementation): void {
           await expect(calls.insertCdr({ id: 'call-a', startedAt: 1 })).rejects.toMatchObject({
             code: 'conflict',
           });
+        });
+
+        it("keeps the departments on the way and each agent's talk, and finds a call by any department", async () => {
+          const calls = store.calls;
+          await calls.insertCdr({
+            id: 'via',
+            startedAt: 1000,
+            companyId: 1,
+            departmentId: 2,
+            departmentIds: [2],
+          });
+          await calls.insertCdr({
+            id: 'other',
+            startedAt: 1100,
+            companyId: 1,
+            departmentId: 12,
+            departmentIds: [12],
+          });
+          const u = await calls.updateCdr('via', {
+            departmentId: 5,
+            departmentIds: [2, 5],
+            agentTalk: [
+              { agentId: 3, talkSeconds: 10 },
+              { agentId: 4, talkSeconds: 30 },
+            ],
+          });
+          expect(u).toMatchObject({ departmentId: 5, departmentIds: [2, 5] });
+          expect((await calls.getCdr('via'))?.agentTalk).toEqual([
+            { agentId: 3, talkSeconds: 10 },
+            { agentId: 4, talkSeconds: 30 },
+          ]);
+          const ids = async (viaDepartmentIds: number[]) =>
+            (await calls.listCdr({ viaDepartmentIds })).map((c) => c.id);
+          expect(await ids([2])).toEqual(['via']);
+          expect(await ids([5])).toEqual(['via']);
+          // 2 is not 12: the list is matched by whole numbers.
+          expect(await ids([12])).toEqual(['other']);
+          expect(await ids([5, 12])).toEqual(['other', 'via']);
+          expect(await ids([])).toEqual([]);
+          expect(await calls.countCdr({ viaDepartmentIds: [2] })).toBe(1);
         });
 
         it('records queue events in order', async () => {

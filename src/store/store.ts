@@ -417,6 +417,15 @@ export interface Cdr {
   transfers: number;
   outcome: CallOutcome | null;
   talkSeconds: number;
+  /** Departments the call was queued in, in order: the first is where it entered, the last where it ended. */
+  departmentIds: number[];
+  /** Each agent's own time with the customer (an outside number's is nobody's), in the order they talked. */
+  agentTalk: AgentTalk[];
+}
+
+export interface AgentTalk {
+  agentId: number;
+  talkSeconds: number;
 }
 
 export type NewCdr = Pick<Cdr, 'id' | 'startedAt'> & Partial<Omit<Cdr, 'id' | 'startedAt'>>;
@@ -431,6 +440,8 @@ export interface CdrQuery {
   /** Exclusive upper bound on `startedAt`. */
   to?: number;
   departmentId?: number;
+  /** Departments of which the call was queued in at least one, anywhere on its way (none: no call). */
+  viaDepartmentIds?: readonly number[];
   outcome?: CallOutcome;
   /** An agent who talked to the customer. */
   agentId?: number;
@@ -475,18 +486,25 @@ export interface CdrTotals {
 export interface CdrAggregates {
   /** Totals per `bucketMs` of start time counted from `origin` (bucket 0), buckets with calls only. */
   buckets: (CdrTotals & { bucket: number })[];
-  /** Answered calls per list of agents who talked: how many and the talk seconds, added up. */
-  agentSets: { agentIds: number[]; answered: number; talkSeconds: number }[];
+  /**
+   * Answered calls per list of agents who talked: how many and the talk seconds, added up. A call
+   * that went from one agent to another (or to an outside number) has its own split, `agentTalk`
+   * (each agent's seconds in one such call), with the calls that split the same way.
+   */
+  agentSets: { agentIds: number[]; answered: number; talkSeconds: number; agentTalk?: AgentTalk[] }[];
 }
 
 /**
  * Queue log events, in the spirit of Asterisk's queue_log: `enter` the queue,
  * `offer` to an agent, `no_answer` from them, `connect`ed, `complete_agent` /
  * `complete_customer` (who hung up), `abandon` while waiting, `overflow` out of
- * it, `transfer` elsewhere.
+ * it, `transfer` elsewhere, `position` announced to the caller (detail: the position), the agent
+ * put the customer on `hold` (`* 4`).
  */
 export type QueueEventKind =
   | 'enter'
+  | 'position'
+  | 'hold'
   | 'offer'
   | 'no_answer'
   | 'connect'

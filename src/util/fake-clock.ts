@@ -101,6 +101,6 @@ export class FakeClock implements Clock {
 }
 
 /** Resolves after the current microtask queue (and one macrotask turn) has drained. */
-function settle(): Promise<void> {
+export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

@@ -182,4 +182,9 @@ export abstract class StatefulFlow<S extends string> {
   onStateChange(listener: StateListener<S>): () => void {
     return this.machine.onChange(listener);
   }
+
+  /** Moves the flow's table refused (a flow's test checks one). */
+  onRefused(listener: StateListener<S>): () => void {
+    return this.machine.onRefused(listener);
+  }
 }

@@ -12,8 +12,8 @@ import {
   waitConnected,
   waitState,
 } from '../integration/acd-helpers.ts';
-import { api, eventually, phone } from '../integration/harness.ts';
-import { SHOTS, launchChromium, signInAs } from './chromium.ts';
+import { eventually, phone } from '../integration/harness.ts';
+import { SHOTS, openAsSupervisor } from './chromium.ts';
 
 /**
  * The live board (issue 14 item 6) in Chromium, signed in as a supervisor, with a real customer
@@ -29,14 +29,7 @@ describe('the live board in Chromium', () => {
 
   beforeAll(async () => {
     ({ server, trunk } = await startWithTrunk());
-    const user = { username: 'sveta', password: 'sveta-console-pw', role: 'supervisor', companyIds: [1] };
-    expect((await api(server, '/api/v1/users', { method: 'POST', body: JSON.stringify(user) })).status).toBe(
-      201,
-    );
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' });
-    await page.goto(`http://127.0.0.1:${server.httpPort}/`);
-    await signInAs(page, 'sveta', 'sveta-console-pw');
+    ({ browser, page } = await openAsSupervisor(server));
     await page.locator('[data-testid=live-indicator].on').waitFor({ timeout: 8000 });
   }, 60_000);
 

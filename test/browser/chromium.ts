@@ -2,6 +2,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import type { Server } from '../../src/server.ts';
+import { api } from '../integration/harness.ts';
 
 /**
  * Real headless Chromium (Debian's package; CI installs it) for the console's browser tests.
@@ -38,4 +41,17 @@ export async function signInAs(page: Page, username: string, password: string): 
   await page.locator('input[name=username]').fill(username);
   await page.locator('input[name=password]').fill(password);
   await page.getByRole('button', { name: 'Войти' }).click();
+}
+
+/** A supervisor of company 1 (made here) signed in to the console at `hash`, in Russian, 1280 px wide. */
+export async function openAsSupervisor(server: Server, hash = ''): Promise<{ browser: Browser; page: Page }> {
+  const user = { username: 'sveta', password: 'sveta-console-pw', role: 'supervisor', companyIds: [1] };
+  expect((await api(server, '/api/v1/users', { method: 'POST', body: JSON.stringify(user) })).status).toBe(
+    201,
+  );
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' });
+  await page.goto(`http://127.0.0.1:${server.httpPort}/${hash}`);
+  await signInAs(page, user.username, user.password);
+  return { browser, page };
 }

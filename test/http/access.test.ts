@@ -302,6 +302,12 @@ describe('roles and company scope over HTTP', () => {
     ).toBe(403);
   });
 
+  it("a call's journey: A's for the supervisor of A, B's is unknown to them (404)", async () => {
+    expect((await as(sup, 'GET', '/api/v1/calls/cdr-a')).status).toBe(200);
+    expect((await as(sup, 'GET', '/api/v1/calls/cdr-b')).status).toBe(404);
+    expect((await call(server, 'GET', '/api/v1/calls/cdr-b')).status).toBe(200);
+  });
+
   it('lists without a company show only A', async () => {
     const companies = await as(sup, 'GET', '/api/v1/companies');
     expect((companies.body as { companies: { id: number }[] }).companies.map((c) => c.id)).toEqual([1]);

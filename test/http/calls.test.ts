@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
+import type { QueueEventKind } from '../../src/store/store.ts';
 import { anonymous, call, startServer } from './helpers.ts';
 
 const HOUR = 3600_000;
@@ -97,6 +98,103 @@ describe('CDR search, CSV and report API', () => {
     expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&agent=1002`)).body.total).toBe(0);
   });
 
+  it('entries carry the entry department and the departments on the way; the list filters by any of them', async () => {
+    await server.store.calls.insertCdr({
+      id: 'cdr-via',
+      startedAt: base + 5 * 60_000,
+      companyId: 1,
+      departmentId: 2,
+      departmentIds: [1, 2],
+      endedAt: base + 6 * 60_000,
+      outcome: 'transferred',
+    });
+    try {
+      const of = async (q: string) =>
+        (await call<Page>(server, 'GET', `/api/v1/calls?${range}&${q}`)).body.calls.map((c) => c.id);
+      const via = (await call<Page>(server, 'GET', `/api/v1/calls?${range}&department=101`)).body.calls;
+      expect(via.map((c) => c.id)).toEqual(['cdr-via']);
+      expect(via[0]).toMatchObject({ department: '101', departments: ['101', '102'] });
+      expect(await of('department=102')).toEqual(['cdr-via']);
+      expect(await of('department=999')).toEqual([]);
+      expect((await call(server, 'GET', `/api/v1/calls?${range}&department=1x`)).status).toBe(400);
+    } finally {
+      await server.store.calls.updateCdr('cdr-via', { companyId: 99 });
+    }
+  });
+
+  it("GET /calls/{id}: the CDR, its departments and its events in people's identifiers; 404 for unknown", async () => {
+    const calls = server.store.calls;
+    const a1 = (await server.store.directory.getAgentByLogin('1001'))!.id;
+    const a2 = (await server.store.directory.getAgentByLogin('1002'))!.id;
+    const d101 = (await server.store.directory.getDepartmentByCode(1, '101'))!.id;
+    const d102 = (await server.store.directory.getDepartmentByCode(1, '102'))!.id;
+    const t = base + 7 * 60_000;
+    await calls.insertCdr({
+      id: 'cdr-journey',
+      startedAt: t,
+      companyId: 99,
+      departmentId: d102,
+      departmentIds: [d101, d102],
+      answeredAt: t + 5000,
+      endedAt: t + 60_000,
+      agentIds: [a2],
+      agentTalk: [{ agentId: a2, talkSeconds: 20 }],
+      outcome: 'transferred',
+      transfers: 1,
+    });
+    const ev = (at: number, kind: QueueEventKind, departmentId: number, agentId?: number, detail?: string) =>
+      calls.insertQueueEvent({
+        callId: 'cdr-journey',
+        companyId: 99,
+        departmentId,
+        at: t + at,
+        kind,
+        agentId,
+        detail,
+      });
+    await ev(1, 'enter', d101);
+    await ev(2, 'position', d101, undefined, '1');
+    await ev(3, 'offer', d101, a1);
+    await ev(4, 'no_answer', d101, a1, 'no_answer');
+    await ev(5, 'offer', d101, a2);
+    await ev(6, 'connect', d101, a2, '5');
+    await ev(7, 'hold', d101, a2);
+    await ev(8, 'transfer', d101, a2, JSON.stringify({ type: 'department', to: '102', outcome: 'queued' }));
+    await ev(9, 'enter', d102);
+    await ev(10, 'abandon', d102, undefined, '3');
+    const res = await call<{
+      departments: string[];
+      department: string;
+      agentTalk: unknown[];
+      events: { at: string; kind: string; department?: string; agent?: string; detail?: string }[];
+    }>(server, 'GET', '/api/v1/calls/cdr-journey');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      id: 'cdr-journey',
+      department: '101',
+      departments: ['101', '102'],
+      agentLogins: ['1002'],
+      agentTalk: [{ agent: '1002', talkSeconds: 20 }],
+      outcome: 'transferred',
+    });
+    expect(res.body.events.map((e) => [e.kind, e.department, e.agent, e.detail])).toEqual([
+      ['entered', '101', undefined, undefined],
+      ['position_announced', '101', undefined, '1'],
+      ['offered', '101', '1001', undefined],
+      ['no_answer', '101', '1001', 'no_answer'],
+      ['offered', '101', '1002', undefined],
+      ['answered', '101', '1002', '5'],
+      ['hold', '101', '1002', undefined],
+      ['transfer', '101', '1002', 'queued'],
+      ['entered', '102', undefined, undefined],
+      ['abandoned', '102', undefined, '3'],
+      ['ended', '102', undefined, 'transferred'],
+    ]);
+    expect(res.body.events[7]).toMatchObject({ type: 'department', target: '102' });
+    expect(res.body.events[0]?.at).toBe(new Date(t + 1).toISOString());
+    expect((await call(server, 'GET', '/api/v1/calls/no-such-call')).status).toBe(404);
+  });
+
   it('400 for a bad time, an empty range, a bad page or outcome', async () => {
     const bad = await call(server, 'GET', '/api/v1/calls?from=yesterday');
     expect(bad.status).toBe(400);
@@ -118,7 +216,7 @@ describe('CDR search, CSV and report API', () => {
     expect(res.headers.get('content-disposition')).toMatch(/calls\.csv/);
     const lines = (await res.text()).trim().split('\r\n');
     expect(lines[0]).toBe(
-      'id,startedAt,companyId,hotline,callerId,departmentId,outcome,queueSeconds,talkSeconds,transfers,agentLogins,answeredAt,endedAt',
+      'id,startedAt,companyId,hotline,callerId,departmentId,outcome,queueSeconds,talkSeconds,transfers,agentLogins,answeredAt,endedAt,department,departments',
     );
     expect(lines).toHaveLength(7);
     expect(lines.find((l) => l.startsWith('cdr-03'))).toContain(`"'+7900,""quoted"""`);

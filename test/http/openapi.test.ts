@@ -63,6 +63,7 @@ describe('OpenAPI document', () => {
       'POST /api/v1/sip-accounts',
       'GET /api/v1/calls',
       'GET /api/v1/calls.csv',
+      'GET /api/v1/calls/{id}',
       'GET /api/v1/reports/summary',
       'GET /api/v1/events',
     ]) {
@@ -88,7 +89,7 @@ describe('OpenAPI document', () => {
 
   it('documents the call search paging: page, pageSize and the keyset cursor', () => {
     const params = doc.paths['/api/v1/calls']?.get?.parameters ?? [];
-    for (const name of ['page', 'pageSize', 'cursor'])
+    for (const name of ['page', 'pageSize', 'cursor', 'department'])
       expect(params.find((p) => p.name === name && p.in === 'query')?.description).toBeTruthy();
   });
 

@@ -6,6 +6,7 @@ import { SineSource } from '../phone/sine.ts';
 import { promptPath } from '../../src/call/prompts.ts';
 import { SERVICE, eventually, phone, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';
+import { ACCEPT_HZ, VOICE, hears } from './hearing.ts';
 
 export const SALES = '+74950000001';
 export const SUPPORT = '+74950000002';
@@ -258,4 +259,25 @@ export async function loginById(
   call.sendDtmf(`${pin}#`);
   await call.waitForPrompt(promptPath('ru', 'registered'), 8000);
   return call;
+}
+
+/**
+ * `login` answers the customer's call and hears them; then keys `* 2 <code>` in the in-call
+ * menu: the customer goes to that department's queue and the agent's leg ends.
+ */
+export async function answerThenSendTo(
+  server: Server,
+  trunk: TestPhone,
+  customer: PhoneCall,
+  login: string,
+  code: string,
+): Promise<void> {
+  const { call: agent } = await answerAgent(trunk, login, 10_000);
+  await waitConnected(server, login);
+  customer.send(new SineSource(VOICE.customer, 8000));
+  await hears(agent, VOICE.customer);
+  agent.sendDtmf('*');
+  await agent.waitForTone(ACCEPT_HZ, 3000, 60);
+  agent.sendDtmf(`2${code}`);
+  expect(await agent.ended).toBe('remote');
 }

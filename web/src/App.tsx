@@ -14,7 +14,8 @@ const ADMIN_PAGES: Page[] = ['settings', 'trunks'];
 const pagesFor = (me: Me): Page[] => PAGES.filter((p) => !ADMIN_PAGES.includes(p) || me.role === 'admin');
 
 function pageFromHash(): Page {
-  const p = location.hash.replace(/^#\/?/, '');
+  // `#calls/<id>`: the calls page with that call's journey open.
+  const p = location.hash.replace(/^#\/?/, '').split('/')[0] ?? '';
   return (PAGES as string[]).includes(p) ? (p as Page) : 'board';
 }
 

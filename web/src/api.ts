@@ -18,10 +18,11 @@ import type {
 } from '../../src/store/store.ts';
 import type { TrunkRegistrationState, TrunkStatus } from '../../src/store/vocabulary.ts';
 import type { BoardView } from '../../src/http/routes/board-schema.ts';
+import type { JourneyEvent } from '../../src/http/routes/call-journey.ts';
 
 // The API's vocabulary and shapes are the server's own types (src/store, the board's zod
 // schema), not retyped here.
-export type { AgentState, BoardView, CompanySettings, Department, NumberRoute, Role };
+export type { AgentState, BoardView, CompanySettings, Department, JourneyEvent, NumberRoute, Role };
 
 export class ApiError extends Error {
   constructor(
@@ -148,6 +149,15 @@ export interface Cdr {
   outcome: CallOutcome | null;
   talkSeconds: number;
   queueSeconds: number | null;
+  /** Code of the department the call entered, and of every one it was queued in, in order. */
+  department: string | null;
+  departments: string[];
+  agentTalk: { agent: string; talkSeconds: number }[];
+}
+
+/** `GET /api/v1/calls/{id}`: the CDR and its events in order. */
+export interface CallJourney extends Cdr {
+  events: JourneyEvent[];
 }
 
 export interface Summary {

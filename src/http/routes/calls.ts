@@ -2,12 +2,14 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import { HOUR_MS, SERVICE_LEVEL_SECONDS, byHour, summaryOf } from '../../acd/reports.ts';
-import type { Cdr, CdrCursor, CdrFilter } from '../../store/store.ts';
+import type { Cdr, CdrCursor, CdrFilter, Department } from '../../store/store.ts';
 import { type Api, idParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { liveCallFields, liveQueue } from './board.ts';
 import type { Scope } from '../scope.ts';
-import { callOutcomeSchema } from '../../store/validation.ts';
+import { callOutcomeSchema, departmentCodeSchema } from '../../store/validation.ts';
+import { journeyEventSchema, journeyOf } from './call-journey.ts';
+import { found } from './found.ts';
 
 /** ISO time or epoch ms. */
 const time = z.string().describe('ISO time or epoch milliseconds');
@@ -21,6 +23,9 @@ const rangeQuery = z.object({
 const cdrQuery = rangeQuery
   .extend({
     departmentId: idParam.optional(),
+    department: departmentCodeSchema
+      .optional()
+      .describe('Code of a department the call was queued in: where it entered, ended or any on the way'),
     outcome: callOutcomeSchema.optional(),
     /** Login of an agent who talked to the customer. */
     agent: z
@@ -104,14 +109,34 @@ export const cdrSchema = z
     outcome: callOutcomeSchema.nullable(),
     talkSeconds: z.number(),
     queueSeconds: z.number().nullable(),
+    department: z.string().nullable().describe('Code of the department the call entered'),
+    departments: z.array(z.string()).describe('Codes of the departments the call was queued in, in order'),
+    agentTalk: z
+      .array(z.object({ agent: z.string(), talkSeconds: z.number() }))
+      .describe("Each agent's own time with the customer (an outside number's is nobody's)"),
   })
   .meta({ id: 'Cdr' });
 
 type CdrView = z.output<typeof cdrSchema>;
 
-function cdrView(c: Cdr, loginOf: ReadonlyMap<number, string>): CdrView {
+/** Who's who in a view: agent logins and department codes by database id. */
+interface Directory {
+  loginOf: ReadonlyMap<number, string>;
+  codeOf: ReadonlyMap<number, string>;
+}
+
+function cdrView(c: Cdr, { loginOf, codeOf }: Directory): CdrView {
+  const code = (id: number) => codeOf.get(id) ?? String(id);
+  const { agentTalk, departmentIds, ...rest } = c;
+  const entry = departmentIds[0] ?? c.departmentId;
   return {
-    ...c,
+    ...rest,
+    department: entry === null ? null : code(entry),
+    departments: departmentIds.map(code),
+    agentTalk: agentTalk.map((t) => ({
+      agent: loginOf.get(t.agentId) ?? String(t.agentId),
+      talkSeconds: t.talkSeconds,
+    })),
     startedAt: iso(c.startedAt),
     queuedAt: iso(c.queuedAt),
     answeredAt: iso(c.answeredAt),
@@ -138,6 +163,8 @@ const CSV_COLUMNS = [
   'agentLogins',
   'answeredAt',
   'endedAt',
+  'department',
+  'departments',
 ] as const;
 
 /**
@@ -196,26 +223,48 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
   /** Supervisors and viewers see their companies' calls only (issue 11). */
   const read = { level: 'read', company: 'query' } as const;
 
+  /** Agent logins and department codes (every company: a CDR's company is in scope already). */
+  const directoryOf = async (): Promise<Directory & { departments: Department[] }> => {
+    const agents = await store.directory.listAgents();
+    const departments: Department[] = [];
+    for (const company of await store.directory.listCompanies())
+      departments.push(...(await store.directory.listDepartments(company.id)));
+    return {
+      loginOf: new Map(agents.map((a) => [a.id, a.login])),
+      codeOf: new Map(departments.map((d) => [d.id, d.code])),
+      departments,
+    };
+  };
+
   /** The store filter of a search: its period, scope, department, outcome and agent. */
   const filterOf = async (
     query: z.output<typeof cdrQuery>,
     scope: Scope,
-  ): Promise<{ filter: CdrFilter; loginOf: Map<number, string> }> => {
+  ): Promise<{ filter: CdrFilter; names: Directory }> => {
     const r = parseRange(query, deps.clock.wallNow());
-    const agents = await store.directory.listAgents();
+    const names = await directoryOf();
     // An unknown login matches no call (ids are positive).
     const agentId =
-      query.agent === undefined ? undefined : (agents.find((a) => a.login === query.agent)?.id ?? -1);
+      query.agent === undefined
+        ? undefined
+        : ([...names.loginOf].find(([, login]) => login === query.agent)?.[0] ?? -1);
     const filter: CdrFilter = {
       from: r.from,
       to: r.to,
       companyId: scope.only,
       companyIds: scope.companyIds,
       departmentId: query.departmentId,
+      // A code is a company's own: the departments of that code in the companies in scope.
+      viaDepartmentIds:
+        query.department === undefined
+          ? undefined
+          : names.departments
+              .filter((d) => d.code === query.department && scope.allows(d.companyId))
+              .map((d) => d.id),
       outcome: query.outcome,
       agentId,
     };
-    return { filter, loginOf: new Map(agents.map((a) => [a.id, a.login])) };
+    return { filter, names };
   };
 
   api.route({
@@ -234,7 +283,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       nextCursor: z.string().nullable().describe('`cursor` for the next page; null on the last'),
     }),
     handler: async ({ query, scope }) => {
-      const { filter, loginOf } = await filterOf(query, scope);
+      const { filter, names } = await filterOf(query, scope);
       const paged = query.page !== undefined || query.pageSize !== undefined || query.cursor !== undefined;
       const pageSize = paged ? (query.pageSize ?? 50) : (query.limit ?? 1000);
       const page = query.page ?? 1;
@@ -249,7 +298,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       const calls = rows.slice(0, pageSize);
       const last = calls[calls.length - 1];
       return {
-        calls: calls.map((c) => cdrView(c, loginOf)),
+        calls: calls.map((c) => cdrView(c, names)),
         page,
         pageSize,
         total: await store.calls.countCdr(filter),
@@ -270,14 +319,14 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       // Streamed (issue 12 item 6): rows come from the store a page at a time and go out as the
       // client takes them (Readable.from pulls the next page only when the socket drains), so a
       // 30-day export neither sits in memory nor holds the event loop the media clock runs on.
-      const { filter, loginOf } = await filterOf(query, scope);
+      const { filter, names } = await filterOf(query, scope);
       const pages = store.calls.pagesOfCdr(filter, CSV_PAGE_ROWS);
       async function* lines(): AsyncGenerator<string> {
         yield CSV_COLUMNS.join(',') + '\r\n';
         for await (const page of pages) {
           let chunk = '';
           for (const c of page) {
-            const v = cdrView(c, loginOf);
+            const v = cdrView(c, names);
             chunk += CSV_COLUMNS.map((k) => csvCell(v[k])).join(',') + '\r\n';
           }
           if (chunk !== '') yield chunk;
@@ -287,6 +336,32 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="calls.csv"');
       return Readable.from(lines());
+    },
+  });
+
+  api.route({
+    method: 'GET',
+    url: '/api/v1/calls/:id',
+    tag,
+    summary:
+      "A call's journey: its CDR, the departments it was queued in and its events in order (queue, offers, answer, hold, transfers, announce, end)",
+    access: read,
+    params: z.object({ id: z.string().min(1).max(100) }),
+    query: z.object({ companyId: idParam.optional() }),
+    response: cdrSchema.extend({ events: z.array(journeyEventSchema) }).meta({ id: 'CallJourney' }),
+    handler: async ({ params, scope }) => {
+      // A call of a company out of scope is as unknown as one that never was.
+      const cdr = await store.calls.getCdr(params.id);
+      const mine = found(cdr && scope.allows(cdr.companyId) ? cdr : null, `no call ${params.id}`);
+      const names = await directoryOf();
+      const events = await store.calls.listQueueEvents(mine.id);
+      return {
+        ...cdrView(mine, names),
+        events: journeyOf(mine, events, {
+          department: (id) => (id === null ? undefined : (names.codeOf.get(id) ?? String(id))),
+          agent: (id) => (id === null ? undefined : (names.loginOf.get(id) ?? String(id))),
+        }),
+      };
     },
   });
 

@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import type {
+  AgentTalk,
   CallOutcome,
   CallRecordStore,
   Cdr,
@@ -14,7 +15,7 @@ import type {
   QueueEvent,
   QueueEventKind,
 } from '../store.ts';
-import { completeCdr, stripUndefined } from '../rules.ts';
+import { agentSet, completeCdr, stripUndefined } from '../rules.ts';
 import type { MapDbError } from './dialect.ts';
 import type { CdrTable, Database, QueueEventsTable } from './schema.ts';
 
@@ -42,6 +43,8 @@ export class KyselyCallRecordStore implements CallRecordStore {
         transfers: full.transfers,
         outcome: full.outcome,
         talk_seconds: full.talkSeconds,
+        department_ids: JSON.stringify(full.departmentIds),
+        agent_talk: JSON.stringify(full.agentTalk),
       })
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -146,11 +149,18 @@ export class KyselyCallRecordStore implements CallRecordStore {
       .groupBy(bucket)
       .orderBy(bucket)
       .execute();
+    // A call that changed hands keeps its split per agent; the others group by agents alone.
+    const split = sql<string>`case when transfers > 0 or agent_ids like '%,%' then agent_talk else '[]' end`;
     const agentSets = await this.matching(query)
       .clearSelect()
-      .select(['agent_ids', sql<number>`count(*)`.as('answered'), sql<number>`sum(talk_seconds)`.as('talk')])
+      .select([
+        'agent_ids',
+        split.as('split'),
+        sql<number>`count(*)`.as('answered'),
+        sql<number>`sum(talk_seconds)`.as('talk'),
+      ])
       .where('answered_at', 'is not', null)
-      .groupBy('agent_ids')
+      .groupBy(['agent_ids', split])
       .execute();
     return {
       buckets: buckets.map((b) => ({
@@ -166,11 +176,9 @@ export class KyselyCallRecordStore implements CallRecordStore {
         waitMs: Number(b.wait_ms),
         talkSeconds: Number(b.talk_seconds),
       })),
-      agentSets: agentSets.map((a) => ({
-        agentIds: JSON.parse(a.agent_ids) as number[],
-        answered: Number(a.answered),
-        talkSeconds: Number(a.talk),
-      })),
+      agentSets: agentSets.map((a) =>
+        agentSet(JSON.parse(a.agent_ids) as number[], Number(a.answered), Number(a.talk), a.split),
+      ),
     };
   }
 
@@ -186,11 +194,9 @@ export class KyselyCallRecordStore implements CallRecordStore {
     if (query.to !== undefined) q = q.where('started_at', '<', query.to);
     if (query.departmentId !== undefined) q = q.where('department_id', '=', query.departmentId);
     if (query.outcome !== undefined) q = q.where('outcome', '=', query.outcome);
-    if (query.agentId !== undefined) {
-      // agent_ids is a JSON array of integers ("[3,7]"): as ",3,7," it holds ",7," exactly when 7 talked.
-      const list = sql<string>`',' || substr(agent_ids, 2, length(agent_ids) - 2) || ','`;
-      q = q.where(list, 'like', `%,${Math.trunc(query.agentId)},%`);
-    }
+    if (query.agentId !== undefined) q = q.where(holds(sql.ref('agent_ids'), query.agentId));
+    const via = query.viaDepartmentIds;
+    if (via !== undefined) q = q.where((eb) => eb.or(via.map((id) => holds(sql.ref('department_ids'), id))));
     return q;
   }
 
@@ -233,6 +239,14 @@ export class KyselyCallRecordStore implements CallRecordStore {
   }
 }
 
+/**
+ * `column` (a JSON array of integers, "[3,7]") holds `id`: as ",3,7," it holds ",7," exactly
+ * when 7 is in it — the same text functions in every dialect.
+ */
+function holds(column: RawBuilder<unknown>, id: number) {
+  return sql<boolean>`(',' || substr(${column}, 2, length(${column}) - 2) || ',') like ${`%,${Math.trunc(id)},%`}`;
+}
+
 function toColumns(c: Partial<Omit<Cdr, 'id'>>): Partial<Omit<CdrTable, 'id'>> {
   const out: Partial<Omit<CdrTable, 'id'>> = {};
   if (c.companyId !== undefined) out.company_id = c.companyId;
@@ -247,6 +261,8 @@ function toColumns(c: Partial<Omit<Cdr, 'id'>>): Partial<Omit<CdrTable, 'id'>> {
   if (c.transfers !== undefined) out.transfers = c.transfers;
   if (c.outcome !== undefined) out.outcome = c.outcome;
   if (c.talkSeconds !== undefined) out.talk_seconds = c.talkSeconds;
+  if (c.departmentIds !== undefined) out.department_ids = JSON.stringify(c.departmentIds);
+  if (c.agentTalk !== undefined) out.agent_talk = JSON.stringify(c.agentTalk);
   return out;
 }
 
@@ -265,6 +281,8 @@ function toCdr(row: Selectable<CdrTable>): Cdr {
     transfers: row.transfers,
     outcome: row.outcome as CallOutcome | null,
     talkSeconds: row.talk_seconds,
+    departmentIds: JSON.parse(row.department_ids) as number[],
+    agentTalk: JSON.parse(row.agent_talk) as AgentTalk[],
   };
 }
 

@@ -99,6 +99,8 @@ export interface CdrTable {
   transfers: number;
   outcome: string | null;
   talk_seconds: number;
+  department_ids: string; // JSON number[]
+  agent_talk: string; // JSON AgentTalk[]
 }
 
 export interface QueueEventsTable {

@@ -240,7 +240,11 @@ function CallRow({
   const from = talking ? c.answeredAt : c.waitingSince;
   return (
     <tr data-testid={`call-${c.callerId}`}>
-      <td data-label={t.caller}>{c.callerId}</td>
+      <td data-label={t.caller}>
+        <a href={`#calls/${encodeURIComponent(c.id)}`} title={t.journeyOf}>
+          {c.callerId}
+        </a>
+      </td>
       <td data-label={t.department}>{c.department}</td>
       <td data-label={t.state} data-state={c.state}>
         {t.callStates[c.state] ?? c.state}

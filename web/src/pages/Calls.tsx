@@ -1,10 +1,24 @@
 import { useCallback, useEffect, useState } from 'react';
-import { type Cdr, type Company, type Department, download, get } from '../api.ts';
-import { useT } from '../i18n.tsx';
+import {
+  type CallJourney,
+  type Cdr,
+  type Company,
+  type Department,
+  type JourneyEvent,
+  download,
+  get,
+} from '../api.ts';
+import { type T, duration, useT } from '../i18n.tsx';
 import { DateRange, TableHead, errorMessage } from '../ui.tsx';
 
 const OUTCOMES = ['answered', 'abandoned', 'overflow', 'no_agents', 'transferred', 'failed'];
 const PAGE_SIZE = 25;
+
+/** The call whose journey is open: `#calls/<id>`. */
+function journeyFromHash(): string | null {
+  const m = /^#\/?calls\/(.+)$/.exec(location.hash);
+  return m?.[1] ? decodeURIComponent(m[1]) : null;
+}
 
 /** `YYYY-MM-DDTHH:mm` in local time, for datetime-local inputs. */
 export function localInput(ms: number): string {
@@ -25,6 +39,12 @@ export function Calls({ company }: { company: Company }) {
   const [result, setResult] = useState<{ calls: Cdr[]; total: number }>({ calls: [], total: 0 });
   const [departments, setDepartments] = useState<Department[]>([]);
   const [error, setError] = useState('');
+  const [journeyId, setJourneyId] = useState<string | null>(journeyFromHash);
+  useEffect(() => {
+    const onHash = (): void => setJourneyId(journeyFromHash());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
 
   const query = useCallback(
     (p: number): string => {
@@ -135,6 +155,7 @@ export function Calls({ company }: { company: Company }) {
             t.talkTime,
             t.agents,
             t.transfers,
+            '',
           ]}
         />
         <tbody>
@@ -143,16 +164,22 @@ export function Calls({ company }: { company: Company }) {
               <td>{time(c.startedAt)}</td>
               <td>{c.callerId}</td>
               <td>{c.hotline}</td>
-              <td>{code(c.departmentId)}</td>
+              <td>{c.departments.length > 1 ? c.departments.join(' → ') : code(c.departmentId)}</td>
               <td>{c.outcome ? (t.outcomes[c.outcome] ?? c.outcome) : '…'}</td>
               <td className="num">{c.queueSeconds ?? '—'}</td>
               <td className="num">{c.talkSeconds}</td>
               <td>{c.agentLogins.join(', ')}</td>
               <td className="num">{c.transfers}</td>
+              <td>
+                <a href={`#calls/${encodeURIComponent(c.id)}`} data-testid={`journey-link-${c.id}`}>
+                  {t.journey}
+                </a>
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {journeyId && <Journey id={journeyId} />}
       <div className="pager">
         <button type="button" disabled={page <= 1} onClick={() => void load(page - 1)}>
           {t.prev}
@@ -164,4 +191,69 @@ export function Calls({ company }: { company: Company }) {
       </div>
     </section>
   );
+}
+
+/** A call's journey as a timeline: each event with its time, department and agent. */
+function Journey({ id }: { id: string }) {
+  const t = useT();
+  const [call, setCall] = useState<CallJourney | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    setCall(null);
+    setError('');
+    get<CallJourney>(`/api/v1/calls/${encodeURIComponent(id)}`).then(setCall, (err: unknown) =>
+      setError(errorMessage(err)),
+    );
+  }, [id]);
+  return (
+    <section className="card journey" data-testid="journey">
+      <h3>
+        {t.journeyOf} {call?.callerId ?? ''}{' '}
+        <a href="#calls" className="close">
+          {t.close}
+        </a>
+      </h3>
+      {error && <p className="error">{error}</p>}
+      {call && (
+        <>
+          <p>
+            {t.departmentsOnTheWay}:{' '}
+            <span data-testid="journey-departments">{call.departments.join(' → ')}</span>
+            {' · '}
+            {t.outcome}: {call.outcome ? (t.outcomes[call.outcome] ?? call.outcome) : '…'}
+            {call.agentTalk.length > 0 && (
+              <>
+                {' · '}
+                {t.talkTime}: {call.agentTalk.map((a) => `${a.agent} ${a.talkSeconds}`).join(', ')}
+              </>
+            )}
+          </p>
+          <ol className="timeline" data-testid="journey-events">
+            {call.events.map((e, i) => (
+              <li key={i} data-kind={e.kind}>
+                <time dateTime={e.at}>{new Date(e.at).toLocaleTimeString()}</time>{' '}
+                <strong>{t.journeyKinds[e.kind] ?? e.kind}</strong>
+                {e.department && <span className="tag">{`${t.department} ${e.department}`}</span>}
+                {e.agent && <span className="tag">{`${t.agent} ${e.agent}`}</span>}
+                {eventDetail(e, t) && <span className="detail">{eventDetail(e, t)}</span>}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** What else an event says: a transfer's target and mode, the customer's key, the outcome. */
+function eventDetail(e: JourneyEvent, t: T): string {
+  // The wait before an answer or a hang-up in the queue, the outcome in words; the rest as sent.
+  const waited = (e.kind === 'answered' || e.kind === 'abandoned') && e.detail;
+  const detail = waited
+    ? `${t.wait} ${duration(Number(e.detail))}`
+    : e.kind === 'ended' && e.detail
+      ? (t.outcomes[e.detail] ?? e.detail)
+      : e.detail;
+  const parts = [e.target && `→ ${e.target}`, e.mode, e.choice && `[${e.choice}]`, detail];
+  return parts.filter(Boolean).join(' ');
 }

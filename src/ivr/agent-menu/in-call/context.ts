@@ -3,7 +3,7 @@ import type { Department, QueueEventKind } from '../../../store/store.ts';
 import type { AnnounceNumberMode } from '../../../store/vocabulary.ts';
 import type { StateMachine } from '../../../util/state-machine.ts';
 import type { TransferMode } from './policy.ts';
-import type { InCallWorld, Leg } from './ports.ts';
+import type { InCallWorld, Leg, SessionOutcome } from './ports.ts';
 import type { InCallState } from './states.ts';
 
 export interface Party<L> {
@@ -49,7 +49,7 @@ export interface SessionContext<L extends Leg> {
   releaseAgent(): Promise<void>;
   requeue(department: Department, head: boolean, releasing?: number): Promise<void>;
   /** Ends the session and the call (Acd finishes it). */
-  end(outcome: 'answered' | 'transferred'): Promise<void>;
+  end(outcome: SessionOutcome): Promise<void>;
   /** SPEC §5: the agent gets the customer back (error beep) if still there; otherwise the queue. */
   transferFailed(): Promise<void>;
   /** The answered target: its hang-up is the session's to handle. */

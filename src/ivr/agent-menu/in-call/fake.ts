@@ -186,6 +186,7 @@ export function rig(settings: Partial<CompanySettings> = {}): Rig {
     settings: { language: 'en' },
     agentIds: [AGENT_ID],
     talkMs: 0,
+    agentTalkMs: new Map(),
     transfers: 0,
   };
   const r = {

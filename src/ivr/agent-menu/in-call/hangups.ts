@@ -1,6 +1,6 @@
 import { isDeadLeg } from '../../../call/leg.ts';
 import type { SessionContext } from './context.ts';
-import type { Leg } from './ports.ts';
+import type { Leg, SessionOutcome } from './ports.ts';
 
 /**
  * The three parties' hang-ups, decided by the session's state (SPEC §5): nobody on hold is
@@ -31,7 +31,7 @@ export async function agentGone<L extends Leg>(s: SessionContext<L>, leg: L): Pr
       // The agent ended the call: complete.
       await s.record('complete_agent', null, agent.id);
       s.disconnect();
-      await s.end('answered');
+      await s.end(outcomeOf(s));
       await s.world.call.leg.hangup();
       return;
     case 'menu':
@@ -75,7 +75,7 @@ export async function targetGone<L extends Leg>(s: SessionContext<L>, leg: L): P
     // Customer and target talked; the target ended the call.
     await s.record('complete_agent', null, null);
     s.disconnect();
-    await s.end('transferred');
+    await s.end(outcomeOf(s));
     await s.world.call.leg.hangup();
     return;
   }
@@ -84,13 +84,21 @@ export async function targetGone<L extends Leg>(s: SessionContext<L>, leg: L): P
   return s.transferFailed();
 }
 
+/** A finished call's outcome, the same whoever hung up first. */
+function outcomeOf<L extends Leg>(s: SessionContext<L>): SessionOutcome {
+  return s.world.call.transfers > 0 ? 'transferred' : 'answered';
+}
+
 /** The customer hung up: the call is over for everyone. */
 export async function customerGone<L extends Leg>(s: SessionContext<L>): Promise<void> {
   if (s.machine.final) return;
+  // Gone while a transfer's target rang: the customer abandoned it, the transfer never happened.
+  const ringing = s.machine.is('dialing');
   await s.record('complete_customer', null, s.agent?.id ?? null);
   s.disconnect();
+  if (ringing) s.world.call.transfers = Math.max(0, s.world.call.transfers - 1);
   // Ends the session, which kills the task (a dial in progress stops ringing).
-  const outcome = s.world.call.transfers > 0 ? 'transferred' : 'answered';
+  const outcome = ringing ? 'abandoned' : outcomeOf(s);
   const legs = [s.agent?.leg, s.target?.leg];
   const agents = [s.agent?.id, s.target?.agentId];
   await s.end(outcome);

@@ -68,6 +68,8 @@ export interface Call<L> {
   readonly settings: Pick<CompanySettings, 'language'>;
   readonly agentIds: number[];
   talkMs: number;
+  /** Each agent's own talk, ms: an outside number's time is nobody's. */
+  readonly agentTalkMs: Map<number, number>;
   transfers: number;
 }
 
@@ -78,9 +80,15 @@ export interface Desk {
   reserveAgent(agentId: number): Promise<boolean>;
   settleReservedAgent(agentId: number, answered: boolean, reason?: string): Promise<void>;
   requeue(department: Department, head: boolean, releasing?: number): Promise<void>;
-  finish(outcome: 'answered' | 'transferred'): Promise<void>;
+  finish(outcome: SessionOutcome): Promise<void>;
   record(kind: QueueEventKind, agentId: number | null, detail: string | null): Promise<void>;
 }
+
+/**
+ * How a connected call ends: `transferred` once it went to another party, whoever hung up
+ * first; `abandoned` when the customer hung up while a transfer's target rang.
+ */
+export type SessionOutcome = 'answered' | 'transferred' | 'abandoned';
 
 export type Directory = Pick<
   DirectoryStore,

@@ -6,7 +6,7 @@ import { Announce } from './announce.ts';
 import type { Party, SessionContext, Target } from './context.ts';
 import { agentGone, customerGone, targetGone } from './hangups.ts';
 import { entryRules, feedEntry, menuChoice, type EntryKind } from './keys.ts';
-import type { Bridge, InCallWorld, Leg } from './ports.ts';
+import type { Bridge, InCallWorld, Leg, SessionOutcome } from './ports.ts';
 import { IN_CALL_TRANSITIONS, type InCallState } from './states.ts';
 import type { Task } from './task.ts';
 import { TransferDepartment } from './transfer-department.ts';
@@ -28,6 +28,8 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
   private reached: Target<L> | undefined;
   private bridge: Bridge<L> | undefined;
   private bridgedSince: number | undefined;
+  /** The agent the customer is bridged with (undefined: nobody's, or an outside number). */
+  private bridgedAgent: number | undefined;
   private menuTimer: TimerHandle | undefined;
   private entry: { kind: EntryKind; digits: string; done: boolean } | undefined;
   private task: Task | undefined;
@@ -86,15 +88,27 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
     const customer = this.world.call.leg;
     this.disconnect();
     this.bridge = this.world.telephony.bridge(a, b);
-    if (a === customer || b === customer) this.bridgedSince = this.world.clock.wallNow();
+    if (a !== customer && b !== customer) return;
+    this.bridgedSince = this.world.clock.wallNow();
+    const other = a === customer ? b : a;
+    this.bridgedAgent =
+      this.current?.leg === other
+        ? this.current.id
+        : this.reached?.leg === other
+          ? this.reached.agentId
+          : undefined;
   }
 
   disconnect(): void {
     this.bridge?.unbridge();
     this.bridge = undefined;
     if (this.bridgedSince !== undefined) {
-      this.world.call.talkMs += this.world.clock.wallNow() - this.bridgedSince;
-      this.bridgedSince = undefined;
+      const ms = this.world.clock.wallNow() - this.bridgedSince;
+      const { call } = this.world;
+      call.talkMs += ms;
+      if (this.bridgedAgent !== undefined)
+        call.agentTalkMs.set(this.bridgedAgent, (call.agentTalkMs.get(this.bridgedAgent) ?? 0) + ms);
+      this.bridgedSince = this.bridgedAgent = undefined;
     }
   }
 
@@ -194,7 +208,9 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
         this.armMenuTimer();
         return;
       case 'wait':
-        if (this.move('waiting', 'menu 4')) this.run(new Waiting(this));
+        if (!this.move('waiting', 'menu 4')) return;
+        this.run(new Waiting(this));
+        await this.record('hold', null);
         return;
       case 'back':
         return this.returnToAgent();
@@ -280,7 +296,7 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
   }
 
   /** Ends the session and the call; a second end (two hang-ups at once) finishes nothing twice. */
-  async end(outcome: 'answered' | 'transferred'): Promise<void> {
+  async end(outcome: SessionOutcome): Promise<void> {
     if (this.machine.transition('ended', outcome)) await this.world.desk.finish(outcome);
   }
 

@@ -108,7 +108,8 @@ describe('transfer-external: release_on_answer', () => {
     await transfer(r);
     await r.hangup('customer');
     expect(r.dial().cancelled).toBe(true);
-    expect(r.script).toContain('finish transferred');
+    // The customer abandoned the transfer (issue 14): not a transferred call.
+    expect(r.script).toContain('finish abandoned');
     expect(r.clock.pending()).toBe(0);
   });
 });

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { rig } from './fake.ts';
 
 describe('waiting', () => {
-  it('4: the agent hears silence, the customer keeps the music, no timer runs', async () => {
+  it('4: the agent hears silence, the customer keeps the music, no timer runs; the journey says hold', async () => {
     const r = rig();
     await r.press('agent', '*');
-    expect(await r.during(() => r.press('agent', '4'))).toEqual(['agent hears silence']);
+    expect(await r.during(() => r.press('agent', '4'))).toEqual(['agent hears silence', 'record hold 7']);
     expect(r.state()).toBe('waiting');
     expect(r.clock.pending()).toBe(0);
     await r.menuTimeout();
