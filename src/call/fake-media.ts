@@ -26,6 +26,8 @@ export function fakeMedia(): MediaSession & { counters: MediaStats } {
       return { active: true, unbridge() {} };
     },
     echo() {},
+    record: ({ file }) =>
+      Promise.resolve({ file, stop: () => Promise.resolve({ file, durationMs: 0, bytes: 0 }) }),
     stats: () => counters,
     close() {},
   };

@@ -126,6 +126,21 @@ export type MediaEvent =
   /** The media is gone (its worker died) and not rebuilt: the session is closed. */
   | { readonly type: 'lost' };
 
+/** What a finished recording is (./recorder.ts). */
+export interface RecordingResult {
+  file: string;
+  durationMs: number;
+  /** File size, header included. */
+  bytes: number;
+}
+
+/** A recording in progress (`MediaSession.record`). */
+export interface MediaRecording {
+  readonly file: string;
+  /** Ends it (the file is complete when this resolves); the same answer every time. */
+  stop(): Promise<RecordingResult>;
+}
+
 export interface MediaBridge {
   /** True until unbridge() (or either session closed). */
   readonly active: boolean;
@@ -159,6 +174,13 @@ export interface MediaSession {
   bridge(other: MediaSession): MediaBridge;
   /** Sends back everything the peer sends (the diagnostics echo number). */
   echo(): void;
+  /**
+   * Records this session into a new stereo G.711 WAV `file` (absolute path): left what it
+   * receives, right what it sends — whatever it is bridged with or plays, so on a customer's
+   * session the recording follows transfers. Resolves once the file is open; closing the
+   * session stops it. One recording at a time (AppError `conflict` otherwise).
+   */
+  record(opts: { file: string }): Promise<MediaRecording>;
   /** Counters and state now. */
   stats(): MediaStats;
   /** Releases the session's ports; idempotent. */

@@ -12,6 +12,7 @@ import type {
   CodecConfig,
   MediaBridge,
   MediaEvent,
+  MediaRecording,
   MediaSession,
   MediaSessions,
   MediaStats,
@@ -20,7 +21,9 @@ import type {
 } from '../media-session.ts';
 import { ClipPlayer, LoopPlayer, PromptCache } from '../player.ts';
 import type { PortPool } from '../port-pool.ts';
+import { Recorder } from '../recorder.ts';
 import { RtpSession, type MediaLogger } from '../rtp/session.ts';
+import { AppError } from '../../util/errors.ts';
 import { toneSource } from '../tones.ts';
 
 export interface LocalMediaOptions {
@@ -65,6 +68,7 @@ export function frameSourceOf(what: Playable, cache: PromptCache): FrameSource {
 export class LocalMediaSession implements MediaSession {
   onEvent: ((event: MediaEvent) => void) | null = null;
   private bridged: MediaBridge | undefined;
+  private recorder: Recorder | undefined;
 
   constructor(
     /** The RTP stream itself: for this folder and the media worker, not for callers of the port. */
@@ -137,6 +141,41 @@ export class LocalMediaSession implements MediaSession {
     this.rtp.onAudio = (payload, codec, session) => session.sendRelayed(payload, codec);
   }
 
+  async record(opts: { file: string }): Promise<MediaRecording> {
+    if (this.rtp.isClosed) throw new AppError('closed', 'the media session is closed');
+    if (this.recorder) throw new AppError('conflict', `already recording into ${this.recorder.file}`);
+    const rec = await Recorder.start({ file: opts.file, codec: this.rtp.codec, clock: this.rtp.clock });
+    if (this.rtp.isClosed || this.recorder) {
+      await rec.stop();
+      throw new AppError(
+        this.recorder ? 'conflict' : 'closed',
+        'the media session changed while the file opened',
+      );
+    }
+    this.recorder = rec;
+    this.rtp.recordTap = rec;
+    return {
+      file: rec.file,
+      stop: () => {
+        if (this.recorder === rec) {
+          this.recorder = undefined;
+          this.rtp.recordTap = null;
+        }
+        return rec.stop();
+      },
+    };
+  }
+
+  /** The recording in progress, stopped (the session closes); its result goes to whoever stops it. */
+  private stopRecording(): void {
+    const rec = this.recorder;
+    if (!rec) return;
+    this.recorder = undefined;
+    this.rtp.recordTap = null;
+    // Whoever holds the handle gets the result (or the error) from its stop().
+    rec.stop().catch(() => {});
+  }
+
   stats(): MediaStats {
     const rtp = this.rtp;
     return { ...rtp.stats, srtp: rtp.srtp, remote: rtp.remote, inbandDtmf: rtp.inbandDtmf };
@@ -144,6 +183,7 @@ export class LocalMediaSession implements MediaSession {
 
   close(): void {
     this.bridged?.unbridge();
+    this.stopRecording();
     this.rtp.close();
   }
 }

@@ -210,6 +210,11 @@ export class RtpSession implements Tickable {
   onSourceEnd: (() => void) | null = null;
   /** Every admitted packet's header (diagnostics and tests), before any payload handling. */
   onPacket: ((pt: number, marker: boolean, seq: number, ts: number) => void) | null = null;
+  /** A recording of this session (../recorder.ts): every audio payload received and sent. */
+  recordTap: {
+    received(payload: Buffer, codec: Codec): void;
+    sent(payload: Buffer, codec: Codec): void;
+  } | null = null;
 
   readonly localPort: number;
   readonly localHost: string;
@@ -219,7 +224,8 @@ export class RtpSession implements Tickable {
   private readonly rtp: dgram.Socket;
   private readonly rtcp: dgram.Socket;
   private readonly pool: RtpSessionOptions['pool'];
-  private readonly clock: MediaClock;
+  /** The clock this session ticks on (a recording of it writes on the same ticks). */
+  readonly clock: MediaClock;
   private readonly logger: MediaLogger | undefined;
   private readonly v6: boolean;
   private readonly dtmfRx: DtmfReceiver;
@@ -651,6 +657,8 @@ export class RtpSession implements Tickable {
     this.seq = (this.seq + 1) & 0xffff;
     this.tsLast = ts;
     writeRtpHeader(buf, 0, pt, marker, this.seq, ts, this.ssrcValue);
+    if (pt === this.pt && this.recordTap !== null)
+      this.recordTap.sent(buf.subarray(RTP_HEADER_SIZE, RTP_HEADER_SIZE + payloadLen), this.codecName);
     let len = RTP_HEADER_SIZE + payloadLen;
     if (this.srtpTx !== null) len = this.srtpTx.protect(buf, len, RTP_HEADER_SIZE);
     this.rtp.send(buf, 0, len, this.remotePort, this.remoteHost);
@@ -748,6 +756,7 @@ export class RtpSession implements Tickable {
     stats.jitterSeconds = reception.jitterSeconds;
     stats.maxJitterSeconds = reception.maxJitterSeconds;
     if (plen === 0) return;
+    this.recordTap?.received(msg.subarray(off, off + plen), codec);
     const cb = this.onAudio;
     if (cb === null && this.inband === null) return;
     const payload = msg.subarray(off, off + plen);

@@ -8,7 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { LocalMediaSession } from '../local/local-media.ts';
 import { MediaClock } from '../media-clock.ts';
-import type { MediaBridge } from '../media-session.ts';
+import type { MediaBridge, MediaRecording } from '../media-session.ts';
 import { PromptCache } from '../player.ts';
 import { RtpSession, type MediaLogger } from '../rtp/session.ts';
 import { STATS_PERIOD_MS, type FromWorker, type SessionCommand, type ToWorker } from './protocol.ts';
@@ -37,6 +37,28 @@ const clock = new MediaClock();
 const cache = new PromptCache();
 const sessions = new Map<number, LocalMediaSession>();
 const bridges = new Map<number, MediaBridge>();
+/** Recordings by the main thread's id, with the session they record. */
+const recordings = new Map<number, { id: number; handle: MediaRecording }>();
+
+async function startRecording(s: LocalMediaSession, id: number, rid: number, file: string): Promise<void> {
+  try {
+    const handle = await s.record({ file });
+    recordings.set(rid, { id, handle });
+    post({ op: 'recordStarted', rid });
+  } catch (err) {
+    post({ op: 'recordStarted', rid, error: (err as Error).message });
+  }
+}
+
+function stopRecording(rid: number): void {
+  const r = recordings.get(rid);
+  if (!r) return;
+  recordings.delete(rid);
+  r.handle.stop().then(
+    (result) => post({ op: 'recordStopped', rid, result }),
+    (err: unknown) => post({ op: 'recordStopped', rid, error: (err as Error).message }),
+  );
+}
 
 async function open(id: number, host: string, chosen: number): Promise<void> {
   let given = false;
@@ -60,7 +82,11 @@ async function open(id: number, host: string, chosen: number): Promise<void> {
 
 function command(id: number, cmd: SessionCommand): void {
   const s = sessions.get(id);
-  if (!s) return; // closed meanwhile
+  if (!s) {
+    // Closed meanwhile: a recording asked for now never starts.
+    if (cmd.m === 'record') post({ op: 'recordStarted', rid: cmd.rid, error: 'the media session is closed' });
+    return;
+  }
   switch (cmd.m) {
     case 'setRemote':
       return s.setRemote(cmd.host, cmd.port);
@@ -106,7 +132,12 @@ function command(id: number, cmd: SessionCommand): void {
       bridges.get(id)?.unbridge();
       bridges.delete(id);
       return;
+    case 'record':
+      return void startRecording(s, id, cmd.rid, cmd.file);
+    case 'stopRecord':
+      return stopRecording(cmd.rid);
     case 'close':
+      for (const [rid, r] of recordings) if (r.id === id) stopRecording(rid);
       bridges.get(id)?.unbridge();
       bridges.delete(id);
       closedTotals.packetsIn += s.rtp.stats.packetsReceived;

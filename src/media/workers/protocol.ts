@@ -5,7 +5,14 @@
  */
 
 import type { Codec } from '../codec/g711.ts';
-import type { CodecConfig, MediaEvent, MediaStats, Playable, SrtpKeys } from '../media-session.ts';
+import type {
+  CodecConfig,
+  MediaEvent,
+  MediaStats,
+  Playable,
+  RecordingResult,
+  SrtpKeys,
+} from '../media-session.ts';
 
 /** One command for one session, as the port's methods take it. */
 export type SessionCommand =
@@ -24,7 +31,11 @@ export type SessionCommand =
   | { readonly m: 'relayOut'; readonly on: boolean }
   | { readonly m: 'relayIn'; readonly payload: Uint8Array; readonly codec: Codec }
   | { readonly m: 'unbridge' }
-  | { readonly m: 'close' };
+  | { readonly m: 'close' }
+  /** Start recording `rid` into `file` (the worker writes it); answered by `recordStarted`. */
+  | { readonly m: 'record'; readonly rid: number; readonly file: string }
+  /** Answered by `recordStopped` (also sent unasked when the session closes). */
+  | { readonly m: 'stopRecord'; readonly rid: number };
 
 export type ToWorker =
   | { readonly op: 'preload'; readonly files: readonly string[] }
@@ -44,6 +55,14 @@ export type FromWorker =
       readonly worker: WorkerCounters;
     }
   | { readonly op: 'audio'; readonly id: number; readonly payload: Uint8Array; readonly codec: Codec }
+  /** `error`: the file could not be opened (or the session was gone). */
+  | { readonly op: 'recordStarted'; readonly rid: number; readonly error?: string }
+  | {
+      readonly op: 'recordStopped';
+      readonly rid: number;
+      readonly result?: RecordingResult;
+      readonly error?: string;
+    }
   | { readonly op: 'log'; readonly level: 'debug' | 'warn'; readonly obj: object; readonly msg?: string };
 
 /** A worker's own figures (for /metrics, per worker). */

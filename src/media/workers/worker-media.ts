@@ -23,10 +23,12 @@ import {
   type CodecConfig,
   type MediaBridge,
   type MediaEvent,
+  type MediaRecording,
   type MediaSession,
   type MediaSessions,
   type MediaStats,
   type Playable,
+  type RecordingResult,
   type SrtpKeys,
 } from '../media-session.ts';
 import { PromptCache } from '../player.ts';
@@ -44,6 +46,12 @@ const BIND_ATTEMPTS = 32;
 /** Under tsx or vitest: registers tsx in the worker, then loads the .ts entry. */
 const TS_BOOT = new URL('../../../scripts/ts-worker.mjs', import.meta.url);
 
+/** A recording's answers from its worker. */
+interface PendingRecording {
+  started(error?: string): void;
+  stopped(result: RecordingResult | undefined, error?: string): void;
+}
+
 const zeroStats = (): MediaStats => ({ ...emptyRtpStats(), srtp: false, remote: null, inbandDtmf: false });
 
 /** One worker thread and the sessions it holds. */
@@ -51,6 +59,8 @@ class MediaWorker {
   worker!: Worker;
   readonly sessions = new Map<number, WorkerSession>();
   readonly opening = new Map<number, (m: FromWorker & { op: 'opened' | 'openFailed' }) => void>();
+  /** Recordings this worker writes, by id: their answers (recordStarted, recordStopped) wait here. */
+  readonly recordings = new Map<number, PendingRecording>();
   restarts = 0;
   /** The worker's last report (zero until its first). */
   counters: WorkerCounters = { sessions: 0, packetsIn: 0, packetsOut: 0, lateTicks: 0 };
@@ -112,6 +122,14 @@ class MediaWorker {
       case 'audio':
         this.sessions.get(m.id)?.relayToPeer(m.payload, m.codec);
         return;
+      case 'recordStarted':
+        this.recordings.get(m.rid)?.started(m.error);
+        if (m.error !== undefined) this.recordings.delete(m.rid);
+        return;
+      case 'recordStopped':
+        this.recordings.get(m.rid)?.stopped(m.result, m.error);
+        this.recordings.delete(m.rid);
+        return;
       case 'log':
         if (m.level === 'warn') this.owner.log.warn({ worker: this.index, ...m.obj }, m.msg);
         else this.owner.log.debug({ worker: this.index, ...m.obj }, m.msg);
@@ -132,6 +150,7 @@ export class WorkerMedia implements MediaSessions {
   readonly workers: MediaWorker[] = [];
   preloaded: readonly string[] = [];
   private nextId = 1;
+  nextRecordingId = 1;
   private closing = false;
   private warnedCrossing = false;
 
@@ -207,6 +226,12 @@ export class WorkerMedia implements MediaSessions {
     for (const [, resolve] of w.opening)
       resolve({ op: 'openFailed', id: 0, busy: false, message: 'media worker died' });
     w.opening.clear();
+    // What the dead worker was writing stays as far as it got (its header sizes unset).
+    for (const [, r] of w.recordings) {
+      r.started('media worker died');
+      r.stopped(undefined, 'media worker died');
+    }
+    w.recordings.clear();
     w.sessions.clear();
     // The restarted worker counts from zero: what the dead one counted stays in the totals.
     w.before.packetsIn += w.counters.packetsIn;
@@ -359,6 +384,33 @@ class WorkerSession implements MediaSession {
   relayToPeer(payload: Uint8Array, codec: CodecConfig['codec']): void {
     const b = this.bridge_;
     if (b?.crossing) b.peer.send({ m: 'relayIn', payload, codec });
+  }
+
+  record(opts: { file: string }): Promise<MediaRecording> {
+    if (this.closed) return Promise.reject(new AppError('closed', 'the media session is closed'));
+    const rid = this.media.nextRecordingId++;
+    const worker = this.worker;
+    let started!: (error?: string) => void;
+    let stopped!: (result: RecordingResult | undefined, error?: string) => void;
+    const opened = new Promise<void>((resolve, reject) => {
+      started = (error) => (error === undefined ? resolve() : reject(new AppError('record_failed', error)));
+    });
+    const done = new Promise<RecordingResult>((resolve, reject) => {
+      stopped = (result, error) =>
+        result ? resolve(result) : reject(new AppError('record_failed', error ?? 'recording lost'));
+    });
+    // Nobody may ever stop it (the session closed first): its end is still awaited by stop().
+    done.catch(() => {});
+    worker.recordings.set(rid, { started, stopped });
+    this.send({ m: 'record', rid, file: opts.file });
+    return opened.then(() => ({
+      file: opts.file,
+      stop: () => {
+        // A closed session's worker stopped it already (and says so).
+        if (!this.closed && this.worker === worker) this.send({ m: 'stopRecord', rid });
+        return done;
+      },
+    }));
   }
 
   stats(): MediaStats {
