@@ -9,6 +9,8 @@ import {
   EXTERNAL_TRANSFER_MODES,
   LANGUAGES,
   PRESENTED_CALLER_IDS,
+  RECORDING_ANNOUNCEMENTS,
+  RECORDING_MODES,
 } from './vocabulary.ts';
 
 /** One `allowedDestinations` entry: `agents`, or `+`? digits/`X` then an optional `*`. */
@@ -37,6 +39,9 @@ const fields = {
   // The dial plan numbers are read in (src/util/phone-number.ts); E164: '+' and 00 only.
   country: z.enum(COUNTRIES as [Country, ...Country[]]),
   timeZone: z.string().max(64).refine(isTimeZone, 'an IANA time zone, like Europe/Moscow'),
+  recording: z.enum(RECORDING_MODES),
+  recordingAnnouncement: z.enum(RECORDING_ANNOUNCEMENTS),
+  recordingRetentionDays: z.number().int().min(1).max(3650),
 };
 
 /** SPEC §7 defaults. */
@@ -57,6 +62,9 @@ export const DEFAULT_COMPANY_SETTINGS: Readonly<CompanySettings> = Object.freeze
   acceptSeconds: 10,
   country: 'RU',
   timeZone: 'Europe/Moscow',
+  recording: 'off',
+  recordingAnnouncement: 'on',
+  recordingRetentionDays: 90,
 });
 
 /** Full settings: every field, missing ones take their default; unknown keys are dropped. */
@@ -79,6 +87,9 @@ export const companySettingsSchema = z.object({
   acceptSeconds: fields.acceptSeconds.default(DEFAULT_COMPANY_SETTINGS.acceptSeconds),
   country: fields.country.default(DEFAULT_COMPANY_SETTINGS.country),
   timeZone: fields.timeZone.default(DEFAULT_COMPANY_SETTINGS.timeZone),
+  recording: fields.recording.default(DEFAULT_COMPANY_SETTINGS.recording),
+  recordingAnnouncement: fields.recordingAnnouncement.default(DEFAULT_COMPANY_SETTINGS.recordingAnnouncement),
+  recordingRetentionDays: fields.recordingRetentionDays.default(DEFAULT_COMPANY_SETTINGS.recordingRetentionDays),
 });
 
 /** Whether the runtime knows `name` as a time zone (Node ships the full ICU data). */

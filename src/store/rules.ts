@@ -6,7 +6,7 @@
  */
 import { AppError } from '../util/errors.ts';
 import { hashPin, isPinFormatValid } from './pin.ts';
-import { ROLES } from './vocabulary.ts';
+import { ROLES, type RecordingMode } from './vocabulary.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE } from './secrets.ts';
 import { computeHa1 } from './sip-credentials.ts';
 import type {
@@ -102,6 +102,7 @@ const DEPARTMENT_DEFAULTS = {
   maxQueueLength: 50,
   overflow: null as OverflowAction | null,
   greeting: null as string | null,
+  recording: null as RecordingMode | null,
 };
 
 export type DepartmentFields = Omit<Department, 'id' | 'companyId'>;

@@ -904,6 +904,54 @@ export function storeContract({ name, open }: StoreImplementation): void {
         });
       });
 
+      describe('recordings (issue 14)', () => {
+        it('adds, finishes, lists by call and by age per company, deletes; a department may override the company', async () => {
+          const r = store.recordings;
+          const a = await r.insertRecording({ callId: 'c1', companyId: 1, file: 'a.wav', startedAt: 1_000 });
+          const b = await r.insertRecording({ callId: 'c1', companyId: 1, file: 'b.wav', startedAt: 5_000 });
+          await r.insertRecording({ callId: 'c2', companyId: 2, file: 'c.wav', startedAt: 500 });
+          expect(a).toMatchObject({
+            callId: 'c1',
+            file: 'a.wav',
+            endedAt: null,
+            durationMs: null,
+            bytes: null,
+          });
+          await r.finishRecording(a.id, { endedAt: 4_000, durationMs: 3_000, bytes: 48_058 });
+          expect(await r.getRecording(a.id)).toEqual({
+            ...a,
+            endedAt: 4_000,
+            durationMs: 3_000,
+            bytes: 48_058,
+          });
+          expect((await r.listRecordings('c1')).map((x) => x.file)).toEqual(['a.wav', 'b.wav']);
+          expect((await r.listRecordingsBefore(1, 5_000, 10)).map((x) => x.file)).toEqual(['a.wav']);
+          await r.deleteRecording(a.id);
+          expect(await r.getRecording(a.id)).toBeNull();
+          expect((await r.listRecordings('c1')).map((x) => x.id)).toEqual([b.id]);
+          const dir = store.directory;
+          const co = await dir.createCompany({ name: 'Rec', settings: { recording: 'all' } });
+          expect(co.settings).toMatchObject({
+            recording: 'all',
+            recordingAnnouncement: 'on',
+            recordingRetentionDays: 90,
+          });
+          const d = await dir.createDepartment({
+            companyId: co.id,
+            code: '301',
+            name: 'Rec',
+            recording: 'on_demand',
+          });
+          expect(d.recording).toBe('on_demand');
+          expect((await dir.updateDepartment(d.id, { recording: null })).recording).toBeNull();
+          expect(
+            await errorCode(
+              dir.createDepartment({ companyId: co.id, code: '302', name: 'X', recording: 'x' as never }),
+            ),
+          ).toBe('invalid_input');
+        });
+      });
+
       /**
        * Where SQLite and PostgreSQL differ unless the schema and stores make them agree
        * (src/store/migrations/columns.ts): they must not differ here.

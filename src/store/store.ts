@@ -26,6 +26,8 @@ import type {
   NumberFrom,
   NumberKind,
   PresentedCallerId,
+  RecordingAnnouncement,
+  RecordingMode,
   Role,
   SipDigestAlgorithm,
   SipTransport,
@@ -46,6 +48,8 @@ export type {
   Language,
   NumberKind,
   PresentedCallerId,
+  RecordingAnnouncement,
+  RecordingMode,
   SipDigestAlgorithm,
   SrtpPolicy,
 };
@@ -99,6 +103,15 @@ export interface CompanySettings {
   country: Country;
   /** IANA time zone of the company's day (the board's "today"). Default `Europe/Moscow`. */
   timeZone: string;
+  /**
+   * Call recording (a department may say otherwise): `off`, `all` connected calls, or
+   * `on_demand` (the agent keys `*7`). Default `off`.
+   */
+  recording: RecordingMode;
+  /** Whether the customer hears "this call may be recorded" first when recording may happen. Default `on`. */
+  recordingAnnouncement: RecordingAnnouncement;
+  /** Recordings older than this are deleted (file and row). Default 90. */
+  recordingRetentionDays: number;
 }
 
 export interface Company {
@@ -131,6 +144,8 @@ export interface Department {
   overflow: OverflowAction | null;
   /** Prompt file or id played before queueing, if any. */
   greeting: string | null;
+  /** Call recording here; `null`: the company's setting. */
+  recording: RecordingMode | null;
 }
 
 export interface NewDepartment {
@@ -142,6 +157,7 @@ export interface NewDepartment {
   maxQueueLength?: number; // default 50
   overflow?: OverflowAction | null; // default null
   greeting?: string | null; // default null
+  recording?: RecordingMode | null; // default null (the company's)
 }
 
 export type DepartmentPatch = Partial<Omit<NewDepartment, 'companyId'>>;
@@ -729,6 +745,35 @@ export interface TrunkStore {
 }
 
 /** Everything a node needs from its database. */
+// ---------------------------------------------------------------------------
+// Call recordings (issue 14 item 3)
+
+export interface Recording {
+  id: number;
+  callId: string;
+  companyId: number;
+  /** File name under --recordings-dir. */
+  file: string;
+  startedAt: number;
+  /** null while it records. */
+  endedAt: number | null;
+  durationMs: number | null;
+  bytes: number | null;
+}
+
+export type NewRecording = Pick<Recording, 'callId' | 'companyId' | 'file' | 'startedAt'>;
+
+export interface RecordingStore {
+  insertRecording(r: NewRecording): Promise<Recording>;
+  finishRecording(id: number, end: { endedAt: number; durationMs: number; bytes: number }): Promise<void>;
+  getRecording(id: number): Promise<Recording | null>;
+  /** A call's recordings, oldest first. */
+  listRecordings(callId: string): Promise<Recording[]>;
+  /** The company's recordings started before `before`, oldest first, at most `limit`. */
+  listRecordingsBefore(companyId: number, before: number, limit: number): Promise<Recording[]>;
+  deleteRecording(id: number): Promise<void>;
+}
+
 export interface Store {
   directory: DirectoryStore;
   agentStates: AgentStateStore;
@@ -736,5 +781,6 @@ export interface Store {
   auth: AuthStore;
   access: AccessStore;
   trunks: TrunkStore;
+  recordings: RecordingStore;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import {
   NUMBER_FORMATS,
   NUMBER_FROM,
   NUMBER_KINDS,
+  RECORDING_MODES,
   SIP_DIGEST_ALGORITHMS,
   SRTP_POLICIES,
 } from './vocabulary.ts';
@@ -58,6 +59,10 @@ export const departmentFieldsSchema = z.object({
   maxQueueLength: z.number().int().min(0).max(10_000),
   overflow: overflowSchema,
   greeting: z.string().min(1).max(500).nullable(),
+  recording: z
+    .enum(RECORDING_MODES)
+    .nullable()
+    .describe("Call recording here: `off`, `all`, `on_demand`; null: the company's setting"),
 });
 
 export const numberRouteSchema = z

@@ -26,6 +26,15 @@ export type Language = (typeof LANGUAGES)[number];
 export const ACCEPT_CALL_MODES = ['off', 'key'] as const;
 export type AcceptCallMode = (typeof ACCEPT_CALL_MODES)[number];
 
+/** Call recording (issue 14): none, every connected call, or when the agent keys `*7`. */
+export const RECORDING_MODES = ['off', 'all', 'on_demand'] as const;
+export type RecordingMode = (typeof RECORDING_MODES)[number];
+export const isRecordingMode = (v: unknown): v is RecordingMode =>
+  (RECORDING_MODES as readonly unknown[]).includes(v);
+
+export const RECORDING_ANNOUNCEMENTS = ['off', 'on'] as const;
+export type RecordingAnnouncement = (typeof RECORDING_ANNOUNCEMENTS)[number];
+
 export const PRESENTED_CALLER_IDS = ['customer', 'hotline'] as const;
 export type PresentedCallerId = (typeof PRESENTED_CALLER_IDS)[number];
 

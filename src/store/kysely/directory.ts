@@ -2,6 +2,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import { AppError } from '../../util/errors.ts';
 import { mergeCompanySettings, parseCompanySettings } from '../company-settings.ts';
 import { dummyPinHash, verifyPinHash } from '../pin.ts';
+import { isRecordingMode } from '../vocabulary.ts';
 import {
   agentDepartments,
   agentPatch,
@@ -585,6 +586,7 @@ function toDepartment(row: Selectable<DepartmentsTable>): Department {
     maxQueueLength: row.max_queue_length,
     overflow: row.overflow === null ? null : (JSON.parse(row.overflow) as OverflowAction),
     greeting: row.greeting,
+    recording: isRecordingMode(row.recording) ? row.recording : null,
   };
 }
 
@@ -598,6 +600,7 @@ function departmentColumns(d: Omit<Department, 'id' | 'companyId'>) {
     max_queue_length: d.maxQueueLength,
     overflow: d.overflow ? JSON.stringify(d.overflow) : null,
     greeting: d.greeting,
+    recording: d.recording,
   };
 }
 

@@ -5,6 +5,7 @@ import { KyselyAuthStore } from './auth.ts';
 import { KyselyCallRecordStore } from './call-records.ts';
 import type { KyselyDialect } from './dialect.ts';
 import { KyselyDirectoryStore } from './directory.ts';
+import { KyselyRecordingStore } from './recordings.ts';
 import { KyselyTrunkStore } from './trunks.ts';
 
 export type { KyselyDialect, MapDbError, PinAttemptLedger } from './dialect.ts';
@@ -19,5 +20,6 @@ export function kyselyStores(d: KyselyDialect): Omit<Store, 'close'> {
     auth: new KyselyAuthStore(d.db),
     access: new KyselyAccessStore(d.db, d.mapDbError),
     trunks: new KyselyTrunkStore(d.db, d.mapDbError),
+    recordings: new KyselyRecordingStore(d.db),
   };
 }

@@ -17,6 +17,8 @@ export interface DepartmentsTable {
   max_queue_length: number;
   overflow: string | null; // JSON OverflowAction
   greeting: string | null;
+  /** off | all | on_demand; null: the company's (migration 010). */
+  recording: string | null;
 }
 
 export interface AgentsTable {
@@ -114,6 +116,17 @@ export interface QueueEventsTable {
   detail: string | null;
 }
 
+export interface RecordingsTable {
+  id: Generated<number>;
+  call_id: string;
+  company_id: number;
+  file: string;
+  started_at: number;
+  ended_at: number | null;
+  duration_ms: number | null;
+  bytes: number | null;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -198,6 +211,7 @@ export interface Database {
   agent_state_history: AgentStateHistoryTable;
   cdr: CdrTable;
   queue_events: QueueEventsTable;
+  recordings: RecordingsTable;
   settings: SettingsTable;
   login_failures: LoginFailuresTable;
   users: UsersTable;
