@@ -59,6 +59,8 @@ export const PROMPT_IDS = [
   'you_entered',
   // "To take the call, press" + the accept key's digit (acceptCall: key)
   'accept_call',
+  // "This call may be recorded" (recordingAnnouncement: on)
+  'recording_notice',
 ] as const;
 export type PromptId = (typeof PROMPT_IDS)[number];
 
