@@ -12,6 +12,7 @@ import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { Distributor } from './distributor.ts';
 import type { InCallHooks, InCallSessionFactory } from './in-call-port.ts';
 import { CallQueues } from './queue.ts';
+import { CallRecordings, recordingModeOf } from './recording.ts';
 
 export type { AcdEvent } from './call-log.ts';
 
@@ -28,6 +29,8 @@ export interface AcdDeps {
   inCallSession: InCallSessionFactory;
   /** Shorter in-call menu timers (tests). */
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
+  /** Where call recordings go (--recordings-dir; it exists); none: calls are never recorded. */
+  recordingsDir?: string;
 }
 
 /**
@@ -44,9 +47,17 @@ export class Acd {
   private readonly distributor: Distributor;
   private readonly inCallHooks: InCallHooks;
   private readonly log: Logger;
+  private readonly recordings: CallRecordings | undefined;
 
   constructor(private readonly deps: AcdDeps) {
     this.log = deps.logger;
+    if (deps.recordingsDir !== undefined)
+      this.recordings = new CallRecordings({
+        store: deps.store.recordings,
+        dir: deps.recordingsDir,
+        clock: deps.clock,
+        logger: deps.logger.child({ layer: 'recording' }),
+      });
     this.callLog = new CallLog({ store: deps.store, clock: deps.clock, logger: deps.logger });
     this.queues = new CallQueues(
       { store: deps.store, sounds: deps.sounds, availability: deps.availability, callLog: this.callLog },
@@ -126,6 +137,14 @@ export class Acd {
     call.leg.on('ended', () => this.bg(this.onCustomerGone(cc), cc));
     // Gone while the CDR was written: the listener above came too late to hear it.
     if (call.leg.ended) return this.onCustomerGone(cc);
+    if (
+      this.recordings &&
+      company.settings.recordingAnnouncement === 'on' &&
+      recordingModeOf(company.settings, department) !== 'off'
+    ) {
+      await call.leg.play(this.deps.sounds.prompts(company.settings.language, ['recording_notice']));
+      if (cc.state !== 'greeting') return;
+    }
     if (department.greeting) {
       await call.leg.play(this.deps.sounds.prompts(company.settings.language, [department.greeting]));
     }
@@ -142,6 +161,7 @@ export class Acd {
     // hang-up of either party during the writes is handled by it.
     const recorded = this.callLog.connected(cc, agentId, answeredAt);
     cc.inCall = this.deps.inCallSession(cc, agentId, agentLeg, this.inCallHooks);
+    if (this.recordings) this.bg(this.recordings.connected(cc), cc);
     await recorded;
   }
 
@@ -184,6 +204,11 @@ export class Acd {
       },
       finish: (cc, outcome) => this.finish(cc, outcome),
       record: (cc, kind, agentId, detail) => this.callLog.event(cc, kind, agentId, detail),
+      toggleRecording: async (cc) => {
+        if (!this.recordings) return 'off';
+        const company = await this.deps.store.directory.getCompany(cc.companyId);
+        return this.recordings.toggle(cc, company?.settings ?? cc.settings);
+      },
     };
   }
 
@@ -213,6 +238,7 @@ export class Acd {
     if (!cc.transition('ended', outcome)) return;
     this.queues.remove(cc);
     this.calls.delete(cc);
+    await this.recordings?.ended(cc);
     await this.callLog.ended(cc, outcome);
   }
 

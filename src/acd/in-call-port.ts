@@ -6,6 +6,7 @@ import type { ContactResolver } from '../call/contact-resolver.ts';
 import type { CompanySettings, Department, DirectoryStore, QueueEventKind } from '../store/store.ts';
 import type { Clock } from '../util/clock.ts';
 import type { ConnectedCall, CustomerCall } from './customer-call.ts';
+import type { RecordingToggle } from './recording.ts';
 
 /**
  * The port between Acd and the connected part of a call (issue 12): Acd defines what it hands
@@ -41,6 +42,8 @@ export interface InCallHooks {
     agentId: number | null,
     detail: string | null,
   ): Promise<void>;
+  /** `*7`: starts or stops the call's recording (`off`: not allowed here). */
+  toggleRecording(cc: CustomerCall): Promise<RecordingToggle>;
   /** Tests and timeouts: shorter menu timers. */
   menuTimeoutMs?: number;
   announceChoiceMs?: number;

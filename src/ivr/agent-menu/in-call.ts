@@ -30,6 +30,7 @@ export class InCallSession implements ConnectedCall {
           requeue: (department, head, releasing) => hooks.requeue(cc, department, head, releasing),
           finish: (outcome) => hooks.finish(cc, outcome),
           record: (kind, id, detail) => hooks.record(cc, kind, id, detail),
+          toggleRecording: () => hooks.toggleRecording(cc),
         },
         telephony: engineTelephony(cc, hooks.engine, hooks.resolver, hooks.sounds),
         directory: hooks.directory,

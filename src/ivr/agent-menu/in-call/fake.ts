@@ -153,6 +153,8 @@ export interface Rig {
   settings: CompanySettings;
   /** The colleague's accept key verdict. */
   acceptance: Acceptance;
+  /** What the desk answers to `*7`. */
+  recording: 'started' | 'stopped' | 'off' | 'failed';
   /** Lets the background handlers (keys, hang-ups, tasks) run to their next wait. */
   settle(): Promise<void>;
   /** A party presses keys, then the session settles. */
@@ -199,6 +201,7 @@ export function rig(settings: Partial<CompanySettings> = {}): Rig {
     dials,
     settings: { ...DEFAULT_COMPANY_SETTINGS, allowedDestinations: ['agents', '+7*'], ...settings },
     acceptance: 'accepted' as Acceptance,
+    recording: 'started' as Rig['recording'],
     async settle() {
       for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
     },
@@ -245,6 +248,7 @@ export function rig(settings: Partial<CompanySettings> = {}): Rig {
         ),
       finish: (outcome) => say(`finish ${outcome}`),
       record: (kind, agentId, detail) => say(`record ${kind} ${agentId ?? '-'} ${detail ?? ''}`.trimEnd()),
+      toggleRecording: () => say('toggle recording').then(() => r.recording),
     },
     telephony: {
       bridge: (a, b) => {

@@ -2,13 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { entryRules, feedEntry, menuChoice } from './keys.ts';
 
 describe('in-call keys', () => {
-  it('the menu keys 1 to 5; any other key is no choice', () => {
-    expect(['1', '2', '3', '4', '5', '6', '#'].map(menuChoice)).toEqual([
+  it('the menu keys 1 to 5 and 7 (recording); any other key is no choice', () => {
+    expect(['1', '2', '3', '4', '5', '6', '7', '8', '#'].map(menuChoice)).toEqual([
       'external',
       'department',
       'announce',
       'wait',
       'back',
+      undefined,
+      'record',
       undefined,
       undefined,
     ]);

@@ -1,7 +1,7 @@
 import { feedDigit, type CollectOptions } from '../../../call/digits.ts';
 
 /** The agent's in-call menu (SPEC §5): `*` opens it, then one key chooses. */
-export type MenuChoice = 'external' | 'department' | 'announce' | 'wait' | 'back';
+export type MenuChoice = 'external' | 'department' | 'announce' | 'wait' | 'back' | 'record';
 
 const MENU_KEYS: Readonly<Record<string, MenuChoice>> = {
   '1': 'external',
@@ -9,6 +9,8 @@ const MENU_KEYS: Readonly<Record<string, MenuChoice>> = {
   '3': 'announce',
   '4': 'wait',
   '5': 'back',
+  // Start/stop the call's recording (issue 14; on_demand, or all to pause it).
+  '7': 'record',
 };
 
 export function menuChoice(key: string): MenuChoice | undefined {

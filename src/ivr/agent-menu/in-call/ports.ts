@@ -82,6 +82,8 @@ export interface Desk {
   requeue(department: Department, head: boolean, releasing?: number): Promise<void>;
   finish(outcome: SessionOutcome): Promise<void>;
   record(kind: QueueEventKind, agentId: number | null, detail: string | null): Promise<void>;
+  /** `*7`: starts or stops the call's recording; `off` when recording is not allowed here. */
+  toggleRecording(): Promise<'started' | 'stopped' | 'off' | 'failed'>;
 }
 
 /**

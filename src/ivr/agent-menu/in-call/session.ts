@@ -214,6 +214,12 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
         return;
       case 'back':
         return this.returnToAgent();
+      case 'record': {
+        // Back to the customer either way: a beep says it worked, an error beep that it did not.
+        const r = await this.world.desk.toggleRecording();
+        this.log.info({ recording: r }, 'agent *7');
+        return this.returnToAgent(r === 'started' || r === 'stopped' ? 'accept' : 'error');
+      }
       case undefined:
         await this.beep(this.current?.leg, 'error');
     }
