@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
@@ -37,6 +39,8 @@ import {
 } from './ivr/service-menu/service-ivr.ts';
 import { PROMPT_IDS } from './call/prompts.ts';
 import { Acd } from './acd/acd.ts';
+import { RecordingRetention } from './acd/recording-retention.ts';
+import { defaultRecordingsDir } from './util/db-url.ts';
 import { LocalAvailability, type AgentAvailability } from './acd/availability.ts';
 import { InCallSession } from './ivr/agent-menu/in-call.ts';
 import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
@@ -111,6 +115,9 @@ export class Server {
   /** SHA-256 (hex) of the admin bearer token; the token itself is never kept. */
   adminTokenSha256!: string;
   acd!: Acd;
+  /** --recordings-dir, resolved (created at start). */
+  recordingsDir!: string;
+  recordingRetention: RecordingRetention | undefined;
   registrar!: Registrar;
   /** Calls per source, call cap and port reserve for new INVITEs (issue 11). */
   admission!: InviteAdmission;
@@ -288,6 +295,16 @@ export class Server {
     this.engine.onInbound = (call) => void this.route(call);
     this.startLimits();
     await this.restoreBindings();
+    this.recordingsDir = path.resolve(config.recordingsDir ?? defaultRecordingsDir(config.db, tmpdir()));
+    await mkdir(this.recordingsDir, { recursive: true });
+    this.recordingRetention = new RecordingRetention({
+      recordings: this.store.recordings,
+      directory: this.store.directory,
+      dir: this.recordingsDir,
+      clock: this.clock,
+      logger: this.log.child({ layer: 'recording' }),
+    });
+    this.recordingRetention.start();
     this.acd = new Acd({
       engine: this.engine,
       store: this.store,
@@ -308,6 +325,7 @@ export class Server {
       ),
       inCallSession: (cc, agentId, agentLeg, hooks) => new InCallSession(cc, agentId, agentLeg, hooks),
       inCallTimings: this.deps.inCallTimings,
+      recordingsDir: this.recordingsDir,
     });
     // Off unless configured: otherwise 9000–9002 are unknown numbers like any other.
     if (config.diagnostics ?? config.demo) {
@@ -402,6 +420,7 @@ export class Server {
     return {
       store: this.store,
       clock: this.clock,
+      recordingsDir: this.recordingsDir,
       agentStates: this.agentStates,
       acd: this.acd,
       availability: this.availability,
@@ -639,6 +658,7 @@ export class Server {
     await Promise.race([this.trunks.stop(), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.http.close();
     await this.stack.close();
+    this.recordingRetention?.stop();
     this.mediaClock.stop();
     await this.mediaWorkers?.close();
     this.acd.close();

@@ -117,6 +117,8 @@ export const configSchema = z.object({
   tlsPort: z.coerce.number().int().min(0).max(65535).default(5061),
   /** CA certificates (PEM) that TLS peers are verified against instead of the system's. */
   tlsCa: z.string().min(1).optional(),
+  /** Call recordings (WAV); unset: a `recordings` folder beside the database. */
+  recordingsDir: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -155,6 +157,7 @@ export const FLAGS = [
   'tls-key',
   'tls-port',
   'tls-ca',
+  'recordings-dir',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */

@@ -53,6 +53,11 @@ export interface RouteSpec<
   status?: number;
   /** Content type of a non-JSON success (documentation only). */
   produces?: string;
+  /**
+   * Other statuses the handler may set with `reply.status()` (206 of a range request), and
+   * what each means; they are sent as set and documented.
+   */
+  statuses?: Readonly<Record<number, string>>;
   /** The route needs no credentials. */
   public?: boolean;
   /** Audit its changes even when nobody is signed in (sign-in attempts). */
@@ -74,6 +79,7 @@ export interface RouteDoc {
   response?: Schema;
   status: number;
   produces?: string;
+  statuses?: Readonly<Record<number, string>>;
   public: boolean;
   /** Roles allowed (empty for a public route). */
   roles: readonly string[];
@@ -117,6 +123,7 @@ export class Api {
       response: spec.response,
       status,
       produces: spec.produces,
+      statuses: spec.statuses,
       public: spec.public ?? false,
       roles: spec.public ? [] : ROLES_OF[level],
     });
@@ -143,6 +150,7 @@ export class Api {
         const result = await spec.handler({ params, query, body, req, reply, scope });
         if (reply.sent) return reply;
         if (status === 204) return reply.status(204).send();
+        if (spec.statuses && reply.statusCode in spec.statuses) return reply.send(result);
         return reply.status(status).send(result);
       },
     });

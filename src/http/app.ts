@@ -12,6 +12,7 @@ import { buildOpenApi } from './openapi.ts';
 import { staticRoutes } from './static.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { callRoutes } from './routes/calls.ts';
+import { recordingRoutes } from './routes/recordings.ts';
 import { boardRoutes } from './routes/board.ts';
 import { companyRoutes } from './routes/companies.ts';
 import { departmentRoutes } from './routes/departments.ts';
@@ -96,6 +97,7 @@ export async function buildHttpApp({
   sipAccountRoutes(api, deps);
   trunkRoutes(api, deps);
   callRoutes(api, deps);
+  recordingRoutes(api, deps);
   boardRoutes(api, deps);
   const events = eventRoutes(api, deps);
   let openapi: Record<string, unknown> | undefined;

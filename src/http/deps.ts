@@ -19,6 +19,8 @@ import type { Clock } from '../util/clock.ts';
 export interface HttpDeps {
   store: Store;
   clock: Clock;
+  /** Where call recordings are (their rows name files under it). */
+  recordingsDir: string;
   /** Agent states: read, watched, and moved by the API (SPEC §3). */
   agentStates: AgentStateMachine;
   /** Live calls and queues, read only (Acd). */

@@ -105,6 +105,14 @@ function operation(
       },
     };
   }
+  for (const [code, description] of Object.entries(r.statuses ?? {}))
+    responses[code] = {
+      description,
+      content:
+        code < '300' && r.produces
+          ? { [r.produces]: { schema: {} } }
+          : { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
   const errors = [
     400,
     ...(r.public ? [] : [401, 403, 429]),

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from './errors.ts';
 
@@ -26,4 +27,16 @@ export function parseDbUrl(value: string): DbLocation {
       `unknown database URL scheme ${scheme[1]}: (file:/path, a path, :memory: or postgres://)`,
     );
   return { kind: 'sqlite', path: value };
+}
+
+/**
+ * Where call recordings go unless --recordings-dir says: a `recordings` folder beside a SQLite
+ * file; `./data/recordings` for PostgreSQL (the default database's folder); a folder in the
+ * system's temporary directory for an in-memory database (nothing is kept anyway).
+ */
+export function defaultRecordingsDir(db: string, tmp: string): string {
+  const loc = parseDbUrl(db);
+  if (loc.kind === 'postgres') return join('data', 'recordings');
+  if (loc.path === ':memory:') return join(tmp, 'agentline-recordings');
+  return join(dirname(loc.path), 'recordings');
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Cdr, QueueEvent } from '../../store/store.ts';
+import type { Cdr, QueueEvent, Recording } from '../../store/store.ts';
 
 /**
  * A call's journey (issue 14 item 1) told from its queue log in the words a supervisor uses:
@@ -21,6 +21,8 @@ export const JOURNEY_KINDS = [
   'abandoned',
   'hangup',
   'ended',
+  'recording_started',
+  'recording_stopped',
 ] as const;
 
 export const journeyEventSchema = z
@@ -33,7 +35,7 @@ export const journeyEventSchema = z
       .string()
       .optional()
       .describe(
-        'entered/requeued: nothing; position_announced: the position; no_answer/rejected: the ringing outcome; answered: seconds waited; transfer/announce: the outcome; overflow: why; abandoned: seconds waited; hangup: `agent` or `customer`; ended: the call outcome',
+        'entered/requeued: nothing; position_announced: the position; recording_started/recording_stopped: the recording id; no_answer/rejected: the ringing outcome; answered: seconds waited; transfer/announce: the outcome; overflow: why; abandoned: seconds waited; hangup: `agent` or `customer`; ended: the call outcome',
       ),
     mode: z.string().optional().describe('transfer/announce: the mode (`blind`, `consult`, …)'),
     target: z.string().optional().describe('transfer: department code or number; announce: the number'),
@@ -136,4 +138,45 @@ export function journeyOf(cdr: Cdr, events: readonly QueueEvent[], names: Names)
     out.push(ended);
   }
   return out;
+}
+
+/** A call's recording as the journey lists it; `url` serves the WAV (range requests). */
+export const journeyRecordingSchema = z
+  .object({
+    id: z.number().int(),
+    startedAt: z.string().describe('ISO time'),
+    endedAt: z.string().nullable().describe('ISO time; null while it records'),
+    durationMs: z.number().int().nullable(),
+    bytes: z.number().int().nullable(),
+    url: z.string().describe('GET it (with the same credentials) for the WAV: stereo G.711, customer left'),
+  })
+  .meta({ id: 'CallRecording' });
+
+export type JourneyRecording = z.output<typeof journeyRecordingSchema>;
+
+export function journeyRecording(r: Recording): JourneyRecording {
+  return {
+    id: r.id,
+    startedAt: new Date(r.startedAt).toISOString(),
+    endedAt: r.endedAt === null ? null : new Date(r.endedAt).toISOString(),
+    durationMs: r.durationMs,
+    bytes: r.bytes,
+    url: `/api/v1/calls/${encodeURIComponent(r.callId)}/recordings/${r.id}`,
+  };
+}
+
+/** The journey's events with each recording's start and stop put in time order (the end stays last). */
+export function withRecordingEvents(
+  events: JourneyEvent[],
+  recordings: readonly Recording[],
+): JourneyEvent[] {
+  const marks: JourneyEvent[] = [];
+  for (const r of recordings) {
+    marks.push({ at: new Date(r.startedAt).toISOString(), kind: 'recording_started', detail: String(r.id) });
+    if (r.endedAt !== null)
+      marks.push({ at: new Date(r.endedAt).toISOString(), kind: 'recording_stopped', detail: String(r.id) });
+  }
+  if (marks.length === 0) return events;
+  const rank = (e: JourneyEvent): number => (e.kind === 'ended' ? 1 : 0);
+  return [...events, ...marks].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : rank(a) - rank(b)));
 }

@@ -8,7 +8,13 @@ import { HttpError } from '../errors.ts';
 import { liveCallFields, liveQueue } from './board.ts';
 import type { Scope } from '../scope.ts';
 import { callOutcomeSchema, departmentCodeSchema } from '../../store/validation.ts';
-import { journeyEventSchema, journeyOf } from './call-journey.ts';
+import {
+  journeyEventSchema,
+  journeyOf,
+  journeyRecording,
+  journeyRecordingSchema,
+  withRecordingEvents,
+} from './call-journey.ts';
 import { found } from './found.ts';
 
 /** ISO time or epoch ms. */
@@ -348,19 +354,24 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
     access: read,
     params: z.object({ id: z.string().min(1).max(100) }),
     query: z.object({ companyId: idParam.optional() }),
-    response: cdrSchema.extend({ events: z.array(journeyEventSchema) }).meta({ id: 'CallJourney' }),
+    response: cdrSchema
+      .extend({ events: z.array(journeyEventSchema), recordings: z.array(journeyRecordingSchema) })
+      .meta({ id: 'CallJourney' }),
     handler: async ({ params, scope }) => {
       // A call of a company out of scope is as unknown as one that never was.
       const cdr = await store.calls.getCdr(params.id);
       const mine = found(cdr && scope.allows(cdr.companyId) ? cdr : null, `no call ${params.id}`);
       const names = await directoryOf();
       const events = await store.calls.listQueueEvents(mine.id);
+      const recordings = await store.recordings.listRecordings(mine.id);
+      const journey = journeyOf(mine, events, {
+        department: (id) => (id === null ? undefined : (names.codeOf.get(id) ?? String(id))),
+        agent: (id) => (id === null ? undefined : (names.loginOf.get(id) ?? String(id))),
+      });
       return {
         ...cdrView(mine, names),
-        events: journeyOf(mine, events, {
-          department: (id) => (id === null ? undefined : (names.codeOf.get(id) ?? String(id))),
-          agent: (id) => (id === null ? undefined : (names.loginOf.get(id) ?? String(id))),
-        }),
+        events: withRecordingEvents(journey, recordings),
+        recordings: recordings.map(journeyRecording),
       };
     },
   });
