@@ -56,14 +56,14 @@ export function recordingRoutes(api: Api, deps: HttpDeps): void {
       const size = (await stat(path).catch(() => null))?.size;
       const file = found(size === undefined ? null : { size }, `recording ${p.rid} has no file`);
       const range = byteRange(req.headers.range, file.size);
-      reply
-        .header('content-type', 'audio/wav')
-        .header('accept-ranges', 'bytes')
-        .header('cache-control', 'private, no-store');
       if (range === 'unsatisfiable') {
         reply.status(416).header('content-range', `bytes */${file.size}`);
         return { error: { code: 'range_not_satisfiable', message: `the file has ${file.size} bytes` } };
       }
+      reply
+        .header('content-type', 'audio/wav')
+        .header('accept-ranges', 'bytes')
+        .header('cache-control', 'private, no-store');
       if (range === null) {
         reply.header('content-length', file.size);
         return createReadStream(path);
