@@ -18,7 +18,7 @@ import type {
 } from '../../src/store/store.ts';
 import type { TrunkRegistrationState, TrunkStatus } from '../../src/store/vocabulary.ts';
 import type { BoardView } from '../../src/http/routes/board-schema.ts';
-import type { JourneyEvent } from '../../src/http/routes/call-journey.ts';
+import type { JourneyEvent, JourneyRecording } from '../../src/http/routes/call-journey.ts';
 
 // The API's vocabulary and shapes are the server's own types (src/store, the board's zod
 // schema), not retyped here.
@@ -158,6 +158,8 @@ export interface Cdr {
 /** `GET /api/v1/calls/{id}`: the CDR and its events in order. */
 export interface CallJourney extends Cdr {
   events: JourneyEvent[];
+  /** Its recordings; `url` serves the WAV to the signed-in console (its cookie, range requests). */
+  recordings: JourneyRecording[];
 }
 
 export interface Summary {

@@ -239,9 +239,47 @@ function Journey({ id }: { id: string }) {
               </li>
             ))}
           </ol>
+          {call.recordings.length > 0 && (
+            <>
+              <h4>{t.recordings}</h4>
+              <ul className="recordings" data-testid="journey-recordings">
+                {call.recordings.map((r) => (
+                  <li key={r.id}>
+                    <time dateTime={r.startedAt}>{new Date(r.startedAt).toLocaleTimeString()}</time>{' '}
+                    {r.durationMs !== null && duration(Math.round(r.durationMs / 1000))}{' '}
+                    {r.endedAt === null ? '…' : <RecordingPlayer url={r.url} id={r.id} />}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
         </>
       )}
     </section>
+  );
+}
+
+/**
+ * A recording's player: the browser fetches the WAV itself with the console's session cookie
+ * (same origin, no token in the URL) and seeks with range requests; a download link beside it.
+ */
+function RecordingPlayer({ url, id }: { url: string; id: number }) {
+  const t = useT();
+  const [failed, setFailed] = useState(false);
+  return (
+    <>
+      <audio
+        controls
+        preload="metadata"
+        src={url}
+        data-testid={`recording-${id}`}
+        onError={() => setFailed(true)}
+      />{' '}
+      <a href={url} download={`recording-${id}.wav`}>
+        WAV
+      </a>
+      {failed && <span className="error">{t.recordingFailed}</span>}
+    </>
   );
 }
 

@@ -16,6 +16,8 @@ import {
   EXTERNAL_TRANSFER_MODES,
   DISTRIBUTION_STRATEGIES,
   LANGUAGES,
+  RECORDING_ANNOUNCEMENTS,
+  RECORDING_MODES,
   SUPERVISOR_STATES,
 } from '../../../src/store/vocabulary.ts';
 import { useT } from '../i18n.tsx';
@@ -82,6 +84,8 @@ const SELECTS = {
   acceptCall: ACCEPT_CALL_MODES,
   acceptKey: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   country: ['RU', 'KZ', 'BY', 'UA', 'DE', 'GB', 'US', 'E164'],
+  recording: RECORDING_MODES,
+  recordingAnnouncement: RECORDING_ANNOUNCEMENTS,
 } satisfies { [K in keyof CompanySettings]?: readonly CompanySettings[K][] };
 const NUMBERS = [
   'ringSeconds',
@@ -90,6 +94,7 @@ const NUMBERS = [
   'announceSeconds',
   'minPinLength',
   'acceptSeconds',
+  'recordingRetentionDays',
 ] as const;
 
 function CompanyForm({
@@ -358,7 +363,7 @@ function Departments({
     <ListCard
       title={t.departments}
       status={status}
-      columns={[t.code, t.name, t.strategy, t.maxWaitSeconds, t.maxQueueLength]}
+      columns={[t.code, t.name, t.strategy, t.maxWaitSeconds, t.maxQueueLength, t.recording]}
       onAdd={() =>
         void run(request('POST', base, draft)).then(async (ok) => {
           if (ok) setDraft({ code: '', name: '' });
@@ -398,6 +403,23 @@ function Departments({
               value={d.maxQueueLength}
               save={(maxQueueLength) => void update(d, { maxQueueLength })}
             />
+          </td>
+          <td>
+            {/* Empty: the company's setting. */}
+            <select
+              value={d.recording ?? ''}
+              data-testid={`department-recording-${d.code}`}
+              onChange={(e) =>
+                void update(d, { recording: (e.target.value || null) as Department['recording'] })
+              }
+            >
+              <option value="">{t.companysOwn}</option>
+              {RECORDING_MODES.map((m) => (
+                <option key={m} value={m}>
+                  {m}
+                </option>
+              ))}
+            </select>
           </td>
           <td>
             <DeleteButton onClick={() => void run(request('DELETE', `${base}/${d.code}`)).then(reload)} />
