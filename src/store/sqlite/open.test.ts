@@ -19,6 +19,7 @@ const TABLES = [
   'login_failures',
   'numbers',
   'queue_events',
+  'recordings',
   'sessions',
   'settings',
   'sip_accounts',
