@@ -21,6 +21,7 @@ const PARAMS: Record<string, string> = {
   number: '+74950000001',
   username: 'agent1001',
   name: 'carrier',
+  rid: '1',
 };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
