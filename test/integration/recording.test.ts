@@ -5,24 +5,41 @@ import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { Recording } from '../../src/store/store.ts';
 import { api, eventually, sleep } from './harness.ts';
-import { useCallRig, waitCdrOutcome } from './acd-helpers.ts';
+import { SineSource } from '../phone/sine.ts';
+import { answerAgent, makeReady, useCallRig, waitCdrOutcome, waitConnected } from './acd-helpers.ts';
 import { ACCEPT_HZ, ERROR_HZ, VOICE, hears } from './hearing.ts';
 
-/** The frequency with the most energy in one channel of a WAV, by `sox … remix N stat -freq`. */
-function dominantHz(file: string, channel: 1 | 2): number {
+/** One channel's spectrum (Hz → magnitude, summed over sox's windows): `sox … remix N stat -freq`. */
+function spectrum(file: string, channel: 1 | 2): Map<number, number> {
   // stat prints its spectrum ("Hz magnitude" per bin, per window) on stderr.
   const out = execFileSync('sh', ['-c', `sox "${file}" -n remix ${channel} stat -freq 2>&1`], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  const sum = new Map<string, number>();
+  const sum = new Map<number, number>();
   for (const line of out.split('\n')) {
     const m = /^\s*([\d.]+)\s+([\d.e+-]+)\s*$/.exec(line);
-    if (m) sum.set(m[1]!, (sum.get(m[1]!) ?? 0) + Number(m[2]));
+    if (m) sum.set(Number(m[1]), (sum.get(Number(m[1])) ?? 0) + Number(m[2]));
   }
-  let best = ['0', -1] as [string, number];
-  for (const e of sum) if (e[1] > best[1]) best = e;
-  return Number(best[0]);
+  return sum;
+}
+
+/** The frequency with the most energy in one channel. */
+function dominantHz(file: string, channel: 1 | 2): number {
+  let best: [number, number] = [0, -1];
+  for (const e of spectrum(file, channel)) if (e[1] > best[1]) best = e;
+  return best[0];
+}
+
+/** The energy within 20 Hz of `hz`, as a share of the channel's strongest bin's. */
+function shareNear(s: Map<number, number>, hz: number): number {
+  let near = 0;
+  let max = 0;
+  for (const [f, m] of s) {
+    if (Math.abs(f - hz) <= 20) near = Math.max(near, m);
+    max = Math.max(max, m);
+  }
+  return near / max;
 }
 
 /** sox's own reading of the header. */
@@ -120,6 +137,44 @@ describe('call recording', () => {
     // No credentials, no recording; another call's id, no recording.
     expect((await fetch(url)).status).toBe(401);
     expect((await api(server, `/api/v1/calls/nope/recordings/${rec.id}`)).status).toBe(404);
+  });
+
+  it('follows a transfer: one file, the customer left, the first agent then the colleague in 102 right', async () => {
+    const { server, trunk } = await rig.startWithTrunk({ sipT1: 25 });
+    await server.store.directory.updateCompanySettings(1, { recording: 'all', recordingAnnouncement: 'off' });
+    await makeReady(server, '1003'); // in 102 only
+    const { customer, agent } = await rig.connectCustomer({
+      login: '1002',
+      customerHz: VOICE.customer,
+      agentHz: VOICE.agent,
+      toneMs: 20_000,
+    });
+    await hears(customer, VOICE.agent);
+    await sleep(1000);
+    agent.recorder.clear();
+    agent.sendDtmf('*');
+    await agent.waitForTone(ACCEPT_HZ, 3000, 60);
+    agent.sendDtmf('2102');
+    expect(await agent.ended).toBe('remote');
+    const { call: colleague } = await answerAgent(trunk, '1003');
+    colleague.send(new SineSource(VOICE.colleague, 20_000));
+    await waitConnected(server, '1003');
+    await hears(customer, VOICE.colleague);
+    await sleep(1000);
+    await customer.hangup();
+    await waitCdrOutcome(server, 'transferred');
+    const rec = await finishedRecording(server);
+    expect(await recordingsOf(server)).toHaveLength(1);
+    const file = join(server.recordingsDir, rec.file);
+    const left = spectrum(file, 1);
+    const right = spectrum(file, 2);
+    expect(dominantHz(file, 1)).toBeCloseTo(VOICE.customer, -1);
+    expect(shareNear(right, VOICE.agent)).toBeGreaterThan(0.2);
+    expect(shareNear(right, VOICE.colleague)).toBeGreaterThan(0.2);
+    // Each side holds only its own: the agents never leak into the customer's channel.
+    expect(shareNear(left, VOICE.agent)).toBeLessThan(0.05);
+    expect(shareNear(left, VOICE.colleague)).toBeLessThan(0.05);
+    expect(shareNear(right, VOICE.customer)).toBeLessThan(0.05);
   });
 
   it('on_demand (the department overrides the company): *7 starts and stops it with an accept beep', async () => {
