@@ -302,6 +302,7 @@ export class Server {
       directory: this.store.directory,
       dir: this.recordingsDir,
       clock: this.clock,
+      timers: new SystemClock(),
       logger: this.log.child({ layer: 'recording' }),
     });
     this.recordingRetention.start();

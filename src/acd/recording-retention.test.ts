@@ -21,6 +21,15 @@ describe('recording retention', () => {
   const warnings: unknown[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
 
+  const retentionOn = (clock: FakeClock): RecordingRetention =>
+    new RecordingRetention({
+      recordings: store.recordings,
+      directory: store.directory,
+      dir: tmp.dir,
+      clock,
+      logger,
+    });
+
   async function recording(companyId: number, file: string, ageDays: number, clock: FakeClock) {
     writeFileSync(join(tmp.dir, file), 'RIFF');
     return store.recordings.insertRecording({
@@ -44,13 +53,7 @@ describe('recording retention', () => {
     const old = await recording(short.id, 'old.wav', 8, clock);
     const young = await recording(short.id, 'young.wav', 6, clock);
     const kept = await recording(long.id, 'kept.wav', 8, clock);
-    const retention = new RecordingRetention({
-      recordings: store.recordings,
-      directory: store.directory,
-      dir: tmp.dir,
-      clock,
-      logger,
-    });
+    const retention = retentionOn(clock);
     expect(await retention.runOnce()).toBe(1);
     expect(existsSync(join(tmp.dir, 'old.wav'))).toBe(false);
     expect(await store.recordings.getRecording(old.id)).toBeNull();
@@ -89,13 +92,7 @@ describe('recording retention', () => {
       startedAt: clock.wallNow() - 2 * DAY,
     });
     warnings.length = 0;
-    const retention = new RecordingRetention({
-      recordings: store.recordings,
-      directory: store.directory,
-      dir: tmp.dir,
-      clock,
-      logger,
-    });
+    const retention = retentionOn(clock);
     expect(await retention.runOnce()).toBe(1);
     expect(await store.recordings.getRecording(gone.id)).toBeNull();
     expect(await store.recordings.getRecording(stuck.id)).not.toBeNull();

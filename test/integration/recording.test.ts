@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { Recording } from '../../src/store/store.ts';
+import type { PhoneCall } from '../phone/phone.ts';
 import { api, eventually, sleep } from './harness.ts';
 import { SineSource } from '../phone/sine.ts';
 import { answerAgent, makeReady, useCallRig, waitCdrOutcome, waitConnected } from './acd-helpers.ts';
@@ -65,6 +66,16 @@ async function finishedRecording(server: Server): Promise<Recording> {
 interface JourneyBody {
   events: { kind: string; detail?: string }[];
   recordings: { id: number; url: string; durationMs: number; bytes: number; endedAt: string | null }[];
+}
+
+/** The agent keys `*` (accept beep), then `key`, and hears `beepHz`. */
+async function menuKey(agent: PhoneCall, key: string, beepHz: number): Promise<void> {
+  agent.recorder.clear();
+  agent.sendDtmf('*');
+  await agent.waitForTone(ACCEPT_HZ, 3000, 60);
+  agent.recorder.clear();
+  agent.sendDtmf(key);
+  await agent.waitForTone(beepHz, 3000, 60);
 }
 
 /** Call recording end to end (issue 14 item 3): a customer and an agent, each speaking a tone. */
@@ -190,22 +201,12 @@ describe('call recording', () => {
     await hears(agent, VOICE.customer);
     expect(await recordingsOf(server)).toEqual([]);
 
-    agent.recorder.clear();
-    agent.sendDtmf('*');
-    await agent.waitForTone(ACCEPT_HZ, 3000, 60);
-    agent.recorder.clear();
-    agent.sendDtmf('7');
-    await agent.waitForTone(ACCEPT_HZ, 3000, 60);
+    await menuKey(agent, '7', ACCEPT_HZ);
     await hears(customer, VOICE.agent);
     expect(await recordingsOf(server)).toHaveLength(1);
     await sleep(1000);
 
-    agent.recorder.clear();
-    agent.sendDtmf('*');
-    await agent.waitForTone(ACCEPT_HZ, 3000, 60);
-    agent.recorder.clear();
-    agent.sendDtmf('7');
-    await agent.waitForTone(ACCEPT_HZ, 3000, 60);
+    await menuKey(agent, '7', ACCEPT_HZ);
     const rec = await finishedRecording(server);
     await hears(customer, VOICE.agent);
     await customer.hangup();
@@ -220,12 +221,7 @@ describe('call recording', () => {
   it('off: *7 gets the error beep and nothing is recorded', async () => {
     const { server } = await rig.startWithTrunk({ sipT1: 25 });
     const { customer, agent } = await rig.connectCustomer({ agentHz: VOICE.agent, toneMs: 6000 });
-    agent.recorder.clear();
-    agent.sendDtmf('*');
-    await agent.waitForTone(ACCEPT_HZ, 3000, 60);
-    agent.recorder.clear();
-    agent.sendDtmf('7');
-    await agent.waitForTone(ERROR_HZ, 3000, 60);
+    await menuKey(agent, '7', ERROR_HZ);
     await hears(customer, VOICE.agent);
     await customer.hangup();
     await waitCdrOutcome(server, 'answered');
