@@ -5,6 +5,7 @@ import type { Server } from '../../src/server.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import {
   SALES,
+  agentId,
   answerAgent,
   makeReady,
   setState,
@@ -95,8 +96,11 @@ describe('the live board in Chromium', () => {
     // 390 px, a phone: the cards, agents and the live call fit without scrolling sideways.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByTestId('dept-101').waitFor();
-    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
-    expect(width).toBeLessThanOrEqual(390);
+    const { scrollWidth, clientWidth } = await page.evaluate<{ scrollWidth: number; clientWidth: number }>(
+      '({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })',
+    );
+    expect(clientWidth).toBeLessThanOrEqual(390);
+    expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
     await page.screenshot({ path: path.join(SHOTS, 'board-390.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
 
@@ -122,6 +126,20 @@ describe('the live board in Chromium', () => {
     await page.getByTestId('lang-toggle').click();
     expect(await page.getByTestId('dept-101').textContent()).toMatch(/Service level/);
     expect(await text('agent-1002-state')).toBe('Not ready');
+    await page.getByTestId('lang-toggle').click();
+  });
+
+  it('a break is told apart from a missed call, in Russian and in English', async () => {
+    await makeReady(server, '1003');
+    await server.agentStates.transition(await agentId(server, '1003'), 'temporarily_not_ready', {
+      reason: 'ivr_break', // the service IVR's key 3
+      source: 'ivr',
+    });
+    await page.locator('[data-testid=agent-1003-reason]', { hasText: 'перерыв' }).waitFor({ timeout: 5000 });
+    expect(await text('agent-1003-state')).toBe('Временно не готов');
+    await page.getByTestId('lang-toggle').click();
+    expect(await text('agent-1003-reason')).toContain('break');
+    expect(await text('agent-1003-state')).toBe('Temporarily not ready');
     await page.getByTestId('lang-toggle').click();
   });
 });
