@@ -54,6 +54,7 @@ describe('the live board in Chromium', () => {
     await page.getByTestId('dept-101').waitFor();
     expect(await text('dept-101-sl')).toBe('—');
     expect(await text('dept-101-answered')).toBe('0');
+    expect(await text('dept-101-asa')).toBe('—');
     // 1002 is logged in but not ready: the call queues in 101 (1001 is logged out).
     await makeReady(server, '1002');
     await setState(server, '1002', 'not_ready');
@@ -69,6 +70,11 @@ describe('the live board in Chromium', () => {
     await ticks(`call-${CUSTOMER}-time`, "the call's wait ticking");
     await ticks('dept-101-longest', "the queue's longest wait ticking");
     expect(await page.getByTestId(`call-${CUSTOMER}`).textContent()).toContain('В очереди');
+    // The row opens the call's journey (the journey's own browser test opens that address).
+    const live = server.acd.liveCalls[0]!;
+    expect(await page.getByTestId(`call-${CUSTOMER}`).locator('a').getAttribute('href')).toBe(
+      `#calls/${encodeURIComponent(live.id)}`,
+    );
     expect(await text('agent-1002-state')).toBe('Не готов');
   }, 30_000);
 
@@ -112,6 +118,10 @@ describe('the live board in Chromium', () => {
     expect(await text('dept-101-offered')).toBe('1');
     expect(await text('dept-101-abandoned')).toBe('0');
     await eventually(async () => (await text('agent-1001-calls')) === '1', 5000, '1001: one call today');
+    // ASA and the agent's AHT today: from '—' to a duration; the time in the new state ticks.
+    expect(await text('dept-101-asa')).toMatch(/^\d+:\d\d$/);
+    await eventually(async () => /^\d+:\d\d$/.test(await text('agent-1001-aht')), 5000, "1001's AHT today");
+    await ticks('agent-1001-since', "1001's time in state ticking");
     await page.screenshot({ path: path.join(SHOTS, 'board.png'), fullPage: true });
   }, 40_000);
 
