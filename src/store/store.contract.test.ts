@@ -557,6 +557,32 @@ export function storeContract({ name, open }: StoreImplementation): void {
           expect(await calls.countCdr({ viaDepartmentIds: [2] })).toBe(1);
         });
 
+        it('matches a department or an agent on the way by the whole number: 10 is not 1, 101 or 110', async () => {
+          const calls = store.calls;
+          const lists: Record<string, number[]> = {
+            one: [1],
+            ten: [10],
+            hundredOne: [101],
+            hundredTen: [110, 7],
+            around: [7, 10, 3],
+            last: [3, 1],
+          };
+          let at = 1000;
+          for (const [id, list] of Object.entries(lists))
+            await calls.insertCdr({ id, startedAt: at++, departmentIds: list, agentIds: list });
+          const via = async (id: number) =>
+            (await calls.listCdr({ viaDepartmentIds: [id] })).map((c) => c.id).sort();
+          const withAgent = async (id: number) =>
+            (await calls.listCdr({ agentId: id })).map((c) => c.id).sort();
+          expect(await via(10)).toEqual(['around', 'ten']);
+          expect(await via(1)).toEqual(['last', 'one']);
+          expect(await via(101)).toEqual(['hundredOne']);
+          expect(await via(11)).toEqual([]);
+          expect(await withAgent(10)).toEqual(['around', 'ten']);
+          expect(await withAgent(1)).toEqual(['last', 'one']);
+          expect(await calls.countCdr({ viaDepartmentIds: [10, 110] })).toBe(3);
+        });
+
         it('records queue events in order', async () => {
           const calls = store.calls;
           await calls.insertQueueEvent({ callId: 'c', companyId: 1, departmentId: 2, at: 10, kind: 'enter' });

@@ -5,6 +5,7 @@ import type { Server } from '../../src/server.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import {
   SALES,
+  agentId,
   answerAgent,
   makeReady,
   setState,
@@ -53,6 +54,7 @@ describe('the live board in Chromium', () => {
     await page.getByTestId('dept-101').waitFor();
     expect(await text('dept-101-sl')).toBe('—');
     expect(await text('dept-101-answered')).toBe('0');
+    expect(await text('dept-101-asa')).toBe('—');
     // 1002 is logged in but not ready: the call queues in 101 (1001 is logged out).
     await makeReady(server, '1002');
     await setState(server, '1002', 'not_ready');
@@ -68,6 +70,11 @@ describe('the live board in Chromium', () => {
     await ticks(`call-${CUSTOMER}-time`, "the call's wait ticking");
     await ticks('dept-101-longest', "the queue's longest wait ticking");
     expect(await page.getByTestId(`call-${CUSTOMER}`).textContent()).toContain('В очереди');
+    // The row opens the call's journey (the journey's own browser test opens that address).
+    const live = server.acd.liveCalls[0]!;
+    expect(await page.getByTestId(`call-${CUSTOMER}`).locator('a').getAttribute('href')).toBe(
+      `#calls/${encodeURIComponent(live.id)}`,
+    );
     expect(await text('agent-1002-state')).toBe('Не готов');
   }, 30_000);
 
@@ -95,8 +102,11 @@ describe('the live board in Chromium', () => {
     // 390 px, a phone: the cards, agents and the live call fit without scrolling sideways.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByTestId('dept-101').waitFor();
-    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
-    expect(width).toBeLessThanOrEqual(390);
+    const { scrollWidth, clientWidth } = await page.evaluate<{ scrollWidth: number; clientWidth: number }>(
+      '({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })',
+    );
+    expect(clientWidth).toBeLessThanOrEqual(390);
+    expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
     await page.screenshot({ path: path.join(SHOTS, 'board-390.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
 
@@ -108,6 +118,10 @@ describe('the live board in Chromium', () => {
     expect(await text('dept-101-offered')).toBe('1');
     expect(await text('dept-101-abandoned')).toBe('0');
     await eventually(async () => (await text('agent-1001-calls')) === '1', 5000, '1001: one call today');
+    // ASA and the agent's AHT today: from '—' to a duration; the time in the new state ticks.
+    expect(await text('dept-101-asa')).toMatch(/^\d+:\d\d$/);
+    await eventually(async () => /^\d+:\d\d$/.test(await text('agent-1001-aht')), 5000, "1001's AHT today");
+    await ticks('agent-1001-since', "1001's time in state ticking");
     await page.screenshot({ path: path.join(SHOTS, 'board.png'), fullPage: true });
   }, 40_000);
 
@@ -122,6 +136,20 @@ describe('the live board in Chromium', () => {
     await page.getByTestId('lang-toggle').click();
     expect(await page.getByTestId('dept-101').textContent()).toMatch(/Service level/);
     expect(await text('agent-1002-state')).toBe('Not ready');
+    await page.getByTestId('lang-toggle').click();
+  });
+
+  it('a break is told apart from a missed call, in Russian and in English', async () => {
+    await makeReady(server, '1003');
+    await server.agentStates.transition(await agentId(server, '1003'), 'temporarily_not_ready', {
+      reason: 'ivr_break', // the service IVR's key 3
+      source: 'ivr',
+    });
+    await page.locator('[data-testid=agent-1003-reason]', { hasText: 'перерыв' }).waitFor({ timeout: 5000 });
+    expect(await text('agent-1003-state')).toBe('Временно не готов');
+    await page.getByTestId('lang-toggle').click();
+    expect(await text('agent-1003-reason')).toContain('break');
+    expect(await text('agent-1003-state')).toBe('Temporarily not ready');
     await page.getByTestId('lang-toggle').click();
   });
 });

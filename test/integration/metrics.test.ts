@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { eventually } from './harness.ts';
+import { RawSip, api, eventually } from './harness.ts';
 import { useCallRig, waitCdrOutcome, waitState } from './acd-helpers.ts';
 import { promtoolCheck } from './promtool.ts';
 
@@ -20,6 +20,11 @@ describe('/metrics around a customer call (prom-client)', () => {
 
   it('passes promtool during a connected call; after it, calls, queue wait, handle time, SIP by direction and RTP have moved', async () => {
     const { server } = await rig.startWithTrunk();
+    // A SIP phone registered (agent 1003's desk phone): one binding, one account.
+    await server.store.directory.createSipAccount('agent1003', 'secret-1003', 'agentline', null);
+    await server.loadSipCredentials();
+    const desk = await rig.phone('desk');
+    expect(await desk.register('agent1003', 'secret-1003', { port: server.sipPort })).toBe(200);
     const before = await scrape(server);
     const { customer, agent } = await rig.connectCustomer({ customerHz: 1000, agentHz: 600, toneMs: 10_000 });
     // Audio both ways, so the legs have reception statistics to show.
@@ -36,6 +41,8 @@ describe('/metrics around a customer call (prom-client)', () => {
     expect(during).toMatch(/^process_cpu_seconds_total /m);
     expect(during).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(value(during, `agentline_calls_total{${sales},outcome="answered"}`)).toBe(0);
+    expect(value(during, 'agentline_registrations')).toBe(1);
+    expect(value(during, 'agentline_registered_users')).toBe(1);
 
     await customer.hangup();
     await waitCdrOutcome(server, 'answered');
@@ -79,5 +86,38 @@ describe('/metrics around a customer call (prom-client)', () => {
     // Both legs carried audio and ended: their jitter is in the histogram.
     expect(value(after, 'agentline_rtp_jitter_seconds_count')).toBeGreaterThanOrEqual(2);
     expect(moved('agentline_rtp_packets_total{direction="received"}')).toBeGreaterThan(0);
+  });
+
+  it('trunks up and down: one that answers OPTIONS is 1, one that does not is 0, one not probed -1', async () => {
+    const { server, trunk } = await rig.startWithTrunk({ sipT1: 25 });
+    const gone = await RawSip.open(); // a port with nobody behind it once closed
+    const deadPort = gone.port;
+    gone.close();
+    for (const [name, port] of [
+      ['answers', trunk.sipPort],
+      ['silent', deadPort],
+    ] as const) {
+      const res = await api(server, '/api/v1/trunks', {
+        method: 'POST',
+        body: JSON.stringify({ name, uri: `sip:127.0.0.1:${port}`, priority: 90, qualifySeconds: 1 }),
+      });
+      expect(res.status).toBe(201);
+    }
+    let m = '';
+    await eventually(
+      async () => {
+        m = await scrape(server);
+        return (
+          value(m, 'agentline_trunk_up{trunk="answers"}') === 1 &&
+          // present and 0 (`value` reads an absent series as 0 too)
+          m.includes('\nagentline_trunk_up{trunk="silent"} 0\n')
+        );
+      },
+      8000,
+      'one trunk up, one down',
+    );
+    // The shortcut's trunk (--trunk) asks nothing, so its reachability is not known.
+    expect(value(m, 'agentline_trunk_up{trunk="default"}')).toBe(-1);
+    expect(promtoolCheck(m)).toBe('');
   });
 });

@@ -218,7 +218,7 @@ function AgentRow({ a, since }: { a: Agent; since: (iso: string | null) => strin
       <td className="num" data-label={t.callsToday} data-testid={`agent-${a.login}-calls`}>
         {a.today.calls}
       </td>
-      <td className="num" data-label={t.ahtShort}>
+      <td className="num" data-label={t.ahtShort} data-testid={`agent-${a.login}-aht`}>
         {a.today.averageHandleTime === null ? '—' : duration(a.today.averageHandleTime)}
       </td>
     </tr>
