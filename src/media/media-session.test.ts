@@ -103,6 +103,31 @@ describe.each(KINDS)('media port ($name)', (kind) => {
     expect(bridge.active).toBe(false);
   });
 
+  it.runIf(kind.name === 'workers')(
+    'rebuilds the sessions of a worker that died, bridge included, when none was opened near another',
+    async () => {
+      const { media, open, pair } = await rig();
+      const workers = media as WorkerMedia;
+      // The least loaded worker takes each: a and b in the first, their phones in the second.
+      const a = await open();
+      const x = await open();
+      const b = await open();
+      const y = await open();
+      expect(workers.sessionsPerWorker).toEqual([2, 2]);
+      pair(x, a);
+      pair(b, y);
+      a.bridge(b);
+      x.play({ kind: 'tone', tone: 'ringback' });
+      await until(() => y.stats().packetsReceived > 20, 'relayed audio', 3000);
+      const w = workers.workers[0]!;
+      await w.worker.terminate();
+      await until(() => w.restarts === 1 && w.sessions.size === 2, 'both rebuilt', 5000);
+      const heard = y.stats().packetsReceived;
+      await until(() => y.stats().packetsReceived > heard + 30, 'relayed again', 5000);
+      expect(a.events.concat(b.events).filter((e) => e.type === 'lost')).toEqual([]);
+    },
+  );
+
   it('echoes what the peer sends', async () => {
     const { open, pair } = await rig();
     const a = await open();
