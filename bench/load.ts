@@ -246,11 +246,18 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
     // DTMF probes for the whole window, or its first half when the second is the stress's.
     const windowEnd = performance.now() + SECONDS * 1000;
     const dtmf = probeDtmf(SERVER.sip, SERVICE_NUMBER, stress ? windowEnd - SECONDS * 500 : windowEnd);
-    const stressed = stress ? sleep(SECONDS * 500).then(() => stressServer(server)) : undefined;
+    // RSS per call is read before the stress: the export's buffers are not the calls'.
+    let rssCalls = 0;
+    const stressed = stress
+      ? sleep(SECONDS * 500).then(() => {
+          rssCalls = rssKiB(server.pid);
+          return stressServer(server);
+        })
+      : undefined;
     const m = await measure(server.pid, n, gen, env.echo, alive);
     const probes = await dtmf;
     const stressNote = await stressed?.catch((err: unknown) => `stress failed: ${String(err)}`);
-    const rss1 = rssKiB(server.pid);
+    const rss1 = stress ? rssCalls : rssKiB(server.pid);
     const sipp = uac.counts();
     const warns = server.warnings();
     const notes = [
