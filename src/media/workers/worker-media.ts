@@ -253,8 +253,9 @@ class WorkerSession implements MediaSession {
     srtp: SrtpKeys | null;
     inband: boolean;
     fill: boolean;
+    echo: boolean;
     playing?: Playable;
-  } = { srtp: null, inband: false, fill: false };
+  } = { srtp: null, inband: false, fill: false, echo: false };
   private bridge_: { peer: WorkerSession; handle: MediaBridge; crossing: boolean } | undefined;
   /** Being re-opened in its restarted worker. */
   private rebuilding = false;
@@ -339,6 +340,7 @@ class WorkerSession implements MediaSession {
   }
 
   echo(): void {
+    this.config.echo = true;
     this.send({ m: 'echo' });
   }
 
@@ -449,6 +451,7 @@ class WorkerSession implements MediaSession {
     if (c.inband) this.send({ m: 'setInbandDtmf', on: true });
     if (c.fill) this.send({ m: 'setFill', on: true });
     if (c.playing) this.send({ m: 'play', what: c.playing });
+    if (c.echo) this.send({ m: 'echo' });
     this.rebuilding = false;
     this.restoreBridge();
     this.media.log.info({ port: this.localPort }, 'media session rebuilt in the restarted worker');
