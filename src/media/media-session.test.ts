@@ -113,18 +113,26 @@ describe.each(KINDS)('media port ($name)', (kind) => {
       const x = await open();
       const b = await open();
       const y = await open();
-      expect(workers.sessionsPerWorker).toEqual([2, 2]);
+      // And an echo (the diagnostic 9001) in the first, its phone in the second.
+      const e = await open();
+      const p = await open();
+      expect(workers.sessionsPerWorker).toEqual([3, 3]);
       pair(x, a);
       pair(b, y);
+      pair(e, p);
       a.bridge(b);
+      e.echo();
       x.play({ kind: 'tone', tone: 'ringback' });
+      p.play({ kind: 'tone', tone: 'ringback' });
       await until(() => y.stats().packetsReceived > 20, 'relayed audio', 3000);
       const w = workers.workers[0]!;
       await w.worker.terminate();
-      await until(() => w.restarts === 1 && w.sessions.size === 2, 'both rebuilt', 5000);
+      await until(() => w.restarts === 1 && w.sessions.size === 3, 'all rebuilt', 5000);
       const heard = y.stats().packetsReceived;
+      const echoed = p.stats().packetsReceived;
       await until(() => y.stats().packetsReceived > heard + 30, 'relayed again', 5000);
-      expect(a.events.concat(b.events).filter((e) => e.type === 'lost')).toEqual([]);
+      await until(() => p.stats().packetsReceived > echoed + 30, 'echoed again', 5000);
+      expect([a, b, e].flatMap((s) => s.events).filter((ev) => ev.type === 'lost')).toEqual([]);
     },
   );
 
