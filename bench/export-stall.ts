@@ -16,10 +16,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { SineSource } from '../src/sim/sine.ts';
 import { TestPhone } from '../src/sim/phone.ts';
-import { openSqliteStore } from '../src/store/sqlite/open.ts';
+import { seedCdrs } from './load/seed-cdrs.ts';
 
 const ROWS = Number(process.argv[2] ?? 200_000);
 const ROOT = resolve(process.argv[3] ?? '.');
@@ -29,29 +28,11 @@ const TOKEN = 'bench-export-token-0123456789';
 const DAY = 24 * 3600_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function seed(file: string): Promise<void> {
-  await (await openSqliteStore(file)).close(); // schema
-  const db = new SqliteDatabase(file);
-  const insert = db.prepare(
-    `insert into cdr (id, company_id, hotline, caller_id, department_id, started_at, queued_at,
-       answered_at, ended_at, agent_ids, transfers, outcome, talk_seconds)
-     values (?, 1, '+74950000001', ?, 1, ?, ?, ?, ?, '[1]', 0, 'answered', 42)`,
-  );
-  const now = Date.now();
-  db.transaction(() => {
-    for (let i = 0; i < ROWS; i++) {
-      const at = now - 1000 - Math.floor((i / ROWS) * 29 * DAY);
-      insert.run(`bench-${i}`, `+7999${String(i).padStart(7, '0')}`, at, at + 1000, at + 5000, at + 47_000);
-    }
-  })();
-  db.close();
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'agentline-export-'));
   const file = join(dir, 'agentline.db');
   let t = performance.now();
-  await seed(file);
+  await seedCdrs(file, ROWS);
   console.log(`seeded ${ROWS} CDRs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const server = spawn(

@@ -3,6 +3,7 @@
  *
  *   npm run bench:load -- [--calls 100,250,500,1000] [--seconds 20] [--rate 100]
  *                         [--cps 100,200,300,500,700,1000,1500,2000] [--no-rtpengine] [--no-cps]
+ *                         [--media-workers N] [--stress-at 1000] [--cdrs 200000]
  *
  * Per step of N: a fresh AgentLine server process (its own data dir, the demo company with N
  * bench agents in Sales, made ready through the API); sipp places N customer calls to the
@@ -14,6 +15,13 @@
  * the relay sends. Then the same N streams from the same generator through rtpengine
  * (userspace, driven over ng), for the CPU ratio. Last, a CPS ramp of short service-IVR
  * calls. The last line printed is one JSON object (outside checks read it).
+ *
+ * During every window a test phone in this process times DTMF → menu action on the service
+ * IVR (./load/dtmf-probe.ts), and the generator reports the longest gap between two packets of
+ * a stream. In the step of --stress-at calls (or the largest), the server's database holds
+ * --cdrs calls over 30 days, and halfway through the window the bench fetches their CSV
+ * export and fires 100 API requests at once: the gap of that step is the stall they cause.
+ * `--media-workers N` is passed to the server (0: the media on its main thread, the "before").
  *
  * Run it alone (it takes both cores): flock /tmp/agentline-it.lock npm run bench:load -- …
  */
@@ -32,7 +40,9 @@ import {
 } from './load/agentline.ts';
 import { cpuDelta, rssKiB, threadCpu } from './load/proc-stat.ts';
 import { Echo, Generator, buildPeers, type GenReport } from './load/rtp-peers.ts';
+import { probeDtmf } from './load/dtmf-probe.ts';
 import { Rtpengine } from './load/rtpengine.ts';
+import { seedCdrs } from './load/seed-cdrs.ts';
 import { SippLoad, agentScenario, customerScenario, ivrScenario, writeCustomers } from './load/sipp-load.ts';
 import { histogramPercentile, lossPct, percentile } from './load/stats.ts';
 
@@ -44,12 +54,19 @@ const { values: opt } = parseArgs({
     cps: { type: 'string', default: '100,200,300,500,700,1000,1500,2000' },
     'no-rtpengine': { type: 'boolean', default: false },
     'no-cps': { type: 'boolean', default: false },
+    'media-workers': { type: 'string' },
+    'stress-at': { type: 'string', default: '1000' },
+    cdrs: { type: 'string', default: '200000' },
   },
 });
 const STEPS = opt.calls.split(',').map(Number);
 const SECONDS = Number(opt.seconds);
 const RATE = Number(opt.rate);
 const CPS_STEPS = opt.cps.split(',').map(Number);
+const STRESS_AT = STEPS.includes(Number(opt['stress-at'])) ? Number(opt['stress-at']) : Math.max(...STEPS);
+const CDRS = Number(opt.cdrs);
+const SERVER_FLAGS = opt['media-workers'] === undefined ? [] : ['--media-workers', opt['media-workers']];
+const DAY = 24 * 3600_000;
 /**
  * How long the calls of a step may take to be connected after the last is placed: until all
  * are, or none more for STALL_S, or at most this (the ACD connects calls one after another).
@@ -85,6 +102,11 @@ interface Measured {
   rttP50: number;
   rttP99: number;
   jitterP99: number;
+  /** The longest gap between two packets of a stream coming back, ms. */
+  maxGapMs: number;
+  /** DTMF → menu action on the service IVR, p99, ms (and how many probes were timed). */
+  dtmfP99Ms: number;
+  dtmfProbes: number;
   rssKiBPerCall: number;
   setupP99S: number;
   failed: number;
@@ -98,7 +120,11 @@ async function measure(
   gen: Generator,
   echo: Echo,
   alive: () => boolean,
-): Promise<Omit<Measured, 'rssKiBPerCall' | 'setupP99S' | 'failed' | 'note'> & { report: GenReport }> {
+): Promise<
+  Omit<Measured, 'rssKiBPerCall' | 'setupP99S' | 'failed' | 'note' | 'dtmfP99Ms' | 'dtmfProbes'> & {
+    report: GenReport;
+  }
+> {
   gen.send('window');
   const peers = [gen.proc.pid ?? 0, echo.proc.pid ?? 0];
   const peers0 = peers.map(threadCpu);
@@ -132,6 +158,7 @@ async function measure(
     rttP50: histogramPercentile(report.rtt, report.bucketUs, 50),
     rttP99: histogramPercentile(report.rtt, report.bucketUs, 99),
     jitterP99: histogramPercentile(report.jitter, report.bucketUs, 99),
+    maxGapMs: report.maxGapUs / 1000,
     report,
   };
 }
@@ -179,9 +206,11 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
   mkdirSync(dir);
   const db = path.join(dir, 'agentline.db');
   copyDatabase(env.prepDb, db);
+  const stress = n === STRESS_AT;
+  if (stress) await seedCdrs(db, CDRS);
   const rampS = n / RATE;
   const budgetMs = (rampS + setupCapS(n) + SECONDS + 60) * 1000;
-  const server = await AgentLineProcess.start(db, SERVER, budgetMs);
+  const server = await AgentLineProcess.start(db, SERVER, budgetMs, SERVER_FLAGS);
   let gen: Generator | undefined;
   let uas: SippLoad | undefined;
   let uac: SippLoad | undefined;
@@ -214,8 +243,21 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
     });
     const alive = (): boolean => server.proc.alive;
     const bridged = await waitBridged(gen, n, Date.now() + (rampS + setupCapS(n)) * 1000, alive);
+    // DTMF probes for the whole window, or its first half when the second is the stress's.
+    const windowEnd = performance.now() + SECONDS * 1000;
+    const dtmf = probeDtmf(SERVER.sip, SERVICE_NUMBER, stress ? windowEnd - SECONDS * 500 : windowEnd);
+    // RSS per call is read before the stress: the export's buffers are not the calls'.
+    let rssCalls = 0;
+    const stressed = stress
+      ? sleep(SECONDS * 500).then(() => {
+          rssCalls = rssKiB(server.pid);
+          return stressServer(server);
+        })
+      : undefined;
     const m = await measure(server.pid, n, gen, env.echo, alive);
-    const rss1 = rssKiB(server.pid);
+    const probes = await dtmf;
+    const stressNote = await stressed?.catch((err: unknown) => `stress failed: ${String(err)}`);
+    const rss1 = stress ? rssCalls : rssKiB(server.pid);
     const sipp = uac.counts();
     const warns = server.warnings();
     const notes = [
@@ -223,9 +265,13 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
       sipp.failed ? `sipp: ${sipp.failed} failed (${uac.lastError()})` : '',
       warns.count ? `server: ${warns.count} warn lines, last: ${warns.last}` : '',
       alive() ? '' : `server died: ${server.proc.tail(5)}`,
+      probes.failed ? `${probes.failed} DTMF probes untimed` : '',
+      stressNote ?? '',
     ];
     return {
       ...m,
+      dtmfP99Ms: percentile(probes.latencies, 99),
+      dtmfProbes: probes.latencies.length,
       rssKiBPerCall: (rss1 - rss0) / n,
       setupP99S: percentile(m.report.setupMs, 99) / 1000,
       failed: Math.max(n - m.report.bridged, sipp.failed),
@@ -263,6 +309,8 @@ async function rtpengineStep(env: Env, engine: Rtpengine, n: number): Promise<Me
     const rss1 = rssKiB(engine.pid);
     return {
       ...m,
+      dtmfP99Ms: NaN,
+      dtmfProbes: 0,
       rssKiBPerCall: (rss1 - rss0) / n,
       setupP99S: percentile(setup, 99),
       failed: n - m.report.bridged,
@@ -291,6 +339,8 @@ async function directStep(env: Env, n: number): Promise<Measured> {
       cpuMsPerCall: NaN,
       cpuPct: NaN,
       threads: '',
+      dtmfP99Ms: NaN,
+      dtmfProbes: 0,
       rssKiBPerCall: NaN,
       setupP99S: NaN,
       failed: 0,
@@ -307,7 +357,7 @@ async function cpsRamp(env: Env): Promise<{ cps: number; lines: string[] }> {
   mkdirSync(dir);
   const db = path.join(dir, 'agentline.db');
   copyDatabase(env.prepDb, db);
-  const server = await AgentLineProcess.start(db, SERVER, (CPS_STEPS.length * 40 + 60) * 1000);
+  const server = await AgentLineProcess.start(db, SERVER, (CPS_STEPS.length * 40 + 60) * 1000, SERVER_FLAGS);
   const lines: string[] = [];
   let best = 0;
   try {
@@ -365,6 +415,8 @@ function row(relay: string, m: Measured): string {
     f(m.rttP50).padStart(7),
     f(m.rttP99).padStart(7),
     f(m.jitterP99).padStart(7),
+    f(m.maxGapMs, 1).padStart(6),
+    (m.dtmfProbes ? `${f(m.dtmfP99Ms, 1)}/${m.dtmfProbes}` : '–').padStart(8),
     f(m.rssKiBPerCall, 1).padStart(7),
     f(m.setupP99S).padStart(6),
     String(m.failed).padStart(6),
@@ -373,8 +425,8 @@ function row(relay: string, m: Measured): string {
 }
 
 const HEADER =
-  'calls relay      meas. CPUms/s %core    pkt/s   loss%  RTTp50  RTTp99   jit99 KiB/call setup99 failed  threads [notes]\n' +
-  '                        per call                     (ms, through the relay, both ways)     (s)';
+  'calls relay      meas. CPUms/s %core    pkt/s   loss%  RTTp50  RTTp99   jit99    gap dtmf99/n KiB/call setup99 failed  threads [notes]\n' +
+  '                        per call                     (ms, through the relay, both ways)   (ms)     (ms)             (s)';
 
 function machine(): string {
   const cpu = (
@@ -492,6 +544,25 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * The stress of the --stress-at step: the 30-day CSV export and, at the same time, a burst of
+ * 100 API requests (agents, calls, board, queues in turn). Its note for the table.
+ */
+async function stressServer(server: AgentLineProcess): Promise<string> {
+  const from = new Date(Date.now() - 30 * DAY).toISOString();
+  const urls = ['/api/v1/agents', '/api/v1/calls', '/api/v1/board?companyId=1', '/api/v1/queues'];
+  const [exported, burst] = await Promise.all([
+    server.timedGet(`/api/v1/calls.csv?from=${from}`),
+    Promise.all(Array.from({ length: 100 }, (_, i) => server.timedGet(urls[i % urls.length]!))),
+  ]);
+  const slowest = Math.max(...burst.map((r) => r.ms));
+  const bad = burst.filter((r) => r.status !== 200).length;
+  return (
+    `stress: CSV export HTTP ${exported.status} ${(exported.bytes / 1e6).toFixed(1)} MB in ${(exported.ms / 1000).toFixed(2)} s, ` +
+    `100 API requests in ${(slowest / 1000).toFixed(2)} s${bad ? ` (${bad} not 200)` : ''}`
+  );
+}
+
 /** A step that threw: reported as all calls failed, with the reason. */
 function failedStep(calls: number, err: unknown): Measured {
   return {
@@ -505,6 +576,9 @@ function failedStep(calls: number, err: unknown): Measured {
     rttP50: NaN,
     rttP99: NaN,
     jitterP99: NaN,
+    maxGapMs: NaN,
+    dtmfP99Ms: NaN,
+    dtmfProbes: 0,
     rssKiBPerCall: NaN,
     setupP99S: NaN,
     failed: calls,

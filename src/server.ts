@@ -440,6 +440,7 @@ export class Server {
       metrics: () => ({
         legs: this.engine.legs,
         ports: { free: this.pool.free, capacity: this.pool.capacity },
+        mediaWorkers: () => this.mediaWorkers?.workerStats() ?? [],
         sip: this.stack.counters,
         registrar: this.registrar.stats,
         registrations: () => this.registrar.registrations(),

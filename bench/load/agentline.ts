@@ -36,7 +36,12 @@ export class AgentLineProcess {
   ) {}
 
   /** Starts the server on `db` and resolves once /healthz answers (or throws with its output). */
-  static async start(db: string, ports: ServerPorts, timeoutMs: number): Promise<AgentLineProcess> {
+  static async start(
+    db: string,
+    ports: ServerPorts,
+    timeoutMs: number,
+    extra: readonly string[] = [],
+  ): Promise<AgentLineProcess> {
     const args = [
       '--import',
       'tsx',
@@ -48,6 +53,7 @@ export class AgentLineProcess {
       ...['--trunk', `sip:127.0.0.1:${ports.trunk}`, '--log-level', 'warn'],
       // One loopback address places every call: the per-source limits would refuse the load.
       ...['--invite-rate', '100000', '--invite-burst', '100000', '--trusted-invite-rate', '100000'],
+      ...extra,
     ];
     const proc = spawnTool(process.execPath, args, { cwd: ROOT, timeoutMs, name: 'agentline' });
     const server = new AgentLineProcess(proc, ports);
@@ -133,6 +139,17 @@ export class AgentLineProcess {
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
+  }
+
+  /** A GET with the admin token, its body read to the end: how long it took, ms, and the bytes. */
+  async timedGet(url: string): Promise<{ ms: number; bytes: number; status: number }> {
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${this.ports.http}${url}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    let bytes = 0;
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) bytes += chunk.length;
+    return { ms: performance.now() - t0, bytes, status: res.status };
   }
 
   /** Its warn and error log lines so far (of the last 256 KiB of output) and the last one's message. */

@@ -41,6 +41,10 @@ export function threadCpu(pid: number): ThreadCpu {
     const ticks = Number(fields[11]) + Number(fields[12]);
     out.set(Number(tid), { name, ms: (ticks * 1000) / TICKS });
   }
+  // Node's worker threads (the media workers) keep the main thread's name: tell them apart.
+  const main = out.get(pid)?.name;
+  for (const [tid, t] of out)
+    if (t.name === main) t.name = tid === pid ? `${main}(main)` : `${main}(${tid})`;
   return out;
 }
 

@@ -22,7 +22,8 @@
  * of RFC 3550 section 6.4.1 of what the relay sends us (computed from its RTP timestamps,
  * sampled at every packet, histogram), streams answered and bridged (only streams bridged
  * when the window starts are measured: `measured`), and the set-up time
- * from answer to the first echo of our own audio. Percentiles are taken by the caller
+ * from answer to the first echo of our own audio, and the longest gap between two of a
+ * stream's packets coming back (`maxGapUs`: a stall of the relay). Percentiles are taken by the caller
  * (bench/load/stats.ts) from the histograms, so that the maths is tested in one place.
  *
  * echo: counts datagrams; stdin `report` prints {"packets":N}.
@@ -197,6 +198,7 @@ struct stream {
   uint32_t win_first, win_end; /* window: our seqs [win_first, win_end) */
   int counting, ended;
   int64_t answered_ns, bridged_ns;
+  int64_t last_rx_ns; /* our last packet back in the window (for the gap) */
   struct jitter jit;
   uint8_t *seen; /* SEQ_BITS bits: received seqs of the window */
 };
@@ -206,6 +208,7 @@ static int nstreams;
 static uint32_t *rtt_hist, *jit_hist;
 static uint64_t sent_in_window, received_in_window, duplicates, foreign;
 static int64_t window_start_ns;
+static int64_t max_gap_ns; /* the longest silence between two packets of a stream in the window */
 static int measured; /* streams counted in the window */
 
 static void hist_add(uint32_t *h, int64_t ns) {
@@ -244,7 +247,8 @@ static void report(void) {
       }
     }
   }
-  printf("],\"answered\":%d,\"bridged\":%d,\"measured\":%d,", answered, bridged, measured);
+  printf("],\"answered\":%d,\"bridged\":%d,\"measured\":%d,\"maxGapUs\":%lld,", answered, bridged,
+         measured, (long long)(max_gap_ns / 1000));
   print_hist("rtt", rtt_hist);
   printf(",");
   print_hist("jitter", jit_hist);
@@ -278,6 +282,8 @@ static void on_packet(struct stream *s, const uint8_t *p, ssize_t len, const str
   }
   s->seen[bit >> 3] |= (uint8_t)(1u << (bit & 7));
   received_in_window++;
+  if (s->last_rx_ns && now - s->last_rx_ns > max_gap_ns) max_gap_ns = now - s->last_rx_ns;
+  s->last_rx_ns = now;
   hist_add(rtt_hist, now - sent);
   hist_add(jit_hist, (int64_t)(s->jit.j / 8000.0 * 1e9));
 }
@@ -320,7 +326,9 @@ static void command(char *line) {
     memset(rtt_hist, 0, sizeof(uint32_t) * BUCKETS);
     memset(jit_hist, 0, sizeof(uint32_t) * BUCKETS);
     measured = 0;
+    max_gap_ns = 0;
     for (i = 0; i < nstreams; i++) {
+      streams[i].last_rx_ns = 0;
       streams[i].win_first = streams[i].seq;
       /* only calls already connected are measured: a call still queued drops our audio by design */
       streams[i].counting = streams[i].bridged_ns != 0;

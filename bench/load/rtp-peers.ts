@@ -35,6 +35,8 @@ export interface GenReport {
   bridged: number;
   /** Streams counted in the window: those bridged when it started. */
   measured: number;
+  /** The longest time between two packets of one stream coming back, µs. */
+  maxGapUs: number;
   rtt: Histogram;
   jitter: Histogram;
 }

@@ -61,7 +61,7 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
   },
   'media-workers': {
     arg: 'N',
-    text: 'run RTP in N worker threads (both legs of a bridge in one); 0 on the main thread (default 0)',
+    text: 'run RTP in N worker threads (both legs of a bridge in one); 0 on the main thread (default: one per core)',
   },
   'session-expires-seconds': {
     arg: 'S',

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseCidr, type Cidr } from '../util/advertise.ts';
@@ -83,8 +84,13 @@ export const configSchema = z.object({
   maxCalls: z.coerce.number().int().min(0).default(0),
   /** An answered, unheld leg with no RTP for this long is hung up as dead (issue 10); 0 off. */
   rtpTimeoutSeconds: z.coerce.number().min(0).default(30),
-  /** RTP in this many worker threads (issue 13); 0: on the main thread. */
-  mediaWorkers: z.coerce.number().int().min(0).max(64).default(0),
+  /** RTP in this many worker threads (issue 13), one per core by default; 0: on the main thread. */
+  mediaWorkers: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(() => Math.min(64, availableParallelism())),
   /** RFC 4028 session interval we offer and grant at most; 0 off; else at least Min-SE (90 s). */
   sessionExpiresSeconds: z.coerce
     .number()

@@ -2,6 +2,7 @@ import type { AgentStateMachine } from '../acd/agent-state.ts';
 import type { Acd } from '../acd/acd.ts';
 import type { AgentAvailability } from '../acd/availability.ts';
 import type { Leg } from '../call/leg.ts';
+import type { WorkerStats } from '../media/workers/worker-media.ts';
 import type { InviteAdmission } from '../sip/limits/invite-admission.ts';
 import type { RegistrarStats } from '../sip/registrar/registrar.ts';
 import type { StackCounters } from '../sip/stack.ts';
@@ -50,6 +51,8 @@ export interface MetricsSnapshot {
   /** Legs alive now (RTP counters are summed over them). */
   legs: ReadonlySet<Leg>;
   ports: { free: number; capacity: number };
+  /** Per media worker (none with local media, --media-workers 0). */
+  mediaWorkers(): readonly WorkerStats[];
   sip: StackCounters;
   registrar: RegistrarStats;
   /** Registrations alive now. */

@@ -103,6 +103,39 @@ describe.each(KINDS)('media port ($name)', (kind) => {
     expect(bridge.active).toBe(false);
   });
 
+  it.runIf(kind.name === 'workers')(
+    'rebuilds the sessions of a worker that died, bridge included, when none was opened near another',
+    async () => {
+      const { media, open, pair } = await rig();
+      const workers = media as WorkerMedia;
+      // The least loaded worker takes each: a and b in the first, their phones in the second.
+      const a = await open();
+      const x = await open();
+      const b = await open();
+      const y = await open();
+      // And an echo (the diagnostic 9001) in the first, its phone in the second.
+      const e = await open();
+      const p = await open();
+      expect(workers.sessionsPerWorker).toEqual([3, 3]);
+      pair(x, a);
+      pair(b, y);
+      pair(e, p);
+      a.bridge(b);
+      e.echo();
+      x.play({ kind: 'tone', tone: 'ringback' });
+      p.play({ kind: 'tone', tone: 'ringback' });
+      await until(() => y.stats().packetsReceived > 20, 'relayed audio', 3000);
+      const w = workers.workers[0]!;
+      await w.worker.terminate();
+      await until(() => w.restarts === 1 && w.sessions.size === 3, 'all rebuilt', 5000);
+      const heard = y.stats().packetsReceived;
+      const echoed = p.stats().packetsReceived;
+      await until(() => y.stats().packetsReceived > heard + 30, 'relayed again', 5000);
+      await until(() => p.stats().packetsReceived > echoed + 30, 'echoed again', 5000);
+      expect([a, b, e].flatMap((s) => s.events).filter((ev) => ev.type === 'lost')).toEqual([]);
+    },
+  );
+
   it('echoes what the peer sends', async () => {
     const { open, pair } = await rig();
     const a = await open();

@@ -102,7 +102,8 @@ export async function startServer(o: TestServerOptions = {}): Promise<Server> {
     // Call-flow tests place many calls from one loopback address; the limits tests set their own.
     inviteRate: 1000,
     inviteBurst: 1000,
-    // TEST_MEDIA_WORKERS=2 runs a suite's calls on media worker threads (issue 13).
+    // Local media unless TEST_MEDIA_WORKERS=2 runs a suite's calls on media worker threads (issue 13);
+    // chosen here, not by the server's default (one worker per core).
     mediaWorkers: process.env.TEST_MEDIA_WORKERS ?? 0,
     ...rest,
   });

@@ -3,6 +3,7 @@ import type { Server } from '../../src/server.ts';
 import type { WorkerMedia } from '../../src/media/workers/worker-media.ts';
 import { eventually } from './harness.ts';
 import { agentId, makeReady, nextAgentTakesOver, useCallRig, waitState } from './acd-helpers.ts';
+import { promtoolCheck, scrape, value } from './promtool.ts';
 
 /**
  * Media in worker threads (issue 13, `--media-workers 2`): a bridged customer ⇄ agent call
@@ -34,6 +35,20 @@ describe('media workers', () => {
       3000,
       'worker counters',
     );
+    // The same, labelled per worker in /metrics, which promtool accepts.
+    const text = await scrape(s);
+    expect(promtoolCheck(text)).toBe('');
+    const busy = workersOf(s)
+      .workerStats()
+      .find((w) => w.sessions === 2)!.worker;
+    expect(value(text, `agentline_media_worker_sessions{worker="${busy}"}`)).toBe(2);
+    expect(value(text, `agentline_media_worker_sessions{worker="${1 - busy}"}`)).toBe(0);
+    expect(value(text, `agentline_media_worker_packets_received_total{worker="${busy}"}`)).toBeGreaterThan(
+      50,
+    );
+    expect(value(text, `agentline_media_worker_packets_sent_total{worker="${busy}"}`)).toBeGreaterThan(50);
+    for (const series of ['packets_lost_total', 'late_ticks_total', 'restarts_total', 'jitter_seconds'])
+      expect(text).toContain(`agentline_media_worker_${series}{worker="${busy}"}`);
     await customer.hangup();
     expect(await agent.ended).toBe('remote');
     await eventually(() => s.pool.free === s.pool.capacity, 5000, 'RTP ports back');
@@ -50,6 +65,7 @@ describe('media workers', () => {
     expect(await first.ended).toBe('remote');
     const second = await nextAgentTakesOver(s, trunk, customer, '1002', 1400, 1000);
     expect(busy.restarts).toBe(1);
+    expect(value(await scrape(s), `agentline_media_worker_restarts_total{worker="${busy.index}"}`)).toBe(1);
     expect(
       media
         .workerStats()

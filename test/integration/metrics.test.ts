@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.ts';
 import { RawSip, api, eventually } from './harness.ts';
 import { useCallRig, waitCdrOutcome, waitState } from './acd-helpers.ts';
-import { promtoolCheck } from './promtool.ts';
-
-const scrape = async (server: Server): Promise<string> =>
-  (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
-
-/** A series' value in a scrape, 0 when it is absent (a counter not yet incremented). */
-const value = (text: string, series: string): number => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-};
+import { promtoolCheck, scrape, value } from './promtool.ts';
 
 const sales = 'company="1",department="101"';
 

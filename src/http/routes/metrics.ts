@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry, type LabelValues } from 'prom-client';
 import type { HttpDeps } from '../deps.ts';
+import type { WorkerStats } from '../../media/workers/worker-media.ts';
 import { AGENT_STATES } from '../../acd/agent-state.ts';
 import { CUSTOMER_CALL_TRANSITIONS } from '../../acd/customer-call.ts';
 import { CallMetrics } from '../metrics/call-metrics.ts';
@@ -234,6 +235,45 @@ export function metricsRoutes(
         [{ reason: 'learning' }, t.learningDropped],
       ];
     },
+  );
+  // Per media worker (--media-workers N); no series with local media.
+  const workers = (value: (w: WorkerStats) => number): Samples<'worker'> =>
+    deps
+      .metrics()
+      .mediaWorkers()
+      .map((w) => [{ worker: String(w.worker) }, value(w)] as const);
+  const perWorker: Scalars<WorkerStats> = [
+    [
+      'agentline_media_worker_packets_received_total',
+      'RTP packets a media worker received.',
+      (w) => w.packetsIn,
+    ],
+    ['agentline_media_worker_packets_sent_total', 'RTP packets a media worker sent.', (w) => w.packetsOut],
+    [
+      'agentline_media_worker_packets_lost_total',
+      'RTP packets lost (RFC 3550) on the way to a media worker.',
+      (w) => w.packetsLost,
+    ],
+    [
+      'agentline_media_worker_late_ticks_total',
+      '20 ms media ticks a worker woke up late for.',
+      (w) => w.lateTicks,
+    ],
+    [
+      'agentline_media_worker_restarts_total',
+      'Times a media worker died and was restarted.',
+      (w) => w.restarts,
+    ],
+  ];
+  for (const [name, help, value] of perWorker) m.counter(name, help, ['worker'], () => workers(value));
+  m.gauge('agentline_media_worker_sessions', 'Media sessions open in a worker.', ['worker'], () =>
+    workers((w) => w.sessions),
+  );
+  m.gauge(
+    'agentline_media_worker_jitter_seconds',
+    'Highest interarrival jitter (RFC 3550) of the audio a worker receives now.',
+    ['worker'],
+    () => workers((w) => w.jitterSeconds),
   );
   m.gauges(
     () => deps.metrics(),

@@ -142,6 +142,7 @@ function command(id: number, cmd: SessionCommand): void {
       bridges.delete(id);
       closedTotals.packetsIn += s.rtp.stats.packetsReceived;
       closedTotals.packetsOut += s.rtp.stats.packetsSent;
+      closedTotals.packetsLost += s.stats().packetsLost;
       s.close();
       sessions.delete(id);
       return;
@@ -155,14 +156,16 @@ port.on('message', (m: ToWorker) => {
 });
 
 /** Packets of sessions already closed, so the worker's totals never go down. */
-const closedTotals = { packetsIn: 0, packetsOut: 0 };
+const closedTotals = { packetsIn: 0, packetsOut: 0, packetsLost: 0 };
 
 setInterval(() => {
-  const totals = { ...closedTotals };
+  const totals = { ...closedTotals, jitterSeconds: 0 };
   const list = [...sessions].map(([id, s]) => {
     const st = s.stats();
     totals.packetsIn += st.packetsReceived;
     totals.packetsOut += st.packetsSent;
+    totals.packetsLost += st.packetsLost;
+    totals.jitterSeconds = Math.max(totals.jitterSeconds, st.jitterSeconds);
     if (st.lastReceivedAt !== 0) st.lastReceivedAt = epoch(st.lastReceivedAt);
     return [id, st] as const;
   });

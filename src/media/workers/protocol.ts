@@ -71,6 +71,10 @@ export interface WorkerCounters {
   /** Over the worker's life (closed sessions included). */
   packetsIn: number;
   packetsOut: number;
+  /** Lost in reception (RFC 3550 A.3), over the worker's life. */
+  packetsLost: number;
+  /** The highest interarrival jitter (RFC 3550 A.8) of its sessions now, seconds. */
+  jitterSeconds: number;
   /** 20 ms ticks the clock woke up late for. */
   lateTicks: number;
 }

@@ -12,8 +12,9 @@
  *
  * A worker that dies is restarted at once. Its sessions opened near another are `lost`
  * (their legs hang up; a lost agent leg requeues its customer like a dead phone); the
- * others are re-opened on their port in the new worker with their settings and the sound
- * they played, and go on — so the customer of a lost agent leg still hears the queue.
+ * others are re-opened on their port in the new worker with their settings, the sound
+ * they played and their bridge (if its other end is not lost), and go on — so the customer
+ * of a lost agent leg still hears the queue.
  */
 
 import { Worker } from 'node:worker_threads';
@@ -42,6 +43,9 @@ export interface WorkerMediaOptions {
   logger: MediaLogger & { info(obj: object, msg?: string): void };
 }
 
+/** One worker's figures for /metrics: its last report, over all its lives, and its restarts. */
+export type WorkerStats = WorkerCounters & { worker: number; restarts: number };
+
 const BIND_ATTEMPTS = 32;
 /** Under tsx or vitest: registers tsx in the worker, then loads the .ts entry. */
 const TS_BOOT = new URL('../../../scripts/ts-worker.mjs', import.meta.url);
@@ -52,6 +56,14 @@ interface PendingRecording {
   stopped(result: RecordingResult | undefined, error?: string): void;
 }
 
+const noCounters = (): WorkerCounters => ({
+  sessions: 0,
+  packetsIn: 0,
+  packetsOut: 0,
+  packetsLost: 0,
+  jitterSeconds: 0,
+  lateTicks: 0,
+});
 const zeroStats = (): MediaStats => ({ ...emptyRtpStats(), srtp: false, remote: null, inbandDtmf: false });
 
 /** One worker thread and the sessions it holds. */
@@ -63,9 +75,9 @@ class MediaWorker {
   readonly recordings = new Map<number, PendingRecording>();
   restarts = 0;
   /** The worker's last report (zero until its first). */
-  counters: WorkerCounters = { sessions: 0, packetsIn: 0, packetsOut: 0, lateTicks: 0 };
+  counters: WorkerCounters = noCounters();
   /** What the worker's earlier lives counted. */
-  readonly before = { packetsIn: 0, packetsOut: 0, lateTicks: 0 };
+  readonly before = { packetsIn: 0, packetsOut: 0, packetsLost: 0, lateTicks: 0 };
 
   constructor(
     readonly index: number,
@@ -172,13 +184,15 @@ export class WorkerMedia implements MediaSessions {
   }
 
   /** Per worker, for /metrics: its last report and how often it was restarted. */
-  workerStats(): (WorkerCounters & { worker: number; restarts: number })[] {
+  workerStats(): WorkerStats[] {
     return this.workers.map((w) => ({
       worker: w.index,
       restarts: w.restarts,
       sessions: w.sessions.size,
       packetsIn: w.before.packetsIn + w.counters.packetsIn,
       packetsOut: w.before.packetsOut + w.counters.packetsOut,
+      packetsLost: w.before.packetsLost + w.counters.packetsLost,
+      jitterSeconds: w.counters.jitterSeconds,
       lateTicks: w.before.lateTicks + w.counters.lateTicks,
     }));
   }
@@ -236,8 +250,9 @@ export class WorkerMedia implements MediaSessions {
     // The restarted worker counts from zero: what the dead one counted stays in the totals.
     w.before.packetsIn += w.counters.packetsIn;
     w.before.packetsOut += w.counters.packetsOut;
+    w.before.packetsLost += w.counters.packetsLost;
     w.before.lateTicks += w.counters.lateTicks;
-    w.counters = { sessions: 0, packetsIn: 0, packetsOut: 0, lateTicks: 0 };
+    w.counters = noCounters();
     w.start();
     for (const s of sessions) s.workerLost();
   }
@@ -263,9 +278,12 @@ class WorkerSession implements MediaSession {
     srtp: SrtpKeys | null;
     inband: boolean;
     fill: boolean;
+    echo: boolean;
     playing?: Playable;
-  } = { srtp: null, inband: false, fill: false };
+  } = { srtp: null, inband: false, fill: false, echo: false };
   private bridge_: { peer: WorkerSession; handle: MediaBridge; crossing: boolean } | undefined;
+  /** Being re-opened in its restarted worker. */
+  private rebuilding = false;
 
   constructor(
     private readonly media: WorkerMedia,
@@ -347,6 +365,7 @@ class WorkerSession implements MediaSession {
   }
 
   echo(): void {
+    this.config.echo = true;
     this.send({ m: 'echo' });
   }
 
@@ -370,7 +389,9 @@ class WorkerSession implements MediaSession {
         if (!active) return;
         active = false;
         for (const s of [this, other]) {
-          if (s.bridge_?.handle === handle) s.bridge_ = undefined;
+          // Dropped when a worker died, or bridged anew since: that is not this bridge's.
+          if (s.bridge_?.handle !== handle) continue;
+          s.bridge_ = undefined;
           s.send(crossing ? { m: 'relayOut', on: false } : { m: 'unbridge' });
         }
       },
@@ -426,28 +447,44 @@ class WorkerSession implements MediaSession {
     this.media.pool.release(this.localPort);
   }
 
-  /** Its worker died (and is restarting): lost, or rebuilt on the same port. */
+  /**
+   * Its worker died (and is restarting): a session opened near another is lost (its leg hangs
+   * up); the others are rebuilt on the same port, their bridge restored once both ends are.
+   */
   workerLost(): void {
     if (this.closed) return;
+    if (this.follower) return this.lose();
+    this.rebuilding = true;
+    void this.rebuild();
+  }
+
+  /** Ends the session for its leg (`lost`); the other end of its bridge stops relaying to it. */
+  private lose(): void {
     const b = this.bridge_;
     this.bridge_ = undefined;
-    if (b) {
+    if (b && b.peer.bridge_?.handle === b.handle) {
       b.peer.bridge_ = undefined;
-      // The peer survives in another worker: it stops relaying to nobody.
-      if (b.peer.worker !== this.worker || b.peer.closed) b.peer.send({ m: 'relayOut', on: false });
+      // A peer in another worker still relays out: to nobody now.
+      if (b.crossing) b.peer.send({ m: 'relayOut', on: false });
     }
-    if (this.follower) {
-      this.closed = true;
-      this.media.pool.release(this.localPort);
-      this.onEvent?.({ type: 'lost' });
-      return;
-    }
-    void this.rebuild();
+    this.closed = true;
+    this.rebuilding = false;
+    this.media.pool.release(this.localPort);
+    this.onEvent?.({ type: 'lost' });
+  }
+
+  /** After a rebuild: its bridge relays again (within a worker, when the second end is back). */
+  private restoreBridge(): void {
+    const b = this.bridge_;
+    if (!b) return;
+    if (b.crossing) this.send({ m: 'relayOut', on: true });
+    else if (!b.peer.rebuilding && !b.peer.closed) this.send({ m: 'bridge', other: b.peer.id });
   }
 
   private async rebuild(): Promise<void> {
     const r = await this.worker.bind(this.id, this.host, this.localPort);
     if (this.closed) {
+      this.rebuilding = false;
       if (r.op === 'opened') this.worker.post({ op: 'cmd', id: this.id, cmd: { m: 'close' } });
       return;
     }
@@ -456,10 +493,7 @@ class WorkerSession implements MediaSession {
         { port: this.localPort, reason: r.message },
         'media session not rebuilt after its worker died',
       );
-      this.closed = true;
-      this.media.pool.release(this.localPort);
-      this.onEvent?.({ type: 'lost' });
-      return;
+      return this.lose();
     }
     this.worker.sessions.set(this.id, this);
     const c = this.config;
@@ -469,6 +503,9 @@ class WorkerSession implements MediaSession {
     if (c.inband) this.send({ m: 'setInbandDtmf', on: true });
     if (c.fill) this.send({ m: 'setFill', on: true });
     if (c.playing) this.send({ m: 'play', what: c.playing });
+    if (c.echo) this.send({ m: 'echo' });
+    this.rebuilding = false;
+    this.restoreBridge();
     this.media.log.info({ port: this.localPort }, 'media session rebuilt in the restarted worker');
   }
 }
