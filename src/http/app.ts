@@ -13,6 +13,7 @@ import { staticRoutes } from './static.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { callRoutes } from './routes/calls.ts';
 import { boardRoutes } from './routes/board.ts';
+import { supervisorActionRoutes } from './routes/supervisor-actions.ts';
 import { companyRoutes } from './routes/companies.ts';
 import { departmentRoutes } from './routes/departments.ts';
 import { numberRoutes } from './routes/numbers.ts';
@@ -97,6 +98,7 @@ export async function buildHttpApp({
   trunkRoutes(api, deps);
   callRoutes(api, deps);
   boardRoutes(api, deps);
+  supervisorActionRoutes(api, deps);
   const events = eventRoutes(api, deps);
   let openapi: Record<string, unknown> | undefined;
   api.route({

@@ -16,7 +16,7 @@ import { type Api, idParam, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
-import { isAppError } from '../../util/errors.ts';
+import { changeAgentState } from './supervisor-actions.ts';
 
 export interface AgentView {
   login: string;
@@ -89,6 +89,12 @@ const stateChangeSchema = z
   .strictObject({
     state: z.enum(SUPERVISOR_STATES),
     reason: z.string().trim().min(1).max(200).optional(),
+    force: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also while the agent is offered a call or in one (state `not_ready` or `logged_out` only): the offer is withdrawn or their leg ended, and the customer goes back to the head of the queue. Without it such a change is a 409.',
+      ),
   })
   .meta({ id: 'AgentStateChange' });
 
@@ -203,24 +209,15 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     method: 'POST',
     url: '/api/v1/agents/:login/state',
     tag,
-    summary: "A supervisor changes an agent's state (a move the state machine refuses is a 409)",
+    summary:
+      "A supervisor changes an agent's state (a move the state machine refuses, or any change while the agent is offered a call or in one without `force`, is a 409)",
     access: { level: 'supervise', company: async ({ params }) => companyOfAgent(params.login) },
     params: loginParams,
     body: stateChangeSchema,
     response: agentViewSchema,
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body, scope }) => {
       const agent = await mustGetAgent(directory, params.login);
-      try {
-        await states.transition(agent.id, body.state, { reason: body.reason ?? 'supervisor', source: 'api' });
-      } catch (err) {
-        if (!isAppError(err, 'invalid_transition')) throw err;
-        const { state } = await states.getState(agent.id);
-        throw new HttpError(
-          409,
-          'invalid_transition',
-          `agent ${agent.login} is ${state}: cannot go to ${body.state}`,
-        );
-      }
+      await changeAgentState(deps, agent, body, scope);
       return view(agent, states);
     },
   });
