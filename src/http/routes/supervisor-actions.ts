@@ -16,7 +16,7 @@ import { idParam } from '../api.ts';
 
 const forcedStates: ReadonlySet<AgentState> = new Set(FORCED_STATES);
 
-/** Who did it, as the journey tells it: the user's name (`admin` for the admin token). */
+/** Who did it, as the journey tells it: the user's name (`admin-token` for the admin token). */
 const whoOf = (scope: { principal: { name: string } }): string => scope.principal.name;
 
 export function supervisorActionRoutes(api: Api, deps: HttpDeps): void {
