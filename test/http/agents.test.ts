@@ -145,6 +145,29 @@ describe('agents API', () => {
       expect(r.body.error?.code).toBe('invalid_transition');
       expect(r.body.error?.message).toMatch(/1003 is logged_out/);
     });
+    it('force: logs out or sets not ready whatever the state (reason supervisor_*); 400 for another state', async () => {
+      await call(server, 'POST', '/api/v1/agents/1002/state', { state: 'ready' });
+      const r = await call<Agent>(server, 'POST', '/api/v1/agents/1002/state', {
+        state: 'logged_out',
+        force: true,
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.state).toBe('logged_out');
+      const agent = await server.store.directory.getAgentByLogin('1002');
+      const history = await server.store.agentStates.listStateHistory({ agentId: agent?.id });
+      expect(history.at(-1)).toMatchObject({ from: 'ready', to: 'logged_out', reason: 'supervisor_logout' });
+      const bad = await call(server, 'POST', '/api/v1/agents/1002/state', { state: 'ready', force: true });
+      expect(bad.status).toBe(400);
+    });
+    it('409 with a message naming force for a change while the agent is offered a call', async () => {
+      const agent = await server.store.directory.getAgentByLogin('1004');
+      await server.agentStates.transition(agent!.id, 'ready', { reason: 't', source: 'api' });
+      await server.agentStates.transition(agent!.id, 'offered', { reason: 't', source: 'system' });
+      const r = await call(server, 'POST', '/api/v1/agents/1004/state', { state: 'logged_out' });
+      expect(r.status).toBe(409);
+      expect(r.body.error?.code).toBe('agent_in_call');
+      expect(r.body.error?.message).toMatch(/1004 is offered.*force: true/);
+    });
     it('400 for a state only calls set, or none; 404 for an unknown agent', async () => {
       expect((await call(server, 'POST', '/api/v1/agents/1003/state', { state: 'busy' })).status).toBe(400);
       expect((await call(server, 'POST', '/api/v1/agents/1003/state', {})).status).toBe(400);
