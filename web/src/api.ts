@@ -140,7 +140,6 @@ export interface Cdr {
   id: string;
   hotline: string | null;
   callerId: string | null;
-  departmentId: number | null;
   startedAt: string | null;
   answeredAt: string | null;
   endedAt: string | null;
@@ -174,8 +173,7 @@ export interface Summary {
   averageHandleTime: number | null;
   abandonRate: number | null;
   agents: {
-    login?: string;
-    agentId: number;
+    login: string;
     answered: number;
     talkSeconds: number;
     loggedInSeconds: number;

@@ -9,7 +9,7 @@ export const HEARTBEAT_MS = 15_000;
 /**
  * Live updates by Server-Sent Events (SPEC §9). Events:
  * - `agent`: `{ login, name, companyId, from, to, reason, source, at }` on every agent state change;
- * - `call`: `{ kind, callId, companyId, departmentId, department, agentLogin, detail, at }` on every
+ * - `call`: `{ kind, callId, companyId, department, agentLogin, detail, at }` on every
  *   queue event (`enter`, `offer`, `connect`, `abandon`, `ended` …).
  * Scoped to `companyId` when given. A comment line every 15 s keeps proxies from closing the stream.
  * The console's EventSource authenticates with the session cookie; other clients with a bearer header.
@@ -76,7 +76,6 @@ export function eventRoutes(api: Api, deps: HttpDeps): { readonly open: number; 
             kind: e.kind,
             callId: e.callId,
             companyId: e.companyId,
-            departmentId: e.departmentId,
             department: dep?.code ?? null,
             agentLogin: agent?.login ?? null,
             detail: e.detail,
