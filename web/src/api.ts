@@ -101,7 +101,7 @@ export interface Agent {
   stateSince: string | null;
   contact: string;
   profileContact: string;
-  departments: { departmentId: number; priority: number }[];
+  departments: { department: string; priority: number }[];
 }
 
 /** A SIP trunk as the API shows it: no password, only whether one is set. */

@@ -420,7 +420,6 @@ function Agents({ company, departments }: { company: Company; departments: Depar
   } = useList<Agent, 'agents'>(`/api/v1/agents?companyId=${company.id}`, 'agents');
   const empty = { login: '', name: '', shortNumber: '', contact: '', pin: '', department: '' };
   const [draft, setDraft] = useState(empty);
-  const codeOf = (id: number): string => departments.find((d) => d.id === id)?.code ?? String(id);
   const patch = (a: Agent, fields: Record<string, string>): Promise<void> =>
     act(request('PATCH', `/api/v1/agents/${a.login}`, fields));
   return (
@@ -435,7 +434,7 @@ function Agents({ company, departments }: { company: Company; departments: Depar
           request('POST', '/api/v1/agents', {
             ...fields,
             companyId: company.id,
-            departments: dep ? [{ departmentId: dep.id, priority: 1 }] : [],
+            departments: dep ? [{ department: dep.code, priority: 1 }] : [],
           }).then(() => setDraft(empty)),
         );
       }}
@@ -455,7 +454,7 @@ function Agents({ company, departments }: { company: Company; departments: Depar
           <td>
             <EditOnBlur value={a.profileContact} save={(contact) => void patch(a, { contact })} />
           </td>
-          <td>{a.departments.map((d) => codeOf(d.departmentId)).join(', ')}</td>
+          <td>{a.departments.map((d) => d.department).join(', ')}</td>
           <td>
             <select
               value={a.state}
