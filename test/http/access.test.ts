@@ -345,7 +345,7 @@ describe('roles and company scope over HTTP', () => {
       ['/api/v1/users', { username: 'x', password: 'xxxxxxxxxxxx', role: 'admin' }],
       ['/api/v1/tokens', { name: 'x', role: 'admin' }],
       ['/api/v1/sip-accounts', { username: 'trunk', password: 'secret-pw' }],
-      ['/api/v1/numbers', { number: '+74950000099', kind: 'hotline', companyId: 1, departmentId: 1 }],
+      ['/api/v1/numbers', { number: '+74950000099', kind: 'hotline', companyId: 1, department: '101' }],
       ['/api/v1/companies', { name: 'C' }],
       ['/api/v1/companies/1/departments', { code: '199', name: 'x' }],
       ['/api/v1/agents/1001/pin', { pin: '4826' }],

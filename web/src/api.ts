@@ -9,7 +9,7 @@ import type {
   CallOutcome,
   CompanySettings,
   Department,
-  NumberRoute,
+  NumberKind,
   Role,
   SrtpPolicy,
   TrunkInbandDtmf,
@@ -22,7 +22,15 @@ import type { JourneyEvent } from '../../src/http/routes/call-journey.ts';
 
 // The API's vocabulary and shapes are the server's own types (src/store, the board's zod
 // schema), not retyped here.
-export type { AgentState, BoardView, CompanySettings, Department, JourneyEvent, NumberRoute, Role };
+export type { AgentState, BoardView, CompanySettings, Department, JourneyEvent, Role };
+
+/** A number as the API shows it: its department by code. */
+export interface NumberRoute {
+  number: string;
+  kind: NumberKind;
+  companyId: number | null;
+  department: string | null;
+}
 
 export class ApiError extends Error {
   constructor(

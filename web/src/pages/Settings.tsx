@@ -532,7 +532,7 @@ function Numbers({ company, departments }: { company: Company; departments: Depa
             number: draft.number,
             kind: 'hotline',
             companyId: company.id,
-            departmentId: dep?.id ?? null,
+            department: dep?.code ?? null,
           }).then(() => setDraft({ number: '', department: '' })),
         );
       }}
@@ -542,11 +542,11 @@ function Numbers({ company, departments }: { company: Company; departments: Depa
           <td>{n.kind}</td>
           <td>
             <select
-              value={n.departmentId ?? ''}
-              onChange={(e) => void act(request('PATCH', path(n), { departmentId: Number(e.target.value) }))}
+              value={n.department ?? ''}
+              onChange={(e) => void act(request('PATCH', path(n), { department: e.target.value }))}
             >
               {departments.map((d) => (
-                <option key={d.id} value={d.id}>
+                <option key={d.code} value={d.code}>
                   {d.code} {d.name}
                 </option>
               ))}
