@@ -12,7 +12,7 @@ import {
   nameSchema,
   shortNumberSchema,
 } from '../../store/validation.ts';
-import { type Api, idParam, loginParam } from '../api.ts';
+import { type Api, companyIdQuery, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
@@ -130,7 +130,7 @@ const stateChangeSchema = z
 const loginParams = z.object({ login: loginParam });
 const listQuery = z
   .object({
-    companyId: idParam.optional().describe('Only this company (supervisors and viewers: one of theirs)'),
+    companyId: companyIdQuery,
     department: departmentCodeSchema.optional().describe('Only agents of the department with this code'),
   })
   .strict();

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import { HOUR_MS, SERVICE_LEVEL_SECONDS, byHour, summaryOf } from '../../acd/reports.ts';
 import type { Cdr, CdrCursor, CdrFilter, Department } from '../../store/store.ts';
-import { type Api, idParam } from '../api.ts';
+import { type Api, companyIdQuery } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { liveCallFields, liveQueue } from './board.ts';
 import type { Scope } from '../scope.ts';
@@ -19,7 +19,7 @@ const rangeQuery = z.object({
     .optional()
     .describe('Start of the period: ISO time or epoch milliseconds (default: 24 hours ago)'),
   to: time.optional().describe('End of the period, exclusive: ISO time or epoch milliseconds (default: now)'),
-  companyId: idParam.optional().describe('Only this company (supervisors and viewers: one of theirs)'),
+  companyId: companyIdQuery,
 });
 
 /**
@@ -360,7 +360,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       "A call's journey: its CDR, the departments it was queued in and its events in order (queue, offers, answer, hold, transfers, announce, end)",
     access: read,
     params: z.object({ id: z.string().min(1).max(100) }),
-    query: z.object({ companyId: idParam.optional() }),
+    query: z.object({ companyId: companyIdQuery }),
     response: cdrSchema.extend({ events: z.array(journeyEventSchema) }).meta({ id: 'CallJourney' }),
     handler: async ({ params, scope }) => {
       // A call of a company out of scope is as unknown as one that never was.
@@ -384,7 +384,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
     tag,
     summary: 'Customer calls in progress',
     access: read,
-    query: z.object({ companyId: idParam.optional() }),
+    query: z.object({ companyId: companyIdQuery }),
     handler: async ({ scope }) => {
       const now = deps.clock.wallNow();
       const agents = new Map((await store.directory.listAgents()).map((a) => [a.id, a.login]));
@@ -408,7 +408,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
     tag: 'queues',
     summary: 'Department queues: waiting calls, longest wait, ready and logged-in agents',
     access: read,
-    query: z.object({ companyId: idParam.optional() }),
+    query: z.object({ companyId: companyIdQuery }),
     handler: async ({ scope }) => {
       const now = deps.clock.wallNow();
       const out = [];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import type { AgentStateChange } from '../../acd/agent-state.ts';
 import type { AcdEvent } from '../../acd/acd.ts';
-import { type Api, idParam } from '../api.ts';
+import { type Api, companyIdQuery } from '../api.ts';
 
 export const HEARTBEAT_MS = 15_000;
 
@@ -27,8 +27,14 @@ export function eventRoutes(api: Api, deps: HttpDeps): { readonly open: number; 
     produces: 'text/event-stream',
     access: { level: 'read', company: 'query' },
     query: z.object({
-      companyId: idParam.optional(),
-      heartbeatMs: z.coerce.number().int().min(500).max(60_000).optional(),
+      companyId: companyIdQuery,
+      heartbeatMs: z.coerce
+        .number()
+        .int()
+        .min(500)
+        .max(60_000)
+        .optional()
+        .describe('Milliseconds between the comment lines that keep the stream open (default 15000)'),
     }),
     handler: async ({ query, req, reply, scope }) => {
       const { store } = deps;

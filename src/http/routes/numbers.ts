@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import type { NumberRoute } from '../../store/store.ts';
-import { type Api, idParam } from '../api.ts';
+import { type Api, companyIdQuery } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
@@ -81,7 +81,7 @@ export function numberRoutes(api: Api, deps: HttpDeps): void {
     summary: 'Numbers (of one company when companyId is given; the service number belongs to none)',
     access: { level: 'read', company: 'query' },
     query: z.object({
-      companyId: idParam.optional().describe('Only this company (supervisors and viewers: one of theirs)'),
+      companyId: companyIdQuery,
     }),
     handler: async ({ scope }) => ({
       numbers: await Promise.all(

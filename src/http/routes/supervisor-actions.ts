@@ -4,9 +4,8 @@ import { FORCED_REASONS } from '../../acd/agent-state.ts';
 import type { Agent, AgentState } from '../../store/store.ts';
 import { FORCED_STATES, type ForcedState } from '../../store/vocabulary.ts';
 import { isAppError } from '../../util/errors.ts';
-import type { Api } from '../api.ts';
+import { type Api, companyIdQuery } from '../api.ts';
 import { HttpError } from '../errors.ts';
-import { idParam } from '../api.ts';
 
 /**
  * What a supervisor does to the live floor (issue 14 item 5): end a call, and force an agent's
@@ -28,7 +27,7 @@ export function supervisorActionRoutes(api: Api, deps: HttpDeps): void {
       'A supervisor ends a live call: every leg gets its BYE (CANCEL while a phone rings), the CDR outcome is `ended_by_supervisor`, the agent goes to wrap-up as after any call',
     access: { level: 'supervise', company: 'query' },
     params: z.object({ id: z.string().min(1).max(100).describe('The call id (as in `GET /api/v1/calls`)') }),
-    query: z.object({ companyId: idParam.optional().describe('Only a call of this company') }),
+    query: z.object({ companyId: companyIdQuery }),
     status: 204,
     handler: async ({ params, scope }) => {
       // Another company's call is as unknown to a supervisor as one that never was.
