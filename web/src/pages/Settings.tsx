@@ -1,4 +1,5 @@
 import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
+import { ForceLogoutButton } from '../supervise.tsx';
 import {
   type Agent,
   type AgentState,
@@ -472,6 +473,9 @@ function Agents({ company, departments }: { company: Company; departments: Depar
                 </option>
               ))}
             </select>
+            {(a.state === 'offered' || a.state === 'busy') && (
+              <ForceLogoutButton login={a.login} done={() => void act(Promise.resolve())} />
+            )}
           </td>
           <td className="nowrap">
             <button
