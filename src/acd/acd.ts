@@ -132,7 +132,9 @@ export class Acd {
     if (call) await this.callLog.event(call, 'supervisor_agent', agentId, by);
     const held =
       (await this.distributor.endOffer(agentId)) ||
-      (await Promise.all(this.liveCalls.map((c) => c.inCall?.dropAgent(agentId) ?? false))).some(Boolean);
+      (
+        await Promise.all(this.liveCalls.map((c) => c.inCall?.dropAgent(agentId) ?? Promise.resolve(false)))
+      ).some(Boolean);
     // In no call of ours (or a state left over with no call): the move itself, through the release.
     if (!held) await this.distributor.releaseAgent(agentId, to, reason);
     await released;
