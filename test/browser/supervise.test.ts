@@ -6,6 +6,7 @@ import {
   SALES,
   answerAgent,
   makeReady,
+  setState,
   startWithTrunk,
   stateOf,
   waitCdrOutcome,
@@ -60,6 +61,8 @@ describe('supervisor actions in Chromium', () => {
   });
 
   it('the board takes a busy agent off the call and logs them out; the customer waits again', async () => {
+    // 1001 is ready again after the first call: out of the way, so that 1002 takes this one.
+    await setState(server, '1001', 'logged_out');
     const { customer, agent, callId } = await connected('1002', '+79161110002');
     await page.getByTestId('force-logout-1002').click();
     expect(await agent.ended).toBe('remote');
