@@ -61,8 +61,9 @@ describe('supervisor actions in Chromium', () => {
   });
 
   it('the board takes a busy agent off the call and logs them out; the customer waits again', async () => {
-    // 1001 is ready again after the first call: out of the way, so that 1002 takes this one.
-    await setState(server, '1001', 'logged_out');
+    // 1001 is ready again after the first call: not ready, so that 1002 takes this one, and
+    // still logged in, so that 101 keeps the customer waiting (with nobody logged in it would not).
+    await setState(server, '1001', 'not_ready');
     const { customer, agent, callId } = await connected('1002', '+79161110002');
     await page.getByTestId('force-logout-1002').click();
     expect(await agent.ended).toBe('remote');
