@@ -105,7 +105,7 @@ export class AgentLineProcess {
       wrapUpSeconds: 0,
       ringSeconds: 60,
     });
-    const dep = await this.api<{ id: number }>(
+    await this.api(
       'PATCH',
       `/api/v1/companies/${companyId}/departments/${SALES_CODE}`,
       { maxQueueLength: 10_000, maxWaitSeconds: 600 },
@@ -122,7 +122,7 @@ export class AgentLineProcess {
           shortNumber: String(100_000 + i),
           contact: a.contact,
           pin: '7394',
-          departments: [{ departmentId: dep.id, priority: 1 }],
+          departments: [{ department: SALES_CODE, priority: 1 }],
         });
       }
     };

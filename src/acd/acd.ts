@@ -4,7 +4,7 @@ import type { Leg } from '../call/leg.ts';
 import type { Sounds } from '../call/sounds.ts';
 import type { ContactResolver } from '../call/contact-resolver.ts';
 import type { Clock } from '../util/clock.ts';
-import type { NumberRoute, Store } from '../store/store.ts';
+import type { AgentState, NumberRoute, Store } from '../store/store.ts';
 import { normaliseNumber } from '../util/phone-number.ts';
 import type { AgentAvailability } from './availability.ts';
 import { CallLog, type AcdEvent } from './call-log.ts';
@@ -105,6 +105,50 @@ export class Acd {
   /** Settles once no distribution pass is running (tests, shutdown). */
   idle(): Promise<void> {
     return this.distributor.idle();
+  }
+
+  // ── supervisor actions (issue 14 item 5) ────────────────────────────────
+  /**
+   * A supervisor ends a live call (`by`: who, for the journey): every leg gets its BYE (or
+   * CANCEL while an agent's phone rings), the CDR says `ended_by_supervisor`, the agents go to
+   * wrap-up as after any call. False: no such live call.
+   */
+  async endCall(callId: string, by: string): Promise<boolean> {
+    const cc = [...this.calls].find((c) => c.id === callId);
+    if (!cc || cc.is('ended')) return false;
+    await this.callLog.event(cc, 'supervisor_end', cc.inCall?.currentAgentId ?? null, by);
+    if (cc.is('connected') && cc.inCall) return cc.inCall.endBySupervisor();
+    // Greeted or waiting: the offer is withdrawn (the agent's phone stops ringing), then the end.
+    cc.stopWaitTimers();
+    this.distributor.withdrawOffer(cc, 'call_ended_by_supervisor');
+    // Ended before the BYE: the customer's hang-up handler then finds the call over.
+    const ended = this.finish(cc, 'ended_by_supervisor');
+    await cc.leg.hangup();
+    await ended;
+    return true;
+  }
+
+  /**
+   * A supervisor forces `to` on an agent whatever their state (`reason` for the history): an
+   * offer ringing or being answered is withdrawn and the call stays at the head of its queue; an
+   * agent in a call has their leg ended and the customer goes back to the head of the queue
+   * (or stays with the colleague or number they were transferred to). Resolves once the agent is
+   * in `to`. `by`: who, for the journey.
+   */
+  async forceAgent(agentId: number, to: AgentState, reason: string, by: string): Promise<void> {
+    const released = this.distributor.expectRelease(agentId, to, reason);
+    const call =
+      this.distributor.offeredTo(agentId) ??
+      [...this.calls].find((c) => c.inCall?.currentAgentId === agentId);
+    if (call) await this.callLog.event(call, 'supervisor_agent', agentId, by);
+    const held =
+      (await this.distributor.endOffer(agentId)) ||
+      (
+        await Promise.all(this.liveCalls.map((c) => c.inCall?.dropAgent(agentId) ?? Promise.resolve(false)))
+      ).some(Boolean);
+    // In no call of ours (or a state left over with no call): the move itself, through the release.
+    if (!held) await this.distributor.releaseAgent(agentId, to, reason);
+    await released;
   }
 
   // ── entry ──────────────────────────────────────────────────────────────

@@ -79,8 +79,8 @@ describe('transition table (SPEC §3)', () => {
   it('calls are only offered to ready agents', () => {
     for (const s of AGENT_STATES) expect(canTransition(s, 'offered')).toBe(s === 'ready');
   });
-  it('busy ends only through wrap_up', () => {
-    expect(TRANSITIONS.busy).toEqual(['wrap_up']);
+  it("busy ends only through wrap_up, or a supervisor's forced not_ready / logged_out", () => {
+    expect(TRANSITIONS.busy).toEqual(['wrap_up', 'not_ready', 'logged_out']);
   });
 });
 

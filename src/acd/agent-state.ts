@@ -31,17 +31,20 @@ export { AGENT_STATES } from '../store/vocabulary.ts';
  * Allowed moves. Notes:
  * - `offered → ready`: the caller hung up (or the call went elsewhere) while the agent's phone rang;
  *   `offered → temporarily_not_ready`: no answer within ringSeconds, or rejected;
- *   `offered → logged_out`: a supervisor logs the agent out (the distributor withdraws the offer).
- * - `busy` only ends through `wrap_up` (even with wrapUpSeconds 0), so a live call is never
- *   orphaned by a logout.
+ *   `offered → logged_out | not_ready`: a supervisor forces the agent's state (`supervisor_logout`,
+ *   `supervisor_not_ready`; the distributor withdraws the offer, the call stays at the queue's head).
+ * - `busy` ends through `wrap_up` (even with wrapUpSeconds 0), or through a supervisor's forced
+ *   `logged_out` / `not_ready`, which Acd (`forceAgent`) makes only once the call let the agent go
+ *   (their leg ended, the customer back at the head of the queue): a live call is never orphaned
+ *   by a logout. The API refuses both moves without `force`.
  * - `temporarily_not_ready → temporarily_not_ready` restarts the break.
  * Asking for the current state of `ready`, `not_ready` or `logged_out` is a no-op (see `NOOP_SELF`).
  */
 export const TRANSITIONS: TransitionTable<AgentState> = Object.freeze({
   logged_out: ['ready'],
   ready: ['offered', 'temporarily_not_ready', 'not_ready', 'logged_out'],
-  offered: ['busy', 'ready', 'temporarily_not_ready', 'logged_out'],
-  busy: ['wrap_up'],
+  offered: ['busy', 'ready', 'temporarily_not_ready', 'not_ready', 'logged_out'],
+  busy: ['wrap_up', 'not_ready', 'logged_out'],
   wrap_up: ['ready', 'temporarily_not_ready', 'not_ready', 'logged_out'],
   temporarily_not_ready: ['temporarily_not_ready', 'ready', 'not_ready', 'logged_out'],
   not_ready: ['ready', 'temporarily_not_ready', 'logged_out'],
@@ -101,6 +104,8 @@ interface OwnedTimer {
 export const REASON_BREAK_OVER = 'break_over';
 export const REASON_WRAP_UP_OVER = 'wrap_up_over';
 export const REASON_RESTART_RECOVERY = 'restart_recovery';
+/** A supervisor forced the agent's state (logged out / not ready) while offered a call or in one. */
+export const FORCED_REASONS = { logged_out: 'supervisor_logout', not_ready: 'supervisor_not_ready' } as const;
 
 export class AgentStateMachine {
   private readonly store: AgentStateStore;

@@ -37,7 +37,8 @@ export type CallOutcomeReason =
   | 'failed'
   | 'transferred'
   | 'media_timeout'
-  | 'session_expired';
+  | 'session_expired'
+  | 'ended_by_supervisor';
 
 /** What Acd and the read models see of a connected call's in-call session (`in-call-port.ts`). */
 export interface ConnectedCall {
@@ -45,6 +46,14 @@ export interface ConnectedCall {
   readonly currentAgentId: number | undefined;
   /** The session's own state, for read models and tests (its union lives with the session). */
   readonly state: string;
+  /** A supervisor ends the call: every party's leg, the call closed as `ended_by_supervisor`. */
+  endBySupervisor(): Promise<boolean>;
+  /**
+   * A supervisor takes `agentId` (the agent in the call, or a colleague being consulted) out of
+   * it: their leg ends and nobody is dropped (the customer goes back to the head of the queue,
+   * or stays with whoever else is on the call). False: the agent is not in this call.
+   */
+  dropAgent(agentId: number): Promise<boolean>;
 }
 
 export interface Offer {

@@ -36,8 +36,18 @@ export interface DistributorDeps {
 /** The agent took the call: `answeredAt` (wall ms) ended the customer's wait. */
 export type Connect = (cc: CustomerCall, agentId: number, agentLeg: Leg, answeredAt: number) => Promise<void>;
 
+/** A supervisor's forced state for an agent, given instead of the call's own when the call lets them go. */
+interface Forced {
+  to: AgentState;
+  reason: string;
+  released: () => void;
+}
+
 export class Distributor {
   private readonly lastOffered = new Map<number, number>();
+  /** Agents whose phone answered an offer and who hear the whisper / accept prompt now. */
+  private readonly answering = new Map<number, { cc: CustomerCall; leg: Leg }>();
+  private readonly forced = new Map<number, Forced>();
   private distributing: Promise<void> = Promise.resolve();
   private distributeAgain = false;
   private readonly log: Logger;
@@ -118,7 +128,7 @@ export class Distributor {
     this.lastOffered.set(cc.department.id, agentId);
     if (!cc.transition('offering', `offer:${agentId}`)) {
       // The customer left (or overflowed) while the agent was being reserved.
-      await availability.release(agentId, 'ready', 'offer_withdrawn');
+      await this.release(agentId, 'ready', 'offer_withdrawn');
       return;
     }
     cc.offer = { agentId, dialing: undefined };
@@ -175,18 +185,13 @@ export class Distributor {
     why: string,
     agentsFault: boolean,
   ): Promise<void> {
-    const { availability } = this.deps;
     cc.offer = undefined;
     // Queued again (at the head, where it is) before the agent's move: a pass that move starts
     // must not skip this call for the ones behind it.
     const waits = cc.is('offering') ? cc.transition('queued', `offer_failed:${why}`) : cc.waiting;
     // The history says why: `no_answer` (busy, declined, rang out) or `not_accepted` (no accept key).
     if (agentsFault)
-      await availability.release(
-        agentId,
-        'temporarily_not_ready',
-        why === 'not_accepted' ? why : 'no_answer',
-      );
+      await this.release(agentId, 'temporarily_not_ready', why === 'not_accepted' ? why : 'no_answer');
     else {
       cc.unreachable.add(agentId);
       // The route may come back (trunk up again): offer this call to them again later.
@@ -195,7 +200,7 @@ export class Distributor {
           cc.unreachable.delete(agentId);
           this.schedule();
         });
-      await availability.release(agentId, 'ready', `offer_failed:${why}`);
+      await this.release(agentId, 'ready', `offer_failed:${why}`);
     }
     await this.deps.callLog.event(cc, 'no_answer', agentId, why);
     this.schedule();
@@ -207,22 +212,81 @@ export class Distributor {
     if (!offer) return;
     cc.offer = undefined;
     offer.dialing?.cancel();
-    void this.deps.availability.release(offer.agentId, 'ready', reason).then(() => this.schedule());
+    void this.release(offer.agentId, 'ready', reason).then(() => this.schedule());
   }
 
   /** The agent's part in a call is over: wrap-up (the state machine returns them to ready). */
   async releaseAgent(agentId: number, to: AgentState = 'wrap_up', reason = 'call_ended'): Promise<void> {
-    await this.deps.availability.release(agentId, to, reason);
+    await this.release(agentId, to, reason);
     this.schedule();
+  }
+
+  /**
+   * A supervisor forces `to` on the agent: the next time a call lets them go, they get `to`
+   * (with `reason`) instead of the call's own state. Resolves once that happened.
+   */
+  expectRelease(agentId: number, to: AgentState, reason: string): Promise<void> {
+    return new Promise((released) => this.forced.set(agentId, { to, reason, released }));
+  }
+
+  /**
+   * Takes a supervisor's agent out of the offer they ring for or answered (whisper, accept key):
+   * the phone stops ringing or is hung up, the call stays at the head of its queue for the next
+   * agent. False: no offer of ours holds them.
+   */
+  async endOffer(agentId: number): Promise<boolean> {
+    const answering = this.answering.get(agentId);
+    // Hung up, the accept prompt or the whisper fails and the answer path puts the call back.
+    if (answering) return answering.leg.hangup('supervisor').then(() => true);
+    const cc = this.ringingFor(agentId);
+    const offer = cc?.offer;
+    if (!cc || !offer) return false;
+    cc.offer = undefined;
+    offer.dialing?.cancel();
+    // Back to `queued` where it is, at the head, before the agent is let go (as offerFailed).
+    cc.transition('queued', 'offer_withdrawn');
+    await this.release(agentId, 'ready', 'offer_withdrawn');
+    await this.deps.callLog.event(cc, 'no_answer', agentId, 'withdrawn');
+    this.schedule();
+    return true;
+  }
+
+  /** The call the agent is offered now (ringing, or answered and not yet taken). */
+  offeredTo(agentId: number): CustomerCall | undefined {
+    return this.answering.get(agentId)?.cc ?? this.ringingFor(agentId);
+  }
+
+  /** The waiting call whose offer rings the agent's phone now. */
+  private ringingFor(agentId: number): CustomerCall | undefined {
+    for (const [, queue] of this.deps.queues.entries())
+      for (const cc of queue) if (cc.offer?.agentId === agentId) return cc;
+    return undefined;
+  }
+
+  /** Every release of an agent goes here: a supervisor's forced state wins over the call's. */
+  private async release(agentId: number, to: AgentState, reason: string): Promise<void> {
+    const forced = this.forced.get(agentId);
+    this.forced.delete(agentId);
+    await this.deps.availability.release(agentId, forced?.to ?? to, forced?.reason ?? reason);
+    forced?.released();
   }
 
   /** The agent's phone answered: the accept key or the whisper, then the call is theirs. */
   private async answered(cc: CustomerCall, agentId: number, agentLeg: Leg): Promise<void> {
-    const { availability, queues } = this.deps;
     if (cc.leg.ended) {
       await agentLeg.hangup();
       return;
     }
+    this.answering.set(agentId, { cc, leg: agentLeg });
+    try {
+      await this.take(cc, agentId, agentLeg);
+    } finally {
+      this.answering.delete(agentId);
+    }
+  }
+
+  private async take(cc: CustomerCall, agentId: number, agentLeg: Leg): Promise<void> {
+    const { availability, queues } = this.deps;
     // The agent answered now: that ends the customer's wait (ASA). No overflow
     // (max wait) may take the call away while the agent hears the whisper.
     const answeredAt = this.deps.callLog.now();

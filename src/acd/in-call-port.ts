@@ -35,7 +35,10 @@ export interface InCallHooks {
    */
   requeue(cc: CustomerCall, department: Department, head: boolean, releasing?: number): Promise<void>;
   /** The call is over. */
-  finish(cc: CustomerCall, outcome: 'answered' | 'transferred' | 'abandoned'): Promise<void>;
+  finish(
+    cc: CustomerCall,
+    outcome: 'answered' | 'transferred' | 'abandoned' | 'ended_by_supervisor',
+  ): Promise<void>;
   record(
     cc: CustomerCall,
     kind: QueueEventKind,

@@ -50,7 +50,9 @@ export type EndReason =
   | 'media_timeout'
   | 'session_expired'
   /** Our side's media went away (a media worker died) and could not be kept. */
-  | 'media_lost';
+  | 'media_lost'
+  /** A supervisor ended the call, or took its agent out of it. */
+  | 'supervisor';
 
 /** The leg died without anyone's BYE (media timeout, expired session, lost media): not a hang-up on purpose. */
 export function isDeadLeg(reason: EndReason | undefined): boolean {

@@ -98,11 +98,21 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/** The routes each app's Api registered (tests check the OpenAPI document against them). */
+const ROUTES_OF = new WeakMap<FastifyInstance, readonly RouteDoc[]>();
+
+/** The typed routes registered on `app`, with their schemas. */
+export function apiRoutesOf(app: FastifyInstance): readonly RouteDoc[] {
+  return ROUTES_OF.get(app) ?? [];
+}
+
 /** Registers routes on a Fastify app and remembers them for the OpenAPI document. */
 export class Api {
   readonly routes: RouteDoc[] = [];
 
-  constructor(private readonly app: FastifyInstance) {}
+  constructor(private readonly app: FastifyInstance) {
+    ROUTES_OF.set(app, this.routes);
+  }
 
   route<
     P extends Schema | undefined = undefined,
@@ -170,3 +180,7 @@ export const errorSchema = z
 /** A path or query id: digits → positive integer. */
 export const idParam = z.coerce.number().int().positive();
 export const loginParam = z.string().regex(/^[0-9]{1,12}$/, '1–12 digits');
+/** `?companyId=`: the narrowing every list open to supervisors and viewers takes. */
+export const companyIdQuery = idParam
+  .optional()
+  .describe('Only this company (supervisors and viewers: one of theirs)');

@@ -14,6 +14,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { callRoutes } from './routes/calls.ts';
 import { recordingRoutes } from './routes/recordings.ts';
 import { boardRoutes } from './routes/board.ts';
+import { supervisorActionRoutes } from './routes/supervisor-actions.ts';
 import { companyRoutes } from './routes/companies.ts';
 import { departmentRoutes } from './routes/departments.ts';
 import { numberRoutes } from './routes/numbers.ts';
@@ -99,6 +100,7 @@ export async function buildHttpApp({
   callRoutes(api, deps);
   recordingRoutes(api, deps);
   boardRoutes(api, deps);
+  supervisorActionRoutes(api, deps);
   const events = eventRoutes(api, deps);
   let openapi: Record<string, unknown> | undefined;
   api.route({

@@ -24,8 +24,8 @@ export interface HttpDeps {
   recordingsDir: string;
   /** Agent states: read, watched, and moved by the API (SPEC §3). */
   agentStates: AgentStateMachine;
-  /** Live calls and queues, read only (Acd). */
-  acd: Pick<Acd, 'liveCalls' | 'waiting' | 'onEvent'>;
+  /** Live calls and queues (Acd); a supervisor ends a call or forces an agent out of one. */
+  acd: Pick<Acd, 'liveCalls' | 'waiting' | 'onEvent' | 'endCall' | 'forceAgent'>;
   /** Whether a call of ours holds an agent (the queue view's ready count, agent deletion). */
   availability: Pick<AgentAvailability, 'isReserved'>;
   trunks: Pick<Trunks, 'view' | 'reload' | 'snapshot'>;

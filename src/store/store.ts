@@ -515,7 +515,8 @@ export interface CdrAggregates {
  * `offer` to an agent, `no_answer` from them, `connect`ed, `complete_agent` /
  * `complete_customer` (who hung up), `abandon` while waiting, `overflow` out of
  * it, `transfer` elsewhere, `position` announced to the caller (detail: the position), the agent
- * put the customer on `hold` (`* 4`).
+ * put the customer on `hold` (`* 4`), a supervisor ended the call (`supervisor_end`, detail: who) or
+ * took its agent out of it (`supervisor_agent`, detail: who).
  */
 export type QueueEventKind =
   | 'enter'
@@ -528,7 +529,9 @@ export type QueueEventKind =
   | 'complete_customer'
   | 'abandon'
   | 'overflow'
-  | 'transfer';
+  | 'transfer'
+  | 'supervisor_end'
+  | 'supervisor_agent';
 
 export interface QueueEvent {
   id: number;

@@ -49,6 +49,13 @@ export type AgentState = (typeof AGENT_STATES)[number];
 /** States a supervisor may set (API and console): all but the call flow's, in the console's order. */
 export const SUPERVISOR_STATES = ['ready', ...NOT_READY, 'logged_out'] as const;
 
+/**
+ * States a supervisor may force on an agent who is offered a call or in one (`force: true`): their
+ * part in the call ends, the customer goes back to the head of the queue.
+ */
+export const FORCED_STATES = ['not_ready', 'logged_out'] as const;
+export type ForcedState = (typeof FORCED_STATES)[number];
+
 /** Console and API user roles (see `User` in store.ts). */
 export const ROLES = ['admin', 'supervisor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -99,6 +106,13 @@ const UNANSWERED = ['abandoned', 'overflow', 'no_agents'] as const;
  * the row closed at the next start.
  */
 const CUT_OFF = ['media_timeout', 'session_expired', 'interrupted'] as const;
-/** How a call ended. */
-export const CALL_OUTCOMES = ['answered', ...UNANSWERED, 'transferred', 'failed', ...CUT_OFF] as const;
+/** How a call ended. `ended_by_supervisor`: a supervisor or admin ended it from the API or the console. */
+export const CALL_OUTCOMES = [
+  'answered',
+  ...UNANSWERED,
+  'transferred',
+  'failed',
+  ...CUT_OFF,
+  'ended_by_supervisor',
+] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];

@@ -297,6 +297,9 @@ describe('roles and company scope over HTTP', () => {
     ])
       expect((await as(sup, 'GET', path)).status, path).toBe(403);
     expect((await as(sup, 'POST', '/api/v1/agents/2001/state', { state: 'ready' })).status).toBe(403);
+    const force = { state: 'logged_out', force: true };
+    expect((await as(sup, 'POST', '/api/v1/agents/2001/state', force)).status).toBe(403);
+    expect((await as(sup, 'POST', `/api/v1/calls/x/hangup?companyId=${b}`)).status).toBe(403);
     expect(
       (await as(sup, 'PATCH', `/api/v1/companies/${b}/settings`, { allowedDestinations: ['*'] })).status,
     ).toBe(403);
@@ -342,7 +345,7 @@ describe('roles and company scope over HTTP', () => {
       ['/api/v1/users', { username: 'x', password: 'xxxxxxxxxxxx', role: 'admin' }],
       ['/api/v1/tokens', { name: 'x', role: 'admin' }],
       ['/api/v1/sip-accounts', { username: 'trunk', password: 'secret-pw' }],
-      ['/api/v1/numbers', { number: '+74950000099', kind: 'hotline', companyId: 1, departmentId: 1 }],
+      ['/api/v1/numbers', { number: '+74950000099', kind: 'hotline', companyId: 1, department: '101' }],
       ['/api/v1/companies', { name: 'C' }],
       ['/api/v1/companies/1/departments', { code: '199', name: 'x' }],
       ['/api/v1/agents/1001/pin', { pin: '4826' }],
@@ -358,6 +361,12 @@ describe('roles and company scope over HTTP', () => {
     expect((await as(viewer, 'GET', '/api/v1/agents/1001')).status).toBe(200);
     expect((await as(viewer, 'GET', '/api/v1/agents/2001')).status).toBe(403);
     expect((await as(viewer, 'POST', '/api/v1/agents/1001/state', { state: 'not_ready' })).status).toBe(403);
+    expect((await as(viewer, 'POST', '/api/v1/calls/x/hangup')).status).toBe(403);
+  });
+
+  it('a supervisor may end live calls of A: an unknown (or ended) one is a 404', async () => {
+    expect((await as(sup, 'POST', '/api/v1/calls/cdr-a/hangup')).status).toBe(404);
+    expect((await as(sup, 'POST', '/api/v1/calls/x/hangup?companyId=1')).status).toBe(404);
   });
 
   it('every change is an audit row (who, what, when), readable by admins only', async () => {

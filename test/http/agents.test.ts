@@ -9,7 +9,7 @@ interface Agent {
   stateSince: string | null;
   contact: string;
   shortNumber: string;
-  departments: { departmentId: number; priority: number }[];
+  departments: { department: string; priority: number }[];
 }
 
 const NEW_AGENT = {
@@ -19,7 +19,7 @@ const NEW_AGENT = {
   shortNumber: '205',
   contact: '+79000000005',
   pin: '4826',
-  departments: [{ departmentId: 1, priority: 2 }],
+  departments: [{ department: '101', priority: 2 }],
 };
 
 describe('agents API', () => {
@@ -42,9 +42,9 @@ describe('agents API', () => {
         );
     });
     it('filters by department', async () => {
-      const r = await call<{ agents: Agent[] }>(server, 'GET', '/api/v1/agents?departmentId=2');
+      const r = await call<{ agents: Agent[] }>(server, 'GET', '/api/v1/agents?department=102');
       expect(r.body.agents.map((a) => a.login)).toEqual(['1002', '1003', '1004']);
-      expect((await call(server, 'GET', '/api/v1/agents?departmentId=x')).status).toBe(400);
+      expect((await call(server, 'GET', '/api/v1/agents?department=x')).status).toBe(400);
     });
     it('reads one; 400 for a login that is not digits; 404 for an unknown one', async () => {
       expect((await call<Agent>(server, 'GET', '/api/v1/agents/1001')).body).toMatchObject({
@@ -66,7 +66,7 @@ describe('agents API', () => {
       expect(r.body).toMatchObject({
         login: '1005',
         state: 'logged_out',
-        departments: [{ departmentId: 1, priority: 2 }],
+        departments: [{ department: '101', priority: 2 }],
       });
       const text =
         JSON.stringify(r.body) + JSON.stringify((await call(server, 'GET', '/api/v1/agents')).body);
@@ -86,20 +86,20 @@ describe('agents API', () => {
       expect(weak.body.error?.code).toBe('weak_pin');
       expect((await create1006({ contact: 'phone' })).status).toBe(400);
       expect((await create1006({ pin: undefined })).status).toBe(400);
-      expect((await create1006({ departments: [{ departmentId: 77, priority: 1 }] })).status).toBe(400);
+      expect((await create1006({ departments: [{ department: '777', priority: 1 }] })).status).toBe(400);
       expect((await create1006({ companyId: 77 })).status).toBe(400);
     });
     it('changes name, contact and departments', async () => {
       const r = await call<Agent>(server, 'PATCH', '/api/v1/agents/1005', {
         name: 'Ольга П.',
         contact: 'sip:olga',
-        departments: [{ departmentId: 2, priority: 1 }],
+        departments: [{ department: '102', priority: 1 }],
       });
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({
         name: 'Ольга П.',
         contact: 'sip:olga',
-        departments: [{ departmentId: 2, priority: 1 }],
+        departments: [{ department: '102', priority: 1 }],
       });
       expect((await call(server, 'PATCH', '/api/v1/agents/1005', { shortNumber: 'x' })).status).toBe(400);
       expect((await call(server, 'PATCH', '/api/v1/agents/9999', { name: 'N' })).status).toBe(404);
@@ -144,6 +144,29 @@ describe('agents API', () => {
       expect(r.status).toBe(409);
       expect(r.body.error?.code).toBe('invalid_transition');
       expect(r.body.error?.message).toMatch(/1003 is logged_out/);
+    });
+    it('force: logs out or sets not ready whatever the state (reason supervisor_*); 400 for another state', async () => {
+      await call(server, 'POST', '/api/v1/agents/1002/state', { state: 'ready' });
+      const r = await call<Agent>(server, 'POST', '/api/v1/agents/1002/state', {
+        state: 'logged_out',
+        force: true,
+      });
+      expect(r.status).toBe(200);
+      expect(r.body.state).toBe('logged_out');
+      const agent = await server.store.directory.getAgentByLogin('1002');
+      const history = await server.store.agentStates.listStateHistory({ agentId: agent?.id });
+      expect(history.at(-1)).toMatchObject({ from: 'ready', to: 'logged_out', reason: 'supervisor_logout' });
+      const bad = await call(server, 'POST', '/api/v1/agents/1002/state', { state: 'ready', force: true });
+      expect(bad.status).toBe(400);
+    });
+    it('409 with a message naming force for a change while the agent is offered a call', async () => {
+      const agent = await server.store.directory.getAgentByLogin('1004');
+      await server.agentStates.transition(agent!.id, 'ready', { reason: 't', source: 'api' });
+      await server.agentStates.transition(agent!.id, 'offered', { reason: 't', source: 'system' });
+      const r = await call(server, 'POST', '/api/v1/agents/1004/state', { state: 'logged_out' });
+      expect(r.status).toBe(409);
+      expect(r.body.error?.code).toBe('agent_in_call');
+      expect(r.body.error?.message).toMatch(/1004 is offered.*force: true/);
     });
     it('400 for a state only calls set, or none; 404 for an unknown agent', async () => {
       expect((await call(server, 'POST', '/api/v1/agents/1003/state', { state: 'busy' })).status).toBe(400);

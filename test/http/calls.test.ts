@@ -36,6 +36,7 @@ describe('CDR search, CSV and report API', () => {
         hotline: '+74950000001',
         callerId: i === 3 ? '+7900,"quoted"' : i === 5 ? '=SUM(1+1)*2' : `+7999000000${i % 10}`,
         departmentId: i < 6 ? 1 : 2,
+        departmentIds: [i < 6 ? 1 : 2],
         queuedAt: startedAt + 1000,
         answeredAt: answered ? startedAt + 11_000 : null,
         endedAt: startedAt + 60_000,
@@ -93,7 +94,12 @@ describe('CDR search, CSV and report API', () => {
     const answered = await call<Page>(server, 'GET', `/api/v1/calls?${range}&outcome=answered`);
     expect(answered.body.total).toBe(6);
     expect(answered.body.calls[0]).toMatchObject({ agentLogins: ['1001'], queueSeconds: 10 });
-    expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&departmentId=2`)).body.total).toBe(6);
+    expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&department=102`)).body.total).toBe(6);
+    // Database ids stay inside: no departmentId nor agentIds in an entry, and no such filter.
+    expect(Object.keys(answered.body.calls[0]!)).not.toEqual(expect.arrayContaining(['departmentId']));
+    expect(Object.keys(answered.body.calls[0]!)).not.toEqual(expect.arrayContaining(['agentIds']));
+    const old = await call(server, 'GET', `/api/v1/calls?${range}&departmentId=2`);
+    expect(old.status).toBe(400);
     expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&agent=1001`)).body.total).toBe(6);
     expect((await call<Page>(server, 'GET', `/api/v1/calls?${range}&agent=1002`)).body.total).toBe(0);
   });
@@ -119,9 +125,11 @@ describe('CDR search, CSV and report API', () => {
       outcome: 'transferred',
     });
     try {
+      // Company 1's transferred calls: the fixture's calls entered 101 or 102 too.
+      const only = `${range}&companyId=1&outcome=transferred`;
       const of = async (q: string) =>
-        (await call<Page>(server, 'GET', `/api/v1/calls?${range}&${q}`)).body.calls.map((c) => c.id);
-      const via = (await call<Page>(server, 'GET', `/api/v1/calls?${range}&department=101`)).body.calls;
+        (await call<Page>(server, 'GET', `/api/v1/calls?${only}&${q}`)).body.calls.map((c) => c.id);
+      const via = (await call<Page>(server, 'GET', `/api/v1/calls?${only}&department=101`)).body.calls;
       expect(via.map((c) => c.id)).toEqual(['cdr-back', 'cdr-via']);
       expect(via[1]).toMatchObject({ department: '101', departments: ['101', '102'] });
       expect(via[0]).toMatchObject({ department: '101', departments: ['101', '102', '101'] });
@@ -221,15 +229,18 @@ describe('CDR search, CSV and report API', () => {
   });
 
   it('exports the same search as CSV, quoting what needs it', async () => {
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/calls.csv?${range}&departmentId=1`, {
-      headers: { authorization: 'Bearer test-token-123' },
-    });
+    const res = await fetch(
+      `http://127.0.0.1:${server.httpPort}/api/v1/calls.csv?${range}&companyId=1&department=101`,
+      {
+        headers: { authorization: 'Bearer test-token-123' },
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(res.headers.get('content-disposition')).toMatch(/calls\.csv/);
     const lines = (await res.text()).trim().split('\r\n');
     expect(lines[0]).toBe(
-      'id,startedAt,companyId,hotline,callerId,departmentId,outcome,queueSeconds,talkSeconds,transfers,agentLogins,answeredAt,endedAt,department,departments',
+      'id,startedAt,companyId,hotline,callerId,outcome,queueSeconds,talkSeconds,transfers,agentLogins,answeredAt,endedAt,department,departments',
     );
     expect(lines).toHaveLength(7);
     expect(lines.find((l) => l.startsWith('cdr-03'))).toContain(`"'+7900,""quoted"""`);

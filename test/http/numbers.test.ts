@@ -22,15 +22,18 @@ describe('numbers API', () => {
       number: '+74950000003',
       kind: 'hotline',
       companyId: 1,
-      departmentId: 1,
+      department: '101',
     });
     expect(created.status).toBe(201);
-    expect((await call(server, 'GET', '/api/v1/numbers/+74950000003')).body).toMatchObject({
-      departmentId: 1,
+    expect((await call(server, 'GET', '/api/v1/numbers/+74950000003')).body).toEqual({
+      number: '+74950000003',
+      kind: 'hotline',
+      companyId: 1,
+      department: '101',
     });
-    const moved = await call(server, 'PATCH', '/api/v1/numbers/%2B74950000003', { departmentId: 2 });
+    const moved = await call(server, 'PATCH', '/api/v1/numbers/%2B74950000003', { department: '102' });
     expect(moved.status).toBe(200);
-    expect(moved.body).toMatchObject({ number: '+74950000003', departmentId: 2 });
+    expect(moved.body).toMatchObject({ number: '+74950000003', department: '102' });
     expect((await server.store.directory.getNumber('+74950000003'))?.departmentId).toBe(2);
     expect((await call(server, 'DELETE', '/api/v1/numbers/+74950000003')).status).toBe(204);
     expect((await call(server, 'GET', '/api/v1/numbers/+74950000003')).status).toBe(404);
@@ -43,7 +46,7 @@ describe('numbers API', () => {
           number: '+74950000001',
           kind: 'hotline',
           companyId: 1,
-          departmentId: 2,
+          department: '102',
         })
       ).status,
     ).toBe(409);
@@ -65,7 +68,7 @@ describe('numbers API', () => {
           number: 'abc',
           kind: 'hotline',
           companyId: 1,
-          departmentId: 1,
+          department: '101',
         })
       ).status,
     ).toBe(400);
@@ -75,11 +78,11 @@ describe('numbers API', () => {
           number: '+74950000009',
           kind: 'hotline',
           companyId: 1,
-          departmentId: 99,
+          department: '999',
         })
       ).status,
     ).toBe(400);
-    expect((await call(server, 'PATCH', '/api/v1/numbers/+70000000000', { departmentId: 1 })).status).toBe(
+    expect((await call(server, 'PATCH', '/api/v1/numbers/+70000000000', { department: '101' })).status).toBe(
       404,
     );
     expect((await call(server, 'DELETE', '/api/v1/numbers/+70000000000')).status).toBe(404);

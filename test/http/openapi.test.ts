@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
+import { apiRoutesOf } from '../../src/http/api.ts';
 import { anonymous, startServer } from './helpers.ts';
 
 interface Doc {
@@ -91,6 +92,25 @@ describe('OpenAPI document', () => {
     const params = doc.paths['/api/v1/calls']?.get?.parameters ?? [];
     for (const name of ['page', 'pageSize', 'cursor', 'department'])
       expect(params.find((p) => p.name === name && p.in === 'query')?.description).toBeTruthy();
+  });
+
+  it('every query parameter of every route is documented, with a description', () => {
+    const routes = apiRoutesOf(server.http);
+    expect(routes.length).toBeGreaterThan(20);
+    const missing: string[] = [];
+    for (const r of routes) {
+      const schema = r.query as { shape?: Record<string, unknown> } | undefined;
+      const names = Object.keys(schema?.shape ?? {});
+      if (r.query && names.length === 0) missing.push(`${r.method} ${r.url}: a query schema without a shape`);
+      const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}');
+      const params = doc.paths[path]?.[r.method.toLowerCase()]?.parameters ?? [];
+      for (const name of names) {
+        const p = params.find((x) => x.name === name && x.in === 'query');
+        if (!p) missing.push(`${r.method} ${r.url} ?${name}: not in the document`);
+        else if (!p.description) missing.push(`${r.method} ${r.url} ?${name}: no description`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('every $ref points at a component', () => {

@@ -49,14 +49,14 @@ describe('call distribution', () => {
     await custCall.hangup();
     expect(await agentCall.ended).toBe('remote');
     await waitState(server, '1001', 'ready');
-    const { body } = await api<{ calls: { outcome: string; agentIds: number[]; hotline: string }[] }>(
+    const { body } = await api<{ calls: { outcome: string; agentLogins: string[]; hotline: string }[] }>(
       server,
       '/api/v1/calls',
     );
     expect(body.calls[0]).toMatchObject({
       outcome: 'answered',
       hotline: SALES,
-      agentIds: [await agentId(server, '1001')],
+      agentLogins: ['1001'],
     });
     const events = await server.store.calls.listQueueEvents((await server.store.calls.listCdr())[0]!.id);
     expect(events.map((e) => e.kind)).toEqual(['enter', 'offer', 'connect', 'complete_customer']);

@@ -17,7 +17,7 @@ interface CdrJson {
   id: string;
   hotline: string | null;
   callerId: string | null;
-  agentIds: number[];
+  agentLogins: string[];
   outcome: string | null;
   answeredAt: string | null;
   queuedAt: string | null;
@@ -86,7 +86,7 @@ describe('sipp: a hotline call delivered to the agent behind the trunk', () => {
       hotline: HOTLINE,
       callerId: CUSTOMER,
       outcome: 'answered',
-      agentIds: [agent!.id],
+      agentLogins: [agent!.login],
     });
     expect(cdr?.answeredAt).toEqual(expect.any(String));
     expect(Date.parse(cdr!.answeredAt!)).toBeGreaterThanOrEqual(Date.parse(cdr!.queuedAt!));

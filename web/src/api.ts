@@ -9,7 +9,7 @@ import type {
   CallOutcome,
   CompanySettings,
   Department,
-  NumberRoute,
+  NumberKind,
   Role,
   SrtpPolicy,
   TrunkInbandDtmf,
@@ -22,7 +22,15 @@ import type { JourneyEvent, JourneyRecording } from '../../src/http/routes/call-
 
 // The API's vocabulary and shapes are the server's own types (src/store, the board's zod
 // schema), not retyped here.
-export type { AgentState, BoardView, CompanySettings, Department, JourneyEvent, NumberRoute, Role };
+export type { AgentState, BoardView, CompanySettings, Department, JourneyEvent, Role };
+
+/** A number as the API shows it: its department by code. */
+export interface NumberRoute {
+  number: string;
+  kind: NumberKind;
+  companyId: number | null;
+  department: string | null;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -101,7 +109,7 @@ export interface Agent {
   stateSince: string | null;
   contact: string;
   profileContact: string;
-  departments: { departmentId: number; priority: number }[];
+  departments: { department: string; priority: number }[];
 }
 
 /** A SIP trunk as the API shows it: no password, only whether one is set. */
@@ -140,7 +148,6 @@ export interface Cdr {
   id: string;
   hotline: string | null;
   callerId: string | null;
-  departmentId: number | null;
   startedAt: string | null;
   answeredAt: string | null;
   endedAt: string | null;
@@ -176,8 +183,7 @@ export interface Summary {
   averageHandleTime: number | null;
   abandonRate: number | null;
   agents: {
-    login?: string;
-    agentId: number;
+    login: string;
     answered: number;
     talkSeconds: number;
     loggedInSeconds: number;

@@ -175,6 +175,8 @@ const ru = {
     overflow: 'переполнение',
     abandoned: 'абонент положил трубку в очереди',
     hangup: 'разговор завершён',
+    ended_by_supervisor: 'завершён супервизором',
+    agent_removed: 'супервизор снял агента со звонка',
     ended: 'звонок окончен',
     recording_started: 'запись начата',
     recording_stopped: 'запись остановлена',
@@ -186,7 +188,13 @@ const ru = {
     no_agents: 'нет агентов',
     transferred: 'переведён',
     failed: 'ошибка',
+    ended_by_supervisor: 'завершён супервизором',
   } as Record<string, string>,
+  endCall: 'Завершить',
+  endCallConfirm: 'Завершить звонок {caller}? Обе стороны услышат отбой.',
+  forceLogout: 'Снять и выйти',
+  forceLogoutConfirm:
+    'Агент {login} занят звонком. Снять его со звонка и вывести из системы? Клиент вернётся в начало очереди.',
 };
 
 type Dict = typeof ru;
@@ -364,6 +372,8 @@ const en: Dict = {
     overflow: 'overflow',
     abandoned: 'customer hung up while waiting',
     hangup: 'conversation ended',
+    ended_by_supervisor: 'ended by a supervisor',
+    agent_removed: 'a supervisor took the agent off the call',
     ended: 'call ended',
     recording_started: 'recording started',
     recording_stopped: 'recording stopped',
@@ -375,7 +385,13 @@ const en: Dict = {
     no_agents: 'no agents',
     transferred: 'transferred',
     failed: 'failed',
+    ended_by_supervisor: 'ended by supervisor',
   },
+  endCall: 'End',
+  endCallConfirm: 'End the call from {caller}? Both sides will be hung up.',
+  forceLogout: 'Take off and log out',
+  forceLogoutConfirm:
+    'Agent {login} is on a call. Take them off it and log them out? The customer goes back to the head of the queue.',
 };
 
 export const DICTS: Record<Lang, Dict> = { ru, en };

@@ -248,8 +248,10 @@ export function accessRoutes(api: Api, deps: HttpDeps, throttle: AuthThrottle): 
     tag: 'audit',
     summary: 'Audit log of every change through the API, newest first (page back with `before`)',
     query: z.object({
-      before: idParam.optional(),
-      limit: z.coerce.number().int().min(1).max(1000).optional(),
+      before: idParam
+        .optional()
+        .describe('Entries older than this entry id (the last id of the previous page)'),
+      limit: z.coerce.number().int().min(1).max(1000).optional().describe('Entries at most (default 100)'),
     }),
     response: z.object({ entries: z.array(auditSchema) }),
     handler: async ({ query }) => ({

@@ -6,17 +6,17 @@ import { AGENT_STATES } from '../../acd/agent-state.ts';
 import { SUPERVISOR_STATES } from '../../store/vocabulary.ts';
 import { pinProblem } from '../../store/pin.ts';
 import {
-  agentDepartmentsSchema,
   contactSchema,
+  departmentCodeSchema,
   loginSchema,
   nameSchema,
   shortNumberSchema,
 } from '../../store/validation.ts';
-import { type Api, idParam, loginParam } from '../api.ts';
+import { type Api, companyIdQuery, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
-import { isAppError } from '../../util/errors.ts';
+import { changeAgentState } from './supervisor-actions.ts';
 
 export interface AgentView {
   login: string;
@@ -29,7 +29,8 @@ export interface AgentView {
   /** Where customer calls go now: the session contact, else the profile contact. */
   contact: string;
   profileContact: string;
-  departments: { departmentId: number; priority: number }[];
+  /** The departments the agent takes calls of, by code (database ids stay inside). */
+  departments: { department: string; priority: number }[];
 }
 
 export const agentViewSchema = z
@@ -42,12 +43,22 @@ export const agentViewSchema = z
     stateSince: z.string().nullable(),
     contact: z.string(),
     profileContact: z.string(),
-    departments: z.array(z.object({ departmentId: z.number().int(), priority: z.number().int() })),
+    departments: z
+      .array(z.object({ department: z.string().describe('Department code'), priority: z.number().int() }))
+      .describe('The departments the agent takes calls of (1: first choice)'),
   })
   .meta({ id: 'Agent' });
 
-async function view(agent: Agent, states: AgentStateMachine): Promise<AgentView> {
+/** An agent's departments in a body: codes of the agent's company. */
+const departmentCodesSchema = z
+  .array(z.strictObject({ department: departmentCodeSchema, priority: z.number().int().min(1).max(100) }))
+  .max(100)
+  .refine((a) => new Set(a.map((d) => d.department)).size === a.length, 'a department appears twice')
+  .describe("Departments by code (of the agent's company) with a priority (1: first choice)");
+
+async function view(agent: Agent, states: AgentStateMachine, directory: DirectoryStore): Promise<AgentView> {
   const s = await states.getState(agent.id);
+  const codeOf = new Map((await directory.listDepartments(agent.companyId)).map((d) => [d.id, d.code]));
   return {
     login: agent.login,
     name: agent.name,
@@ -57,8 +68,26 @@ async function view(agent: Agent, states: AgentStateMachine): Promise<AgentView>
     stateSince: s.since ? new Date(s.since).toISOString() : null,
     contact: agent.sessionContact ?? agent.contact,
     profileContact: agent.contact,
-    departments: agent.departments,
+    departments: agent.departments.map((d) => ({
+      department: codeOf.get(d.departmentId) ?? String(d.departmentId),
+      priority: d.priority,
+    })),
   };
+}
+
+/** Department codes of `companyId` → the store's ids; an unknown code is a 400. */
+async function departmentIdsOf(
+  directory: DirectoryStore,
+  companyId: number,
+  departments: readonly { department: string; priority: number }[],
+): Promise<{ departmentId: number; priority: number }[]> {
+  const idOf = new Map((await directory.listDepartments(companyId)).map((d) => [d.code, d.id]));
+  return departments.map(({ department, priority }) => {
+    const departmentId = idOf.get(department);
+    if (departmentId === undefined)
+      throw new HttpError(400, 'invalid_reference', `company ${companyId} has no department ${department}`);
+    return { departmentId, priority };
+  });
 }
 
 const pinSchema = z.string().regex(/^[0-9]{4,8}$/, '4–8 digits');
@@ -71,7 +100,7 @@ const newAgentSchema = z
     shortNumber: shortNumberSchema,
     contact: contactSchema,
     pin: pinSchema,
-    departments: agentDepartmentsSchema.optional(),
+    departments: departmentCodesSchema.optional(),
   })
   .meta({ id: 'NewAgent' });
 
@@ -80,7 +109,7 @@ const agentPatchSchema = z
     name: nameSchema,
     shortNumber: shortNumberSchema,
     contact: contactSchema,
-    departments: agentDepartmentsSchema,
+    departments: departmentCodesSchema,
   })
   .partial()
   .meta({ id: 'AgentPatch' });
@@ -89,11 +118,22 @@ const stateChangeSchema = z
   .strictObject({
     state: z.enum(SUPERVISOR_STATES),
     reason: z.string().trim().min(1).max(200).optional(),
+    force: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also while the agent is offered a call or in one (state `not_ready` or `logged_out` only): the offer is withdrawn or their leg ended, and the customer goes back to the head of the queue. Without it such a change is a 409.',
+      ),
   })
   .meta({ id: 'AgentStateChange' });
 
 const loginParams = z.object({ login: loginParam });
-const listQuery = z.object({ companyId: idParam.optional(), departmentId: idParam.optional() });
+const listQuery = z
+  .object({
+    companyId: companyIdQuery,
+    department: departmentCodeSchema.optional().describe('Only agents of the department with this code'),
+  })
+  .strict();
 
 async function mustGetAgent(directory: DirectoryStore, login: string): Promise<Agent> {
   return found(await directory.getAgentByLogin(login), `no agent with login ${login}`);
@@ -121,13 +161,18 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     access: { level: 'read', company: 'query' },
     query: listQuery,
     handler: async ({ query, scope }) => {
-      const agents = await directory.listAgents({
-        companyId: scope.only,
-        departmentId: query.departmentId,
-      });
+      let agents = await directory.listAgents({ companyId: scope.only });
+      if (query.department !== undefined) {
+        // A code is a company's own: the agents of the departments with that code.
+        const ids = new Set<number>();
+        for (const a of agents)
+          for (const d of await directory.listDepartments(a.companyId))
+            if (d.code === query.department) ids.add(d.id);
+        agents = agents.filter((a) => a.departments.some((d) => ids.has(d.departmentId)));
+      }
       return {
         agents: await Promise.all(
-          agents.filter((a) => scope.allows(a.companyId)).map((a) => view(a, states)),
+          agents.filter((a) => scope.allows(a.companyId)).map((a) => view(a, states, directory)),
         ),
       };
     },
@@ -144,7 +189,7 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     handler: async ({ params }) => {
       const { login } = params;
       if (!/^\d{1,16}$/.test(login)) throw new HttpError(400, 'invalid_login', 'login must be digits');
-      return view(await mustGetAgent(directory, login), states);
+      return view(await mustGetAgent(directory, login), states, directory);
     },
   });
 
@@ -155,7 +200,9 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
       const company = await directory.getCompany(body.companyId);
       if (!company) throw new HttpError(400, 'invalid_reference', `no company ${body.companyId}`);
       refuseWeakPin(body.pin, company.settings.minPinLength);
-      return view(await directory.createAgent(body), states);
+      const departments =
+        body.departments && (await departmentIdsOf(directory, company.id, body.departments));
+      return view(await directory.createAgent({ ...body, departments }), states, directory);
     },
   });
 
@@ -166,8 +213,12 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
       const agent = await mustGetAgent(directory, params.login);
       const { departments, ...fields } = body;
       if (Object.keys(fields).length) await directory.updateAgent(agent.id, fields);
-      if (departments) await directory.setAgentDepartments(agent.id, departments);
-      return view(await mustGetAgent(directory, params.login), states);
+      if (departments)
+        await directory.setAgentDepartments(
+          agent.id,
+          await departmentIdsOf(directory, agent.companyId, departments),
+        );
+      return view(await mustGetAgent(directory, params.login), states, directory);
     },
   });
 
@@ -203,25 +254,16 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
     method: 'POST',
     url: '/api/v1/agents/:login/state',
     tag,
-    summary: "A supervisor changes an agent's state (a move the state machine refuses is a 409)",
+    summary:
+      "A supervisor changes an agent's state (a move the state machine refuses, or any change while the agent is offered a call or in one without `force`, is a 409)",
     access: { level: 'supervise', company: async ({ params }) => companyOfAgent(params.login) },
     params: loginParams,
     body: stateChangeSchema,
     response: agentViewSchema,
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body, scope }) => {
       const agent = await mustGetAgent(directory, params.login);
-      try {
-        await states.transition(agent.id, body.state, { reason: body.reason ?? 'supervisor', source: 'api' });
-      } catch (err) {
-        if (!isAppError(err, 'invalid_transition')) throw err;
-        const { state } = await states.getState(agent.id);
-        throw new HttpError(
-          409,
-          'invalid_transition',
-          `agent ${agent.login} is ${state}: cannot go to ${body.state}`,
-        );
-      }
-      return view(agent, states);
+      await changeAgentState(deps, agent, body, scope);
+      return view(agent, states, directory);
     },
   });
 }

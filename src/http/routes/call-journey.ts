@@ -20,6 +20,8 @@ export const JOURNEY_KINDS = [
   'overflow',
   'abandoned',
   'hangup',
+  'ended_by_supervisor',
+  'agent_removed',
   'ended',
   'recording_started',
   'recording_stopped',
@@ -35,7 +37,7 @@ export const journeyEventSchema = z
       .string()
       .optional()
       .describe(
-        'entered/requeued: nothing; position_announced: the position; recording_started/recording_stopped: the recording id; no_answer/rejected: the ringing outcome; answered: seconds waited; transfer/announce: the outcome; overflow: why; abandoned: seconds waited; hangup: `agent` or `customer`; ended: the call outcome',
+        'entered/requeued: nothing; position_announced: the position; recording_started/recording_stopped: the recording id; no_answer/rejected: the ringing outcome; answered: seconds waited; transfer/announce: the outcome; overflow: why; abandoned: seconds waited; hangup: `agent` or `customer`; ended_by_supervisor: who ended the call; agent_removed: who took the agent out of it (forced state); ended: the call outcome',
       ),
     mode: z.string().optional().describe('transfer/announce: the mode (`blind`, `consult`, …)'),
     target: z.string().optional().describe('transfer: department code or number; announce: the number'),
@@ -99,6 +101,10 @@ function kindOf(e: QueueEvent, t: Record<string, unknown>): JourneyEvent['kind']
     case 'complete_agent':
     case 'complete_customer':
       return 'hangup';
+    case 'supervisor_end':
+      return 'ended_by_supervisor';
+    case 'supervisor_agent':
+      return 'agent_removed';
   }
 }
 

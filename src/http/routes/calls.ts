@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import { HOUR_MS, SERVICE_LEVEL_SECONDS, byHour, summaryOf } from '../../acd/reports.ts';
 import type { Cdr, CdrCursor, CdrFilter, Department } from '../../store/store.ts';
-import { type Api, idParam } from '../api.ts';
+import { type Api, companyIdQuery } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { liveCallFields, liveQueue } from './board.ts';
 import type { Scope } from '../scope.ts';
@@ -21,23 +21,28 @@ import { found } from './found.ts';
 const time = z.string().describe('ISO time or epoch milliseconds');
 
 const rangeQuery = z.object({
-  from: time.optional(),
-  to: time.optional(),
-  companyId: idParam.optional(),
+  from: time
+    .optional()
+    .describe('Start of the period: ISO time or epoch milliseconds (default: 24 hours ago)'),
+  to: time.optional().describe('End of the period, exclusive: ISO time or epoch milliseconds (default: now)'),
+  companyId: companyIdQuery,
 });
 
+/**
+ * The call search (list and CSV). Strict: a parameter it does not know (`departmentId` of old,
+ * now `department`) is a 400, not silently ignored.
+ */
 const cdrQuery = rangeQuery
   .extend({
-    departmentId: idParam.optional(),
     department: departmentCodeSchema
       .optional()
       .describe('Code of a department the call was queued in: where it entered, ended or any on the way'),
-    outcome: callOutcomeSchema.optional(),
-    /** Login of an agent who talked to the customer. */
+    outcome: callOutcomeSchema.optional().describe('How the call ended'),
     agent: z
       .string()
       .regex(/^[0-9]{1,12}$/)
-      .optional(),
+      .optional()
+      .describe('Login of an agent who talked to the customer'),
     page: z.coerce.number().int().min(1).max(100_000).optional().describe('Page number from 1 (default 1)'),
     pageSize: z.coerce.number().int().min(1).max(1000).optional().describe('Rows per page (default 50)'),
     cursor: z
@@ -47,9 +52,15 @@ const cdrQuery = rangeQuery
       .describe(
         "Keyset paging: the previous answer's `nextCursor`; the rows after it (page is then ignored). Each page costs the same however deep it is, and calls started meanwhile (newer) never shift it.",
       ),
-    /** Older form: the first `limit` rows, newest first. */
-    limit: z.coerce.number().int().min(1).max(10_000).optional(),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe('Older form of paging: the first `limit` rows, newest first (default 1000)'),
   })
+  .strict()
   .meta({ id: 'CdrQuery' });
 
 /**
@@ -104,13 +115,11 @@ export const cdrSchema = z
     companyId: z.number().int().nullable(),
     hotline: z.string().nullable(),
     callerId: z.string().nullable(),
-    departmentId: z.number().int().nullable(),
     startedAt: z.string().nullable(),
     queuedAt: z.string().nullable(),
     answeredAt: z.string().nullable(),
     endedAt: z.string().nullable(),
-    agentIds: z.array(z.number().int()),
-    agentLogins: z.array(z.string()),
+    agentLogins: z.array(z.string()).describe('Logins of the agents who took the call, in order'),
     transfers: z.number().int(),
     outcome: callOutcomeSchema.nullable(),
     talkSeconds: z.number(),
@@ -133,8 +142,9 @@ interface Directory {
 
 function cdrView(c: Cdr, { loginOf, codeOf }: Directory): CdrView {
   const code = (id: number) => codeOf.get(id) ?? String(id);
-  const { agentTalk, departmentIds, ...rest } = c;
-  const entry = departmentIds[0] ?? c.departmentId;
+  // Database ids stay inside (issue 14 item 2): departments by code, agents by login.
+  const { agentTalk, departmentIds, departmentId, agentIds, ...rest } = c;
+  const entry = departmentIds[0] ?? departmentId;
   return {
     ...rest,
     department: entry === null ? null : code(entry),
@@ -147,7 +157,7 @@ function cdrView(c: Cdr, { loginOf, codeOf }: Directory): CdrView {
     queuedAt: iso(c.queuedAt),
     answeredAt: iso(c.answeredAt),
     endedAt: iso(c.endedAt),
-    agentLogins: c.agentIds.map((id) => loginOf.get(id) ?? String(id)),
+    agentLogins: agentIds.map((id) => loginOf.get(id) ?? String(id)),
     queueSeconds:
       c.queuedAt !== null
         ? Math.round(((c.answeredAt ?? c.endedAt ?? c.queuedAt) - c.queuedAt) / 1000)
@@ -161,7 +171,6 @@ const CSV_COLUMNS = [
   'companyId',
   'hotline',
   'callerId',
-  'departmentId',
   'outcome',
   'queueSeconds',
   'talkSeconds',
@@ -201,8 +210,7 @@ export const summarySchema = z
     abandonRate: z.number().nullable(),
     agents: z.array(
       z.object({
-        login: z.string().optional(),
-        agentId: z.number(),
+        login: z.string(),
         answered: z.number(),
         talkSeconds: z.number(),
         loggedInSeconds: z.number(),
@@ -220,6 +228,12 @@ export const summarySchema = z
     ),
   })
   .meta({ id: 'Summary' });
+
+/** A live call as the API shows it: the agent by login only. */
+const withoutAgentId = <T extends { agentId: unknown }>({
+  agentId: _agentId,
+  ...rest
+}: T): Omit<T, 'agentId'> => rest;
 
 /** CDRs (search, paging, CSV), live calls, queues and the summary report. */
 export function callRoutes(api: Api, deps: HttpDeps): void {
@@ -259,7 +273,6 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       to: r.to,
       companyId: scope.only,
       companyIds: scope.companyIds,
-      departmentId: query.departmentId,
       // A code is a company's own: the departments of that code in the companies in scope.
       viaDepartmentIds:
         query.department === undefined
@@ -353,7 +366,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
       "A call's journey: its CDR, the departments it was queued in and its events in order (queue, offers, answer, hold, transfers, announce, end)",
     access: read,
     params: z.object({ id: z.string().min(1).max(100) }),
-    query: z.object({ companyId: idParam.optional() }),
+    query: z.object({ companyId: companyIdQuery }),
     response: cdrSchema
       .extend({ events: z.array(journeyEventSchema), recordings: z.array(journeyRecordingSchema) })
       .meta({ id: 'CallJourney' }),
@@ -382,7 +395,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
     tag,
     summary: 'Customer calls in progress',
     access: read,
-    query: z.object({ companyId: idParam.optional() }),
+    query: z.object({ companyId: companyIdQuery }),
     handler: async ({ scope }) => {
       const now = deps.clock.wallNow();
       const agents = new Map((await store.directory.listAgents()).map((a) => [a.id, a.login]));
@@ -390,9 +403,8 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
         calls: deps.acd.liveCalls
           .filter((cc) => scope.allows(cc.companyId))
           .map((cc) => ({
-            ...liveCallFields(cc, agents),
+            ...withoutAgentId(liveCallFields(cc, agents)),
             companyId: cc.companyId,
-            departmentId: cc.department.id,
             waitingSeconds:
               cc.enteredAt !== undefined ? Math.round(((cc.answeredAt ?? now) - cc.enteredAt) / 1000) : 0,
             startedAt: iso(cc.startedAt),
@@ -407,7 +419,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
     tag: 'queues',
     summary: 'Department queues: waiting calls, longest wait, ready and logged-in agents',
     access: read,
-    query: z.object({ companyId: idParam.optional() }),
+    query: z.object({ companyId: companyIdQuery }),
     handler: async ({ scope }) => {
       const now = deps.clock.wallNow();
       const out = [];
@@ -418,7 +430,6 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
           const longest = waiting.reduce((m, cc) => Math.max(m, now - (cc.enteredAt ?? now)), 0);
           out.push({
             companyId: company.id,
-            departmentId: d.id,
             code: d.code,
             name: d.name,
             strategy: d.strategy,
@@ -468,7 +479,7 @@ export function callRoutes(api: Api, deps: HttpDeps): void {
         from: iso(summary.from),
         to: iso(r.to),
         serviceLevelSeconds: SERVICE_LEVEL_SECONDS,
-        agents: summary.agents.map((a) => ({ login: login.get(a.agentId), ...a })),
+        agents: summary.agents.map(({ agentId, ...a }) => ({ login: login.get(agentId) ?? '', ...a })),
         hours: byHour(sums.buckets, first, Math.min(24 * 31, Math.ceil((r.to - first) / HOUR_MS))),
       };
     },

@@ -2,14 +2,14 @@ import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import type { AgentStateChange } from '../../acd/agent-state.ts';
 import type { AcdEvent } from '../../acd/acd.ts';
-import { type Api, idParam } from '../api.ts';
+import { type Api, companyIdQuery } from '../api.ts';
 
 export const HEARTBEAT_MS = 15_000;
 
 /**
  * Live updates by Server-Sent Events (SPEC §9). Events:
  * - `agent`: `{ login, name, companyId, from, to, reason, source, at }` on every agent state change;
- * - `call`: `{ kind, callId, companyId, departmentId, department, agentLogin, detail, at }` on every
+ * - `call`: `{ kind, callId, companyId, department, agentLogin, detail, at }` on every
  *   queue event (`enter`, `offer`, `connect`, `abandon`, `ended` …).
  * Scoped to `companyId` when given. A comment line every 15 s keeps proxies from closing the stream.
  * The console's EventSource authenticates with the session cookie; other clients with a bearer header.
@@ -27,8 +27,14 @@ export function eventRoutes(api: Api, deps: HttpDeps): { readonly open: number; 
     produces: 'text/event-stream',
     access: { level: 'read', company: 'query' },
     query: z.object({
-      companyId: idParam.optional(),
-      heartbeatMs: z.coerce.number().int().min(500).max(60_000).optional(),
+      companyId: companyIdQuery,
+      heartbeatMs: z.coerce
+        .number()
+        .int()
+        .min(500)
+        .max(60_000)
+        .optional()
+        .describe('Milliseconds between the comment lines that keep the stream open (default 15000)'),
     }),
     handler: async ({ query, req, reply, scope }) => {
       const { store } = deps;
@@ -76,7 +82,6 @@ export function eventRoutes(api: Api, deps: HttpDeps): { readonly open: number; 
             kind: e.kind,
             callId: e.callId,
             companyId: e.companyId,
-            departmentId: e.departmentId,
             department: dep?.code ?? null,
             agentLogin: agent?.login ?? null,
             detail: e.detail,

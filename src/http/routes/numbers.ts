@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import type { NumberRoute } from '../../store/store.ts';
-import { type Api, idParam } from '../api.ts';
+import { type Api, companyIdQuery } from '../api.ts';
 import { HttpError } from '../errors.ts';
 import { found } from './found.ts';
 import { resource } from './resource.ts';
-import { numberKindSchema } from '../../store/validation.ts';
+import { departmentCodeSchema, numberKindSchema } from '../../store/validation.ts';
 
 const numberText = z.string().regex(/^\+?[0-9]{2,20}$/, 'digits, optionally with a leading +');
 
@@ -14,19 +14,21 @@ export const numberSchema = z
     number: z.string(),
     kind: numberKindSchema,
     companyId: z.number().int().nullable(),
-    departmentId: z.number().int().nullable(),
+    department: z.string().nullable().describe("Code of the hotline's department (null: the service number)"),
   })
   .meta({ id: 'Number' });
+
+type NumberView = z.output<typeof numberSchema>;
 
 const routeFields = {
   kind: numberKindSchema,
   companyId: z.number().int().positive().nullable(),
-  departmentId: z.number().int().positive().nullable(),
+  department: departmentCodeSchema.nullable().describe("Code of a department of the number's company"),
 };
 
 const newNumberSchema = z
   .strictObject({ number: numberText, ...routeFields })
-  .partial({ companyId: true, departmentId: true })
+  .partial({ companyId: true, department: true })
   .meta({ id: 'NewNumber' });
 const numberPatchSchema = z.strictObject(routeFields).partial().meta({ id: 'NumberPatch' });
 const numberParams = z.object({ number: numberText });
@@ -36,15 +38,41 @@ export function numberRoutes(api: Api, deps: HttpDeps): void {
   const { directory } = deps.store;
   const tag = 'numbers';
 
-  const mustGet = async (number: string): Promise<NumberRoute> =>
-    found(await directory.getNumber(number), `no number ${number}`);
+  // Departments by code in the API (issue 14 item 2); the store routes to their ids.
+  const viewOf = async (r: NumberRoute): Promise<NumberView> => ({
+    number: r.number,
+    kind: r.kind,
+    companyId: r.companyId,
+    department:
+      r.departmentId === null ? null : ((await directory.getDepartment(r.departmentId))?.code ?? null),
+  });
 
-  const put = (r: NumberRoute): Promise<NumberRoute> => {
-    if (r.kind === 'service') return directory.putNumber({ ...r, companyId: null, departmentId: null });
-    if (r.companyId === null || r.departmentId === null) {
-      throw new HttpError(400, 'invalid_body', 'invalid body: a hotline needs companyId and departmentId');
+  const mustGet = async (number: string): Promise<NumberView> =>
+    viewOf(found(await directory.getNumber(number), `no number ${number}`));
+
+  const put = async (r: NumberView): Promise<NumberView> => {
+    if (r.kind === 'service')
+      return viewOf(
+        await directory.putNumber({ number: r.number, kind: r.kind, companyId: null, departmentId: null }),
+      );
+    if (r.companyId === null || r.department === null) {
+      throw new HttpError(400, 'invalid_body', 'invalid body: a hotline needs companyId and department');
     }
-    return directory.putNumber(r);
+    const d = await directory.getDepartmentByCode(r.companyId, r.department);
+    if (!d)
+      throw new HttpError(
+        400,
+        'invalid_reference',
+        `company ${r.companyId} has no department ${r.department}`,
+      );
+    return viewOf(
+      await directory.putNumber({
+        number: r.number,
+        kind: r.kind,
+        companyId: r.companyId,
+        departmentId: d.id,
+      }),
+    );
   };
 
   const numbers = resource(api, tag, '/api/v1/numbers/:number', numberParams, numberSchema);
@@ -52,9 +80,13 @@ export function numberRoutes(api: Api, deps: HttpDeps): void {
   numbers.list({
     summary: 'Numbers (of one company when companyId is given; the service number belongs to none)',
     access: { level: 'read', company: 'query' },
-    query: z.object({ companyId: idParam.optional() }),
+    query: z.object({
+      companyId: companyIdQuery,
+    }),
     handler: async ({ scope }) => ({
-      numbers: (await directory.listNumbers(scope.only)).filter((n) => scope.allows(n.companyId)),
+      numbers: await Promise.all(
+        (await directory.listNumbers(scope.only)).filter((n) => scope.allows(n.companyId)).map(viewOf),
+      ),
     }),
   });
 
@@ -68,7 +100,7 @@ export function numberRoutes(api: Api, deps: HttpDeps): void {
         number: body.number,
         kind: body.kind,
         companyId: body.companyId ?? null,
-        departmentId: body.departmentId ?? null,
+        department: body.department ?? null,
       });
     },
   });

@@ -52,4 +52,12 @@ export class InCallSession implements ConnectedCall {
   get currentAgentId(): number | undefined {
     return this.core.agent?.id;
   }
+
+  endBySupervisor(): Promise<boolean> {
+    return this.core.endBySupervisor();
+  }
+
+  dropAgent(agentId: number): Promise<boolean> {
+    return this.core.dropAgent(agentId);
+  }
 }

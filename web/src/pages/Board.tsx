@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { type AgentEvent, type AgentState, type BoardView, type Company, get } from '../api.ts';
 import { type T, duration, percent, useT } from '../i18n.tsx';
 import { TableHead } from '../ui.tsx';
+import { EndCallButton, ForceLogoutButton } from '../supervise.tsx';
 
 type Agent = BoardView['agents'][number];
 type Department = BoardView['departments'][number];
@@ -130,7 +131,7 @@ export function Board({ company }: { company: Company }) {
           <p className="muted">{t.noLiveCalls}</p>
         ) : (
           <table className="stack" data-testid="calls-table">
-            <TableHead columns={[t.caller, t.department, t.state, t.agent, t.time]} />
+            <TableHead columns={[t.caller, t.department, t.state, t.agent, t.time, '']} />
             <tbody>
               {board.calls.map((c) => (
                 <CallRow key={c.id} c={c} since={since} agentName={nameOf(c.agentLogin)} />
@@ -221,6 +222,11 @@ function AgentRow({ a, since }: { a: Agent; since: (iso: string | null) => strin
       <td className="num" data-label={t.ahtShort} data-testid={`agent-${a.login}-aht`}>
         {a.today.averageHandleTime === null ? '—' : duration(a.today.averageHandleTime)}
       </td>
+      {(a.state === 'offered' || a.state === 'busy') && (
+        <td data-label="">
+          <ForceLogoutButton login={a.login} />
+        </td>
+      )}
     </tr>
   );
 }
@@ -257,6 +263,9 @@ function CallRow({
         data-kind={talking ? 'talk' : 'wait'}
       >
         {from ? `${talking ? t.talk : t.wait} ${since(from)}` : '—'}
+      </td>
+      <td data-label="">
+        <EndCallButton callId={c.id} caller={c.callerId} />
       </td>
     </tr>
   );

@@ -32,7 +32,7 @@ export function Calls({ company }: { company: Company }) {
     from: localInput(Date.now() - 24 * 3600_000),
     to: localInput(Date.now() + 3600_000),
     outcome: '',
-    departmentId: '',
+    department: '',
     agent: '',
   });
   const [page, setPage] = useState(1);
@@ -56,7 +56,7 @@ export function Calls({ company }: { company: Company }) {
       if (filters.from) q.set('from', new Date(filters.from).toISOString());
       if (filters.to) q.set('to', new Date(filters.to).toISOString());
       if (filters.outcome) q.set('outcome', filters.outcome);
-      if (filters.departmentId) q.set('departmentId', filters.departmentId);
+      if (filters.department) q.set('department', filters.department);
       if (filters.agent) q.set('agent', filters.agent);
       return q.toString();
     },
@@ -86,7 +86,6 @@ export function Calls({ company }: { company: Company }) {
     // Only on entering the page or changing company; filters apply with the button.
   }, [company.id]);
 
-  const code = (id: number | null): string => departments.find((d) => d.id === id)?.code ?? '—';
   const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
   const time = (iso: string | null): string => (iso ? new Date(iso).toLocaleString() : '—');
 
@@ -118,12 +117,12 @@ export function Calls({ company }: { company: Company }) {
         <label>
           {t.department}{' '}
           <select
-            value={filters.departmentId}
-            onChange={(e) => setFilters({ ...filters, departmentId: e.target.value })}
+            value={filters.department}
+            onChange={(e) => setFilters({ ...filters, department: e.target.value })}
           >
             <option value="">{t.any}</option>
             {departments.map((d) => (
-              <option key={d.id} value={d.id}>
+              <option key={d.code} value={d.code}>
                 {d.code} {d.name}
               </option>
             ))}
@@ -164,7 +163,7 @@ export function Calls({ company }: { company: Company }) {
               <td>{time(c.startedAt)}</td>
               <td>{c.callerId}</td>
               <td>{c.hotline}</td>
-              <td>{c.departments.length > 1 ? c.departments.join(' → ') : code(c.departmentId)}</td>
+              <td>{c.departments.length > 1 ? c.departments.join(' → ') : (c.department ?? '')}</td>
               <td>{c.outcome ? (t.outcomes[c.outcome] ?? c.outcome) : '…'}</td>
               <td className="num">{c.queueSeconds ?? '—'}</td>
               <td className="num">{c.talkSeconds}</td>

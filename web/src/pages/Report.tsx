@@ -85,7 +85,7 @@ export function Report({ company }: { company: Company }) {
             <TableHead columns={[t.login, t.answered, t.talkTime, t.loggedInTime, t.occupancy]} />
             <tbody>
               {summary.agents.map((a) => (
-                <tr key={a.agentId}>
+                <tr key={a.login}>
                   <td>{a.login}</td>
                   <td className="num">{a.answered}</td>
                   <td className="num">{a.talkSeconds}</td>

@@ -1,4 +1,5 @@
 import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
+import { ForceLogoutButton } from '../supervise.tsx';
 import {
   type Agent,
   type AgentState,
@@ -442,7 +443,6 @@ function Agents({ company, departments }: { company: Company; departments: Depar
   } = useList<Agent, 'agents'>(`/api/v1/agents?companyId=${company.id}`, 'agents');
   const empty = { login: '', name: '', shortNumber: '', contact: '', pin: '', department: '' };
   const [draft, setDraft] = useState(empty);
-  const codeOf = (id: number): string => departments.find((d) => d.id === id)?.code ?? String(id);
   const patch = (a: Agent, fields: Record<string, string>): Promise<void> =>
     act(request('PATCH', `/api/v1/agents/${a.login}`, fields));
   return (
@@ -457,7 +457,7 @@ function Agents({ company, departments }: { company: Company; departments: Depar
           request('POST', '/api/v1/agents', {
             ...fields,
             companyId: company.id,
-            departments: dep ? [{ departmentId: dep.id, priority: 1 }] : [],
+            departments: dep ? [{ department: dep.code, priority: 1 }] : [],
           }).then(() => setDraft(empty)),
         );
       }}
@@ -477,7 +477,7 @@ function Agents({ company, departments }: { company: Company; departments: Depar
           <td>
             <EditOnBlur value={a.profileContact} save={(contact) => void patch(a, { contact })} />
           </td>
-          <td>{a.departments.map((d) => codeOf(d.departmentId)).join(', ')}</td>
+          <td>{a.departments.map((d) => d.department).join(', ')}</td>
           <td>
             <select
               value={a.state}
@@ -495,6 +495,9 @@ function Agents({ company, departments }: { company: Company; departments: Depar
                 </option>
               ))}
             </select>
+            {(a.state === 'offered' || a.state === 'busy') && (
+              <ForceLogoutButton login={a.login} done={() => void act(Promise.resolve())} />
+            )}
           </td>
           <td className="nowrap">
             <button
@@ -555,7 +558,7 @@ function Numbers({ company, departments }: { company: Company; departments: Depa
             number: draft.number,
             kind: 'hotline',
             companyId: company.id,
-            departmentId: dep?.id ?? null,
+            department: dep?.code ?? null,
           }).then(() => setDraft({ number: '', department: '' })),
         );
       }}
@@ -565,11 +568,11 @@ function Numbers({ company, departments }: { company: Company; departments: Depa
           <td>{n.kind}</td>
           <td>
             <select
-              value={n.departmentId ?? ''}
-              onChange={(e) => void act(request('PATCH', path(n), { departmentId: Number(e.target.value) }))}
+              value={n.department ?? ''}
+              onChange={(e) => void act(request('PATCH', path(n), { department: e.target.value }))}
             >
               {departments.map((d) => (
-                <option key={d.id} value={d.id}>
+                <option key={d.code} value={d.code}>
                   {d.code} {d.name}
                 </option>
               ))}

@@ -60,8 +60,8 @@ export class FakeLeg implements Leg {
     if (!this.ended) this.script.push(`${this.name} hears silence`);
   }
 
-  hangup(): Promise<void> {
-    this.end('local_hangup');
+  hangup(reason: EndReason = 'local_hangup'): Promise<void> {
+    this.end(reason);
     return Promise.resolve();
   }
 

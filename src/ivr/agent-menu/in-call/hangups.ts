@@ -5,8 +5,13 @@ import type { Leg, SessionOutcome } from './ports.ts';
 /**
  * The three parties' hang-ups, decided by the session's state (SPEC §5): nobody on hold is
  * ever dropped, a phone that died (no BYE) sends the customer back to the head of the queue,
- * and a hang-up in a consultation completes the transfer.
+ * and a hang-up in a consultation completes the transfer. A party a supervisor took out of the
+ * call (`supervisor`) is handled as a phone that died: nobody else is dropped.
  */
+
+/** Nobody ended the call on purpose: the party's phone died, or a supervisor took them out. */
+const leftAgainstTheirWill = (leg: Leg): boolean =>
+  isDeadLeg(leg.endReason) || leg.endReason === 'supervisor';
 
 /** The agent's leg ended. */
 export async function agentGone<L extends Leg>(s: SessionContext<L>, leg: L): Promise<void> {
@@ -16,7 +21,7 @@ export async function agentGone<L extends Leg>(s: SessionContext<L>, leg: L): Pr
   s.forgetAgent();
   // A customer going back to the queue is put at its head before the agent is freed (the
   // requeue does both, in that order); in every other case the agent is freed first.
-  const dead = isDeadLeg(leg.endReason);
+  const dead = leftAgainstTheirWill(leg);
   const requeueing =
     state === 'menu' || state === 'collecting' || state === 'waiting' || (state === 'talking' && dead);
   if (!requeueing) await s.world.desk.releaseAgent(agent.id);
@@ -65,7 +70,7 @@ export async function targetGone<L extends Leg>(s: SessionContext<L>, leg: L): P
   const t = s.target;
   if (s.machine.final || t?.leg !== leg) return;
   s.dropTarget();
-  if (s.machine.is('transferred') && isDeadLeg(leg.endReason)) {
+  if (s.machine.is('transferred') && leftAgainstTheirWill(leg)) {
     // The target's phone died: as for the agent's, the customer goes back to the head
     // (before the target is freed).
     await s.record('complete_agent', { reason: leg.endReason }, t.agentId ?? null);
@@ -97,9 +102,20 @@ export async function customerGone<L extends Leg>(s: SessionContext<L>): Promise
   await s.record('complete_customer', null, s.agent?.id ?? null);
   s.disconnect();
   if (ringing) s.world.call.transfers = Math.max(0, s.world.call.transfers - 1);
-  // Ends the session, which kills the task (a dial in progress stops ringing).
-  const outcome = ringing ? 'abandoned' : outcomeOf(s);
-  const legs = [s.agent?.leg, s.target?.leg];
+  return endForEveryone(s, ringing ? 'abandoned' : outcomeOf(s));
+}
+
+/** A supervisor ends the call (the event is Acd's): every leg, the agents freed. */
+export async function endedBySupervisor<L extends Leg>(s: SessionContext<L>): Promise<boolean> {
+  if (s.machine.final) return false;
+  s.disconnect();
+  await endForEveryone(s, 'ended_by_supervisor');
+  return true;
+}
+
+/** Ends the session, which kills the task (a dial in progress stops ringing), then every leg. */
+async function endForEveryone<L extends Leg>(s: SessionContext<L>, outcome: SessionOutcome): Promise<void> {
+  const legs = [s.world.call.leg, s.agent?.leg, s.target?.leg];
   const agents = [s.agent?.id, s.target?.agentId];
   await s.end(outcome);
   for (const l of legs) if (l && !l.ended) await l.hangup();

@@ -24,7 +24,8 @@ export interface Leg {
   play(what: Playable): Promise<PlayOutcome>;
   loop(what: Playable): void;
   silence(): void;
-  hangup(): Promise<void>;
+  /** `supervisor`: a supervisor took this party out of the call. */
+  hangup(reason?: EndReason): Promise<void>;
 }
 
 export interface Bridge<L> {
@@ -88,9 +89,10 @@ export interface Desk {
 
 /**
  * How a connected call ends: `transferred` once it went to another party, whoever hung up
- * first; `abandoned` when the customer hung up while a transfer's target rang.
+ * first; `abandoned` when the customer hung up while a transfer's target rang;
+ * `ended_by_supervisor` when a supervisor ended it.
  */
-export type SessionOutcome = 'answered' | 'transferred' | 'abandoned';
+export type SessionOutcome = 'answered' | 'transferred' | 'abandoned' | 'ended_by_supervisor';
 
 export type Directory = Pick<
   DirectoryStore,

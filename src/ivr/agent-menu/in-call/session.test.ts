@@ -198,6 +198,30 @@ describe('in-call session machine', () => {
     expect(r.moves).toEqual([]);
   });
 
+  it('a supervisor ends the call: both legs hung up, the outcome says so, the agent freed', async () => {
+    const r = rig();
+    const lines = await r.during(() => r.session.endBySupervisor());
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'finish ended_by_supervisor',
+        'customer local_hangup',
+        'agent local_hangup',
+        `release ${AGENT_ID}`,
+      ]),
+    );
+    expect(r.state()).toBe('ended');
+    expect(await r.session.endBySupervisor()).toBe(false);
+  });
+
+  it('a supervisor takes the talking agent out: the customer goes back to the head, never dropped', async () => {
+    const r = rig();
+    expect(await r.session.dropAgent(AGENT_ID + 1)).toBe(false);
+    const lines = await r.during(() => r.session.dropAgent(AGENT_ID));
+    expect(lines).toContain(`requeue ${r.call.department.code} head releasing ${AGENT_ID}`);
+    expect(lines).not.toContain('customer local_hangup');
+    expect(r.agent.endReason).toBe('supervisor');
+  });
+
   it('after the end, late events change nothing', async () => {
     const r = rig();
     await r.hangup('customer');

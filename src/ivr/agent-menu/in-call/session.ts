@@ -4,7 +4,7 @@ import type { TimerHandle } from '../../../util/clock.ts';
 import { StateMachine } from '../../../util/state-machine.ts';
 import { Announce } from './announce.ts';
 import type { Party, SessionContext, Target } from './context.ts';
-import { agentGone, customerGone, targetGone } from './hangups.ts';
+import { agentGone, customerGone, endedBySupervisor, targetGone } from './hangups.ts';
 import { entryRules, feedEntry, menuChoice, type EntryKind } from './keys.ts';
 import type { Bridge, InCallWorld, Leg, SessionOutcome } from './ports.ts';
 import { IN_CALL_TRANSITIONS, type InCallState } from './states.ts';
@@ -273,6 +273,29 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
     const agent = this.current;
     if (agent && !agent.leg.ended) return this.returnToAgent('error');
     await this.requeue(this.world.call.department, true);
+  }
+
+  // ── supervisor ──────────────────────────────────────────────────────────
+  /** A supervisor ends the call for everyone. */
+  endBySupervisor(): Promise<boolean> {
+    return endedBySupervisor(this);
+  }
+
+  /**
+   * A supervisor takes an agent out: their leg ends as `supervisor`, which the hang-up handlers
+   * treat as a phone that died (the customer back at the head of the queue, never dropped).
+   */
+  async dropAgent(agentId: number): Promise<boolean> {
+    if (this.machine.final) return false;
+    const leg =
+      this.current?.id === agentId
+        ? this.current.leg
+        : this.reached?.agentId === agentId
+          ? this.reached.leg
+          : undefined;
+    if (!leg) return false;
+    await leg.hangup('supervisor');
+    return true;
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────
