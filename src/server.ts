@@ -10,7 +10,7 @@ import { TlsTransport, readTlsFiles } from './sip/transport/tls.ts';
 import { SipStack } from './sip/stack.ts';
 import type { TimerConfig } from './sip/transaction/timers.ts';
 import type { IncomingInvite } from './sip/ua/incoming-invite.ts';
-import { UserAgent } from './sip/ua/user-agent.ts';
+import { UserAgent, type OutboundProxy } from './sip/ua/user-agent.ts';
 import type { SrtpPolicy } from './store/store.ts';
 import { MediaClock } from './media/media-clock.ts';
 import { PortPool } from './media/port-pool.ts';
@@ -252,6 +252,7 @@ export class Server {
       stack: this.stack,
       clock: this.clock,
       logger: this.log.child({ layer: 'ua' }),
+      outboundProxy: outboundProxyOf(config.outboundProxy),
       delegate: {
         onInvite: (invite) => void this.engine.handleInvite(invite),
         onRegister: (req, source) => this.register(req, source),
@@ -588,6 +589,8 @@ export class Server {
 
   callerAllowed(address: string): boolean {
     if (this.trunks.trunkForSource(address)) return true;
+    // Behind a front proxy every call comes from it: the front filters its callers.
+    if (outboundProxyOf(this.config.outboundProxy)?.endpoint.address === address) return true;
     if (this.registrar.hasBindingFrom(address)) return true;
     const loopback = address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
     return loopback && this.config.allowLoopbackCallers;
@@ -647,4 +650,11 @@ export class Server {
     await this.bindingWrites; // the last registrations reach the store before it closes
     await this.store.close();
   }
+}
+
+/** --outbound-proxy as the UA takes it: an IP literal, like a trunk (never resolved at call time). */
+function outboundProxyOf(value: string | undefined): OutboundProxy | undefined {
+  const hop = parseTrunk(value);
+  if (!hop || !value) return undefined;
+  return { uri: value, endpoint: { transport: hop.transport, address: hop.host, port: hop.port } };
 }
