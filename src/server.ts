@@ -40,6 +40,7 @@ import { Acd } from './acd/acd.ts';
 import { LocalAvailability, type AgentAvailability } from './acd/availability.ts';
 import { InCallSession } from './ivr/agent-menu/in-call.ts';
 import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
+import { SharedBindings } from './call/shared-bindings.ts';
 import {
   type BindingRecord,
   Registrar,
@@ -112,6 +113,8 @@ export class Server {
   adminTokenSha256!: string;
   acd!: Acd;
   registrar!: Registrar;
+  /** The registrar's bindings, and with --outbound-proxy the other nodes' (from the store). */
+  private bindings!: SharedBindings;
   /** Calls per source, call cap and port reserve for new INVITEs (issue 11). */
   admission!: InviteAdmission;
   private registeredSources!: RegisteredSources;
@@ -289,6 +292,14 @@ export class Server {
     this.engine.onInbound = (call) => void this.route(call);
     this.startLimits();
     await this.restoreBindings();
+    // Behind a front proxy the phone may have registered at another node.
+    this.bindings = new SharedBindings(this.registrar, {
+      clock: this.clock,
+      load: (now) => this.store.directory.loadSipBindings(now),
+      intervalMs: SHARED_BINDINGS_MS,
+      logger: this.log.child({ layer: 'sip' }),
+    });
+    if (config.outboundProxy) await this.bindings.start();
     this.acd = new Acd({
       engine: this.engine,
       store: this.store,
@@ -298,7 +309,7 @@ export class Server {
       logger: this.log.child({ layer: 'acd' }),
       resolver: new ContactResolver(
         this.trunks,
-        this.registrar,
+        this.bindings,
         (user) => this.sipSrtp.get(user),
         (flow) =>
           flow.transport === 'tls'
@@ -562,8 +573,7 @@ export class Server {
       timings: this.deps.ivrTimings ?? DEFAULT_IVR_TIMINGS,
       defaultLanguage: 'ru',
       availability: this.availability,
-      registeredFrom: (user, address) =>
-        this.registrar.lookup(user).some((b) => b.source.address === address),
+      registeredFrom: (user, address) => this.bindings.lookup(user).some((b) => b.source.address === address),
     }).run();
   }
 
@@ -644,6 +654,7 @@ export class Server {
     await this.stack.close();
     this.mediaClock.stop();
     await this.mediaWorkers?.close();
+    this.bindings.stop();
     this.acd.close();
     this.availability.close();
     this.agentStates.close();
@@ -651,6 +662,9 @@ export class Server {
     await this.store.close();
   }
 }
+
+/** How often a node behind a front proxy reads the other nodes' SIP registrations. */
+const SHARED_BINDINGS_MS = 1000;
 
 /** --outbound-proxy as the UA takes it: an IP literal, like a trunk (never resolved at call time). */
 function outboundProxyOf(value: string | undefined): OutboundProxy | undefined {
