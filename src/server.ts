@@ -114,7 +114,7 @@ export class Server {
   acd!: Acd;
   registrar!: Registrar;
   /** The registrar's bindings, and with --outbound-proxy the other nodes' (from the store). */
-  private bindings!: SharedBindings;
+  bindings!: SharedBindings;
   /** Calls per source, call cap and port reserve for new INVITEs (issue 11). */
   admission!: InviteAdmission;
   private registeredSources!: RegisteredSources;

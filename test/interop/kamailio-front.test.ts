@@ -13,7 +13,15 @@ import { DIAG_ECHO } from '../../src/diag/diagnostics.ts';
 import { getHeader, getHeaderValues } from '../../src/sip/message/headers.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { CONTACT, SALES, stateOf, waitState } from '../integration/acd-helpers.ts';
+import {
+  CONTACT,
+  SALES,
+  SUPPORT,
+  agentId,
+  setState,
+  stateOf,
+  waitState,
+} from '../integration/acd-helpers.ts';
 import { startFront, type Front } from '../integration/front.ts';
 import { RawSip, SERVICE, eventually, phone, rawRequest } from '../integration/harness.ts';
 import { VOICE, hears } from '../integration/hearing.ts';
@@ -124,6 +132,53 @@ describe('Kamailio in front of three nodes', () => {
     await hears(second, VOICE.agent);
     await second.hangup();
     expect(await agentCall2.ended).toBe('remote');
+  });
+
+  it('a SIP phone registered through Kamailio at one node is rung by the others (bindings shared in the store)', async () => {
+    const f = get();
+    const node = f.nodes[0];
+    if (!node) throw new Error('no node');
+    // 1001 (the test before) off the floor, once their last call has let them go.
+    await waitState(node, '1001', 'ready', 15_000);
+    await setState(node, '1001', 'logged_out');
+    const id = await agentId(node, '1003');
+    await node.store.directory.createSipAccount('agent1003', 'secret-1003', 'agentline', id);
+    for (const n of f.nodes) await n.loadSipCredentials();
+    const desk = await newPhone('agent1003');
+    expect(await desk.register('agent1003', 'secret-1003', { port: f.port })).toBe(200);
+    // Registered at one node (the REGISTER is hashed on its Call-ID); every node finds it.
+    expect(f.nodes.filter((n) => n.registrar.lookup('agent1003').length > 0)).toHaveLength(1);
+    await eventually(
+      () => f.nodes.every((n) => n.bindings.lookup('agent1003').length === 1),
+      5000,
+      'every node sees the binding',
+    );
+    const login = await desk.call(SERVICE, { port: f.port });
+    await login.waitForPrompt(promptPath('ru', 'enter_login'));
+    login.sendDtmf('1003#');
+    await login.waitForPrompt(promptPath('ru', 'enter_pin'));
+    login.sendDtmf('2580#');
+    await login.waitForPrompt(promptPath('ru', 'registered'), 8000);
+    await login.hangup();
+    await waitState(node, '1003', 'ready');
+    expect((await node.store.directory.getAgentByLogin('1003'))?.sessionContact).toBe('sip:agent1003');
+    // Round robin: three calls in a row are held by three different nodes, two of them not
+    // the one the phone registered at.
+    const before = [0, 1, 2].map(calls);
+    const customer = await newPhone('+79164440000');
+    for (let n = 0; n < 3; n++) {
+      await waitState(node, '1003', 'ready', 15_000);
+      const custCall = await customer.call(SUPPORT, { port: f.port });
+      const inv = await desk.nextIncoming(10_000);
+      expect(inv.caller.user).toBe('+79164440000');
+      const deskCall = await desk.answer(inv);
+      custCall.send(new SineSource(1100, 8000));
+      await deskCall.waitForTone(1100, 5000, 200);
+      await custCall.hangup();
+      expect(await deskCall.ended).toBe('remote');
+    }
+    const got = [0, 1, 2].map((i) => calls(i) - (before[i] ?? 0));
+    expect(got.filter((n) => n > 0).length).toBeGreaterThan(1);
   });
 
   it('takes a stopped node out within seconds: new calls go to the other two', async () => {
