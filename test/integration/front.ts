@@ -45,6 +45,8 @@ export interface Front {
   said(re: RegExp, timeoutMs?: number): Promise<void>;
   /** Stops node `i` (as SIGTERM would); Kamailio's probes then find it gone. */
   stopNode(i: number): Promise<void>;
+  /** Kamailio's control socket, for `kamcmd -s` (dispatcher.list, dispatcher.reload). */
+  ctl: string;
   /** Stops every node and Kamailio. */
   close(): Promise<void>;
 }
@@ -92,6 +94,8 @@ export async function startFront(o: FrontOptions): Promise<Front> {
         `FRONT_ALIAS=127.0.0.1:${port}`,
         '-A',
         `FRONT_NODES="${list}"`,
+        '-A',
+        `FRONT_CTL="unix:${path.join(dir, 'kamailio.ctl')}"`,
       ],
       { cwd: dir, timeoutMs: 15 * 60_000, name: 'kamailio' },
     );
@@ -109,6 +113,7 @@ export async function startFront(o: FrontOptions): Promise<Front> {
       seen,
       kamailio: k,
       db,
+      ctl: `unix:${path.join(dir, 'kamailio.ctl')}`,
       said: (re, timeoutMs = 5000) =>
         eventually(() => re.test(k.stderr), timeoutMs, `kamailio said ${re.source}`),
       stopNode: async (i) => {
