@@ -22,14 +22,8 @@ import {
 } from '../interop/tools.ts';
 import { eventually, freshTestDb, startServer, type TestServerOptions } from './harness.ts';
 
-export const FRONT_CFG = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'deploy',
-  'kamailio',
-  'kamailio.cfg',
-);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FRONT_CFG = path.join(ROOT, 'deploy/kamailio/kamailio.cfg');
 
 export interface Front {
   /** Kamailio's SIP port on 127.0.0.1: where customers, agents' phones and trunks send. */

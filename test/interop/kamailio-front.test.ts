@@ -7,6 +7,7 @@
  * directions; a stopped node is found by the OPTIONS probes and new calls go to the others.
  * Media never passes Kamailio: each call's RTP flows between the phone and its node.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { promptPath } from '../../src/call/prompts.ts';
 import { DIAG_ECHO } from '../../src/diag/diagnostics.ts';
@@ -184,7 +185,14 @@ describe('Kamailio in front of three nodes', () => {
   it('takes a stopped node out within seconds: new calls go to the other two', async () => {
     const f = get();
     await f.stopNode(2);
-    await f.said(/AgentLine node down: sip:127\.0\.0\.1:\d+/, 10_000);
+    const stoppedUri = `sip:127.0.0.1:${f.nodes[2]?.sipPort}`;
+    await f.said(new RegExp(`AgentLine node down: ${stoppedUri.replaceAll('.', '\\.')}`), 10_000);
+    // What an operator sees: the stopped node inactive and probed (IP), the others active (AP).
+    const list = execFileSync('kamcmd', ['-s', f.ctl, 'dispatcher.list'], { encoding: 'utf8' });
+    const flags = new Map([...list.matchAll(/URI: (\S+)\s+FLAGS: (\w+)/g)].map((m) => [m[1], m[2]]));
+    expect(flags).toEqual(
+      new Map(f.nodes.map((n) => [`sip:127.0.0.1:${n.sipPort}`, n === f.nodes[2] ? 'IP' : 'AP'])),
+    );
     const before = [0, 1, 2].map(calls);
     const failovers = (f.kamailio.stderr.match(/node failed/g) ?? []).length;
     const caller = await newPhone('+79163330000');
