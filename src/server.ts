@@ -12,7 +12,7 @@ import { TlsTransport, readTlsFiles } from './sip/transport/tls.ts';
 import { SipStack } from './sip/stack.ts';
 import type { TimerConfig } from './sip/transaction/timers.ts';
 import type { IncomingInvite } from './sip/ua/incoming-invite.ts';
-import { UserAgent } from './sip/ua/user-agent.ts';
+import { UserAgent, type OutboundProxy } from './sip/ua/user-agent.ts';
 import type { SrtpPolicy } from './store/store.ts';
 import { MediaClock } from './media/media-clock.ts';
 import { PortPool } from './media/port-pool.ts';
@@ -44,6 +44,7 @@ import { defaultRecordingsDir } from './util/db-url.ts';
 import { LocalAvailability, type AgentAvailability } from './acd/availability.ts';
 import { InCallSession } from './ivr/agent-menu/in-call.ts';
 import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
+import { SharedBindings } from './call/shared-bindings.ts';
 import {
   type BindingRecord,
   Registrar,
@@ -119,6 +120,8 @@ export class Server {
   recordingsDir!: string;
   recordingRetention: RecordingRetention | undefined;
   registrar!: Registrar;
+  /** The registrar's bindings, and with --outbound-proxy the other nodes' (from the store). */
+  bindings!: SharedBindings;
   /** Calls per source, call cap and port reserve for new INVITEs (issue 11). */
   admission!: InviteAdmission;
   private registeredSources!: RegisteredSources;
@@ -259,6 +262,7 @@ export class Server {
       stack: this.stack,
       clock: this.clock,
       logger: this.log.child({ layer: 'ua' }),
+      outboundProxy: outboundProxyOf(config.outboundProxy),
       delegate: {
         onInvite: (invite) => void this.engine.handleInvite(invite),
         onRegister: (req, source) => this.register(req, source),
@@ -306,6 +310,14 @@ export class Server {
       logger: this.log.child({ layer: 'recording' }),
     });
     this.recordingRetention.start();
+    // Behind a front proxy the phone may have registered at another node.
+    this.bindings = new SharedBindings(this.registrar, {
+      clock: this.clock,
+      load: (now) => this.store.directory.loadSipBindings(now),
+      intervalMs: SHARED_BINDINGS_MS,
+      logger: this.log.child({ layer: 'sip' }),
+    });
+    if (config.outboundProxy) await this.bindings.start();
     this.acd = new Acd({
       engine: this.engine,
       store: this.store,
@@ -315,7 +327,7 @@ export class Server {
       logger: this.log.child({ layer: 'acd' }),
       resolver: new ContactResolver(
         this.trunks,
-        this.registrar,
+        this.bindings,
         (user) => this.sipSrtp.get(user),
         (flow) =>
           flow.transport === 'tls'
@@ -582,8 +594,7 @@ export class Server {
       timings: this.deps.ivrTimings ?? DEFAULT_IVR_TIMINGS,
       defaultLanguage: 'ru',
       availability: this.availability,
-      registeredFrom: (user, address) =>
-        this.registrar.lookup(user).some((b) => b.source.address === address),
+      registeredFrom: (user, address) => this.bindings.lookup(user).some((b) => b.source.address === address),
     }).run();
   }
 
@@ -609,6 +620,8 @@ export class Server {
 
   callerAllowed(address: string): boolean {
     if (this.trunks.trunkForSource(address)) return true;
+    // Behind a front proxy every call comes from it: the front filters its callers.
+    if (outboundProxyOf(this.config.outboundProxy)?.endpoint.address === address) return true;
     if (this.registrar.hasBindingFrom(address)) return true;
     const loopback = address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
     return loopback && this.config.allowLoopbackCallers;
@@ -663,10 +676,21 @@ export class Server {
     this.recordingRetention?.stop();
     this.mediaClock.stop();
     await this.mediaWorkers?.close();
+    this.bindings.stop();
     this.acd.close();
     this.availability.close();
     this.agentStates.close();
     await this.bindingWrites; // the last registrations reach the store before it closes
     await this.store.close();
   }
+}
+
+/** How often a node behind a front proxy reads the other nodes' SIP registrations. */
+const SHARED_BINDINGS_MS = 1000;
+
+/** --outbound-proxy as the UA takes it: an IP literal, like a trunk (never resolved at call time). */
+function outboundProxyOf(value: string | undefined): OutboundProxy | undefined {
+  const hop = parseTrunk(value);
+  if (!hop || !value) return undefined;
+  return { uri: value, endpoint: { transport: hop.transport, address: hop.host, port: hop.port } };
 }

@@ -20,6 +20,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     text: 'database: a SQLite file, file:/path or :memory: (default ./data/agentline.db), or postgres://user[:password]@host[:port]/db',
   },
   trunk: { arg: 'URI', text: 'outbound gateway for phone numbers, e.g. sip:10.0.0.1:5060;transport=tcp' },
+  'outbound-proxy': {
+    arg: 'URI',
+    text: 'proxy in front of the nodes (Kamailio), e.g. sip:10.0.0.5:5060: calls, REGISTERs and OPTIONS go through it',
+  },
   'tls-cert': {
     arg: 'FILE',
     text: 'SIP over TLS: our certificate chain, PEM (with --tls-key: listen on --tls-port)',

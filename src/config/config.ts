@@ -45,6 +45,11 @@ export const configSchema = z.object({
       'expected sip:HOST[:PORT][;transport=udp|tcp|tls] or sips:HOST[:PORT]',
     )
     .optional(),
+  /** A proxy in front of several nodes (Kamailio): every out-of-dialog request goes through it. */
+  outboundProxy: z
+    .string()
+    .regex(/^sip:[^:;@]+(:\d+)?(;transport=(udp|tcp))?$/i, 'expected sip:HOST[:PORT][;transport=udp|tcp]')
+    .optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   adminToken: z.string().min(8).optional(),
   /** Bearer token for `/metrics`; unset leaves it open. */
@@ -164,6 +169,7 @@ export const FLAGS = [
   'tls-port',
   'tls-ca',
   'recordings-dir',
+  'outbound-proxy',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../util/fake-clock.ts';
 import { getHeader, getHeaderValues, tagOf } from '../message/headers.ts';
 import type { SipMessage, SipRequest, SipResponse } from '../message/types.ts';
-import { buildResponse } from '../message/build.ts';
+import { buildRequest, buildResponse } from '../message/build.ts';
 import { serializeMessage } from '../message/serialize.ts';
 import { parseUri } from '../message/uri.ts';
 import { SipStack } from '../stack.ts';
@@ -411,5 +411,109 @@ describe('UserAgent (UAS side) over loopback UDP', () => {
       await until(() => requests('ACK').length === 1 && requests('BYE').length === 1, 'the ACK and the BYE');
       expect(getHeader(requests('ACK')[0]!, 'cseq')).toBe('1 ACK');
     });
+  });
+});
+
+/**
+ * §8.1.2, §12.2.1.1: behind an outbound proxy (--outbound-proxy) a request
+ * outside a dialog goes to the proxy with a Route naming it, whatever its
+ * Request-URI; in the dialog the route set the proxy recorded is used instead.
+ */
+describe('UserAgent with an outbound proxy', () => {
+  let stack: SipStack;
+  let ua: UserAgent;
+  let proxy: dgram.Socket;
+  let got: SipRequest[];
+  let proxyPort: number;
+
+  beforeEach(async () => {
+    proxy = dgram.createSocket('udp4');
+    await new Promise<void>((r) => proxy.bind(0, '127.0.0.1', () => r()));
+    proxyPort = proxy.address().port;
+    got = [];
+    proxy.on('message', (m) => {
+      const msg = parse(m);
+      if (msg.kind === 'request') got.push(msg);
+    });
+    const udp = await UdpTransport.listen('127.0.0.1', 0);
+    stack = new SipStack({
+      transports: [udp],
+      clock: new FakeClock(),
+      logger: quiet,
+      timers: { t1: T1, t2: 4 * T1, t4: 5 * T1 },
+    });
+    ua = new UserAgent({
+      stack,
+      clock: new FakeClock(),
+      logger: quiet,
+      delegate: { onInvite: () => {} },
+      outboundProxy: {
+        uri: `sip:127.0.0.1:${proxyPort}`,
+        endpoint: { transport: 'udp', address: '127.0.0.1', port: proxyPort },
+      },
+    });
+  });
+
+  afterEach(async () => {
+    proxy.close();
+    await stack.close();
+  });
+
+  const reply = (r: SipRequest, status: number, headers: { name: string; value: string }[] = []): void => {
+    const res = buildResponse(r, status, { toTag: status > 100 ? 'proxytag' : undefined, headers });
+    const bytes = serializeMessage(res);
+    proxy.send(bytes, stack.localAddress('udp').port, '127.0.0.1');
+  };
+
+  it('sends an INVITE for a phone elsewhere to the proxy with a loose Route, then ACK and BYE along the recorded route', async () => {
+    const uri = parseUri('sip:1001@127.0.0.9:5999');
+    if (!uri) throw new Error('uri');
+    const out = ua.invite({
+      requestUri: uri,
+      destination: { transport: 'udp', address: '127.0.0.9', port: 5999 },
+      fromUser: '+74950000001',
+      sdp: 'v=0\r\n',
+    });
+    await until(() => got.some((r) => r.method === 'INVITE'));
+    const invite = got.find((r) => r.method === 'INVITE');
+    if (!invite) throw new Error('no INVITE');
+    expect(invite.rawUri).toBe('sip:1001@127.0.0.9:5999');
+    expect(getHeaderValues(invite, 'route')).toEqual([`<sip:127.0.0.1:${proxyPort};lr>`]);
+    const rr = `<sip:127.0.0.1:${proxyPort};lr;ftag=x>`;
+    reply(invite, 200, [
+      { name: 'Record-Route', value: rr },
+      { name: 'Contact', value: '<sip:1001@127.0.0.9:5999>' },
+      { name: 'Content-Type', value: 'application/sdp' },
+    ]);
+    const result = await out.result;
+    if (result.kind !== 'answered') throw new Error(result.kind);
+    await until(() => got.some((r) => r.method === 'ACK'));
+    const ack = got.find((r) => r.method === 'ACK');
+    expect(ack?.rawUri).toBe('sip:1001@127.0.0.9:5999');
+    expect(ack && getHeaderValues(ack, 'route')).toEqual([rr]);
+    void result.session.bye();
+    await until(() => got.some((r) => r.method === 'BYE'));
+    const bye = got.find((r) => r.method === 'BYE');
+    expect(bye && getHeaderValues(bye, 'route')).toEqual([rr]);
+  });
+
+  it('sends OPTIONS and REGISTER to a trunk through the proxy, our Via as the proxy sees us', async () => {
+    const uri = parseUri('sip:127.0.0.9:5999');
+    if (!uri) throw new Error('uri');
+    const req = buildRequest('OPTIONS', uri, {
+      via: 'SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKstale',
+      from: '<sip:agentline@127.0.0.9>;tag=1',
+      to: '<sip:127.0.0.9:5999>',
+      callId: 'proxy-options',
+      cseq: 1,
+    });
+    const answered = ua.request(req, { transport: 'udp', address: '127.0.0.9', port: 5999 });
+    await until(() => got.length > 0);
+    const sent = got[0];
+    if (!sent) throw new Error('nothing sent');
+    expect(getHeaderValues(sent, 'route')).toEqual([`<sip:127.0.0.1:${proxyPort};lr>`]);
+    expect(getHeader(sent, 'via')).toContain(`127.0.0.1:${stack.localAddress('udp').port}`);
+    reply(sent, 200);
+    expect((await answered)?.status).toBe(200);
   });
 });

@@ -32,6 +32,17 @@ export interface UserAgentOptions {
   logger: Logger;
   delegate: UaDelegate;
   userAgent?: string;
+  /**
+   * A proxy in front (Kamailio, docs/scale-out.md): every out-of-dialog request
+   * goes to it with a Route naming it (RFC 3261 §8.1.2, a preloaded loose route).
+   */
+  outboundProxy?: OutboundProxy;
+}
+
+/** Where the front proxy listens (`uri` is its SIP URI, e.g. `sip:10.0.0.5:5060`). */
+export interface OutboundProxy {
+  uri: string;
+  endpoint: Endpoint;
 }
 
 /**
@@ -124,8 +135,25 @@ export class UserAgent implements IncomingInviteHost, OutgoingInviteHost {
     return session.request(method, extra, body);
   }
 
+  /**
+   * §8.1.2: with an outbound proxy, a request outside a dialog goes to the
+   * proxy, its Route header (`;lr`) first so the proxy knows it is meant to
+   * relay it to the Request-URI. In-dialog requests follow the route set instead.
+   */
+  private viaProxy(destination: Endpoint, headers: HeaderField[]): Endpoint {
+    const proxy = this.opts.outboundProxy;
+    if (!proxy || headers.some((h) => headerKey(h.name) === 'route')) return destination;
+    const at = headers.findIndex((h) => headerKey(h.name) === 'max-forwards');
+    headers.splice(at + 1, 0, { name: 'Route', value: `<${proxy.uri};lr>` });
+    return proxy.endpoint;
+  }
+
   /** Places a call (§13.2.1). */
   invite(opts: OutgoingInviteOptions): OutgoingInvite {
+    if (this.opts.outboundProxy) {
+      const headers = [...(opts.headers ?? [])];
+      opts = { ...opts, destination: this.viaProxy(opts.destination, headers), headers };
+    }
     const transport = opts.destination.transport;
     const peer = opts.destination.address;
     const req = buildInvite(opts, {
@@ -145,7 +173,14 @@ export class UserAgent implements IncomingInviteHost, OutgoingInviteHost {
    * once with `auth`'s credentials (§22.2); a second challenge or a 403 to them
    * is logged at warn and resolved as is.
    */
-  request(req: SipRequest, destination: Endpoint, auth?: OutboundAuth): Promise<SipResponse | undefined> {
+  request(req: SipRequest, target: Endpoint, auth?: OutboundAuth): Promise<SipResponse | undefined> {
+    const destination = this.viaProxy(target, req.headers);
+    if (destination !== target) {
+      // Our Via as the proxy sees us, not as the target would have.
+      const top = req.headers.findIndex((h) => headerKey(h.name) === 'via');
+      if (top >= 0)
+        req.headers[top] = { name: 'Via', value: this.viaFor(destination.transport, destination.address) };
+    }
     const send = (r: SipRequest): Promise<SipResponse | undefined> =>
       new Promise((resolve) => {
         this.stack.sendRequest(r, destination, {

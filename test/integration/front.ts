@@ -1,0 +1,123 @@
+/**
+ * Several AgentLine nodes behind Kamailio on loopback (issue 15, docs/scale-out.md): the
+ * repository's own deploy/kamailio/kamailio.cfg, N in-process Servers each on its own SIP
+ * port and RTP range, all with --outbound-proxy at Kamailio and one shared store — a SQLite
+ * file, or under onPostgres() one database on the test's own PostgreSQL server. Built for
+ * the end-to-end tests of the front (test/interop/kamailio-front.test.ts) and for load runs
+ * over several nodes.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from '../../src/server.ts';
+import {
+  freePortBlock,
+  requireTool,
+  sleep,
+  spawnTool,
+  tempDir,
+  watchInbound,
+  type SeenCall,
+  type ToolProcess,
+} from '../interop/tools.ts';
+import { eventually, freshTestDb, startServer, type TestServerOptions } from './harness.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FRONT_CFG = path.join(ROOT, 'deploy/kamailio/kamailio.cfg');
+
+export interface Front {
+  /** Kamailio's SIP port on 127.0.0.1: where customers, agents' phones and trunks send. */
+  port: number;
+  /** The nodes, in the dispatcher list's order; a stopped one stays in place. */
+  nodes: Server[];
+  /** Calls each node routed (its engine's inbound calls), by node index. */
+  seen: SeenCall[][];
+  kamailio: ToolProcess;
+  /** The shared store's URL (a SQLite file or a PostgreSQL database). */
+  db: string;
+  /** Kamailio logged a line matching `re` (polled: its stderr is a pipe). */
+  said(re: RegExp, timeoutMs?: number): Promise<void>;
+  /** Stops node `i` (as SIGTERM would); Kamailio's probes then find it gone. */
+  stopNode(i: number): Promise<void>;
+  /** Kamailio's control socket, for `kamcmd -s` (dispatcher.list, dispatcher.reload). */
+  ctl: string;
+  /** Stops every node and Kamailio. */
+  close(): Promise<void>;
+}
+
+export interface FrontOptions {
+  nodes: number;
+  /** Options for every node (trunk, ivrTimings, …); db and outboundProxy are the front's. */
+  server?: TestServerOptions;
+}
+
+export async function startFront(o: FrontOptions): Promise<Front> {
+  const kamailioBin = requireTool('kamailio', 'kamailio');
+  const port = await freePortBlock(1);
+  const dir = tempDir('front');
+  const fresh = await freshTestDb();
+  const db = fresh === ':memory:' ? path.join(dir, 'shared.db') : fresh;
+  const nodes: Server[] = [];
+  const stopped = new Set<number>();
+  let kamailio: ToolProcess | undefined;
+  const close = async (): Promise<void> => {
+    await Promise.all(nodes.map((n, i) => (stopped.has(i) ? Promise.resolve() : n.stop())));
+    await kamailio?.kill();
+  };
+  try {
+    // One after the other: the first migrates and seeds the store, the others find it ready.
+    for (let i = 0; i < o.nodes; i++)
+      nodes.push(await startServer({ ...o.server, db, outboundProxy: `sip:127.0.0.1:${port}` }));
+    const seen = nodes.map((n) => watchInbound(n));
+    const list = path.join(dir, 'nodes.list');
+    writeFileSync(list, nodes.map((n) => `1 sip:127.0.0.1:${n.sipPort}\n`).join(''));
+    const k = spawnTool(
+      kamailioBin,
+      [
+        '-f',
+        FRONT_CFG,
+        '-DD',
+        '-E',
+        '-P',
+        path.join(dir, 'kamailio.pid'),
+        '-w',
+        dir,
+        '-A',
+        `FRONT_LISTEN=udp:127.0.0.1:${port}`,
+        '-A',
+        `FRONT_ALIAS=127.0.0.1:${port}`,
+        '-A',
+        `FRONT_NODES="${list}"`,
+        '-A',
+        `FRONT_CTL="unix:${path.join(dir, 'kamailio.ctl')}"`,
+      ],
+      { cwd: dir, timeoutMs: 15 * 60_000, name: 'kamailio' },
+    );
+    kamailio = k;
+    await eventually(
+      () => (k.stdout + k.stderr).includes('Listening on') || !k.alive,
+      10_000,
+      'kamailio listening',
+    );
+    if (!k.alive) throw new Error(`kamailio exited:\n${k.tail()}`);
+    await sleep(300); // its children up
+    return {
+      port,
+      nodes,
+      seen,
+      kamailio: k,
+      db,
+      ctl: `unix:${path.join(dir, 'kamailio.ctl')}`,
+      said: (re, timeoutMs = 5000) =>
+        eventually(() => re.test(k.stderr), timeoutMs, `kamailio said ${re.source}`),
+      stopNode: async (i) => {
+        stopped.add(i);
+        await nodes[i]?.stop();
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
