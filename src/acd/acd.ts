@@ -12,6 +12,7 @@ import { CustomerCall, type CallOutcomeReason } from './customer-call.ts';
 import { Distributor } from './distributor.ts';
 import type { InCallHooks, InCallSessionFactory } from './in-call-port.ts';
 import { CallQueues } from './queue.ts';
+import type { SharedQueue } from './shared-queue.ts';
 
 export type { AcdEvent } from './call-log.ts';
 
@@ -26,6 +27,8 @@ export interface AcdDeps {
   resolver: ContactResolver;
   /** Builds the in-call session of a connected call (the agent menu, injected by server.ts). */
   inCallSession: InCallSessionFactory;
+  /** Several nodes on one PostgreSQL: the queues and live calls every node sees (issue 15). */
+  shared?: SharedQueue;
   /** Shorter in-call menu timers (tests). */
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
 }
@@ -49,7 +52,13 @@ export class Acd {
     this.log = deps.logger;
     this.callLog = new CallLog({ store: deps.store, clock: deps.clock, logger: deps.logger });
     this.queues = new CallQueues(
-      { store: deps.store, sounds: deps.sounds, availability: deps.availability, callLog: this.callLog },
+      {
+        store: deps.store,
+        sounds: deps.sounds,
+        availability: deps.availability,
+        callLog: this.callLog,
+        shared: deps.shared,
+      },
       {
         withdrawOffer: (cc, reason) => this.distributor.withdrawOffer(cc, reason),
         nobodyFree: (cc) => this.distributor.nobodyFree(cc),
@@ -68,6 +77,7 @@ export class Acd {
         callLog: this.callLog,
         queues: this.queues,
         logger: deps.logger,
+        shared: deps.shared,
       },
       (cc, agentId, agentLeg, answeredAt) => this.connect(cc, agentId, agentLeg, answeredAt),
     );
@@ -123,6 +133,7 @@ export class Acd {
     );
     this.calls.add(cc);
     await this.callLog.started(cc);
+    this.deps.shared?.started(cc);
     call.leg.on('ended', () => this.bg(this.onCustomerGone(cc), cc));
     // Gone while the CDR was written: the listener above came too late to hear it.
     if (call.leg.ended) return this.onCustomerGone(cc);
@@ -214,6 +225,7 @@ export class Acd {
     this.queues.remove(cc);
     this.calls.delete(cc);
     await this.callLog.ended(cc, outcome);
+    this.deps.shared?.ended(cc);
   }
 
   /** A background task: a failure is logged, never an unhandled rejection. */

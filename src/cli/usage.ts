@@ -55,6 +55,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     arg: 'S',
     text: 'hang up an answered call leg that sent no RTP this long, unless on hold; 0 off (default 30)',
   },
+  'node-id': {
+    arg: 'NAME',
+    text: 'this node among the nodes sharing one PostgreSQL (default hostname-pid)',
+  },
   'media-workers': {
     arg: 'N',
     text: 'run RTP in N worker threads (both legs of a bridge in one); 0 on the main thread (default 0)',

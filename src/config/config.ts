@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parseCidr, type Cidr } from '../util/advertise.ts';
 import { parseDbUrl } from '../util/db-url.ts';
@@ -83,6 +84,15 @@ export const configSchema = z.object({
   maxCalls: z.coerce.number().int().min(0).default(0),
   /** An answered, unheld leg with no RTP for this long is hung up as dead (issue 10); 0 off. */
   rtpTimeoutSeconds: z.coerce.number().min(0).default(30),
+  /**
+   * This node's name among the nodes sharing one PostgreSQL (issue 15): its heartbeat row, the
+   * node its calls and holds belong to. Default `hostname-pid`.
+   */
+  nodeId: z
+    .string()
+    .min(1)
+    .max(100)
+    .default(() => `${hostname()}-${process.pid}`),
   /** RTP in this many worker threads (issue 13); 0: on the main thread. */
   mediaWorkers: z.coerce.number().int().min(0).max(64).default(0),
   /** RFC 4028 session interval we offer and grant at most; 0 off; else at least Min-SE (90 s). */
@@ -155,6 +165,7 @@ export const FLAGS = [
   'tls-key',
   'tls-port',
   'tls-ca',
+  'node-id',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */
