@@ -114,7 +114,7 @@ export class Distributor {
       const department =
         local?.department ?? (await this.deps.store.directory.getDepartment(head.departmentId));
       if (!department) continue;
-      const agentId = await this.pickAgentIn(department, local?.unreachable);
+      const agentId = await this.pickAgentIn(department, local?.unreachable ?? new Set(head.unreachable));
       if (agentId === undefined) continue;
       if (!(await shared.take(head, agentId, `offer:${head.callId}`))) continue;
       this.lastOffered.set(department.id, agentId);
@@ -127,8 +127,10 @@ export class Distributor {
   /** Another node's pass took agent `agentId` (held, offered) for our call `callId`. */
   private async offerGiven(callId: string, agentId: number): Promise<void> {
     const cc = this.deps.queues.byId(callId);
-    if (cc?.state === 'queued') return this.offerReserved(cc, agentId);
-    // Gone (hung up, overflowed) before the word came: the agent is free again.
+    if (cc?.state === 'queued' && !cc.unreachable.has(agentId)) return this.offerReserved(cc, agentId);
+    // Gone (hung up, overflowed) before the word came, or their phone just failed for this call
+    // (the pass read the queue before we wrote it): the agent is free again, the call waits on.
+    if (cc) this.deps.shared?.putBack(cc);
     await this.deps.availability.release(agentId, 'ready', 'offer_withdrawn');
     this.schedule();
   }
@@ -250,10 +252,12 @@ export class Distributor {
       );
     else {
       cc.unreachable.add(agentId);
+      this.deps.shared?.unreachable(cc, agentId, true);
       // The route may come back (trunk up again): offer this call to them again later.
       if (waits)
         cc.armForLife(UNREACHABLE_RETRY_MS, () => {
           cc.unreachable.delete(agentId);
+          this.deps.shared?.unreachable(cc, agentId, false);
           this.schedule();
         });
       await availability.release(agentId, 'ready', `offer_failed:${why}`);

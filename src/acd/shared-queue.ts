@@ -25,6 +25,8 @@ export interface SharedQueue {
   left(cc: CustomerCall): void;
   /** The offer did not go through: the call waits again where it was. */
   putBack(cc: CustomerCall): void;
+  /** The agent's phone could not be reached for this call, or may be tried again. */
+  unreachable(cc: CustomerCall, agentId: number, unreachable: boolean): void;
   /** The oldest call not offered to anyone, per department, over every node (after this node's writes). */
   heads(): Promise<WaitingHead[]>;
   /** Holds the agent for the call and offers it to them, in one step; false when another pass was first. */
@@ -81,7 +83,14 @@ export class PostgresQueue implements SharedQueue {
   }
 
   putBack(cc: CustomerCall): void {
-    this.write(cc, () => this.live.unclaim(cc.id));
+    this.write(cc, async () => {
+      await this.live.unclaim(cc.id);
+      await this.live.send({ kind: 'pass', from: this.nodeId });
+    });
+  }
+
+  unreachable(cc: CustomerCall, agentId: number, unreachable: boolean): void {
+    this.write(cc, () => this.live.setUnreachable(cc.id, agentId, unreachable));
   }
 
   async heads(): Promise<WaitingHead[]> {

@@ -11,6 +11,8 @@ export interface WaitingHead {
   /** The node holding the customer's dialog: it rings the agent. */
   nodeId: string;
   departmentId: number;
+  /** Agents whose phone could not be reached for this call (not offered it again for a while). */
+  unreachable: number[];
 }
 
 /** A node that stopped heartbeating, taken out by this node alone (no other node sees it). */
@@ -85,6 +87,8 @@ export interface LiveStore {
   claim(callId: string, agentId: number, reason: string): Promise<boolean>;
   /** The offer did not go through: the call waits again, where it was. */
   unclaim(callId: string): Promise<void>;
+  /** Agent `agentId`'s phone could not be reached for this call (`true`), or may be tried again. */
+  setUnreachable(callId: string, agentId: number, unreachable: boolean): Promise<void>;
   /** 1-based position among the department's waiting calls, over every node; 0 when not waiting. */
   position(callId: string): Promise<number>;
   /** Calls waiting in the department, over every node. */

@@ -238,12 +238,22 @@ export class PostgresLive implements LiveStore {
   }
 
   async heads(): Promise<WaitingHead[]> {
-    const rows = await this.rows<{ call_id: string; node_id: string; department_id: number }>(
-      `select distinct on (department_id) call_id, node_id, department_id from acd_calls
+    const rows = await this.rows<{
+      call_id: string;
+      node_id: string;
+      department_id: number;
+      unreachable: number[];
+    }>(
+      `select distinct on (department_id) call_id, node_id, department_id, unreachable from acd_calls
        where position is not null and offered_to is null
        order by department_id, priority, position`,
     );
-    return rows.map((r) => ({ callId: r.call_id, nodeId: r.node_id, departmentId: r.department_id }));
+    return rows.map((r) => ({
+      callId: r.call_id,
+      nodeId: r.node_id,
+      departmentId: r.department_id,
+      unreachable: r.unreachable,
+    }));
   }
 
   async claim(callId: string, agentId: number, reason: string): Promise<boolean> {
@@ -271,6 +281,15 @@ export class PostgresLive implements LiveStore {
 
   async unclaim(callId: string): Promise<void> {
     await this.pool.query(`update acd_calls set offered_to = null where call_id = $1`, [callId]);
+  }
+
+  async setUnreachable(callId: string, agentId: number, unreachable: boolean): Promise<void> {
+    await this.pool.query(
+      unreachable
+        ? `update acd_calls set unreachable = array_append(array_remove(unreachable, $2), $2) where call_id = $1`
+        : `update acd_calls set unreachable = array_remove(unreachable, $2) where call_id = $1`,
+      [callId, agentId],
+    );
   }
 
   async position(callId: string): Promise<number> {
