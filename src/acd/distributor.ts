@@ -179,8 +179,8 @@ export class Distributor {
     const agent = await this.deps.store.directory.getAgent(agentId);
     if (!agent || !cc.transition('offering', `offer:${agentId}`)) {
       // The customer left (or overflowed) while the agent was being reserved.
-      await this.deps.availability.release(agentId, 'ready', 'offer_withdrawn');
       this.deps.shared?.putBack(cc);
+      await this.deps.availability.release(agentId, 'ready', 'offer_withdrawn');
       return;
     }
     cc.offer = { agentId, dialing: undefined };
@@ -242,6 +242,11 @@ export class Distributor {
     // Queued again (at the head, where it is) before the agent's move: a pass that move starts
     // must not skip this call for the ones behind it.
     const waits = cc.is('offering') ? cc.transition('queued', `offer_failed:${why}`) : cc.waiting;
+    if (!agentsFault) {
+      cc.unreachable.add(agentId);
+      // Written before the call waits again: no node's pass gives it this agent meanwhile.
+      this.deps.shared?.unreachable(cc, agentId, true);
+    }
     if (waits) this.deps.shared?.putBack(cc);
     // The history says why: `no_answer` (busy, declined, rang out) or `not_accepted` (no accept key).
     if (agentsFault)
@@ -251,8 +256,6 @@ export class Distributor {
         why === 'not_accepted' ? why : 'no_answer',
       );
     else {
-      cc.unreachable.add(agentId);
-      this.deps.shared?.unreachable(cc, agentId, true);
       // The route may come back (trunk up again): offer this call to them again later.
       if (waits)
         cc.armForLife(UNREACHABLE_RETRY_MS, () => {
