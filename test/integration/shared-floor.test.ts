@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import { TestPhone, type PhoneCall } from '../phone/phone.ts';
@@ -6,7 +7,7 @@ import { eventually, freshTestDb, onPostgres, phone, sleep, startServer } from '
 import { CONTACT, SALES, agentId, makeReady, setState, stateOf, waitConnected } from './acd-helpers.ts';
 import { VOICE, hears } from './hearing.ts';
 import { SseClient } from '../http/helpers.ts';
-import { TRUNK_SIP, blocks } from './ports.ts';
+import { SERVER_RTP, TRUNK_SIP, blocks } from './ports.ts';
 
 /**
  * Several nodes, one floor (issue 15 items 2 and 3): two AgentLine servers in this process, each
@@ -209,5 +210,66 @@ describe('two nodes on one PostgreSQL', () => {
     expect(open).toHaveLength(0); // the waiting customer's CDR too
     console.log(`node lost → agent freed on the other node in ${freedMs} ms`);
     expect(c.state).toBe('up'); // B's dialog (in this process) is not A's to end
+  });
+
+  it('kill -9 of a node process: within 10 s the other frees its agent (node_lost)', async () => {
+    const db = await freshTestDb();
+    const [trunkPort, sipPort, httpPort] = [nextTrunkPort(), nextTrunkPort(), nextTrunkPort()];
+    const trunk = await phone({ number: 'trunk', sipPort: trunkPort });
+    closers.push(() => trunk.close());
+    const a = await startServer({ db, nodeId: 'node-a', trunk: `sip:127.0.0.1:${trunkPort}` });
+    closers.push(() => a.stop());
+    // Node B is the real CLI in a process of its own, on RTP ports A does not use.
+    const rtp = a.config.rtpPorts.min === SERVER_RTP.min ? SERVER_RTP.min + 1000 : SERVER_RTP.min;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'start', '--db', db, '--node-id', 'node-b'].concat(
+        ['--sip-host', '127.0.0.1', '--sip-port', String(sipPort), '--http-port', String(httpPort)],
+        [
+          '--rtp-ports',
+          `${rtp}-${rtp + 199}`,
+          '--trunk',
+          `sip:127.0.0.1:${trunkPort}`,
+          '--log-level',
+          'warn',
+        ],
+      ),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_, sig) => resolve(sig)),
+    );
+    closers.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    const healthy = async (): Promise<boolean> =>
+      fetch(`http://127.0.0.1:${httpPort}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    await eventually(healthy, 30_000, `node B up (${output})`);
+
+    await makeReady(a, '1001');
+    await (await customer('+79161110005')).call(SALES, { port: sipPort });
+    const inv = await trunk.nextIncoming(10_000, CONTACT['1001']);
+    expect(inv.source.port).toBe(sipPort); // B holds the customer's dialog: B rings
+    await trunk.answer(inv);
+    await eventually(async () => (await stateOf(a, '1001')) === 'busy', 8000, '1001 busy on B’s call');
+    const [cdr] = await a.store.calls.listCdr();
+
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    await eventually(async () => (await stateOf(a, '1001')) === 'ready', 10_000, 'agent freed by A');
+    const freedMs = Date.now() - killedAt;
+    const id = await agentId(a, '1001');
+    const last = (await a.store.agentStates.listStateHistory({ agentId: id })).at(-1);
+    expect(last).toMatchObject({ from: 'busy', to: 'ready', reason: 'node_lost' });
+    expect((await a.store.calls.getCdr(cdr!.id))?.outcome).toBe('node_lost');
+    console.log(`kill -9 of node B → its agent freed on node A in ${freedMs} ms`);
   });
 });
