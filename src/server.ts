@@ -327,6 +327,7 @@ export class Server {
         live: this.live,
         states: this.agentStates,
         logger: this.log.child({ layer: 'nodes' }),
+        onBeat: () => this.acd.reconcile(),
       });
       await this.liveness.start();
       this.floor = new FloorEvents(

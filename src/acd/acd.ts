@@ -106,6 +106,11 @@ export class Acd {
     return this.distributor.idle();
   }
 
+  /** Several nodes: lets go of agents whose offer from another node never arrived (each heartbeat). */
+  reconcile(): Promise<void> {
+    return this.distributor.reconcile();
+  }
+
   // ── entry ──────────────────────────────────────────────────────────────
   /** A call to a hotline number: answer, greet, queue. */
   async handleHotline(call: InboundCall, route: NumberRoute): Promise<void> {

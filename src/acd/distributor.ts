@@ -20,6 +20,9 @@ import type { CallQueues } from './queue.ts';
 import type { SharedQueue } from './shared-queue.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
 
+/** How long the word of another node's offer may take before the offer is taken as lost. */
+const OFFER_WORD_MS = 5000;
+
 /** How long an agent whose phone could not be reached is not offered the same call again. */
 const UNREACHABLE_RETRY_MS = 30_000;
 
@@ -133,6 +136,27 @@ export class Distributor {
     if (cc) this.deps.shared?.putBack(cc);
     await this.deps.availability.release(agentId, 'ready', 'offer_withdrawn');
     this.schedule();
+  }
+
+  /**
+   * Offers of another node's pass whose word never came (that node died between its claim and
+   * its NOTIFY, or our LISTEN connection was down): the call still waits here, nobody rings the
+   * agent. After `olderThanMs` the agent is let go and the call waits again.
+   */
+  reconcile(olderThanMs = OFFER_WORD_MS): Promise<void> {
+    const shared = this.deps.shared;
+    if (!shared) return Promise.resolve();
+    const run = this.distributing.then(async () => {
+      for (const [callId, agentId] of await shared.offeredSince(olderThanMs)) {
+        const cc = this.deps.queues.byId(callId);
+        if (cc?.state !== 'queued') continue; // rung (offering), or gone: not ours to undo
+        this.log.warn({ callId, agentId }, 'an offer from another node never arrived: the agent is let go');
+        shared.putBack(cc);
+        await this.deps.availability.release(agentId, 'ready', 'offer_lost');
+      }
+    });
+    this.distributing = run.catch((err: unknown) => this.log.error({ err }, 'offer reconciliation failed'));
+    return this.distributing;
   }
 
   /** Nobody could be offered `cc` in its department now. */

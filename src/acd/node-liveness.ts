@@ -21,6 +21,8 @@ export interface NodeLivenessDeps {
   logger: Pick<Logger, 'warn' | 'error'>;
   intervalMs?: number;
   staleMs?: number;
+  /** Run after each beat (this node's own periodic checks of the shared state). */
+  onBeat?: () => Promise<void>;
 }
 
 export class NodeLiveness {
@@ -61,6 +63,7 @@ export class NodeLiveness {
         );
         await this.recover(lost, REASON_NODE_LOST);
       }
+      await this.deps.onBeat?.();
     } catch (err) {
       logger.warn({ err }, 'node heartbeat failed (PostgreSQL unreachable?)');
     }

@@ -35,6 +35,8 @@ export interface SharedQueue {
   tellOffer(head: WaitingHead, agentId: number): Promise<void>;
   /** A pass on another node gave one of this node's calls an agent. */
   onOffer(fn: (callId: string, agentId: number) => void): () => void;
+  /** This node's calls given an agent `olderThanMs` ago or more: `[callId, agentId]`. */
+  offeredSince(olderThanMs: number): Promise<[string, number][]>;
   /** 1-based, over every node; 0 when not waiting. */
   position(cc: CustomerCall): Promise<number>;
   waitingCount(departmentId: number): Promise<number>;
@@ -121,6 +123,11 @@ export class PostgresQueue implements SharedQueue {
     return this.live.onMessage((m) => {
       if (m.kind === 'offer' && m.nodeId === this.nodeId) fn(m.callId, m.agentId);
     });
+  }
+
+  async offeredSince(olderThanMs: number): Promise<[string, number][]> {
+    await this.writes;
+    return this.live.offeredSince(olderThanMs);
   }
 
   async position(cc: CustomerCall): Promise<number> {

@@ -87,6 +87,8 @@ export interface LiveStore {
   claim(callId: string, agentId: number, reason: string): Promise<boolean>;
   /** The offer did not go through: the call waits again, where it was. */
   unclaim(callId: string): Promise<void>;
+  /** This node's calls offered to an agent for `olderThanMs` or longer: `[callId, agentId]`. */
+  offeredSince(olderThanMs: number): Promise<[string, number][]>;
   /** Agent `agentId`'s phone could not be reached for this call (`true`), or may be tried again. */
   setUnreachable(callId: string, agentId: number, unreachable: boolean): Promise<void>;
   /** 1-based position among the department's waiting calls, over every node; 0 when not waiting. */

@@ -12,7 +12,7 @@ import { isPostgres } from './columns.ts';
  * - `acd_menu`: agents in the service IVR of some node (not offered calls meanwhile).
  * - `acd_calls`: the live customer calls of every node (the board, the lost node's CDRs); a call
  *   waiting in a department's queue has a `position` (lower first: a call coming back to the head
- *   takes a negative one) and, while an agent is offered it, `offered_to`; `unreachable`: agents
+ *   takes a negative one) and, while an agent is offered it, `offered_to` (since `offered_at`); `unreachable`: agents
  *   whose phone could not be reached for this call, not offered it again for a while.
  */
 export const m011SharedLive: Migration = {
@@ -47,6 +47,7 @@ export const m011SharedLive: Migration = {
       priority integer not null default 0,
       position bigint,
       offered_to integer,
+      offered_at bigint,
       unreachable integer[] not null default '{}'
     )`.execute(db);
     await sql`create index acd_calls_waiting on acd_calls(department_id, priority, position)

@@ -88,6 +88,11 @@ describe('PostgreSQL live state', () => {
     expect(won).toHaveLength(1);
     const held = await Promise.all(agents.map((id) => a.isHeld(id)));
     expect(held.filter(Boolean)).toHaveLength(1);
+    // The call's node sees the offer (to reconcile one whose word never came); the other not.
+    const winner = agents[held.indexOf(true)]!;
+    expect(await b.offeredSince(0)).toEqual([['call', winner]]);
+    expect(await b.offeredSince(60_000)).toEqual([]);
+    expect(await a.offeredSince(0)).toEqual([]);
     expect(await a.heads()).toEqual([]);
     // Lost with node b: the hold was b's, though a made the claim.
     await b.abandon();

@@ -261,7 +261,8 @@ export class PostgresLive implements LiveStore {
       // The call's row is locked from here to the commit: a second claim of it waits, then
       // finds it offered. The hold's primary key does the same for the agent.
       const call = await c.query<{ node_id: string }>(
-        `update acd_calls set offered_to = $2 where call_id = $1 and position is not null and offered_to is null
+        `update acd_calls set offered_to = $2, offered_at = ${NOW}
+         where call_id = $1 and position is not null and offered_to is null
          returning node_id`,
         [callId, agentId],
       );
@@ -290,6 +291,15 @@ export class PostgresLive implements LiveStore {
         : `update acd_calls set unreachable = array_remove(unreachable, $2) where call_id = $1`,
       [callId, agentId],
     );
+  }
+
+  async offeredSince(olderThanMs: number): Promise<[string, number][]> {
+    const rows = await this.rows<{ call_id: string; offered_to: number }>(
+      `select call_id, offered_to from acd_calls
+       where node_id = $1 and offered_to is not null and offered_at <= ${NOW} - $2`,
+      [this.nodeId, olderThanMs],
+    );
+    return rows.map((r) => [r.call_id, r.offered_to]);
   }
 
   async position(callId: string): Promise<number> {
