@@ -42,6 +42,13 @@ import { Acd } from './acd/acd.ts';
 import { RecordingRetention } from './acd/recording-retention.ts';
 import { defaultRecordingsDir } from './util/db-url.ts';
 import { LocalAvailability, type AgentAvailability } from './acd/availability.ts';
+import { PostgresAvailability } from './acd/shared-availability.ts';
+import { PostgresQueue } from './acd/shared-queue.ts';
+import { NodeLiveness, STALE_MS } from './acd/node-liveness.ts';
+import { FloorEvents } from './acd/floor-events.ts';
+import { openPostgresLive } from './store/postgres/live.ts';
+import type { LiveStore } from './store/live.ts';
+import { parseDbUrl } from './util/db-url.ts';
 import { InCallSession } from './ivr/agent-menu/in-call.ts';
 import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
 import { SharedBindings } from './call/shared-bindings.ts';
@@ -128,6 +135,11 @@ export class Server {
   trunks!: Trunks;
   /** Whether an agent is free (state, our reservations, the service IVR): the one place asked. */
   availability!: AgentAvailability;
+  /** On PostgreSQL: the live state this node shares with the others (issue 15). */
+  live: LiveStore | undefined;
+  liveness: NodeLiveness | undefined;
+  /** On PostgreSQL: every node's console events. */
+  floor: FloorEvents | undefined;
   private udp!: UdpTransport;
   private tcp!: TcpTransport;
   /** SIP over TLS: listening with --tls-cert/--tls-key, else only for connections we open. */
@@ -325,6 +337,7 @@ export class Server {
       sounds: this.sounds,
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
+      shared: this.live && new PostgresQueue(this.live, this.agentStates, this.log.child({ layer: 'acd' })),
       resolver: new ContactResolver(
         this.trunks,
         this.bindings,
@@ -340,6 +353,20 @@ export class Server {
       inCallTimings: this.deps.inCallTimings,
       recordingsDir: this.recordingsDir,
     });
+    if (this.live) {
+      this.liveness = new NodeLiveness({
+        live: this.live,
+        states: this.agentStates,
+        logger: this.log.child({ layer: 'nodes' }),
+        onBeat: () => this.acd.reconcile(),
+      });
+      await this.liveness.start();
+      this.floor = new FloorEvents(
+        this.live,
+        { agentStates: this.agentStates, acd: this.acd },
+        this.log.child({ layer: 'nodes' }),
+      );
+    }
     // Off unless configured: otherwise 9000–9002 are unknown numbers like any other.
     if (config.diagnostics ?? config.demo) {
       this.router.add(DIAG_READBACK, (call) => readbackTest(call, this.sounds, 'ru'));
@@ -436,6 +463,7 @@ export class Server {
       recordingsDir: this.recordingsDir,
       agentStates: this.agentStates,
       acd: this.acd,
+      floor: this.floor,
       availability: this.availability,
       trunks: this.trunks,
       sipAccounts: {
@@ -550,8 +578,10 @@ export class Server {
       onIdleError: (err) =>
         this.log.warn({ err }, 'a PostgreSQL connection failed while idle; the pool reconnects'),
     });
-    // Calls that were live when the last run died (crash, kill -9) can never end now.
-    const interrupted = await this.store.calls.closeInterruptedCdrs(this.clock.wallNow());
+    const alone = await this.openLive();
+    // Calls that were live when the last run died (crash, kill -9) can never end now. With other
+    // nodes on the database, their open calls are live: only this node's own leftovers are closed.
+    const interrupted = alone ? await this.store.calls.closeInterruptedCdrs(this.clock.wallNow()) : 0;
     if (interrupted > 0)
       this.log.warn(
         { calls: interrupted },
@@ -568,8 +598,13 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'agents' }),
     });
-    this.availability = new LocalAvailability(this.agentStates, this.log.child({ layer: 'agents' }));
-    const recovery = await this.agentStates.recoverAfterRestart();
+    this.availability = this.live
+      ? new PostgresAvailability(this.agentStates, this.live, this.log.child({ layer: 'agents' }))
+      : new LocalAvailability(this.agentStates, this.log.child({ layer: 'agents' }));
+    const own = !alone && this.live ? await this.live.takeNode(this.config.nodeId) : undefined;
+    const recovery = own
+      ? await this.agentStates.recoverLost(own.agents, 'restart_recovery')
+      : await this.agentStates.recoverAfterRestart();
     if (recovery.recovered.length)
       this.log.info({ agents: recovery.recovered }, 'agents back to ready after restart');
     // Secrets generated here are shown once, on stdout, never in a log line (issue 11).
@@ -581,6 +616,23 @@ export class Server {
       process.stdout.write(
         `AgentLine console user "${admin.username}", password (shown once): ${admin.password}\n`,
       );
+  }
+
+  /**
+   * On PostgreSQL, the live state shared with the other nodes; true when no other node is alive
+   * (then nothing on the floor is anyone's: the live state starts empty, as in memory).
+   */
+  private async openLive(): Promise<boolean> {
+    const at = parseDbUrl(this.config.db);
+    if (at.kind !== 'postgres') return true;
+    this.live = await openPostgresLive(at.url, {
+      nodeId: this.config.nodeId,
+      onError: (err, what) => this.log.warn({ err }, what),
+    });
+    const others = await this.live.othersAlive(STALE_MS);
+    if (others.length === 0) await this.live.clearAll();
+    else this.log.info({ node: this.config.nodeId, others }, 'joining the nodes on this database');
+    return others.length === 0;
   }
 
   private serviceIvr(call: Parameters<NonNullable<CallEngine['onInbound']>>[0]): Promise<void> {
@@ -679,6 +731,18 @@ export class Server {
     this.bindings.stop();
     this.acd.close();
     this.availability.close();
+    this.floor?.close();
+    await this.liveness?.stop();
+    // Whatever our calls still held is free for the other nodes at once, not in STALE_MS.
+    const left = await this.live?.takeNode(this.config.nodeId).catch((err: unknown) => {
+      this.log.warn(
+        { err },
+        'could not free this node’s agents at stop: the other nodes free them when its heartbeat is stale',
+      );
+      return undefined;
+    });
+    if (left?.agents.length) await this.agentStates.recoverLost(left.agents, 'node_stopped');
+    await this.live?.close();
     this.agentStates.close();
     await this.bindingWrites; // the last registrations reach the store before it closes
     await this.store.close();

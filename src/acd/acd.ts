@@ -13,6 +13,7 @@ import { Distributor } from './distributor.ts';
 import type { InCallHooks, InCallSessionFactory } from './in-call-port.ts';
 import { CallQueues } from './queue.ts';
 import { CallRecordings, recordingModeOf } from './recording.ts';
+import type { SharedQueue } from './shared-queue.ts';
 
 export type { AcdEvent } from './call-log.ts';
 
@@ -27,6 +28,8 @@ export interface AcdDeps {
   resolver: ContactResolver;
   /** Builds the in-call session of a connected call (the agent menu, injected by server.ts). */
   inCallSession: InCallSessionFactory;
+  /** Several nodes on one PostgreSQL: the queues and live calls every node sees (issue 15). */
+  shared?: SharedQueue;
   /** Shorter in-call menu timers (tests). */
   inCallTimings?: { menuTimeoutMs?: number; announceChoiceMs?: number };
   /** Where call recordings go (--recordings-dir; it exists); none: calls are never recorded. */
@@ -60,7 +63,13 @@ export class Acd {
       });
     this.callLog = new CallLog({ store: deps.store, clock: deps.clock, logger: deps.logger });
     this.queues = new CallQueues(
-      { store: deps.store, sounds: deps.sounds, availability: deps.availability, callLog: this.callLog },
+      {
+        store: deps.store,
+        sounds: deps.sounds,
+        availability: deps.availability,
+        callLog: this.callLog,
+        shared: deps.shared,
+      },
       {
         withdrawOffer: (cc, reason) => this.distributor.withdrawOffer(cc, reason),
         nobodyFree: (cc) => this.distributor.nobodyFree(cc),
@@ -79,6 +88,7 @@ export class Acd {
         callLog: this.callLog,
         queues: this.queues,
         logger: deps.logger,
+        shared: deps.shared,
       },
       (cc, agentId, agentLeg, answeredAt) => this.connect(cc, agentId, agentLeg, answeredAt),
     );
@@ -151,6 +161,11 @@ export class Acd {
     await released;
   }
 
+  /** Several nodes: lets go of agents whose offer from another node never arrived (each heartbeat). */
+  reconcile(): Promise<void> {
+    return this.distributor.reconcile();
+  }
+
   // ── entry ──────────────────────────────────────────────────────────────
   /** A call to a hotline number: answer, greet, queue. */
   async handleHotline(call: InboundCall, route: NumberRoute): Promise<void> {
@@ -178,6 +193,7 @@ export class Acd {
     );
     this.calls.add(cc);
     await this.callLog.started(cc);
+    this.deps.shared?.started(cc);
     call.leg.on('ended', () => this.bg(this.onCustomerGone(cc), cc));
     // Gone while the CDR was written: the listener above came too late to hear it.
     if (call.leg.ended) return this.onCustomerGone(cc);
@@ -284,6 +300,7 @@ export class Acd {
     this.calls.delete(cc);
     await this.recordings?.ended(cc);
     await this.callLog.ended(cc, outcome);
+    this.deps.shared?.ended(cc);
   }
 
   /** A background task: a failure is logged, never an unhandled rejection. */

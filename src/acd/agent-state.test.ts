@@ -492,6 +492,46 @@ describe('recoverAfterRestart (temp database file, reopened)', () => {
   });
 });
 
+describe('recoverLost (another node stopped, issue 15)', () => {
+  it('frees the agents the lost node held; re-arms the breaks and wrap-ups it may have owned, acting once', async () => {
+    // Two machines on one database: `lost` made the moves (and owns the timers), `survivor` recovers.
+    const t = tempDir();
+    const file = join(t.dir, 'db', 'agentline.db');
+    const lost = await setup(file);
+    const survivor = await setup(file, lost.clock);
+    try {
+      await lost.store.directory.updateCompanySettings(lost.companyId, { wrapUpSeconds: 60 });
+      const [busy, wrap, onBreak] = [
+        await lost.agent('1001'),
+        await lost.agent('1002'),
+        await lost.agent('1003'),
+      ];
+      await drive(lost, busy, 'busy');
+      await drive(lost, wrap, 'wrap_up');
+      await drive(lost, onBreak, 'temporarily_not_ready');
+      await lost.clock.advanceAsync(30_000);
+      const report = await survivor.sm.recoverLost([busy], 'node_lost');
+      expect(report).toEqual({
+        recovered: [busy],
+        breaksRearmed: [wrap, onBreak].sort((x, y) => x - y),
+        breaksEnded: [],
+      });
+      expect(await survivor.sm.getState(busy)).toMatchObject({ state: 'ready', reason: 'node_lost' });
+      expect(await survivor.sm.getState(wrap)).toMatchObject({ state: 'wrap_up' });
+      // The wrap-up ends once, though both machines had a timer for it.
+      await lost.clock.advanceAsync(30_000);
+      await Promise.all([lost.sm.idle(), survivor.sm.idle()]);
+      expect(await survivor.sm.getState(wrap)).toMatchObject({ state: 'ready', reason: 'wrap_up_over' });
+      const ends = await survivor.store.agentStates.listStateHistory({ agentId: wrap });
+      expect(ends.filter((r) => r.reason === 'wrap_up_over')).toHaveLength(1);
+    } finally {
+      await teardown(survivor);
+      await teardown(lost);
+      t.cleanup();
+    }
+  });
+});
+
 describe('close()', () => {
   it('clears every timer and refuses further moves', async () => {
     const ctx = await setup();

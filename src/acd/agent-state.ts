@@ -174,26 +174,63 @@ export class AgentStateMachine {
    */
   async recoverAfterRestart(): Promise<RecoveryReport> {
     this.assertOpen();
-    const report: RecoveryReport = { recovered: [], breaksRearmed: [], breaksEnded: [] };
     const states = await this.store.listAgentStates();
+    return this.recover(
+      states.map((s) => s.agentId),
+      REASON_RESTART_RECOVERY,
+    );
+  }
+
+  /**
+   * Another node stopped (issue 15): `agentIds`, whom its calls held, become `ready` (`reason`,
+   * e.g. `node_lost`) as after a restart; and the break and wrap-up timers of every agent get
+   * armed here for the rest of their time, since the lost node may have owned them. A timer
+   * another node owns as well acts once: the second finds the agent moved on (or the store
+   * refuses its move).
+   */
+  async recoverLost(agentIds: readonly number[], reason: string): Promise<RecoveryReport> {
+    this.assertOpen();
+    const held = new Set(agentIds);
+    const timed = (await this.store.listAgentStates())
+      .filter((s) => s.state === 'temporarily_not_ready' || s.state === 'wrap_up')
+      .map((s) => s.agentId)
+      .filter((id) => !held.has(id) && !this.timers.has(id));
+    const report = await this.recover(agentIds, reason);
+    const resumed = await this.recover(timed, reason, true);
+    report.breaksRearmed.push(...resumed.breaksRearmed);
+    report.breaksEnded.push(...resumed.breaksEnded);
+    return report;
+  }
+
+  /** `timersOnly`: agents in wrap-up keep it (its timer armed), instead of being freed. */
+  private async recover(
+    agentIds: readonly number[],
+    reason: string,
+    timersOnly = false,
+  ): Promise<RecoveryReport> {
+    const report: RecoveryReport = { recovered: [], breaksRearmed: [], breaksEnded: [] };
     await Promise.all(
-      states.map((s) =>
-        this.enqueue(s.agentId, async () => {
-          const cur = await this.current(s.agentId);
+      agentIds.map((agentId) =>
+        this.enqueue(agentId, async () => {
+          const cur = await this.current(agentId);
           const options = { source: 'system' as const };
-          if (cur.state === 'offered' || cur.state === 'busy' || cur.state === 'wrap_up') {
+          const timed = cur.state === 'temporarily_not_ready' || (timersOnly && cur.state === 'wrap_up');
+          if (!timed && (cur.state === 'offered' || cur.state === 'busy' || cur.state === 'wrap_up')) {
             // Bypasses the table (busy → ready is not an ordinary move).
-            await this.apply(s.agentId, cur.state, 'ready', { ...options, reason: REASON_RESTART_RECOVERY });
-            report.recovered.push(s.agentId);
-          } else if (cur.state === 'temporarily_not_ready') {
-            const settings = await this.settingsOf(s.agentId);
-            const remaining = cur.since + settings.breakMinutes * 60_000 - this.clock.wallNow();
+            await this.apply(agentId, cur.state, 'ready', { ...options, reason });
+            report.recovered.push(agentId);
+          } else if (timed) {
+            const settings = await this.settingsOf(agentId);
+            const over = cur.state === 'wrap_up' ? REASON_WRAP_UP_OVER : REASON_BREAK_OVER;
+            const length =
+              cur.state === 'wrap_up' ? settings.wrapUpSeconds * 1000 : settings.breakMinutes * 60_000;
+            const remaining = cur.since + length - this.clock.wallNow();
             if (remaining <= 0) {
-              await this.apply(s.agentId, cur.state, 'ready', { ...options, reason: REASON_BREAK_OVER });
-              report.breaksEnded.push(s.agentId);
+              await this.apply(agentId, cur.state, 'ready', { ...options, reason: over });
+              report.breaksEnded.push(agentId);
             } else {
-              this.arm(s.agentId, cur.state, cur.since, remaining, REASON_BREAK_OVER);
-              report.breaksRearmed.push(s.agentId);
+              this.arm(agentId, cur.state, cur.since, remaining, over);
+              report.breaksRearmed.push(agentId);
             }
           }
         }),
@@ -284,7 +321,8 @@ export class AgentStateMachine {
         if (cur.state !== state || cur.since !== since) return; // the agent moved on
         await this.apply(agentId, state, 'ready', { reason, source: 'system' });
       }).catch((err: unknown) => {
-        if (isAppError(err, 'closed')) return;
+        // `conflict`: another node's timer for the same wait moved the agent first (issue 15).
+        if (isAppError(err, 'closed') || isAppError(err, 'conflict')) return;
         this.logger?.error({ err, agentId, state }, 'agent state timer failed');
       });
     }, ms);

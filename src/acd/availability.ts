@@ -120,13 +120,32 @@ export class LocalAvailability implements AgentAvailability {
     for (const fn of this.listeners) fn(agentId);
   }
 
-  /** A move the system makes: one the table refuses (the agent moved on meanwhile) is no failure. */
   private async move(agentId: number, to: AgentState, reason: string): Promise<void> {
-    try {
-      await this.states.transition(agentId, to, { reason, source: 'system' });
-    } catch (err) {
-      if (!isAppError(err, 'invalid_transition'))
-        this.log.error({ err, agentId, to }, 'agent transition failed');
-    }
+    await systemMove(this.states, this.log, agentId, to, reason);
   }
+}
+
+/**
+ * A move the system makes: one the table refuses, or the store (another node moved the agent
+ * first), is no failure — the agent moved on meanwhile.
+ */
+export async function systemMove(
+  states: AgentStateMachine,
+  log: Pick<Logger, 'error'>,
+  agentId: number,
+  to: AgentState,
+  reason: string,
+): Promise<boolean> {
+  try {
+    await states.transition(agentId, to, { reason, source: 'system' });
+    return true;
+  } catch (err) {
+    if (!refusedMove(err)) log.error({ err, agentId, to }, 'agent transition failed');
+    return false;
+  }
+}
+
+/** The table refused the move, or another node moved the agent first. */
+export function refusedMove(err: unknown): boolean {
+  return isAppError(err, 'invalid_transition') || isAppError(err, 'conflict');
 }

@@ -10,14 +10,18 @@ import type { ContactResolver } from '../call/contact-resolver.ts';
 import type { Leg } from '../call/leg.ts';
 import { digitsToPromptIds } from '../call/prompts.ts';
 import type { Sounds } from '../call/sounds.ts';
-import type { AgentState, Store } from '../store/store.ts';
+import type { AgentState, Department, Store } from '../store/store.ts';
 import { awaitAcceptance } from './accept.ts';
 import type { AgentAvailability } from './availability.ts';
 import type { CallLog } from './call-log.ts';
 import { callerIdentityFor } from './caller-id.ts';
 import type { CustomerCall } from './customer-call.ts';
 import type { CallQueues } from './queue.ts';
+import type { SharedQueue } from './shared-queue.ts';
 import { orderCandidates, type Candidate } from './strategies.ts';
+
+/** How long the word of another node's offer may take before the offer is taken as lost. */
+const OFFER_WORD_MS = 5000;
 
 /** How long an agent whose phone could not be reached is not offered the same call again. */
 const UNREACHABLE_RETRY_MS = 30_000;
@@ -31,6 +35,8 @@ export interface DistributorDeps {
   callLog: CallLog;
   queues: CallQueues;
   logger: Logger;
+  /** Several nodes (PostgreSQL): passes over every node's waiting calls (issue 15). */
+  shared?: SharedQueue;
 }
 
 /** The agent took the call: `answeredAt` (wall ms) ended the customer's wait. */
@@ -52,6 +58,7 @@ export class Distributor {
   private distributeAgain = false;
   private readonly log: Logger;
   private readonly offFree: () => void;
+  private readonly offOffer: () => void;
 
   constructor(
     private readonly deps: DistributorDeps,
@@ -60,6 +67,15 @@ export class Distributor {
     this.log = deps.logger;
     // An agent who becomes ready, or leaves the service IVR, may take a waiting call.
     this.offFree = deps.availability.onMayBeFree(() => this.schedule());
+    // A pass on another node gave one of our calls an agent: ring them, in turn with our passes.
+    this.offOffer =
+      deps.shared?.onOffer((callId, agentId) => {
+        this.distributing = this.distributing.then(() =>
+          this.offerGiven(callId, agentId).catch((err: unknown) =>
+            this.log.error({ err, callId, agentId }, 'offer from another node failed'),
+          ),
+        );
+      }) ?? (() => undefined);
   }
 
   /** Runs a distribution pass soon; passes never overlap, so no agent gets two offers. */
@@ -84,35 +100,100 @@ export class Distributor {
 
   close(): void {
     this.offFree();
+    this.offOffer();
   }
 
   private async distributeOnce(): Promise<void> {
-    for (const [departmentId, queue] of this.deps.queues.entries()) {
+    if (this.deps.shared) return this.distributeShared(this.deps.shared);
+    for (const [, queue] of this.deps.queues.entries()) {
       for (const cc of [...queue]) {
         if (cc.state !== 'queued') continue;
-        const agentId = await this.pickAgent(departmentId, cc);
+        const agentId = await this.pickAgent(cc);
         if (agentId === undefined) break; // nobody free in this department
         await this.offer(cc, agentId);
       }
     }
   }
 
-  /** Nobody could be offered `cc` in its department now. */
-  async nobodyFree(cc: CustomerCall): Promise<boolean> {
-    return (await this.pickAgent(cc.department.id, cc)) === undefined;
+  /**
+   * A pass over every node's queues: for each department, its oldest call no agent is offered
+   * gets the agent the strategy picks, both taken in one step in the store; the node holding
+   * the call rings them. Another pass follows while calls get agents.
+   */
+  private async distributeShared(shared: SharedQueue): Promise<void> {
+    for (const head of await shared.heads()) {
+      const local = head.nodeId === shared.nodeId ? this.deps.queues.byId(head.callId) : undefined;
+      if (head.nodeId === shared.nodeId && local?.state !== 'queued') continue;
+      const department =
+        local?.department ?? (await this.deps.store.directory.getDepartment(head.departmentId));
+      if (!department) continue;
+      const agentId = await this.pickAgentIn(department, local?.unreachable ?? new Set(head.unreachable));
+      if (agentId === undefined) continue;
+      if (!(await shared.take(head, agentId, `offer:${head.callId}`))) continue;
+      this.lastOffered.set(department.id, agentId);
+      this.distributeAgain = true; // the department's next call may have a free agent too
+      if (local) await this.offerReserved(local, agentId);
+      else await shared.tellOffer(head, agentId);
+    }
   }
 
-  private async pickAgent(departmentId: number, cc: CustomerCall): Promise<number | undefined> {
+  /** Another node's pass took agent `agentId` (held, offered) for our call `callId`. */
+  private async offerGiven(callId: string, agentId: number): Promise<void> {
+    const cc = this.deps.queues.byId(callId);
+    if (cc?.state === 'queued' && !cc.unreachable.has(agentId)) return this.offerReserved(cc, agentId);
+    // Gone (hung up, overflowed) before the word came, or their phone just failed for this call
+    // (the pass read the queue before we wrote it): the agent is free again, the call waits on.
+    if (cc) this.deps.shared?.putBack(cc);
+    await this.release(agentId, 'ready', 'offer_withdrawn');
+    this.schedule();
+  }
+
+  /**
+   * Offers of another node's pass whose word never came (that node died between its claim and
+   * its NOTIFY, or our LISTEN connection was down): the call still waits here, nobody rings the
+   * agent. After `olderThanMs` the agent is let go and the call waits again.
+   */
+  reconcile(olderThanMs = OFFER_WORD_MS): Promise<void> {
+    const shared = this.deps.shared;
+    if (!shared) return Promise.resolve();
+    const run = this.distributing.then(async () => {
+      for (const [callId, agentId] of await shared.offeredSince(olderThanMs)) {
+        const cc = this.deps.queues.byId(callId);
+        if (cc?.state !== 'queued') continue; // rung (offering), or gone: not ours to undo
+        this.log.warn({ callId, agentId }, 'an offer from another node never arrived: the agent is let go');
+        shared.putBack(cc);
+        await this.deps.availability.release(agentId, 'ready', 'offer_lost');
+      }
+    });
+    this.distributing = run.catch((err: unknown) => this.log.error({ err }, 'offer reconciliation failed'));
+    return this.distributing;
+  }
+
+  /** Nobody could be offered `cc` in its department now. */
+  async nobodyFree(cc: CustomerCall): Promise<boolean> {
+    return (await this.pickAgent(cc)) === undefined;
+  }
+
+  /** `cc` waits in its department's queue. */
+  private pickAgent(cc: CustomerCall): Promise<number | undefined> {
+    return this.pickAgentIn(cc.department, cc.unreachable);
+  }
+
+  private async pickAgentIn(
+    department: Department,
+    unreachable: ReadonlySet<number> = new Set(),
+  ): Promise<number | undefined> {
+    const departmentId = department.id;
     const agents = await this.deps.store.directory.listAgents({ departmentId });
     const candidates: Candidate[] = [];
     for (const a of agents) {
-      if (cc.unreachable.has(a.id)) continue;
+      if (unreachable.has(a.id)) continue;
       const s = await this.deps.availability.free(a.id);
       if (!s) continue;
       const priority = a.departments.find((d) => d.departmentId === departmentId)?.priority ?? 99;
       candidates.push({ agentId: a.id, priority, readySince: s.since });
     }
-    const ordered = orderCandidates(cc.department.strategy, candidates, this.lastOffered.get(departmentId));
+    const ordered = orderCandidates(department.strategy, candidates, this.lastOffered.get(departmentId));
     return ordered[0]?.agentId;
   }
 
@@ -121,13 +202,18 @@ export class Distributor {
    * their phone outside it, so that one slow phone never holds up the queue.
    */
   private async offer(cc: CustomerCall, agentId: number): Promise<void> {
-    const { availability } = this.deps;
-    const agent = await this.deps.store.directory.getAgent(agentId);
-    if (!agent || cc.state !== 'queued') return;
-    if (!(await availability.reserve(agentId, `offer:${cc.id}`))) return;
+    if (cc.state !== 'queued') return;
+    if (!(await this.deps.availability.reserve(agentId, `offer:${cc.id}`))) return;
     this.lastOffered.set(cc.department.id, agentId);
-    if (!cc.transition('offering', `offer:${agentId}`)) {
+    await this.offerReserved(cc, agentId);
+  }
+
+  /** The agent is held for `cc` (offered): their phone rings, unless the call left meanwhile. */
+  private async offerReserved(cc: CustomerCall, agentId: number): Promise<void> {
+    const agent = await this.deps.store.directory.getAgent(agentId);
+    if (!agent || !cc.transition('offering', `offer:${agentId}`)) {
       // The customer left (or overflowed) while the agent was being reserved.
+      this.deps.shared?.putBack(cc);
       await this.release(agentId, 'ready', 'offer_withdrawn');
       return;
     }
@@ -189,15 +275,21 @@ export class Distributor {
     // Queued again (at the head, where it is) before the agent's move: a pass that move starts
     // must not skip this call for the ones behind it.
     const waits = cc.is('offering') ? cc.transition('queued', `offer_failed:${why}`) : cc.waiting;
+    if (!agentsFault) {
+      cc.unreachable.add(agentId);
+      // Written before the call waits again: no node's pass gives it this agent meanwhile.
+      this.deps.shared?.unreachable(cc, agentId, true);
+    }
+    if (waits) this.deps.shared?.putBack(cc);
     // The history says why: `no_answer` (busy, declined, rang out) or `not_accepted` (no accept key).
     if (agentsFault)
       await this.release(agentId, 'temporarily_not_ready', why === 'not_accepted' ? why : 'no_answer');
     else {
-      cc.unreachable.add(agentId);
       // The route may come back (trunk up again): offer this call to them again later.
       if (waits)
         cc.armForLife(UNREACHABLE_RETRY_MS, () => {
           cc.unreachable.delete(agentId);
+          this.deps.shared?.unreachable(cc, agentId, false);
           this.schedule();
         });
       await this.release(agentId, 'ready', `offer_failed:${why}`);
@@ -322,6 +414,7 @@ export class Distributor {
       await agentLeg.hangup();
       await this.releaseAgent(agentId);
       if (back && cc.waiting) {
+        this.deps.shared?.putBack(cc);
         queues.startWaiting(cc);
         this.schedule();
       }

@@ -10,6 +10,7 @@ import type { Department, Store } from '../store/store.ts';
 import type { AgentAvailability } from './availability.ts';
 import type { CallLog } from './call-log.ts';
 import type { CallOutcomeReason, CustomerCall } from './customer-call.ts';
+import type { SharedQueue } from './shared-queue.ts';
 
 export type OverflowReason = 'no_agents' | 'queue_full' | 'max_wait';
 
@@ -18,6 +19,8 @@ export interface QueueDeps {
   sounds: Sounds;
   availability: Pick<AgentAvailability, 'loggedIn'>;
   callLog: CallLog;
+  /** Several nodes (PostgreSQL): the queues mirrored into the live store (issue 15). */
+  shared?: SharedQueue;
 }
 
 /** What the queue needs of the distributor and of the call's end. */
@@ -46,6 +49,12 @@ export class CallQueues {
     return this.queues.get(departmentId) ?? [];
   }
 
+  /** This node's waiting call `callId`, if it is one. */
+  byId(callId: string): CustomerCall | undefined {
+    for (const queue of this.queues.values()) for (const cc of queue) if (cc.id === callId) return cc;
+    return undefined;
+  }
+
   /** Every department's queue, for a distribution pass (it may change while the pass runs). */
   entries(): IterableIterator<[number, readonly CustomerCall[]]> {
     return this.queues.entries();
@@ -61,7 +70,8 @@ export class CallQueues {
     if (!(await this.anyoneLoggedIn(department.id))) return this.overflow(cc, 'no_agents');
     if (!head) {
       const queue = this.queues.get(department.id) ?? [];
-      if (queue.length >= department.maxQueueLength) return this.overflow(cc, 'queue_full');
+      const length = this.deps.shared ? await this.deps.shared.waitingCount(department.id) : queue.length;
+      if (length >= department.maxQueueLength) return this.overflow(cc, 'queue_full');
       if (!cc.transition('queued', `enter:${department.code}`)) return;
       this.add(cc, department, queue, 'tail');
     }
@@ -96,13 +106,17 @@ export class CallQueues {
     if (where === 'head') queue.unshift(cc);
     else queue.push(cc);
     this.queues.set(department.id, queue);
+    this.deps.shared?.waits(cc, where === 'head');
   }
 
   remove(cc: CustomerCall): void {
     const q = this.queues.get(cc.department.id);
     if (!q) return;
     const i = q.indexOf(cc);
-    if (i >= 0) q.splice(i, 1);
+    if (i >= 0) {
+      q.splice(i, 1);
+      this.deps.shared?.left(cc);
+    }
     if (q.length === 0) this.queues.delete(cc.department.id);
   }
 
@@ -137,7 +151,9 @@ export class CallQueues {
   /** "Your position in the queue is: N", then music again. */
   private async announcePosition(cc: CustomerCall): Promise<void> {
     if (!cc.waiting) return;
-    const position = this.waiting(cc.department.id).indexOf(cc) + 1;
+    const position = this.deps.shared
+      ? await this.deps.shared.position(cc)
+      : this.waiting(cc.department.id).indexOf(cc) + 1;
     if (position > 0) {
       await this.deps.callLog.event(cc, 'position', null, String(position));
       await this.playThenMusic(cc, ['queue_position', ...digitsToPromptIds(String(position))]);

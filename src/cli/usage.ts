@@ -63,6 +63,10 @@ export const FLAG_HELP: Readonly<Record<string, { arg?: string; text: string }>>
     arg: 'DIR',
     text: 'where call recordings (WAV) are written (default: a recordings folder beside the database)',
   },
+  'node-id': {
+    arg: 'NAME',
+    text: 'this node among the nodes sharing one PostgreSQL (default hostname-pid)',
+  },
   'media-workers': {
     arg: 'N',
     text: 'run RTP in N worker threads (both legs of a bridge in one); 0 on the main thread (default: one per core)',

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseCidr, type Cidr } from '../util/advertise.ts';
@@ -89,6 +89,15 @@ export const configSchema = z.object({
   maxCalls: z.coerce.number().int().min(0).default(0),
   /** An answered, unheld leg with no RTP for this long is hung up as dead (issue 10); 0 off. */
   rtpTimeoutSeconds: z.coerce.number().min(0).default(30),
+  /**
+   * This node's name among the nodes sharing one PostgreSQL (issue 15): its heartbeat row, the
+   * node its calls and holds belong to. Default `hostname-pid`.
+   */
+  nodeId: z
+    .string()
+    .min(1)
+    .max(100)
+    .default(() => `${hostname()}-${process.pid}`),
   /** RTP in this many worker threads (issue 13), one per core by default; 0: on the main thread. */
   mediaWorkers: z.coerce
     .number()
@@ -170,6 +179,7 @@ export const FLAGS = [
   'tls-ca',
   'recordings-dir',
   'outbound-proxy',
+  'node-id',
 ] as const;
 
 /** Flags that take no value (`--demo`); as variables `1`/`true`/`yes` or `0`/`false`/`no`. */

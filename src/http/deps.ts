@@ -1,6 +1,7 @@
 import type { AgentStateMachine } from '../acd/agent-state.ts';
 import type { Acd } from '../acd/acd.ts';
 import type { AgentAvailability } from '../acd/availability.ts';
+import type { FloorEvents } from '../acd/floor-events.ts';
 import type { Leg } from '../call/leg.ts';
 import type { WorkerStats } from '../media/workers/worker-media.ts';
 import type { InviteAdmission } from '../sip/limits/invite-admission.ts';
@@ -26,6 +27,8 @@ export interface HttpDeps {
   agentStates: AgentStateMachine;
   /** Live calls and queues (Acd); a supervisor ends a call or forces an agent out of one. */
   acd: Pick<Acd, 'liveCalls' | 'waiting' | 'onEvent' | 'endCall' | 'forceAgent'>;
+  /** Several nodes (issue 15): agent changes and call events of every node, for the event stream. */
+  floor?: Pick<FloorEvents, 'onChange' | 'onEvent'>;
   /** Whether a call of ours holds an agent (the queue view's ready count, agent deletion). */
   availability: Pick<AgentAvailability, 'isReserved'>;
   trunks: Pick<Trunks, 'view' | 'reload' | 'snapshot'>;

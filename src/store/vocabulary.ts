@@ -103,9 +103,10 @@ const UNANSWERED = ['abandoned', 'overflow', 'no_agents'] as const;
  * Calls we ended. `media_timeout`: the customer's phone stopped sending RTP (gone without
  * BYE) and we hung up; `session_expired`: its SIP session timer (RFC 4028) ran out unrefreshed, or
  * our refresh got no answer, and we hung up; `interrupted`: the server stopped (crash, kill -9) with the call live,
- * the row closed at the next start.
+ * the row closed at the next start; `node_lost`: the node holding the call stopped (crash, kill -9)
+ * and another node of the same database closed the row (issue 15).
  */
-const CUT_OFF = ['media_timeout', 'session_expired', 'interrupted'] as const;
+const CUT_OFF = ['media_timeout', 'session_expired', 'interrupted', 'node_lost'] as const;
 /** How a call ended. `ended_by_supervisor`: a supervisor or admin ended it from the API or the console. */
 export const CALL_OUTCOMES = [
   'answered',

@@ -89,8 +89,9 @@ export function eventRoutes(api: Api, deps: HttpDeps): { readonly open: number; 
           });
         })().catch(() => undefined);
       };
-      const offAgent = deps.agentStates.onChange(onAgent);
-      const offCall = deps.acd.onEvent(onCall);
+      // With several nodes, the whole floor's events (every node's), else this server's.
+      const offAgent = (deps.floor ?? deps.agentStates).onChange(onAgent);
+      const offCall = (deps.floor ?? deps.acd).onEvent(onCall);
       const heartbeat = setInterval(() => {
         if (!res.writableEnded) res.write(': ping\n\n');
       }, query.heartbeatMs ?? HEARTBEAT_MS);

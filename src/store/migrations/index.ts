@@ -8,6 +8,7 @@ import { m006TrunkFormats } from './006-trunk-formats.ts';
 import { m007Srtp } from './007-srtp.ts';
 import { m008CallJourney } from './008-call-journey.ts';
 import { m010Recordings } from './010-recordings.ts';
+import { m011SharedLive } from './011-shared-live.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -23,6 +24,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '007-srtp': m007Srtp,
   '008-call-journey': m008CallJourney,
   '010-recordings': m010Recordings,
+  '011-shared-live': m011SharedLive,
 });
 
 /** A static provider (no folder scan: works the same under tsx, bundlers and tests). */
