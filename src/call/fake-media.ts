@@ -26,6 +26,9 @@ export function fakeMedia(): MediaSession & { counters: MediaStats } {
       return { active: true, unbridge() {} };
     },
     echo() {},
+    monitor(_target, mode) {
+      return { active: true, mode, setMode() {}, stop() {}, onEnded: null };
+    },
     stats: () => counters,
     close() {},
   };

@@ -5,7 +5,14 @@
  */
 
 import type { Codec } from '../codec/g711.ts';
-import type { CodecConfig, MediaEvent, MediaStats, Playable, SrtpKeys } from '../media-session.ts';
+import type {
+  CodecConfig,
+  MediaEvent,
+  MediaStats,
+  MonitorMode,
+  Playable,
+  SrtpKeys,
+} from '../media-session.ts';
 
 /** One command for one session, as the port's methods take it. */
 export type SessionCommand =
@@ -24,6 +31,16 @@ export type SessionCommand =
   | { readonly m: 'relayOut'; readonly on: boolean }
   | { readonly m: 'relayIn'; readonly payload: Uint8Array; readonly codec: Codec }
   | { readonly m: 'unbridge' }
+  /** This session monitors the bridged pair `customer`/`agent` of the same worker; `n` names it. */
+  | {
+      readonly m: 'monitor';
+      readonly n: number;
+      readonly customer: number;
+      readonly agent: number;
+      readonly mode: MonitorMode;
+    }
+  | { readonly m: 'monitorMode'; readonly mode: MonitorMode }
+  | { readonly m: 'monitorStop' }
   | { readonly m: 'close' };
 
 export type ToWorker =
@@ -44,6 +61,8 @@ export type FromWorker =
       readonly worker: WorkerCounters;
     }
   | { readonly op: 'audio'; readonly id: number; readonly payload: Uint8Array; readonly codec: Codec }
+  /** Monitoring `n` of session `id` ended by itself (the pair unbridged) or could not start. */
+  | { readonly op: 'monitorEnded'; readonly id: number; readonly n: number }
   | { readonly op: 'log'; readonly level: 'debug' | 'warn'; readonly obj: object; readonly msg?: string };
 
 /** A worker's own figures (for /metrics, per worker). */
