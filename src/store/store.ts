@@ -168,6 +168,8 @@ export interface Agent {
   /** Contact for the current work session (the number the agent logged in from), if any. */
   sessionContact: string | null;
   departments: AgentDepartment[];
+  /** May listen to, whisper to and barge into colleagues' calls (service IVR key 9, console). */
+  supervisor: boolean;
 }
 
 export interface NewAgent {
@@ -179,9 +181,11 @@ export interface NewAgent {
   /** 4–8 digits; stored only as a salted hash. */
   pin: string;
   departments?: AgentDepartment[];
+  /** Default false. */
+  supervisor?: boolean;
 }
 
-export type AgentPatch = Partial<Pick<Agent, 'name' | 'shortNumber' | 'contact'>>;
+export type AgentPatch = Partial<Pick<Agent, 'name' | 'shortNumber' | 'contact' | 'supervisor'>>;
 
 export interface AgentFilter {
   companyId?: number;

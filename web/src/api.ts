@@ -102,6 +102,8 @@ export interface Agent {
   contact: string;
   profileContact: string;
   departments: { departmentId: number; priority: number }[];
+  /** May listen to, whisper to and barge into colleagues' calls. */
+  supervisor: boolean;
 }
 
 /** A SIP trunk as the API shows it: no password, only whether one is set. */

@@ -11,6 +11,7 @@ import {
   loginSchema,
   nameSchema,
   shortNumberSchema,
+  supervisorSchema,
 } from '../../store/validation.ts';
 import { type Api, idParam, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
@@ -30,6 +31,7 @@ export interface AgentView {
   contact: string;
   profileContact: string;
   departments: { departmentId: number; priority: number }[];
+  supervisor: boolean;
 }
 
 export const agentViewSchema = z
@@ -43,6 +45,9 @@ export const agentViewSchema = z
     contact: z.string(),
     profileContact: z.string(),
     departments: z.array(z.object({ departmentId: z.number().int(), priority: z.number().int() })),
+    supervisor: z
+      .boolean()
+      .describe("May listen to, whisper to and barge into colleagues' calls (service IVR key 9, console)"),
   })
   .meta({ id: 'Agent' });
 
@@ -58,6 +63,7 @@ async function view(agent: Agent, states: AgentStateMachine): Promise<AgentView>
     contact: agent.sessionContact ?? agent.contact,
     profileContact: agent.contact,
     departments: agent.departments,
+    supervisor: agent.supervisor,
   };
 }
 
@@ -72,6 +78,7 @@ const newAgentSchema = z
     contact: contactSchema,
     pin: pinSchema,
     departments: agentDepartmentsSchema.optional(),
+    supervisor: supervisorSchema.optional().describe('Default false'),
   })
   .meta({ id: 'NewAgent' });
 
@@ -81,6 +88,7 @@ const agentPatchSchema = z
     shortNumber: shortNumberSchema,
     contact: contactSchema,
     departments: agentDepartmentsSchema,
+    supervisor: supervisorSchema,
   })
   .partial()
   .meta({ id: 'AgentPatch' });
@@ -160,7 +168,7 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
   });
 
   agents.patch({
-    summary: "Change an agent's name, short number, profile contact or departments",
+    summary: "Change an agent's name, short number, profile contact, departments or supervisor flag",
     body: agentPatchSchema,
     handler: async ({ params, body }) => {
       const agent = await mustGetAgent(directory, params.login);
