@@ -563,6 +563,7 @@ export class Server {
       availability: this.availability,
       registeredFrom: (user, address) =>
         this.registrar.lookup(user).some((b) => b.source.address === address),
+      monitoring: { target: (agentId) => this.acd.monitorTarget(agentId) },
     }).run();
   }
 

@@ -45,6 +45,8 @@ export interface ConnectedCall {
   readonly currentAgentId: number | undefined;
   /** The session's own state, for read models and tests (its union lives with the session). */
   readonly state: string;
+  /** The agent's leg while the agent and the customer hear each other (what a supervisor may monitor). */
+  readonly talkingAgentLeg?: Leg | undefined;
 }
 
 export interface Offer {

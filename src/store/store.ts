@@ -516,7 +516,13 @@ export type QueueEventKind =
   | 'complete_customer'
   | 'abandon'
   | 'overflow'
-  | 'transfer';
+  | 'transfer'
+  /** A supervisor began hearing the call (agentId: the agent heard; detail JSON {supervisor, mode}). */
+  | 'monitor_started'
+  /** The supervisor changed the mode (listen, whisper, barge): detail JSON {supervisor, mode}. */
+  | 'monitor_mode'
+  /** Monitoring ended: detail JSON {supervisor, end}. */
+  | 'monitor_stopped';
 
 export interface QueueEvent {
   id: number;

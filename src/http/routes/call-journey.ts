@@ -20,6 +20,9 @@ export const JOURNEY_KINDS = [
   'overflow',
   'abandoned',
   'hangup',
+  'monitor_started',
+  'monitor_mode',
+  'monitor_stopped',
   'ended',
 ] as const;
 
@@ -35,7 +38,16 @@ export const journeyEventSchema = z
       .describe(
         'entered/requeued: nothing; position_announced: the position; no_answer/rejected: the ringing outcome; answered: seconds waited; transfer/announce: the outcome; overflow: why; abandoned: seconds waited; hangup: `agent` or `customer`; ended: the call outcome',
       ),
-    mode: z.string().optional().describe('transfer/announce: the mode (`blind`, `consult`, …)'),
+    mode: z
+      .string()
+      .optional()
+      .describe(
+        'transfer/announce: the mode (`blind`, `consult`, …); monitor_started/monitor_mode: `listen`, `whisper` or `barge`',
+      ),
+    supervisor: z
+      .string()
+      .optional()
+      .describe('monitor_*: login of the supervisor hearing the call (`agent` is the agent heard)'),
     target: z.string().optional().describe('transfer: department code or number; announce: the number'),
     type: z
       .string()
@@ -97,11 +109,15 @@ function kindOf(e: QueueEvent, t: Record<string, unknown>): JourneyEvent['kind']
     case 'complete_agent':
     case 'complete_customer':
       return 'hangup';
+    case 'monitor_started':
+    case 'monitor_mode':
+    case 'monitor_stopped':
+      return e.kind;
   }
 }
 
 function journeyEvent(e: QueueEvent, names: Names): JourneyEvent {
-  const t = e.kind === 'transfer' ? transferDetail(e.detail) : {};
+  const t = e.kind === 'transfer' || e.kind.startsWith('monitor_') ? transferDetail(e.detail) : {};
   const kind = kindOf(e, t);
   const out: JourneyEvent = { at: new Date(e.at).toISOString(), kind };
   const department = names.department(e.departmentId);
@@ -120,6 +136,12 @@ function journeyEvent(e: QueueEvent, names: Names): JourneyEvent {
     if (target !== undefined) out.target = target;
     if (kind === 'announce') out.choice = CHOICE_OF[detail ?? ''] ?? '1';
     else if (text(t.type) !== undefined) out.type = text(t.type);
+  } else if (e.kind.startsWith('monitor_')) {
+    detail = text(t.end);
+    const mode = text(t.mode);
+    const supervisor = text(t.supervisor);
+    if (mode !== undefined) out.mode = mode;
+    if (supervisor !== undefined) out.supervisor = supervisor;
   }
   if (detail !== undefined) out.detail = detail;
   return out;

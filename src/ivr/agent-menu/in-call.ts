@@ -51,4 +51,8 @@ export class InCallSession implements ConnectedCall {
   get currentAgentId(): number | undefined {
     return this.core.agent?.id;
   }
+
+  get talkingAgentLeg(): Leg | undefined {
+    return this.core.talkingAgentLeg;
+  }
 }
