@@ -170,6 +170,9 @@ const ru = {
     overflow: 'переполнение',
     abandoned: 'абонент положил трубку в очереди',
     hangup: 'разговор завершён',
+    monitor_started: 'супервизор слушает',
+    monitor_mode: 'режим супервизора',
+    monitor_stopped: 'супервизор отключился',
     ended: 'звонок окончен',
   } as Record<string, string>,
   outcomes: {
@@ -352,6 +355,9 @@ const en: Dict = {
     overflow: 'overflow',
     abandoned: 'customer hung up while waiting',
     hangup: 'conversation ended',
+    monitor_started: 'supervisor listening',
+    monitor_mode: 'supervisor mode',
+    monitor_stopped: 'supervisor left',
     ended: 'call ended',
   },
   outcomes: {
