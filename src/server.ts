@@ -647,6 +647,7 @@ export class Server {
       defaultLanguage: 'ru',
       availability: this.availability,
       registeredFrom: (user, address) => this.bindings.lookup(user).some((b) => b.source.address === address),
+      monitoring: { target: (agentId) => this.acd.monitorTarget(agentId) },
     }).run();
   }
 

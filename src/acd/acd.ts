@@ -17,6 +17,18 @@ import type { SharedQueue } from './shared-queue.ts';
 
 export type { AcdEvent } from './call-log.ts';
 
+/** A connected call as a supervisor's monitoring sees it (`Acd.monitorTarget`). */
+export interface MonitorTarget {
+  readonly callId: string;
+  readonly customer: Leg;
+  readonly agent: Leg;
+  /** One monitor_* event of the call's journey. */
+  record(
+    kind: 'monitor_started' | 'monitor_mode' | 'monitor_stopped',
+    detail: Record<string, string>,
+  ): Promise<void>;
+}
+
 export interface AcdDeps {
   engine: CallEngine;
   store: Store;
@@ -106,6 +118,24 @@ export class Acd {
 
   get liveCalls(): readonly CustomerCall[] {
     return [...this.calls];
+  }
+
+  /**
+   * The call agent `agentId` talks in now — customer and agent bridged — for a supervisor to
+   * hear, with the way to write its journey; undefined when the agent is in no such call.
+   */
+  monitorTarget(agentId: number): MonitorTarget | undefined {
+    for (const cc of this.calls) {
+      const agent = cc.inCall?.currentAgentId === agentId ? cc.inCall.talkingAgentLeg : undefined;
+      if (!agent || cc.leg.ended || agent.ended) continue;
+      return {
+        callId: cc.id,
+        customer: cc.leg,
+        agent,
+        record: (kind, detail) => this.callLog.event(cc, kind, agentId, JSON.stringify(detail)),
+      };
+    }
+    return undefined;
   }
 
   waiting(departmentId: number): readonly CustomerCall[] {

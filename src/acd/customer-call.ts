@@ -54,6 +54,8 @@ export interface ConnectedCall {
    * or stays with whoever else is on the call). False: the agent is not in this call.
    */
   dropAgent(agentId: number): Promise<boolean>;
+  /** The agent's leg while the agent and the customer hear each other (what a supervisor may monitor). */
+  readonly talkingAgentLeg?: Leg | undefined;
 }
 
 export interface Offer {

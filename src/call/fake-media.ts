@@ -28,6 +28,9 @@ export function fakeMedia(): MediaSession & { counters: MediaStats } {
     echo() {},
     record: ({ file }) =>
       Promise.resolve({ file, stop: () => Promise.resolve({ file, durationMs: 0, bytes: 0 }) }),
+    monitor(_target, mode) {
+      return { active: true, mode, setMode() {}, stop() {}, onEnded: null };
+    },
     stats: () => counters,
     close() {},
   };

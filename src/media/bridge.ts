@@ -3,6 +3,9 @@
  * audio payload is sent on the other session at once with `sendRelayed` (its own
  * SSRC/seq/ts), transcoded PCMU↔PCMA by byte table when the codecs differ. No jitter
  * buffer, no mixing. DTMF is not relayed: telephone-events reach each session's onDtmf.
+ *
+ * A monitored call (local/monitor.ts) taps both directions (`tap`) and may take a side off
+ * the relay (`setMixed`): that session then plays mixed audio (../mixer.ts) as its source.
  */
 
 import type { Codec } from './codec/g711.ts';
@@ -15,10 +18,20 @@ export interface Bridge {
   readonly active: boolean;
   /** Removes the relay hooks; sources stay null (the caller decides what plays next). */
   unbridge(): void;
+  /** Sees every audio payload either side receives, before it is relayed. */
+  tap: ((from: RtpSession, payload: Buffer, codec: Codec) => void) | null;
+  /** Stops (true) or resumes (false) relaying into `to`, one of the two sides. */
+  setMixed(to: RtpSession, on: boolean): void;
+  /** Called once, on unbridge(). */
+  onUnbridge: (() => void) | null;
 }
 
 class SessionBridge implements Bridge {
   private bridged = true;
+  tap: Bridge['tap'] = null;
+  onUnbridge: (() => void) | null = null;
+  private mixedA = false;
+  private mixedB = false;
   private readonly toB: (payload: Buffer, codec: Codec) => void;
   private readonly toA: (payload: Buffer, codec: Codec) => void;
 
@@ -26,8 +39,14 @@ class SessionBridge implements Bridge {
     readonly a: RtpSession,
     readonly b: RtpSession,
   ) {
-    this.toB = (payload, codec) => b.sendRelayed(payload, codec);
-    this.toA = (payload, codec) => a.sendRelayed(payload, codec);
+    this.toB = (payload, codec) => {
+      this.tap?.(a, payload, codec);
+      if (!this.mixedB) b.sendRelayed(payload, codec);
+    };
+    this.toA = (payload, codec) => {
+      this.tap?.(b, payload, codec);
+      if (!this.mixedA) a.sendRelayed(payload, codec);
+    };
     a.setSource(null);
     b.setSource(null);
     // A bridge relays what comes (silence too); the legs' idle fill waits until it is undone.
@@ -41,13 +60,22 @@ class SessionBridge implements Bridge {
     return this.bridged;
   }
 
+  setMixed(to: RtpSession, on: boolean): void {
+    if (to === this.a) this.mixedA = on;
+    else if (to === this.b) this.mixedB = on;
+  }
+
   unbridge(): void {
     if (!this.bridged) return;
     this.bridged = false;
+    this.tap = null;
     if (this.a.onAudio === this.toB) this.a.onAudio = null;
     if (this.b.onAudio === this.toA) this.b.onAudio = null;
     this.a.setRelaying(false);
     this.b.setRelaying(false);
+    const done = this.onUnbridge;
+    this.onUnbridge = null;
+    done?.();
   }
 }
 

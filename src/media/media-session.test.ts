@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { quiet, until } from '../util/testing.ts';
+import { decodeFrame } from './codec/g711.ts';
+import { toneRatio } from './goertzel.ts';
+import { LoopPlayer } from './player.ts';
+import { RtpSession } from './rtp/session.ts';
+import { renderTone } from './tones.ts';
 import { LocalMedia } from './local/local-media.ts';
 import { MediaClock } from './media-clock.ts';
 import type { MediaEvent, MediaSession, MediaSessions } from './media-session.ts';
@@ -70,6 +75,50 @@ describe.each(KINDS)('media port ($name)', (kind) => {
     return { pool, media: made.media, open, pair };
   }
 
+  /** A test phone on its own socket and clock, "speaking" `hz` and keeping what it heard. */
+  const phones: RtpSession[] = [];
+  const phoneClock = new MediaClock();
+  const phonePool = new PortPool(44000 + KINDS.indexOf(kind) * 100, 44000 + KINDS.indexOf(kind) * 100 + 99);
+  afterEach(() => {
+    for (const p of phones.splice(0)) p.close();
+    phoneClock.stop();
+  });
+  async function speaker(hz: number, to: MediaSession) {
+    const p = await RtpSession.open({ host: HOST, pool: phonePool, clock: phoneClock });
+    phones.push(p);
+    p.setCodec(PCMU);
+    p.setRemote(HOST, to.localPort);
+    to.setRemote(HOST, p.localPort);
+    p.setSource(new LoopPlayer(renderTone({ loop: true, segments: [{ freqs: [hz], ms: 1000 }] })));
+    let heard: number[] = [];
+    const frame = new Int16Array(480);
+    p.onAudio = (payload, codec) => {
+      const n = decodeFrame(codec, payload, frame);
+      for (let i = 0; i < n; i++) heard.push(frame[i]!);
+      if (heard.length > 8000) heard = heard.slice(-4000);
+    };
+    /** True when the last 200 ms heard (at least 50 ms) carried `f` (a tenth of the energy or more). */
+    const hears = (f: number): boolean =>
+      heard.length >= 400 && toneRatio(Int16Array.from(heard.slice(-1600)), f) > 0.1;
+    return {
+      hears,
+      /** Waits until what it hears from now on has `yes` and not `no` (nothing at all for no `yes`). */
+      settles: async (yes: number[], no: number[]) => {
+        heard = [];
+        if (yes.length === 0) {
+          await new Promise((r) => setTimeout(r, 300));
+          expect(no.filter(hears)).toEqual([]);
+          return;
+        }
+        await until(
+          () => yes.every(hears) && !no.some(hears),
+          `hears ${yes.join('+')} not ${no.join('+')}`,
+          4000,
+        );
+      },
+    };
+  }
+
   it('plays prompts by reference to their end, sends DTMF as events, and closes its ports', async () => {
     const { pool, media, open, pair } = await rig();
     media.preload([PROMPT]);
@@ -135,6 +184,59 @@ describe.each(KINDS)('media port ($name)', (kind) => {
       expect([a, b, e].flatMap((s) => s.events).filter((ev) => ev.type === 'lost')).toEqual([]);
     },
   );
+
+  it('monitors a bridged pair: listen hears both, whisper reaches the agent, barge both; ends on unbridge', async () => {
+    const { open } = await rig();
+    const sup = await open();
+    const cust = await open();
+    const agent = await open(cust);
+    const [C, A, S] = [700, 1300, 1900];
+    const customerPhone = await speaker(C, cust);
+    const agentPhone = await speaker(A, agent);
+    const supPhone = await speaker(S, sup);
+    const bridge = cust.bridge(agent);
+    await customerPhone.settles([A], [S]);
+    const m = sup.monitor({ customer: cust, agent }, 'listen');
+    let ended = 0;
+    m.onEnded = () => ended++;
+    await supPhone.settles([C, A], []);
+    await agentPhone.settles([C], [S]);
+    await customerPhone.settles([A], [S]);
+    m.setMode('whisper');
+    expect(m.mode).toBe('whisper');
+    await agentPhone.settles([C, S], []);
+    await customerPhone.settles([A], [S]);
+    m.setMode('barge');
+    await customerPhone.settles([A, S], []);
+    await agentPhone.settles([C, S], []);
+    await supPhone.settles([C, A], []);
+    m.setMode('listen');
+    await customerPhone.settles([A], [S]);
+    await agentPhone.settles([C], [S]);
+    bridge.unbridge();
+    await until(() => ended === 1, 'monitoring ended with the bridge', 3000);
+    expect(m.active).toBe(false);
+    await supPhone.settles([], [C, A]);
+  });
+
+  it('stop() leaves the pair on the plain relay; a pair not bridged cannot be monitored', async () => {
+    const { open } = await rig();
+    const sup = await open();
+    const cust = await open();
+    const agent = await open(cust);
+    expect(() => sup.monitor({ customer: cust, agent }, 'listen')).toThrow(/not bridged/);
+    const customerPhone = await speaker(700, cust);
+    const agentPhone = await speaker(1300, agent);
+    const supPhone = await speaker(1900, sup);
+    cust.bridge(agent);
+    const m = sup.monitor({ customer: cust, agent }, 'barge');
+    await customerPhone.settles([1300, 1900], []);
+    m.stop();
+    expect(m.active).toBe(false);
+    await customerPhone.settles([1300], [1900]);
+    await agentPhone.settles([700], [1900]);
+    await supPhone.settles([], [700, 1300]);
+  });
 
   it('echoes what the peer sends', async () => {
     const { open, pair } = await rig();

@@ -14,9 +14,11 @@
 
 import type { Codec } from './codec/g711.ts';
 import type { ToneKind } from './tones.ts';
+import type { MonitorMode } from './mixer.ts';
 
 export { SRTP_KEY_SALT_LEN } from './srtp/srtp.ts';
 export type { ToneKind } from './tones.ts';
+export type { MonitorMode } from './mixer.ts';
 
 /** What a session plays, by reference: resolved to audio by the implementation. */
 export type Playable =
@@ -148,6 +150,23 @@ export interface MediaBridge {
   unbridge(): void;
 }
 
+/**
+ * A supervisor's session hearing a bridged pair (listen / whisper / barge, ./mixer.ts says who
+ * hears whom). The agent gets no tone of it. Ends on stop(), when the supervisor's session
+ * closes, or by itself when the pair's bridge is undone (the call ended, the agent opened
+ * the menu, a transfer): then `onEnded` is called, once.
+ */
+export interface MediaMonitor {
+  /** True until it ends (stop, or the pair unbridged). */
+  readonly active: boolean;
+  readonly mode: MonitorMode;
+  setMode(mode: MonitorMode): void;
+  /** Back to the plain relay for the pair; the supervisor's session plays nothing. */
+  stop(): void;
+  /** Set by the owner: monitoring ended without stop(). */
+  onEnded: (() => void) | null;
+}
+
 /** One call leg's media stream. */
 export interface MediaSession {
   readonly localHost: string;
@@ -181,6 +200,11 @@ export interface MediaSession {
    * session stops it. One recording at a time (AppError `conflict` otherwise).
    */
   record(opts: { file: string }): Promise<MediaRecording>;
+  /**
+   * This (the supervisor's) session hears `target`, two sessions bridged with each other, and
+   * is heard as `mode` says. Throws AppError `not_bridged` when they are not (any more).
+   */
+  monitor(target: { customer: MediaSession; agent: MediaSession }, mode: MonitorMode): MediaMonitor;
   /** Counters and state now. */
   stats(): MediaStats;
   /** Releases the session's ports; idempotent. */

@@ -39,6 +39,7 @@ import {
   nameSchema,
   numberRouteSchema,
   shortNumberSchema,
+  supervisorSchema,
   trunkFieldsSchema,
   validate,
 } from './validation.ts';
@@ -130,6 +131,7 @@ export async function newAgent(input: NewAgent): Promise<{
   contact: string;
   departments: AgentDepartment[];
   pinHash: string;
+  supervisor: boolean;
 }> {
   const companyId = validate(idSchema, input.companyId, 'company id');
   const login = validate(loginSchema, input.login, 'login');
@@ -138,16 +140,24 @@ export async function newAgent(input: NewAgent): Promise<{
   const contact = validate(contactSchema, input.contact, 'contact');
   const departments = agentDepartments(input.departments ?? []);
   const pinHash = await newPinHash(input.pin);
-  return { companyId, login, name, shortNumber, contact, departments, pinHash };
+  const supervisor = validate(supervisorSchema, input.supervisor ?? false, 'supervisor');
+  return { companyId, login, name, shortNumber, contact, departments, pinHash, supervisor };
 }
 
 /** The fields of `patch` that are set, validated. */
-export function agentPatch(patch: AgentPatch): { name?: string; shortNumber?: string; contact?: string } {
-  const out: { name?: string; shortNumber?: string; contact?: string } = {};
+export function agentPatch(patch: AgentPatch): {
+  name?: string;
+  shortNumber?: string;
+  contact?: string;
+  supervisor?: boolean;
+} {
+  const out: ReturnType<typeof agentPatch> = {};
   if (patch.name !== undefined) out.name = validate(nameSchema, patch.name, 'agent name');
   if (patch.shortNumber !== undefined)
     out.shortNumber = validate(shortNumberSchema, patch.shortNumber, 'short number');
   if (patch.contact !== undefined) out.contact = validate(contactSchema, patch.contact, 'contact');
+  if (patch.supervisor !== undefined)
+    out.supervisor = validate(supervisorSchema, patch.supervisor, 'supervisor');
   return out;
 }
 

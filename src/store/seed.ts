@@ -41,6 +41,8 @@ export const DEMO = Object.freeze({
       shortNumber: '204',
       contact: '+79000000004',
       departments: [['102', 1]],
+      // The floor's supervisor: may listen to, whisper to and barge into the others' calls.
+      supervisor: true,
     },
   ] as const,
 });
@@ -81,6 +83,7 @@ export async function seedDemo(store: Store): Promise<SeedResult> {
       shortNumber: a.shortNumber,
       contact: a.contact,
       pin: DEMO.pin,
+      supervisor: 'supervisor' in a && a.supervisor,
       departments: a.departments.map(([code, priority]) => ({
         departmentId: depIds.get(code) ?? 0,
         priority,

@@ -166,6 +166,23 @@ export function storeContract({ name, open }: StoreImplementation): void {
           expect(await errorCode(dir.updateAgent(999, { name: 'x' }))).toBe('not_found');
         });
 
+        it('keeps the supervisor flag (issue 14): off unless asked, set and cleared by a patch', async () => {
+          const dir = store.directory;
+          const a = await dir.createAgent(agentInput('1001', '201', [sales.id]));
+          expect(a.supervisor).toBe(false);
+          const b = await dir.createAgent({ ...agentInput('1002', '202', []), supervisor: true });
+          expect((await dir.getAgentByLogin('1002'))?.supervisor).toBe(true);
+          expect((await dir.updateAgent(a.id, { supervisor: true })).supervisor).toBe(true);
+          expect((await dir.updateAgent(b.id, { supervisor: false })).supervisor).toBe(false);
+          expect((await dir.listAgents()).map((x) => [x.login, x.supervisor])).toEqual([
+            ['1001', true],
+            ['1002', false],
+          ]);
+          expect(await errorCode(dir.updateAgent(a.id, { supervisor: 'yes' as unknown as boolean }))).toBe(
+            'invalid_input',
+          );
+        });
+
         it('refuses duplicates, bad values and foreign departments', async () => {
           const dir = store.directory;
           await dir.createAgent(agentInput('1001', '201', [sales.id]));

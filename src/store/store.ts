@@ -184,6 +184,8 @@ export interface Agent {
   /** Contact for the current work session (the number the agent logged in from), if any. */
   sessionContact: string | null;
   departments: AgentDepartment[];
+  /** May listen to, whisper to and barge into colleagues' calls (service IVR key 9, console). */
+  supervisor: boolean;
 }
 
 export interface NewAgent {
@@ -195,9 +197,11 @@ export interface NewAgent {
   /** 4–8 digits; stored only as a salted hash. */
   pin: string;
   departments?: AgentDepartment[];
+  /** Default false. */
+  supervisor?: boolean;
 }
 
-export type AgentPatch = Partial<Pick<Agent, 'name' | 'shortNumber' | 'contact'>>;
+export type AgentPatch = Partial<Pick<Agent, 'name' | 'shortNumber' | 'contact' | 'supervisor'>>;
 
 export interface AgentFilter {
   companyId?: number;
@@ -531,7 +535,13 @@ export type QueueEventKind =
   | 'overflow'
   | 'transfer'
   | 'supervisor_end'
-  | 'supervisor_agent';
+  | 'supervisor_agent'
+  /** A supervisor began hearing the call (agentId: the agent heard; detail JSON {supervisor, mode}). */
+  | 'monitor_started'
+  /** The supervisor changed the mode (listen, whisper, barge): detail JSON {supervisor, mode}. */
+  | 'monitor_mode'
+  /** Monitoring ended: detail JSON {supervisor, end}. */
+  | 'monitor_stopped';
 
 export interface QueueEvent {
   id: number;

@@ -25,6 +25,7 @@ export const contactSchema = z
     'an E.164 number (+79000000001) or a SIP user (sip:alice)',
   );
 export const loginSchema = z.string().regex(/^[0-9]{1,12}$/, '1–12 digits');
+export const supervisorSchema = z.boolean();
 export const shortNumberSchema = z.string().regex(/^[0-9]{2,6}$/, '2–6 digits');
 export const departmentCodeSchema = z.string().regex(/^[0-9]{3}$/, 'exactly 3 digits');
 export const nameSchema = z.string().trim().min(1).max(200);

@@ -46,6 +46,19 @@ describe('agents API', () => {
       expect(r.body.agents.map((a) => a.login)).toEqual(['1002', '1003', '1004']);
       expect((await call(server, 'GET', '/api/v1/agents?department=x')).status).toBe(400);
     });
+    it('says who is a supervisor (the demo: 1004); a patch sets and clears the flag', async () => {
+      const r = await call<{ agents: (Agent & { supervisor: boolean })[] }>(server, 'GET', '/api/v1/agents');
+      expect(r.body.agents.filter((a) => a.supervisor).map((a) => a.login)).toEqual(['1004']);
+      const on = await call<{ supervisor: boolean }>(server, 'PATCH', '/api/v1/agents/1001', {
+        supervisor: true,
+      });
+      expect(on.body.supervisor).toBe(true);
+      expect((await call(server, 'PATCH', '/api/v1/agents/1001', { supervisor: 'yes' })).status).toBe(400);
+      const off = await call<{ supervisor: boolean }>(server, 'PATCH', '/api/v1/agents/1001', {
+        supervisor: false,
+      });
+      expect(off.body.supervisor).toBe(false);
+    });
     it('reads one; 400 for a login that is not digits; 404 for an unknown one', async () => {
       expect((await call<Agent>(server, 'GET', '/api/v1/agents/1001')).body).toMatchObject({
         login: '1001',

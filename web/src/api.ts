@@ -110,6 +110,8 @@ export interface Agent {
   contact: string;
   profileContact: string;
   departments: { department: string; priority: number }[];
+  /** May listen to, whisper to and barge into colleagues' calls. */
+  supervisor: boolean;
 }
 
 /** A SIP trunk as the API shows it: no password, only whether one is set. */

@@ -11,6 +11,7 @@ import {
   loginSchema,
   nameSchema,
   shortNumberSchema,
+  supervisorSchema,
 } from '../../store/validation.ts';
 import { type Api, companyIdQuery, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
@@ -31,6 +32,7 @@ export interface AgentView {
   profileContact: string;
   /** The departments the agent takes calls of, by code (database ids stay inside). */
   departments: { department: string; priority: number }[];
+  supervisor: boolean;
 }
 
 export const agentViewSchema = z
@@ -46,6 +48,9 @@ export const agentViewSchema = z
     departments: z
       .array(z.object({ department: z.string().describe('Department code'), priority: z.number().int() }))
       .describe('The departments the agent takes calls of (1: first choice)'),
+    supervisor: z
+      .boolean()
+      .describe("May listen to, whisper to and barge into colleagues' calls (service IVR key 9, console)"),
   })
   .meta({ id: 'Agent' });
 
@@ -72,6 +77,7 @@ async function view(agent: Agent, states: AgentStateMachine, directory: Director
       department: codeOf.get(d.departmentId) ?? String(d.departmentId),
       priority: d.priority,
     })),
+    supervisor: agent.supervisor,
   };
 }
 
@@ -101,6 +107,7 @@ const newAgentSchema = z
     contact: contactSchema,
     pin: pinSchema,
     departments: departmentCodesSchema.optional(),
+    supervisor: supervisorSchema.optional().describe('Default false'),
   })
   .meta({ id: 'NewAgent' });
 
@@ -110,6 +117,7 @@ const agentPatchSchema = z
     shortNumber: shortNumberSchema,
     contact: contactSchema,
     departments: departmentCodesSchema,
+    supervisor: supervisorSchema,
   })
   .partial()
   .meta({ id: 'AgentPatch' });
@@ -207,7 +215,7 @@ export function agentRoutes(api: Api, deps: HttpDeps): void {
   });
 
   agents.patch({
-    summary: "Change an agent's name, short number, profile contact or departments",
+    summary: "Change an agent's name, short number, profile contact, departments or supervisor flag",
     body: agentPatchSchema,
     handler: async ({ params, body }) => {
       const agent = await mustGetAgent(directory, params.login);

@@ -22,6 +22,9 @@ export const JOURNEY_KINDS = [
   'hangup',
   'ended_by_supervisor',
   'agent_removed',
+  'monitor_started',
+  'monitor_mode',
+  'monitor_stopped',
   'ended',
   'recording_started',
   'recording_stopped',
@@ -39,7 +42,16 @@ export const journeyEventSchema = z
       .describe(
         'entered/requeued: nothing; position_announced: the position; recording_started/recording_stopped: the recording id; no_answer/rejected: the ringing outcome; answered: seconds waited; transfer/announce: the outcome; overflow: why; abandoned: seconds waited; hangup: `agent` or `customer`; ended_by_supervisor: who ended the call; agent_removed: who took the agent out of it (forced state); ended: the call outcome',
       ),
-    mode: z.string().optional().describe('transfer/announce: the mode (`blind`, `consult`, …)'),
+    mode: z
+      .string()
+      .optional()
+      .describe(
+        'transfer/announce: the mode (`blind`, `consult`, …); monitor_started/monitor_mode: `listen`, `whisper` or `barge`',
+      ),
+    supervisor: z
+      .string()
+      .optional()
+      .describe('monitor_*: login of the supervisor hearing the call (`agent` is the agent heard)'),
     target: z.string().optional().describe('transfer: department code or number; announce: the number'),
     type: z
       .string()
@@ -105,11 +117,15 @@ function kindOf(e: QueueEvent, t: Record<string, unknown>): JourneyEvent['kind']
       return 'ended_by_supervisor';
     case 'supervisor_agent':
       return 'agent_removed';
+    case 'monitor_started':
+    case 'monitor_mode':
+    case 'monitor_stopped':
+      return e.kind;
   }
 }
 
 function journeyEvent(e: QueueEvent, names: Names): JourneyEvent {
-  const t = e.kind === 'transfer' ? transferDetail(e.detail) : {};
+  const t = e.kind === 'transfer' || e.kind.startsWith('monitor_') ? transferDetail(e.detail) : {};
   const kind = kindOf(e, t);
   const out: JourneyEvent = { at: new Date(e.at).toISOString(), kind };
   const department = names.department(e.departmentId);
@@ -128,6 +144,12 @@ function journeyEvent(e: QueueEvent, names: Names): JourneyEvent {
     if (target !== undefined) out.target = target;
     if (kind === 'announce') out.choice = CHOICE_OF[detail ?? ''] ?? '1';
     else if (text(t.type) !== undefined) out.type = text(t.type);
+  } else if (e.kind.startsWith('monitor_')) {
+    detail = text(t.end);
+    const mode = text(t.mode);
+    const supervisor = text(t.supervisor);
+    if (mode !== undefined) out.mode = mode;
+    if (supervisor !== undefined) out.supervisor = supervisor;
   }
   if (detail !== undefined) out.detail = detail;
   return out;

@@ -60,4 +60,8 @@ export class InCallSession implements ConnectedCall {
   dropAgent(agentId: number): Promise<boolean> {
     return this.core.dropAgent(agentId);
   }
+
+  get talkingAgentLeg(): Leg | undefined {
+    return this.core.talkingAgentLeg;
+  }
 }

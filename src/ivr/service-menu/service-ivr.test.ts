@@ -16,6 +16,7 @@ import type { DirectoryStore } from '../../store/store.ts';
 import { FakeClock } from '../../util/fake-clock.ts';
 import { allMoves } from '../../util/state-machine.ts';
 import { IVR_PHASES, ServiceIvrSession, type ServiceIvrTimings } from './service-ivr.ts';
+import type { MonitorTarget } from '../../acd/acd.ts';
 
 const TIMINGS: ServiceIvrTimings = { firstDigitMs: 1000, interDigitMs: 500, menuIdleMs: 800 };
 const CALLER = '+79161234567';
@@ -32,6 +33,8 @@ interface World {
   locked?: boolean;
   /** Runs inside the PIN check, before its verdict. */
   duringPinCheck?: (leg: Leg) => void;
+  /** The agent is a supervisor, and agent 201 talks in a call they may hear (key 9). */
+  supervisor?: boolean;
 }
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -53,11 +56,20 @@ async function call(world: World, steps: [string, Action][]) {
     clock,
     pino({ level: 'silent' }),
   );
-  const agent = { id: 7, login: '1001', companyId: 1, contact: CALLER };
+  const agent = {
+    id: 7,
+    login: '1001',
+    companyId: 1,
+    contact: CALLER,
+    supervisor: world.supervisor ?? false,
+  };
+  const heard = { id: 8, login: '1002', companyId: 1, shortNumber: '201' };
   const writes: string[] = [];
   const directory = {
     findAgentsByContact: async (c: string) => (world.knownCaller && c === CALLER ? [agent] : []),
     getAgentByLogin: async (login: string) => (login === agent.login ? agent : null),
+    getAgent: async (id: number) => (id === agent.id ? agent : null),
+    getAgentByShortNumber: async (_c: number, n: string) => (n === heard.shortNumber ? heard : null),
     getCompany: async () => ({ settings: { language: 'ru', deliverTo: 'caller', minPinLength: 4 } }),
     pinLockedUntil: async () => (world.locked ? new Date(clock.wallNow() + 60_000) : null),
     attemptPin: async ({ pin }: { pin: string }) => {
@@ -94,16 +106,33 @@ async function call(world: World, steps: [string, Action][]) {
     timings: TIMINGS,
     defaultLanguage: 'ru',
     availability: { enterMenu: () => Promise.resolve(), leaveMenu: () => Promise.resolve() },
+    monitoring: {
+      target: (id) =>
+        id === heard.id
+          ? ({
+              callId: 'c1',
+              customer: { mediaSession: fakeMedia() },
+              agent: { mediaSession: fakeMedia() },
+              record: () => Promise.resolve(),
+            } as unknown as MonitorTarget)
+          : undefined,
+    },
   });
   const moves: string[] = [];
   ivr.onStateChange((c) => moves.push(`${c.from}>${c.to}`));
   const done = ivr.run();
   for (const [prompt, action] of steps) {
     const heard = playing.length;
-    for (let i = 0; i < 100 && playing.length === heard; i++) await turn();
-    expect(playing.at(-1), `while waiting for ${prompt}`).toBe(prompt);
+    // '' : nothing new is played (monitoring): give the script time to get there.
+    for (let i = 0; i < (prompt === '' ? 20 : 100) && (prompt === '' || playing.length === heard); i++)
+      await turn();
+    if (prompt !== '') expect(playing.at(-1), `while waiting for ${prompt}`).toBe(prompt);
     if (action === HANGUP) leg.end('remote_hangup');
-    else if (action === END || action === SILENCE) {
+    else if (action.startsWith(`${END}:`)) {
+      for (const key of action.slice(END.length + 1))
+        rtp.onEvent?.({ type: 'dtmf', digit: key, atMs: clock.now() });
+      rtp.onEvent?.({ type: 'playEnded' });
+    } else if (action === END || action === SILENCE) {
       rtp.onEvent?.({ type: 'playEnded' });
       if (action === SILENCE) {
         await turn();
@@ -228,6 +257,41 @@ describe('ServiceIvrSession (IVR_PHASES)', () => {
     expect(phase).toBe('ended');
     expect(moves.at(-1)).toBe('identify_pin>ended');
     expect(writes).toEqual([]);
+  });
+
+  it('key 9 (supervisors): the agent by short number, then * back to the menu or a hang-up', async () => {
+    const back = await walk({ supervisor: true }, [
+      ...LOGIN,
+      ['main_menu', '9'],
+      ['tone:accept', `${END}:201#`],
+      ['', '*'],
+      ['main_menu', HANGUP],
+    ]);
+    expect(back.moves).toEqual(
+      expect.arrayContaining(['menu>monitor_select', 'monitor_select>monitoring', 'monitoring>menu']),
+    );
+    const gone = await walk({ supervisor: true }, [
+      ...LOGIN,
+      ['main_menu', '9'],
+      ['tone:accept', `${END}:201#`],
+      ['', HANGUP],
+    ]);
+    expect(gone.moves.at(-1)).toBe('monitoring>ended');
+  });
+
+  it('key 9: an agent in no call is the error beep, back to the menu; a hang-up while choosing ends', async () => {
+    const none = await walk({ supervisor: true }, [
+      ...LOGIN,
+      ['main_menu', '9'],
+      ['tone:accept', `${END}:299#`],
+      ['tone:error', END],
+      ['main_menu', HANGUP],
+    ]);
+    expect(none.moves).toEqual(expect.arrayContaining(['monitor_select>menu']));
+    const left = await walk({ supervisor: true }, [...LOGIN, ['main_menu', '9'], ['tone:accept', HANGUP]]);
+    expect(left.moves.at(-1)).toBe('monitor_select>ended');
+    const agent = await walk({}, [...LOGIN, ['main_menu', '9'], ['tone:error', END], ['main_menu', HANGUP]]);
+    expect(agent.moves).not.toContain('menu>monitor_select');
   });
 
   it('walked every move of the table', () => {

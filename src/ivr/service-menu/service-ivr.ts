@@ -5,6 +5,8 @@ import type { Sounds } from '../../call/sounds.ts';
 import type { CollectResult } from '../../call/digits.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
 import type { AgentAvailability } from '../../acd/availability.ts';
+import type { MonitorTarget } from '../../acd/acd.ts';
+import { MonitorSession } from './monitor.ts';
 import type { Agent, AgentState, AuthStore, DirectoryStore, Language } from '../../store/store.ts';
 import { MIN_PIN_LENGTH, pinProblem } from '../../store/pin.ts';
 import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
@@ -41,12 +43,24 @@ export const MAX_IDLE_MENUS = 3;
  * phase to `ended` at once, so the script learns it from the next move it tries.
  */
 export type IvrPhase =
-  'identify_login' | 'identify_pin' | 'menu' | 'pin_new' | 'pin_repeat' | 'ending' | 'ended';
+  | 'identify_login'
+  | 'identify_pin'
+  | 'menu'
+  | 'pin_new'
+  | 'pin_repeat'
+  /** Key 9 (supervisors): the agent's short number or login, then #. */
+  | 'monitor_select'
+  /** Hearing the agent's call (./monitor.ts) until *, a hang-up or the call's end. */
+  | 'monitoring'
+  | 'ending'
+  | 'ended';
 
 export const IVR_PHASES: TransitionTable<IvrPhase> = {
   identify_login: ['identify_login', 'identify_pin', 'ending', 'ended'],
   identify_pin: ['identify_login', 'identify_pin', 'menu', 'ending', 'ended'],
-  menu: ['menu', 'pin_new', 'ending', 'ended'],
+  menu: ['menu', 'pin_new', 'monitor_select', 'ending', 'ended'],
+  monitor_select: ['monitoring', 'menu', 'ended'],
+  monitoring: ['menu', 'ended'],
   pin_new: ['pin_repeat', 'menu', 'ended'],
   pin_repeat: ['menu', 'ended'],
   ending: ['ended'],
@@ -79,6 +93,8 @@ export interface ServiceIvrDeps {
    * (its From user is no phone number).
    */
   registeredFrom?: (user: string, address: string) => boolean;
+  /** The call an agent talks in now, for a supervisor's key 9; absent: key 9 is unknown. */
+  monitoring?: { target(agentId: number): MonitorTarget | undefined };
 }
 
 /**
@@ -328,6 +344,7 @@ export class ServiceIvrSession extends StatefulFlow<IvrPhase> {
       return this.goodbye();
     }
     if (key === '2') return this.changePin(agent);
+    if (key === '9') return this.monitor(agent);
     const choice = STATE_KEYS[key];
     if (!choice) {
       await this.leg.play(this.deps.sounds.tone('error'));
@@ -347,6 +364,86 @@ export class ServiceIvrSession extends StatefulFlow<IvrPhase> {
     const { state } = await this.deps.agentStates.getState(agent.id);
     const id = stateToPromptId(state);
     await this.say(id ? ['state_is', id] : ['state_is']);
+  }
+
+  /**
+   * Key 9, for supervisors only (the flag is read again: it may have been taken away since the
+   * login): the accept beep, then an agent's short number or login and #; the supervisor hears
+   * that agent's call (./monitor.ts) until *, a hang-up or the call's end, then the menu again.
+   * Someone who is no supervisor, an unknown agent, another company's or one in no call: the
+   * error beep, back to the menu.
+   */
+  private async monitor(login: Agent): Promise<void> {
+    const { directory, timings, monitoring } = this.deps;
+    const supervisor = await directory.getAgent(login.id);
+    if (!supervisor?.supervisor || !monitoring) {
+      await this.leg.play(this.deps.sounds.tone('error'));
+      return;
+    }
+    if (!this.move('monitor_select', 'key 9')) return;
+    await this.leg.play(this.deps.sounds.tone('accept'));
+    const entry = await this.leg.collect({
+      max: 12,
+      terminator: '#',
+      firstDigitTimeoutMs: timings.firstDigitMs,
+      interDigitTimeoutMs: timings.interDigitMs,
+    });
+    if (entry.reason === 'hangup') return;
+    const digits = entry.digits;
+    const agent =
+      digits === ''
+        ? null
+        : ((await directory.getAgentByShortNumber(supervisor.companyId, digits)) ??
+          (await directory.getAgentByLogin(digits)));
+    const target =
+      agent && agent.companyId === supervisor.companyId && agent.id !== supervisor.id
+        ? monitoring.target(agent.id)
+        : undefined;
+    if (!agent || !target) {
+      this.deps.logger.info(
+        { supervisor: supervisor.login, entry: digits },
+        'monitoring refused: no such call',
+      );
+      await this.leg.play(this.deps.sounds.tone('error'));
+      return;
+    }
+    if (!this.move('monitoring', 'agent picked')) return;
+    await this.hear(supervisor, agent.login, target);
+  }
+
+  private async hear(supervisor: Agent, agentLogin: string, target: MonitorTarget): Promise<void> {
+    const log = this.deps.logger;
+    const session = new MonitorSession({
+      clock: this.deps.clock,
+      start: (mode) =>
+        this.leg.mediaSession.monitor(
+          { customer: target.customer.mediaSession, agent: target.agent.mediaSession },
+          mode,
+        ),
+      record: (kind, detail) => target.record(kind, { supervisor: supervisor.login, ...detail }),
+      failed: (err) => log.error({ err, callId: target.callId }, 'monitoring: journey not written'),
+    });
+    this.leg.silence();
+    const offHangup = this.leg.on('ended', () => session.end('hangup'));
+    this.leg.setDigitHandler((d) => session.key(d));
+    try {
+      if (!session.start('listen')) {
+        await this.leg.play(this.deps.sounds.tone('error'));
+        return;
+      }
+      log.info(
+        { supervisor: supervisor.login, agent: agentLogin, callId: target.callId },
+        'monitoring started',
+      );
+      const why = await session.ended;
+      log.info(
+        { supervisor: supervisor.login, agent: agentLogin, callId: target.callId, why },
+        'monitoring ended',
+      );
+    } finally {
+      this.leg.setDigitHandler(null);
+      offHangup();
+    }
   }
 
   /** Key 2: new PIN, then again; refused with a reason when they differ, it is weak or too short. */

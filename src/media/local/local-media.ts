@@ -5,7 +5,7 @@
  * every call. Tests and small installs use it; it is also what a media worker runs inside.
  */
 
-import { bridge as bridgeSessions } from '../bridge.ts';
+import { bridge as bridgeSessions, type Bridge } from '../bridge.ts';
 import type { FrameSource } from '../frame-source.ts';
 import type { MediaClock } from '../media-clock.ts';
 import type {
@@ -13,7 +13,9 @@ import type {
   MediaBridge,
   MediaEvent,
   MediaRecording,
+  MediaMonitor,
   MediaSession,
+  MonitorMode,
   MediaSessions,
   MediaStats,
   Playable,
@@ -25,6 +27,7 @@ import { Recorder } from '../recorder.ts';
 import { RtpSession, type MediaLogger } from '../rtp/session.ts';
 import { AppError } from '../../util/errors.ts';
 import { toneSource } from '../tones.ts';
+import { LocalMonitor } from './monitor.ts';
 
 export interface LocalMediaOptions {
   pool: PortPool;
@@ -69,6 +72,10 @@ export class LocalMediaSession implements MediaSession {
   onEvent: ((event: MediaEvent) => void) | null = null;
   private bridged: MediaBridge | undefined;
   private recorder: Recorder | undefined;
+  /** The relay behind `bridged` (a monitor taps it). */
+  private pair: Bridge | undefined;
+  /** This session's monitoring of another pair, while it lasts. */
+  private monitoring: MediaMonitor | undefined;
 
   constructor(
     /** The RTP stream itself: for this folder and the media worker, not for callers of the port. */
@@ -129,12 +136,27 @@ export class LocalMediaSession implements MediaSession {
       },
       unbridge: () => {
         b.unbridge();
-        if (this.bridged === handle) this.bridged = undefined;
-        if (other.bridged === handle) other.bridged = undefined;
+        for (const s of [this, other])
+          if (s.bridged === handle) {
+            s.bridged = undefined;
+            s.pair = undefined;
+          }
       },
     };
     this.bridged = other.bridged = handle;
+    this.pair = other.pair = b;
     return handle;
+  }
+
+  monitor(target: { customer: MediaSession; agent: MediaSession }, mode: MonitorMode): MediaMonitor {
+    const { customer, agent } = target;
+    if (!(customer instanceof LocalMediaSession) || !(agent instanceof LocalMediaSession))
+      throw new TypeError('a local media session monitors only local ones');
+    const pair = customer.pair;
+    if (!pair || agent.pair !== pair) throw new AppError('not_bridged', 'the call to monitor is not bridged');
+    this.monitoring?.stop();
+    this.monitoring = new LocalMonitor(this.rtp, pair, customer.rtp, agent.rtp, mode);
+    return this.monitoring;
   }
 
   echo(): void {
@@ -182,6 +204,7 @@ export class LocalMediaSession implements MediaSession {
   }
 
   close(): void {
+    this.monitoring?.stop();
     this.bridged?.unbridge();
     this.stopRecording();
     this.rtp.close();

@@ -476,6 +476,11 @@ export class RtpSession implements Tickable {
     return this.closed;
   }
 
+  /** The media clock's frame counter (a mixer's tick, ../mixer.ts). */
+  get clockFrame(): number {
+    return this.clock.frame;
+  }
+
   // ---- outgoing audio ----
 
   /** Plays a source (one frame per clock tick) or stops (null). Starts a new talkspurt. */

@@ -8,7 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { LocalMediaSession } from '../local/local-media.ts';
 import { MediaClock } from '../media-clock.ts';
-import type { MediaBridge, MediaRecording } from '../media-session.ts';
+import type { MediaBridge, MediaMonitor, MediaRecording } from '../media-session.ts';
 import { PromptCache } from '../player.ts';
 import { RtpSession, type MediaLogger } from '../rtp/session.ts';
 import { STATS_PERIOD_MS, type FromWorker, type SessionCommand, type ToWorker } from './protocol.ts';
@@ -59,6 +59,7 @@ function stopRecording(rid: number): void {
     (err: unknown) => post({ op: 'recordStopped', rid, error: (err as Error).message }),
   );
 }
+const monitors = new Map<number, MediaMonitor>();
 
 async function open(id: number, host: string, chosen: number): Promise<void> {
   let given = false;
@@ -136,7 +137,33 @@ function command(id: number, cmd: SessionCommand): void {
       return void startRecording(s, id, cmd.rid, cmd.file);
     case 'stopRecord':
       return stopRecording(cmd.rid);
+    case 'monitor': {
+      const customer = sessions.get(cmd.customer);
+      const agent = sessions.get(cmd.agent);
+      const ended = (): void => post({ op: 'monitorEnded', id, n: cmd.n });
+      try {
+        if (!customer || !agent) throw new Error('the pair is gone');
+        const m = s.monitor({ customer, agent }, cmd.mode);
+        m.onEnded = () => {
+          if (monitors.get(id) === m) monitors.delete(id);
+          ended();
+        };
+        monitors.set(id, m);
+      } catch (err) {
+        logger.debug({ err, id }, 'monitoring not started');
+        ended();
+      }
+      return;
+    }
+    case 'monitorMode':
+      return monitors.get(id)?.setMode(cmd.mode);
+    case 'monitorStop':
+      monitors.get(id)?.stop();
+      monitors.delete(id);
+      return;
     case 'close':
+      monitors.get(id)?.stop();
+      monitors.delete(id);
       for (const [rid, r] of recordings) if (r.id === id) stopRecording(rid);
       bridges.get(id)?.unbridge();
       bridges.delete(id);

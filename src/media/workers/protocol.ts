@@ -9,6 +9,7 @@ import type {
   CodecConfig,
   MediaEvent,
   MediaStats,
+  MonitorMode,
   Playable,
   RecordingResult,
   SrtpKeys,
@@ -31,6 +32,16 @@ export type SessionCommand =
   | { readonly m: 'relayOut'; readonly on: boolean }
   | { readonly m: 'relayIn'; readonly payload: Uint8Array; readonly codec: Codec }
   | { readonly m: 'unbridge' }
+  /** This session monitors the bridged pair `customer`/`agent` of the same worker; `n` names it. */
+  | {
+      readonly m: 'monitor';
+      readonly n: number;
+      readonly customer: number;
+      readonly agent: number;
+      readonly mode: MonitorMode;
+    }
+  | { readonly m: 'monitorMode'; readonly mode: MonitorMode }
+  | { readonly m: 'monitorStop' }
   | { readonly m: 'close' }
   /** Start recording `rid` into `file` (the worker writes it); answered by `recordStarted`. */
   | { readonly m: 'record'; readonly rid: number; readonly file: string }
@@ -63,6 +74,8 @@ export type FromWorker =
       readonly result?: RecordingResult;
       readonly error?: string;
     }
+  /** Monitoring `n` of session `id` ended by itself (the pair unbridged) or could not start. */
+  | { readonly op: 'monitorEnded'; readonly id: number; readonly n: number }
   | { readonly op: 'log'; readonly level: 'debug' | 'warn'; readonly obj: object; readonly msg?: string };
 
 /** A worker's own figures (for /metrics, per worker). */

@@ -10,6 +10,17 @@
  * worker with the fewest sessions. A bridge across workers still works, relayed through
  * this thread (slower; logged once).
  *
+ * Monitoring (listen / whisper / barge): the mixer runs where the monitored pair is, so the
+ * supervisor's session moves into the pair's worker first — closed in its worker and bound on
+ * the same port in the pair's, its settings replayed as after a worker restart. Moving keeps
+ * the port, so the supervisor's SIP dialog and SDP stay as they are: no re-INVITE towards the
+ * supervisor's phone (a phone may refuse one, and the dialog would need an offer/answer
+ * round trip before any audio), and no RTP of the pair ever crosses a thread. A new session
+ * opened `near` the pair would need exactly that re-INVITE, and relaying the pair's audio to
+ * the supervisor's worker would cost two messages per packet per party. What moving costs:
+ * the supervisor's stream restarts (new SSRC; with SRTP new contexts) and loses the packets
+ * of the few milliseconds the move takes, while the supervisor hears the service menu.
+ *
  * A worker that dies is restarted at once. Its sessions opened near another are `lost`
  * (their legs hang up; a lost agent leg requeues its customer like a dead phone); the
  * others are re-opened on their port in the new worker with their settings, the sound
@@ -25,6 +36,8 @@ import {
   type MediaBridge,
   type MediaEvent,
   type MediaRecording,
+  type MediaMonitor,
+  type MonitorMode,
   type MediaSession,
   type MediaSessions,
   type MediaStats,
@@ -47,6 +60,9 @@ export interface WorkerMediaOptions {
 export type WorkerStats = WorkerCounters & { worker: number; restarts: number };
 
 const BIND_ATTEMPTS = 32;
+/** A moved session binds its port in the new worker before the old one has let it go: retries. */
+const MOVE_ATTEMPTS = 50;
+const MOVE_RETRY_MS = 10;
 /** Under tsx or vitest: registers tsx in the worker, then loads the .ts entry. */
 const TS_BOOT = new URL('../../../scripts/ts-worker.mjs', import.meta.url);
 
@@ -141,6 +157,9 @@ class MediaWorker {
       case 'recordStopped':
         this.recordings.get(m.rid)?.stopped(m.result, m.error);
         this.recordings.delete(m.rid);
+        return;
+      case 'monitorEnded':
+        this.sessions.get(m.id)?.monitorEnded(m.n);
         return;
       case 'log':
         if (m.level === 'warn') this.owner.log.warn({ worker: this.index, ...m.obj }, m.msg);
@@ -284,6 +303,10 @@ class WorkerSession implements MediaSession {
   private bridge_: { peer: WorkerSession; handle: MediaBridge; crossing: boolean } | undefined;
   /** Being re-opened in its restarted worker. */
   private rebuilding = false;
+  /** Commands held while the session moves to another worker (sent once it is bound there). */
+  private held: SessionCommand[] | undefined;
+  private monitoring: { n: number; handle: WorkerMonitor } | undefined;
+  private monitors = 0;
 
   constructor(
     private readonly media: WorkerMedia,
@@ -315,7 +338,9 @@ class WorkerSession implements MediaSession {
   }
 
   private send(cmd: SessionCommand): void {
-    if (!this.closed) this.worker.post({ op: 'cmd', id: this.id, cmd });
+    if (this.closed) return;
+    if (this.held) this.held.push(cmd);
+    else this.worker.post({ op: 'cmd', id: this.id, cmd });
   }
 
   emit(event: MediaEvent): void {
@@ -401,6 +426,74 @@ class WorkerSession implements MediaSession {
     return handle;
   }
 
+  monitor(target: { customer: MediaSession; agent: MediaSession }, mode: MonitorMode): MediaMonitor {
+    const { customer, agent } = target;
+    if (!(customer instanceof WorkerSession) || !(agent instanceof WorkerSession))
+      throw new TypeError('a worker media session monitors only worker ones');
+    const pair = customer.bridge_;
+    if (!pair || pair.peer !== agent || pair.crossing || customer.closed || agent.closed)
+      throw new AppError('not_bridged', 'the call to monitor is not bridged in one worker');
+    this.monitoring?.handle.stop();
+    if (customer.worker !== this.worker) this.moveTo(customer.worker);
+    const n = ++this.monitors;
+    const handle = new WorkerMonitor(
+      mode,
+      (cmd) => this.send(cmd),
+      () => {
+        if (this.monitoring?.n === n) this.monitoring = undefined;
+      },
+    );
+    this.monitoring = { n, handle };
+    this.config.playing = undefined;
+    this.send({ m: 'monitor', n, customer: customer.id, agent: agent.id, mode });
+    return handle;
+  }
+
+  /** The worker says monitoring `n` ended by itself. */
+  monitorEnded(n: number): void {
+    const m = this.monitoring;
+    if (m?.n !== n) return;
+    this.monitoring = undefined;
+    m.handle.ended();
+  }
+
+  /** Closes the session in its worker and binds the same port in `to` (see the file comment). */
+  private moveTo(to: MediaWorker): void {
+    const from = this.worker;
+    this.bridge_?.handle.unbridge();
+    from.post({ op: 'cmd', id: this.id, cmd: { m: 'close' } });
+    from.sessions.delete(this.id);
+    this.worker = to;
+    this.held = [];
+    void this.bindMoved(to);
+  }
+
+  private async bindMoved(to: MediaWorker): Promise<void> {
+    for (let i = 0; i < MOVE_ATTEMPTS && !this.closed && this.worker === to; i++) {
+      const r = await to.bind(this.id, this.host, this.localPort);
+      if (this.closed || this.worker !== to) {
+        if (r.op === 'opened') to.post({ op: 'cmd', id: this.id, cmd: { m: 'close' } });
+        return;
+      }
+      if (r.op === 'opened') {
+        to.sessions.set(this.id, this);
+        const held = this.held ?? [];
+        this.held = undefined;
+        this.replay();
+        for (const cmd of held) this.send(cmd);
+        return;
+      }
+      if (!r.busy) break;
+      await new Promise((resolve) => setTimeout(resolve, MOVE_RETRY_MS));
+    }
+    if (this.closed) return;
+    this.media.log.warn({ port: this.localPort }, 'media session could not move to its peers’ worker');
+    this.held = undefined;
+    this.closed = true;
+    this.media.pool.release(this.localPort);
+    this.onEvent?.({ type: 'lost' });
+  }
+
   /** Audio from a cross-worker bridge: on to the peer's worker. */
   relayToPeer(payload: Uint8Array, codec: CodecConfig['codec']): void {
     const b = this.bridge_;
@@ -440,6 +533,8 @@ class WorkerSession implements MediaSession {
 
   close(): void {
     if (this.closed) return;
+    this.monitoring?.handle.stop();
+    this.held = undefined;
     this.bridge_?.handle.unbridge();
     this.send({ m: 'close' });
     this.closed = true;
@@ -496,6 +591,14 @@ class WorkerSession implements MediaSession {
       return this.lose();
     }
     this.worker.sessions.set(this.id, this);
+    this.replay();
+    this.rebuilding = false;
+    this.restoreBridge();
+    this.media.log.info({ port: this.localPort }, 'media session rebuilt in the restarted worker');
+  }
+
+  /** Tells a freshly bound session (restarted or moved worker) what this one was last told. */
+  private replay(): void {
     const c = this.config;
     if (c.codec) this.send({ m: 'setCodec', config: c.codec });
     if (c.srtp) this.send({ m: 'setSrtp', keys: c.srtp });
@@ -504,8 +607,45 @@ class WorkerSession implements MediaSession {
     if (c.fill) this.send({ m: 'setFill', on: true });
     if (c.playing) this.send({ m: 'play', what: c.playing });
     if (c.echo) this.send({ m: 'echo' });
-    this.rebuilding = false;
-    this.restoreBridge();
-    this.media.log.info({ port: this.localPort }, 'media session rebuilt in the restarted worker');
+  }
+}
+
+/** The main thread's handle on a worker's monitoring. */
+class WorkerMonitor implements MediaMonitor {
+  onEnded: (() => void) | null = null;
+  private live = true;
+
+  constructor(
+    private current: MonitorMode,
+    private readonly send: (cmd: SessionCommand) => void,
+    private readonly forget: () => void,
+  ) {}
+
+  get active(): boolean {
+    return this.live;
+  }
+
+  get mode(): MonitorMode {
+    return this.current;
+  }
+
+  setMode(mode: MonitorMode): void {
+    if (!this.live) return;
+    this.current = mode;
+    this.send({ m: 'monitorMode', mode });
+  }
+
+  stop(): void {
+    if (!this.live) return;
+    this.live = false;
+    this.forget();
+    this.send({ m: 'monitorStop' });
+  }
+
+  /** Ended in the worker. */
+  ended(): void {
+    if (!this.live) return;
+    this.live = false;
+    this.onEnded?.();
   }
 }

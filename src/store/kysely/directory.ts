@@ -171,7 +171,8 @@ export class KyselyDirectoryStore implements DirectoryStore {
   // --- agents --------------------------------------------------------------
 
   async createAgent(input: NewAgent): Promise<Agent> {
-    const { companyId, login, name, shortNumber, contact, departments, pinHash } = await newAgent(input);
+    const { companyId, login, name, shortNumber, contact, departments, pinHash, supervisor } =
+      await newAgent(input);
     const id = await this.db
       .transaction()
       .execute(async (trx) => {
@@ -185,6 +186,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
             contact,
             session_contact: null,
             pin_hash: pinHash,
+            supervisor: supervisor ? 1 : 0,
           })
           .returning('id')
           .executeTakeFirstOrThrow();
@@ -246,10 +248,11 @@ export class KyselyDirectoryStore implements DirectoryStore {
 
   async updateAgent(id: number, patch: AgentPatch): Promise<Agent> {
     const valid = agentPatch(patch);
-    const set: Partial<Pick<AgentsTable, 'name' | 'short_number' | 'contact'>> = {};
+    const set: Partial<Pick<AgentsTable, 'name' | 'short_number' | 'contact'> & { supervisor: number }> = {};
     if (valid.name !== undefined) set.name = valid.name;
     if (valid.shortNumber !== undefined) set.short_number = valid.shortNumber;
     if (valid.contact !== undefined) set.contact = valid.contact;
+    if (valid.supervisor !== undefined) set.supervisor = valid.supervisor ? 1 : 0;
     if (Object.keys(set).length > 0) {
       const r = await this.db
         .updateTable('agents')
@@ -542,6 +545,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
       contact: r.contact,
       sessionContact: r.session_contact,
       departments: byAgent.get(r.id) ?? [],
+      supervisor: Number(r.supervisor) === 1,
     }));
   }
 }

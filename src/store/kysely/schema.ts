@@ -30,6 +30,8 @@ export interface AgentsTable {
   contact: string;
   session_contact: string | null;
   pin_hash: string;
+  /** 0/1 (migration 009). */
+  supervisor: Generated<number>;
 }
 
 export interface AgentDepartmentsTable {

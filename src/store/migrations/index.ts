@@ -7,6 +7,7 @@ import { m005SipPhones } from './005-sip-phones.ts';
 import { m006TrunkFormats } from './006-trunk-formats.ts';
 import { m007Srtp } from './007-srtp.ts';
 import { m008CallJourney } from './008-call-journey.ts';
+import { m009Supervisor } from './009-supervisor.ts';
 import { m010Recordings } from './010-recordings.ts';
 import { m011SharedLive } from './011-shared-live.ts';
 
@@ -23,6 +24,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '006-trunk-formats': m006TrunkFormats,
   '007-srtp': m007Srtp,
   '008-call-journey': m008CallJourney,
+  '009-supervisor': m009Supervisor,
   '010-recordings': m010Recordings,
   '011-shared-live': m011SharedLive,
 });

@@ -234,6 +234,7 @@ function Journey({ id }: { id: string }) {
                 <strong>{t.journeyKinds[e.kind] ?? e.kind}</strong>
                 {e.department && <span className="tag">{`${t.department} ${e.department}`}</span>}
                 {e.agent && <span className="tag">{`${t.agent} ${e.agent}`}</span>}
+                {e.supervisor && <span className="tag">{`${t.supervisor} ${e.supervisor}`}</span>}
                 {eventDetail(e, t) && <span className="detail">{eventDetail(e, t)}</span>}
               </li>
             ))}

@@ -443,13 +443,13 @@ function Agents({ company, departments }: { company: Company; departments: Depar
   } = useList<Agent, 'agents'>(`/api/v1/agents?companyId=${company.id}`, 'agents');
   const empty = { login: '', name: '', shortNumber: '', contact: '', pin: '', department: '' };
   const [draft, setDraft] = useState(empty);
-  const patch = (a: Agent, fields: Record<string, string>): Promise<void> =>
+  const patch = (a: Agent, fields: Record<string, string | boolean>): Promise<void> =>
     act(request('PATCH', `/api/v1/agents/${a.login}`, fields));
   return (
     <ListCard
       title={t.agents}
       status={status}
-      columns={[t.login, t.name, t.shortNumber, t.contact, t.departments, t.setState]}
+      columns={[t.login, t.name, t.shortNumber, t.contact, t.departments, t.supervisor, t.setState]}
       onAdd={() => {
         const dep = departments.find((d) => d.code === draft.department);
         const { department: _d, ...fields } = draft;
@@ -478,6 +478,15 @@ function Agents({ company, departments }: { company: Company; departments: Depar
             <EditOnBlur value={a.profileContact} save={(contact) => void patch(a, { contact })} />
           </td>
           <td>{a.departments.map((d) => d.department).join(', ')}</td>
+          <td>
+            <input
+              type="checkbox"
+              aria-label={t.supervisor}
+              data-testid={`agent-supervisor-${a.login}`}
+              checked={a.supervisor}
+              onChange={(e) => void patch(a, { supervisor: e.target.checked })}
+            />
+          </td>
           <td>
             <select
               value={a.state}

@@ -137,6 +137,7 @@ export const COLLEAGUE: Agent = {
   contact: 'sip:colleague',
   sessionContact: null,
   departments: [],
+  supervisor: false,
 };
 
 export interface Rig {

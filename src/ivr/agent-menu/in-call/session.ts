@@ -73,6 +73,16 @@ export class InCallCore<L extends Leg> implements SessionContext<L> {
     return this.reached;
   }
 
+  /** The agent's leg while bridged with the customer in `talking` (a supervisor may hear it). */
+  get talkingAgentLeg(): L | undefined {
+    const agent = this.current?.leg;
+    const b = this.bridge;
+    const customer = this.world.call.leg;
+    if (!agent || !b || !this.machine.is('talking')) return undefined;
+    const pair = (b.a === agent && b.b === customer) || (b.b === agent && b.a === customer);
+    return pair ? agent : undefined;
+  }
+
   move(to: InCallState, reason: string): boolean {
     return this.machine.state === to || this.machine.transition(to, reason);
   }
