@@ -51,6 +51,7 @@ import type { LiveStore } from './store/live.ts';
 import { parseDbUrl } from './util/db-url.ts';
 import { InCallSession } from './ivr/agent-menu/in-call.ts';
 import { ContactResolver, parseTrunk } from './call/contact-resolver.ts';
+import { MonitorCalls } from './ivr/service-menu/monitor-call.ts';
 import { SharedBindings } from './call/shared-bindings.ts';
 import {
   type BindingRecord,
@@ -123,6 +124,8 @@ export class Server {
   /** SHA-256 (hex) of the admin bearer token; the token itself is never kept. */
   adminTokenSha256!: string;
   acd!: Acd;
+  /** The console's listen/whisper/barge (issue 14 item 4). */
+  monitorCalls!: MonitorCalls;
   /** --recordings-dir, resolved (created at start). */
   recordingsDir!: string;
   recordingRetention: RecordingRetention | undefined;
@@ -330,6 +333,17 @@ export class Server {
       logger: this.log.child({ layer: 'sip' }),
     });
     if (config.outboundProxy) await this.bindings.start();
+    const resolver = new ContactResolver(
+      this.trunks,
+      this.bindings,
+      (user) => this.sipSrtp.get(user),
+      (flow) =>
+        flow.transport === 'tls'
+          ? this.tls.isConnected(flow)
+          : flow.transport === 'tcp'
+            ? this.tcp.isConnected(flow)
+            : true,
+    );
     this.acd = new Acd({
       engine: this.engine,
       store: this.store,
@@ -338,20 +352,18 @@ export class Server {
       clock: this.clock,
       logger: this.log.child({ layer: 'acd' }),
       shared: this.live && new PostgresQueue(this.live, this.agentStates, this.log.child({ layer: 'acd' })),
-      resolver: new ContactResolver(
-        this.trunks,
-        this.bindings,
-        (user) => this.sipSrtp.get(user),
-        (flow) =>
-          flow.transport === 'tls'
-            ? this.tls.isConnected(flow)
-            : flow.transport === 'tcp'
-              ? this.tcp.isConnected(flow)
-              : true,
-      ),
+      resolver,
       inCallSession: (cc, agentId, agentLeg, hooks) => new InCallSession(cc, agentId, agentLeg, hooks),
       inCallTimings: this.deps.inCallTimings,
       recordingsDir: this.recordingsDir,
+    });
+    this.monitorCalls = new MonitorCalls({
+      engine: this.engine,
+      resolver,
+      directory: this.store.directory,
+      target: (agentId) => this.acd.monitorTarget(agentId),
+      clock: this.clock,
+      logger: this.log.child({ layer: 'ivr' }),
     });
     if (this.live) {
       this.liveness = new NodeLiveness({
@@ -463,6 +475,7 @@ export class Server {
       recordingsDir: this.recordingsDir,
       agentStates: this.agentStates,
       acd: this.acd,
+      monitorCalls: this.monitorCalls,
       floor: this.floor,
       availability: this.availability,
       trunks: this.trunks,

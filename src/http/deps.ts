@@ -3,6 +3,7 @@ import type { Acd } from '../acd/acd.ts';
 import type { AgentAvailability } from '../acd/availability.ts';
 import type { FloorEvents } from '../acd/floor-events.ts';
 import type { Leg } from '../call/leg.ts';
+import type { MonitorCalls } from '../ivr/service-menu/monitor-call.ts';
 import type { WorkerStats } from '../media/workers/worker-media.ts';
 import type { InviteAdmission } from '../sip/limits/invite-admission.ts';
 import type { RegistrarStats } from '../sip/registrar/registrar.ts';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   acd: Pick<Acd, 'liveCalls' | 'waiting' | 'onEvent' | 'endCall' | 'forceAgent'>;
   /** Several nodes (issue 15): agent changes and call events of every node, for the event stream. */
   floor?: Pick<FloorEvents, 'onChange' | 'onEvent'>;
+  /** The console's listen/whisper/barge: calls the supervisor's phone; absent: 503. */
+  monitorCalls?: Pick<MonitorCalls, 'call'>;
   /** Whether a call of ours holds an agent (the queue view's ready count, agent deletion). */
   availability: Pick<AgentAvailability, 'isReserved'>;
   trunks: Pick<Trunks, 'view' | 'reload' | 'snapshot'>;

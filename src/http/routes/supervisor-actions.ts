@@ -4,7 +4,7 @@ import { FORCED_REASONS } from '../../acd/agent-state.ts';
 import type { Agent, AgentState } from '../../store/store.ts';
 import { FORCED_STATES, type ForcedState } from '../../store/vocabulary.ts';
 import { isAppError } from '../../util/errors.ts';
-import { type Api, companyIdQuery } from '../api.ts';
+import { type Api, companyIdQuery, loginParam } from '../api.ts';
 import { HttpError } from '../errors.ts';
 
 /**
@@ -36,7 +36,59 @@ export function supervisorActionRoutes(api: Api, deps: HttpDeps): void {
         throw new HttpError(404, 'not_found', `no live call ${params.id}`);
     },
   });
+
+  const { directory } = deps.store;
+  api.route({
+    method: 'POST',
+    url: '/api/v1/agents/:login/monitor',
+    tag: 'agents',
+    summary:
+      "Listen, whisper or barge from the console: the supervisor agent's phone is called (202) and, once answered, hears the agent's call as after key 9 in the service IVR (keys 1 listen, 2 whisper, 3 barge, * ends); 409 when the agent is in no call, 400 when `supervisor` is no supervisor of the agent's company",
+    access: {
+      level: 'supervise',
+      company: async ({ params }) => (await directory.getAgentByLogin(params.login))?.companyId ?? null,
+    },
+    params: z.object({ login: loginParam.describe('The agent to hear') }),
+    body: monitorBodySchema,
+    response: monitorResponseSchema,
+    status: 202,
+    handler: async ({ params, body }) => {
+      const agent = await directory.getAgentByLogin(params.login);
+      if (!agent) throw new HttpError(404, 'not_found', `no agent with login ${params.login}`);
+      const supervisor = await directory.getAgentByLogin(body.supervisor);
+      if (!supervisor?.supervisor || supervisor.companyId !== agent.companyId || supervisor.id === agent.id)
+        throw new HttpError(
+          400,
+          'not_a_supervisor',
+          `agent ${body.supervisor} is no supervisor of agent ${agent.login}'s company`,
+        );
+      if (!deps.monitorCalls) throw new HttpError(503, 'unavailable', 'monitoring is not available');
+      const started = await deps.monitorCalls.call(supervisor, agent, body.mode);
+      if (started.kind === 'no_call')
+        throw new HttpError(409, 'agent_not_in_call', `agent ${agent.login} is in no call to hear`);
+      if (started.kind === 'no_route')
+        throw new HttpError(409, 'no_route', `no route to supervisor ${supervisor.login}'s phone`);
+      return { callId: started.callId, supervisor: supervisor.login, mode: body.mode };
+    },
+  });
 }
+
+const monitorModeSchema = z
+  .enum(['listen', 'whisper', 'barge'])
+  .describe(
+    'listen: hears both, heard by nobody; whisper: only the agent hears the supervisor; barge: three-way',
+  );
+
+const monitorBodySchema = z.object({
+  supervisor: loginParam.describe('The login of the supervisor agent whose phone is called'),
+  mode: monitorModeSchema.default('listen'),
+});
+
+const monitorResponseSchema = z.object({
+  callId: z.string().describe('The call being heard'),
+  supervisor: z.string(),
+  mode: monitorModeSchema,
+});
 
 /**
  * A supervisor's state change for an agent. Offered a call or in one, the agent is left alone

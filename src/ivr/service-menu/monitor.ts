@@ -1,3 +1,6 @@
+import type { Logger } from 'pino';
+import type { MonitorTarget } from '../../acd/acd.ts';
+import type { Leg } from '../../call/leg.ts';
 import type { MediaMonitor, MonitorMode } from '../../media/media-session.ts';
 import type { Clock } from '../../util/clock.ts';
 import { StatefulFlow, type TransitionTable } from '../../util/state-machine.ts';
@@ -92,5 +95,44 @@ export class MonitorSession extends StatefulFlow<MonitorState> {
 
   private bg(p: Promise<void>): void {
     p.catch((err: unknown) => this.ports.failed(err));
+  }
+}
+
+/**
+ * The supervisor's `leg` hears `target` in `mode` (a MonitorSession: its keys change the mode, `*`
+ * or its hang-up end it) until monitoring ends; the service menu and the console's call to the
+ * supervisor's phone (./monitor-call.ts) both run this. Undefined: the call could not be heard.
+ */
+export async function hearCall(
+  leg: Leg,
+  who: { supervisor: string; agent: string },
+  target: MonitorTarget,
+  mode: MonitorMode,
+  deps: { clock: Clock; logger: Logger },
+): Promise<MonitorEnd | undefined> {
+  const log = deps.logger;
+  const ids = { supervisor: who.supervisor, agent: who.agent, callId: target.callId };
+  const session = new MonitorSession({
+    clock: deps.clock,
+    start: (m) =>
+      leg.mediaSession.monitor(
+        { customer: target.customer.mediaSession, agent: target.agent.mediaSession },
+        m,
+      ),
+    record: (kind, detail) => target.record(kind, { supervisor: who.supervisor, ...detail }),
+    failed: (err) => log.error({ err, callId: target.callId }, 'monitoring: journey not written'),
+  });
+  leg.silence();
+  const offHangup = leg.on('ended', () => session.end('hangup'));
+  leg.setDigitHandler((d) => session.key(d));
+  try {
+    if (leg.ended || !session.start(mode)) return undefined;
+    log.info({ ...ids, mode }, 'monitoring started');
+    const why = await session.ended;
+    log.info({ ...ids, why }, 'monitoring ended');
+    return why;
+  } finally {
+    leg.setDigitHandler(null);
+    offHangup();
   }
 }

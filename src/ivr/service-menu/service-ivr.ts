@@ -6,7 +6,7 @@ import type { CollectResult } from '../../call/digits.ts';
 import type { AgentStateMachine } from '../../acd/agent-state.ts';
 import type { AgentAvailability } from '../../acd/availability.ts';
 import type { MonitorTarget } from '../../acd/acd.ts';
-import { MonitorSession } from './monitor.ts';
+import { hearCall } from './monitor.ts';
 import type { Agent, AgentState, AuthStore, DirectoryStore, Language } from '../../store/store.ts';
 import { MIN_PIN_LENGTH, pinProblem } from '../../store/pin.ts';
 import { LOCKOUT_POLICY, CALLER_LOCKOUT_POLICY } from '../../store/lockout.ts';
@@ -412,38 +412,9 @@ export class ServiceIvrSession extends StatefulFlow<IvrPhase> {
   }
 
   private async hear(supervisor: Agent, agentLogin: string, target: MonitorTarget): Promise<void> {
-    const log = this.deps.logger;
-    const session = new MonitorSession({
-      clock: this.deps.clock,
-      start: (mode) =>
-        this.leg.mediaSession.monitor(
-          { customer: target.customer.mediaSession, agent: target.agent.mediaSession },
-          mode,
-        ),
-      record: (kind, detail) => target.record(kind, { supervisor: supervisor.login, ...detail }),
-      failed: (err) => log.error({ err, callId: target.callId }, 'monitoring: journey not written'),
-    });
-    this.leg.silence();
-    const offHangup = this.leg.on('ended', () => session.end('hangup'));
-    this.leg.setDigitHandler((d) => session.key(d));
-    try {
-      if (!session.start('listen')) {
-        await this.leg.play(this.deps.sounds.tone('error'));
-        return;
-      }
-      log.info(
-        { supervisor: supervisor.login, agent: agentLogin, callId: target.callId },
-        'monitoring started',
-      );
-      const why = await session.ended;
-      log.info(
-        { supervisor: supervisor.login, agent: agentLogin, callId: target.callId, why },
-        'monitoring ended',
-      );
-    } finally {
-      this.leg.setDigitHandler(null);
-      offHangup();
-    }
+    const who = { supervisor: supervisor.login, agent: agentLogin };
+    const why = await hearCall(this.leg, who, target, 'listen', this.deps);
+    if (why === undefined && !this.leg.ended) await this.leg.play(this.deps.sounds.tone('error'));
   }
 
   /** Key 2: new PIN, then again; refused with a reason when they differ, it is weak or too short. */
