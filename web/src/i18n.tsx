@@ -199,6 +199,16 @@ const ru = {
   forceLogout: 'Снять и выйти',
   forceLogoutConfirm:
     'Агент {login} занят звонком. Снять его со звонка и вывести из системы? Клиент вернётся в начало очереди.',
+  listen: 'Слушать',
+  monitorSupervisor: 'Супервизор',
+  monitorMode: 'Режим',
+  monitorModes: { listen: 'слушать', whisper: 'подсказывать агенту', barge: 'вмешаться' } as Record<
+    string,
+    string
+  >,
+  monitorCall: 'Позвонить',
+  monitorCalling: 'Звоним на телефон {login}: 1 слушать, 2 подсказывать, 3 вмешаться, * конец',
+  noSupervisors: 'В компании нет агентов-супервизоров',
 };
 
 type Dict = typeof ru;
@@ -400,6 +410,13 @@ const en: Dict = {
   forceLogout: 'Take off and log out',
   forceLogoutConfirm:
     'Agent {login} is on a call. Take them off it and log them out? The customer goes back to the head of the queue.',
+  listen: 'Listen',
+  monitorSupervisor: 'Supervisor',
+  monitorMode: 'Mode',
+  monitorModes: { listen: 'listen', whisper: 'whisper to the agent', barge: 'barge in' },
+  monitorCall: 'Call',
+  monitorCalling: "Calling {login}'s phone: 1 listen, 2 whisper, 3 barge, * ends",
+  noSupervisors: 'No supervisor agents in this company',
 };
 
 export const DICTS: Record<Lang, Dict> = { ru, en };

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { errorMessage } from './ui.tsx';
-import { request } from './api.ts';
+import { type Agent, get, request } from './api.ts';
 import { useT } from './i18n.tsx';
 
 /**
@@ -85,5 +85,116 @@ export function ForceLogoutButton({ login, done }: { login: string; done?: () =>
       act={() => request('POST', `/api/v1/agents/${login}/state`, { state: 'logged_out', force: true })}
       done={done}
     />
+  );
+}
+
+const MODES = ['listen', 'whisper', 'barge'] as const;
+
+/**
+ * Listen, whisper or barge from the console (`POST /api/v1/agents/{login}/monitor`): asks which
+ * supervisor agent of the company (the first by default) and the mode; the server then calls that
+ * supervisor's phone, whose keys 1/2/3 change the mode and * ends it.
+ */
+export function MonitorButton({ login, companyId }: { login: string; companyId: number }) {
+  const t = useT();
+  const [open, setOpen] = useState(false);
+  const [supervisors, setSupervisors] = useState<Agent[] | null>(null);
+  const [supervisor, setSupervisor] = useState('');
+  const [mode, setMode] = useState<(typeof MODES)[number]>('listen');
+  const [message, setMessage] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const show = async (): Promise<void> => {
+    setOpen(true);
+    setError('');
+    setMessage('');
+    try {
+      const { agents } = await get<{ agents: Agent[] }>(`/api/v1/agents?companyId=${companyId}`);
+      const list = agents.filter((a) => a.supervisor && a.login !== login);
+      setSupervisors(list);
+      setSupervisor((s) => s || (list[0]?.login ?? ''));
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  const call = async (): Promise<void> => {
+    setBusy(true);
+    setError('');
+    setMessage('');
+    try {
+      await request('POST', `/api/v1/agents/${login}/monitor`, { supervisor, mode });
+      setMessage(t.monitorCalling.replace('{login}', supervisor));
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!open)
+    return (
+      <button type="button" data-testid={`monitor-${login}`} onClick={() => void show()}>
+        {t.listen}
+      </button>
+    );
+  return (
+    <span className="monitor-form" data-testid={`monitor-form-${login}`}>
+      {supervisors && !supervisors.length ? (
+        <span className="muted">{t.noSupervisors}</span>
+      ) : (
+        <>
+          <label className="inline-label">
+            {t.monitorSupervisor}
+            <select
+              value={supervisor}
+              onChange={(e) => setSupervisor(e.target.value)}
+              data-testid={`monitor-supervisor-${login}`}
+            >
+              {supervisors?.map((s) => (
+                <option key={s.login} value={s.login}>
+                  {s.login} {s.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="inline-label">
+            {t.monitorMode}
+            <select
+              value={mode}
+              onChange={(e) => setMode(e.target.value as (typeof MODES)[number])}
+              data-testid={`monitor-mode-${login}`}
+            >
+              {MODES.map((m) => (
+                <option key={m} value={m}>
+                  {t.monitorModes[m] ?? m}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            disabled={busy || !supervisor}
+            data-testid={`monitor-call-${login}`}
+            onClick={() => void call()}
+          >
+            {t.monitorCall}
+          </button>
+        </>
+      )}
+      <button type="button" onClick={() => setOpen(false)}>
+        {t.close}
+      </button>
+      {message && (
+        <span className="ok" data-testid={`monitor-result-${login}`}>
+          {message}
+        </span>
+      )}
+      {error && (
+        <span className="error" data-testid={`monitor-error-${login}`}>
+          {error}
+        </span>
+      )}
+    </span>
   );
 }

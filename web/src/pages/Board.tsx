@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { type AgentEvent, type AgentState, type BoardView, type Company, get } from '../api.ts';
 import { type T, duration, percent, useT } from '../i18n.tsx';
 import { TableHead } from '../ui.tsx';
-import { EndCallButton, ForceLogoutButton } from '../supervise.tsx';
+import { EndCallButton, ForceLogoutButton, MonitorButton } from '../supervise.tsx';
 
 type Agent = BoardView['agents'][number];
 type Department = BoardView['departments'][number];
@@ -134,7 +134,13 @@ export function Board({ company }: { company: Company }) {
             <TableHead columns={[t.caller, t.department, t.state, t.agent, t.time, '']} />
             <tbody>
               {board.calls.map((c) => (
-                <CallRow key={c.id} c={c} since={since} agentName={nameOf(c.agentLogin)} />
+                <CallRow
+                  key={c.id}
+                  c={c}
+                  since={since}
+                  agentName={nameOf(c.agentLogin)}
+                  companyId={company.id}
+                />
               ))}
             </tbody>
           </table>
@@ -235,10 +241,12 @@ function CallRow({
   c,
   since,
   agentName,
+  companyId,
 }: {
   c: LiveCall;
   since: (iso: string | null) => string;
   agentName: string;
+  companyId: number;
 }) {
   const t = useT();
   // A connected call counts its talk from the answer; a waiting one its wait in this queue.
@@ -265,6 +273,8 @@ function CallRow({
         {from ? `${talking ? t.talk : t.wait} ${since(from)}` : '—'}
       </td>
       <td data-label="">
+        {/* An agent talking with the customer: a supervisor may hear the call (listen, whisper, barge). */}
+        {talking && c.agentLogin && <MonitorButton login={c.agentLogin} companyId={companyId} />}
         <EndCallButton callId={c.id} caller={c.callerId} />
       </td>
     </tr>
