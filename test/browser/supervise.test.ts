@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
 import type { TestPhone } from '../phone/phone.ts';
 import {
+  CONTACT,
   SALES,
   answerAgent,
   makeReady,
@@ -13,13 +14,14 @@ import {
   waitConnected,
   waitState,
 } from '../integration/acd-helpers.ts';
-import { eventually, phone } from '../integration/harness.ts';
+import { api, eventually, phone } from '../integration/harness.ts';
 import { openAsSupervisor } from './chromium.ts';
 
 /**
  * Supervisor actions in the console (issue 14 item 5), in Chromium as a supervisor, on real
  * calls from the test phone: the board's "end" ends a connected call, "take off and log out"
- * logs out an agent in a call and puts the customer back in the queue. Both ask first.
+ * logs out an agent in a call and puts the customer back in the queue. Both ask first. "Listen"
+ * picks a supervisor and a mode and has the server call that supervisor's phone.
  */
 describe('supervisor actions in Chromium', () => {
   let server: Server;
@@ -77,5 +79,28 @@ describe('supervisor actions in Chromium', () => {
     expect(await stateOf(server, '1002')).toBe('logged_out');
     await customer.hangup();
     await waitCdrOutcome(server, 'answered', { cdrId: callId });
+  });
+
+  it("the board's Listen calls the chosen supervisor's phone, which then hears the call", async () => {
+    await makeReady(server, '1001');
+    const { customer, callId } = await connected('1001', '+79161110003');
+    await page.getByTestId('monitor-1001').click();
+    // The company's supervisor agents, the first chosen.
+    await expect.poll(() => page.getByTestId('monitor-supervisor-1001').inputValue()).toBe('1004');
+    await page.getByTestId('monitor-mode-1001').selectOption('whisper');
+    await page.getByTestId('monitor-call-1001').click();
+    const invite = await trunk.nextIncoming(8000, CONTACT['1004']);
+    expect(await page.getByTestId('monitor-result-1001').textContent()).toContain('1004');
+    const sup = await trunk.answer(invite);
+    const events = async (): Promise<{ kind: string; mode?: string }[]> =>
+      (await api<{ events: { kind: string; mode?: string }[] }>(server, `/api/v1/calls/${callId}`)).body
+        .events;
+    await eventually(
+      async () => (await events()).some((e) => e.kind === 'monitor_started' && e.mode === 'whisper'),
+      5000,
+      'monitor_started in whisper',
+    );
+    await customer.hangup();
+    await sup.ended;
   });
 });
