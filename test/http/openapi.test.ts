@@ -60,6 +60,7 @@ describe('OpenAPI document', () => {
       'POST /api/v1/agents',
       'POST /api/v1/agents/{login}/pin',
       'POST /api/v1/agents/{login}/state',
+      'POST /api/v1/agents/{login}/monitor',
       'POST /api/v1/numbers',
       'POST /api/v1/sip-accounts',
       'GET /api/v1/calls',
