@@ -4,7 +4,7 @@ import type { IncomingInvite } from '../../src/sip/ua/incoming-invite.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { promptPath } from '../../src/call/prompts.ts';
-import { SERVICE, eventually, phone, startServer, type TestServerOptions } from './harness.ts';
+import { SERVICE, api, eventually, phone, startServer, type TestServerOptions } from './harness.ts';
 import { TRUNK_SIP, blocks } from './ports.ts';
 import { ACCEPT_HZ, VOICE, hears } from './hearing.ts';
 
@@ -283,4 +283,21 @@ export async function answerThenSendTo(
   await agent.waitForTone(ACCEPT_HZ, 3000, 60);
   agent.sendDtmf(`2${code}`);
   expect(await agent.ended).toBe('remote');
+}
+
+/** A journey event of monitoring (`monitor_*`), as `GET /api/v1/calls/{id}` shows it. */
+export interface MonitorEvent {
+  kind: string;
+  agent?: string;
+  supervisor?: string;
+  mode?: string;
+  detail?: string;
+}
+
+/** The monitoring events of the first call's journey. */
+export async function monitorEvents(server: Server): Promise<MonitorEvent[]> {
+  const cdr = (await server.store.calls.listCdr())[0];
+  if (!cdr) return [];
+  const r = await api<{ events: MonitorEvent[] }>(server, `/api/v1/calls/${cdr.id}`);
+  return r.body.events.filter((e) => e.kind.startsWith('monitor_'));
 }

@@ -28,3 +28,30 @@ export async function doesNotHear(listener: PhoneCall, speakerHz: number, ms = 8
   await sleep(ms);
   expect(listener.recorder.heardTone(speakerHz, 100)).toBe(false);
 }
+
+/** A call being monitored: the customer, the agent and the supervisor, each speaking its tone. */
+export interface MonitoredCall {
+  customer: PhoneCall;
+  agent: PhoneCall;
+  sup: PhoneCall;
+  /** The supervisor's frequency. */
+  supHz: number;
+}
+
+/** Listen: the supervisor hears both, nobody hears the supervisor, the pair still hear each other. */
+export async function expectListen({ customer, agent, sup, supHz }: MonitoredCall): Promise<void> {
+  await hears(sup, VOICE.customer);
+  await hears(sup, VOICE.agent);
+  await doesNotHear(customer, supHz);
+  await doesNotHear(agent, supHz);
+  await hears(agent, VOICE.customer);
+  await hears(customer, VOICE.agent);
+}
+
+/** Whisper: the agent hears the supervisor (and still the customer); the customer does not. */
+export async function expectWhisper({ customer, agent, supHz }: MonitoredCall): Promise<void> {
+  await hears(agent, supHz);
+  await hears(agent, VOICE.customer);
+  await doesNotHear(customer, supHz);
+  await hears(customer, VOICE.agent);
+}

@@ -4,8 +4,8 @@ import type { PhoneCall, TestPhone } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { callAs, createUser, signIn } from '../http/helpers.ts';
 import { api, eventually } from './harness.ts';
-import { CONTACT, useCallRig } from './acd-helpers.ts';
-import { VOICE, doesNotHear, hears } from './hearing.ts';
+import { CONTACT, monitorEvents, useCallRig } from './acd-helpers.ts';
+import { VOICE, expectListen, expectWhisper, hears } from './hearing.ts';
 
 /**
  * Listen, whisper and barge started from the console (issue 14 item 4):
@@ -15,14 +15,6 @@ import { VOICE, doesNotHear, hears } from './hearing.ts';
  * runs on media worker threads (the supervisor's media is opened next to the customer's).
  */
 const SUPERVISOR_HZ = VOICE.colleague;
-
-interface JourneyEvent {
-  kind: string;
-  agent?: string;
-  supervisor?: string;
-  mode?: string;
-  detail?: string;
-}
 
 type Answer = { status: number; body: { callId?: string; error?: { code: string; message: string } } };
 
@@ -57,37 +49,23 @@ describe('listen, whisper, barge from the console', () => {
     return sup;
   }
 
-  async function journey(server: Server): Promise<JourneyEvent[]> {
-    const cdr = (await server.store.calls.listCdr())[0];
-    if (!cdr) return [];
-    const r = await api<{ events: JourneyEvent[] }>(server, `/api/v1/calls/${cdr.id}`);
-    return r.body.events.filter((e) => e.kind.startsWith('monitor_'));
-  }
-
   it('listen: hears both, heard by nobody; 2 whispers to the agent; the call ending hangs the supervisor up', async () => {
     const { server, trunk, customer, agent } = await floor();
     const sup = await callSupervisor(server, trunk, 'listen');
-    await hears(sup, VOICE.customer);
-    await hears(sup, VOICE.agent);
-    await doesNotHear(customer, SUPERVISOR_HZ);
-    await doesNotHear(agent, SUPERVISOR_HZ);
-    await hears(agent, VOICE.customer);
-    await hears(customer, VOICE.agent);
+    const call = { customer, agent, sup, supHz: SUPERVISOR_HZ };
+    await expectListen(call);
     // 2 on the supervisor's phone: whisper, only the agent hears the supervisor.
     sup.sendDtmf('2');
-    await hears(agent, SUPERVISOR_HZ);
-    await hears(agent, VOICE.customer);
-    await doesNotHear(customer, SUPERVISOR_HZ);
-    await hears(customer, VOICE.agent);
+    await expectWhisper(call);
     // The customer hangs up: the supervisor's leg is hung up too.
     await customer.hangup();
     await sup.ended;
     await eventually(
-      async () => (await journey(server)).at(-1)?.kind === 'monitor_stopped',
+      async () => (await monitorEvents(server)).at(-1)?.kind === 'monitor_stopped',
       3000,
       'monitor_stopped',
     );
-    expect(await journey(server)).toMatchObject([
+    expect(await monitorEvents(server)).toMatchObject([
       { kind: 'monitor_started', agent: '1001', supervisor: '1004', mode: 'listen' },
       { kind: 'monitor_mode', agent: '1001', supervisor: '1004', mode: 'whisper' },
       { kind: 'monitor_stopped', agent: '1001', supervisor: '1004', detail: 'call_gone' },
@@ -108,11 +86,11 @@ describe('listen, whisper, barge from the console', () => {
     await hears(agent, VOICE.customer);
     expect(customer.recorder.heardTone(SUPERVISOR_HZ, 200)).toBe(false);
     await eventually(
-      async () => (await journey(server)).at(-1)?.detail === 'supervisor',
+      async () => (await monitorEvents(server)).at(-1)?.detail === 'supervisor',
       3000,
       'monitor_stopped: supervisor',
     );
-    expect((await journey(server))[0]).toMatchObject({ kind: 'monitor_started', mode: 'barge' });
+    expect((await monitorEvents(server))[0]).toMatchObject({ kind: 'monitor_started', mode: 'barge' });
     await customer.hangup();
   });
 
@@ -187,7 +165,7 @@ describe('listen, whisper, barge from the console', () => {
     // A's own supervisor gets past the access check (1002 is no supervisor: 400).
     expect(await as('sup-a', 'sup-a-password', '1001')).toBe(400);
     // Nothing rang: no monitoring events.
-    expect(await journey(server)).toEqual([]);
+    expect(await monitorEvents(server)).toEqual([]);
     expect(rig.trunk?.unclaimedIncoming.filter((i) => i.calledUser === CONTACT['1004'])).toEqual([]);
   });
 });

@@ -3,9 +3,9 @@ import type { Server } from '../../src/server.ts';
 import { promptPath } from '../../src/call/prompts.ts';
 import type { PhoneCall } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
-import { api, eventually } from './harness.ts';
-import { loginByCallerId, makeReady, useCallRig } from './acd-helpers.ts';
-import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, hears } from './hearing.ts';
+import { eventually } from './harness.ts';
+import { loginByCallerId, makeReady, monitorEvents, useCallRig } from './acd-helpers.ts';
+import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, expectListen, expectWhisper, hears } from './hearing.ts';
 
 /**
  * Listen, whisper and barge by phone (issue 14 item 4): supervisor 1004 (the demo's) logs in
@@ -16,14 +16,6 @@ import { ACCEPT_HZ, ERROR_HZ, VOICE, doesNotHear, hears } from './hearing.ts';
  */
 const MAIN_MENU = promptPath('ru', 'main_menu');
 const SUPERVISOR_HZ = VOICE.colleague;
-
-interface JourneyEvent {
-  kind: string;
-  agent?: string;
-  supervisor?: string;
-  mode?: string;
-  detail?: string;
-}
 
 describe('listen, whisper, barge by phone', () => {
   const rig = useCallRig({ expectNoLiveCalls: true });
@@ -49,29 +41,15 @@ describe('listen, whisper, barge by phone', () => {
     sup.sendDtmf(`${who}#`);
   }
 
-  async function journey(server: Server): Promise<JourneyEvent[]> {
-    const cdr = (await server.store.calls.listCdr())[0];
-    if (!cdr) return [];
-    const r = await api<{ events: JourneyEvent[] }>(server, `/api/v1/calls/${cdr.id}`);
-    return r.body.events.filter((e) => e.kind.startsWith('monitor_'));
-  }
-
   it('listen: hears both, heard by nobody; whisper: only the agent hears; barge: both hear; * ends', async () => {
     const { server, customer, agent, sup } = await floor();
     await pick(sup, '201');
+    const call = { customer, agent, sup, supHz: SUPERVISOR_HZ };
     // Listen: the supervisor hears the customer and the agent, nobody hears the supervisor.
-    await hears(sup, VOICE.customer);
-    await hears(sup, VOICE.agent);
-    await doesNotHear(customer, SUPERVISOR_HZ);
-    await doesNotHear(agent, SUPERVISOR_HZ);
-    await hears(agent, VOICE.customer);
-    await hears(customer, VOICE.agent);
+    await expectListen(call);
     // Whisper: the agent hears the supervisor (and still the customer); the customer does not.
     sup.sendDtmf('2');
-    await hears(agent, SUPERVISOR_HZ);
-    await hears(agent, VOICE.customer);
-    await doesNotHear(customer, SUPERVISOR_HZ);
-    await hears(customer, VOICE.agent);
+    await expectWhisper(call);
     // Barge: three-way, everyone hears the other two.
     sup.sendDtmf('3');
     await hears(customer, SUPERVISOR_HZ);
@@ -91,8 +69,8 @@ describe('listen, whisper, barge by phone', () => {
     await doesNotHear(sup, VOICE.customer);
     await hears(customer, VOICE.agent);
     await hears(agent, VOICE.customer);
-    await eventually(async () => (await journey(server)).length === 5, 3000, 'monitor events');
-    expect(await journey(server)).toMatchObject([
+    await eventually(async () => (await monitorEvents(server)).length === 5, 3000, 'monitor events');
+    expect(await monitorEvents(server)).toMatchObject([
       { kind: 'monitor_started', agent: '1001', supervisor: '1004', mode: 'listen' },
       { kind: 'monitor_mode', agent: '1001', supervisor: '1004', mode: 'whisper' },
       { kind: 'monitor_mode', mode: 'barge' },
@@ -111,7 +89,7 @@ describe('listen, whisper, barge by phone', () => {
     await customer.hangup();
     await sup.waitForPrompt(MAIN_MENU, 8000);
     await eventually(
-      async () => (await journey(server)).at(-1)?.detail === 'call_gone',
+      async () => (await monitorEvents(server)).at(-1)?.detail === 'call_gone',
       3000,
       'monitor_stopped: call_gone',
     );
