@@ -361,6 +361,7 @@ export class Server {
       engine: this.engine,
       resolver,
       directory: this.store.directory,
+      availability: this.availability,
       target: (agentId) => this.acd.monitorTarget(agentId),
       clock: this.clock,
       logger: this.log.child({ layer: 'ivr' }),

@@ -75,6 +75,8 @@ function rig(o: { routes?: boolean } = {}) {
     },
   };
   const dials: DialOptions[] = [];
+  /** The supervisor out of the distribution and back (enterMenu, leaveMenu). */
+  const menu: string[] = [];
   let answer!: (r: DialResult) => void;
   let cancelled = 0;
   const calls = new MonitorCalls({
@@ -95,6 +97,10 @@ function rig(o: { routes?: boolean } = {}) {
       resolve: (contact) => (o.routes === false ? [] : [{ uri: { user: contact } } as never]),
     },
     directory: { getCompany: () => Promise.resolve(null) },
+    availability: {
+      enterMenu: (id) => Promise.resolve(void menu.push(`in:${id}`)),
+      leaveMenu: (id) => Promise.resolve(void menu.push(`out:${id}`)),
+    },
     target: () => target,
     clock: new FakeClock(),
     logger: pino({ level: 'silent' }),
@@ -106,6 +112,7 @@ function rig(o: { routes?: boolean } = {}) {
     sup,
     journal,
     dials,
+    menu,
     answer: (): void => answer({ kind: 'answered', leg: sup as unknown as Leg }),
     cancelled: () => cancelled,
     gone: () => (target = undefined),
@@ -147,6 +154,7 @@ describe('monitoring by calling the supervisor', () => {
     await r.calls.idle();
     expect(r.sup.hangups).toBe(1);
     expect(r.journal).toEqual(['monitor_started:listen', 'monitor_stopped:supervisor']);
+    expect(r.menu).toEqual(['in:1004', 'out:1004']);
   });
 
   it('the call ending while the phone rings cancels the ringing; no journey', async () => {
@@ -156,6 +164,7 @@ describe('monitoring by calling the supervisor', () => {
     await r.calls.idle();
     expect(r.cancelled()).toBe(1);
     expect(r.journal).toEqual([]);
+    expect(r.menu).toEqual(['in:1004', 'out:1004']);
   });
 
   it('answered after the call is gone: hung up at once', async () => {
@@ -177,5 +186,6 @@ describe('monitoring by calling the supervisor', () => {
       kind: 'no_route',
     });
     expect([...idle.dials, ...noRoute.dials]).toEqual([]);
+    expect([...idle.menu, ...noRoute.menu]).toEqual([]);
   });
 });

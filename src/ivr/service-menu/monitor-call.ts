@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { MonitorTarget } from '../../acd/acd.ts';
+import type { AgentAvailability } from '../../acd/availability.ts';
 import type { ContactResolver } from '../../call/contact-resolver.ts';
 import type { CallEngine, Dialing } from '../../call/engine.ts';
 import type { Leg } from '../../call/leg.ts';
@@ -30,6 +31,8 @@ export interface MonitorCallDeps {
   engine: Pick<CallEngine, 'dial'>;
   resolver: Pick<ContactResolver, 'resolve'>;
   directory: Pick<DirectoryStore, 'getCompany'>;
+  /** The supervisor is offered no customer call while their phone rings or hears (as in the service IVR). */
+  availability: Pick<AgentAvailability, 'enterMenu' | 'leaveMenu'>;
   /** The call an agent talks in now (Acd.monitorTarget). */
   target(agentId: number): MonitorTarget | undefined;
   clock: Clock;
@@ -115,6 +118,7 @@ export class MonitorCalls {
       deps.logger.warn({ supervisor: supervisor.login, contact }, 'no route to the supervisor phone');
       return { kind: 'no_route', contact };
     }
+    await deps.availability.enterMenu(supervisor.id);
     const dialing = await deps.engine.dial({
       targets,
       callerId: { user: agent.login, displayName: `Monitor ${agent.login}` },
@@ -125,6 +129,7 @@ export class MonitorCalls {
     const run = flow
       .run(dialing, target)
       .catch((err: unknown) => deps.logger.error({ err, callId: target.callId }, 'monitoring call failed'))
+      .then(() => deps.availability.leaveMenu(supervisor.id))
       .finally(() => this.running.delete(run));
     this.running.add(run);
     deps.logger.info(
