@@ -14,7 +14,7 @@ import {
   waitState,
 } from '../integration/acd-helpers.ts';
 import { eventually, phone } from '../integration/harness.ts';
-import { SHOTS, openAsSupervisor } from './chromium.ts';
+import { closeRig, openAsSupervisor, SHOTS } from './chromium.ts';
 
 /**
  * The live board (issue 14 item 6) in Chromium, signed in as a supervisor, with a real customer
@@ -34,12 +34,7 @@ describe('the live board in Chromium', () => {
     await page.locator('[data-testid=live-indicator].on').waitFor({ timeout: 8000 });
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => closeRig({ phones, trunk, browser, server }));
 
   const text = async (testId: string): Promise<string> =>
     (await page.getByTestId(testId).textContent()) ?? '';

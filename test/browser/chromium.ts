@@ -55,3 +55,19 @@ export async function openAsSupervisor(server: Server, hash = ''): Promise<{ bro
   await signInAs(page, user.username, user.password);
   return { browser, page };
 }
+
+/** What a console browser test starts: its phones, the trunk's far end, Chromium and the server. */
+export interface ConsoleRig {
+  phones: { close(): Promise<void> }[];
+  trunk?: { close(): Promise<void> };
+  browser?: Browser;
+  server?: Server;
+}
+
+/** Releases a console test's rig (afterAll): phones, trunk, Chromium, then the server. */
+export async function closeRig(rig: ConsoleRig): Promise<void> {
+  await Promise.all(rig.phones.splice(0).map((p) => p.close()));
+  await rig.trunk?.close();
+  await rig.browser?.close();
+  await rig.server?.stop();
+}

@@ -13,7 +13,7 @@ import {
   waitConnected,
 } from '../integration/acd-helpers.ts';
 import { phone } from '../integration/harness.ts';
-import { SHOTS, openAsSupervisor } from './chromium.ts';
+import { closeRig, openAsSupervisor, SHOTS } from './chromium.ts';
 
 /**
  * The call journey in the console (issue 14 item 1), in Chromium as a supervisor: a real call
@@ -46,12 +46,7 @@ describe('the call journey in Chromium', () => {
     ({ browser, page } = await openAsSupervisor(server, '#calls'));
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => closeRig({ phones, trunk, browser, server }));
 
   it("the calls list opens a transferred call's journey as a timeline", async () => {
     await page.getByTestId(`journey-link-${cdrId}`).click();

@@ -14,7 +14,7 @@ import {
 } from '../integration/acd-helpers.ts';
 import { eventually, phone, sleep } from '../integration/harness.ts';
 import { VOICE, hears } from '../integration/hearing.ts';
-import { SHOTS, openAsSupervisor } from './chromium.ts';
+import { closeRig, openAsSupervisor, SHOTS } from './chromium.ts';
 
 /** What the test reads of the page's `<audio>` (the test is compiled without the DOM types). */
 interface AudioLike {
@@ -64,12 +64,7 @@ describe('a call recording in Chromium', () => {
     ({ browser, page } = await openAsSupervisor(server, `#calls/${cdrId}`));
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => closeRig({ phones, trunk, browser, server }));
 
   it('the journey lists the recording; its player loads the WAV and plays it', async () => {
     const events = page.getByTestId('journey-events');

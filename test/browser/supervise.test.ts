@@ -15,7 +15,7 @@ import {
   waitState,
 } from '../integration/acd-helpers.ts';
 import { api, eventually, phone } from '../integration/harness.ts';
-import { openAsSupervisor } from './chromium.ts';
+import { closeRig, openAsSupervisor } from './chromium.ts';
 
 /**
  * Supervisor actions in the console (issue 14 item 5), in Chromium as a supervisor, on real
@@ -36,12 +36,7 @@ describe('supervisor actions in Chromium', () => {
     page.on('dialog', (d) => void d.accept());
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all(phones.splice(0).map((p) => p.close()));
-    await trunk?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => closeRig({ phones, trunk, browser, server }));
 
   async function connected(login: string, from: string) {
     await makeReady(server, login);
