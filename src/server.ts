@@ -464,6 +464,7 @@ export class Server {
       agentStates: this.agentStates,
       acd: this.acd,
       floor: this.floor,
+      live: this.live,
       availability: this.availability,
       trunks: this.trunks,
       sipAccounts: {

@@ -9,6 +9,7 @@ import type { RegistrarStats } from '../sip/registrar/registrar.ts';
 import type { StackCounters } from '../sip/stack.ts';
 import type { DigestAlgorithm } from '../sip/registrar/digest.ts';
 import type { TcpTransport } from '../sip/transport/tcp.ts';
+import type { LiveStore } from '../store/live.ts';
 import type { Store } from '../store/store.ts';
 import type { Trunks } from '../trunks/trunks.ts';
 import type { Clock } from '../util/clock.ts';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   acd: Pick<Acd, 'liveCalls' | 'waiting' | 'onEvent' | 'endCall' | 'forceAgent'>;
   /** Several nodes (issue 15): agent changes and call events of every node, for the event stream. */
   floor?: Pick<FloorEvents, 'onChange' | 'onEvent'>;
+  /** Several nodes (issue 15): the live calls of every node, for the board. */
+  live?: Pick<LiveStore, 'nodeId' | 'floorCalls'>;
   /** Whether a call of ours holds an agent (the queue view's ready count, agent deletion). */
   availability: Pick<AgentAvailability, 'isReserved'>;
   trunks: Pick<Trunks, 'view' | 'reload' | 'snapshot'>;
