@@ -478,6 +478,7 @@ export class Server {
       acd: this.acd,
       monitorCalls: this.monitorCalls,
       floor: this.floor,
+      live: this.live,
       availability: this.availability,
       trunks: this.trunks,
       sipAccounts: {

@@ -10,6 +10,7 @@ import type { RegistrarStats } from '../sip/registrar/registrar.ts';
 import type { StackCounters } from '../sip/stack.ts';
 import type { DigestAlgorithm } from '../sip/registrar/digest.ts';
 import type { TcpTransport } from '../sip/transport/tcp.ts';
+import type { LiveStore } from '../store/live.ts';
 import type { Store } from '../store/store.ts';
 import type { Trunks } from '../trunks/trunks.ts';
 import type { Clock } from '../util/clock.ts';
@@ -32,6 +33,8 @@ export interface HttpDeps {
   floor?: Pick<FloorEvents, 'onChange' | 'onEvent'>;
   /** The console's listen/whisper/barge: calls the supervisor's phone; absent: 503. */
   monitorCalls?: Pick<MonitorCalls, 'call'>;
+  /** Several nodes (issue 15): the live calls of every node, for the board. */
+  live?: Pick<LiveStore, 'nodeId' | 'floorCalls'>;
   /** Whether a call of ours holds an agent (the queue view's ready count, agent deletion). */
   availability: Pick<AgentAvailability, 'isReserved'>;
   trunks: Pick<Trunks, 'view' | 'reload' | 'snapshot'>;

@@ -24,6 +24,17 @@ export interface LostNode {
   calls: number;
 }
 
+/** A live customer call of any node as the shared store has it: the board of the whole floor. */
+export interface FloorCall {
+  callId: string;
+  nodeId: string;
+  departmentId: number | null;
+  /** Entry into the queue it waits in now; null when it does not wait. */
+  waitingSince: number | null;
+  /** The agent it is offered to, or the agent a call holds for it (talking). */
+  agentId: number | null;
+}
+
 /** What the nodes tell each other. */
 export type LiveMessage =
   /** An agent may be free, or a call waits: run a distribution pass. */
@@ -95,6 +106,8 @@ export interface LiveStore {
   position(callId: string): Promise<number>;
   /** Calls waiting in the department, over every node. */
   waitingCount(departmentId: number): Promise<number>;
+  /** The live calls of one company on every node (the board). */
+  floorCalls(companyId: number): Promise<FloorCall[]>;
 
   // ── the channel ────────────────────────────────────────────────────────
   send(message: LiveMessage): Promise<void>;

@@ -1,5 +1,6 @@
 import { afterEach, expect } from 'vitest';
 import type { Server } from '../../src/server.ts';
+import type { Cdr, QueueEvent, QueueEventKind } from '../../src/store/store.ts';
 import type { IncomingInvite } from '../../src/sip/ua/incoming-invite.ts';
 import { TestPhone, type PhoneCall, type PhoneOptions } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
@@ -300,4 +301,40 @@ export async function monitorEvents(server: Server): Promise<MonitorEvent[]> {
   if (!cdr) return [];
   const r = await api<{ events: MonitorEvent[] }>(server, `/api/v1/calls/${cdr.id}`);
   return r.body.events.filter((e) => e.kind.startsWith('monitor_'));
+}
+
+const OFFER_OVER: readonly QueueEventKind[] = ['no_answer', 'complete_agent', 'complete_customer', 'abandon'];
+
+/**
+ * What a queue log (one database, every node's rows) must show whatever the number of nodes
+ * (issue 15): an agent's offer is over (no answer, the call they took ended, the customer gave
+ * up) before their next offer; a call is offered to at most one agent, and an answered call was
+ * taken by the one agent it was offered to (these tests' agents answer every offer). Calls lost
+ * with their node (`lost`) end with no event: their agents' next offers are theirs to take.
+ */
+export function expectSoundQueueLog(
+  events: readonly QueueEvent[],
+  cdrs: readonly Cdr[],
+  agentIds: readonly number[],
+  lost: ReadonlySet<string> = new Set(),
+): void {
+  const sorted = [...events].sort((x, y) => x.at - y.at || x.id - y.id);
+  for (const id of agentIds) {
+    let open: string | undefined;
+    for (const e of sorted) {
+      if (e.kind === 'offer' && e.agentId === id) {
+        if (open !== undefined && lost.has(open)) open = undefined;
+        expect(open, `agent ${id} offered ${e.callId} while offered ${open}`).toBeUndefined();
+        open = e.callId;
+      } else if (e.callId === open && OFFER_OVER.includes(e.kind)) open = undefined;
+    }
+  }
+  for (const cdr of cdrs) {
+    const offers = events.filter((e) => e.callId === cdr.id && e.kind === 'offer');
+    expect(offers.length, `offers of ${cdr.id}`).toBeLessThanOrEqual(1);
+    if (cdr.outcome === 'answered') {
+      expect(offers, `offers of ${cdr.id}`).toHaveLength(1);
+      expect(cdr.agentIds).toEqual([offers[0]?.agentId]);
+    }
+  }
 }

@@ -4,9 +4,19 @@ import type { Server } from '../../src/server.ts';
 import { TestPhone, type PhoneCall } from '../phone/phone.ts';
 import { SineSource } from '../phone/sine.ts';
 import { eventually, freshTestDb, onPostgres, phone, sleep, startServer } from './harness.ts';
-import { CONTACT, SALES, agentId, makeReady, setState, stateOf, waitConnected } from './acd-helpers.ts';
+import {
+  CONTACT,
+  SALES,
+  agentId,
+  expectSoundQueueLog,
+  makeReady,
+  setState,
+  stateOf,
+  waitConnected,
+} from './acd-helpers.ts';
 import { VOICE, hears } from './hearing.ts';
-import { SseClient } from '../http/helpers.ts';
+import type { BoardView as Board } from '../../src/http/routes/board-schema.ts';
+import { SseClient, call } from '../http/helpers.ts';
 import { SERVER_RTP, TRUNK_SIP, blocks } from './ports.ts';
 
 /**
@@ -72,6 +82,13 @@ describe('two nodes on one PostgreSQL', () => {
     await sleep(50);
     const newer = await (await customer('+79161110002')).call(SALES, { port: a.sipPort });
     await eventually(() => a.acd.waiting(salesId).length === 1, 5000, 'the second customer waits on A');
+    // A's board shows the whole floor: B's waiting call (from the shared store) beside its own.
+    const board = (await call<Board>(a, 'GET', '/api/v1/board?companyId=1&department=101')).body;
+    expect(board.departments[0]?.waiting).toBe(2);
+    expect(board.calls.map((c) => [c.callerId, c.state]).sort()).toEqual([
+      ['+79161110001', 'queued'],
+      ['+79161110002', 'queued'],
+    ]);
 
     // Ready on A: the oldest call of the department is B's, so B rings the agent.
     await makeReady(a, '1001');
@@ -153,29 +170,7 @@ describe('two nodes on one PostgreSQL', () => {
     expect(cdrs).toHaveLength(CALLS);
     const events = (await Promise.all(cdrs.map((c) => a.store.calls.listQueueEvents(c.id)))).flat();
     const ids = [await agentId(a, '1001'), await agentId(a, '1002')];
-    // An agent's offer is over (no answer, or the call they took ended) before their next offer.
-    for (const id of ids) {
-      const mine = events
-        .filter(
-          (e) =>
-            e.agentId === id &&
-            ['offer', 'no_answer', 'complete_agent', 'complete_customer'].includes(e.kind),
-        )
-        .sort((x, y) => x.at - y.at || x.id - y.id);
-      let open: string | undefined;
-      for (const e of mine) {
-        if (e.kind === 'offer') {
-          expect(open, `agent ${id} offered ${e.callId} while offered ${open}`).toBeUndefined();
-          open = e.callId;
-        } else if (e.callId === open) open = undefined;
-      }
-    }
-    // Each call was offered to one agent, who took it.
-    for (const cdr of cdrs) {
-      const offers = events.filter((e) => e.callId === cdr.id && e.kind === 'offer');
-      expect(offers, `offers of ${cdr.id}`).toHaveLength(1);
-      expect(cdr.agentIds).toEqual([offers[0]!.agentId]);
-    }
+    expectSoundQueueLog(events, cdrs, ids);
     // Both nodes' passes gave calls out, and both agents took calls.
     expect(new Set(cdrs.flatMap((c) => c.agentIds))).toEqual(new Set(ids));
     expect(a.acd.waiting(salesId)).toHaveLength(0);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { HttpDeps } from '../deps.ts';
 import type { CustomerCall } from '../../acd/customer-call.ts';
 import { SERVICE_LEVEL_SECONDS, summaryOf } from '../../acd/reports.ts';
+import type { FloorCall } from '../../store/live.ts';
 import { departmentCodeSchema } from '../../store/validation.ts';
 import { startOfDay } from '../../util/day.ts';
 import { type Api, idParam } from '../api.ts';
@@ -89,6 +90,10 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
         store.directory.listAgents({ companyId: company.id }),
       ]);
       const loginOf = new Map(agents.map((a) => [a.id, a.login]));
+      // Several nodes: the other nodes' calls are in the shared store, not in this node's ACD.
+      const remote: FloorCall[] = deps.live
+        ? (await deps.live.floorCalls(company.id)).filter((c) => c.nodeId !== deps.live?.nodeId)
+        : [];
 
       const departments: Board['departments'] = [];
       for (const d of shown) {
@@ -99,15 +104,16 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
           { origin: dayStart, bucketMs: period.to - dayStart, serviceLevelMs: SERVICE_LEVEL_SECONDS * 1000 },
         );
         const f = summaryOf(sums, [], period.from, period.to, []);
-        const longest = q.waiting.reduce<number | undefined>((m, cc) => {
-          const since = waitingSince(cc);
-          return since !== undefined && (m === undefined || since < m) ? since : m;
-        }, undefined);
+        const since = [
+          ...q.waiting.map(waitingSince),
+          ...remote.filter((c) => c.departmentId === d.id).map((c) => c.waitingSince ?? undefined),
+        ].filter((x): x is number => x !== undefined);
+        const remoteWaiting = remote.filter((c) => c.departmentId === d.id && c.waitingSince !== null);
         departments.push({
           code: d.code,
           name: d.name,
-          waiting: q.waiting.length,
-          longestWaitSince: iso(longest),
+          waiting: q.waiting.length + remoteWaiting.length,
+          longestWaitSince: iso(since.length > 0 ? Math.min(...since) : undefined),
           readyAgents: q.readyAgents,
           loggedInAgents: q.loggedInAgents,
           today: {
@@ -138,12 +144,37 @@ export function boardRoutes(api: Api, deps: HttpDeps): void {
         });
       }
 
-      const calls = deps.acd.liveCalls
+      const calls: Board['calls'] = deps.acd.liveCalls
         .filter((cc) => cc.companyId === company.id && shownIds.has(cc.department.id) && cc.state !== 'ended')
         .map((cc) => {
           const { agentId: _agentId, ...shown } = liveCallFields(cc, loginOf);
           return { ...shown, waitingSince: cc.waiting ? iso(waitingSince(cc)) : null };
         });
+      for (const c of remote) {
+        if (c.departmentId === null || !shownIds.has(c.departmentId)) continue;
+        const cdr = await store.calls.getCdr(c.callId);
+        if (!cdr || cdr.endedAt !== null) continue;
+        const state =
+          c.waitingSince !== null
+            ? c.agentId === null
+              ? 'queued'
+              : 'offering'
+            : cdr.answeredAt !== null
+              ? 'connected'
+              : c.agentId === null
+                ? 'greeting'
+                : 'offering';
+        calls.push({
+          id: c.callId,
+          callerId: cdr.callerId ?? '',
+          hotline: cdr.hotline ?? '',
+          department: codeOf.get(c.departmentId) ?? '',
+          state,
+          agentLogin: c.agentId === null ? null : (loginOf.get(c.agentId) ?? null),
+          answeredAt: iso(cdr.answeredAt),
+          waitingSince: iso(c.waitingSince),
+        });
+      }
 
       return {
         companyId: company.id,

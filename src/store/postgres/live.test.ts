@@ -78,6 +78,26 @@ describe('PostgreSQL live state', () => {
     expect((await a.heads())[0]?.callId).toBe('new');
   });
 
+  it("floorCalls: every node's live calls of the company, waiting or offered, with their agent", async () => {
+    await waitOn(b, 'waits');
+    await waitOn(a, 'offered');
+    expect(await b.claim('offered', agents[0]!, 'offer')).toBe(true);
+    await a.callStarted({ callId: 'greeting', companyId, departmentId, startedAt: 2000 });
+    await a.callStarted({ callId: 'other', companyId: companyId + 1, departmentId, startedAt: 1000 });
+    const calls = await b.floorCalls(companyId);
+    expect(calls.sort((x, y) => x.callId.localeCompare(y.callId))).toEqual([
+      { callId: 'greeting', nodeId: 'a', departmentId, waitingSince: null, agentId: null },
+      { callId: 'offered', nodeId: 'a', departmentId, waitingSince: 1000, agentId: agents[0] },
+      { callId: 'waits', nodeId: 'b', departmentId, waitingSince: 1000, agentId: null },
+    ]);
+    // Taken out of the queue (connected), the call keeps its agent through the hold.
+    await a.stopWaiting('offered');
+    expect((await a.floorCalls(companyId)).find((c) => c.callId === 'offered')).toMatchObject({
+      waitingSince: null,
+      agentId: agents[0],
+    });
+  });
+
   it('claim: of 8 passes on two nodes racing for one call, one gets it; the agent is held on the call’s node', async () => {
     await b.heartbeat();
     await waitOn(b, 'call');

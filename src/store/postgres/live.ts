@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { LiveMessage, LiveStore, LostNode, WaitingHead } from '../live.ts';
+import type { FloorCall, LiveMessage, LiveStore, LostNode, WaitingHead } from '../live.ts';
 
 /** The channel every node LISTENs on. */
 const CHANNEL = 'agentline_live';
@@ -318,6 +318,29 @@ export class PostgresLive implements LiveStore {
       [departmentId],
     );
     return Number(row?.n ?? 0);
+  }
+
+  async floorCalls(companyId: number): Promise<FloorCall[]> {
+    const rows = await this.rows<{
+      call_id: string;
+      node_id: string;
+      department_id: number | null;
+      entered_at: string | null;
+      position: string | null;
+      agent_id: number | null;
+    }>(
+      `select c.call_id, c.node_id, c.department_id, c.entered_at, c.position,
+         coalesce(c.offered_to, (select min(h.agent_id) from acd_holds h where h.call_id = c.call_id)) as agent_id
+       from acd_calls c where c.company_id = $1 order by c.started_at`,
+      [companyId],
+    );
+    return rows.map((r) => ({
+      callId: r.call_id,
+      nodeId: r.node_id,
+      departmentId: r.department_id,
+      waitingSince: r.position !== null && r.entered_at !== null ? Number(r.entered_at) : null,
+      agentId: r.agent_id,
+    }));
   }
 
   // ── the channel ────────────────────────────────────────────────────────
