@@ -66,13 +66,15 @@ export interface FrontOptions {
   processes?: number;
   /** Options for every node (trunk, ivrTimings, …); db and outboundProxy are the front's. */
   server?: TestServerOptions;
+  /** A SQLite file even under AGENTLINE_TEST_DB=postgres: a run of the embedded default. */
+  sqlite?: boolean;
 }
 
 export async function startFront(o: FrontOptions): Promise<Front> {
   const kamailioBin = requireTool('kamailio', 'kamailio');
   const port = await freePortBlock(1);
   const dir = tempDir('front');
-  const fresh = await freshTestDb();
+  const fresh = o.sqlite ? ':memory:' : await freshTestDb();
   const db = fresh === ':memory:' ? path.join(dir, 'shared.db') : fresh;
   const nodes: Server[] = [];
   const children: NodeProcess[] = [];
