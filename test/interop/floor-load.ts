@@ -7,16 +7,17 @@
  * (the script's choice, every tenth); and the checks every run makes at the end: each call
  * ended as the script chose (its CDR by the API) and the queue log is sound.
  */
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { promptPath } from '../../src/call/prompts.ts';
 import type { Server } from '../../src/server.ts';
 import type { IncomingInvite } from '../../src/sip/ua/incoming-invite.ts';
 import type { Cdr } from '../../src/store/store.ts';
 import { call as apiCall } from '../http/helpers.ts';
 import { SALES, expectSoundQueueLog } from '../integration/acd-helpers.ts';
-import { SERVICE, eventually } from '../integration/harness.ts';
+import { startFront, type Front, type FrontOptions } from '../integration/front.ts';
+import { SERVICE, eventually, phone } from '../integration/harness.ts';
 import type { PhoneCall, TestPhone } from '../phone/phone.ts';
-import { sleep } from './tools.ts';
+import { finishSuite, freePortBlock, killAll, sleep } from './tools.ts';
 
 export const PIN = '2580';
 /** A test phone carries 20 calls at once (40 RTP ports): customers are spread over several. */
@@ -45,6 +46,55 @@ export interface Ring {
   caller: string;
   node: number;
   at: number;
+}
+
+export interface FloorRig {
+  /** The front and its nodes, the test phone `trunk` their trunk (set before the file's tests). */
+  readonly front: Front;
+  /** One test phone playing every agent's mobile. */
+  readonly trunk: TestPhone;
+  /** A test phone, closed after the file. */
+  phone(number: string): Promise<TestPhone>;
+  /** CUSTOMER_PHONES test phones for the customers, closed after the file. */
+  customerPhones(): Promise<TestPhone[]>;
+}
+
+/** Registers the file's hooks: the trunk phone and the front (`o`) before, all closed after. */
+export function floorRig(o: Omit<FrontOptions, 'server'>): FloorRig {
+  let front: Front | undefined;
+  let trunk: TestPhone | undefined;
+  const phones: TestPhone[] = [];
+  beforeAll(async () => {
+    const trunkPort = await freePortBlock(1);
+    trunk = await phone({ number: 'trunk', sipPort: trunkPort });
+    front = await startFront({ ...o, server: { trunk: `sip:127.0.0.1:${trunkPort}` } });
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all(phones.map((p) => p.close()));
+    await front?.close();
+    await trunk?.close();
+    await killAll();
+    finishSuite();
+  });
+  const testPhone = async (number: string): Promise<TestPhone> => {
+    const p = await phone({ number });
+    phones.push(p);
+    return p;
+  };
+  return {
+    get front() {
+      return front!;
+    },
+    get trunk() {
+      return trunk!;
+    },
+    phone: testPhone,
+    customerPhones: async () => {
+      const list: TestPhone[] = [];
+      for (let i = 0; i < CUSTOMER_PHONES; i++) list.push(await testPhone(`customers${i}`));
+      return list;
+    },
+  };
 }
 
 /** `count` agents, Sales only, each with a mobile number of their own (contactOf). */

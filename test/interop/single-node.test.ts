@@ -10,61 +10,38 @@
  * Size: AGENTS agents and CALLS calls over SPREAD_MS (SINGLE_NODE_AGENTS, SINGLE_NODE_CALLS,
  * SINGLE_NODE_SPREAD_MS override them).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.ts';
-import { startFront, type Front } from '../integration/front.ts';
-import { phone } from '../integration/harness.ts';
-import type { PhoneCall, TestPhone } from '../phone/phone.ts';
+import type { PhoneCall } from '../phone/phone.ts';
 import {
-  CUSTOMER_PHONES,
   Customers,
   answerMobiles,
   createAgents,
   expectFloorSound,
+  floorRig,
   loginAgents,
   runLoad,
 } from './floor-load.ts';
-import { finishSuite, freePortBlock, killAll } from './tools.ts';
 
 const AGENTS = Number(process.env.SINGLE_NODE_AGENTS ?? 20);
 const CALLS = Number(process.env.SINGLE_NODE_CALLS ?? 200);
 const SPREAD_MS = Number(process.env.SINGLE_NODE_SPREAD_MS ?? 120_000);
 
 describe('one node behind Kamailio on the embedded SQLite', () => {
-  let front: Front | undefined;
-  let trunk: TestPhone;
-  const phones: TestPhone[] = [];
-
-  beforeAll(async () => {
-    const trunkPort = await freePortBlock(1);
-    trunk = await phone({ number: 'trunk', sipPort: trunkPort });
-    front = await startFront({ nodes: 1, sqlite: true, server: { trunk: `sip:127.0.0.1:${trunkPort}` } });
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(phones.map((p) => p.close()));
-    await front?.close();
-    await trunk.close();
-    await killAll();
-    finishSuite();
-  });
+  const rig = floorRig({ nodes: 1, sqlite: true });
 
   it(`${AGENTS} agents, ${CALLS} calls over ${SPREAD_MS / 1000} s on one node`, async () => {
-    const f = front!;
+    const f = rig.front;
     const a: Server = f.nodes[0]!;
     // The embedded store: a SQLite file, not a PostgreSQL URL.
     expect(f.db).toMatch(/\.db$/);
     const ids = await createAgents(a, AGENTS);
     // The one node rings every mobile.
-    const mobiles = answerMobiles(trunk, () => 0);
+    const mobiles = answerMobiles(rig.trunk, () => 0);
 
-    const desk = await phone({ number: 'desks' });
-    phones.push(desk);
-    await loginAgents(a, desk, f.port, ids);
+    await loginAgents(a, await rig.phone('desks'), f.port, ids);
 
-    const customers: TestPhone[] = [];
-    for (let i = 0; i < CUSTOMER_PHONES; i++) customers.push(await phone({ number: `customers${i}` }));
-    phones.push(...customers);
+    const customers = await rig.customerPhones();
     const nodeOfCall = (c: PhoneCall): number => (c.session.dialog.remoteTarget.port === a.sipPort ? 0 : -1);
     const load = new Customers(customers, f.port, nodeOfCall);
     await runLoad(load, CALLS, SPREAD_MS);

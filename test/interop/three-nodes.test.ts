@@ -11,29 +11,27 @@
  * Size: AGENTS agents and CALLS calls over SPREAD_MS (THREE_NODES_AGENTS, THREE_NODES_CALLS,
  * THREE_NODES_SPREAD_MS override them).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BoardView as Board } from '../../src/http/routes/board-schema.ts';
 import type { Server } from '../../src/server.ts';
 import { getHeaderValues } from '../../src/sip/message/headers.ts';
 import type { IncomingInvite } from '../../src/sip/ua/incoming-invite.ts';
 import { call as apiCall, SseClient } from '../http/helpers.ts';
-import { startFront, type Front } from '../integration/front.ts';
-import { eventually, onPostgres, phone } from '../integration/harness.ts';
-import type { PhoneCall, TestPhone } from '../phone/phone.ts';
+import { eventually, onPostgres } from '../integration/harness.ts';
+import type { PhoneCall } from '../phone/phone.ts';
 import {
-  CUSTOMER_PHONES,
   Customers,
   answerMobiles,
   contactOf,
   createAgents,
   expectFloorSound,
+  floorRig,
   isLoad,
   loginAgents,
   pad,
   runLoad,
   type Placed,
 } from './floor-load.ts';
-import { finishSuite, freePortBlock, killAll } from './tools.ts';
 
 onPostgres();
 
@@ -45,26 +43,10 @@ const KILL_AT = Math.floor(CALLS * 0.6);
 const KILLED = 2;
 
 describe('three nodes behind Kamailio on one PostgreSQL', () => {
-  let front: Front | undefined;
-  let trunk: TestPhone;
-  const phones: TestPhone[] = [];
-
-  beforeAll(async () => {
-    const trunkPort = await freePortBlock(1);
-    trunk = await phone({ number: 'trunk', sipPort: trunkPort });
-    front = await startFront({ nodes: 1, processes: 2, server: { trunk: `sip:127.0.0.1:${trunkPort}` } });
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(phones.map((p) => p.close()));
-    await front?.close();
-    await trunk.close();
-    await killAll();
-    finishSuite();
-  });
+  const rig = floorRig({ nodes: 1, processes: 2 });
 
   it(`${AGENTS} agents, ${CALLS} calls over ${SPREAD_MS / 1000} s; node-2 killed with SIGKILL mid-run`, async () => {
-    const f = front!;
+    const f = rig.front;
     const a: Server = f.nodes[0]!;
     const ports = [a.sipPort, ...f.children.map((c) => c.sipPort)];
     const nodeOfPort = (port: number | undefined): number => ports.indexOf(port ?? -1);
@@ -84,17 +66,13 @@ describe('three nodes behind Kamailio on one PostgreSQL', () => {
         [...vias.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])).find((p) => ports.includes(p)),
       );
     };
-    const mobiles = answerMobiles(trunk, viaNode);
+    const mobiles = answerMobiles(rig.trunk, viaNode);
     const rings = mobiles.rings;
 
     // 1. Every agent logs in through the service IVR, via Kamailio (ten at a time).
-    const desk = await phone({ number: 'desks' });
-    phones.push(desk);
-    await loginAgents(a, desk, f.port, ids);
+    await loginAgents(a, await rig.phone('desks'), f.port, ids);
 
-    const customers: TestPhone[] = [];
-    for (let i = 0; i < CUSTOMER_PHONES; i++) customers.push(await phone({ number: `customers${i}` }));
-    phones.push(...customers);
+    const customers = await rig.customerPhones();
     let killedAt = 0;
     let markKilled: () => void = () => undefined;
     const killed = new Promise<void>((r) => (markKilled = r));
