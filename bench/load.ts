@@ -57,6 +57,7 @@ const { values: opt } = parseArgs({
     'media-workers': { type: 'string' },
     'stress-at': { type: 'string', default: '1000' },
     cdrs: { type: 'string', default: '200000' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const STEPS = opt.calls.split(',').map(Number);
@@ -66,6 +67,8 @@ const CPS_STEPS = opt.cps.split(',').map(Number);
 const STRESS_AT = STEPS.includes(Number(opt['stress-at'])) ? Number(opt['stress-at']) : Math.max(...STEPS);
 const CDRS = Number(opt.cdrs);
 const SERVER_FLAGS = opt['media-workers'] === undefined ? [] : ['--media-workers', opt['media-workers']];
+/** `--cpu-prof DIR`: every step's server writes V8 CPU profiles (each thread its own) to DIR. */
+const NODE_FLAGS = opt['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(opt['cpu-prof'])];
 const DAY = 24 * 3600_000;
 /**
  * How long the calls of a step may take to be connected after the last is placed: until all
@@ -210,7 +213,7 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
   if (stress) await seedCdrs(db, CDRS);
   const rampS = n / RATE;
   const budgetMs = (rampS + setupCapS(n) + SECONDS + 60) * 1000;
-  const server = await AgentLineProcess.start(db, SERVER, budgetMs, SERVER_FLAGS);
+  const server = await AgentLineProcess.start(db, SERVER, budgetMs, SERVER_FLAGS, NODE_FLAGS);
   let gen: Generator | undefined;
   let uas: SippLoad | undefined;
   let uac: SippLoad | undefined;
@@ -357,7 +360,7 @@ async function cpsRamp(env: Env): Promise<{ cps: number; lines: string[] }> {
   mkdirSync(dir);
   const db = path.join(dir, 'agentline.db');
   copyDatabase(env.prepDb, db);
-  const server = await AgentLineProcess.start(db, SERVER, (CPS_STEPS.length * 40 + 60) * 1000, SERVER_FLAGS);
+  const server = await AgentLineProcess.start(db, SERVER, (CPS_STEPS.length * 40 + 60) * 1000, SERVER_FLAGS, NODE_FLAGS);
   const lines: string[] = [];
   let best = 0;
   try {

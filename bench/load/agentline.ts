@@ -41,8 +41,10 @@ export class AgentLineProcess {
     ports: ServerPorts,
     timeoutMs: number,
     extra: readonly string[] = [],
+    nodeFlags: readonly string[] = [],
   ): Promise<AgentLineProcess> {
     const args = [
+      ...nodeFlags,
       '--import',
       'tsx',
       'src/cli/main.ts',

@@ -19,10 +19,11 @@ import type {
   AgentStateRecord,
   AgentStateStore,
   DirectoryStore,
+  ReadyAgent,
   TransitionSource,
 } from '../store/store.ts';
 
-export type { AgentState, AgentStateRecord, TransitionSource } from '../store/store.ts';
+export type { AgentState, AgentStateRecord, ReadyAgent, TransitionSource } from '../store/store.ts';
 
 // Declared once in the store's vocabulary; re-exported for the ACD's callers.
 export { AGENT_STATES } from '../store/vocabulary.ts';
@@ -156,6 +157,16 @@ export class AgentStateMachine {
   /** The agent's current state; `AppError('not_found')` for an unknown agent. */
   async getState(agentId: number): Promise<AgentStateRecord> {
     return this.current(agentId);
+  }
+
+  /** The department's agents in `ready` now, with their priority there. */
+  readyIn(departmentId: number): Promise<ReadyAgent[]> {
+    return this.store.listReadyIn(departmentId);
+  }
+
+  /** Any agent of the department logged in (in whatever state): it can take calls. */
+  anyLoggedIn(departmentId: number): Promise<boolean> {
+    return this.store.anyLoggedIn(departmentId);
   }
 
   /** Subscribes to every recorded change; returns the unsubscribe function. */

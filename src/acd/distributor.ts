@@ -184,15 +184,11 @@ export class Distributor {
     unreachable: ReadonlySet<number> = new Set(),
   ): Promise<number | undefined> {
     const departmentId = department.id;
-    const agents = await this.deps.store.directory.listAgents({ departmentId });
+    // One query for the department, not one per agent: a pass asks this for every waiting call.
     const candidates: Candidate[] = [];
-    for (const a of agents) {
-      if (unreachable.has(a.id)) continue;
-      const s = await this.deps.availability.free(a.id);
-      if (!s) continue;
-      const priority = a.departments.find((d) => d.departmentId === departmentId)?.priority ?? 99;
-      candidates.push({ agentId: a.id, priority, readySince: s.since });
-    }
+    for (const a of await this.deps.availability.freeIn(departmentId))
+      if (!unreachable.has(a.agentId))
+        candidates.push({ agentId: a.agentId, priority: a.priority, readySince: a.since });
     const ordered = orderCandidates(department.strategy, candidates, this.lastOffered.get(departmentId));
     return ordered[0]?.agentId;
   }

@@ -17,7 +17,7 @@ export type OverflowReason = 'no_agents' | 'queue_full' | 'max_wait';
 export interface QueueDeps {
   store: Pick<Store, 'directory'>;
   sounds: Sounds;
-  availability: Pick<AgentAvailability, 'loggedIn'>;
+  availability: Pick<AgentAvailability, 'staffed'>;
   callLog: CallLog;
   /** Several nodes (PostgreSQL): the queues mirrored into the live store (issue 15). */
   shared?: SharedQueue;
@@ -67,7 +67,7 @@ export class CallQueues {
     if (head) this.takeHead(cc, department);
     cc.department = department;
     cc.visited.add(department.id);
-    if (!(await this.anyoneLoggedIn(department.id))) return this.overflow(cc, 'no_agents');
+    if (!(await this.deps.availability.staffed(department.id))) return this.overflow(cc, 'no_agents');
     if (!head) {
       const queue = this.queues.get(department.id) ?? [];
       const length = this.deps.shared ? await this.deps.shared.waitingCount(department.id) : queue.length;
@@ -118,12 +118,6 @@ export class CallQueues {
       this.deps.shared?.left(cc);
     }
     if (q.length === 0) this.queues.delete(cc.department.id);
-  }
-
-  private async anyoneLoggedIn(departmentId: number): Promise<boolean> {
-    const agents = await this.deps.store.directory.listAgents({ departmentId });
-    for (const a of agents) if (await this.deps.availability.loggedIn(a.id)) return true;
-    return false;
   }
 
   // ── waiting ────────────────────────────────────────────────────────────

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { LiveStore } from '../store/live.ts';
-import type { AgentState, AgentStateMachine, AgentStateRecord } from './agent-state.ts';
+import type { AgentState, AgentStateMachine, AgentStateRecord, ReadyAgent } from './agent-state.ts';
 import { refusedMove, systemMove, type AgentAvailability } from './availability.ts';
 
 export class PostgresAvailability implements AgentAvailability {
@@ -31,6 +31,17 @@ export class PostgresAvailability implements AgentAvailability {
     if (!(await this.live.unbound(agentId))) return undefined;
     const s = await this.states.getState(agentId);
     return s.state === 'ready' ? s : undefined;
+  }
+
+  async freeIn(departmentId: number): Promise<ReadyAgent[]> {
+    const ready = await this.states.readyIn(departmentId);
+    if (ready.length === 0) return ready;
+    const bound = await this.live.boundAmong(ready.map((a) => a.agentId));
+    return ready.filter((a) => !bound.has(a.agentId));
+  }
+
+  staffed(departmentId: number): Promise<boolean> {
+    return this.states.anyLoggedIn(departmentId);
   }
 
   async loggedIn(agentId: number): Promise<boolean> {

@@ -71,6 +71,8 @@ export interface LiveStore {
   isHeld(agentId: number): Promise<boolean>;
   /** Not held and not in the service IVR of any node. */
   unbound(agentId: number): Promise<boolean>;
+  /** Those of `agentIds` held for a call or in the service IVR of any node. */
+  boundAmong(agentIds: readonly number[]): Promise<Set<number>>;
   enterMenu(agentId: number): Promise<void>;
   /** True when the agent was in this node's service IVR. */
   leaveMenu(agentId: number): Promise<boolean>;

@@ -878,6 +878,35 @@ export function storeContract({ name, open }: StoreImplementation): void {
           ]);
         });
 
+        it("a department's ready agents with their priority, and whether anyone of it is logged in", async () => {
+          const [a, b] = agentIds as [number, number];
+          const c = (await store.directory.getAgent(a))!.companyId;
+          const d = await store.directory.createDepartment({ companyId: c, code: '201', name: 'Support' });
+          const other = await store.directory.createDepartment({ companyId: c, code: '202', name: 'Other' });
+          await store.directory.setAgentDepartments(a, [{ departmentId: d.id, priority: 2 }]);
+          await store.directory.setAgentDepartments(b, [
+            { departmentId: d.id, priority: 1 },
+            { departmentId: other.id, priority: 3 },
+          ]);
+          expect(await store.agentStates.listReadyIn(d.id)).toEqual([]);
+          expect(await store.agentStates.anyLoggedIn(d.id)).toBe(false);
+          const move = (agentId: number, from: AgentState, to: AgentState, at: number) =>
+            store.agentStates.recordTransition({ agentId, at, from, to, reason: 'x', source: 'api' });
+          await move(a, 'logged_out', 'ready', T0);
+          await move(b, 'logged_out', 'not_ready', T0 + MIN);
+          expect(await store.agentStates.listReadyIn(d.id)).toEqual([{ agentId: a, since: T0, priority: 2 }]);
+          expect(await store.agentStates.listReadyIn(other.id)).toEqual([]);
+          expect(await store.agentStates.anyLoggedIn(other.id)).toBe(true);
+          await move(b, 'not_ready', 'ready', T0 + 2 * MIN);
+          expect(await store.agentStates.listReadyIn(d.id)).toEqual([
+            { agentId: a, since: T0, priority: 2 },
+            { agentId: b, since: T0 + 2 * MIN, priority: 1 },
+          ]);
+          await move(a, 'ready', 'logged_out', T0 + 3 * MIN);
+          await move(b, 'ready', 'logged_out', T0 + 3 * MIN);
+          expect(await store.agentStates.anyLoggedIn(d.id)).toBe(false);
+        });
+
         it('refuses a move from a state the agent is not in, and an unknown agent', async () => {
           const [a] = agentIds as [number];
           const move = {

@@ -389,11 +389,25 @@ export interface AgentStateStore {
   getAgentState(agentId: number): Promise<AgentStateRecord | null>;
   /** Current state of every agent (of one company when given). */
   listAgentStates(companyId?: number): Promise<AgentStateRecord[]>;
+  /**
+   * The department's agents whose state is `ready`, with their priority in it: the
+   * distributor's candidates in one query (it asks once per waiting call it passes over).
+   */
+  listReadyIn(departmentId: number): Promise<ReadyAgent[]>;
+  /** Whether any agent of the department is logged in, in whatever state. */
+  anyLoggedIn(departmentId: number): Promise<boolean>;
   /** Atomically sets the current state and appends a history row. */
   recordTransition(change: Omit<AgentStateHistoryRow, 'id'>): Promise<AgentStateHistoryRow>;
   listStateHistory(query?: StateHistoryQuery): Promise<AgentStateHistoryRow[]>;
   /** Calls handled per agent (of one company when given) that went `busy` in [from, to) (the board, issue 14). */
   handleFigures(query: FiguresQuery): Promise<AgentHandleFigures[]>;
+}
+
+/** An agent ready in a department: since when (the strategies' idle time), and their priority there. */
+export interface ReadyAgent {
+  agentId: number;
+  since: number;
+  priority: number;
 }
 
 /** A company's period for the board's figures: `from` inclusive, `to` exclusive (wall ms). */

@@ -7,6 +7,7 @@ import type {
   AgentStateRecord,
   AgentStateStore,
   FiguresQuery,
+  ReadyAgent,
   StateHistoryQuery,
   TransitionSource,
 } from '../store.ts';
@@ -41,6 +42,30 @@ export class KyselyAgentStateStore implements AgentStateStore {
     if (companyId !== undefined) q = q.where('agents.company_id', '=', companyId);
     const rows = await q.orderBy('agents.id').execute();
     return rows.map(toRecord);
+  }
+
+  async listReadyIn(departmentId: number): Promise<ReadyAgent[]> {
+    const rows = await this.db
+      .selectFrom('agent_departments')
+      .innerJoin('agent_states', 'agent_states.agent_id', 'agent_departments.agent_id')
+      .select(['agent_departments.agent_id as agentId', 'agent_states.since', 'agent_departments.priority'])
+      .where('agent_departments.department_id', '=', departmentId)
+      .where('agent_states.state', '=', 'ready')
+      .orderBy('agent_departments.agent_id')
+      .execute();
+    return rows.map((r) => ({ agentId: r.agentId, since: Number(r.since), priority: r.priority }));
+  }
+
+  async anyLoggedIn(departmentId: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('agent_departments')
+      .innerJoin('agent_states', 'agent_states.agent_id', 'agent_departments.agent_id')
+      .select('agent_departments.agent_id')
+      .where('agent_departments.department_id', '=', departmentId)
+      .where('agent_states.state', '!=', 'logged_out')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Refuses (`AppError('conflict')`) when the stored state is not `change.from` — another writer got there first. */

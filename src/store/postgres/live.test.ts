@@ -142,6 +142,7 @@ describe('PostgreSQL live state', () => {
     await b.enterMenu(x);
     expect(await a.hold(x, 'transfer')).toBe(false);
     expect(await a.unbound(x)).toBe(false);
+    expect(await a.boundAmong([x, y])).toEqual(new Set([x]));
     expect(await a.menuCount()).toBe(1);
     expect(await a.leaveMenu(x)).toBe(false); // b's menu, not a's
     expect(await b.leaveMenu(x)).toBe(true);

@@ -184,6 +184,15 @@ export class PostgresLive implements LiveStore {
     return rows.length === 0;
   }
 
+  async boundAmong(agentIds: readonly number[]): Promise<Set<number>> {
+    const rows = await this.rows<{ agent_id: number }>(
+      `select agent_id from acd_holds where agent_id = any($1)
+       union select agent_id from acd_menu where agent_id = any($1)`,
+      [agentIds],
+    );
+    return new Set(rows.map((r) => Number(r.agent_id)));
+  }
+
   async enterMenu(agentId: number): Promise<void> {
     await this.pool.query(`insert into acd_menu (agent_id, node_id) values ($1, $2) on conflict do nothing`, [
       agentId,

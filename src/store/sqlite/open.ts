@@ -7,6 +7,7 @@ import { openKyselyStore, type KyselyStore } from '../kysely/open.ts';
 import { KyselyPinAttempts } from '../kysely/pin-attempts.ts';
 import { mapDbError } from './errors.ts';
 import { immediate } from './immediate.ts';
+import { withStatementCache } from './statement-cache.ts';
 
 export type SqliteStore = KyselyStore;
 
@@ -31,6 +32,6 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
     throw err;
   }
   // Destroying the Kysely instance closes the better-sqlite3 handle (checkpoints the WAL).
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return openKyselyStore({ db, mapDbError, pinAttempts: new KyselyPinAttempts(db, immediate) });
 }
