@@ -58,6 +58,7 @@ const { values: opt } = parseArgs({
     'stress-at': { type: 'string', default: '1000' },
     cdrs: { type: 'string', default: '200000' },
     'cpu-prof': { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const STEPS = opt.calls.split(',').map(Number);
@@ -68,7 +69,11 @@ const STRESS_AT = STEPS.includes(Number(opt['stress-at'])) ? Number(opt['stress-
 const CDRS = Number(opt.cdrs);
 const SERVER_FLAGS = opt['media-workers'] === undefined ? [] : ['--media-workers', opt['media-workers']];
 /** `--cpu-prof DIR`: every step's server writes V8 CPU profiles (each thread its own) to DIR. */
-const NODE_FLAGS = opt['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(opt['cpu-prof'])];
+const NODE_FLAGS = [
+  ...(opt['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(opt['cpu-prof'])]),
+  // `--node-flags "--heapsnapshot-signal=SIGUSR2 …"`: more of Node's own flags for the server.
+  ...opt['node-flags'].split(' ').filter(Boolean),
+];
 const DAY = 24 * 3600_000;
 /**
  * How long the calls of a step may take to be connected after the last is placed: until all
@@ -232,6 +237,7 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
     await sleep(1000);
     if (!uas.proc.alive) throw new Error(`sipp UAS exited\n${uas.proc.tail(20)}`);
     const rss0 = rssKiB(server.pid);
+    const heap0 = await server.heaps();
     uac = SippLoad.start(env.sipp, {
       dir,
       name: 'customers',
@@ -251,13 +257,16 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
     const dtmf = probeDtmf(SERVER.sip, SERVICE_NUMBER, stress ? windowEnd - SECONDS * 500 : windowEnd);
     // RSS per call is read before the stress: the export's buffers are not the calls'.
     let rssCalls = 0;
+    let heap1 = heap0;
     const stressed = stress
-      ? sleep(SECONDS * 500).then(() => {
+      ? sleep(SECONDS * 500).then(async () => {
           rssCalls = rssKiB(server.pid);
+          heap1 = await server.heaps();
           return stressServer(server);
         })
       : undefined;
     const m = await measure(server.pid, n, gen, env.echo, alive);
+    if (!stress) heap1 = await server.heaps();
     const probes = await dtmf;
     const stressNote = await stressed?.catch((err: unknown) => `stress failed: ${String(err)}`);
     const rss1 = stress ? rssCalls : rssKiB(server.pid);
@@ -269,6 +278,8 @@ async function agentlineStep(env: Env, n: number): Promise<Measured> {
       warns.count ? `server: ${warns.count} warn lines, last: ${warns.last}` : '',
       alive() ? '' : `server died: ${server.proc.tail(5)}`,
       probes.failed ? `${probes.failed} DTMF probes untimed` : '',
+      `heap per call: main ${((heap1.main - heap0.main) / 1024 / n).toFixed(1)} KiB, ` +
+        `media workers ${((heap1.workers - heap0.workers) / 1024 / n).toFixed(1)} KiB`,
       stressNote ?? '',
     ];
     return {

@@ -143,6 +143,23 @@ export class AgentLineProcess {
     await Promise.all(Array.from({ length: 8 }, worker));
   }
 
+  /**
+   * The JavaScript heaps in use, bytes, from /metrics: the main thread's and the media
+   * workers' together (each worker is an isolate of its own). Where a call's memory lives.
+   */
+  async heaps(): Promise<{ main: number; workers: number }> {
+    const res = await fetch(`http://127.0.0.1:${this.ports.http}/metrics`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const text = await res.text();
+    const sum = (name: string): number =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return { main: sum('nodejs_heap_size_used_bytes'), workers: sum('agentline_media_worker_heap_bytes') };
+  }
+
   /** A GET with the admin token, its body read to the end: how long it took, ms, and the bytes. */
   async timedGet(url: string): Promise<{ ms: number; bytes: number; status: number }> {
     const t0 = performance.now();

@@ -5,7 +5,8 @@
  * (barge-in: the menu took the digit). One call at a time, for as long as it is asked to.
  *
  * The reaction is the arrival of the last loud packet after the key, plus one packet time
- * (the prompt stopped within the next 20 ms tick), minus the moment the key was sent; a
+ * (the prompt stopped within the next 20 ms tick), minus the moment the key's first packet
+ * left the phone (on the phone's own 20 ms tick, up to 20 ms after it was asked for); a
  * stop is a stretch of QUIET_MS without a loud packet (longer than a pause between words).
  */
 import { decodeFrame } from '../../src/media/codec/g711.ts';
@@ -73,6 +74,10 @@ async function probeOnce(phone: TestPhone, sipPort: number, service: string): Pr
           if (loudRun >= 5) {
             sentAt = now;
             lastLoud = now;
+            call.rtp.onDtmfSent = (at) => {
+              call.rtp.onDtmfSent = null;
+              sentAt = at;
+            };
             call.sendDtmf('1');
           }
         } else if (loud) lastLoud = now;

@@ -47,6 +47,9 @@ describe('media workers', () => {
       50,
     );
     expect(value(text, `agentline_media_worker_packets_sent_total{worker="${busy}"}`)).toBeGreaterThan(50);
+    // Each worker's own heap (an isolate of its own): a few MB, reported by every worker.
+    for (const w of [busy, 1 - busy])
+      expect(value(text, `agentline_media_worker_heap_bytes{worker="${w}"}`)).toBeGreaterThan(1 << 20);
     for (const series of ['packets_lost_total', 'late_ticks_total', 'restarts_total', 'jitter_seconds'])
       expect(text).toContain(`agentline_media_worker_${series}{worker="${busy}"}`);
     await customer.hangup();

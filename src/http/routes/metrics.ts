@@ -275,6 +275,12 @@ export function metricsRoutes(
     ['worker'],
     () => workers((w) => w.jitterSeconds),
   );
+  m.gauge(
+    'agentline_media_worker_heap_bytes',
+    "JavaScript heap a media worker uses now (each worker has its own; the process's is nodejs_heap_size_used_bytes).",
+    ['worker'],
+    () => workers((w) => w.heapBytes),
+  );
   m.gauges(
     () => deps.metrics(),
     [

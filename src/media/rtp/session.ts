@@ -206,6 +206,8 @@ export class RtpSession implements Tickable {
   onAudio: ((payload: Buffer, codec: Codec, session: RtpSession) => void) | null = null;
   /** Each DTMF digit once (RFC 4733), with now() of its first packet. */
   onDtmf: ((digit: string, atMs: number) => void) | null = null;
+  /** Each DTMF digit we send, at performance.now() of its first packet leaving (latency probes). */
+  onDtmfSent: ((atMs: number) => void) | null = null;
   /** The source returned false (it is cleared before this is called; set another here). */
   onSourceEnd: (() => void) | null = null;
   /** Every admitted packet's header (diagnostics and tests), before any payload handling. */
@@ -550,6 +552,7 @@ export class RtpSession implements Tickable {
         const marker = this.dtmfTx.marker;
         if (marker) this.dtmfTs = this.frameTs(frame);
         if (this.remotePort !== 0) this.emit(buf, this.dtmfPt, marker, this.dtmfTs, 4);
+        if (marker) this.onDtmfSent?.(performance.now());
         const end = (this.dtmfTs + buf.readUInt16BE(RTP_HEADER_SIZE + 2)) >>> 0;
         if (((end - this.tsLastEnd) | 0) > 0 || !this.sentAny) this.tsLastEnd = end;
         this.tsLast = this.dtmfTs;

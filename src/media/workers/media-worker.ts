@@ -5,6 +5,7 @@
  * an RTP packet (except for a bridge it could not place in one worker: `relayOut`).
  */
 
+import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { LocalMediaSession } from '../local/local-media.ts';
 import { MediaClock } from '../media-clock.ts';
@@ -199,6 +200,11 @@ setInterval(() => {
   post({
     op: 'stats',
     sessions: list,
-    worker: { sessions: sessions.size, ...totals, lateTicks: clock.lateWakeups },
+    worker: {
+      sessions: sessions.size,
+      ...totals,
+      lateTicks: clock.lateWakeups,
+      heapBytes: getHeapStatistics().used_heap_size,
+    },
   });
 }, STATS_PERIOD_MS);

@@ -90,6 +90,8 @@ export interface WorkerCounters {
   jitterSeconds: number;
   /** 20 ms ticks the clock woke up late for. */
   lateTicks: number;
+  /** The worker's JavaScript heap in use now, bytes (its share of the process's memory). */
+  heapBytes: number;
 }
 
 /** How often a worker reports counters (the leg's watchdog and /metrics read them). */
