@@ -167,10 +167,18 @@ const INBAND_AFTER_EVENT_MS = 1000;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
+/** The last literal `fastLookup` answered: a relay sends to a few peers, over and over. */
+let lastLiteral = { hostname: '', family: 0 };
+
 /** dgram lookup that answers IP literals synchronously (no nextTick per send). */
 function fastLookup(hostname: string, options: dns.LookupOneOptions, callback: LookupCallback): void {
+  if (hostname === lastLiteral.hostname) {
+    callback(null, hostname, lastLiteral.family);
+    return;
+  }
   const family = isIP(hostname);
   if (family !== 0) {
+    lastLiteral = { hostname, family };
     callback(null, hostname, family);
     return;
   }
