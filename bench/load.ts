@@ -4,6 +4,7 @@
  *   npm run bench:load -- [--calls 100,250,500,1000] [--seconds 20] [--rate 100]
  *                         [--cps 100,200,300,500,700,1000,1500,2000] [--no-rtpengine] [--no-cps]
  *                         [--media-workers N] [--stress-at 1000] [--cdrs 200000]
+ *                         [--cpu-prof DIR] [--node-flags="--flag …"]
  *
  * Per step of N: a fresh AgentLine server process (its own data dir, the demo company with N
  * bench agents in Sales, made ready through the API); sipp places N customer calls to the
@@ -91,7 +92,8 @@ const IVR_SIP = 15110;
 const ECHO_PORT = 15200;
 const GEN_BASE = 16000; // stream i on GEN_BASE + 2i
 const NG_PORT = 15300;
-const RTPENGINE_PORTS = { portMin: 2000, portMax: 9999 };
+// Four ports a call (two legs, RTP and RTCP): 2,000 calls need 8,000, and more while old ones close.
+const RTPENGINE_PORTS = { portMin: 2000, portMax: 14999 };
 const MAX_CALLS = 2000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
