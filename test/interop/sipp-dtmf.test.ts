@@ -7,14 +7,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SERVICE, startServer } from '../integration/harness.ts';
 import { writeDtmfPcap } from './dtmf-pcap.ts';
-import { getAgentJson, NEEDS_ROOT, mayPlayPcap, tempDir, waitAgentState, watchInbound } from './tools.ts';
+import { getAgentJson, tempDir, waitAgentState, watchInbound } from './tools.ts';
 import { sippSuite } from './sipp.ts';
 
 describe('sipp: DTMF from generated pcaps', () => {
   const suite = sippSuite();
 
-  it('9000: "42#" as RFC 4733 events (PT 101) reaches the server, which reads it back and sends BYE', async (ctx) => {
-    ctx.skip(!mayPlayPcap(), NEEDS_ROOT);
+  it('9000: "42#" as RFC 4733 events (PT 101) reaches the server, which reads it back and sends BYE', async () => {
     const server = (suite.server = await startServer());
     const seen = watchInbound(server);
     const dir = tempDir('sipp-9000');
@@ -29,8 +28,7 @@ describe('sipp: DTMF from generated pcaps', () => {
     expect(trace).toMatch(/received[^\n]*\n+BYE sip:/);
   }, 45_000);
 
-  it('service IVR: agent 1001 calls from +79000000001, types PIN 2580# then 3, and is temporarily not ready', async (ctx) => {
-    ctx.skip(!mayPlayPcap(), NEEDS_ROOT);
+  it('service IVR: agent 1001 calls from +79000000001, types PIN 2580# then 3, and is temporarily not ready', async () => {
     const server = (suite.server = await startServer());
     const seen = watchInbound(server);
     expect((await getAgentJson(server, '1001')).state).toBe('logged_out');

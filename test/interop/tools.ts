@@ -38,17 +38,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 // ── finding the tools (requireTool: tool-process.ts) ─────────────────────
 
 /**
- * play_pcap_audio opens a raw socket: sipp must run as root (or carry cap_net_raw, which
- * `.ci/run` grants when it is not run as root). Where it cannot, the pcap tests skip — except
- * under `AGENTLINE_REQUIRE_PCAP=1` (set by `.ci/run`), where skipping would hide them: they run
- * and fail instead.
+ * play_pcap_audio opens a raw socket: sipp must run as root or carry cap_net_raw (`.ci/run`
+ * grants it when it is not run as root). The pcap tests never skip: where sipp cannot open
+ * the socket they fail, and sipp's own error says why.
  */
-export const mayPlayPcap = (): boolean =>
-  process.getuid?.() === 0 || process.env.AGENTLINE_REQUIRE_PCAP === '1';
-
-/** Why a pcap test skipped (see mayPlayPcap). */
-export const NEEDS_ROOT =
-  'sipp play_pcap_audio sends through a raw socket and needs root: run the interop suite as root (CI does)';
 
 // ── processes (tool-process.ts) ──────────────────────────────────────────
 
