@@ -12,7 +12,10 @@ describe('LocalAvailability', () => {
   let states: AgentStateMachine;
   let availability: LocalAvailability;
   let agent: number;
+  let department: number;
   let told: number[];
+  /** The agent as the distributor sees them among the department's free agents, if there. */
+  const free = async () => (await availability.freeIn(department)).find((a) => a.agentId === agent);
 
   beforeEach(async () => {
     store = await openSqliteStore(':memory:');
@@ -23,7 +26,9 @@ describe('LocalAvailability', () => {
       clock: new FakeClock(0, Date.UTC(2024, 0, 1)),
     });
     availability = new LocalAvailability(states, { error: () => {} });
-    agent = (await store.directory.getAgentByLogin('1001'))!.id;
+    const a1001 = (await store.directory.getAgentByLogin('1001'))!;
+    agent = a1001.id;
+    department = a1001.departments[0]!.departmentId;
     told = [];
     availability.onMayBeFree((id) => told.push(id));
   });
@@ -35,11 +40,11 @@ describe('LocalAvailability', () => {
   });
 
   it('a logged-out agent is not free and not logged in; once ready they are free, and it is told', async () => {
-    expect(await availability.free(agent)).toBeUndefined();
-    expect(await availability.loggedIn(agent)).toBe(false);
+    expect(await free()).toBeUndefined();
+    expect(await availability.staffed(department)).toBe(false); // nobody of the demo logged in yet
     await states.transition(agent, 'ready', SYSTEM);
-    expect(await availability.loggedIn(agent)).toBe(true);
-    expect(await availability.free(agent)).toMatchObject({ agentId: agent, state: 'ready' });
+    expect(await availability.staffed(department)).toBe(true);
+    expect(await free()).toMatchObject({ agentId: agent });
     expect(told).toEqual([agent]);
   });
 
@@ -48,7 +53,7 @@ describe('LocalAvailability', () => {
     expect(await availability.reserve(agent, 'offer:1')).toBe(true);
     expect((await states.getState(agent)).state).toBe('offered');
     expect(await availability.isReserved(agent)).toBe(true);
-    expect(await availability.free(agent)).toBeUndefined();
+    expect(await free()).toBeUndefined();
     expect(await availability.reserve(agent, 'offer:2')).toBe(false);
   });
 
@@ -86,12 +91,12 @@ describe('LocalAvailability', () => {
     told = [];
     await availability.enterMenu(agent);
     expect(await availability.inMenu()).toBe(1);
-    expect(await availability.free(agent)).toBeUndefined();
+    expect(await free()).toBeUndefined();
     expect(await availability.reserve(agent, 'transfer_offer')).toBe(false);
     await availability.leaveMenu(agent);
     expect(await availability.inMenu()).toBe(0);
     expect(told).toEqual([agent]);
-    expect(await availability.free(agent)).toBeDefined();
+    expect(await free()).toBeDefined();
     // Leaving twice tells nobody twice.
     await availability.leaveMenu(agent);
     expect(told).toEqual([agent]);

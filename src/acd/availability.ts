@@ -9,15 +9,11 @@
  */
 import type { Logger } from 'pino';
 import { isAppError } from '../util/errors.ts';
-import type { AgentState, AgentStateMachine, AgentStateRecord, ReadyAgent } from './agent-state.ts';
+import type { AgentState, AgentStateMachine, ReadyAgent } from './agent-state.ts';
 
 export interface AgentAvailability {
-  /** The agent's state when they may be offered a call now (for the strategy); else undefined. */
-  free(agentId: number): Promise<AgentStateRecord | undefined>;
   /** Every agent of the department who may be offered a call now: the distributor's candidates. */
   freeIn(departmentId: number): Promise<ReadyAgent[]>;
-  /** Logged in, in whatever state: the department can take calls. */
-  loggedIn(agentId: number): Promise<boolean>;
   /** Someone of the department is logged in: its calls may wait for them. */
   staffed(departmentId: number): Promise<boolean>;
   /** A call of ours holds the agent (offered, talking, a transfer target). */
@@ -57,12 +53,6 @@ export class LocalAvailability implements AgentAvailability {
     });
   }
 
-  async free(agentId: number): Promise<AgentStateRecord | undefined> {
-    if (this.reserved.has(agentId) || this.menu.has(agentId)) return undefined;
-    const s = await this.states.getState(agentId);
-    return s.state === 'ready' ? s : undefined;
-  }
-
   async freeIn(departmentId: number): Promise<ReadyAgent[]> {
     const ready = await this.states.readyIn(departmentId);
     return ready.filter((a) => !this.reserved.has(a.agentId) && !this.menu.has(a.agentId));
@@ -70,10 +60,6 @@ export class LocalAvailability implements AgentAvailability {
 
   staffed(departmentId: number): Promise<boolean> {
     return this.states.anyLoggedIn(departmentId);
-  }
-
-  async loggedIn(agentId: number): Promise<boolean> {
-    return (await this.states.getState(agentId)).state !== 'logged_out';
   }
 
   isReserved(agentId: number): Promise<boolean> {

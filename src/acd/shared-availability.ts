@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { LiveStore } from '../store/live.ts';
-import type { AgentState, AgentStateMachine, AgentStateRecord, ReadyAgent } from './agent-state.ts';
+import type { AgentState, AgentStateMachine, ReadyAgent } from './agent-state.ts';
 import { refusedMove, systemMove, type AgentAvailability } from './availability.ts';
 
 export class PostgresAvailability implements AgentAvailability {
@@ -27,12 +27,6 @@ export class PostgresAvailability implements AgentAvailability {
     });
   }
 
-  async free(agentId: number): Promise<AgentStateRecord | undefined> {
-    if (!(await this.live.unbound(agentId))) return undefined;
-    const s = await this.states.getState(agentId);
-    return s.state === 'ready' ? s : undefined;
-  }
-
   async freeIn(departmentId: number): Promise<ReadyAgent[]> {
     const ready = await this.states.readyIn(departmentId);
     if (ready.length === 0) return ready;
@@ -42,10 +36,6 @@ export class PostgresAvailability implements AgentAvailability {
 
   staffed(departmentId: number): Promise<boolean> {
     return this.states.anyLoggedIn(departmentId);
-  }
-
-  async loggedIn(agentId: number): Promise<boolean> {
-    return (await this.states.getState(agentId)).state !== 'logged_out';
   }
 
   isReserved(agentId: number): Promise<boolean> {

@@ -69,8 +69,6 @@ export interface LiveStore {
   hold(agentId: number, reason: string): Promise<boolean>;
   unhold(agentId: number): Promise<void>;
   isHeld(agentId: number): Promise<boolean>;
-  /** Not held and not in the service IVR of any node. */
-  unbound(agentId: number): Promise<boolean>;
   /** Those of `agentIds` held for a call or in the service IVR of any node. */
   boundAmong(agentIds: readonly number[]): Promise<Set<number>>;
   enterMenu(agentId: number): Promise<void>;

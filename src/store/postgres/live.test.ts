@@ -141,7 +141,6 @@ describe('PostgreSQL live state', () => {
     const [x, y] = agents as [number, number];
     await b.enterMenu(x);
     expect(await a.hold(x, 'transfer')).toBe(false);
-    expect(await a.unbound(x)).toBe(false);
     expect(await a.boundAmong([x, y])).toEqual(new Set([x]));
     expect(await a.menuCount()).toBe(1);
     expect(await a.leaveMenu(x)).toBe(false); // b's menu, not a's
@@ -179,7 +178,7 @@ describe('PostgreSQL live state', () => {
     await c.close();
     const taken = [...fromA, ...fromC];
     expect(taken).toEqual([{ nodeId: 'b', agents: [agents[0]], calls: 2 }]);
-    expect(await a.unbound(agents[0]!)).toBe(true);
+    expect((await a.boundAmong([agents[0]!])).has(agents[0]!)).toBe(false);
     expect(await a.menuCount()).toBe(0);
     expect(await a.heads()).toEqual([]);
     expect((await store.calls.getCdr('talking'))?.outcome).toBe('node_lost');

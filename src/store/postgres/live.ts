@@ -176,14 +176,6 @@ export class PostgresLive implements LiveStore {
     return (await this.rows(`select 1 from acd_holds where agent_id = $1`, [agentId])).length > 0;
   }
 
-  async unbound(agentId: number): Promise<boolean> {
-    const rows = await this.rows(
-      `select 1 from acd_holds where agent_id = $1 union all select 1 from acd_menu where agent_id = $1`,
-      [agentId],
-    );
-    return rows.length === 0;
-  }
-
   async boundAmong(agentIds: readonly number[]): Promise<Set<number>> {
     const rows = await this.rows<{ agent_id: number }>(
       `select agent_id from acd_holds where agent_id = any($1)
