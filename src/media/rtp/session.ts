@@ -167,18 +167,23 @@ const INBAND_AFTER_EVENT_MS = 1000;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
-/** The last literal `fastLookup` answered: a relay sends to a few peers, over and over. */
-let lastLiteral = { hostname: '', family: 0 };
+/**
+ * The last literal `fastLookup` answered (plain variables: a bridge alternates between two
+ * peers, and nothing may be allocated per packet).
+ */
+let lastHostname = '';
+let lastFamily = 0;
 
 /** dgram lookup that answers IP literals synchronously (no nextTick per send). */
 function fastLookup(hostname: string, options: dns.LookupOneOptions, callback: LookupCallback): void {
-  if (hostname === lastLiteral.hostname) {
-    callback(null, hostname, lastLiteral.family);
+  if (hostname === lastHostname) {
+    callback(null, hostname, lastFamily);
     return;
   }
   const family = isIP(hostname);
   if (family !== 0) {
-    lastLiteral = { hostname, family };
+    lastHostname = hostname;
+    lastFamily = family;
     callback(null, hostname, family);
     return;
   }

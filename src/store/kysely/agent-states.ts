@@ -45,11 +45,8 @@ export class KyselyAgentStateStore implements AgentStateStore {
   }
 
   async listReadyIn(departmentId: number): Promise<ReadyAgent[]> {
-    const rows = await this.db
-      .selectFrom('agent_departments')
-      .innerJoin('agent_states', 'agent_states.agent_id', 'agent_departments.agent_id')
+    const rows = await this.statesIn(departmentId)
       .select(['agent_departments.agent_id as agentId', 'agent_states.since', 'agent_departments.priority'])
-      .where('agent_departments.department_id', '=', departmentId)
       .where('agent_states.state', '=', 'ready')
       .orderBy('agent_departments.agent_id')
       .execute();
@@ -57,15 +54,20 @@ export class KyselyAgentStateStore implements AgentStateStore {
   }
 
   async anyLoggedIn(departmentId: number): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('agent_departments')
-      .innerJoin('agent_states', 'agent_states.agent_id', 'agent_departments.agent_id')
+    const row = await this.statesIn(departmentId)
       .select('agent_departments.agent_id')
-      .where('agent_departments.department_id', '=', departmentId)
       .where('agent_states.state', '!=', 'logged_out')
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  /** The department's agents with a state row (an agent without one is logged out). */
+  private statesIn(departmentId: number) {
+    return this.db
+      .selectFrom('agent_departments')
+      .innerJoin('agent_states', 'agent_states.agent_id', 'agent_departments.agent_id')
+      .where('agent_departments.department_id', '=', departmentId);
   }
 
   /** Refuses (`AppError('conflict')`) when the stored state is not `change.from` — another writer got there first. */
